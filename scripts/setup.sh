@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package podnet needs to build and test. Idempotent: when
+# everything is already installed it only runs dpkg-query and returns.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries (see docs/decisions.md for why each)
+  libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tools the tests drive
+  curl openssl kubectl procps iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# kubectl is not in Debian's archive on every machine; install the rest even
+# when it is unavailable, and let the kubectl tests skip with a clear message.
+if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  rest=()
+  for p in "${missing[@]}"; do [ "$p" = kubectl ] || rest+=("$p"); done
+  $SUDO apt-get install -y -qq --no-install-recommends "${rest[@]}"
+fi

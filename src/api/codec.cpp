@@ -1,0 +1,183 @@
+#include "api/codec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <limits>
+#include <regex>
+
+namespace podnet::api {
+
+core::Result<Json> decodeJson(std::string_view text) {
+  if (text.size() > kMaxBodyBytes) return core::badRequest("request body too large");
+  Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    // Re-parse with exceptions only to get the position for the message.
+    try {
+      (void)Json::parse(text.begin(), text.end());
+    } catch (const Json::parse_error& e) {
+      return core::badRequest(std::string("error decoding JSON: ") + e.what());
+    }
+    return core::badRequest("error decoding JSON");
+  }
+  return value;
+}
+
+namespace {
+
+constexpr int kMaxDepth = 512;
+
+bool isPlainNull(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+// Resolves a plain (unquoted) scalar as the YAML 1.2 core schema does.
+Json resolvePlain(const std::string& s) {
+  if (isPlainNull(s)) return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  static const std::regex decimal("[-+]?[0-9]+");
+  static const std::regex octal("0o[0-7]+");
+  static const std::regex hex("0x[0-9a-fA-F]+");
+  static const std::regex floating(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (s.size() < 40) {
+    try {
+      if (std::regex_match(s, decimal)) {
+        if (s[0] == '-') return std::stoll(s);
+        unsigned long long v = std::stoull(s[0] == '+' ? s.substr(1) : s);
+        if (v <= uint64_t(std::numeric_limits<int64_t>::max())) return int64_t(v);
+        return v;
+      }
+      if (std::regex_match(s, octal)) return int64_t(std::stoll(s.substr(2), nullptr, 8));
+      if (std::regex_match(s, hex)) return int64_t(std::stoll(s.substr(2), nullptr, 16));
+      if (std::regex_match(s, floating)) {
+        double d = std::stod(s);
+        if (std::isfinite(d)) return d;
+      }
+    } catch (const std::exception&) {
+      // out of range: keep it as a string
+    }
+  }
+  return s;
+}
+
+core::Result<Json> toJson(const YAML::Node& node, int depth) {
+  if (depth > kMaxDepth) return core::badRequest("yaml: document nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return Json(nullptr);
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(node.Scalar());
+      return resolvePlain(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      Json array = Json::array();
+      for (const auto& item : node) {
+        auto v = toJson(item, depth + 1);
+        if (!v) return v;
+        array.push_back(std::move(*v));
+      }
+      return array;
+    }
+    case YAML::NodeType::Map: {
+      Json object = Json::object();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) return core::badRequest("yaml: mapping keys must be scalars");
+        auto v = toJson(kv.second, depth + 1);
+        if (!v) return v;
+        object[kv.first.Scalar()] = std::move(*v);
+      }
+      return object;
+    }
+  }
+  return Json(nullptr);
+}
+
+bool needsQuotes(const std::string& s) {
+  if (s.empty()) return true;
+  Json resolved = resolvePlain(s);
+  return !resolved.is_string();
+}
+
+void emit(YAML::Emitter& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, v] : value.items()) {
+        out << YAML::Key;
+        if (needsQuotes(k))
+          out << YAML::DoubleQuoted << k;
+        else
+          out << k;
+        out << YAML::Value;
+        emit(out, v);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& v : value) emit(out, v);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = value.get_ref<const std::string&>();
+      if (needsQuotes(s))
+        out << YAML::DoubleQuoted << s;
+      else if (s.find('\n') != std::string::npos)
+        out << YAML::Literal << s;
+      else
+        out << s;
+      break;
+    }
+    case Json::value_t::boolean:
+      out << (value.get<bool>() ? "true" : "false");
+      break;
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << value.dump();
+      break;
+  }
+}
+
+}  // namespace
+
+core::Result<std::vector<Json>> decodeYamlDocuments(std::string_view text) {
+  if (text.size() > kMaxBodyBytes * 4) return core::badRequest("yaml: input too large");
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return core::badRequest(std::string("error converting YAML to JSON: ") + e.what());
+  }
+  std::vector<Json> docs;
+  for (const auto& node : nodes) {
+    if (node.IsNull() || !node.IsDefined()) continue;
+    auto v = toJson(node, 0);
+    if (!v) return v.takeError();
+    docs.push_back(std::move(*v));
+  }
+  return docs;
+}
+
+core::Result<Json> decodeYaml(std::string_view text) {
+  auto docs = decodeYamlDocuments(text);
+  if (!docs) return docs.takeError();
+  if (docs->size() != 1)
+    return core::badRequest("expected exactly one YAML document, got " +
+                            std::to_string(docs->size()));
+  return std::move((*docs)[0]);
+}
+
+std::string encodeYaml(const Json& value) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  out << YAML::Block;
+  emit(out, value);
+  std::string s = out.c_str();
+  if (s.empty() || s.back() != '\n') s += '\n';
+  return s;
+}
+
+}  // namespace podnet::api

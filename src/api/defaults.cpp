@@ -1,0 +1,7 @@
+#include "api/defaults.h"
+
+namespace podnet::api {
+
+void applyDefaults(const ResourceInfo& resource, Json& obj) {}
+
+}  // namespace podnet::api

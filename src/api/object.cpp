@@ -1,0 +1,66 @@
+#include "api/object.h"
+
+#include <ctime>
+#include <random>
+
+namespace podnet::api {
+
+std::string getString(const Json& obj, const Json::json_pointer& path) {
+  if (!obj.is_object() || !obj.contains(path)) return {};
+  const Json& v = obj.at(path);
+  return v.is_string() ? v.get<std::string>() : std::string{};
+}
+
+std::string name(const Json& obj) { return getString(obj, "/metadata/name"_json_pointer); }
+std::string namespaceOf(const Json& obj) {
+  return getString(obj, "/metadata/namespace"_json_pointer);
+}
+std::string uid(const Json& obj) { return getString(obj, "/metadata/uid"_json_pointer); }
+std::string resourceVersion(const Json& obj) {
+  return getString(obj, "/metadata/resourceVersion"_json_pointer);
+}
+
+std::map<std::string, std::string> stringMap(const Json& value) {
+  std::map<std::string, std::string> out;
+  if (!value.is_object()) return out;
+  for (const auto& [k, v] : value.items())
+    if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
+std::map<std::string, std::string> labels(const Json& obj) {
+  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return {};
+  const auto& meta = obj["metadata"];
+  return meta.contains("labels") ? stringMap(meta["labels"]) : std::map<std::string, std::string>{};
+}
+
+bool isBeingDeleted(const Json& obj) {
+  return !getString(obj, "/metadata/deletionTimestamp"_json_pointer).empty();
+}
+
+std::string newUid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", uint32_t(a >> 32),
+           uint32_t((a >> 16) & 0xffff), uint32_t(a & 0xfff),
+           uint32_t(0x8000 | ((b >> 48) & 0x3fff)), (unsigned long long)(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+long long parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  if (!strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
+  return static_cast<long long>(timegm(&tm));
+}
+
+}  // namespace podnet::api

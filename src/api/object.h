@@ -1,0 +1,28 @@
+// Small accessors over API objects held as JSON: metadata fields, labels,
+// annotations. Every accessor tolerates a missing or mistyped field.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "api/codec.h"
+
+namespace podnet::api {
+
+std::string getString(const Json& obj, const Json::json_pointer& path);
+std::string name(const Json& obj);
+std::string namespaceOf(const Json& obj);
+std::string uid(const Json& obj);
+std::string resourceVersion(const Json& obj);
+std::map<std::string, std::string> labels(const Json& obj);
+std::map<std::string, std::string> stringMap(const Json& value);  // a JSON object of strings
+bool isBeingDeleted(const Json& obj);
+
+// A new random UID in the canonical 8-4-4-4-12 form.
+std::string newUid();
+// The current time as RFC 3339 in UTC, e.g. 2026-11-23T07:14:15Z.
+std::string nowRfc3339();
+// Seconds since the epoch of an RFC 3339 time, or -1.
+long long parseRfc3339(const std::string& text);
+
+}  // namespace podnet::api
