@@ -1,0 +1,34 @@
+// The controllers that run inside `podnet server`: IP and port allocation
+// (as admission hooks, so a created Service comes back with its clusterIP),
+// Node podCIDRs, EndpointSlices and Endpoints, Deployments -> ReplicaSets ->
+// Pods, the scheduler, and namespaces (built-ins and cascading deletion).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "registry/registry.h"
+
+namespace podnet::controllers {
+
+struct Config {
+  std::string serviceCidr = "10.96.0.0/12";
+  std::string clusterCidr = "10.244.0.0/16";
+  int nodeCidrPrefix = 24;
+  int nodePortMin = 30000;
+  int nodePortMax = 32767;
+};
+
+// Running controllers; destroying the handle stops their threads.
+class Manager {
+ public:
+  virtual ~Manager() = default;
+};
+
+// Installs the admission hooks on `registry` (allocators rebuilt from what is
+// stored, so nothing leaks across restarts), makes sure the built-in objects
+// exist (namespaces default, kube-system, kube-public; the `kubernetes`
+// Service at the first service IP), then starts the controller threads.
+core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config);
+
+}  // namespace podnet::controllers
