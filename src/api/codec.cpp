@@ -14,7 +14,8 @@ core::Result<Json> decodeJson(std::string_view text) {
   if (value.is_discarded()) {
     // Re-parse with exceptions only to get the position for the message.
     try {
-      (void)Json::parse(text.begin(), text.end());
+      auto reparsed = Json::parse(text.begin(), text.end());
+      (void)reparsed;
     } catch (const Json::parse_error& e) {
       return core::badRequest(std::string("error decoding JSON: ") + e.what());
     }
