@@ -84,6 +84,12 @@ struct SqliteOptions {
   // How many revisions of history watches and lists can reach back; older
   // revisions are compacted away (kube-apiserver compacts every 5 minutes).
   int64_t historyRevisions = 100000;
+  // Recent events kept in memory so watches catch up without reading disk;
+  // older (but not yet compacted) events are read back from SQLite.
+  size_t eventCacheSize = 100000;
+  // A watcher that has more than this many undelivered events is dropped
+  // with 410 Expired, so a slow reader never holds writers back.
+  size_t maxWatchBacklog = 50000;
 };
 
 // The embedded default backend: SQLite in WAL mode. A write acknowledged by
