@@ -1,0 +1,643 @@
+#include "apiserver/handler.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <exception>
+
+#include "api/object.h"
+#include "apiserver/discovery.h"
+#include "apiserver/media.h"
+#include "apiserver/patch.h"
+
+namespace podnet::apiserver {
+
+namespace {
+
+constexpr const char* kNamespaceMismatch =
+    "the namespace of the provided object does not match the namespace sent on the request";
+
+std::string dumpJson(const Json& value, bool pretty) {
+  // Replace (not throw on) invalid UTF-8 that an object may carry.
+  return value.dump(pretty ? 2 : -1, ' ', false, Json::error_handler_t::replace);
+}
+
+HttpResponse errorResponse(const core::Error& error) {
+  HttpResponse response;
+  response.status = error.code > 0 ? error.code : 500;
+  response.body = dumpJson(error.toStatus(), false);
+  return response;
+}
+
+core::Error pathNotFound() {
+  core::Error error{404, "NotFound", "the server could not find the requested resource"};
+  return error;
+}
+
+core::Error notAllowed() {
+  return core::methodNotAllowed("the server does not allow this method on the requested resource");
+}
+
+HttpResponse textResponse(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.contentType = "text/plain; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+// Encodes an object in the representation the client asked for.
+HttpResponse objectResponse(const HttpRequest& request, const Route& route, int status,
+                            const Json& value) {
+  HttpResponse response;
+  response.status = status;
+  ResponseFormat format = negotiateResponse(request.accept);
+  if (format == ResponseFormat::NotAcceptable) {
+    return errorResponse(core::Error{406, "NotAcceptable",
+                                     "only the following media types are accepted: "
+                                     "application/json, application/yaml"});
+  }
+  if (format == ResponseFormat::Yaml) {
+    response.contentType = "application/yaml";
+    response.body = api::encodeYaml(value);
+    return response;
+  }
+  response.body = dumpJson(value, isTrueParameter(route.queryValue("pretty")));
+  return response;
+}
+
+core::Result<int64_t> parseInteger(const std::string& text, const char* parameter) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return core::badRequest(std::string("invalid value for ") + parameter + ": \"" + text + "\"");
+  return value;
+}
+
+core::Result<client::ListOptions> listOptions(const Route& route) {
+  client::ListOptions options;
+  options.labelSelector = route.queryValue("labelSelector");
+  options.fieldSelector = route.queryValue("fieldSelector");
+  options.continueToken = route.queryValue("continue");
+  options.resourceVersion = route.queryValue("resourceVersion");
+  options.allowWatchBookmarks = isTrueParameter(route.queryValue("allowWatchBookmarks"));
+  if (route.hasQuery("limit") && !route.queryValue("limit").empty()) {
+    auto limit = parseInteger(route.queryValue("limit"), "limit");
+    if (!limit) return limit.takeError();
+    if (*limit < 0) return core::badRequest("limit must not be negative");
+    options.limit = *limit;
+  }
+  return options;
+}
+
+core::Result<client::WriteOptions> writeOptions(const Route& route) {
+  client::WriteOptions options;
+  options.subresource = route.subresource;
+  options.fieldManager = route.queryValue("fieldManager");
+  std::string dryRun = route.queryValue("dryRun");
+  if (dryRun == "All")
+    options.dryRun = true;
+  else if (!dryRun.empty())
+    return core::badRequest("Invalid dryRun value \"" + dryRun + "\": only \"All\" is supported");
+  std::string validation = route.queryValue("fieldValidation");
+  if (!validation.empty() && validation != "Ignore" && validation != "Warn" &&
+      validation != "Strict")
+    return core::badRequest("fieldValidation must be one of Ignore, Warn or Strict, not \"" +
+                            validation + "\"");
+  return options;
+}
+
+// Decodes a request body (JSON or YAML) into a JSON object.
+core::Result<Json> decodeBody(const HttpRequest& request) {
+  core::Result<Json> decoded = core::badRequest("empty body");
+  switch (bodyFormatOf(request.contentType)) {
+    case BodyFormat::Json:
+      decoded = api::decodeJson(request.body);
+      break;
+    case BodyFormat::Yaml:
+      decoded = api::decodeYaml(request.body);
+      break;
+    case BodyFormat::Protobuf:
+    case BodyFormat::Unsupported:
+      return core::unsupportedMediaType(bareMediaType(request.contentType));
+  }
+  if (!decoded) return decoded.takeError();
+  if (!decoded->is_object()) return core::badRequest("the request body must be a JSON object");
+  return decoded;
+}
+
+// Checks the body's apiVersion/kind against the URL's resource (filling
+// them in when absent) and reconciles its namespace with the URL's.
+core::Status checkObject(const api::ResourceInfo& resource, const Route& route, Json& obj,
+                         std::string_view expectedKind, std::string_view expectedApiVersion) {
+  auto kind = obj.find("kind");
+  auto apiVersion = obj.find("apiVersion");
+  if (kind != obj.end() && !kind->is_string()) return core::badRequest("kind must be a string");
+  if (apiVersion != obj.end() && !apiVersion->is_string())
+    return core::badRequest("apiVersion must be a string");
+  std::string bodyKind = kind == obj.end() ? "" : kind->get<std::string>();
+  std::string bodyVersion = apiVersion == obj.end() ? "" : apiVersion->get<std::string>();
+  if ((!bodyKind.empty() && bodyKind != expectedKind) ||
+      (!bodyVersion.empty() && bodyVersion != expectedApiVersion)) {
+    return core::badRequest(bodyKind + " in version \"" + bodyVersion +
+                            "\" cannot be handled as a " + std::string(expectedKind));
+  }
+  obj["kind"] = expectedKind;
+  obj["apiVersion"] = expectedApiVersion;
+  if (!obj.contains("metadata") || obj["metadata"].is_null()) obj["metadata"] = Json::object();
+  Json& metadata = obj["metadata"];
+  if (!metadata.is_object()) return core::badRequest("metadata must be an object");
+  if (resource.namespaced) {
+    auto ns = metadata.find("namespace");
+    std::string bodyNamespace =
+        ns != metadata.end() && ns->is_string() ? ns->get<std::string>() : "";
+    if (bodyNamespace.empty()) {
+      metadata["namespace"] = route.ns;
+    } else if (bodyNamespace != route.ns) {
+      return core::badRequest(kNamespaceMismatch);
+    }
+  } else {
+    metadata.erase("namespace");
+  }
+  return core::Ok{};
+}
+
+core::Status checkName(const Route& route, Json& obj) {
+  Json& metadata = obj["metadata"];
+  auto name = metadata.find("name");
+  std::string bodyName =
+      name != metadata.end() && name->is_string() ? name->get<std::string>() : "";
+  if (bodyName.empty()) {
+    metadata["name"] = route.name;
+  } else if (bodyName != route.name) {
+    return core::badRequest("the name of the object (" + bodyName +
+                            ") does not match the name on the URL (" + route.name + ")");
+  }
+  return core::Ok{};
+}
+
+core::Error conflictFor(const api::ResourceInfo& resource, const std::string& name) {
+  return core::conflict(resource.group, resource.plural, name,
+                        "the object has been modified; please apply your changes to the latest "
+                        "version and try again");
+}
+
+// A patch or scale write carrying metadata.resourceVersion is a precondition:
+// it must still be the stored one.
+core::Status checkResourceVersion(const api::ResourceInfo& resource, const std::string& name,
+                                  const std::string& wanted, const Json& current) {
+  if (!wanted.empty() && wanted != api::resourceVersion(current))
+    return conflictFor(resource, name);
+  return core::Ok{};
+}
+
+core::Result<int64_t> scaleReplicas(const Json& scale, const std::string& name) {
+  const Json* replicas = nullptr;
+  if (scale.is_object() && scale.contains("spec") && scale["spec"].is_object() &&
+      scale["spec"].contains("replicas"))
+    replicas = &scale["spec"]["replicas"];
+  if (!replicas || replicas->is_null()) return int64_t{0};
+  if (!replicas->is_number_integer() || replicas->get<int64_t>() < 0 ||
+      replicas->get<int64_t>() > INT32_MAX) {
+    return core::invalid(
+        "autoscaling", "Scale", name,
+        {{"FieldValueInvalid",
+          "Invalid value: " + replicas->dump() + ": must be greater than or equal to 0",
+          "spec.replicas"}});
+  }
+  return replicas->get<int64_t>();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- helpers
+
+std::string selectorString(const Json& selector) {
+  if (!selector.is_object()) return "";
+  std::string out;
+  auto append = [&out](const std::string& term) {
+    if (!out.empty()) out += ',';
+    out += term;
+  };
+  if (auto labels = selector.find("matchLabels"); labels != selector.end() && labels->is_object())
+    for (auto it = labels->begin(); it != labels->end(); ++it)
+      append(it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump()));
+  if (auto exprs = selector.find("matchExpressions");
+      exprs != selector.end() && exprs->is_array()) {
+    for (const auto& expr : *exprs) {
+      if (!expr.is_object()) continue;
+      std::string key = api::getString(expr, Json::json_pointer("/key"));
+      std::string op = api::getString(expr, Json::json_pointer("/operator"));
+      std::string values;
+      if (auto v = expr.find("values"); v != expr.end() && v->is_array()) {
+        std::vector<std::string> sorted;
+        for (const auto& value : *v)
+          if (value.is_string()) sorted.push_back(value.get<std::string>());
+        std::sort(sorted.begin(), sorted.end());
+        for (const auto& value : sorted) values += (values.empty() ? "" : ",") + value;
+      }
+      if (op == "In")
+        append(key + " in (" + values + ")");
+      else if (op == "NotIn")
+        append(key + " notin (" + values + ")");
+      else if (op == "Exists")
+        append(key);
+      else if (op == "DoesNotExist")
+        append("!" + key);
+    }
+  }
+  return out;
+}
+
+Json toScale(const Json& obj) {
+  Json metadata = Json::object();
+  if (obj.contains("metadata") && obj["metadata"].is_object()) {
+    for (const char* field : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"})
+      if (obj["metadata"].contains(field)) metadata[field] = obj["metadata"][field];
+  }
+  int64_t specReplicas = 0;
+  int64_t statusReplicas = 0;
+  Json selector;
+  if (obj.contains("spec") && obj["spec"].is_object()) {
+    const Json& spec = obj["spec"];
+    if (spec.contains("replicas") && spec["replicas"].is_number_integer())
+      specReplicas = spec["replicas"].get<int64_t>();
+    if (spec.contains("selector")) selector = spec["selector"];
+  }
+  if (obj.contains("status") && obj["status"].is_object() && obj["status"].contains("replicas") &&
+      obj["status"]["replicas"].is_number_integer())
+    statusReplicas = obj["status"]["replicas"].get<int64_t>();
+  return {{"kind", "Scale"},
+          {"apiVersion", "autoscaling/v1"},
+          {"metadata", metadata},
+          {"spec", {{"replicas", specReplicas}}},
+          {"status", {{"replicas", statusReplicas}, {"selector", selectorString(selector)}}}};
+}
+
+// ------------------------------------------------------------- WatchStream
+
+WatchStream::WatchStream(std::unique_ptr<client::Watcher> watcher,
+                         std::chrono::steady_clock::time_point deadline)
+    : watcher_(std::move(watcher)), deadline_(deadline) {}
+
+WatchStream::WatchStream(core::Error error) : pendingError_(std::move(error)) {}
+
+bool WatchStream::next(std::chrono::milliseconds wait, std::string& out) {
+  if (finished_) return false;
+  auto appendError = [&](const core::Error& error) {
+    out += dumpJson({{"type", "ERROR"}, {"object", error.toStatus()}}, false);
+    out += '\n';
+    finished_ = true;
+  };
+  if (pendingError_ || !watcher_) {
+    appendError(pendingError_ ? *pendingError_ : core::internal("watch not started"));
+    return false;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (now >= deadline_) {
+    finished_ = true;
+    return false;
+  }
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
+  auto events = watcher_->next(std::min(wait, remaining + std::chrono::milliseconds(1)));
+  if (!events) {
+    appendError(events.error());
+    return false;
+  }
+  for (const auto& event : *events) {
+    out += "{\"type\":\"";
+    out += event.type;
+    out += "\",\"object\":";
+    out += dumpJson(event.object, false);
+    out += "}\n";
+  }
+  return true;
+}
+
+// ----------------------------------------------------------------- Handler
+
+Handler::Handler(client::Client& client, GuaranteedUpdate guaranteedUpdate, HandlerOptions options)
+    : client_(client),
+      guaranteedUpdate_(std::move(guaranteedUpdate)),
+      options_(std::move(options)) {}
+
+bool Handler::authorized(const HttpRequest& request) const {
+  if (options_.adminToken.empty()) return true;
+  std::string_view header = request.authorization;
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.remove_suffix(1);
+  const std::string& expected = options_.adminToken;
+  // Constant time in the token's content, so timing reveals nothing of it.
+  unsigned char difference = token.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i)
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < token.size() ? token[i] : 0));
+  return difference == 0;
+}
+
+HttpResponse Handler::handle(const HttpRequest& request) {
+  try {
+    Route route = parseRoute(request.target);
+    if (route.kind == RouteKind::Health) {
+      if (request.method != "GET" && request.method != "HEAD") return errorResponse(notAllowed());
+      if (route.path.rfind("/readyz", 0) == 0 && !ready_)
+        return textResponse(500, "[-]ready failed: not ready\nreadyz check failed");
+      return textResponse(200, "ok");
+    }
+    if (!authorized(request)) return errorResponse(core::unauthorized());
+    return dispatch(request, route);
+  } catch (const std::exception& e) {
+    return errorResponse(core::internal(e.what()));
+  } catch (...) {
+    return errorResponse(core::internal("unexpected failure"));
+  }
+}
+
+HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
+  if (route.kind == RouteKind::Resource) return handleResource(request, route);
+  if (route.kind == RouteKind::NotFound) return errorResponse(pathNotFound());
+  if (request.method != "GET") return errorResponse(notAllowed());
+  Json document;
+  switch (route.kind) {
+    case RouteKind::Version:
+      document = versionInfo();
+      break;
+    case RouteKind::CoreVersions:
+      document = coreVersions(options_.serverAddress);
+      break;
+    case RouteKind::GroupList:
+      document = groupList();
+      break;
+    case RouteKind::Group:
+      document = group(route.group);
+      break;
+    case RouteKind::ResourceList:
+      document = resourceList(route.group, route.version);
+      break;
+    default:
+      break;
+  }
+  if (document.is_null()) return errorResponse(pathNotFound());
+  return objectResponse(request, route, 200, document);
+}
+
+HttpResponse Handler::handleResource(const HttpRequest& request, const Route& route) {
+  const std::string& method = request.method;
+  bool collection = route.isCollection();
+  if (method == "GET")
+    return collection ? getCollection(request, route) : getObject(request, route);
+  if (route.watchPrefix) return errorResponse(notAllowed());
+  if (method == "POST") {
+    // Objects are created in a namespace's collection, not across all.
+    if (!collection || (route.resource->namespaced && route.ns.empty()))
+      return errorResponse(notAllowed());
+    return createObject(request, route);
+  }
+  if (method == "PUT")
+    return collection ? errorResponse(notAllowed()) : updateObject(request, route);
+  if (method == "PATCH")
+    return collection ? errorResponse(notAllowed()) : patchObject(request, route);
+  if (method == "DELETE") {
+    if (collection) return deleteCollection(request, route);
+    if (!route.subresource.empty()) return errorResponse(notAllowed());
+    return deleteObject(request, route);
+  }
+  return errorResponse(notAllowed());
+}
+
+HttpResponse Handler::getCollection(const HttpRequest& request, const Route& route) {
+  const api::ResourceInfo& resource = *route.resource;
+  auto options = listOptions(route);
+  if (!options) return errorResponse(options.error());
+  bool watch = route.watchPrefix || isTrueParameter(route.queryValue("watch"));
+  if (!watch) {
+    auto list = client_.list(resource, route.ns, *options);
+    if (!list) return errorResponse(list.error());
+    if (!list->contains("apiVersion")) (*list)["apiVersion"] = resource.apiVersion();
+    return objectResponse(request, route, 200, *list);
+  }
+  if (negotiateResponse(request.accept) == ResponseFormat::NotAcceptable)
+    return objectResponse(request, route, 200, nullptr);  // the 406
+  auto timeout = options_.defaultWatchTimeout;
+  if (route.hasQuery("timeoutSeconds") && !route.queryValue("timeoutSeconds").empty()) {
+    auto seconds = parseInteger(route.queryValue("timeoutSeconds"), "timeoutSeconds");
+    if (!seconds) return errorResponse(seconds.error());
+    if (*seconds > 0) timeout = std::chrono::seconds(std::min<int64_t>(*seconds, 24 * 3600));
+  }
+  HttpResponse response;
+  auto watcher = client_.watch(resource, route.ns, *options);
+  if (!watcher) {
+    // Upstream reports an expired resourceVersion inside the stream, as an
+    // ERROR event, so informers know to relist.
+    if (watcher.error().code != 410) return errorResponse(watcher.error());
+    response.watch = std::make_unique<WatchStream>(watcher.takeError());
+    return response;
+  }
+  response.watch = std::make_unique<WatchStream>(std::move(*watcher),
+                                                 std::chrono::steady_clock::now() + timeout);
+  return response;
+}
+
+HttpResponse Handler::getObject(const HttpRequest& request, const Route& route) {
+  auto obj = client_.get(*route.resource, route.ns, route.name);
+  if (!obj) return errorResponse(obj.error());
+  if (route.subresource == "scale") return objectResponse(request, route, 200, toScale(*obj));
+  return objectResponse(request, route, 200, *obj);
+}
+
+HttpResponse Handler::createObject(const HttpRequest& request, const Route& route) {
+  const api::ResourceInfo& resource = *route.resource;
+  auto options = writeOptions(route);
+  if (!options) return errorResponse(options.error());
+  auto obj = decodeBody(request);
+  if (!obj) return errorResponse(obj.error());
+  if (auto ok = checkObject(resource, route, *obj, resource.kind, resource.apiVersion()); !ok)
+    return errorResponse(ok.error());
+  auto created = client_.create(resource, route.ns, std::move(*obj), *options);
+  if (!created) return errorResponse(created.error());
+  return objectResponse(request, route, 201, *created);
+}
+
+HttpResponse Handler::updateObject(const HttpRequest& request, const Route& route) {
+  const api::ResourceInfo& resource = *route.resource;
+  auto options = writeOptions(route);
+  if (!options) return errorResponse(options.error());
+  auto body = decodeBody(request);
+  if (!body) return errorResponse(body.error());
+
+  if (route.subresource == "scale") {
+    if (auto ok = checkObject(resource, route, *body, "Scale", "autoscaling/v1"); !ok)
+      return errorResponse(ok.error());
+    if (auto ok = checkName(route, *body); !ok) return errorResponse(ok.error());
+    auto replicas = scaleReplicas(*body, route.name);
+    if (!replicas) return errorResponse(replicas.error());
+    std::string wantedVersion = api::resourceVersion(*body);
+    auto updated = guaranteedUpdate_(
+        resource, route.ns, route.name,
+        [&](Json& obj) -> core::Status {
+          if (auto ok = checkResourceVersion(resource, route.name, wantedVersion, obj); !ok)
+            return ok;
+          obj["spec"]["replicas"] = *replicas;
+          return core::Ok{};
+        },
+        *options);
+    if (!updated) return errorResponse(updated.error());
+    return objectResponse(request, route, 200, toScale(*updated));
+  }
+
+  if (auto ok = checkObject(resource, route, *body, resource.kind, resource.apiVersion()); !ok)
+    return errorResponse(ok.error());
+  if (auto ok = checkName(route, *body); !ok) return errorResponse(ok.error());
+  auto updated = client_.update(resource, route.ns, std::move(*body), *options);
+  if (!updated) return errorResponse(updated.error());
+  return objectResponse(request, route, 200, *updated);
+}
+
+HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route) {
+  const api::ResourceInfo& resource = *route.resource;
+  auto options = writeOptions(route);
+  if (!options) return errorResponse(options.error());
+  PatchType type = patchTypeOf(request.contentType);
+  if (type == PatchType::Apply || type == PatchType::Unsupported)
+    return errorResponse(core::unsupportedMediaType(bareMediaType(request.contentType)));
+
+  bool scale = route.subresource == "scale";
+  auto updated = guaranteedUpdate_(
+      resource, route.ns, route.name,
+      [&](Json& obj) -> core::Status {
+        if (scale) {
+          auto patched = applyPatch(type, toScale(obj), request.body);
+          if (!patched) return patched.takeError();
+          auto replicas = scaleReplicas(*patched, route.name);
+          if (!replicas) return replicas.takeError();
+          if (auto ok =
+                  checkResourceVersion(resource, route.name, api::resourceVersion(*patched), obj);
+              !ok)
+            return ok;
+          obj["spec"]["replicas"] = *replicas;
+          return core::Ok{};
+        }
+        auto patched = applyPatch(type, obj, request.body);
+        if (!patched) return patched.takeError();
+        if (!patched->is_object() || !(*patched)["metadata"].is_object())
+          return core::badRequest("the patched object has no metadata");
+        if (api::name(*patched) != route.name)
+          return core::badRequest("the name of the object (" + api::name(*patched) +
+                                  ") does not match the name on the URL (" + route.name + ")");
+        if (resource.namespaced && api::namespaceOf(*patched) != route.ns)
+          return core::badRequest(kNamespaceMismatch);
+        std::string patchedVersion = api::resourceVersion(*patched);
+        if (auto ok = checkResourceVersion(resource, route.name, patchedVersion, obj); !ok)
+          return ok;
+        if (patchedVersion.empty())
+          (*patched)["metadata"]["resourceVersion"] = api::resourceVersion(obj);
+        obj = std::move(*patched);
+        return core::Ok{};
+      },
+      *options);
+  if (!updated) return errorResponse(updated.error());
+  if (scale) return objectResponse(request, route, 200, toScale(*updated));
+  return objectResponse(request, route, 200, *updated);
+}
+
+namespace {
+
+// metav1.DeleteOptions from the body (kubectl sends one) and the query.
+core::Status readDeleteOptions(const HttpRequest& request, const Route& route,
+                               client::DeleteOptions& options, bool& dryRun) {
+  Json body = Json::object();
+  bool blank = std::all_of(request.body.begin(), request.body.end(),
+                           [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  if (!blank) {
+    auto decoded = decodeBody(request);
+    if (!decoded) return decoded.takeError();
+    body = std::move(*decoded);
+  }
+  if (auto grace = body.find("gracePeriodSeconds"); grace != body.end() && !grace->is_null()) {
+    if (!grace->is_number_integer())
+      return core::badRequest("gracePeriodSeconds must be an integer");
+    options.gracePeriodSeconds = grace->get<int64_t>();
+  }
+  if (auto pre = body.find("preconditions"); pre != body.end() && pre->is_object()) {
+    options.preconditionUid = api::getString(*pre, Json::json_pointer("/uid"));
+    options.preconditionResourceVersion =
+        api::getString(*pre, Json::json_pointer("/resourceVersion"));
+  }
+  if (auto policy = body.find("propagationPolicy"); policy != body.end() && policy->is_string())
+    options.propagationPolicy = policy->get<std::string>();
+  if (auto orphan = body.find("orphanDependents"); orphan != body.end() && orphan->is_boolean())
+    if (options.propagationPolicy.empty() && orphan->get<bool>())
+      options.propagationPolicy = "Orphan";
+  if (auto dry = body.find("dryRun"); dry != body.end() && dry->is_array())
+    for (const auto& value : *dry) dryRun = dryRun || value == "All";
+
+  if (route.hasQuery("gracePeriodSeconds") && !route.queryValue("gracePeriodSeconds").empty()) {
+    auto grace = parseInteger(route.queryValue("gracePeriodSeconds"), "gracePeriodSeconds");
+    if (!grace) return grace.takeError();
+    options.gracePeriodSeconds = *grace;
+  }
+  if (route.hasQuery("propagationPolicy"))
+    options.propagationPolicy = route.queryValue("propagationPolicy");
+  const std::string& policy = options.propagationPolicy;
+  if (!policy.empty() && policy != "Background" && policy != "Foreground" && policy != "Orphan")
+    return core::badRequest("propagationPolicy must be one of Background, Foreground or Orphan");
+  if (route.queryValue("dryRun") == "All") dryRun = true;
+  return core::Ok{};
+}
+
+}  // namespace
+
+HttpResponse Handler::deleteObject(const HttpRequest& request, const Route& route) {
+  client::DeleteOptions options;
+  bool dryRun = false;
+  if (auto ok = readDeleteOptions(request, route, options, dryRun); !ok)
+    return errorResponse(ok.error());
+  if (dryRun) {
+    auto current = client_.get(*route.resource, route.ns, route.name);
+    if (!current) return errorResponse(current.error());
+    return objectResponse(request, route, 200, *current);
+  }
+  auto deleted = client_.remove(*route.resource, route.ns, route.name, options);
+  if (!deleted) return errorResponse(deleted.error());
+  return objectResponse(request, route, 200, *deleted);
+}
+
+HttpResponse Handler::deleteCollection(const HttpRequest& request, const Route& route) {
+  const api::ResourceInfo& resource = *route.resource;
+  client::DeleteOptions options;
+  bool dryRun = false;
+  if (auto ok = readDeleteOptions(request, route, options, dryRun); !ok)
+    return errorResponse(ok.error());
+  auto selectors = listOptions(route);
+  if (!selectors) return errorResponse(selectors.error());
+  selectors->limit = 0;
+  selectors->continueToken.clear();
+  auto list = client_.list(resource, route.ns, *selectors);
+  if (!list) return errorResponse(list.error());
+  Json deleted = Json::array();
+  if (list->contains("items") && (*list)["items"].is_array()) {
+    for (const auto& item : (*list)["items"]) {
+      if (dryRun) {
+        deleted.push_back(item);
+        continue;
+      }
+      auto removed = client_.remove(resource, api::namespaceOf(item), api::name(item), options);
+      if (removed) {
+        deleted.push_back(std::move(*removed));
+      } else if (removed.error().code != 404) {  // deleted meanwhile is fine
+        return errorResponse(removed.error());
+      }
+    }
+  }
+  Json result = {{"kind", resource.listKind()},
+                 {"apiVersion", resource.apiVersion()},
+                 {"metadata", Json::object()},
+                 {"items", std::move(deleted)}};
+  return objectResponse(request, route, 200, result);
+}
+
+}  // namespace podnet::apiserver

@@ -1,0 +1,116 @@
+// The REST API over client::Client, independent of the transport: takes a
+// parsed HTTP request, returns a response or a watch stream. The HTTPS
+// server (http_server.h) feeds it; unit tests call it directly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/codec.h"
+#include "apiserver/route.h"
+#include "client/client.h"
+#include "core/result.h"
+
+namespace podnet::apiserver {
+
+using api::Json;
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path and query, as on the request line
+  std::string contentType;
+  std::string accept;
+  std::string authorization;
+  std::string body;
+};
+
+// A running watch: produces the newline-delimited JSON events of a
+// ?watch=true response, one batch at a time, until the client's
+// timeoutSeconds runs out or the underlying watch fails.
+class WatchStream {
+ public:
+  WatchStream(std::unique_ptr<client::Watcher> watcher,
+              std::chrono::steady_clock::time_point deadline);
+  // A stream whose only event is an ERROR carrying `error` (e.g. 410 Expired
+  // for a resourceVersion too old to resume from, as upstream sends it).
+  explicit WatchStream(core::Error error);
+
+  // Waits up to `wait` and appends the events that arrived to `out`, one
+  // line each. Returns false when the stream is over; the last lines (an
+  // ERROR event) may still have been appended.
+  bool next(std::chrono::milliseconds wait, std::string& out);
+
+ private:
+  std::unique_ptr<client::Watcher> watcher_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::optional<core::Error> pendingError_;
+  bool finished_ = false;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+  // Set for a watch: the transport sends a 200 with chunked encoding and
+  // streams the events until the stream ends or the client goes away.
+  std::unique_ptr<WatchStream> watch;
+};
+
+// Registry::guaranteedUpdate, passed in so the handler depends only on the
+// client interface (and unit tests can supply their own).
+using GuaranteedUpdate = std::function<core::Result<Json>(
+    const api::ResourceInfo& resource, std::string_view ns, std::string_view name,
+    const std::function<core::Status(Json&)>& mutate, const client::WriteOptions& options)>;
+
+struct HandlerOptions {
+  // The bearer token every request except the health checks must carry;
+  // empty turns authentication off (unit tests).
+  std::string adminToken;
+  // host:port as clients reach the server (APIVersions lists it).
+  std::string serverAddress = "127.0.0.1:6443";
+  // How long a watch without timeoutSeconds runs (kube-apiserver picks
+  // 30-60 minutes); clients re-watch from the last resourceVersion.
+  std::chrono::seconds defaultWatchTimeout{1800};
+};
+
+class Handler {
+ public:
+  Handler(client::Client& client, GuaranteedUpdate guaranteedUpdate, HandlerOptions options);
+
+  // Never throws: every failure is a metav1.Status response.
+  HttpResponse handle(const HttpRequest& request);
+
+  void setReady(bool ready) { ready_ = ready; }
+
+ private:
+  HttpResponse dispatch(const HttpRequest& request, const Route& route);
+  HttpResponse handleResource(const HttpRequest& request, const Route& route);
+  HttpResponse getCollection(const HttpRequest& request, const Route& route);
+  HttpResponse getObject(const HttpRequest& request, const Route& route);
+  HttpResponse createObject(const HttpRequest& request, const Route& route);
+  HttpResponse updateObject(const HttpRequest& request, const Route& route);
+  HttpResponse patchObject(const HttpRequest& request, const Route& route);
+  HttpResponse deleteObject(const HttpRequest& request, const Route& route);
+  HttpResponse deleteCollection(const HttpRequest& request, const Route& route);
+  bool authorized(const HttpRequest& request) const;
+
+  client::Client& client_;
+  GuaranteedUpdate guaranteedUpdate_;
+  HandlerOptions options_;
+  std::atomic<bool> ready_{true};
+};
+
+// Helpers shared with tests.
+
+// The string form of a metav1.LabelSelector ("app=web,tier in (a,b)"), as
+// a Scale's status.selector carries it.
+std::string selectorString(const Json& selector);
+// The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
+Json toScale(const Json& obj);
+
+}  // namespace podnet::apiserver
