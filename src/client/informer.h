@@ -1,0 +1,146 @@
+// client::Informer: a local cache of one resource kept current by list +
+// watch, as client-go's SharedIndexInformer. Controllers read the cache (no
+// round trip per decision) and react to add/update/delete handlers.
+//
+// One thread per informer lists, then watches from the list's
+// resourceVersion; when the watch ends (410 Expired, an error, a dropped
+// stream) it lists again and reports the difference to the handlers, so a
+// consumer never misses a deletion.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+
+namespace podnet::client {
+
+using ObjectPtr = std::shared_ptr<const Json>;
+
+// Called on the informer's thread, after the cache reflects the change and
+// without any informer lock held (a handler may read the cache).
+struct EventHandlers {
+  std::function<void(const Json& obj)> onAdd;
+  std::function<void(const Json& oldObj, const Json& newObj)> onUpdate;
+  std::function<void(const Json& obj)> onDelete;
+};
+
+struct InformerOptions {
+  std::string ns;             // "" = every namespace
+  std::string labelSelector;  // passed to list and watch
+  std::string fieldSelector;
+  // Every period, onUpdate(obj, obj) for every cached object (0 = never), so
+  // level-triggered consumers retry what they could not do before.
+  std::chrono::milliseconds resyncPeriod{0};
+  // How long one watch poll waits; bounds how fast stop() returns.
+  std::chrono::milliseconds pollInterval{200};
+};
+
+// The cache key of an object: "ns/name", or "name" when cluster-scoped.
+std::string objectKey(const Json& obj);
+std::string objectKey(std::string_view ns, std::string_view name);
+// "12" -> 12; anything else -> 0.
+int64_t parseResourceVersion(std::string_view rv);
+
+class Informer {
+ public:
+  Informer(Client& client, const ResourceInfo& resource, InformerOptions options = {});
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Handlers added after start() first get onAdd for every cached object.
+  void addHandlers(EventHandlers handlers);
+  void start();
+  void stop();
+
+  const ResourceInfo& resource() const { return resource_; }
+  bool hasSynced() const { return synced_.load(); }
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+
+  ObjectPtr get(std::string_view ns, std::string_view name) const;
+  ObjectPtr getByKey(const std::string& key) const;
+  // Objects of one namespace ("" = all), in key order.
+  std::vector<ObjectPtr> list(std::string_view ns = {}) const;
+  size_t size() const;
+
+  // The resourceVersion the cache reflects: every change of this resource up
+  // to it has been applied (watch events arrive in revision order).
+  int64_t lastSyncRevision() const;
+  // Waits until the cache has seen revision `rv` (e.g. the result of our own
+  // write), so the next decision does not act on a stale cache.
+  bool waitForRevision(int64_t rv, std::chrono::milliseconds timeout) const;
+  // Waits until `pred` (which may read the cache) holds, rechecking after
+  // every change.
+  bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) const;
+
+ private:
+  void run();
+  // Lists and replaces the cache, reporting the difference; returns the
+  // list's resourceVersion, or nullopt on error.
+  std::optional<std::string> relist();
+  // Watches from `rv` until an error or stop; returns normally to relist.
+  void watchFrom(std::string rv);
+  void applyEvent(const WatchEvent& event);
+  void resyncIfDue();
+  void noteRevision(int64_t rv);
+  bool sleepUnlessStopped(std::chrono::milliseconds d);
+  std::vector<EventHandlers> handlersSnapshot();
+
+  Client& client_;
+  ResourceInfo resource_;
+  InformerOptions options_;
+
+  mutable std::shared_mutex cacheMutex_;
+  std::map<std::string, ObjectPtr> cache_;
+  int64_t revision_ = 0;
+
+  std::mutex handlersMutex_;
+  std::vector<EventHandlers> handlers_;
+  // Serializes delivery so handlers added late get a consistent replay.
+  std::mutex deliveryMutex_;
+
+  mutable std::mutex changeMutex_;
+  mutable std::condition_variable changed_;
+  uint64_t changeCount_ = 0;
+
+  std::atomic<bool> synced_{false};
+  std::atomic<bool> stopping_{false};
+  std::chrono::steady_clock::time_point nextResync_;
+  std::thread thread_;
+};
+
+// One informer per resource shared by every consumer in a process, as
+// client-go's SharedInformerFactory: one list+watch however many readers.
+class SharedInformers {
+ public:
+  explicit SharedInformers(Client& client, InformerOptions defaults = {});
+  ~SharedInformers();
+  // The informer of `resource` (every namespace), created on first use.
+  Informer& forResource(const ResourceInfo& resource);
+  // Starts every informer created so far (and any created later at once).
+  void start();
+  void stop();
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+
+ private:
+  Client& client_;
+  InformerOptions defaults_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Informer>> informers_;
+  bool started_ = false;
+};
+
+}  // namespace podnet::client

@@ -1,0 +1,87 @@
+// What every controller shares: the registry it writes through, the shared
+// informers it reads from, an event recorder, and a worker loop over a work
+// queue (one key at a time, retries with backoff on error).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/informer.h"
+#include "controllers/controllers.h"
+#include "controllers/workqueue.h"
+#include "registry/registry.h"
+
+namespace podnet::controllers {
+
+using api::Json;
+
+// core/v1 Events as `kubectl describe` shows them. Repeats of one (object,
+// reason, message) within the process bump count and lastTimestamp instead
+// of creating another Event, as client-go's event correlator does.
+class EventRecorder {
+ public:
+  EventRecorder(client::Client& client, std::string component);
+  void normal(const Json& object, const std::string& reason, const std::string& message);
+  void warning(const Json& object, const std::string& reason, const std::string& message);
+  void record(const Json& object, const std::string& type, const std::string& reason,
+              const std::string& message);
+
+ private:
+  client::Client& client_;
+  std::string component_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> recent_;  // correlation key -> event name
+};
+
+struct Context {
+  registry::Registry& registry;
+  client::SharedInformers& informers;
+  Config config;
+};
+
+class Controller {
+ public:
+  Controller(std::string name, Context& context);
+  virtual ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Runs after the informers synced, before the workers start.
+  virtual void prepare() {}
+  void startWorkers(int count = 1);
+  void stop();
+  const std::string& name() const { return name_; }
+  WorkQueue& queue() { return queue_; }
+
+ protected:
+  // Brings the object named by `key` to its desired state; an error retries
+  // the key with backoff.
+  virtual core::Status sync(const std::string& key) = 0;
+  void enqueue(const Json& obj) { queue_.add(client::objectKey(obj)); }
+
+  std::string name_;
+  Context& context_;
+  WorkQueue queue_;
+
+ private:
+  void work();
+  std::vector<std::thread> workers_;
+};
+
+std::unique_ptr<Controller> makeEndpointSliceController(Context& context);
+std::unique_ptr<Controller> makeEndpointsController(Context& context);
+std::unique_ptr<Controller> makeDeploymentController(Context& context);
+std::unique_ptr<Controller> makeReplicaSetController(Context& context);
+std::unique_ptr<Controller> makeSchedulerController(Context& context);
+std::unique_ptr<Controller> makeNamespaceController(Context& context);
+std::unique_ptr<Controller> makeNodeIpamController(Context& context);
+
+// "ns/name" -> {ns, name} (cluster-scoped keys have no slash).
+std::pair<std::string, std::string> splitKey(const std::string& key);
+
+}  // namespace podnet::controllers

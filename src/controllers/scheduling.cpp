@@ -1,0 +1,113 @@
+#include "controllers/scheduling.h"
+
+#include <map>
+#include <tuple>
+
+#include "api/object.h"
+#include "controllers/util.h"
+
+namespace podnet::controllers {
+
+bool nodeIsReady(const Json& node) {
+  for (const auto& c : arrayAt(node, {"status", "conditions"}))
+    if (stringAt(c, {"type"}) == "Ready") return stringAt(c, {"status"}) == "True";
+  return false;
+}
+
+static bool tolerates(const Json& pod, const Json& taint) {
+  std::string key = stringAt(taint, {"key"});
+  std::string value = stringAt(taint, {"value"});
+  std::string effect = stringAt(taint, {"effect"});
+  for (const auto& t : arrayAt(pod, {"spec", "tolerations"})) {
+    std::string tEffect = stringAt(t, {"effect"});
+    if (!tEffect.empty() && tEffect != effect) continue;
+    std::string op = stringAt(t, {"operator"});
+    std::string tKey = stringAt(t, {"key"});
+    if (op == "Exists") {
+      if (tKey.empty() || tKey == key) return true;
+    } else if (tKey == key && stringAt(t, {"value"}) == value) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool untoleratedTaint(const Json& pod, const Json& node) {
+  for (const auto& taint : arrayAt(node, {"spec", "taints"})) {
+    std::string effect = stringAt(taint, {"effect"});
+    if ((effect == "NoSchedule" || effect == "NoExecute") && !tolerates(pod, taint)) return true;
+  }
+  return false;
+}
+
+static bool selectorMatches(const Json& pod, const Json& node) {
+  auto selector = api::stringMap(objectAt(pod, {"spec", "nodeSelector"}));
+  return mapSelectorMatches(selector, api::labels(node));
+}
+
+bool podFitsNode(const Json& pod, const Json& node) {
+  return nodeIsReady(node) && !boolAt(node, {"spec", "unschedulable"}, false) &&
+         !untoleratedTaint(pod, node) && selectorMatches(pod, node);
+}
+
+static std::string siblingKey(const Json& pod) {
+  if (auto owner = controllerOf(pod)) return "owner/" + owner->uid;
+  return "labels/" + api::namespaceOf(pod) + "/" + objectAt(pod, {"metadata", "labels"}).dump();
+}
+
+SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nodes,
+                            const std::vector<const Json*>& pods) {
+  std::string mine = siblingKey(pod);
+  std::map<std::string, std::pair<int, int>> load;  // node -> (siblings, all pods)
+  for (const Json* other : pods) {
+    std::string node = stringAt(*other, {"spec", "nodeName"});
+    if (node.empty() || isPodTerminal(*other)) continue;
+    if (api::uid(*other) == api::uid(pod) && !api::uid(pod).empty()) continue;
+    auto& entry = load[node];
+    if (siblingKey(*other) == mine) ++entry.first;
+    ++entry.second;
+  }
+  SchedulingResult result;
+  std::tuple<int, int, std::string> best;
+  int notReady = 0, unschedulable = 0, tainted = 0, selector = 0;
+  for (const Json* node : nodes) {
+    if (!nodeIsReady(*node)) {
+      ++notReady;
+      continue;
+    }
+    if (boolAt(*node, {"spec", "unschedulable"}, false)) {
+      ++unschedulable;
+      continue;
+    }
+    if (untoleratedTaint(pod, *node)) {
+      ++tainted;
+      continue;
+    }
+    if (!selectorMatches(pod, *node)) {
+      ++selector;
+      continue;
+    }
+    std::string name = api::name(*node);
+    auto [siblings, all] = load[name];
+    std::tuple<int, int, std::string> score{siblings, all, name};
+    if (!result.node || score < best) {
+      best = score;
+      result.node = name;
+    }
+  }
+  if (!result.node) {
+    std::string reason = "0/" + std::to_string(nodes.size()) + " nodes are available";
+    std::vector<std::string> parts;
+    if (notReady) parts.push_back(std::to_string(notReady) + " node(s) were not ready");
+    if (unschedulable) parts.push_back(std::to_string(unschedulable) + " node(s) were unschedulable");
+    if (tainted)
+      parts.push_back(std::to_string(tainted) + " node(s) had untolerated taint");
+    if (selector)
+      parts.push_back(std::to_string(selector) + " node(s) didn't match Pod's node affinity/selector");
+    for (size_t i = 0; i < parts.size(); ++i) reason += (i ? ", " : ": ") + parts[i];
+    result.reason = reason + ".";
+  }
+  return result;
+}
+
+}  // namespace podnet::controllers

@@ -1,0 +1,77 @@
+// ClusterIP and NodePort allocation as an admission hook on Services, as
+// kube-apiserver's service REST storage does it: a created Service comes
+// back with spec.clusterIP(s) and nodePorts set; a requested value is
+// honoured or refused with a 422 like upstream; values are released when the
+// Service is deleted, when its create fails after admission, and when a type
+// change drops them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "controllers/allocators.h"
+#include "controllers/controllers.h"
+#include "registry/registry.h"
+
+namespace podnet::controllers {
+
+using api::Json;
+using api::ResourceInfo;
+
+class ServiceAllocator : public registry::AdmissionHook {
+ public:
+  static core::Result<std::shared_ptr<ServiceAllocator>> create(const Config& config);
+
+  // Marks what stored Services hold (at start, before serving writes).
+  void rebuild(const std::vector<Json>& services);
+
+  core::Status admitCreate(const ResourceInfo& resource, Json& obj) override;
+  core::Status admitUpdate(const ResourceInfo& resource, const Json& old, Json& obj) override;
+  void abortCreate(const ResourceInfo& resource, const Json& obj) override;
+  void abortUpdate(const ResourceInfo& resource, const Json& old, const Json& obj) override;
+  void deleted(const ResourceInfo& resource, const Json& old) override;
+
+  bool ipAllocated(const std::string& ip);
+  bool nodePortAllocated(int port);
+  std::string firstServiceIp() const;
+
+ private:
+  // What one admission took or gave back, so an abort can undo exactly it.
+  struct Change {
+    std::vector<std::string> ipsTaken;
+    std::vector<int> portsTaken;
+    std::vector<std::string> ipsReleased;
+    std::vector<int> portsReleased;
+  };
+
+  ServiceAllocator(IpRangeAllocator ips, PortAllocator ports);
+
+  // Allocates the ClusterIP (requested or random) into obj; records it.
+  core::Status allocateClusterIp(Json& obj, Change& change);
+  // Allocates NodePorts for every port of obj; `reusable` are ports the old
+  // object owns that may be kept (by port index key).
+  core::Status allocateNodePorts(Json& obj, const Json* old, Change& change);
+  void takeIp(const std::string& ip, const std::string& owner);
+  void releaseIp(const std::string& ip, const std::string& owner);
+  void takePort(int port, const std::string& owner);
+  void releasePort(int port, const std::string& owner);
+  void undo(const Change& change, const std::string& owner);
+
+  std::mutex mutex_;
+  IpRangeAllocator ips_;
+  PortAllocator ports_;
+  std::map<std::string, std::string> ipOwners_;  // ip -> "ns/name"
+  std::map<int, std::string> portOwners_;
+  std::map<std::string, Change> pendingCreates_;  // by "ns/name"
+  std::map<std::string, Change> pendingUpdates_;
+};
+
+// Service helpers shared with the endpoint controllers.
+std::string serviceType(const Json& svc);  // "ClusterIP" when unset
+bool needsClusterIp(const Json& svc);      // not ExternalName
+bool needsNodePorts(const Json& svc);      // NodePort, or LoadBalancer allocating them
+
+}  // namespace podnet::controllers
