@@ -1,15 +1,104 @@
 #include "cli/cli.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <string_view>
+
+#include "apiserver/apiserver.h"
 
 namespace podnet::cli {
 
+namespace {
+
+constexpr const char* kUsage =
+    "usage: podnet <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  server   the Kubernetes-compatible API server with its store and controllers\n"
+    "\n"
+    "podnet server flags:\n"
+    "  --data-dir DIR                     state, credentials and kubeconfig (required)\n"
+    "  --listen ADDR:PORT                 default 127.0.0.1:6443\n"
+    "  --service-cidr CIDR                default 10.96.0.0/12\n"
+    "  --cluster-cidr CIDR                default 10.244.0.0/16\n"
+    "  --service-node-port-range MIN-MAX  default 30000-32767\n"
+    "  --history-revisions N              store history kept for watches, default 100000\n"
+    "  --threads N                        HTTP threads, default twice the cores\n";
+
+bool parseInt(std::string_view text, long long& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+int serverCommand(int argc, char** argv) {
+  apiserver::ServerOptions options;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    // Both "--flag value" and "--flag=value".
+    std::string flag(arg);
+    std::string value;
+    size_t eq = flag.find('=');
+    if (eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (flag.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "podnet server: %s needs a value\n", flag.c_str());
+        return 2;
+      }
+      value = argv[++i];
+    }
+    long long number = 0;
+    if (flag == "--data-dir") {
+      options.dataDir = value;
+    } else if (flag == "--listen") {
+      options.listen = value;
+    } else if (flag == "--service-cidr") {
+      options.controllers.serviceCidr = value;
+    } else if (flag == "--cluster-cidr") {
+      options.controllers.clusterCidr = value;
+    } else if (flag == "--service-node-port-range") {
+      size_t dash = value.find('-');
+      long long low = 0, high = 0;
+      if (dash == std::string::npos || !parseInt(value.substr(0, dash), low) ||
+          !parseInt(value.substr(dash + 1), high) || low < 1 || high > 65535 || low > high) {
+        std::fprintf(stderr, "podnet server: invalid --service-node-port-range %s\n",
+                     value.c_str());
+        return 2;
+      }
+      options.controllers.nodePortMin = int(low);
+      options.controllers.nodePortMax = int(high);
+    } else if (flag == "--history-revisions" && parseInt(value, number) && number > 0) {
+      options.historyRevisions = number;
+    } else if (flag == "--threads" && parseInt(value, number) && number > 0 && number < 1024) {
+      options.threads = int(number);
+    } else {
+      std::fprintf(stderr, "podnet server: unknown or invalid flag %s\n%s",
+                   std::string(arg).c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (options.dataDir.empty()) {
+    std::fprintf(stderr, "podnet server: --data-dir is required\n");
+    return 2;
+  }
+  return apiserver::runServer(options);
+}
+
+}  // namespace
+
 int run(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0) {
-    std::fprintf(stderr, "usage: podnet server --data-dir DIR [--listen ADDR:PORT]\n");
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (std::strcmp(argv[1], "server") == 0) return serverCommand(argc, argv);
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);
   return 2;
 }

@@ -1,0 +1,162 @@
+#include "apiserver/apiserver.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+
+#include "apiserver/handler.h"
+#include "apiserver/http_server.h"
+#include "apiserver/pki.h"
+#include "core/ip.h"
+#include "registry/registry.h"
+#include "store/store.h"
+
+namespace podnet::apiserver {
+
+namespace {
+
+void logLine(const std::string& text) { std::fprintf(stderr, "podnet server: %s\n", text.c_str()); }
+
+// The first address of the service range: the kubernetes Service's clusterIP,
+// which in-cluster clients reach the API server at.
+std::string firstServiceIp(const std::string& cidr) {
+  // Only IPv4 service ranges are handled here; others fall back to the default.
+  unsigned a, b, c, d, prefix;
+  if (std::sscanf(cidr.c_str(), "%u.%u.%u.%u/%u", &a, &b, &c, &d, &prefix) != 5 || a > 255 ||
+      b > 255 || c > 255 || d > 255 || prefix > 32)
+    return "10.96.0.1";
+  uint32_t base = (a << 24) | (b << 16) | (c << 8) | d;
+  uint32_t mask = prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
+  uint32_t first = (base & mask) + 1;
+  return std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) + "." +
+         std::to_string((first >> 8) & 255) + "." + std::to_string(first & 255);
+}
+
+}  // namespace
+
+core::Result<HostPort> parseHostPort(const std::string& text) {
+  HostPort out;
+  std::string portText;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return core::badRequest("invalid listen address \"" + text + "\"");
+    out.host = text.substr(1, close - 1);
+    portText = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return core::badRequest("listen address needs a port: " + text);
+    out.host = text.substr(0, colon);
+    portText = text.substr(colon + 1);
+  }
+  if (out.host.empty()) out.host = "0.0.0.0";
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (ec != std::errc() || end != portText.data() + portText.size() || port > 65535)
+    return core::badRequest("invalid port in listen address \"" + text + "\"");
+  out.port = uint16_t(port);
+  return out;
+}
+
+int runServer(const ServerOptions& options) {
+  auto listen = parseHostPort(options.listen);
+  if (!listen) {
+    logLine(listen.error().message);
+    return 2;
+  }
+  if (options.dataDir.empty()) {
+    logLine("--data-dir is required");
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.dataDir, ec);
+  if (ec) {
+    logLine("cannot create " + options.dataDir + ": " + ec.message());
+    return 1;
+  }
+
+  // Every thread started from here on inherits the blocked signals, so only
+  // sigwait below sees SIGTERM/SIGINT and shutdown runs in one place.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string serviceIp = firstServiceIp(options.controllers.serviceCidr);
+  auto pki = loadOrCreatePki(options.dataDir, serviceIp, {listen->host});
+  if (!pki) {
+    logLine(pki.error().message);
+    return 1;
+  }
+
+  store::SqliteOptions storeOptions;
+  storeOptions.path = (std::filesystem::path(options.dataDir) / "state.db").string();
+  storeOptions.historyRevisions = options.historyRevisions;
+  auto store = store::openSqlite(storeOptions);
+  if (!store) {
+    logLine("cannot open the store: " + store.error().message);
+    return 1;
+  }
+  auto registry = std::make_unique<registry::Registry>(**store);
+  auto controllers = controllers::start(*registry, options.controllers);
+  if (!controllers) {
+    logLine("cannot start the controllers: " + controllers.error().message);
+    return 1;
+  }
+
+  bool wildcard = listen->host == "0.0.0.0" || listen->host == "::";
+  std::string clientHost = wildcard ? "127.0.0.1" : listen->host;
+  if (clientHost.find(':') != std::string::npos) clientHost = "[" + clientHost + "]";
+
+  HandlerOptions handlerOptions;
+  handlerOptions.adminToken = pki->adminToken;
+  handlerOptions.serverAddress = clientHost + ":" + std::to_string(listen->port);
+  registry::Registry& registryRef = *registry;
+  Handler handler(
+      registryRef,
+      [&registryRef](const api::ResourceInfo& resource, std::string_view ns, std::string_view name,
+                     const std::function<core::Status(Json&)>& mutate,
+                     const client::WriteOptions& writeOptions) {
+        return registryRef.guaranteedUpdate(resource, ns, name, mutate, writeOptions);
+      },
+      handlerOptions);
+  HttpServerOptions httpOptions;
+  httpOptions.host = listen->host;
+  httpOptions.port = listen->port;
+  httpOptions.certPem = pki->serverCertPem;
+  httpOptions.keyPem = pki->serverKeyPem;
+  httpOptions.threads = options.threads;
+  HttpServer server(handler, httpOptions);
+  if (auto ok = server.start(); !ok) {
+    logLine(ok.error().message);
+    return 1;
+  }
+  std::string serverUrl = "https://" + clientHost + ":" + std::to_string(server.port());
+  std::string kubeconfigPath = (std::filesystem::path(options.dataDir) / "kubeconfig").string();
+  if (auto ok = writeFileAtomically(
+          kubeconfigPath, kubeconfigYaml(serverUrl, pki->caCertPem, pki->adminToken), 0600);
+      !ok) {
+    logLine(ok.error().message);
+    return 1;
+  }
+  logLine("serving on " + serverUrl + " (kubeconfig: " + kubeconfigPath + ")");
+
+  int received = 0;
+  while (sigwait(&signals, &received) != 0) {
+  }
+  logLine(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") +
+          ", shutting down");
+  server.stop();
+  controllers->reset();
+  registry.reset();
+  store->reset();
+  logLine("stopped");
+  return 0;
+}
+
+}  // namespace podnet::apiserver
