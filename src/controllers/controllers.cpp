@@ -1,0 +1,119 @@
+#include "controllers/controllers.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "api/object.h"
+#include "controllers/runtime.h"
+#include "controllers/service_allocator.h"
+#include "controllers/util.h"
+
+namespace podnet::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RunningControllers : public Manager {
+ public:
+  ~RunningControllers() override {
+    // Informers first: no handler may run into a controller being torn down.
+    if (informers) informers->stop();
+    for (auto& controller : controllers) controller->stop();
+  }
+
+  std::unique_ptr<client::SharedInformers> informers;
+  std::unique_ptr<Context> context;
+  std::vector<std::unique_ptr<Controller>> controllers;
+};
+
+core::Result<std::vector<Json>> listAll(client::Client& client, const ResourceInfo& resource) {
+  std::vector<Json> out;
+  client::ListOptions options;
+  options.limit = 500;
+  while (true) {
+    auto page = client.list(resource, "", options);
+    if (!page.ok()) return page.takeError();
+    for (auto& item : (*page)["items"]) out.push_back(std::move(item));
+    std::string next = stringAt(*page, {"metadata", "continue"});
+    if (next.empty()) break;
+    options.continueToken = next;
+  }
+  return out;
+}
+
+core::Status createIfMissing(registry::Registry& registry, const ResourceInfo& resource,
+                             const std::string& ns, Json obj) {
+  auto created = registry.create(resource, ns, std::move(obj));
+  if (created.ok() || created.error().reason == "AlreadyExists") return core::Ok{};
+  return created.takeError();
+}
+
+// The namespaces and the `kubernetes` Service every cluster has.
+core::Status ensureBuiltins(registry::Registry& registry, const std::string& firstServiceIp) {
+  for (const char* name : {"default", "kube-system", "kube-public"}) {
+    auto st = createIfMissing(registry, api::resource("Namespace"), "",
+                              {{"apiVersion", "v1"},
+                               {"kind", "Namespace"},
+                               {"metadata", {{"name", name}}}});
+    if (!st.ok()) return st;
+  }
+  Json kubernetes = {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata",
+       {{"name", "kubernetes"},
+        {"namespace", "default"},
+        {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
+      {"spec",
+       {{"type", "ClusterIP"},
+        {"clusterIP", firstServiceIp},
+        {"clusterIPs", Json::array({firstServiceIp})},
+        {"sessionAffinity", "None"},
+        {"ports",
+         Json::array({{{"name", "https"},
+                       {"port", 443},
+                       {"protocol", "TCP"},
+                       {"targetPort", 6443}}})}}}};
+  return createIfMissing(registry, api::resource("Service"), "default", std::move(kubernetes));
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config) {
+  auto allocator = ServiceAllocator::create(config);
+  if (!allocator.ok()) return allocator.takeError();
+  auto services = listAll(registry, api::resource("Service"));
+  if (!services.ok()) return services.takeError();
+  (*allocator)->rebuild(*services);
+  registry.addAdmissionHook(*allocator);
+
+  if (auto st = ensureBuiltins(registry, (*allocator)->firstServiceIp()); !st.ok())
+    return st.takeError();
+
+  auto running = std::make_unique<RunningControllers>();
+  running->informers = std::make_unique<client::SharedInformers>(registry);
+  running->context = std::make_unique<Context>(Context{registry, *running->informers, config});
+  Context& context = *running->context;
+  auto nodeIpam = makeNodeIpamController(context);
+  if (!nodeIpam)
+    return core::badRequest("invalid cluster CIDR " + config.clusterCidr + " for /" +
+                            std::to_string(config.nodeCidrPrefix) + " node ranges");
+  running->controllers.push_back(std::move(nodeIpam));
+  running->controllers.push_back(makeNamespaceController(context));
+  running->controllers.push_back(makeSchedulerController(context));
+  running->controllers.push_back(makeReplicaSetController(context));
+  running->controllers.push_back(makeDeploymentController(context));
+  running->controllers.push_back(makeEndpointSliceController(context));
+  running->controllers.push_back(makeEndpointsController(context));
+
+  running->informers->start();
+  if (!running->informers->waitForSync(30s))
+    return core::internal("controllers: informers did not sync within 30s");
+  for (auto& controller : running->controllers) {
+    controller->prepare();
+    controller->startWorkers(1);
+  }
+  return std::unique_ptr<Manager>(std::move(running));
+}
+
+}  // namespace podnet::controllers
