@@ -1,11 +1,2164 @@
+// Validation as kube-apiserver does it. Rules, field paths and messages follow
+// k8s.io/apimachinery/pkg/util/validation, apimachinery/pkg/api/validation
+// (ObjectMeta), metav1/validation (labels, selectors) and
+// pkg/apis/{core,apps,networking,discovery}/validation, so a user of kubectl
+// reads the same "spec.ports[0].port: Invalid value: 0: ..." as on a real
+// cluster. Objects arrive as JSON, so a field of the wrong JSON type is
+// reported as an Invalid cause instead of a decode error, and no accessor
+// here ever throws.
 #include "api/validation.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "api/object.h"
+#include "api/selector.h"
+#include "core/ip.h"
 
 namespace podnet::api {
 
-std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj) { return {}; }
+// ---------------------------------------------------------------------------
+// String rules (apimachinery/pkg/util/validation/validation.go). Matched by
+// hand rather than std::regex, whose recursion overflows the stack on long
+// inputs.
+
+namespace {
+
+constexpr size_t kDns1123LabelMaxLength = 63;
+constexpr size_t kDns1123SubdomainMaxLength = 253;
+constexpr size_t kQualifiedNameMaxLength = 63;
+constexpr size_t kLabelValueMaxLength = 63;
+
+const char* const kDns1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const char* const kDns1123SubdomainFmt =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const char* const kDns1035LabelFmt = "[a-z]([-a-z0-9]*[a-z0-9])?";
+const char* const kQualifiedNameFmt = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const char* const kLabelValueFmt = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
+const char* const kQualifiedNameErrMsg =
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character";
+
+std::string maxLenError(size_t length) {
+  return "must be no more than " + std::to_string(length) + " characters";
+}
+
+// RegexError of validation.go, including its quirk of a double space before
+// every " or ".
+std::string regexError(const std::string& msg, const std::string& fmt,
+                       std::initializer_list<const char*> examples) {
+  if (examples.size() == 0) return msg + " (regex used for validation is '" + fmt + "')";
+  std::string out = msg + " (e.g. ";
+  size_t i = 0;
+  for (const char* example : examples) {
+    if (i++ > 0) out += " or ";
+    out += "'" + std::string(example) + "', ";
+  }
+  return out + "regex used for validation is '" + fmt + "')";
+}
+
+bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool isAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool matchesDns1123Label(std::string_view s) {
+  if (s.empty() || !isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return isLowerAlnum(c) || c == '-'; });
+}
+
+bool matchesDns1123Subdomain(std::string_view s) {
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    if (!matchesDns1123Label(s.substr(start, dot == std::string_view::npos ? s.npos : dot - start)))
+      return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool matchesDns1035Label(std::string_view s) {
+  return matchesDns1123Label(s) && s.front() >= 'a' && s.front() <= 'z';
+}
+
+bool matchesQualifiedNamePart(std::string_view s) {
+  if (s.empty() || !isAlnum(s.front()) || !isAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return isAlnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+}  // namespace
+
+std::vector<std::string> isDns1123Label(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDns1123LabelMaxLength) errs.push_back(maxLenError(kDns1123LabelMaxLength));
+  if (!matchesDns1123Label(value))
+    errs.push_back(regexError(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character",
+        kDns1123LabelFmt, {"my-name", "123-abc"}));
+  return errs;
+}
+
+std::vector<std::string> isDns1123Subdomain(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDns1123SubdomainMaxLength)
+    errs.push_back(maxLenError(kDns1123SubdomainMaxLength));
+  if (!matchesDns1123Subdomain(value))
+    errs.push_back(regexError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+        "or '.', and must start and end with an alphanumeric character",
+        kDns1123SubdomainFmt, {"example.com"}));
+  return errs;
+}
+
+std::vector<std::string> isDns1035Label(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDns1123LabelMaxLength) errs.push_back(maxLenError(kDns1123LabelMaxLength));
+  if (!matchesDns1035Label(value))
+    errs.push_back(regexError(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+        "an alphabetic character, and end with an alphanumeric character",
+        kDns1035LabelFmt, {"my-name", "abc-123"}));
+  return errs;
+}
+
+std::vector<std::string> isQualifiedName(std::string_view value) {
+  std::vector<std::string> errs;
+  std::string_view name = value;
+  size_t slash = value.find('/');
+  if (slash != std::string_view::npos) {
+    if (value.find('/', slash + 1) != std::string_view::npos) {
+      errs.push_back("a qualified name " +
+                     regexError(kQualifiedNameErrMsg, kQualifiedNameFmt,
+                                {"MyName", "my.name", "123-abc"}) +
+                     " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+      return errs;
+    }
+    std::string_view prefix = value.substr(0, slash);
+    name = value.substr(slash + 1);
+    if (prefix.empty()) {
+      errs.push_back("prefix part must be non-empty");
+    } else {
+      for (const auto& msg : isDns1123Subdomain(prefix)) errs.push_back("prefix part " + msg);
+    }
+  }
+  if (name.empty())
+    errs.push_back("name part must be non-empty");
+  else if (name.size() > kQualifiedNameMaxLength)
+    errs.push_back("name part " + maxLenError(kQualifiedNameMaxLength));
+  if (!matchesQualifiedNamePart(name))
+    errs.push_back("name part " + regexError(kQualifiedNameErrMsg, kQualifiedNameFmt,
+                                             {"MyName", "my.name", "123-abc"}));
+  return errs;
+}
+
+std::vector<std::string> isValidLabelValue(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kLabelValueMaxLength) errs.push_back(maxLenError(kLabelValueMaxLength));
+  if (!value.empty() && !matchesQualifiedNamePart(value))
+    errs.push_back(regexError(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+        "or '.', and must start and end with an alphanumeric character",
+        kLabelValueFmt, {"MyValue", "my_value", "12345"}));
+  return errs;
+}
+
+namespace {
+
+std::vector<std::string> isValidPortName(std::string_view port) {
+  std::vector<std::string> errs;
+  if (port.size() > 15) errs.push_back(maxLenError(15));
+  if (port.empty() ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return isLowerAlnum(c) || c == '-'; }))
+    errs.push_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (std::none_of(port.begin(), port.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+    errs.push_back("must contain at least one letter (a-z)");
+  if (port.find("--") != std::string_view::npos)
+    errs.push_back("must not contain consecutive hyphens");
+  if (!port.empty() && (port.front() == '-' || port.back() == '-'))
+    errs.push_back("must not begin or end with a hyphen");
+  return errs;
+}
+
+std::vector<std::string> isValidPortNum(int64_t port) {
+  if (port >= 1 && port <= 65535) return {};
+  return {"must be between 1 and 65535, inclusive"};
+}
+
+std::vector<std::string> isWildcardDns1123Subdomain(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDns1123SubdomainMaxLength)
+    errs.push_back(maxLenError(kDns1123SubdomainMaxLength));
+  if (value.substr(0, 2) != "*." || !matchesDns1123Subdomain(value.substr(2)))
+    errs.push_back(regexError(
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, "
+        "which must consist of lower case alphanumeric characters, '-' or '.' and end with an "
+        "alphanumeric character",
+        std::string("\\*\\.") + kDns1123SubdomainFmt, {"*.example.com"}));
+  return errs;
+}
+
+std::vector<std::string> isConfigMapKey(std::string_view value) {
+  std::vector<std::string> errs;
+  if (value.size() > kDns1123SubdomainMaxLength)
+    errs.push_back(maxLenError(kDns1123SubdomainMaxLength));
+  if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) {
+        return isAlnum(c) || c == '-' || c == '_' || c == '.';
+      }))
+    errs.push_back(regexError("a valid config key must consist of alphanumeric characters, '-', "
+                              "'_' or '.'",
+                              "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+  if (value == ".")
+    errs.push_back("must not be '.'");
+  else if (value == "..")
+    errs.push_back("must not be '..'");
+  else if (value.substr(0, 2) == "..")
+    errs.push_back("must not start with '..'");
+  return errs;
+}
+
+// RelaxedEnvironmentVariableValidation (on by default since 1.32): any
+// printable ASCII except '='.
+std::vector<std::string> isEnvVarName(std::string_view value) {
+  bool ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return c >= ' ' && c <= '~' && c != '=';
+  });
+  if (ok) return {};
+  return {"a valid environment variable name must consist only of printable ASCII characters "
+          "other than '='"};
+}
+
+// ---------------------------------------------------------------------------
+// Rendering values as field.Error.ErrorBody does: strings with Go's %q,
+// numbers and booleans bare.
+
+void appendHex(std::string& out, const char* prefix, unsigned value, int digits) {
+  static const char* hex = "0123456789abcdef";
+  out += prefix;
+  for (int i = digits - 1; i >= 0; --i) out += hex[(value >> (4 * i)) & 0xf];
+}
+
+// strconv.Quote: printable runes as they are, the rest escaped.
+std::string goQuote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        default:
+          if (c < 0x20 || c == 0x7f)
+            appendHex(out, "\\x", c, 2);
+          else
+            out += char(c);
+      }
+      ++i;
+      continue;
+    }
+    // Decode one UTF-8 sequence; invalid bytes are escaped one by one.
+    int length = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    if (c >= 0xf5) length = 0;
+    uint32_t rune = length == 2 ? c & 0x1f : length == 3 ? c & 0x0f : c & 0x07;
+    bool valid = length > 0 && i + length <= s.size();
+    for (int k = 1; valid && k < length; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) valid = false;
+      rune = (rune << 6) | (cc & 0x3f);
+    }
+    if (valid && ((length == 3 && (rune < 0x800 || (rune >= 0xd800 && rune <= 0xdfff))) ||
+                  (length == 4 && (rune < 0x10000 || rune > 0x10ffff))))
+      valid = false;
+    if (!valid) {
+      appendHex(out, "\\x", c, 2);
+      ++i;
+      continue;
+    }
+    if (rune < 0xa0 || rune == 0xad || (rune >= 0x2028 && rune <= 0x2029) || rune == 0xfeff ||
+        (rune >= 0x200b && rune <= 0x200f))
+      appendHex(out, rune > 0xffff ? "\\U" : "\\u", rune, rune > 0xffff ? 8 : 4);
+    else
+      out.append(s.substr(i, length));
+    i += length;
+  }
+  return out + "\"";
+}
+
+// A JSON value as Go would print the decoded value: bounded in depth and
+// size, since the value may be anything a client sent.
+void renderInto(std::string& out, const Json& v, int depth) {
+  if (out.size() > 512) {
+    out += "...";
+    return;
+  }
+  switch (v.type()) {
+    case Json::value_t::string:
+      out += goQuote(v.get_ref<const std::string&>());
+      return;
+    case Json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      out += v.dump();
+      return;
+    case Json::value_t::array: {
+      if (depth > 3) {
+        out += "[]interface {}{...}";
+        return;
+      }
+      out += "[]interface {}{";
+      bool first = true;
+      for (const auto& item : v) {
+        if (!first) out += ", ";
+        first = false;
+        renderInto(out, item, depth + 1);
+        if (out.size() > 512) break;
+      }
+      out += "}";
+      return;
+    }
+    case Json::value_t::object: {
+      if (depth > 3) {
+        out += "map[string]interface {}{...}";
+        return;
+      }
+      out += "map[string]interface {}{";
+      bool first = true;
+      for (const auto& [k, item] : v.items()) {
+        if (!first) out += ", ";
+        first = false;
+        out += goQuote(k) + ":";
+        renderInto(out, item, depth + 1);
+        if (out.size() > 512) break;
+      }
+      out += "}";
+      return;
+    }
+    default:
+      out += "null";
+  }
+}
+
+std::string render(const Json& v) {
+  std::string out;
+  renderInto(out, v, 0);
+  return out;
+}
+
+std::string quoteList(const std::vector<std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + goQuote(values[i]);
+  return out;
+}
+
+// Go's %#v of a map[string]string: keys sorted.
+std::string goStringMap(const std::map<std::string, std::string>& m, bool isNil) {
+  if (isNil) return "map[string]string(nil)";
+  std::string out = "map[string]string{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out += ", ";
+    first = false;
+    out += goQuote(k) + ":" + goQuote(v);
+  }
+  return out + "}";
+}
+
+std::string goStringSlice(const std::vector<std::string>& values) {
+  return "[]string{" + quoteList(values) + "}";
+}
+
+// ---------------------------------------------------------------------------
+// Field paths and causes.
+
+std::string child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+std::string index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+std::string keyed(const std::string& path, std::string_view key) {
+  return path + "[" + std::string(key) + "]";
+}
+
+// The member at `key` of an object, or nullptr when the object is not one,
+// the key is absent or the value is null (Go decodes null as unset).
+const Json* member(const Json& obj, std::string_view key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(std::string(key));
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string stringAt(const Json& obj, std::string_view key) {
+  const Json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+class Validator {
+ public:
+  std::vector<core::Cause> causes;
+
+  void invalid(const std::string& path, const std::string& rendered, const std::string& detail) {
+    add("FieldValueInvalid", path,
+        "Invalid value: " + rendered + (detail.empty() ? "" : ": " + detail));
+  }
+  void invalid(const std::string& path, std::string_view value, const std::string& detail) {
+    invalid(path, goQuote(value), detail);
+  }
+  void invalid(const std::string& path, const char* value, const std::string& detail) {
+    invalid(path, goQuote(value), detail);
+  }
+  void invalid(const std::string& path, int64_t value, const std::string& detail) {
+    invalid(path, std::to_string(value), detail);
+  }
+  void required(const std::string& path, const std::string& detail = "") {
+    add("FieldValueRequired", path, "Required value" + (detail.empty() ? "" : ": " + detail));
+  }
+  void duplicate(const std::string& path, const std::string& rendered) {
+    add("FieldValueDuplicate", path, "Duplicate value: " + rendered);
+  }
+  void notSupported(const std::string& path, std::string_view value,
+                    const std::vector<std::string>& supported) {
+    add("FieldValueNotSupported", path,
+        "Unsupported value: " + goQuote(value) +
+            (supported.empty() ? "" : ": supported values: " + quoteList(supported)));
+  }
+  void notSupportedRendered(const std::string& path, const std::string& rendered,
+                            const std::vector<std::string>& supported) {
+    add("FieldValueNotSupported", path,
+        "Unsupported value: " + rendered + ": supported values: " + quoteList(supported));
+  }
+  void forbidden(const std::string& path, const std::string& detail) {
+    add("FieldValueForbidden", path, "Forbidden" + (detail.empty() ? "" : ": " + detail));
+  }
+  void tooLong(const std::string& path, size_t maxLength) {
+    add("FieldValueTooLong", path,
+        "Too long: may not be more than " + std::to_string(maxLength) +
+            (maxLength == 1 ? " byte" : " bytes"));
+  }
+  void tooMany(const std::string& path, size_t actual, size_t max) {
+    add("FieldValueTooMany", path,
+        "Too many: " + std::to_string(actual) + ": must have at most " + std::to_string(max) +
+            " items");
+  }
+  void notFound(const std::string& path, std::string_view value) {
+    add("FieldValueNotFound", path, "Not found: " + goQuote(value));
+  }
+  void typeError(const std::string& path, const Json& value, const char* type) {
+    invalid(path, render(value), std::string("must be of type ") + type);
+  }
+
+  // Typed reads: absent fields read as the Go zero value; a field of the
+  // wrong JSON type is reported and also reads as absent.
+  std::optional<std::string> optString(const Json& obj, std::string_view key,
+                                       const std::string& path) {
+    const Json* v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) {
+      typeError(path, *v, "string");
+      return std::nullopt;
+    }
+    return v->get<std::string>();
+  }
+  std::string string(const Json& obj, std::string_view key, const std::string& path) {
+    return optString(obj, key, path).value_or("");
+  }
+  std::optional<int64_t> optInt(const Json& obj, std::string_view key, const std::string& path,
+                                bool int32 = true) {
+    const Json* v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (v->is_number_integer() && !v->is_number_unsigned()) {
+      int64_t n = v->get<int64_t>();
+      if (!int32 || (n >= std::numeric_limits<int32_t>::min() &&
+                     n <= std::numeric_limits<int32_t>::max()))
+        return n;
+    } else if (v->is_number_unsigned()) {
+      uint64_t n = v->get<uint64_t>();
+      if (n <= uint64_t(int32 ? std::numeric_limits<int32_t>::max()
+                              : std::numeric_limits<int64_t>::max()))
+        return int64_t(n);
+    }
+    typeError(path, *v, int32 ? "int32" : "int64");
+    return std::nullopt;
+  }
+  int64_t integer(const Json& obj, std::string_view key, const std::string& path) {
+    return optInt(obj, key, path).value_or(0);
+  }
+  std::optional<bool> optBool(const Json& obj, std::string_view key, const std::string& path) {
+    const Json* v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) {
+      typeError(path, *v, "boolean");
+      return std::nullopt;
+    }
+    return v->get<bool>();
+  }
+  const Json* array(const Json& obj, std::string_view key, const std::string& path) {
+    const Json* v = member(obj, key);
+    if (!v) return nullptr;
+    if (!v->is_array()) {
+      typeError(path, *v, "array");
+      return nullptr;
+    }
+    return v;
+  }
+  const Json* object(const Json& obj, std::string_view key, const std::string& path) {
+    const Json* v = member(obj, key);
+    if (!v) return nullptr;
+    if (!v->is_object()) {
+      typeError(path, *v, "object");
+      return nullptr;
+    }
+    return v;
+  }
+  // An array element that must be an object; reports and returns false if not.
+  bool isObject(const Json& item, const std::string& path) {
+    if (item.is_object()) return true;
+    if (!item.is_null()) typeError(path, item, "object");
+    return item.is_null();  // null elements decode as zero structs
+  }
+  std::vector<std::string> stringList(const Json& obj, std::string_view key,
+                                      const std::string& path) {
+    std::vector<std::string> out;
+    const Json* list = array(obj, key, path);
+    if (!list) return out;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Json& item = (*list)[i];
+      if (item.is_string())
+        out.push_back(item.get<std::string>());
+      else
+        typeError(index(path, i), item, "string");
+    }
+    return out;
+  }
+  // A map of strings; `present` tells a missing map from an empty one.
+  std::map<std::string, std::string> stringMap(const Json& obj, std::string_view key,
+                                               const std::string& path, bool* present = nullptr) {
+    std::map<std::string, std::string> out;
+    const Json* m = object(obj, key, path);
+    if (present) *present = m != nullptr;
+    if (!m) return out;
+    for (const auto& [k, v] : m->items()) {
+      if (v.is_string())
+        out[k] = v.get<std::string>();
+      else if (!v.is_null())
+        typeError(keyed(path, k), v, "string");
+      else
+        out[k] = "";
+    }
+    return out;
+  }
+
+ private:
+  void add(const char* reason, const std::string& path, std::string message) {
+    causes.push_back({reason, std::move(message), path});
+  }
+};
+
+// A zero-valued object to read absent sub-structs from.
+const Json& emptyObject() {
+  static const Json empty = Json::object();
+  return empty;
+}
+const Json& objectOr(const Json* v) { return v ? *v : emptyObject(); }
+
+// ---------------------------------------------------------------------------
+// Shared rules.
+
+void validateDns1123Label(Validator& v, std::string_view value, const std::string& path) {
+  for (const auto& msg : isDns1123Label(value)) v.invalid(path, value, msg);
+}
+void validateDns1123Subdomain(Validator& v, std::string_view value, const std::string& path) {
+  for (const auto& msg : isDns1123Subdomain(value)) v.invalid(path, value, msg);
+}
+void validateQualifiedName(Validator& v, std::string_view value, const std::string& path) {
+  for (const auto& msg : isQualifiedName(value)) v.invalid(path, value, msg);
+}
+void validateNonnegative(Validator& v, std::optional<int64_t> value, const std::string& path) {
+  if (value && *value < 0) v.invalid(path, *value, "must be greater than or equal to 0");
+}
+
+void validateLabels(Validator& v, const std::map<std::string, std::string>& labels,
+                    const std::string& path) {
+  for (const auto& [key, value] : labels) {
+    validateQualifiedName(v, key, path);
+    for (const auto& msg : isValidLabelValue(value)) v.invalid(path, value, msg);
+  }
+}
+
+void validateLabelsAt(Validator& v, const Json& obj, std::string_view key,
+                      const std::string& path) {
+  validateLabels(v, v.stringMap(obj, key, path), path);
+}
+
+// An int-or-string port (targetPort, probe port, NetworkPolicy port).
+void validatePortNumOrName(Validator& v, const Json& port, const std::string& path) {
+  if (port.is_number_integer()) {
+    int64_t n = port.is_number_unsigned() ? int64_t(std::min<uint64_t>(port.get<uint64_t>(), 1u << 31))
+                                          : port.get<int64_t>();
+    for (const auto& msg : isValidPortNum(n)) v.invalid(path, render(port), msg);
+  } else if (port.is_string()) {
+    const auto& name = port.get_ref<const std::string&>();
+    for (const auto& msg : isValidPortName(name)) v.invalid(path, name, msg);
+  } else if (!port.is_null()) {
+    v.typeError(path, port, "int or string");
+  }
+}
+
+const std::vector<std::string> kProtocols = {"SCTP", "TCP", "UDP"};
+
+void validateProtocol(Validator& v, const Json& port, const std::string& path) {
+  std::string protocol = v.string(port, "protocol", path);
+  if (protocol.empty())
+    v.required(path);
+  else if (std::find(kProtocols.begin(), kProtocols.end(), protocol) == kProtocols.end())
+    v.notSupported(path, protocol, kProtocols);
+}
+
+bool contains(const std::vector<std::string>& values, const std::string& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+void validateOneOf(Validator& v, const std::string& value, const std::string& path,
+                   const std::vector<std::string>& supported, bool requiredWhenEmpty = true) {
+  if (value.empty()) {
+    if (requiredWhenEmpty) v.required(path);
+  } else if (!contains(supported, value)) {
+    v.notSupported(path, value, supported);
+  }
+}
+
+// metav1.LabelSelector (metav1/validation ValidateLabelSelector).
+void validateLabelSelector(Validator& v, const Json& selector, const std::string& path) {
+  if (!selector.is_object()) {
+    if (!selector.is_null()) v.typeError(path, selector, "object");
+    return;
+  }
+  validateLabelsAt(v, selector, "matchLabels", child(path, "matchLabels"));
+  const Json* exprs = v.array(selector, "matchExpressions", child(path, "matchExpressions"));
+  if (!exprs) return;
+  for (size_t i = 0; i < exprs->size(); ++i) {
+    std::string exprPath = index(child(path, "matchExpressions"), i);
+    const Json& expr = (*exprs)[i];
+    if (!v.isObject(expr, exprPath)) continue;
+    std::string op = v.string(expr, "operator", child(exprPath, "operator"));
+    std::vector<std::string> values = v.stringList(expr, "values", child(exprPath, "values"));
+    if (op == "In" || op == "NotIn") {
+      if (values.empty())
+        v.required(child(exprPath, "values"),
+                   "must be specified when `operator` is 'In' or 'NotIn'");
+    } else if (op == "Exists" || op == "DoesNotExist") {
+      if (!values.empty())
+        v.forbidden(child(exprPath, "values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+    } else {
+      v.invalid(child(exprPath, "operator"), op, "not a valid selector operator");
+    }
+    validateQualifiedName(v, v.string(expr, "key", child(exprPath, "key")), child(exprPath, "key"));
+    for (size_t j = 0; j < values.size(); ++j)
+      for (const auto& msg : isValidLabelValue(values[j]))
+        v.invalid(index(child(exprPath, "values"), j), values[j], msg);
+  }
+}
+
+// Go's %#v of a metav1.LabelSelector, as printed by "field is immutable" and
+// "empty selector" errors.
+std::string goLabelSelector(const Json& selector) {
+  std::string out = "v1.LabelSelector{MatchLabels:";
+  const Json* labels = member(selector, "matchLabels");
+  out += goStringMap(labels ? stringMap(*labels) : std::map<std::string, std::string>{},
+                     !labels || !labels->is_object());
+  out += ", MatchExpressions:";
+  const Json* exprs = member(selector, "matchExpressions");
+  if (!exprs || !exprs->is_array()) {
+    out += "[]v1.LabelSelectorRequirement(nil)";
+  } else {
+    out += "[]v1.LabelSelectorRequirement{";
+    for (size_t i = 0; i < exprs->size(); ++i) {
+      const Json& e = (*exprs)[i];
+      if (i) out += ", ";
+      out += "v1.LabelSelectorRequirement{Key:" + goQuote(stringAt(e, "key")) +
+             ", Operator:" + goQuote(stringAt(e, "operator")) + ", Values:";
+      const Json* values = member(e, "values");
+      if (!values || !values->is_array()) {
+        out += "[]string(nil)";
+      } else {
+        std::vector<std::string> list;
+        for (const auto& item : *values)
+          if (item.is_string()) list.push_back(item.get<std::string>());
+        out += goStringSlice(list);
+      }
+      out += "}";
+    }
+    out += "}";
+  }
+  return out + "}";
+}
+
+// ---------------------------------------------------------------------------
+// ObjectMeta (apimachinery/pkg/api/validation/objectmeta.go).
+
+enum class NameRule { Dns1123Label, Dns1123Subdomain, Dns1035Label, Any };
+
+NameRule nameRule(const std::string& kind) {
+  if (kind == "Namespace") return NameRule::Dns1123Label;
+  if (kind == "Service") return NameRule::Dns1035Label;
+  if (kind == "Event") return NameRule::Any;  // core/v1 events skip ObjectMeta name rules
+  return NameRule::Dns1123Subdomain;
+}
+
+std::vector<std::string> nameErrors(NameRule rule, std::string name, bool prefix) {
+  // A generateName prefix may end in '-': check it as if followed by a letter.
+  if (prefix && !name.empty() && name.back() == '-') name.back() = 'a';
+  switch (rule) {
+    case NameRule::Dns1123Label:
+      return isDns1123Label(name);
+    case NameRule::Dns1035Label:
+      return isDns1035Label(name);
+    case NameRule::Dns1123Subdomain:
+      return isDns1123Subdomain(name);
+    case NameRule::Any:
+      break;
+  }
+  return {};
+}
+
+constexpr size_t kTotalAnnotationSizeLimit = 256 * 1024;
+
+void validateObjectMeta(Validator& v, const ResourceInfo& resource, const Json& obj) {
+  const std::string path = "metadata";
+  const Json& meta = objectOr(v.object(obj, "metadata", path));
+  NameRule rule = nameRule(resource.kind);
+
+  std::string generateName = v.string(meta, "generateName", "metadata.generateName");
+  if (!generateName.empty())
+    for (const auto& msg : nameErrors(rule, generateName, true))
+      v.invalid("metadata.generateName", generateName, msg);
+  std::string name = v.string(meta, "name", "metadata.name");
+  if (name.empty()) {
+    // The registry makes a name from generateName before storing.
+    if (generateName.empty()) v.required("metadata.name", "name or generateName is required");
+  } else {
+    for (const auto& msg : nameErrors(rule, name, false)) v.invalid("metadata.name", name, msg);
+  }
+
+  std::string ns = v.string(meta, "namespace", "metadata.namespace");
+  if (resource.namespaced) {
+    if (ns.empty())
+      v.required("metadata.namespace");
+    else
+      validateDns1123Label(v, ns, "metadata.namespace");
+  } else if (!ns.empty()) {
+    v.forbidden("metadata.namespace", "not allowed on this type");
+  }
+
+  validateNonnegative(v, v.optInt(meta, "generation", "metadata.generation", false),
+                      "metadata.generation");
+  validateLabelsAt(v, meta, "labels", "metadata.labels");
+
+  auto annotations = v.stringMap(meta, "annotations", "metadata.annotations");
+  size_t totalSize = 0;
+  for (const auto& [key, value] : annotations) {
+    std::string lower = key;
+    for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& msg : isQualifiedName(lower)) v.invalid("metadata.annotations", key, msg);
+    totalSize += key.size() + value.size();
+  }
+  if (totalSize > kTotalAnnotationSizeLimit)
+    v.tooLong("metadata.annotations", kTotalAnnotationSizeLimit);
+
+  if (const Json* owners = v.array(meta, "ownerReferences", "metadata.ownerReferences")) {
+    for (size_t i = 0; i < owners->size(); ++i) {
+      const Json& ref = (*owners)[i];
+      if (!v.isObject(ref, index("metadata.ownerReferences", i))) continue;
+      std::string apiVersion = stringAt(ref, "apiVersion");
+      std::string version = apiVersion.substr(apiVersion.find('/') + 1);
+      if (apiVersion.empty() || version.empty())
+        v.invalid("metadata.ownerReferences.apiVersion", version, "version must not be empty");
+      if (stringAt(ref, "kind").empty())
+        v.invalid("metadata.ownerReferences.kind", "", "kind must not be empty");
+      if (stringAt(ref, "name").empty())
+        v.invalid("metadata.ownerReferences.name", "", "name must not be empty");
+      if (stringAt(ref, "uid").empty())
+        v.invalid("metadata.ownerReferences.uid", "", "uid must not be empty");
+    }
+  }
+  for (const auto& finalizer : v.stringList(meta, "finalizers", "metadata.finalizers"))
+    validateQualifiedName(v, finalizer, "metadata.finalizers");
+}
+
+// Template metadata (PodTemplateSpec): labels and annotations only.
+void validateTemplateMeta(Validator& v, const Json& meta, const std::string& path) {
+  validateLabelsAt(v, meta, "labels", child(path, "labels"));
+  for (const auto& [key, value] : v.stringMap(meta, "annotations", child(path, "annotations"))) {
+    std::string lower = key;
+    for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& msg : isQualifiedName(lower)) v.invalid(child(path, "annotations"), key, msg);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Pod (pkg/apis/core/validation: ValidatePodSpec and friends).
+
+const std::vector<std::string> kTaintEffects = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
+
+void validateProbeHandler(Validator& v, const Json& handler, const std::string& path,
+                          bool lifecycle) {
+  int handlers = 0;
+  for (const char* kind : {"exec", "httpGet", "tcpSocket", "grpc", "sleep"}) {
+    const Json* h = member(handler, kind);
+    if (!h) continue;
+    std::string hPath = child(path, kind);
+    if (handlers > 0) {
+      v.forbidden(hPath, "may not specify more than 1 handler type");
+      continue;
+    }
+    ++handlers;
+    if (!h->is_object()) {
+      v.typeError(hPath, *h, "object");
+      continue;
+    }
+    std::string_view k = kind;
+    if (k == "exec") {
+      if (v.stringList(*h, "command", child(hPath, "command")).empty())
+        v.required(child(hPath, "command"));
+    } else if (k == "httpGet") {
+      if (v.string(*h, "path", child(hPath, "path")).empty()) v.required(child(hPath, "path"));
+      const Json* port = member(*h, "port");
+      validatePortNumOrName(v, port ? *port : Json(0), child(hPath, "port"));
+      std::string scheme = v.string(*h, "scheme", child(hPath, "scheme"));
+      if (scheme != "HTTP" && scheme != "HTTPS")
+        v.notSupported(child(hPath, "scheme"), scheme, {"HTTP", "HTTPS"});
+    } else if (k == "tcpSocket") {
+      const Json* port = member(*h, "port");
+      validatePortNumOrName(v, port ? *port : Json(0), child(hPath, "port"));
+    } else if (k == "grpc") {
+      for (const auto& msg : isValidPortNum(v.integer(*h, "port", child(hPath, "port"))))
+        v.invalid(child(hPath, "port"), v.integer(*h, "port", ""), msg);
+    }
+  }
+  if (handlers == 0) v.required(path, "must specify a handler type");
+  (void)lifecycle;
+}
+
+void validateProbe(Validator& v, const Json& container, const char* key,
+                   const std::string& containerPath, bool mustSucceedOnce) {
+  std::string path = child(containerPath, key);
+  const Json* probe = v.object(container, key, path);
+  if (!probe) return;
+  validateProbeHandler(v, *probe, path, false);
+  for (const char* field :
+       {"initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold",
+        "failureThreshold"})
+    validateNonnegative(v, v.optInt(*probe, field, child(path, field)), child(path, field));
+  if (mustSucceedOnce) {
+    auto success = v.optInt(*probe, "successThreshold", "");
+    if (success && *success != 1) v.invalid(child(path, "successThreshold"), *success, "must be 1");
+  }
+}
+
+void validateContainerPorts(Validator& v, const Json& container, const std::string& path) {
+  const Json* ports = v.array(container, "ports", path);
+  if (!ports) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < ports->size(); ++i) {
+    std::string p = index(path, i);
+    const Json& port = (*ports)[i];
+    if (!v.isObject(port, p)) continue;
+    std::string name = v.string(port, "name", child(p, "name"));
+    if (!name.empty()) {
+      auto errs = isValidPortName(name);
+      for (const auto& msg : errs) v.invalid(child(p, "name"), name, msg);
+      if (errs.empty() && !names.insert(name).second)
+        v.duplicate(child(p, "name"), goQuote(name));
+    }
+    int64_t containerPort = v.integer(port, "containerPort", child(p, "containerPort"));
+    if (containerPort == 0)
+      v.required(child(p, "containerPort"));
+    else
+      for (const auto& msg : isValidPortNum(containerPort))
+        v.invalid(child(p, "containerPort"), containerPort, msg);
+    int64_t hostPort = v.integer(port, "hostPort", child(p, "hostPort"));
+    if (hostPort != 0)
+      for (const auto& msg : isValidPortNum(hostPort)) v.invalid(child(p, "hostPort"), hostPort, msg);
+    validateProtocol(v, port, child(p, "protocol"));
+  }
+}
+
+void validateContainer(Validator& v, const Json& c, const std::string& path,
+                       std::set<std::string>& names, const std::set<std::string>& volumes,
+                       bool init) {
+  std::string name = v.string(c, "name", child(path, "name"));
+  if (name.empty()) {
+    v.required(child(path, "name"));
+  } else {
+    validateDns1123Label(v, name, child(path, "name"));
+    if (!names.insert(name).second) v.duplicate(child(path, "name"), goQuote(name));
+  }
+  std::string image = v.string(c, "image", child(path, "image"));
+  if (image.empty()) {
+    v.required(child(path, "image"));
+  } else if (image.find_first_not_of(" \t\r\n") != 0 ||
+             image.find_last_not_of(" \t\r\n") != image.size() - 1) {
+    v.invalid(child(path, "image"), image, "must not have leading or trailing whitespace");
+  }
+  validateOneOf(v, v.string(c, "imagePullPolicy", child(path, "imagePullPolicy")),
+                child(path, "imagePullPolicy"), {"Always", "IfNotPresent", "Never"});
+  validateOneOf(v, v.string(c, "terminationMessagePolicy", child(path, "terminationMessagePolicy")),
+                child(path, "terminationMessagePolicy"), {"FallbackToLogsOnError", "File"});
+  validateContainerPorts(v, c, child(path, "ports"));
+
+  if (const Json* env = v.array(c, "env", child(path, "env"))) {
+    for (size_t i = 0; i < env->size(); ++i) {
+      std::string p = index(child(path, "env"), i);
+      if (!v.isObject((*env)[i], p)) continue;
+      std::string envName = v.string((*env)[i], "name", child(p, "name"));
+      if (envName.empty())
+        v.required(child(p, "name"));
+      else
+        for (const auto& msg : isEnvVarName(envName)) v.invalid(child(p, "name"), envName, msg);
+    }
+  }
+  if (const Json* mounts = v.array(c, "volumeMounts", child(path, "volumeMounts"))) {
+    for (size_t i = 0; i < mounts->size(); ++i) {
+      std::string p = index(child(path, "volumeMounts"), i);
+      if (!v.isObject((*mounts)[i], p)) continue;
+      std::string mountName = v.string((*mounts)[i], "name", child(p, "name"));
+      if (mountName.empty())
+        v.required(child(p, "name"));
+      else if (!volumes.count(mountName))
+        v.notFound(child(p, "name"), mountName);
+      if (v.string((*mounts)[i], "mountPath", child(p, "mountPath")).empty())
+        v.required(child(p, "mountPath"));
+    }
+  }
+  if (!init) {
+    validateProbe(v, c, "livenessProbe", path, true);
+    validateProbe(v, c, "readinessProbe", path, false);
+    validateProbe(v, c, "startupProbe", path, true);
+  } else {
+    // Only sidecar (restartPolicy: Always) init containers may have probes.
+    for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"})
+      if (member(c, probe) && stringAt(c, "restartPolicy") != "Always")
+        v.forbidden(child(path, probe), "may not be set for init containers without restartPolicy=Always");
+  }
+}
+
+void validateTolerations(Validator& v, const Json& spec, const std::string& path) {
+  const Json* tolerations = v.array(spec, "tolerations", path);
+  if (!tolerations) return;
+  for (size_t i = 0; i < tolerations->size(); ++i) {
+    std::string p = index(path, i);
+    const Json& t = (*tolerations)[i];
+    if (!v.isObject(t, p)) continue;
+    std::string key = v.string(t, "key", child(p, "key"));
+    std::string op = v.string(t, "operator", child(p, "operator"));
+    std::string value = v.string(t, "value", child(p, "value"));
+    std::string effect = v.string(t, "effect", child(p, "effect"));
+    if (!key.empty()) validateQualifiedName(v, key, child(p, "key"));
+    if (key.empty() && op != "Exists")
+      v.invalid(child(p, "operator"), op,
+                "operator must be Exists when `key` is empty, which means \"match all values and "
+                "all keys\"");
+    if (member(t, "tolerationSeconds") && effect != "NoExecute")
+      v.invalid(child(p, "effect"), effect,
+                "effect must be 'NoExecute' when `tolerationSeconds` is set");
+    if (op == "Equal" || op.empty()) {
+      auto errs = isValidLabelValue(value);
+      if (!errs.empty()) {
+        std::string joined;
+        for (size_t k = 0; k < errs.size(); ++k) joined += (k ? ";" : "") + errs[k];
+        v.invalid(child(p, "operator"), value, joined);
+      }
+    } else if (op == "Exists") {
+      if (!value.empty())
+        v.invalid(child(p, "operator"), value, "value must be empty when `operator` is 'Exists'");
+    } else {
+      v.notSupported(child(p, "operator"), op, {"Equal", "Exists"});
+    }
+    if (!effect.empty() && !contains(kTaintEffects, effect))
+      v.notSupported(child(p, "effect"), effect, kTaintEffects);
+  }
+}
+
+void validatePodSpec(Validator& v, const Json& spec, const std::string& path) {
+  std::set<std::string> volumeNames;
+  if (const Json* volumes = v.array(spec, "volumes", child(path, "volumes"))) {
+    for (size_t i = 0; i < volumes->size(); ++i) {
+      std::string p = index(child(path, "volumes"), i);
+      if (!v.isObject((*volumes)[i], p)) continue;
+      std::string name = v.string((*volumes)[i], "name", child(p, "name"));
+      if (name.empty()) {
+        v.required(child(p, "name"));
+      } else {
+        validateDns1123Label(v, name, child(p, "name"));
+        if (!volumeNames.insert(name).second) v.duplicate(child(p, "name"), goQuote(name));
+      }
+    }
+  }
+
+  std::set<std::string> containerNames;
+  const Json* containers = v.array(spec, "containers", child(path, "containers"));
+  if (!containers || containers->empty()) {
+    if (!member(spec, "containers") || (containers && containers->empty()))
+      v.required(child(path, "containers"));
+  } else {
+    for (size_t i = 0; i < containers->size(); ++i) {
+      std::string p = index(child(path, "containers"), i);
+      if (!v.isObject((*containers)[i], p)) continue;
+      validateContainer(v, (*containers)[i], p, containerNames, volumeNames, false);
+    }
+  }
+  if (const Json* init = v.array(spec, "initContainers", child(path, "initContainers"))) {
+    for (size_t i = 0; i < init->size(); ++i) {
+      std::string p = index(child(path, "initContainers"), i);
+      if (!v.isObject((*init)[i], p)) continue;
+      validateContainer(v, (*init)[i], p, containerNames, volumeNames, true);
+    }
+  }
+
+  std::string restartPolicy = v.string(spec, "restartPolicy", child(path, "restartPolicy"));
+  if (restartPolicy.empty())
+    v.required(child(path, "restartPolicy"));
+  else if (!contains({"Always", "OnFailure", "Never"}, restartPolicy))
+    v.notSupported(child(path, "restartPolicy"), restartPolicy, {"Always", "OnFailure", "Never"});
+
+  const std::vector<std::string> dnsPolicies = {"ClusterFirstWithHostNet", "ClusterFirst",
+                                                "Default", "None"};
+  validateOneOf(v, v.string(spec, "dnsPolicy", child(path, "dnsPolicy")), child(path, "dnsPolicy"),
+                dnsPolicies);
+
+  validateLabelsAt(v, spec, "nodeSelector", child(path, "nodeSelector"));
+  for (const char* key : {"serviceAccountName", "nodeName"}) {
+    std::string value = v.string(spec, key, child(path, key));
+    if (!value.empty()) validateDns1123Subdomain(v, value, child(path, key));
+  }
+  for (const char* key : {"hostname", "subdomain"}) {
+    std::string value = v.string(spec, key, child(path, key));
+    if (!value.empty()) validateDns1123Label(v, value, child(path, key));
+  }
+  if (auto deadline = v.optInt(spec, "activeDeadlineSeconds", child(path, "activeDeadlineSeconds"),
+                               false);
+      deadline && (*deadline < 1 || *deadline > std::numeric_limits<int32_t>::max()))
+    v.invalid(child(path, "activeDeadlineSeconds"), *deadline,
+              "must be between 1 and 2147483647, inclusive");
+  v.optInt(spec, "terminationGracePeriodSeconds", child(path, "terminationGracePeriodSeconds"),
+           false);
+  v.optBool(spec, "hostNetwork", child(path, "hostNetwork"));
+  v.object(spec, "securityContext", child(path, "securityContext"));
+  validateTolerations(v, spec, child(path, "tolerations"));
+}
+
+void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::string& path,
+                         const LabelSelector* selector) {
+  const Json* templ = v.object(workloadSpec, "template", path);
+  if (!templ) {
+    v.required(path);
+    return;
+  }
+  const Json& meta = objectOr(v.object(*templ, "metadata", child(path, "metadata")));
+  if (selector && !selector->selectsEverything()) {
+    const Json* labelsJson = member(meta, "labels");
+    auto labels = labelsJson ? stringMap(*labelsJson) : std::map<std::string, std::string>{};
+    if (!selector->matches(labels))
+      v.invalid(child(child(path, "metadata"), "labels"),
+                goStringMap(labels, !labelsJson || !labelsJson->is_object()),
+                "`selector` does not match template `labels`");
+  }
+  validateTemplateMeta(v, meta, child(path, "metadata"));
+  std::string specPath = child(path, "spec");
+  const Json& spec = objectOr(v.object(*templ, "spec", specPath));
+  validatePodSpec(v, spec, specPath);
+  std::string restartPolicy = stringAt(spec, "restartPolicy");
+  if (restartPolicy != "Always")
+    v.notSupported(child(specPath, "restartPolicy"), restartPolicy, {"Always"});
+  if (member(spec, "activeDeadlineSeconds"))
+    v.invalid(child(specPath, "activeDeadlineSeconds"),
+              render(*member(spec, "activeDeadlineSeconds")),
+              "activeDeadlineSeconds in ReplicaSet is not Supported");
+}
+
+void validatePod(Validator& v, const Json& obj) {
+  validatePodSpec(v, objectOr(v.object(obj, "spec", "spec")), "spec");
+}
+
+// ---------------------------------------------------------------------------
+// Deployment and ReplicaSet (pkg/apis/apps/validation).
+
+std::string goIntOrString(const Json& value) {
+  if (value.is_string())
+    return "intstr.IntOrString{Type:1, IntVal:0, StrVal:" +
+           goQuote(value.get_ref<const std::string&>()) + "}";
+  int64_t n = value.is_number_integer() ? value.get<int64_t>() : 0;
+  return "intstr.IntOrString{Type:0, IntVal:" + std::to_string(n) + ", StrVal:\"\"}";
+}
+
+// The integer value of an int-or-percent, for the "both zero" check.
+int64_t intOrPercentValue(const Json& value) {
+  if (value.is_number_integer()) return value.get<int64_t>();
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (!s.empty() && s.back() == '%') {
+      int64_t n = 0;
+      for (size_t i = 0; i + 1 < s.size(); ++i) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        n = std::min<int64_t>(n * 10 + (s[i] - '0'), 1'000'000'000);
+      }
+      return s.size() > 1 ? n : -1;
+    }
+  }
+  return -1;
+}
+
+void validatePositiveIntOrPercent(Validator& v, const Json& value, const std::string& path) {
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    bool ok = s.size() > 1 && s.back() == '%' &&
+              std::all_of(s.begin(), s.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+    if (!ok)
+      v.invalid(path, goIntOrString(value),
+                "a valid percent string must be a numeric string followed by an ending '%' (e.g. "
+                "'1%',  or '93%', regex used for validation is '[0-9]+%')");
+  } else if (value.is_number_integer()) {
+    if (!value.is_number_unsigned() && value.get<int64_t>() < 0)
+      v.invalid(path, value.get<int64_t>(), "must be greater than or equal to 0");
+  } else if (!value.is_null()) {
+    v.typeError(path, value, "int or string");
+  }
+}
+
+void validateDeploymentStrategy(Validator& v, const Json& spec) {
+  const Json& strategy = objectOr(v.object(spec, "strategy", "spec.strategy"));
+  std::string type = v.string(strategy, "type", "spec.strategy.type");
+  const Json* rolling = member(strategy, "rollingUpdate");
+  if (type == "Recreate") {
+    if (rolling)
+      v.forbidden("spec.strategy.rollingUpdate",
+                  "may not be specified when strategy `type` is 'Recreate'");
+  } else if (type == "RollingUpdate") {
+    if (!rolling) {
+      v.required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil");
+      return;
+    }
+    if (!rolling->is_object()) {
+      v.typeError("spec.strategy.rollingUpdate", *rolling, "object");
+      return;
+    }
+    const Json zero = 0;
+    const Json* maxUnavailable = member(*rolling, "maxUnavailable");
+    const Json* maxSurge = member(*rolling, "maxSurge");
+    const Json& unavailable = maxUnavailable ? *maxUnavailable : zero;
+    const Json& surge = maxSurge ? *maxSurge : zero;
+    validatePositiveIntOrPercent(v, unavailable, "spec.strategy.rollingUpdate.maxUnavailable");
+    validatePositiveIntOrPercent(v, surge, "spec.strategy.rollingUpdate.maxSurge");
+    if (intOrPercentValue(unavailable) == 0 && intOrPercentValue(surge) == 0)
+      v.invalid("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
+                "may not be 0 when `maxSurge` is 0");
+    if (unavailable.is_string() && intOrPercentValue(unavailable) > 100)
+      v.invalid("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
+                "must not be greater than 100%");
+  } else {
+    v.notSupportedRendered("spec.strategy",
+                           "apps.DeploymentStrategy{Type:" + goQuote(type) + ", RollingUpdate:" +
+                               (rolling ? std::string("(*apps.RollingUpdateDeployment)(0xc000000000)")
+                                        : std::string("(*apps.RollingUpdateDeployment)(nil)")) +
+                               "}",
+                           {"Recreate", "RollingUpdate"});
+  }
+}
+
+void validateWorkload(Validator& v, const Json& obj, bool deployment) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  validateNonnegative(v, v.optInt(spec, "replicas", "spec.replicas"), "spec.replicas");
+  auto minReady = v.optInt(spec, "minReadySeconds", "spec.minReadySeconds");
+  validateNonnegative(v, minReady, "spec.minReadySeconds");
+
+  const Json* selectorJson = member(spec, "selector");
+  if (!selectorJson) {
+    v.required("spec.selector");
+  } else {
+    validateLabelSelector(v, *selectorJson, "spec.selector");
+    const Json* matchLabels = member(*selectorJson, "matchLabels");
+    const Json* matchExpressions = member(*selectorJson, "matchExpressions");
+    size_t terms = (matchLabels && matchLabels->is_object() ? matchLabels->size() : 0) +
+                   (matchExpressions && matchExpressions->is_array() ? matchExpressions->size() : 0);
+    if (selectorJson->is_object() && terms == 0)
+      v.invalid("spec.selector", goLabelSelector(*selectorJson),
+                "empty selector is invalid for deployment");
+  }
+  // metav1.LabelSelectorAsSelector: a missing selector selects nothing, so
+  // the template check below also fails, as upstream.
+  auto selector = selectorJson ? LabelSelector::fromJson(*selectorJson)
+                               : core::Result<LabelSelector>(LabelSelector::fromMap({}));
+  if (!selector) {
+    v.invalid("spec.selector", goLabelSelector(*selectorJson), "invalid label selector");
+  } else {
+    validatePodTemplate(v, spec, "spec.template", &*selector);
+  }
+
+  if (deployment) {
+    validateDeploymentStrategy(v, spec);
+    validateNonnegative(v, v.optInt(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit"),
+                        "spec.revisionHistoryLimit");
+    auto deadline = v.optInt(spec, "progressDeadlineSeconds", "spec.progressDeadlineSeconds");
+    validateNonnegative(v, deadline, "spec.progressDeadlineSeconds");
+    if (deadline && *deadline <= minReady.value_or(0))
+      v.invalid("spec.progressDeadlineSeconds", *deadline, "must be greater than minReadySeconds");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// IP checks.
+
+const char* const kInvalidIp = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+const char* const kInvalidCidr = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
+
+// ValidateNonSpecialIP / ValidateEndpointIP: addresses that can never be an
+// endpoint or an external IP.
+void validateNonSpecialIp(Validator& v, const core::IpAddress& ip, std::string_view text,
+                          const std::string& path) {
+  const auto& b = ip.bytes;
+  bool unspecified = ip.v6 ? std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; })
+                           : ip.v4() == 0;
+  bool loopback = ip.v6 ? (std::all_of(b.begin(), b.begin() + 15, [](uint8_t x) { return x == 0; }) &&
+                           b[15] == 1)
+                        : b[0] == 127;
+  bool linkLocal = ip.v6 ? (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) : (b[0] == 169 && b[1] == 254);
+  bool linkLocalMulticast =
+      ip.v6 ? (b[0] == 0xff && (b[1] & 0x0f) == 0x02) : (b[0] == 224 && b[1] == 0 && b[2] == 0);
+  if (unspecified) v.invalid(path, text, "may not be unspecified (0.0.0.0)");
+  if (loopback) v.invalid(path, text, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
+  if (linkLocal) v.invalid(path, text, "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+  if (linkLocalMulticast)
+    v.invalid(path, text, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
+}
+
+std::optional<core::Cidr> validateCidr(Validator& v, std::string_view text,
+                                       const std::string& path) {
+  auto cidr = core::Cidr::parse(text);
+  if (!cidr) v.invalid(path, text, kInvalidCidr);
+  return cidr;
+}
+
+// ---------------------------------------------------------------------------
+// Service (ValidateService).
+
+std::string goServicePortKey(const std::string& protocol, int64_t port) {
+  return "core.ServicePort{Name:\"\", Protocol:" + goQuote(protocol) +
+         ", AppProtocol:(*string)(nil), Port:" + std::to_string(port) +
+         ", TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}";
+}
+
+void validateService(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  std::string type = v.string(spec, "type", "spec.type");
+  std::string clusterIP = v.string(spec, "clusterIP", "spec.clusterIP");
+  std::vector<std::string> clusterIPs = v.stringList(spec, "clusterIPs", "spec.clusterIPs");
+  if (clusterIPs.empty() && !clusterIP.empty()) clusterIPs.push_back(clusterIP);
+  bool headless = clusterIP == "None" || (!clusterIPs.empty() && clusterIPs[0] == "None");
+  const Json* ports = v.array(spec, "ports", "spec.ports");
+  size_t portCount = ports ? ports->size() : 0;
+
+  if (portCount == 0 && !headless && type != "ExternalName") v.required("spec.ports");
+  if (type == "LoadBalancer") {
+    if (headless)
+      v.invalid("spec.clusterIPs[0]", clusterIPs[0], "may not be set to 'None' for LoadBalancer services");
+    for (size_t i = 0; ports && i < ports->size(); ++i)
+      if (stringAt((*ports)[i], "protocol").size() && member((*ports)[i], "port") &&
+          (*ports)[i]["port"] == 10250)
+        v.invalid(index("spec.ports", i), int64_t(10250),
+                  "may not expose port 10250 externally since it is used by kubelet");
+  } else if (type == "NodePort") {
+    if (headless) v.invalid("spec.clusterIP", clusterIP, "may not be set to 'None' for NodePort services");
+  } else if (type == "ExternalName") {
+    if (!clusterIPs.empty())
+      v.forbidden("spec.clusterIPs", "may not be set for ExternalName services");
+    std::string cname = v.string(spec, "externalName", "spec.externalName");
+    if (!cname.empty() && cname.back() == '.') cname.pop_back();
+    if (cname.empty())
+      v.required("spec.externalName");
+    else
+      validateDns1123Subdomain(v, cname, "spec.externalName");
+  }
+
+  std::set<std::string> portNames;
+  bool nodePortsAllowed = type == "NodePort" || type == "LoadBalancer";
+  std::set<std::pair<std::string, int64_t>> seenPorts, seenNodePorts;
+  for (size_t i = 0; i < portCount; ++i) {
+    std::string p = index("spec.ports", i);
+    const Json& port = (*ports)[i];
+    if (!v.isObject(port, p)) continue;
+    std::string name = v.string(port, "name", child(p, "name"));
+    if (portCount > 1 && name.empty()) {
+      v.required(child(p, "name"));
+    } else if (!name.empty()) {
+      validateDns1123Label(v, name, child(p, "name"));
+      if (!portNames.insert(name).second) v.duplicate(child(p, "name"), goQuote(name));
+    }
+    int64_t number = v.integer(port, "port", child(p, "port"));
+    for (const auto& msg : isValidPortNum(number)) v.invalid(child(p, "port"), number, msg);
+    validateProtocol(v, port, child(p, "protocol"));
+    const Json* target = member(port, "targetPort");
+    validatePortNumOrName(v, target ? *target : Json(0), child(p, "targetPort"));
+    if (auto appProtocol = v.optString(port, "appProtocol", child(p, "appProtocol")))
+      validateQualifiedName(v, *appProtocol, child(p, "appProtocol"));
+
+    int64_t nodePort = v.integer(port, "nodePort", child(p, "nodePort"));
+    std::string protocol = stringAt(port, "protocol");
+    if (nodePort != 0) {
+      if (type == "ClusterIP") {
+        v.forbidden(child(p, "nodePort"), "may not be used when `type` is 'ClusterIP'");
+      } else if (nodePortsAllowed && (nodePort < 30000 || nodePort > 32767)) {
+        // The allocator's check (portallocator), reported as kube-apiserver does.
+        v.invalid(child(p, "nodePort"), nodePort,
+                  "provided port is not in the valid range. The range of valid ports is "
+                  "30000-32767");
+      }
+      if (!seenNodePorts.insert({protocol, nodePort}).second)
+        v.duplicate(child(p, "nodePort"), std::to_string(nodePort));
+    }
+    if (!seenPorts.insert({protocol, number}).second)
+      v.duplicate(p, goServicePortKey(protocol, number));
+  }
+
+  bool selectorPresent = false;
+  auto selector = v.stringMap(spec, "selector", "spec.selector", &selectorPresent);
+  validateLabels(v, selector, "spec.selector");
+
+  std::string affinity = v.string(spec, "sessionAffinity", "spec.sessionAffinity");
+  validateOneOf(v, affinity, "spec.sessionAffinity", {"ClientIP", "None"});
+  const Json* affinityConfig =
+      v.object(spec, "sessionAffinityConfig", "spec.sessionAffinityConfig");
+  if (affinity == "ClientIP") {
+    const std::string when = "when session affinity type is ClientIP";
+    const Json* clientIP = affinityConfig ? v.object(*affinityConfig, "clientIP",
+                                                     "spec.sessionAffinityConfig.clientIP")
+                                          : nullptr;
+    auto timeout = clientIP ? v.optInt(*clientIP, "timeoutSeconds",
+                                       "spec.sessionAffinityConfig.clientIP.timeoutSeconds")
+                            : std::nullopt;
+    if (!affinityConfig)
+      v.required("spec.sessionAffinityConfig", when);
+    else if (!clientIP)
+      v.required("spec.sessionAffinityConfig.clientIP", when);
+    else if (!timeout)
+      v.required("spec.sessionAffinityConfig.clientIP.timeoutSeconds", when);
+    else if (*timeout <= 0 || *timeout > 86400)
+      v.invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", *timeout,
+                "must be greater than 0 and less than 86400");
+  } else if (affinity == "None" && affinityConfig) {
+    v.forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None");
+  }
+
+  // clusterIP / clusterIPs (the strategy copies clusterIP to clusterIPs[0]).
+  if (!clusterIP.empty() && !clusterIPs.empty() && clusterIP != clusterIPs[0])
+    v.invalid("spec.clusterIPs", goStringSlice(clusterIPs), "first value must match `clusterIP`");
+  for (size_t i = 0; i < clusterIPs.size(); ++i) {
+    if (i == 0 && clusterIPs[i] == "None") {
+      if (clusterIPs.size() > 1)
+        v.invalid("spec.clusterIPs", goStringSlice(clusterIPs),
+                  "'None' must be the first and only value");
+      continue;
+    }
+    if (!core::IpAddress::parse(clusterIPs[i]))
+      v.invalid(index("spec.clusterIPs", i), clusterIPs[i], kInvalidIp);
+  }
+  auto families = v.stringList(spec, "ipFamilies", "spec.ipFamilies");
+  for (size_t i = 0; i < families.size(); ++i)
+    if (families[i] != "IPv4" && families[i] != "IPv6")
+      v.notSupported(index("spec.ipFamilies", i), families[i], {"IPv4", "IPv6"});
+  if (auto policy = v.optString(spec, "ipFamilyPolicy", "spec.ipFamilyPolicy");
+      policy && !contains({"PreferDualStack", "RequireDualStack", "SingleStack"}, *policy))
+    v.notSupported("spec.ipFamilyPolicy", *policy,
+                   {"PreferDualStack", "RequireDualStack", "SingleStack"});
+
+  auto externalIPs = v.stringList(spec, "externalIPs", "spec.externalIPs");
+  for (size_t i = 0; i < externalIPs.size(); ++i) {
+    auto ip = core::IpAddress::parse(externalIPs[i]);
+    if (!ip)
+      v.invalid(index("spec.externalIPs", i), externalIPs[i], kInvalidIp);
+    else
+      validateNonSpecialIp(v, *ip, externalIPs[i], index("spec.externalIPs", i));
+  }
+
+  const std::vector<std::string> types = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"};
+  validateOneOf(v, type, "spec.type", types);
+
+  auto sourceRanges = v.stringList(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
+  if (!sourceRanges.empty()) {
+    if (type != "LoadBalancer")
+      v.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'");
+    for (size_t i = 0; i < sourceRanges.size(); ++i) {
+      std::string range = sourceRanges[i];
+      range.erase(0, range.find_first_not_of(' '));
+      range.erase(range.find_last_not_of(' ') + 1);
+      validateCidr(v, range, index("spec.LoadBalancerSourceRanges", i));
+    }
+  }
+
+  bool externallyAccessible = nodePortsAllowed || (type == "ClusterIP" && !externalIPs.empty());
+  std::string etp = v.string(spec, "externalTrafficPolicy", "spec.externalTrafficPolicy");
+  if (!externallyAccessible) {
+    if (!etp.empty())
+      v.invalid("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services");
+  } else {
+    validateOneOf(v, etp, "spec.externalTrafficPolicy", {"Cluster", "Local"});
+  }
+  auto itp = v.optString(spec, "internalTrafficPolicy", "spec.internalTrafficPolicy");
+  if (!itp) {
+    if (type == "NodePort" || type == "LoadBalancer" || type == "ClusterIP")
+      v.required("spec.internalTrafficPolicy", "must specify internalTrafficPolicy");
+  } else if (!contains({"Cluster", "Local"}, *itp)) {
+    v.notSupported("spec.internalTrafficPolicy", *itp, {"Cluster", "Local"});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// NetworkPolicy (pkg/apis/networking/validation).
+
+void validateNetworkPolicyPort(Validator& v, const Json& port, const std::string& path) {
+  if (auto protocol = v.optString(port, "protocol", child(path, "protocol"));
+      protocol && !contains({"TCP", "UDP", "SCTP"}, *protocol))
+    v.notSupported(child(path, "protocol"), *protocol, {"TCP", "UDP", "SCTP"});
+  const Json* number = member(port, "port");
+  auto endPort = v.optInt(port, "endPort", child(path, "endPort"));
+  if (number && number->is_number_integer()) {
+    int64_t n = number->is_number_unsigned() ? int64_t(1) << 32 : number->get<int64_t>();
+    for (const auto& msg : isValidPortNum(n)) v.invalid(child(path, "port"), n, msg);
+    if (endPort) {
+      if (*endPort < n) v.invalid(child(path, "endPort"), n, "must be greater than or equal to `port`");
+      for (const auto& msg : isValidPortNum(*endPort)) v.invalid(child(path, "endPort"), *endPort, msg);
+    }
+  } else if (number && number->is_string()) {
+    if (endPort)
+      v.invalid(child(path, "endPort"), *endPort, "may not be specified when `port` is non-numeric");
+    const auto& name = number->get_ref<const std::string&>();
+    for (const auto& msg : isValidPortName(name)) v.invalid(child(path, "port"), name, msg);
+  } else {
+    if (number) v.typeError(child(path, "port"), *number, "int or string");
+    if (endPort)
+      v.invalid(child(path, "endPort"), *endPort, "may not be specified when `port` is not specified");
+  }
+}
+
+void validateIpBlock(Validator& v, const Json& block, const std::string& path) {
+  std::string cidrText = v.string(block, "cidr", child(path, "cidr"));
+  if (cidrText.empty()) {
+    v.required(child(path, "cidr"));
+    return;
+  }
+  auto cidr = validateCidr(v, cidrText, child(path, "cidr"));
+  if (!cidr) return;
+  auto excepts = v.stringList(block, "except", child(path, "except"));
+  for (size_t i = 0; i < excepts.size(); ++i) {
+    std::string p = index(child(path, "except"), i);
+    auto except = validateCidr(v, excepts[i], p);
+    if (!except) continue;
+    if (!cidr->contains(except->network) || cidr->prefix >= except->prefix)
+      v.invalid(p, excepts[i], "must be a strict subset of `cidr`");
+  }
+}
+
+void validateNetworkPolicyPeer(Validator& v, const Json& peer, const std::string& path) {
+  int peers = 0;
+  const Json* ipBlock = nullptr;
+  for (const char* key : {"podSelector", "namespaceSelector"}) {
+    if (const Json* selector = member(peer, key)) {
+      ++peers;
+      validateLabelSelector(v, *selector, child(path, key));
+    }
+  }
+  if ((ipBlock = member(peer, "ipBlock"))) {
+    ++peers;
+    if (ipBlock->is_object())
+      validateIpBlock(v, *ipBlock, child(path, "ipBlock"));
+    else
+      v.typeError(child(path, "ipBlock"), *ipBlock, "object");
+  }
+  if (peers == 0)
+    v.required(path, "must specify a peer");
+  else if (peers > 1 && ipBlock)
+    v.forbidden(path, "may not specify both ipBlock and another peer");
+}
+
+void validateNetworkPolicy(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  validateLabelSelector(v, objectOr(member(spec, "podSelector")), "spec.podSelector");
+  for (const char* direction : {"ingress", "egress"}) {
+    bool ingress = std::string_view(direction) == "ingress";
+    std::string rulesPath = child("spec", direction);
+    const Json* rules = v.array(spec, direction, rulesPath);
+    for (size_t i = 0; rules && i < rules->size(); ++i) {
+      std::string rulePath = index(rulesPath, i);
+      const Json& rule = (*rules)[i];
+      if (!v.isObject(rule, rulePath)) continue;
+      if (const Json* ports = v.array(rule, "ports", child(rulePath, "ports")))
+        for (size_t j = 0; j < ports->size(); ++j) {
+          std::string p = index(child(rulePath, "ports"), j);
+          if (v.isObject((*ports)[j], p)) validateNetworkPolicyPort(v, (*ports)[j], p);
+        }
+      const char* peersKey = ingress ? "from" : "to";
+      if (const Json* peers = v.array(rule, peersKey, child(rulePath, peersKey)))
+        for (size_t j = 0; j < peers->size(); ++j) {
+          std::string p = index(child(rulePath, peersKey), j);
+          if (v.isObject((*peers)[j], p)) validateNetworkPolicyPeer(v, (*peers)[j], p);
+        }
+    }
+  }
+  auto policyTypes = v.stringList(spec, "policyTypes", "spec.policyTypes");
+  if (policyTypes.size() > 2) {
+    v.invalid("spec.policyTypes", goStringSlice(policyTypes), "may not specify more than two policyTypes");
+    return;
+  }
+  for (size_t i = 0; i < policyTypes.size(); ++i)
+    if (policyTypes[i] != "Ingress" && policyTypes[i] != "Egress")
+      v.notSupported(index("spec.policyTypes", i), policyTypes[i], {"Ingress", "Egress"});
+}
+
+// ---------------------------------------------------------------------------
+// Ingress and IngressClass.
+
+void validatePathSegmentName(Validator& v, const std::string& name, const std::string& path) {
+  if (name == "." || name == "..") v.invalid(path, name, "may not be '" + name + "'");
+  for (const char* bad : {"/", "%"})
+    if (name.find(bad) != std::string::npos)
+      v.invalid(path, name, std::string("may not contain '") + bad + "'");
+}
+
+void validateIngressBackend(Validator& v, const Json& backend, const std::string& path) {
+  const Json* resource = v.object(backend, "resource", child(path, "resource"));
+  const Json* service = v.object(backend, "service", child(path, "service"));
+  if (resource && service) {
+    v.invalid(path, "", "cannot set both resource and service backends");
+    return;
+  }
+  if (resource) {
+    std::string p = child(path, "resource");
+    if (auto group = v.optString(*resource, "apiGroup", child(p, "apiGroup")))
+      validateDns1123Subdomain(v, *group, child(p, "apiGroup"));
+    for (const char* key : {"kind", "name"}) {
+      std::string value = v.string(*resource, key, child(p, key));
+      if (value.empty())
+        v.required(child(p, key), std::string(key) + " is required");
+      else
+        validatePathSegmentName(v, value, child(p, key));
+    }
+  } else if (service) {
+    std::string p = child(path, "service");
+    std::string name = v.string(*service, "name", child(p, "name"));
+    if (name.empty())
+      v.required(child(p, "name"));
+    else
+      for (const auto& msg : isDns1035Label(name)) v.invalid(child(p, "name"), name, msg);
+    const Json& port = objectOr(v.object(*service, "port", child(p, "port")));
+    std::string portName = v.string(port, "name", child(p, "port.name"));
+    int64_t portNumber = v.integer(port, "number", child(p, "port.number"));
+    if (!portName.empty() && portNumber != 0) {
+      v.invalid(path, "", "cannot set both port name & port number");
+    } else if (!portName.empty()) {
+      for (const auto& msg : isValidPortName(portName)) v.invalid(child(p, "port.name"), portName, msg);
+    } else if (portNumber != 0) {
+      for (const auto& msg : isValidPortNum(portNumber))
+        v.invalid(child(p, "port.number"), portNumber, msg);
+    } else {
+      v.required(path, "port name or number is required");
+    }
+  } else {
+    v.invalid(path, "", "resource or service backend is required");
+  }
+}
+
+void validateIngressHost(Validator& v, const std::string& host, const std::string& path) {
+  if (core::IpAddress::parse(host)) v.invalid(path, host, "must be a DNS name, not an IP address");
+  if (host.find('*') != std::string::npos)
+    for (const auto& msg : isWildcardDns1123Subdomain(host)) v.invalid(path, host, msg);
+  else
+    validateDns1123Subdomain(v, host, path);
+}
+
+void validateIngressPath(Validator& v, const Json& item, const std::string& path) {
+  auto pathType = v.optString(item, "pathType", child(path, "pathType"));
+  if (!pathType) {
+    v.required(child(path, "pathType"), "pathType must be specified");
+    return;
+  }
+  std::string value = v.string(item, "path", child(path, "path"));
+  if (*pathType == "Exact" || *pathType == "Prefix") {
+    if (value.empty() || value[0] != '/') v.invalid(child(path, "path"), value, "must be an absolute path");
+    if (!value.empty()) {
+      for (const char* seq : {"//", "/./", "/../", "%2f", "%2F"})
+        if (value.find(seq) != std::string::npos)
+          v.invalid(child(path, "path"), value, std::string("must not contain '") + seq + "'");
+      for (std::string suffix : {"/..", "/."})
+        if (value.size() >= suffix.size() && value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0)
+          v.invalid(child(path, "path"), value, "cannot end with '" + suffix + "'");
+    }
+  } else if (*pathType == "ImplementationSpecific") {
+    if (!value.empty() && value[0] != '/') v.invalid(child(path, "path"), value, "must be an absolute path");
+  } else {
+    v.notSupported(child(path, "pathType"), *pathType, {"Exact", "ImplementationSpecific", "Prefix"});
+  }
+  validateIngressBackend(v, objectOr(v.object(item, "backend", child(path, "backend"))),
+                         child(path, "backend"));
+}
+
+void validateIngress(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  const Json* rules = v.array(spec, "rules", "spec.rules");
+  const Json* defaultBackend = v.object(spec, "defaultBackend", "spec.defaultBackend");
+  if ((!rules || rules->empty()) && !defaultBackend)
+    v.invalid("spec", "[]networking.IngressRule(nil)", "either `defaultBackend` or `rules` must be specified");
+  if (defaultBackend) validateIngressBackend(v, *defaultBackend, "spec.defaultBackend");
+  for (size_t i = 0; rules && i < rules->size(); ++i) {
+    std::string p = index("spec.rules", i);
+    const Json& rule = (*rules)[i];
+    if (!v.isObject(rule, p)) continue;
+    std::string host = v.string(rule, "host", child(p, "host"));
+    if (!host.empty()) validateIngressHost(v, host, child(p, "host"));
+    const Json* http = v.object(rule, "http", child(p, "http"));
+    if (!http) continue;
+    std::string httpPath = child(p, "http");
+    const Json* paths = v.array(*http, "paths", child(httpPath, "paths"));
+    if (!paths || paths->empty()) v.required(child(httpPath, "paths"));
+    for (size_t j = 0; paths && j < paths->size(); ++j) {
+      std::string pp = index(child(httpPath, "paths"), j);
+      if (v.isObject((*paths)[j], pp)) validateIngressPath(v, (*paths)[j], pp);
+    }
+  }
+  if (const Json* tls = v.array(spec, "tls", "spec.tls")) {
+    for (size_t i = 0; i < tls->size(); ++i) {
+      std::string p = index("spec.tls", i);
+      if (!v.isObject((*tls)[i], p)) continue;
+      auto hosts = v.stringList((*tls)[i], "hosts", child(p, "hosts"));
+      for (size_t j = 0; j < hosts.size(); ++j) {
+        std::string hp = index(child(p, "hosts"), j);
+        if (hosts[j].find('*') != std::string::npos)
+          for (const auto& msg : isWildcardDns1123Subdomain(hosts[j])) v.invalid(hp, hosts[j], msg);
+        else
+          validateDns1123Subdomain(v, hosts[j], hp);
+      }
+      std::string secretName = v.string((*tls)[i], "secretName", child(p, "secretName"));
+      if (!secretName.empty()) validateDns1123Subdomain(v, secretName, child(p, "secretName"));
+    }
+  }
+  if (auto className = v.optString(spec, "ingressClassName", "spec.ingressClassName"))
+    validateDns1123Subdomain(v, *className, "spec.ingressClassName");
+}
+
+void validateIngressClass(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  std::string controller = v.string(spec, "controller", "spec.controller");
+  if (controller.size() > 250) v.tooLong("spec.controller", 250);
+  // IsDomainPrefixedPath
+  size_t slash = controller.find('/');
+  if (controller.empty()) {
+    v.required("spec.controller");
+  } else if (slash == std::string::npos || slash == 0 || slash + 1 == controller.size()) {
+    v.invalid("spec.controller", controller,
+              "must be a domain-prefixed path (such as \"acme.io/foo\")");
+  } else {
+    std::string host = controller.substr(0, slash), rest = controller.substr(slash + 1);
+    validateDns1123Subdomain(v, host, "spec.controller");
+    const std::string allowed = "/-._~%!$&'()*+,;=:";
+    if (!std::all_of(rest.begin(), rest.end(),
+                     [&](char c) { return isAlnum(c) || allowed.find(c) != std::string::npos; }))
+      v.invalid("spec.controller", rest,
+                regexError("Invalid path", "[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+", {}));
+  }
+  if (const Json* params = v.object(spec, "parameters", "spec.parameters")) {
+    for (const char* key : {"kind", "name"}) {
+      std::string value = v.string(*params, key, child("spec.parameters", key));
+      if (value.empty())
+        v.required(child("spec.parameters", key));
+      else
+        validatePathSegmentName(v, value, child("spec.parameters", key));
+    }
+    std::string scope = v.string(*params, "scope", "spec.parameters.scope");
+    std::string ns = v.string(*params, "namespace", "spec.parameters.namespace");
+    if (scope.empty()) {
+      if (!ns.empty()) v.required("spec.parameters.scope", "`parameters.scope` is required when `parameters.namespace` is set");
+    } else if (scope != "Cluster" && scope != "Namespace") {
+      v.notSupported("spec.parameters.scope", scope, {"Cluster", "Namespace"});
+    } else if (scope == "Namespace" && ns.empty()) {
+      v.required("spec.parameters.namespace", "`parameters.scope` is set to 'Namespace'");
+    } else if (scope == "Cluster" && !ns.empty()) {
+      v.forbidden("spec.parameters.namespace", "`parameters.scope` is set to 'Cluster'");
+    } else if (!ns.empty()) {
+      validateDns1123Label(v, ns, "spec.parameters.namespace");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// EndpointSlice and Endpoints.
+
+void validateEndpointSlice(Validator& v, const Json& obj) {
+  std::string addressType = v.string(obj, "addressType", "addressType");
+  if (const Json* endpoints = v.array(obj, "endpoints", "endpoints")) {
+    if (endpoints->size() > 1000) {
+      v.tooMany("endpoints", endpoints->size(), 1000);
+    } else {
+      for (size_t i = 0; i < endpoints->size(); ++i) {
+        std::string p = index("endpoints", i);
+        const Json& ep = (*endpoints)[i];
+        if (!v.isObject(ep, p)) continue;
+        auto addresses = v.stringList(ep, "addresses", child(p, "addresses"));
+        if (addresses.empty())
+          v.required(child(p, "addresses"), "must contain at least 1 address");
+        else if (addresses.size() > 100)
+          v.tooMany(child(p, "addresses"), addresses.size(), 100);
+        for (size_t j = 0; j < addresses.size(); ++j) {
+          std::string ap = index(child(p, "addresses"), j);
+          const std::string& address = addresses[j];
+          if (addressType == "IPv4" || addressType == "IPv6") {
+            auto ip = core::IpAddress::parse(address);
+            if (!ip || ip->v6 != (addressType == "IPv6"))
+              v.invalid(ap, address,
+                        addressType == "IPv4" ? "must be a valid IPv4 address" : "must be a valid IPv6 address");
+            else
+              validateNonSpecialIp(v, *ip, address, ap);
+          } else if (addressType == "FQDN") {
+            std::string name = address;
+            if (!name.empty() && name.back() == '.') name.pop_back();
+            auto errs = isDns1123Subdomain(name);
+            if (address.empty()) {
+              v.required(ap);
+            } else if (!errs.empty()) {
+              std::string joined;
+              for (size_t k = 0; k < errs.size(); ++k) joined += (k ? "," : "") + errs[k];
+              v.invalid(ap, name, joined);
+            } else if (name.find('.') == std::string::npos) {
+              v.invalid(ap, name, "should be a domain with at least two segments separated by dots");
+            }
+          }
+        }
+        if (auto nodeName = v.optString(ep, "nodeName", child(p, "nodeName")))
+          validateDns1123Subdomain(v, *nodeName, child(p, "nodeName"));
+        if (auto hostname = v.optString(ep, "hostname", child(p, "hostname")))
+          validateDns1123Label(v, *hostname, child(p, "hostname"));
+        validateLabelsAt(v, ep, "deprecatedTopology", child(p, "deprecatedTopology"));
+      }
+    }
+  }
+  if (const Json* ports = v.array(obj, "ports", "ports")) {
+    if (ports->size() > 20000) {
+      v.tooMany("ports", ports->size(), 20000);
+    } else {
+      std::set<std::string> names;
+      for (size_t i = 0; i < ports->size(); ++i) {
+        std::string p = index("ports", i);
+        const Json& port = (*ports)[i];
+        if (!v.isObject(port, p)) continue;
+        std::string name = v.string(port, "name", child(p, "name"));
+        if (!name.empty()) validateDns1123Label(v, name, child(p, "name"));
+        if (!names.insert(name).second) v.duplicate(child(p, "name"), goQuote(name));
+        auto protocol = v.optString(port, "protocol", child(p, "protocol"));
+        if (!protocol)
+          v.required(child(p, "protocol"));
+        else if (!contains(kProtocols, *protocol))
+          v.notSupported(child(p, "protocol"), *protocol, kProtocols);
+        if (auto port_ = v.optInt(port, "port", child(p, "port")))
+          for (const auto& msg : isValidPortNum(*port_)) v.invalid(child(p, "port"), *port_, msg);
+        if (auto appProtocol = v.optString(port, "appProtocol", child(p, "appProtocol")))
+          validateQualifiedName(v, *appProtocol, child(p, "appProtocol"));
+      }
+    }
+  }
+  validateOneOf(v, addressType, "addressType", {"FQDN", "IPv4", "IPv6"});
+}
+
+void validateEndpointAddress(Validator& v, const Json& address, const std::string& path) {
+  std::string ipText = v.string(address, "ip", child(path, "ip"));
+  auto ip = core::IpAddress::parse(ipText);
+  if (!ip) v.invalid(child(path, "ip"), ipText, kInvalidIp);
+  if (auto hostname = v.optString(address, "hostname", child(path, "hostname"));
+      hostname && !hostname->empty())
+    validateDns1123Label(v, *hostname, child(path, "hostname"));
+  if (auto nodeName = v.optString(address, "nodeName", child(path, "nodeName")))
+    validateDns1123Subdomain(v, *nodeName, child(path, "nodeName"));
+  if (ip) validateNonSpecialIp(v, *ip, ipText, child(path, "ip"));
+}
+
+void validateEndpoints(Validator& v, const Json& obj) {
+  const Json* subsets = v.array(obj, "subsets", "subsets");
+  for (size_t i = 0; subsets && i < subsets->size(); ++i) {
+    std::string p = index("subsets", i);
+    const Json& subset = (*subsets)[i];
+    if (!v.isObject(subset, p)) continue;
+    const Json* ready = v.array(subset, "addresses", child(p, "addresses"));
+    const Json* notReady = v.array(subset, "notReadyAddresses", child(p, "notReadyAddresses"));
+    if ((!ready || ready->empty()) && (!notReady || notReady->empty()))
+      v.required(p, "must specify `addresses` or `notReadyAddresses`");
+    for (auto [list, key] : {std::pair{ready, "addresses"}, std::pair{notReady, "notReadyAddresses"}})
+      for (size_t j = 0; list && j < list->size(); ++j) {
+        std::string ap = index(child(p, key), j);
+        if (v.isObject((*list)[j], ap)) validateEndpointAddress(v, (*list)[j], ap);
+      }
+    const Json* ports = v.array(subset, "ports", child(p, "ports"));
+    for (size_t j = 0; ports && j < ports->size(); ++j) {
+      std::string pp = index(child(p, "ports"), j);
+      const Json& port = (*ports)[j];
+      if (!v.isObject(port, pp)) continue;
+      std::string name = v.string(port, "name", child(pp, "name"));
+      if (ports->size() > 1 && name.empty())
+        v.required(child(pp, "name"));
+      else if (!name.empty())
+        validateDns1123Label(v, name, child(pp, "name"));
+      int64_t number = v.integer(port, "port", child(pp, "port"));
+      for (const auto& msg : isValidPortNum(number)) v.invalid(child(pp, "port"), number, msg);
+      validateProtocol(v, port, child(pp, "protocol"));
+      if (auto appProtocol = v.optString(port, "appProtocol", child(pp, "appProtocol")))
+        validateQualifiedName(v, *appProtocol, child(pp, "appProtocol"));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Node, Namespace, Secret, ConfigMap, Event.
+
+void validateNode(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  std::string podCIDR = v.string(spec, "podCIDR", "spec.podCIDR");
+  auto podCIDRs = v.stringList(spec, "podCIDRs", "spec.podCIDRs");
+  if (podCIDRs.empty() && !podCIDR.empty()) podCIDRs.push_back(podCIDR);
+  if (!podCIDR.empty() && podCIDR != podCIDRs[0])
+    v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "first value must match `podCIDR`");
+  std::optional<core::Cidr> first;
+  for (size_t i = 0; i < podCIDRs.size(); ++i) {
+    auto cidr = validateCidr(v, podCIDRs[i], index("spec.podCIDRs", i));
+    if (i == 0) first = cidr;
+    if (i == 1 && cidr && first && cidr->network.v6 == first->network.v6)
+      v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "may specify no more than one CIDR for each IP family");
+  }
+  if (podCIDRs.size() > 2)
+    v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "must contain at most one value for each IP family");
+  v.optBool(spec, "unschedulable", "spec.unschedulable");
+  if (const Json* taints = v.array(spec, "taints", "spec.taints")) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < taints->size(); ++i) {
+      std::string p = index("spec.taints", i);
+      const Json& taint = (*taints)[i];
+      if (!v.isObject(taint, p)) continue;
+      std::string key = v.string(taint, "key", child(p, "key"));
+      validateQualifiedName(v, key, child(p, "key"));
+      std::string value = v.string(taint, "value", child(p, "value"));
+      for (const auto& msg : isValidLabelValue(value)) v.invalid(child(p, "value"), value, msg);
+      std::string effect = v.string(taint, "effect", child(p, "effect"));
+      validateOneOf(v, effect, child(p, "effect"), kTaintEffects);
+      if (!seen.insert({key, effect}).second)
+        v.duplicate(p, "core.Taint{Key:" + goQuote(key) + ", Value:" + goQuote(value) +
+                           ", Effect:" + goQuote(effect) + ", TimeAdded:<nil>}");
+    }
+  }
+}
+
+void validateNamespace(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  auto finalizers = v.stringList(spec, "finalizers", "spec.finalizers");
+  for (size_t i = 0; i < finalizers.size(); ++i) {
+    std::string p = index("spec.finalizers", i);
+    auto errs = isQualifiedName(finalizers[i]);
+    for (const auto& msg : errs) v.invalid(p, finalizers[i], msg);
+    if (errs.empty() && finalizers[i].find('/') == std::string::npos && finalizers[i] != "kubernetes")
+      v.invalid(p, finalizers[i], "name is neither a standard finalizer name nor is it fully qualified");
+  }
+}
+
+constexpr size_t kMaxSecretSize = 1024 * 1024;
+
+// The decoded length of standard base64, or -1 with the offset of the first
+// bad byte, as encoding/base64 reports it.
+long long base64DecodedLength(const std::string& s, size_t* badAt) {
+  auto isB64 = [](char c) { return isAlnum(c) || c == '+' || c == '/'; };
+  size_t n = s.size();
+  if (n % 4 != 0) {
+    // Go reports the offset where the input ran out.
+    size_t i = 0;
+    while (i < n && isB64(s[i])) ++i;
+    *badAt = i < n ? i : n - (n % 4);
+    return -1;
+  }
+  size_t pad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[i];
+    if (c == '=' && i >= n - 2) {
+      if (i == n - 2 && s[n - 1] != '=') {
+        *badAt = i;
+        return -1;
+      }
+      ++pad;
+      continue;
+    }
+    if (!isB64(c) || pad > 0) {
+      *badAt = i;
+      return -1;
+    }
+  }
+  return (long long)(n / 4 * 3 - pad);
+}
+
+void validateDataMap(Validator& v, const Json& obj, const char* key, bool base64, size_t& total,
+                     std::set<std::string>* keys) {
+  const Json* data = v.object(obj, key, key);
+  if (!data) return;
+  for (const auto& [k, value] : data->items()) {
+    std::string p = keyed(key, k);
+    for (const auto& msg : isConfigMapKey(k)) v.invalid(p, k, msg);
+    if (keys && !keys->insert(k).second) v.invalid(p, k, "duplicate of key present in data");
+    if (value.is_null()) continue;
+    if (!value.is_string()) {
+      v.typeError(p, value, "string");
+      continue;
+    }
+    const auto& s = value.get_ref<const std::string&>();
+    if (base64) {
+      size_t badAt = 0;
+      long long length = base64DecodedLength(s, &badAt);
+      if (length < 0)
+        v.invalid(p, "<secret contents redacted>",
+                  "illegal base64 data at input byte " + std::to_string(badAt));
+      else
+        total += size_t(length);
+    } else {
+      total += s.size();
+    }
+  }
+}
+
+void validateSecret(Validator& v, const Json& obj) {
+  size_t total = 0;
+  validateDataMap(v, obj, "data", true, total, nullptr);
+  // stringData is merged into data before validation on a real server.
+  validateDataMap(v, obj, "stringData", false, total, nullptr);
+  if (total > kMaxSecretSize) v.tooLong("data", kMaxSecretSize);
+  auto has = [&](const char* k) {
+    for (const char* map : {"data", "stringData"})
+      if (const Json* d = member(obj, map); d && d->is_object() && d->contains(k)) return true;
+    return false;
+  };
+  std::string type = v.string(obj, "type", "type");
+  if (type == "kubernetes.io/service-account-token") {
+    const Json* annotations = member(objectOr(member(obj, "metadata")), "annotations");
+    if (!annotations || stringAt(*annotations, "kubernetes.io/service-account.name").empty())
+      v.required("metadata.annotations[kubernetes.io/service-account.name]");
+  } else if (type == "kubernetes.io/dockercfg") {
+    if (!has(".dockercfg")) v.required("data[.dockercfg]");
+  } else if (type == "kubernetes.io/dockerconfigjson") {
+    if (!has(".dockerconfigjson")) v.required("data[.dockerconfigjson]");
+  } else if (type == "kubernetes.io/basic-auth") {
+    if (!has("username") && !has("password")) {
+      v.required("data[username]");
+      v.required("data[password]");
+    }
+  } else if (type == "kubernetes.io/ssh-auth") {
+    if (!has("ssh-privatekey")) v.required("data[ssh-privatekey]");
+  } else if (type == "kubernetes.io/tls") {
+    if (!has("tls.crt")) v.required("data[tls.crt]");
+    if (!has("tls.key")) v.required("data[tls.key]");
+  }
+  v.optBool(obj, "immutable", "immutable");
+}
+
+void validateConfigMap(Validator& v, const Json& obj) {
+  size_t total = 0;
+  std::set<std::string> keys;
+  validateDataMap(v, obj, "data", false, total, &keys);
+  validateDataMap(v, obj, "binaryData", true, total, &keys);
+  if (total > kMaxSecretSize) v.tooLong("", kMaxSecretSize);
+  v.optBool(obj, "immutable", "immutable");
+}
+
+void validateEvent(Validator& v, const Json& obj) {
+  std::string ns = namespaceOf(obj);
+  const Json& involved = objectOr(v.object(obj, "involvedObject", "involvedObject"));
+  std::string involvedNs = v.string(involved, "namespace", "involvedObject.namespace");
+  const Json* eventTime = member(obj, "eventTime");
+  if (!eventTime) {
+    if (involvedNs.empty() ? (!ns.empty() && ns != "default") : ns != involvedNs)
+      v.invalid("involvedObject.namespace", involvedNs, "does not match event.namespace");
+  } else {
+    if (involvedNs.empty() && ns != "default" && ns != "kube-system")
+      v.invalid("involvedObject.namespace", involvedNs, "does not match event.namespace");
+    std::string controller = v.string(obj, "reportingComponent", "reportingComponent");
+    if (controller.empty()) v.required("reportingComponent");
+    validateQualifiedName(v, controller, "reportingComponent");
+    std::string instance = v.string(obj, "reportingInstance", "reportingInstance");
+    if (instance.empty()) v.required("reportingInstance");
+    if (instance.size() > 128) v.invalid("reportingInstance", "", "can have at most 128 characters");
+    std::string action = v.string(obj, "action", "action");
+    if (action.empty()) v.required("action");
+    if (action.size() > 128) v.invalid("action", "", "can have at most 128 characters");
+    std::string reason = v.string(obj, "reason", "reason");
+    if (reason.empty()) v.required("reason");
+    if (reason.size() > 128) v.invalid("reason", "", "can have at most 128 characters");
+    if (v.string(obj, "message", "message").size() > 1024)
+      v.invalid("message", "", "can have at most 1024 characters");
+  }
+  for (const auto& msg : isDns1123Subdomain(ns)) v.invalid("namespace", ns, msg);
+}
+
+// ---------------------------------------------------------------------------
+// Updates.
+
+void validateImmutableString(Validator& v, const std::string& now, const std::string& before,
+                             const std::string& path) {
+  if (now != before) v.invalid(path, now, "field is immutable");
+}
+
+// Selectors compare as Go's apiequality.Semantic.DeepEqual does on the
+// decoded structs: an empty map or list equals a missing one.
+Json normalizedSelector(const Json* selector) {
+  Json out = Json::object();
+  if (!selector || !selector->is_object()) return out;
+  for (const char* key : {"matchLabels", "matchExpressions"})
+    if (const Json* v = member(*selector, key); v && !v->empty()) out[key] = *v;
+  return out;
+}
+
+// Pod spec fields an update may change (ValidatePodUpdate).
+Json mutablePodFieldsCleared(const Json& spec) {
+  Json out = spec.is_object() ? spec : Json::object();
+  for (const char* list : {"containers", "initContainers"})
+    if (auto it = out.find(list); it != out.end() && it->is_array())
+      for (auto& c : *it)
+        if (c.is_object()) c.erase("image");
+  out.erase("activeDeadlineSeconds");
+  out.erase("tolerations");
+  out.erase("terminationGracePeriodSeconds");
+  return out;
+}
+
+void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& obj,
+                        const Json& old) {
+  const Json& spec = objectOr(member(obj, "spec"));
+  const Json& oldSpec = objectOr(member(old, "spec"));
+  const std::string& kind = resource.kind;
+  if (kind == "Service") {
+    std::string type = stringAt(spec, "type"), oldType = stringAt(oldSpec, "type");
+    std::string ip = stringAt(spec, "clusterIP"), oldIp = stringAt(oldSpec, "clusterIP");
+    bool bothHeadless = ip == "None" && oldIp == "None";
+    // An empty clusterIP on update means "keep the allocated one".
+    if (type != "ExternalName" && oldType != "ExternalName" && !bothHeadless && !oldIp.empty() &&
+        !ip.empty() && ip != oldIp)
+      v.invalid("spec.clusterIPs[0]", goStringSlice({ip}), "may not change once set");
+  } else if (kind == "Deployment" || kind == "ReplicaSet") {
+    const Json* selector = member(spec, "selector");
+    if (normalizedSelector(selector) != normalizedSelector(member(oldSpec, "selector")))
+      v.invalid("spec.selector", selector ? goLabelSelector(*selector) : "nil", "field is immutable");
+  } else if (kind == "Pod") {
+    if (mutablePodFieldsCleared(spec) != mutablePodFieldsCleared(oldSpec))
+      v.forbidden("spec",
+                  "pod updates may not change fields other than `spec.containers[*].image`,"
+                  "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                  "`spec.tolerations` (only additions to existing tolerations),"
+                  "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                  "previously negative)");
+  } else if (kind == "Secret" || kind == "ConfigMap") {
+    bool wasImmutable = member(old, "immutable") && old["immutable"] == true;
+    if (wasImmutable) {
+      if (!(member(obj, "immutable") && obj["immutable"] == true))
+        v.forbidden("immutable", "field is immutable when `immutable` is set");
+      for (const char* key : {"data", "binaryData"}) {
+        const Json* now = member(obj, key);
+        const Json* before = member(old, key);
+        bool same = (now && !now->empty()) == (before && !before->empty()) &&
+                    (!now || !before || *now == *before);
+        if (!same) v.forbidden(key, "field is immutable when `immutable` is set");
+      }
+    }
+    if (kind == "Secret")
+      validateImmutableString(v, stringAt(obj, "type"), stringAt(old, "type"), "type");
+  } else if (kind == "EndpointSlice") {
+    validateImmutableString(v, stringAt(obj, "addressType"), stringAt(old, "addressType"),
+                            "addressType");
+  } else if (kind == "Node") {
+    std::string cidr = stringAt(spec, "podCIDR"), oldCidr = stringAt(oldSpec, "podCIDR");
+    if (!oldCidr.empty() && cidr != oldCidr)
+      v.forbidden("spec.podCIDRs", "node updates may not change podCIDR except from \"\" to valid");
+  }
+}
+
+}  // namespace
+
+std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj) {
+  Validator v;
+  if (!obj.is_object()) {
+    v.typeError("", obj, "object");
+    return std::move(v.causes);
+  }
+  validateObjectMeta(v, resource, obj);
+  const std::string& kind = resource.kind;
+  if (kind == "Pod")
+    validatePod(v, obj);
+  else if (kind == "Service")
+    validateService(v, obj);
+  else if (kind == "Deployment")
+    validateWorkload(v, obj, true);
+  else if (kind == "ReplicaSet")
+    validateWorkload(v, obj, false);
+  else if (kind == "NetworkPolicy")
+    validateNetworkPolicy(v, obj);
+  else if (kind == "Ingress")
+    validateIngress(v, obj);
+  else if (kind == "IngressClass")
+    validateIngressClass(v, obj);
+  else if (kind == "EndpointSlice")
+    validateEndpointSlice(v, obj);
+  else if (kind == "Endpoints")
+    validateEndpoints(v, obj);
+  else if (kind == "Node")
+    validateNode(v, obj);
+  else if (kind == "Namespace")
+    validateNamespace(v, obj);
+  else if (kind == "Secret")
+    validateSecret(v, obj);
+  else if (kind == "ConfigMap")
+    validateConfigMap(v, obj);
+  else if (kind == "Event")
+    validateEvent(v, obj);
+  return std::move(v.causes);
+}
+
 std::vector<core::Cause> validateUpdate(const ResourceInfo& resource, const Json& obj,
                                         const Json& old) {
-  return {};
+  Validator v;
+  if (obj.is_object() && old.is_object()) {
+    validateImmutableString(v, name(obj), name(old), "metadata.name");
+    validateImmutableString(v, namespaceOf(obj), namespaceOf(old), "metadata.namespace");
+    // The registry copies the old UID into an update that has none.
+    if (!uid(obj).empty()) validateImmutableString(v, uid(obj), uid(old), "metadata.uid");
+    const Json& meta = objectOr(member(obj, "metadata"));
+    const Json& oldMeta = objectOr(member(old, "metadata"));
+    const Json* generation = member(meta, "generation");
+    const Json* oldGeneration = member(oldMeta, "generation");
+    if (generation && oldGeneration && generation->is_number_integer() &&
+        oldGeneration->is_number_integer() &&
+        generation->get<int64_t>() < oldGeneration->get<int64_t>())
+      v.invalid("metadata.generation", generation->get<int64_t>(), "must not be decremented");
+    validateKindUpdate(v, resource, obj, old);
+  }
+  auto causes = validate(resource, obj);
+  v.causes.insert(v.causes.end(), causes.begin(), causes.end());
+  return std::move(v.causes);
 }
 
 }  // namespace podnet::api
