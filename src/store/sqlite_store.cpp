@@ -11,7 +11,8 @@
 // before touching memory, so memory never shows a write that could be lost.
 // Readers take stateMutex_ shared. Events go to a bounded cache and to each
 // matching watcher's bounded queue under hubMutex_; a watcher that cannot
-// keep up is dropped with 410 instead of slowing writers down.
+// keep up is dropped with 410 instead of slowing writers down. WAL
+// checkpoints (the fsyncs) mostly run on a background thread.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
