@@ -43,6 +43,9 @@ core::Result<std::vector<Json>> listAll(client::Client& client, const ResourceIn
 
 core::Status createIfMissing(registry::Registry& registry, const ResourceInfo& resource,
                              const std::string& ns, Json obj) {
+  // Look first: creating an existing Service would be refused by its
+  // allocator (the address is taken, by itself) before AlreadyExists.
+  if (registry.get(resource, ns, api::name(obj)).ok()) return core::Ok{};
   auto created = registry.create(resource, ns, std::move(obj));
   if (created.ok() || created.error().reason == "AlreadyExists") return core::Ok{};
   return created.takeError();

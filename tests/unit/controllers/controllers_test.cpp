@@ -1,0 +1,473 @@
+// The controllers running against a real Registry over a real SQLite store:
+// what a user of the cluster sees them do.
+#include "controllers/controllers.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "api/object.h"
+
+namespace podnet::controllers {
+namespace {
+
+using api::Json;
+using namespace std::chrono_literals;
+
+class ControllersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("podnet-controllers-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    openRegistry();
+    startControllers();
+  }
+  void TearDown() override {
+    manager_.reset();
+    registry_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void openRegistry() {
+    auto store = store::openSqlite({(dir_ / "state.db").string()});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+    registry_ = std::make_unique<registry::Registry>(*store_);
+  }
+  void startControllers() {
+    auto started = start(*registry_, Config{});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    manager_ = std::move(*started);
+  }
+  void restart() {
+    manager_.reset();
+    registry_.reset();
+    store_.reset();
+    openRegistry();
+    startControllers();
+  }
+
+  static bool eventually(const std::function<bool()>& condition,
+                         std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return condition();
+  }
+
+  Json list(const char* kind, const std::string& ns, const std::string& labelSelector = "") {
+    client::ListOptions options;
+    options.labelSelector = labelSelector;
+    auto result = registry_->list(api::resource(kind), ns, options);
+    EXPECT_TRUE(result.ok()) << result.error().message;
+    return result.ok() ? (*result)["items"] : Json::array();
+  }
+
+  Json create(const char* kind, const std::string& ns, Json obj) {
+    auto created = registry_->create(api::resource(kind), ns, std::move(obj));
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    return created.ok() ? *created : Json();
+  }
+
+  Json get(const char* kind, const std::string& ns, const std::string& name) {
+    auto got = registry_->get(api::resource(kind), ns, name);
+    return got.ok() ? *got : Json();
+  }
+
+  // As an agent would: the pod gets an IP and its Ready condition.
+  void setPodStatus(const std::string& ns, const std::string& name, const std::string& ip,
+                    bool ready) {
+    client::WriteOptions options;
+    options.subresource = "status";
+    auto updated = registry_->guaranteedUpdate(
+        api::resource("Pod"), ns, name,
+        [&](Json& pod) -> core::Status {
+          pod["status"]["phase"] = "Running";
+          pod["status"]["podIP"] = ip;
+          pod["status"]["podIPs"] = Json::array({{{"ip", ip}}});
+          pod["status"]["conditions"] =
+              Json::array({{{"type", "Ready"},
+                            {"status", ready ? "True" : "False"},
+                            {"lastTransitionTime", api::nowRfc3339()}}});
+          return core::Ok{};
+        },
+        options);
+    ASSERT_TRUE(updated.ok()) << updated.error().message;
+  }
+
+  Json readyNode(const std::string& name) {
+    return {{"apiVersion", "v1"},
+            {"kind", "Node"},
+            {"metadata", {{"name", name}}},
+            {"status", {{"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
+  }
+
+  static Json webPod(const std::string& name, Json labels = {{"app", "web"}}) {
+    return {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
+            {"spec",
+             {{"containers",
+               Json::array({{{"name", "c"},
+                             {"image", "busybox"},
+                             {"ports", Json::array({{{"name", "http"},
+                                                     {"containerPort", 8080}}})}}})}}}};
+  }
+
+  static Json deployment(const std::string& name, int replicas, const std::string& image) {
+    return {{"apiVersion", "apps/v1"},
+            {"kind", "Deployment"},
+            {"metadata", {{"name", name}, {"namespace", "default"}}},
+            {"spec",
+             {{"replicas", replicas},
+              {"selector", {{"matchLabels", {{"app", name}}}}},
+              {"template",
+               {{"metadata", {{"labels", {{"app", name}}}}},
+                {"spec",
+                 {{"containers", Json::array({{{"name", "c"}, {"image", image}}})}}}}}}}};
+  }
+
+  // Whether the registry lets the scheduler bind by updating spec.nodeName
+  // (probed on a pod in a scratch namespace).
+  bool bindingAllowed() {
+    create("Namespace", "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
+                             {"metadata", {{"name", "probe"}}}});
+    Json p = webPod("probe");
+    p["metadata"]["namespace"] = "probe";
+    p["spec"]["schedulerName"] = "none";
+    create("Pod", "probe", p);
+    auto bound = registry_->guaranteedUpdate(api::resource("Pod"), "probe", "probe",
+                                             [](Json& pod) -> core::Status {
+                                               pod["spec"]["nodeName"] = "somewhere";
+                                               return core::Ok{};
+                                             });
+    return bound.ok();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<Manager> manager_;
+};
+
+TEST_F(ControllersTest, BuiltinsExist) {
+  for (const char* ns : {"default", "kube-system", "kube-public"})
+    EXPECT_FALSE(get("Namespace", "", ns).is_null()) << ns;
+  Json kubernetes = get("Service", "default", "kubernetes");
+  EXPECT_EQ(kubernetes["spec"]["clusterIP"], "10.96.0.1");
+  EXPECT_EQ(kubernetes["spec"]["ports"][0]["targetPort"], 6443);
+}
+
+TEST_F(ControllersTest, ClusterIpsAllocatedRefusedAndKeptAcrossRestart) {
+  Json svc = create("Service", "default",
+                    {{"apiVersion", "v1"},
+                     {"kind", "Service"},
+                     {"metadata", {{"name", "kube-dns"}, {"namespace", "default"}}},
+                     {"spec", {{"clusterIP", "10.96.0.10"},
+                               {"ports", Json::array({{{"port", 53}, {"protocol", "UDP"}}})}}}});
+  EXPECT_EQ(svc["spec"]["clusterIPs"], Json::array({"10.96.0.10"}));
+  Json web = create("Service", "default",
+                    {{"apiVersion", "v1"},
+                     {"kind", "Service"},
+                     {"metadata", {{"name", "web"}, {"namespace", "default"}}},
+                     {"spec", {{"ports", Json::array({{{"port", 80}}})}}}});
+  std::string webIp = web["spec"]["clusterIP"];
+  EXPECT_FALSE(webIp.empty());
+
+  restart();
+  auto clash = registry_->create(
+      api::resource("Service"), "default",
+      {{"apiVersion", "v1"},
+       {"kind", "Service"},
+       {"metadata", {{"name", "clash"}, {"namespace", "default"}}},
+       {"spec", {{"clusterIP", webIp}, {"ports", Json::array({{{"port", 80}}})}}}});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, 422);
+  EXPECT_NE(clash.error().message.find("provided IP is already allocated"), std::string::npos)
+      << clash.error().message;
+
+  ASSERT_TRUE(registry_->remove(api::resource("Service"), "default", "web").ok());
+  auto reuse = registry_->create(
+      api::resource("Service"), "default",
+      {{"apiVersion", "v1"},
+       {"kind", "Service"},
+       {"metadata", {{"name", "again"}, {"namespace", "default"}}},
+       {"spec", {{"clusterIP", webIp}, {"ports", Json::array({{{"port", 80}}})}}}});
+  EXPECT_TRUE(reuse.ok()) << reuse.error().message;
+}
+
+TEST_F(ControllersTest, EndpointSlicesFollowReadinessAndLabels) {
+  create("Service", "default",
+         {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", "web"}, {"namespace", "default"}}},
+          {"spec", {{"selector", {{"app", "web"}}},
+                    {"ports", Json::array({{{"name", "http"}, {"port", 80},
+                                            {"targetPort", "http"}}})}}}});
+  create("Pod", "default", webPod("a"));
+  create("Pod", "default", webPod("b"));
+  setPodStatus("default", "a", "10.244.0.5", true);
+  setPodStatus("default", "b", "10.244.0.6", false);
+
+  auto sliceEndpoints = [&] {
+    Json all = Json::array();
+    for (const auto& slice : list("EndpointSlice", "default", "kubernetes.io/service-name=web"))
+      for (const auto& endpoint : slice["endpoints"]) all.push_back(endpoint);
+    return all;
+  };
+  ASSERT_TRUE(eventually([&] { return sliceEndpoints().size() == 2; })) << sliceEndpoints();
+  Json slices = list("EndpointSlice", "default", "kubernetes.io/service-name=web");
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ(slices[0]["ports"][0]["port"], 8080);
+  EXPECT_EQ(slices[0]["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+            "endpointslice-controller.k8s.io");
+  ASSERT_TRUE(eventually([&] {
+    Json ep = get("Endpoints", "default", "web");
+    return ep.contains("subsets") && ep["subsets"][0].contains("addresses") &&
+           ep["subsets"][0]["addresses"].size() == 1 &&
+           ep["subsets"][0].contains("notReadyAddresses");
+  })) << get("Endpoints", "default", "web");
+
+  setPodStatus("default", "b", "10.244.0.6", true);
+  ASSERT_TRUE(eventually([&] {
+    Json all = sliceEndpoints();
+    return all.size() == 2 && all[0]["conditions"]["ready"] == true &&
+           all[1]["conditions"]["ready"] == true;
+  })) << sliceEndpoints();
+  std::string rv = list("EndpointSlice", "default", "kubernetes.io/service-name=web")[0]
+                       ["metadata"]["resourceVersion"];
+
+  // Relabelling a pod takes it out.
+  ASSERT_TRUE(registry_
+                  ->guaranteedUpdate(api::resource("Pod"), "default", "a",
+                                     [](Json& pod) -> core::Status {
+                                       pod["metadata"]["labels"]["app"] = "other";
+                                       return core::Ok{};
+                                     })
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return sliceEndpoints().size() == 1; })) << sliceEndpoints();
+  EXPECT_EQ(sliceEndpoints()[0]["targetRef"]["name"], "b");
+  EXPECT_NE(list("EndpointSlice", "default", "kubernetes.io/service-name=web")[0]["metadata"]
+                ["resourceVersion"],
+            rv);
+
+  // No write storms: a quiet cluster stays quiet.
+  std::this_thread::sleep_for(300ms);
+  auto before = store_->revision();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(store_->revision(), before);
+
+  // Deleting the Service removes its slices and Endpoints.
+  ASSERT_TRUE(registry_->remove(api::resource("Service"), "default", "web").ok());
+  ASSERT_TRUE(eventually([&] {
+    return list("EndpointSlice", "default", "kubernetes.io/service-name=web").empty() &&
+           get("Endpoints", "default", "web").is_null();
+  }));
+}
+
+TEST_F(ControllersTest, UserEndpointsOfSelectorlessServiceAreLeftAlone) {
+  create("Service", "default",
+         {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", "ext"}, {"namespace", "default"}}},
+          {"spec", {{"ports", Json::array({{{"port", 80}}})}}}});
+  Json subsets = Json::array({{{"addresses", Json::array({{{"ip", "192.0.2.1"}}})},
+                               {"ports", Json::array({{{"port", 80}}})}}});
+  create("Endpoints", "default",
+         {{"apiVersion", "v1"},
+          {"kind", "Endpoints"},
+          {"metadata", {{"name", "ext"}, {"namespace", "default"}}},
+          {"subsets", subsets}});
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(get("Endpoints", "default", "ext")["subsets"][0]["addresses"][0]["ip"], "192.0.2.1");
+}
+
+TEST_F(ControllersTest, NodesGetPodCidrsKeptAcrossRestart) {
+  create("Node", "", readyNode("n1"));
+  create("Node", "", readyNode("n2"));
+  ASSERT_TRUE(eventually([&] {
+    return get("Node", "", "n1")["spec"].contains("podCIDR") &&
+           get("Node", "", "n2")["spec"].contains("podCIDR");
+  }));
+  std::string first = get("Node", "", "n1")["spec"]["podCIDR"];
+  std::string second = get("Node", "", "n2")["spec"]["podCIDR"];
+  EXPECT_NE(first, second);
+  EXPECT_EQ(get("Node", "", "n1")["spec"]["podCIDRs"], Json::array({first}));
+  restart();
+  create("Node", "", readyNode("n3"));
+  ASSERT_TRUE(eventually([&] { return get("Node", "", "n3")["spec"].contains("podCIDR"); }));
+  std::string third = get("Node", "", "n3")["spec"]["podCIDR"];
+  EXPECT_NE(third, first);
+  EXPECT_NE(third, second);
+}
+
+TEST_F(ControllersTest, DeploymentScalesReplacesAndRollsOut) {
+  create("Node", "", readyNode("n1"));
+  create("Node", "", readyNode("n2"));
+  create("Deployment", "default", deployment("web", 3, "nginx:1"));
+  auto activePods = [&] {
+    Json out = Json::array();
+    for (const auto& pod : list("Pod", "default", "app=web"))
+      if (!api::isBeingDeleted(pod)) out.push_back(pod);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return activePods().size() == 3; })) << activePods();
+  Json rsList = list("ReplicaSet", "default");
+  ASSERT_EQ(rsList.size(), 1u);
+  std::string hash = rsList[0]["metadata"]["labels"]["pod-template-hash"];
+  EXPECT_EQ(api::name(rsList[0]), "web-" + hash);
+  for (const auto& pod : activePods()) {
+    EXPECT_EQ(pod["metadata"]["labels"]["pod-template-hash"], hash);
+    EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["controller"], true);
+    EXPECT_EQ(api::name(pod).rfind("web-" + hash + "-", 0), 0u);
+  }
+  // Pods become ready: the Deployment reports availability.
+  int ip = 10;
+  for (const auto& pod : activePods())
+    setPodStatus("default", api::name(pod), "10.244.0." + std::to_string(ip++), true);
+  ASSERT_TRUE(eventually([&] {
+    Json d = get("Deployment", "default", "web");
+    return d["status"].value("availableReplicas", 0) == 3 &&
+           d["status"].value("readyReplicas", 0) == 3 &&
+           d["status"].value("updatedReplicas", 0) == 3;
+  })) << get("Deployment", "default", "web")["status"];
+
+  // Scaling up and down.
+  auto setReplicas = [&](int n) {
+    ASSERT_TRUE(registry_
+                    ->guaranteedUpdate(api::resource("Deployment"), "default", "web",
+                                       [n](Json& d) -> core::Status {
+                                         d["spec"]["replicas"] = n;
+                                         return core::Ok{};
+                                       })
+                    .ok());
+  };
+  setReplicas(5);
+  ASSERT_TRUE(eventually([&] { return activePods().size() == 5; }));
+  setReplicas(2);
+  ASSERT_TRUE(eventually([&] { return activePods().size() == 2; })) << activePods().size();
+  // Scale-down removed the not-ready pods first: the ready ones remain.
+  int ready = 0;
+  for (const auto& pod : activePods())
+    for (const auto& c : pod["status"].value("conditions", Json::array()))
+      ready += c["type"] == "Ready" && c["status"] == "True";
+  EXPECT_EQ(ready, 2);
+
+  // A deleted pod is replaced.
+  std::string victim = api::name(activePods()[0]);
+  client::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  ASSERT_TRUE(registry_->remove(api::resource("Pod"), "default", victim, now).ok());
+  ASSERT_TRUE(eventually([&] {
+    Json pods = activePods();
+    if (pods.size() != 2) return false;
+    for (const auto& pod : pods)
+      if (api::name(pod) == victim) return false;
+    return true;
+  }));
+
+  // Events users see in describe.
+  bool scaling = false, created = false;
+  for (const auto& event : list("Event", "default")) {
+    scaling |= event["reason"] == "ScalingReplicaSet";
+    created |= event["reason"] == "SuccessfulCreate";
+  }
+  EXPECT_TRUE(scaling);
+  EXPECT_TRUE(created);
+
+  // A template change starts a rollout to a new ReplicaSet.
+  ASSERT_TRUE(registry_
+                  ->guaranteedUpdate(api::resource("Deployment"), "default", "web",
+                                     [](Json& d) -> core::Status {
+                                       d["spec"]["template"]["spec"]["containers"][0]["image"] =
+                                           "nginx:2";
+                                       return core::Ok{};
+                                     })
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return list("ReplicaSet", "default").size() == 2; }));
+  // New pods become ready as they appear; the rollout completes.
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& pod : activePods()) {
+          bool isReady = false;
+          for (const auto& c : pod["status"].value("conditions", Json::array()))
+            isReady |= c["type"] == "Ready" && c["status"] == "True";
+          if (!isReady)
+            setPodStatus("default", api::name(pod), "10.244.1." + std::to_string(ip++ % 250),
+                         true);
+        }
+        Json d = get("Deployment", "default", "web");
+        Json pods = activePods();
+        if (pods.size() != 2) return false;
+        for (const auto& pod : pods)
+          if (pod["spec"]["containers"][0]["image"] != "nginx:2") return false;
+        return d["status"].value("updatedReplicas", 0) == 2 &&
+               d["status"].value("availableReplicas", 0) == 2;
+      },
+      20s))
+      << activePods();
+  Json d = get("Deployment", "default", "web");
+  EXPECT_EQ(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+  bool progressed = false;
+  for (const auto& c : d["status"]["conditions"])
+    progressed |= c["type"] == "Progressing" && c["reason"] == "NewReplicaSetAvailable";
+  EXPECT_TRUE(progressed) << d["status"];
+}
+
+TEST_F(ControllersTest, SchedulerSpreadsReplicasOverReadyNodes) {
+  if (!bindingAllowed()) GTEST_SKIP() << "the registry refuses setting spec.nodeName";
+  create("Node", "", readyNode("n1"));
+  create("Node", "", readyNode("n2"));
+  create("Deployment", "default", deployment("web", 3, "nginx:1"));
+  ASSERT_TRUE(eventually([&] {
+    int n1 = 0, n2 = 0;
+    for (const auto& pod : list("Pod", "default", "app=web")) {
+      std::string node = pod["spec"].value("nodeName", "");
+      n1 += node == "n1";
+      n2 += node == "n2";
+    }
+    return n1 + n2 == 3 && n1 >= 1 && n2 >= 1;
+  })) << list("Pod", "default", "app=web");
+  bool scheduled = false;
+  for (const auto& event : list("Event", "default")) scheduled |= event["reason"] == "Scheduled";
+  EXPECT_TRUE(scheduled);
+}
+
+TEST_F(ControllersTest, PodsStayPendingWithoutReadyNodes) {
+  if (!bindingAllowed()) GTEST_SKIP() << "the registry refuses setting spec.nodeName";
+  create("Pod", "default", webPod("lonely"));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& c : get("Pod", "default", "lonely")["status"].value("conditions", Json::array()))
+      if (c["type"] == "PodScheduled" && c["status"] == "False") return true;
+    return false;
+  }));
+  EXPECT_FALSE(get("Pod", "default", "lonely")["spec"].contains("nodeName"));
+  create("Node", "", readyNode("late"));
+  ASSERT_TRUE(eventually(
+      [&] { return get("Pod", "default", "lonely")["spec"].value("nodeName", "") == "late"; }));
+}
+
+TEST_F(ControllersTest, NamespaceDeletionRemovesContents) {
+  create("Namespace", "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team"}}}});
+  create("ConfigMap", "team",
+         {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cfg"}, {"namespace", "team"}}}});
+  Json p = webPod("p");
+  p["metadata"]["namespace"] = "team";
+  create("Pod", "team", p);
+  ASSERT_TRUE(registry_->remove(api::resource("Namespace"), "", "team").ok());
+  ASSERT_TRUE(eventually([&] { return get("Namespace", "", "team").is_null(); }))
+      << get("Namespace", "", "team");
+  EXPECT_TRUE(list("ConfigMap", "team").empty());
+  EXPECT_TRUE(list("Pod", "team").empty());
+}
+
+}  // namespace
+}  // namespace podnet::controllers
