@@ -212,7 +212,10 @@ class Parser {
         if (after.token == Token::Comma) {
           consume(true);
           // A comma followed directly by ")" means an empty trailing value.
-          if (lookahead(true).token == Token::ClosedPar) values.insert("");
+          if (lookahead(true).token == Token::ClosedPar) {
+            values.insert("");
+            break;
+          }
           continue;
         }
         if (after.token == Token::ClosedPar) break;

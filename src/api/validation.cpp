@@ -417,18 +417,20 @@ class Validator {
  public:
   std::vector<core::Cause> causes;
 
-  void invalid(const std::string& path, const std::string& rendered, const std::string& detail) {
+  // An Invalid cause for a value already rendered as Go would print it.
+  void invalidRendered(const std::string& path, const std::string& rendered,
+                       const std::string& detail) {
     add("FieldValueInvalid", path,
         "Invalid value: " + rendered + (detail.empty() ? "" : ": " + detail));
   }
   void invalid(const std::string& path, std::string_view value, const std::string& detail) {
-    invalid(path, goQuote(value), detail);
+    invalidRendered(path, goQuote(value), detail);
   }
   void invalid(const std::string& path, const char* value, const std::string& detail) {
-    invalid(path, goQuote(value), detail);
+    invalidRendered(path, goQuote(value), detail);
   }
   void invalid(const std::string& path, int64_t value, const std::string& detail) {
-    invalid(path, std::to_string(value), detail);
+    invalidRendered(path, std::to_string(value), detail);
   }
   void required(const std::string& path, const std::string& detail = "") {
     add("FieldValueRequired", path, "Required value" + (detail.empty() ? "" : ": " + detail));
@@ -464,7 +466,7 @@ class Validator {
     add("FieldValueNotFound", path, "Not found: " + goQuote(value));
   }
   void typeError(const std::string& path, const Json& value, const char* type) {
-    invalid(path, render(value), std::string("must be of type ") + type);
+    invalidRendered(path, render(value), std::string("must be of type ") + type);
   }
 
   // Typed reads: absent fields read as the Go zero value; a field of the
@@ -615,7 +617,7 @@ void validatePortNumOrName(Validator& v, const Json& port, const std::string& pa
   if (port.is_number_integer()) {
     int64_t n = port.is_number_unsigned() ? int64_t(std::min<uint64_t>(port.get<uint64_t>(), 1u << 31))
                                           : port.get<int64_t>();
-    for (const auto& msg : isValidPortNum(n)) v.invalid(path, render(port), msg);
+    for (const auto& msg : isValidPortNum(n)) v.invalidRendered(path, render(port), msg);
   } else if (port.is_string()) {
     const auto& name = port.get_ref<const std::string&>();
     for (const auto& msg : isValidPortName(name)) v.invalid(path, name, msg);
@@ -1080,8 +1082,7 @@ void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::stri
     const Json* labelsJson = member(meta, "labels");
     auto labels = labelsJson ? stringMap(*labelsJson) : std::map<std::string, std::string>{};
     if (!selector->matches(labels))
-      v.invalid(child(child(path, "metadata"), "labels"),
-                goStringMap(labels, !labelsJson || !labelsJson->is_object()),
+      v.invalidRendered(child(child(path, "metadata"), "labels"), goStringMap(labels, !labelsJson || !labelsJson->is_object()),
                 "`selector` does not match template `labels`");
   }
   validateTemplateMeta(v, meta, child(path, "metadata"));
@@ -1092,8 +1093,7 @@ void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::stri
   if (restartPolicy != "Always")
     v.notSupported(child(specPath, "restartPolicy"), restartPolicy, {"Always"});
   if (member(spec, "activeDeadlineSeconds"))
-    v.invalid(child(specPath, "activeDeadlineSeconds"),
-              render(*member(spec, "activeDeadlineSeconds")),
+    v.invalidRendered(child(specPath, "activeDeadlineSeconds"), render(*member(spec, "activeDeadlineSeconds")),
               "activeDeadlineSeconds in ReplicaSet is not Supported");
 }
 
@@ -1135,7 +1135,7 @@ void validatePositiveIntOrPercent(Validator& v, const Json& value, const std::st
     bool ok = s.size() > 1 && s.back() == '%' &&
               std::all_of(s.begin(), s.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
     if (!ok)
-      v.invalid(path, goIntOrString(value),
+      v.invalidRendered(path, goIntOrString(value),
                 "a valid percent string must be a numeric string followed by an ending '%' (e.g. "
                 "'1%',  or '93%', regex used for validation is '[0-9]+%')");
   } else if (value.is_number_integer()) {
@@ -1171,10 +1171,10 @@ void validateDeploymentStrategy(Validator& v, const Json& spec) {
     validatePositiveIntOrPercent(v, unavailable, "spec.strategy.rollingUpdate.maxUnavailable");
     validatePositiveIntOrPercent(v, surge, "spec.strategy.rollingUpdate.maxSurge");
     if (intOrPercentValue(unavailable) == 0 && intOrPercentValue(surge) == 0)
-      v.invalid("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
+      v.invalidRendered("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
                 "may not be 0 when `maxSurge` is 0");
     if (unavailable.is_string() && intOrPercentValue(unavailable) > 100)
-      v.invalid("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
+      v.invalidRendered("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
                 "must not be greater than 100%");
   } else {
     v.notSupportedRendered("spec.strategy",
@@ -1202,7 +1202,7 @@ void validateWorkload(Validator& v, const Json& obj, bool deployment) {
     size_t terms = (matchLabels && matchLabels->is_object() ? matchLabels->size() : 0) +
                    (matchExpressions && matchExpressions->is_array() ? matchExpressions->size() : 0);
     if (selectorJson->is_object() && terms == 0)
-      v.invalid("spec.selector", goLabelSelector(*selectorJson),
+      v.invalidRendered("spec.selector", goLabelSelector(*selectorJson),
                 "empty selector is invalid for deployment");
   }
   // metav1.LabelSelectorAsSelector: a missing selector selects nothing, so
@@ -1210,7 +1210,7 @@ void validateWorkload(Validator& v, const Json& obj, bool deployment) {
   auto selector = selectorJson ? LabelSelector::fromJson(*selectorJson)
                                : core::Result<LabelSelector>(LabelSelector::fromMap({}));
   if (!selector) {
-    v.invalid("spec.selector", goLabelSelector(*selectorJson), "invalid label selector");
+    v.invalidRendered("spec.selector", goLabelSelector(*selectorJson), "invalid label selector");
   } else {
     validatePodTemplate(v, spec, "spec.template", &*selector);
   }
@@ -1371,11 +1371,11 @@ void validateService(Validator& v, const Json& obj) {
 
   // clusterIP / clusterIPs (the strategy copies clusterIP to clusterIPs[0]).
   if (!clusterIP.empty() && !clusterIPs.empty() && clusterIP != clusterIPs[0])
-    v.invalid("spec.clusterIPs", goStringSlice(clusterIPs), "first value must match `clusterIP`");
+    v.invalidRendered("spec.clusterIPs", goStringSlice(clusterIPs), "first value must match `clusterIP`");
   for (size_t i = 0; i < clusterIPs.size(); ++i) {
     if (i == 0 && clusterIPs[i] == "None") {
       if (clusterIPs.size() > 1)
-        v.invalid("spec.clusterIPs", goStringSlice(clusterIPs),
+        v.invalidRendered("spec.clusterIPs", goStringSlice(clusterIPs),
                   "'None' must be the first and only value");
       continue;
     }
@@ -1526,7 +1526,7 @@ void validateNetworkPolicy(Validator& v, const Json& obj) {
   }
   auto policyTypes = v.stringList(spec, "policyTypes", "spec.policyTypes");
   if (policyTypes.size() > 2) {
-    v.invalid("spec.policyTypes", goStringSlice(policyTypes), "may not specify more than two policyTypes");
+    v.invalidRendered("spec.policyTypes", goStringSlice(policyTypes), "may not specify more than two policyTypes");
     return;
   }
   for (size_t i = 0; i < policyTypes.size(); ++i)
@@ -1626,7 +1626,7 @@ void validateIngress(Validator& v, const Json& obj) {
   const Json* rules = v.array(spec, "rules", "spec.rules");
   const Json* defaultBackend = v.object(spec, "defaultBackend", "spec.defaultBackend");
   if ((!rules || rules->empty()) && !defaultBackend)
-    v.invalid("spec", "[]networking.IngressRule(nil)", "either `defaultBackend` or `rules` must be specified");
+    v.invalidRendered("spec", "[]networking.IngressRule(nil)", "either `defaultBackend` or `rules` must be specified");
   if (defaultBackend) validateIngressBackend(v, *defaultBackend, "spec.defaultBackend");
   for (size_t i = 0; rules && i < rules->size(); ++i) {
     std::string p = index("spec.rules", i);
@@ -1841,16 +1841,16 @@ void validateNode(Validator& v, const Json& obj) {
   auto podCIDRs = v.stringList(spec, "podCIDRs", "spec.podCIDRs");
   if (podCIDRs.empty() && !podCIDR.empty()) podCIDRs.push_back(podCIDR);
   if (!podCIDR.empty() && podCIDR != podCIDRs[0])
-    v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "first value must match `podCIDR`");
+    v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs), "first value must match `podCIDR`");
   std::optional<core::Cidr> first;
   for (size_t i = 0; i < podCIDRs.size(); ++i) {
     auto cidr = validateCidr(v, podCIDRs[i], index("spec.podCIDRs", i));
     if (i == 0) first = cidr;
     if (i == 1 && cidr && first && cidr->network.v6 == first->network.v6)
-      v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "may specify no more than one CIDR for each IP family");
+      v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs), "may specify no more than one CIDR for each IP family");
   }
   if (podCIDRs.size() > 2)
-    v.invalid("spec.podCIDRs", goStringSlice(podCIDRs), "must contain at most one value for each IP family");
+    v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs), "must contain at most one value for each IP family");
   v.optBool(spec, "unschedulable", "spec.unschedulable");
   if (const Json* taints = v.array(spec, "taints", "spec.taints")) {
     std::set<std::pair<std::string, std::string>> seen;
@@ -2059,11 +2059,11 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
     // An empty clusterIP on update means "keep the allocated one".
     if (type != "ExternalName" && oldType != "ExternalName" && !bothHeadless && !oldIp.empty() &&
         !ip.empty() && ip != oldIp)
-      v.invalid("spec.clusterIPs[0]", goStringSlice({ip}), "may not change once set");
+      v.invalidRendered("spec.clusterIPs[0]", goStringSlice({ip}), "may not change once set");
   } else if (kind == "Deployment" || kind == "ReplicaSet") {
     const Json* selector = member(spec, "selector");
     if (normalizedSelector(selector) != normalizedSelector(member(oldSpec, "selector")))
-      v.invalid("spec.selector", selector ? goLabelSelector(*selector) : "nil", "field is immutable");
+      v.invalidRendered("spec.selector", selector ? goLabelSelector(*selector) : "nil", "field is immutable");
   } else if (kind == "Pod") {
     if (mutablePodFieldsCleared(spec) != mutablePodFieldsCleared(oldSpec))
       v.forbidden("spec",
