@@ -114,8 +114,7 @@ bool Informer::waitUntil(const std::function<bool()>& pred,
     }
     if (pred()) return true;
     std::unique_lock lock(changeMutex_);
-    if (!changed_.wait_until(lock, deadline, [&] { return changeCount_ != seen; }))
-      return pred();
+    if (!changed_.wait_until(lock, deadline, [&] { return changeCount_ != seen; })) return pred();
     if (stopping_) return pred();
   }
 }

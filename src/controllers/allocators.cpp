@@ -83,8 +83,7 @@ bool IpRangeAllocator::inRange(const core::IpAddress& ip) const {
 
 AllocateOutcome IpRangeAllocator::allocate(const core::IpAddress& ip) {
   if (!inRange(ip)) return AllocateOutcome::OutOfRange;
-  return bitmap_.allocate(cidr_.offsetOf(ip)) ? AllocateOutcome::Allocated
-                                              : AllocateOutcome::Taken;
+  return bitmap_.allocate(cidr_.offsetOf(ip)) ? AllocateOutcome::Allocated : AllocateOutcome::Taken;
 }
 
 std::optional<core::IpAddress> IpRangeAllocator::allocateNext() {

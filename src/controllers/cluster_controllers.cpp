@@ -27,8 +27,7 @@ bool needsScheduling(const Json& pod) {
 // The PodScheduled condition as the scheduler reports it; nullopt when the
 // pod already says so (no write).
 std::optional<Json> withScheduledCondition(const Json& pod, const std::string& status,
-                                           const std::string& reason,
-                                           const std::string& message) {
+                                           const std::string& reason, const std::string& message) {
   Json conditions = arrayAt(pod, {"status", "conditions"});
   for (auto& c : conditions) {
     if (stringAt(c, {"type"}) != "PodScheduled") continue;
@@ -37,8 +36,14 @@ std::optional<Json> withScheduledCondition(const Json& pod, const std::string& s
       return std::nullopt;
     bool transition = stringAt(c, {"status"}) != status;
     c["status"] = status;
-    if (reason.empty()) c.erase("reason"); else c["reason"] = reason;
-    if (message.empty()) c.erase("message"); else c["message"] = message;
+    if (reason.empty())
+      c.erase("reason");
+    else
+      c["reason"] = reason;
+    if (message.empty())
+      c.erase("message");
+    else
+      c["message"] = message;
     if (transition) c["lastTransitionTime"] = api::nowRfc3339();
     return conditions;
   }
@@ -114,8 +119,8 @@ class SchedulerController : public Controller {
           current["spec"]["nodeName"] = node;
           return core::Ok{};
         });
-    if (!bound.ok()) return bound.error().reason == "Conflict" ? core::Status(core::Ok{})
-                                                                  : bound.takeError();
+    if (!bound.ok())
+      return bound.error().reason == "Conflict" ? core::Status(core::Ok{}) : bound.takeError();
     int64_t lastWrite = revisionOf(*bound);
     if (auto conditions = withScheduledCondition(*bound, "True", "", "")) {
       Json updated = *bound;
@@ -124,8 +129,7 @@ class SchedulerController : public Controller {
       auto written = context_.registry.update(podResource, ns, std::move(updated), statusWrite);
       if (written.ok()) lastWrite = revisionOf(*written);
     }
-    events_.normal(*bound, "Scheduled",
-                   "Successfully assigned " + ns + "/" + name + " to " + node);
+    events_.normal(*bound, "Scheduled", "Successfully assigned " + ns + "/" + name + " to " + node);
     // The next pod's choice must count this one (spreading).
     pods_.waitForRevision(lastWrite, 2s);
     return core::Ok{};

@@ -54,10 +54,9 @@ core::Status createIfMissing(registry::Registry& registry, const ResourceInfo& r
 // The namespaces and the `kubernetes` Service every cluster has.
 core::Status ensureBuiltins(registry::Registry& registry, const std::string& firstServiceIp) {
   for (const char* name : {"default", "kube-system", "kube-public"}) {
-    auto st = createIfMissing(registry, api::resource("Namespace"), "",
-                              {{"apiVersion", "v1"},
-                               {"kind", "Namespace"},
-                               {"metadata", {{"name", name}}}});
+    auto st = createIfMissing(
+        registry, api::resource("Namespace"), "",
+        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
     if (!st.ok()) return st;
   }
   Json kubernetes = {
@@ -73,10 +72,8 @@ core::Status ensureBuiltins(registry::Registry& registry, const std::string& fir
         {"clusterIPs", Json::array({firstServiceIp})},
         {"sessionAffinity", "None"},
         {"ports",
-         Json::array({{{"name", "https"},
-                       {"port", 443},
-                       {"protocol", "TCP"},
-                       {"targetPort", 6443}}})}}}};
+         Json::array(
+             {{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", 6443}}})}}}};
   return createIfMissing(registry, api::resource("Service"), "default", std::move(kubernetes));
 }
 

@@ -27,8 +27,7 @@ void enqueueServicesOfPod(client::Informer& services, WorkQueue& queue, const Js
   for (const auto& svc : services.list(api::namespaceOf(pod))) {
     auto selector = serviceSelector(*svc);
     if (selector.empty()) continue;
-    if (mapSelectorMatches(selector, labels) ||
-        (oldPod && mapSelectorMatches(selector, oldLabels)))
+    if (mapSelectorMatches(selector, labels) || (oldPod && mapSelectorMatches(selector, oldLabels)))
       queue.add(client::objectKey(*svc));
   }
 }
@@ -56,7 +55,9 @@ void watchServicesAndPods(client::Informer& services, client::Informer& pods, Wo
   });
 }
 
-int64_t revisionOf(const Json& obj) { return client::parseResourceVersion(api::resourceVersion(obj)); }
+int64_t revisionOf(const Json& obj) {
+  return client::parseResourceVersion(api::resourceVersion(obj));
+}
 
 class EndpointSliceController : public Controller {
  public:
@@ -107,8 +108,8 @@ class EndpointSliceController : public Controller {
     auto pods = pods_.list(ns);
     std::vector<const Json*> existing;
     for (const auto& slice : mineOwned) existing.push_back(slice.get());
-    SlicePlan plan = planEndpointSlices(*svc, selectedPods(pods, serviceSelector(*svc)), existing,
-                                        zones);
+    SlicePlan plan =
+        planEndpointSlices(*svc, selectedPods(pods, serviceSelector(*svc)), existing, zones);
     for (auto& slice : plan.create) {
       auto created = context_.registry.create(sliceResource, ns, std::move(slice));
       if (!created.ok()) return created.takeError();

@@ -329,12 +329,11 @@ Json buildEndpoints(const Json& svc, const std::vector<const Json*>& selectedPod
   Json labels = Json::object();
   for (const auto& [key, value] : api::labels(svc)) labels[key] = value;
   if (stringAt(svc, {"spec", "clusterIP"}) == "None") labels[kHeadlessLabel] = "";
-  Json endpoints = {{"apiVersion", "v1"},
-                    {"kind", "Endpoints"},
-                    {"metadata",
-                     {{"name", api::name(svc)},
-                      {"namespace", api::namespaceOf(svc)},
-                      {"labels", labels}}}};
+  Json endpoints = {
+      {"apiVersion", "v1"},
+      {"kind", "Endpoints"},
+      {"metadata",
+       {{"name", api::name(svc)}, {"namespace", api::namespaceOf(svc)}, {"labels", labels}}}};
   if (truncated)
     endpoints["metadata"]["annotations"] = {{"endpoints.kubernetes.io/over-capacity", "truncated"}};
   Json list = Json::array();

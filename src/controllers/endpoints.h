@@ -40,8 +40,8 @@ Json endpointForPod(const Json& svc, const Json& pod,
 bool podBelongsInSlices(const Json& pod);
 
 struct SlicePlan {
-  std::vector<Json> create;  // complete new slices (named <service>-<random>)
-  std::vector<Json> update;  // existing slices with new content (resourceVersion kept)
+  std::vector<Json> create;         // complete new slices (named <service>-<random>)
+  std::vector<Json> update;         // existing slices with new content (resourceVersion kept)
   std::vector<std::string> remove;  // names of slices to delete
   bool empty() const { return create.empty() && update.empty() && remove.empty(); }
 };

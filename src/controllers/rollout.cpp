@@ -38,8 +38,7 @@ bool templatesEqualIgnoringHash(const Json& a, const Json& b) {
 RollingParams rollingParams(const Json& deployment) {
   int64_t replicas = intAt(deployment, {"spec", "replicas"}, 1);
   const Json* surge = at(deployment, {"spec", "strategy", "rollingUpdate", "maxSurge"});
-  const Json* unavailable =
-      at(deployment, {"spec", "strategy", "rollingUpdate", "maxUnavailable"});
+  const Json* unavailable = at(deployment, {"spec", "strategy", "rollingUpdate", "maxUnavailable"});
   static const Json kDefault = "25%";
   RollingParams params;
   params.maxSurge = scaledValue(surge ? surge : &kDefault, replicas, true, 0);

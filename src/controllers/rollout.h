@@ -14,7 +14,8 @@ using api::Json;
 
 inline constexpr const char* kPodTemplateHashLabel = "pod-template-hash";
 inline constexpr const char* kRevisionAnnotation = "deployment.kubernetes.io/revision";
-inline constexpr const char* kDesiredReplicasAnnotation = "deployment.kubernetes.io/desired-replicas";
+inline constexpr const char* kDesiredReplicasAnnotation =
+    "deployment.kubernetes.io/desired-replicas";
 inline constexpr const char* kMaxReplicasAnnotation = "deployment.kubernetes.io/max-replicas";
 
 // 32-bit FNV-1a.

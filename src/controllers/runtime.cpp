@@ -27,8 +27,8 @@ void EventRecorder::warning(const Json& object, const std::string& reason,
   record(object, "Warning", reason, message);
 }
 
-void EventRecorder::record(const Json& object, const std::string& type,
-                           const std::string& reason, const std::string& message) {
+void EventRecorder::record(const Json& object, const std::string& type, const std::string& reason,
+                           const std::string& message) {
   const auto& events = api::resource("Event");
   std::string ns = api::namespaceOf(object);
   if (ns.empty()) ns = "default";  // events of cluster-scoped objects, as upstream

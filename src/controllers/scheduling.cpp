@@ -99,11 +99,12 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
     std::string reason = "0/" + std::to_string(nodes.size()) + " nodes are available";
     std::vector<std::string> parts;
     if (notReady) parts.push_back(std::to_string(notReady) + " node(s) were not ready");
-    if (unschedulable) parts.push_back(std::to_string(unschedulable) + " node(s) were unschedulable");
-    if (tainted)
-      parts.push_back(std::to_string(tainted) + " node(s) had untolerated taint");
+    if (unschedulable)
+      parts.push_back(std::to_string(unschedulable) + " node(s) were unschedulable");
+    if (tainted) parts.push_back(std::to_string(tainted) + " node(s) had untolerated taint");
     if (selector)
-      parts.push_back(std::to_string(selector) + " node(s) didn't match Pod's node affinity/selector");
+      parts.push_back(std::to_string(selector) +
+                      " node(s) didn't match Pod's node affinity/selector");
     for (size_t i = 0; i < parts.size(); ++i) reason += (i ? ", " : ": ") + parts[i];
     result.reason = reason + ".";
   }

@@ -143,12 +143,12 @@ core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
     switch (ips_.allocate(*parsed)) {
       case AllocateOutcome::OutOfRange:
         return invalidField(obj, "spec.clusterIPs[0]",
-                            prefix + "provided IP is not in the valid range. The range of valid "
-                                     "IPs is " +
+                            prefix +
+                                "provided IP is not in the valid range. The range of valid "
+                                "IPs is " +
                                 ips_.cidr().toString());
       case AllocateOutcome::Taken:
-        return invalidField(obj, "spec.clusterIPs[0]",
-                            prefix + "provided IP is already allocated");
+        return invalidField(obj, "spec.clusterIPs[0]", prefix + "provided IP is already allocated");
       case AllocateOutcome::Allocated:
         break;
     }
@@ -157,8 +157,7 @@ core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
     change.ipsTaken.push_back(ip);
   } else {
     auto next = ips_.allocateNext();
-    if (!next)
-      return core::internal("failed to allocate a serviceIP: range is full");
+    if (!next) return core::internal("failed to allocate a serviceIP: range is full");
     ip = next->toString();
     ipOwners_[ip] = owner;
     change.ipsTaken.push_back(ip);
@@ -193,8 +192,9 @@ core::Status ServiceAllocator::allocateNodePorts(Json& obj, const Json* old, Cha
     switch (ports_.allocate(port)) {
       case AllocateOutcome::OutOfRange:
         return invalidField(obj, field,
-                            prefix + "provided port is not in the valid range. The range of "
-                                     "valid ports is " +
+                            prefix +
+                                "provided port is not in the valid range. The range of "
+                                "valid ports is " +
                                 ports_.rangeText());
       case AllocateOutcome::Taken:
         return invalidField(obj, field, prefix + "provided port is already allocated");
@@ -330,9 +330,8 @@ core::Status ServiceAllocator::admitUpdate(const ResourceInfo& resource, const J
           port.erase("nodePort");
       }
     }
-    if (!needsHealthCheckNodePort(obj) &&
-        intAt(obj, {"spec", "healthCheckNodePort"}, 0) ==
-            intAt(old, {"spec", "healthCheckNodePort"}, -1))
+    if (!needsHealthCheckNodePort(obj) && intAt(obj, {"spec", "healthCheckNodePort"}, 0) ==
+                                              intAt(old, {"spec", "healthCheckNodePort"}, -1))
       spec.erase("healthCheckNodePort");
     st = allocateNodePorts(obj, &old, change);
   }
@@ -354,8 +353,7 @@ void ServiceAllocator::abortCreate(const ResourceInfo& resource, const Json& obj
   pendingCreates_.erase(it);
 }
 
-void ServiceAllocator::abortUpdate(const ResourceInfo& resource, const Json& old,
-                                   const Json& obj) {
+void ServiceAllocator::abortUpdate(const ResourceInfo& resource, const Json& old, const Json& obj) {
   if (resource.kind != "Service") return;
   std::lock_guard lock(mutex_);
   std::string owner = client::objectKey(obj);

@@ -61,8 +61,8 @@ std::string randomSuffix(size_t length) {
 std::optional<OwnerRef> controllerOf(const Json& obj) {
   for (const auto& ref : arrayAt(obj, {"metadata", "ownerReferences"})) {
     if (!boolAt(ref, {"controller"}, false)) continue;
-    return OwnerRef{stringAt(ref, {"apiVersion"}), stringAt(ref, {"kind"}),
-                    stringAt(ref, {"name"}), stringAt(ref, {"uid"})};
+    return OwnerRef{stringAt(ref, {"apiVersion"}), stringAt(ref, {"kind"}), stringAt(ref, {"name"}),
+                    stringAt(ref, {"uid"})};
   }
   return std::nullopt;
 }
@@ -70,8 +70,8 @@ std::optional<OwnerRef> controllerOf(const Json& obj) {
 Json ownerReference(const Json& owner, std::string_view apiVersion, std::string_view kind,
                     bool controller) {
   return Json{{"apiVersion", apiVersion}, {"kind", kind},
-              {"name", api::name(owner)},  {"uid", api::uid(owner)},
-              {"controller", controller},  {"blockOwnerDeletion", true}};
+              {"name", api::name(owner)}, {"uid", api::uid(owner)},
+              {"controller", controller}, {"blockOwnerDeletion", true}};
 }
 
 bool isPodTerminal(const Json& pod) {

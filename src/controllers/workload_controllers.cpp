@@ -45,8 +45,7 @@ int64_t replicasOf(const Json& obj) { return intAt(obj, {"spec", "replicas"}, 1)
 
 // Conditions keep their lastTransitionTime while their status stays.
 Json mergeCondition(const Json& conditions, const std::string& type, const std::string& status,
-                    const std::string& reason, const std::string& message,
-                    bool withUpdateTime) {
+                    const std::string& reason, const std::string& message, bool withUpdateTime) {
   Json previous;
   for (const auto& c : conditions)
     if (stringAt(c, {"type"}) == type) previous = c;
@@ -55,8 +54,7 @@ Json mergeCondition(const Json& conditions, const std::string& type, const std::
   bool same = previous.is_object() && stringAt(previous, {"status"}) == status;
   bool unchanged = same && stringAt(previous, {"reason"}) == reason &&
                    stringAt(previous, {"message"}) == message;
-  condition["lastTransitionTime"] =
-      same ? stringAt(previous, {"lastTransitionTime"}) : now;
+  condition["lastTransitionTime"] = same ? stringAt(previous, {"lastTransitionTime"}) : now;
   if (withUpdateTime)
     condition["lastUpdateTime"] = unchanged ? stringAt(previous, {"lastUpdateTime"}) : now;
   return condition;
@@ -112,9 +110,9 @@ class ReplicaSetController : public Controller {
     std::string ns = api::namespaceOf(rs);
     const Json& podTemplate = objectAt(rs, {"spec", "template"});
     for (size_t i = 0; i < count; ++i) {
-      Json metadata = {{"namespace", ns},
-                       {"ownerReferences",
-                        Json::array({ownerReference(rs, "apps/v1", "ReplicaSet", true)})}};
+      Json metadata = {
+          {"namespace", ns},
+          {"ownerReferences", Json::array({ownerReference(rs, "apps/v1", "ReplicaSet", true)})}};
       if (const Json* labels = at(podTemplate, {"metadata", "labels"}))
         metadata["labels"] = *labels;
       if (const Json* annotations = at(podTemplate, {"metadata", "annotations"}))
@@ -171,8 +169,8 @@ class ReplicaSetController : public Controller {
       const Json& pod = *active[i];
       client::DeleteOptions options;
       options.preconditionUid = api::uid(pod);
-      auto removed = context_.registry.remove(podResource, api::namespaceOf(pod), api::name(pod),
-                                              options);
+      auto removed =
+          context_.registry.remove(podResource, api::namespaceOf(pod), api::name(pod), options);
       if (!removed.ok() && removed.error().code != 404) {
         events_.warning(rs, "FailedDelete", "Error deleting: " + removed.error().message);
         return removed.takeError();
@@ -294,8 +292,9 @@ class DeploymentController : public Controller {
     if (newRs && !paused) {
       if (revisionAnnotation(*newRs) <= maxOldRevision)  // a rollback to an old template
         st = scale(d, *newRs, replicasOf(*newRs), maxOldRevision + 1, params);
-      if (st.ok()) st = recreate ? rolloutRecreate(d, *newRs, oldRss, desired, params)
-                                 : rolloutRolling(d, *newRs, oldRss, desired, params);
+      if (st.ok())
+        st = recreate ? rolloutRecreate(d, *newRs, oldRss, desired, params)
+                      : rolloutRolling(d, *newRs, oldRss, desired, params);
     } else if (newRs) {
       // Paused: scaling still applies to the current ReplicaSet.
       if (oldRss.empty() && replicasOf(*newRs) != desired)
@@ -379,14 +378,13 @@ class DeploymentController : public Controller {
     rs = std::move(updated.value());
     if (from != replicas)
       events_.normal(d, "ScalingReplicaSet",
-                     std::string("Scaled ") + (replicas > from ? "up" : "down") +
-                         " replica set " + api::name(rs) + " from " + std::to_string(from) +
-                         " to " + std::to_string(replicas));
+                     std::string("Scaled ") + (replicas > from ? "up" : "down") + " replica set " +
+                         api::name(rs) + " from " + std::to_string(from) + " to " +
+                         std::to_string(replicas));
     return core::Ok{};
   }
 
-  core::Status setReplicas(const Json& d, Json& rs, int64_t replicas,
-                           const RollingParams& params) {
+  core::Status setReplicas(const Json& d, Json& rs, int64_t replicas, const RollingParams& params) {
     if (replicasOf(rs) == replicas) return core::Ok{};
     return scale(d, rs, replicas, revisionAnnotation(rs), params);
   }
@@ -416,15 +414,14 @@ class DeploymentController : public Controller {
       return setReplicas(d, newRs, target, params);
     }
 
-    int64_t budget = oldReplicasScaleDownBudget(desired, params.maxUnavailable, all,
-                                                replicasOf(newRs),
-                                                intAt(newRs, {"status", "availableReplicas"}, 0));
+    int64_t budget =
+        oldReplicasScaleDownBudget(desired, params.maxUnavailable, all, replicasOf(newRs),
+                                   intAt(newRs, {"status", "availableReplicas"}, 0));
     if (budget <= 0) return core::Ok{};
     // Unhealthy old pods go first: removing them costs no availability.
     for (auto* rs : oldRss) {
       if (budget <= 0) break;
-      int64_t unhealthy =
-          replicasOf(*rs) - intAt(*rs, {"status", "availableReplicas"}, 0);
+      int64_t unhealthy = replicasOf(*rs) - intAt(*rs, {"status", "availableReplicas"}, 0);
       int64_t cut = std::min(budget, std::max<int64_t>(0, unhealthy));
       if (cut == 0) continue;
       if (auto st = setReplicas(d, *rs, replicasOf(*rs) - cut, params); !st.ok()) return st;
@@ -498,9 +495,9 @@ class DeploymentController : public Controller {
       bool justCreated = intAt(*newRs, {"status", "observedGeneration"}, 0) == 0 &&
                          !at(*newRs, {"status", "replicas"});
       if (complete)
-        progressing = mergeCondition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
-                                     "ReplicaSet \"" + rsName + "\" has successfully progressed.",
-                                     true);
+        progressing =
+            mergeCondition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
+                           "ReplicaSet \"" + rsName + "\" has successfully progressed.", true);
       else if (justCreated)
         progressing = mergeCondition(conditions, "Progressing", "True", "NewReplicaSetCreated",
                                      "Created new replica set \"" + rsName + "\"", true);

@@ -49,8 +49,7 @@ TEST(IpRangeAllocator, DynamicAllocationAvoidsStaticBandAndEdges) {
   EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.96.0.10")), AllocateOutcome::Allocated);
   EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.96.0.10")), AllocateOutcome::Taken);
   EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.96.0.0")), AllocateOutcome::OutOfRange);
-  EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.111.255.255")),
-            AllocateOutcome::OutOfRange);
+  EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.111.255.255")), AllocateOutcome::OutOfRange);
   EXPECT_EQ(ips->allocate(*core::IpAddress::parse("10.112.0.1")), AllocateOutcome::OutOfRange);
 }
 
@@ -154,10 +153,10 @@ TEST_F(ServiceAllocatorTest, AbortAndDeleteRelease) {
 }
 
 TEST_F(ServiceAllocatorTest, NodePortsPerPortHonouredAndReleasedOnTypeChange) {
-  Json svc = service("np", {{"type", "NodePort"},
-                            {"ports", Json::array({{{"name", "a"}, {"port", 80}},
-                                                   {{"name", "b"}, {"port", 81},
-                                                    {"nodePort", 30080}}})}});
+  Json svc =
+      service("np", {{"type", "NodePort"},
+                     {"ports", Json::array({{{"name", "a"}, {"port", 80}},
+                                            {{"name", "b"}, {"port", 81}, {"nodePort", 30080}}})}});
   ASSERT_TRUE(hook_->admitCreate(services_, svc).ok());
   int first = svc["spec"]["ports"][0]["nodePort"];
   EXPECT_GE(first, 30000);
@@ -173,10 +172,11 @@ TEST_F(ServiceAllocatorTest, NodePortsPerPortHonouredAndReleasedOnTypeChange) {
             "Invalid value: 30080: provided port is already allocated");
 
   // An update that omits nodePorts keeps them.
-  Json same = service("np", {{"type", "NodePort"},
-                             {"clusterIP", svc["spec"]["clusterIP"]},
-                             {"ports", Json::array({{{"name", "a"}, {"port", 80}},
-                                                    {{"name", "b"}, {"port", 81}}})}});
+  Json same = service(
+      "np",
+      {{"type", "NodePort"},
+       {"clusterIP", svc["spec"]["clusterIP"]},
+       {"ports", Json::array({{{"name", "a"}, {"port", 80}}, {{"name", "b"}, {"port", 81}}})}});
   ASSERT_TRUE(hook_->admitUpdate(services_, svc, same).ok());
   EXPECT_EQ(same["spec"]["ports"][0]["nodePort"], first);
   EXPECT_EQ(same["spec"]["ports"][1]["nodePort"], 30080);
@@ -196,8 +196,8 @@ TEST_F(ServiceAllocatorTest, ToExternalNameReleasesAddressAndRebuildRestores) {
   Json svc = service("x", {{"clusterIP", "10.96.0.20"}});
   ASSERT_TRUE(hook_->admitCreate(services_, svc).ok());
   Json external = svc;
-  external["spec"] = {{"type", "ExternalName"}, {"externalName", "example.com"},
-                      {"clusterIP", "10.96.0.20"}};
+  external["spec"] = {
+      {"type", "ExternalName"}, {"externalName", "example.com"}, {"clusterIP", "10.96.0.20"}};
   ASSERT_TRUE(hook_->admitUpdate(services_, svc, external).ok());
   EXPECT_FALSE(external["spec"].contains("clusterIP"));
   EXPECT_FALSE(hook_->ipAllocated("10.96.0.20"));

@@ -93,10 +93,9 @@ class ControllersTest : public ::testing::Test {
           pod["status"]["phase"] = "Running";
           pod["status"]["podIP"] = ip;
           pod["status"]["podIPs"] = Json::array({{{"ip", ip}}});
-          pod["status"]["conditions"] =
-              Json::array({{{"type", "Ready"},
-                            {"status", ready ? "True" : "False"},
-                            {"lastTransitionTime", api::nowRfc3339()}}});
+          pod["status"]["conditions"] = Json::array({{{"type", "Ready"},
+                                                      {"status", ready ? "True" : "False"},
+                                                      {"lastTransitionTime", api::nowRfc3339()}}});
           return core::Ok{};
         },
         options);
@@ -116,10 +115,10 @@ class ControllersTest : public ::testing::Test {
             {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
             {"spec",
              {{"containers",
-               Json::array({{{"name", "c"},
-                             {"image", "busybox"},
-                             {"ports", Json::array({{{"name", "http"},
-                                                     {"containerPort", 8080}}})}}})}}}};
+               Json::array(
+                   {{{"name", "c"},
+                     {"image", "busybox"},
+                     {"ports", Json::array({{{"name", "http"}, {"containerPort", 8080}}})}}})}}}};
   }
 
   static Json deployment(const std::string& name, int replicas, const std::string& image) {
@@ -131,15 +130,14 @@ class ControllersTest : public ::testing::Test {
               {"selector", {{"matchLabels", {{"app", name}}}}},
               {"template",
                {{"metadata", {{"labels", {{"app", name}}}}},
-                {"spec",
-                 {{"containers", Json::array({{{"name", "c"}, {"image", image}}})}}}}}}}};
+                {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", image}}})}}}}}}}};
   }
 
   // Whether the registry lets the scheduler bind by updating spec.nodeName
   // (probed on a pod in a scratch namespace).
   bool bindingAllowed() {
-    create("Namespace", "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                             {"metadata", {{"name", "probe"}}}});
+    create("Namespace", "",
+           {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "probe"}}}});
     Json p = webPod("probe");
     p["metadata"]["namespace"] = "probe";
     p["spec"]["schedulerName"] = "none";
@@ -171,8 +169,9 @@ TEST_F(ControllersTest, ClusterIpsAllocatedRefusedAndKeptAcrossRestart) {
                     {{"apiVersion", "v1"},
                      {"kind", "Service"},
                      {"metadata", {{"name", "kube-dns"}, {"namespace", "default"}}},
-                     {"spec", {{"clusterIP", "10.96.0.10"},
-                               {"ports", Json::array({{{"port", 53}, {"protocol", "UDP"}}})}}}});
+                     {"spec",
+                      {{"clusterIP", "10.96.0.10"},
+                       {"ports", Json::array({{{"port", 53}, {"protocol", "UDP"}}})}}}});
   EXPECT_EQ(svc["spec"]["clusterIPs"], Json::array({"10.96.0.10"}));
   Json web = create("Service", "default",
                     {{"apiVersion", "v1"},
@@ -209,9 +208,9 @@ TEST_F(ControllersTest, EndpointSlicesFollowReadinessAndLabels) {
          {{"apiVersion", "v1"},
           {"kind", "Service"},
           {"metadata", {{"name", "web"}, {"namespace", "default"}}},
-          {"spec", {{"selector", {{"app", "web"}}},
-                    {"ports", Json::array({{{"name", "http"}, {"port", 80},
-                                            {"targetPort", "http"}}})}}}});
+          {"spec",
+           {{"selector", {{"app", "web"}}},
+            {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"targetPort", "http"}}})}}}});
   create("Pod", "default", webPod("a"));
   create("Pod", "default", webPod("b"));
   setPodStatus("default", "a", "10.244.0.5", true);
@@ -242,8 +241,8 @@ TEST_F(ControllersTest, EndpointSlicesFollowReadinessAndLabels) {
     return all.size() == 2 && all[0]["conditions"]["ready"] == true &&
            all[1]["conditions"]["ready"] == true;
   })) << sliceEndpoints();
-  std::string rv = list("EndpointSlice", "default", "kubernetes.io/service-name=web")[0]
-                       ["metadata"]["resourceVersion"];
+  std::string rv = list("EndpointSlice", "default",
+                        "kubernetes.io/service-name=web")[0]["metadata"]["resourceVersion"];
 
   // Relabelling a pod takes it out.
   ASSERT_TRUE(registry_
@@ -255,8 +254,8 @@ TEST_F(ControllersTest, EndpointSlicesFollowReadinessAndLabels) {
                   .ok());
   ASSERT_TRUE(eventually([&] { return sliceEndpoints().size() == 1; })) << sliceEndpoints();
   EXPECT_EQ(sliceEndpoints()[0]["targetRef"]["name"], "b");
-  EXPECT_NE(list("EndpointSlice", "default", "kubernetes.io/service-name=web")[0]["metadata"]
-                ["resourceVersion"],
+  EXPECT_NE(list("EndpointSlice", "default",
+                 "kubernetes.io/service-name=web")[0]["metadata"]["resourceVersion"],
             rv);
 
   // No write storms: a quiet cluster stays quiet.
@@ -401,8 +400,7 @@ TEST_F(ControllersTest, DeploymentScalesReplacesAndRollsOut) {
           for (const auto& c : pod["status"].value("conditions", Json::array()))
             isReady |= c["type"] == "Ready" && c["status"] == "True";
           if (!isReady)
-            setPodStatus("default", api::name(pod), "10.244.1." + std::to_string(ip++ % 250),
-                         true);
+            setPodStatus("default", api::name(pod), "10.244.1." + std::to_string(ip++ % 250), true);
         }
         Json d = get("Deployment", "default", "web");
         Json pods = activePods();
@@ -445,7 +443,8 @@ TEST_F(ControllersTest, PodsStayPendingWithoutReadyNodes) {
   if (!bindingAllowed()) GTEST_SKIP() << "the registry refuses setting spec.nodeName";
   create("Pod", "default", webPod("lonely"));
   ASSERT_TRUE(eventually([&] {
-    for (const auto& c : get("Pod", "default", "lonely")["status"].value("conditions", Json::array()))
+    for (const auto& c :
+         get("Pod", "default", "lonely")["status"].value("conditions", Json::array()))
       if (c["type"] == "PodScheduled" && c["status"] == "False") return true;
     return false;
   }));
@@ -456,9 +455,12 @@ TEST_F(ControllersTest, PodsStayPendingWithoutReadyNodes) {
 }
 
 TEST_F(ControllersTest, NamespaceDeletionRemovesContents) {
-  create("Namespace", "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team"}}}});
+  create("Namespace", "",
+         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team"}}}});
   create("ConfigMap", "team",
-         {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cfg"}, {"namespace", "team"}}}});
+         {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", "cfg"}, {"namespace", "team"}}}});
   Json p = webPod("p");
   p["metadata"]["namespace"] = "team";
   create("Pod", "team", p);

@@ -47,25 +47,32 @@ TEST(Rollout, SurgeAndUnavailable) {
   EXPECT_EQ(oldReplicasScaleDownBudget(3, 0, 4, 1, 1), 1);
 }
 
-Json pod(const std::string& name, const std::string& ip, bool ready, Json labels = {{"app", "web"}}) {
-  Json p = {{"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name},
-                          {"labels", labels}}},
-            {"spec", {{"nodeName", "n1"},
-                      {"containers", Json::array({{{"name", "c"},
-                                                   {"ports", Json::array({{{"name", "http"},
-                                                                           {"containerPort", 8080}}})}}})}}},
-            {"status", {{"phase", "Running"}, {"podIP", ip},
-                        {"conditions", Json::array({{{"type", "Ready"},
-                                                     {"status", ready ? "True" : "False"}}})}}}};
+Json pod(const std::string& name, const std::string& ip, bool ready,
+         Json labels = {{"app", "web"}}) {
+  Json p = {
+      {"metadata",
+       {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}, {"labels", labels}}},
+      {"spec",
+       {{"nodeName", "n1"},
+        {"containers",
+         Json::array({{{"name", "c"},
+                       {"ports", Json::array({{{"name", "http"}, {"containerPort", 8080}}})}}})}}},
+      {"status",
+       {{"phase", "Running"},
+        {"podIP", ip},
+        {"conditions", Json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
   return p;
 }
 
 Json webService() {
-  return {{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "svc-uid"}}},
-          {"spec", {{"selector", {{"app", "web"}}},
-                    {"clusterIP", "10.96.0.50"},
-                    {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"},
-                                            {"targetPort", "http"}}})}}}};
+  return {
+      {"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "svc-uid"}}},
+      {"spec",
+       {{"selector", {{"app", "web"}}},
+        {"clusterIP", "10.96.0.50"},
+        {"ports",
+         Json::array(
+             {{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}, {"targetPort", "http"}}})}}}};
 }
 
 TEST(EndpointSlices, BuildsConditionsPortsLabelsAndOwner) {
@@ -75,8 +82,8 @@ TEST(EndpointSlices, BuildsConditionsPortsLabelsAndOwner) {
   done["status"]["phase"] = "Succeeded";
   Json leaving = pod("e", "10.244.1.5", true);
   leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
-  auto plan = planEndpointSlices(webService(), {&a, &b, &noIp, &done, &leaving}, {},
-                                 {{"n1", "zone-a"}});
+  auto plan =
+      planEndpointSlices(webService(), {&a, &b, &noIp, &done, &leaving}, {}, {{"n1", "zone-a"}});
   ASSERT_EQ(plan.create.size(), 1u);
   const Json& slice = plan.create[0];
   EXPECT_EQ(slice["addressType"], "IPv4");
@@ -103,8 +110,7 @@ TEST(EndpointSlices, BuildsConditionsPortsLabelsAndOwner) {
   EXPECT_TRUE(again.empty());
   // b turns ready: one update of the same slice.
   b["status"]["conditions"][0]["status"] = "True";
-  auto update = planEndpointSlices(webService(), {&a, &b, &leaving}, {&stored},
-                                   {{"n1", "zone-a"}});
+  auto update = planEndpointSlices(webService(), {&a, &b, &leaving}, {&stored}, {{"n1", "zone-a"}});
   ASSERT_EQ(update.update.size(), 1u);
   EXPECT_TRUE(update.create.empty());
   EXPECT_EQ(update.update[0]["metadata"]["resourceVersion"], "7");
@@ -128,7 +134,8 @@ TEST(EndpointSlices, PublishNotReadyAndDifferentPortsSplitSlices) {
 TEST(EndpointSlices, AtMostOneHundredPerSliceAndPlaceholder) {
   std::vector<Json> pods;
   for (int i = 0; i < 250; ++i)
-    pods.push_back(pod("p" + std::to_string(1000 + i), "10.244.2." + std::to_string(i % 250), true));
+    pods.push_back(
+        pod("p" + std::to_string(1000 + i), "10.244.2." + std::to_string(i % 250), true));
   std::vector<const Json*> ptrs;
   for (auto& p : pods) ptrs.push_back(&p);
   auto plan = planEndpointSlices(webService(), ptrs, {}, {});
@@ -166,17 +173,20 @@ TEST(Endpoints, SubsetsWithReadyAndNotReady) {
 }
 
 Json node(const std::string& name, bool ready, bool unschedulable = false) {
-  return {{"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
-          {"spec", {{"unschedulable", unschedulable}}},
-          {"status", {{"conditions", Json::array({{{"type", "Ready"},
-                                                   {"status", ready ? "True" : "False"}}})}}}};
+  return {
+      {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+      {"spec", {{"unschedulable", unschedulable}}},
+      {"status",
+       {{"conditions", Json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
 }
 
 Json ownedPod(const std::string& name, const std::string& owner, const std::string& nodeName) {
-  Json p = {{"metadata", {{"name", name}, {"namespace", "default"}, {"uid", name},
-                          {"ownerReferences", Json::array({{{"kind", "ReplicaSet"},
-                                                            {"uid", owner},
-                                                            {"controller", true}}})}}},
+  Json p = {{"metadata",
+             {{"name", name},
+              {"namespace", "default"},
+              {"uid", name},
+              {"ownerReferences",
+               Json::array({{{"kind", "ReplicaSet"}, {"uid", owner}, {"controller", true}}})}}},
             {"spec", Json::object()}};
   if (!nodeName.empty()) p["spec"]["nodeName"] = nodeName;
   return p;
@@ -202,8 +212,8 @@ TEST(Scheduler, SpreadsSiblingsThenBalances) {
 
 TEST(Scheduler, TaintsAndNodeSelector) {
   Json tainted = node("t", true);
-  tainted["spec"]["taints"] = Json::array({{{"key", "dedicated"}, {"value", "x"},
-                                            {"effect", "NoSchedule"}}});
+  tainted["spec"]["taints"] =
+      Json::array({{{"key", "dedicated"}, {"value", "x"}, {"effect", "NoSchedule"}}});
   Json p = ownedPod("p", "rs", "");
   EXPECT_FALSE(podFitsNode(p, tainted));
   p["spec"]["tolerations"] = Json::array({{{"key", "dedicated"}, {"operator", "Exists"}}});
