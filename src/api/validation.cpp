@@ -823,8 +823,7 @@ void validateTemplateMeta(Validator& v, const Json& meta, const std::string& pat
 
 const std::vector<std::string> kTaintEffects = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
 
-void validateProbeHandler(Validator& v, const Json& handler, const std::string& path,
-                          bool lifecycle) {
+void validateProbeHandler(Validator& v, const Json& handler, const std::string& path) {
   int handlers = 0;
   for (const char* kind : {"exec", "httpGet", "tcpSocket", "grpc", "sleep"}) {
     const Json* h = member(handler, kind);
@@ -854,12 +853,11 @@ void validateProbeHandler(Validator& v, const Json& handler, const std::string& 
       const Json* port = member(*h, "port");
       validatePortNumOrName(v, port ? *port : Json(0), child(hPath, "port"));
     } else if (k == "grpc") {
-      for (const auto& msg : isValidPortNum(v.integer(*h, "port", child(hPath, "port"))))
-        v.invalid(child(hPath, "port"), v.integer(*h, "port", ""), msg);
+      int64_t port = v.integer(*h, "port", child(hPath, "port"));
+      for (const auto& msg : isValidPortNum(port)) v.invalid(child(hPath, "port"), port, msg);
     }
   }
   if (handlers == 0) v.required(path, "must specify a handler type");
-  (void)lifecycle;
 }
 
 void validateProbe(Validator& v, const Json& container, const char* key,
@@ -867,7 +865,7 @@ void validateProbe(Validator& v, const Json& container, const char* key,
   std::string path = child(containerPath, key);
   const Json* probe = v.object(container, key, path);
   if (!probe) return;
-  validateProbeHandler(v, *probe, path, false);
+  validateProbeHandler(v, *probe, path);
   for (const char* field :
        {"initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold",
         "failureThreshold"})
@@ -1283,8 +1281,7 @@ void validateService(Validator& v, const Json& obj) {
     if (headless)
       v.invalid("spec.clusterIPs[0]", clusterIPs[0], "may not be set to 'None' for LoadBalancer services");
     for (size_t i = 0; ports && i < ports->size(); ++i)
-      if (stringAt((*ports)[i], "protocol").size() && member((*ports)[i], "port") &&
-          (*ports)[i]["port"] == 10250)
+      if (const Json* port = member((*ports)[i], "port"); port && *port == 10250)
         v.invalid(index("spec.ports", i), int64_t(10250),
                   "may not expose port 10250 externally since it is used by kubelet");
   } else if (type == "NodePort") {
@@ -2097,6 +2094,33 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
   }
 }
 
+// Go's encoding/json refuses documents nested deeper than this; copies and
+// comparisons of nlohmann::json recurse, so deeper documents are refused
+// before anything walks them.
+constexpr size_t kMaxNestingDepth = 10000;
+
+// The nesting depth of a document, measured without recursion.
+size_t nestingDepth(const Json& root) {
+  size_t deepest = 0;
+  std::vector<std::pair<const Json*, size_t>> stack = {{&root, 1}};
+  while (!stack.empty()) {
+    auto [value, depth] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, depth);
+    if (deepest > kMaxNestingDepth) break;
+    if (value->is_structured())
+      for (const auto& child : *value) stack.push_back({&child, depth + 1});
+  }
+  return deepest;
+}
+
+bool tooDeep(Validator& v, const Json& obj) {
+  if (nestingDepth(obj) <= kMaxNestingDepth) return false;
+  v.invalidRendered("", "\"<nested too deeply>\"",
+                    "exceeded max depth of " + std::to_string(kMaxNestingDepth));
+  return true;
+}
+
 }  // namespace
 
 std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj) {
@@ -2105,6 +2129,7 @@ std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj)
     v.typeError("", obj, "object");
     return std::move(v.causes);
   }
+  if (tooDeep(v, obj)) return std::move(v.causes);
   validateObjectMeta(v, resource, obj);
   const std::string& kind = resource.kind;
   if (kind == "Pod")
@@ -2141,6 +2166,7 @@ std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj)
 std::vector<core::Cause> validateUpdate(const ResourceInfo& resource, const Json& obj,
                                         const Json& old) {
   Validator v;
+  if (tooDeep(v, obj) || tooDeep(v, old)) return std::move(v.causes);
   if (obj.is_object() && old.is_object()) {
     validateImmutableString(v, name(obj), name(old), "metadata.name");
     validateImmutableString(v, namespaceOf(obj), namespaceOf(old), "metadata.namespace");

@@ -678,3 +678,28 @@ TEST(Messages, CauseReasons) {
 
 }  // namespace
 }  // namespace podnet::api
+
+namespace podnet::api {
+namespace {
+
+TEST(Messages, DeeplyNestedDocumentsAreRefusedWithoutRecursion) {
+  // Built iteratively: a recursive build or copy would itself overflow.
+  Json obj = {{"metadata", {{"name", "c"}, {"namespace", "default"}}}};
+  Json* cur = &obj["data"];
+  for (int i = 0; i < 20000; ++i) {
+    *cur = Json::array({nullptr});
+    cur = &(*cur)[0];
+  }
+  auto causes = validate(resource("ConfigMap"), obj);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].message, "Invalid value: \"<nested too deeply>\": exceeded max depth of 10000");
+  EXPECT_EQ(validateUpdate(resource("ConfigMap"), obj, obj).size(), 1u);
+  // Unwind iteratively too, so the test's own destructor stays shallow.
+  while (obj["data"].is_array() && !obj["data"].empty()) {
+    Json inner = std::move(obj["data"][0]);
+    obj["data"] = std::move(inner);
+  }
+}
+
+}  // namespace
+}  // namespace podnet::api
