@@ -388,8 +388,21 @@ HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
 HttpResponse Handler::handleResource(const HttpRequest& request, const Route& route) {
   const std::string& method = request.method;
   bool collection = route.isCollection();
-  if (method == "GET")
-    return collection ? getCollection(request, route) : getObject(request, route);
+  if (method == "GET") {
+    bool watch = route.watchPrefix || isTrueParameter(route.queryValue("watch"));
+    if (collection) return getCollection(request, route);
+    // A watch of one object is a watch of its collection narrowed by name.
+    if (watch && route.subresource.empty()) {
+      Route narrowed = route;
+      narrowed.name.clear();
+      std::string byName = "metadata.name=" + route.name;
+      std::string& selector = narrowed.query["fieldSelector"];
+      selector = selector.empty() ? byName : selector + "," + byName;
+      narrowed.watchPrefix = true;
+      return getCollection(request, narrowed);
+    }
+    return getObject(request, route);
+  }
   if (route.watchPrefix) return errorResponse(notAllowed());
   if (method == "POST") {
     // Objects are created in a namespace's collection, not across all.

@@ -398,6 +398,41 @@ TEST_F(HandlerTest, WatchTimeoutEndsTheStream) {
   }
 }
 
+TEST_F(HandlerTest, WatchOfOneObjectNarrowsByName) {
+  auto prefixed = call("GET", "/api/v1/watch/namespaces/a/pods/p1");
+  ASSERT_TRUE(prefixed.watch);
+  EXPECT_EQ(fake_.lastList.fieldSelector, "metadata.name=p1");
+  auto query = call("GET", "/api/v1/namespaces/a/pods/p2?watch=1&fieldSelector=spec.nodeName%3Dn");
+  ASSERT_TRUE(query.watch);
+  EXPECT_EQ(fake_.lastList.fieldSelector, "spec.nodeName=n,metadata.name=p2");
+}
+
+TEST_F(HandlerTest, NeverThrowsOnHostileInput) {
+  const char* targets[] = {"/api/v1/namespaces/a/pods", "/api/v1/namespaces/a/pods/x",
+                           "/apis/apps/v1/namespaces/a/deployments/x/scale",
+                           "/api/v1/namespaces/a/pods/x/status"};
+  const char* bodies[] = {"",
+                          "{",
+                          "null",
+                          "[]",
+                          "[{}]",
+                          "{\"metadata\":null}",
+                          "{\"metadata\":{\"name\":5}}",
+                          "{\"spec\":{\"replicas\":\"x\"}}",
+                          "\xff",
+                          "[{\"op\":\"add\",\"path\":\"\",\"value\":1}]"};
+  const char* types[] = {"application/json", "application/yaml", "application/merge-patch+json",
+                         "application/json-patch+json", "application/strategic-merge-patch+json"};
+  for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"})
+    for (const char* target : targets)
+      for (const char* body : bodies)
+        for (const char* type : types) {
+          auto response = call(method, target, body, type);
+          EXPECT_GE(response.status, 200);
+          EXPECT_LT(response.status, 600);
+        }
+}
+
 TEST(Selector, StringForm) {
   EXPECT_EQ(selectorString(Json::parse(R"({"matchLabels":{"b":"2","a":"1"}})")), "a=1,b=2");
   EXPECT_EQ(selectorString(Json::parse(R"({"matchExpressions":[
