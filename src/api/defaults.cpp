@@ -48,7 +48,8 @@ void setIfUnset(Json& obj, const char* key, Json value) {
 void setStringIfEmpty(Json& obj, const char* key, const char* value) {
   if (!obj.is_object()) return;
   auto it = obj.find(key);
-  if (it == obj.end() || it->is_null() || (it->is_string() && it->get_ref<const std::string&>().empty()))
+  if (it == obj.end() || it->is_null() ||
+      (it->is_string() && it->get_ref<const std::string&>().empty()))
     obj[key] = value;
 }
 
@@ -134,7 +135,8 @@ void defaultVolume(Json& volume) {
   if (!hasSource) volume["emptyDir"] = Json::object();
   for (const char* source : {"secret", "configMap", "downwardAPI", "projected"})
     if (Json* s = existingObject(volume, source)) setIfUnset(*s, "defaultMode", 420);
-  if (Json* downward = existingObject(volume, "downwardAPI")) forEachObject(*downward, "items", defaultFieldRef);
+  if (Json* downward = existingObject(volume, "downwardAPI"))
+    forEachObject(*downward, "items", defaultFieldRef);
   if (Json* hostPath = existingObject(volume, "hostPath")) setIfUnset(*hostPath, "type", "");
 }
 
@@ -236,8 +238,8 @@ void defaultService(Json& obj) {
 
   bool hasExternalIPs = false;
   if (Json* ips = existingArray(*spec, "externalIPs")) hasExternalIPs = !ips->empty();
-  bool externallyAccessible = type == "NodePort" || type == "LoadBalancer" ||
-                              (type == "ClusterIP" && hasExternalIPs);
+  bool externallyAccessible =
+      type == "NodePort" || type == "LoadBalancer" || (type == "ClusterIP" && hasExternalIPs);
   if (externallyAccessible) setStringIfEmpty(*spec, "externalTrafficPolicy", "Cluster");
   if (type != "ExternalName") setIfUnset(*spec, "internalTrafficPolicy", "Cluster");
   if (type == "LoadBalancer") setIfUnset(*spec, "allocateLoadBalancerNodePorts", true);
@@ -263,7 +265,8 @@ void defaultService(Json& obj) {
 }
 
 void defaultEndpoints(Json& obj) {
-  forEachObject(obj, "subsets", [](Json& subset) { forEachObject(subset, "ports", defaultProtocol); });
+  forEachObject(obj, "subsets",
+                [](Json& subset) { forEachObject(subset, "ports", defaultProtocol); });
 }
 
 void defaultEndpointSlice(Json& obj) {
@@ -280,7 +283,8 @@ void defaultNetworkPolicy(Json& obj) {
   Json* spec = objectMember(obj, "spec");
   if (!spec) return;
   for (const char* direction : {"ingress", "egress"})
-    forEachObject(*spec, direction, [](Json& rule) { forEachObject(rule, "ports", defaultProtocol); });
+    forEachObject(*spec, direction,
+                  [](Json& rule) { forEachObject(rule, "ports", defaultProtocol); });
   // A policy without policyTypes applies to ingress, and to egress when it
   // has egress rules.
   auto types = spec->find("policyTypes");
@@ -303,7 +307,8 @@ void defaultNamespace(Json& obj) {
       if (Json* labels = objectMember(*meta, "labels"))
         (*labels)["kubernetes.io/metadata.name"] = name;
   }
-  if (Json* spec = objectMember(obj, "spec")) setIfUnset(*spec, "finalizers", Json::array({"kubernetes"}));
+  if (Json* spec = objectMember(obj, "spec"))
+    setIfUnset(*spec, "finalizers", Json::array({"kubernetes"}));
   if (Json* status = objectMember(obj, "status")) setStringIfEmpty(*status, "phase", "Active");
 }
 
@@ -311,7 +316,8 @@ void defaultNode(Json& obj) {
   Json* status = existingObject(obj, "status");
   if (!status) return;
   // Allocatable defaults to capacity.
-  if (Json* capacity = existingObject(*status, "capacity"); capacity && isUnset(*status, "allocatable"))
+  if (Json* capacity = existingObject(*status, "capacity");
+      capacity && isUnset(*status, "allocatable"))
     (*status)["allocatable"] = *capacity;
 }
 

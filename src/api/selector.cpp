@@ -195,7 +195,8 @@ class Parser {
   // "(a,b,c)": a sorted set; "()" and stray commas contribute the empty value.
   core::Result<std::vector<std::string>> parseValues() {
     Lexeme l = consume(true);
-    if (l.token != Token::OpenPar) return core::badRequest("found '" + l.literal + "' expected: '('");
+    if (l.token != Token::OpenPar)
+      return core::badRequest("found '" + l.literal + "' expected: '('");
     Lexeme next = lookahead(true);
     std::set<std::string> values;
     if (next.token == Token::ClosedPar) {
@@ -307,8 +308,7 @@ core::Result<LabelSelector> LabelSelector::fromJson(const Json& selector) {
   if (auto it = selector.find("matchLabels"); it != selector.end() && !it->is_null()) {
     if (!it->is_object()) return core::badRequest("matchLabels must be an object of strings");
     for (const auto& [key, value] : it->items()) {
-      if (!value.is_string())
-        return core::badRequest("matchLabels[" + key + "] must be a string");
+      if (!value.is_string()) return core::badRequest("matchLabels[" + key + "] must be a string");
       Requirement r{key, Requirement::Op::Equals, {value.get<std::string>()}};
       if (auto err = requirementError(r); !err.empty()) return core::badRequest(err);
       out.requirements_.push_back(std::move(r));
@@ -429,16 +429,19 @@ namespace {
 const std::vector<std::string>& extraFields(std::string_view kind) {
   static const std::vector<std::string> none;
   static const std::vector<std::string> pod = {
-      "spec.nodeName",     "spec.restartPolicy", "spec.schedulerName",
-      "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
-      "status.podIP",      "status.nominatedNodeName"};
-  static const std::vector<std::string> event = {
-      "involvedObject.kind",       "involvedObject.namespace",
-      "involvedObject.name",       "involvedObject.uid",
-      "involvedObject.apiVersion", "involvedObject.resourceVersion",
-      "involvedObject.fieldPath",  "reason",
-      "reportingComponent",        "source",
-      "type"};
+      "spec.nodeName",    "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+      "spec.hostNetwork", "status.phase",       "status.podIP",       "status.nominatedNodeName"};
+  static const std::vector<std::string> event = {"involvedObject.kind",
+                                                 "involvedObject.namespace",
+                                                 "involvedObject.name",
+                                                 "involvedObject.uid",
+                                                 "involvedObject.apiVersion",
+                                                 "involvedObject.resourceVersion",
+                                                 "involvedObject.fieldPath",
+                                                 "reason",
+                                                 "reportingComponent",
+                                                 "source",
+                                                 "type"};
   static const std::vector<std::string> secret = {"type"};
   static const std::vector<std::string> node = {"spec.unschedulable"};
   static const std::vector<std::string> ns = {"status.phase"};
@@ -556,8 +559,8 @@ std::string fieldValue(const Json& obj, std::string_view field) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t dot = path.find('.', start);
-    std::string key(path.substr(start, dot == std::string_view::npos ? std::string_view::npos
-                                                                      : dot - start));
+    std::string key(
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (!cur->is_object()) {
       cur = nullptr;
       break;

@@ -134,10 +134,10 @@ std::vector<std::string> isQualifiedName(std::string_view value) {
   size_t slash = value.find('/');
   if (slash != std::string_view::npos) {
     if (value.find('/', slash + 1) != std::string_view::npos) {
-      errs.push_back("a qualified name " +
-                     regexError(kQualifiedNameErrMsg, kQualifiedNameFmt,
-                                {"MyName", "my.name", "123-abc"}) +
-                     " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+      errs.push_back(
+          "a qualified name " +
+          regexError(kQualifiedNameErrMsg, kQualifiedNameFmt, {"MyName", "my.name", "123-abc"}) +
+          " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
       return errs;
     }
     std::string_view prefix = value.substr(0, slash);
@@ -211,9 +211,10 @@ std::vector<std::string> isConfigMapKey(std::string_view value) {
   if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) {
         return isAlnum(c) || c == '-' || c == '_' || c == '.';
       }))
-    errs.push_back(regexError("a valid config key must consist of alphanumeric characters, '-', "
-                              "'_' or '.'",
-                              "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+    errs.push_back(
+        regexError("a valid config key must consist of alphanumeric characters, '-', "
+                   "'_' or '.'",
+                   "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
   if (value == ".")
     errs.push_back("must not be '.'");
   else if (value == "..")
@@ -226,12 +227,12 @@ std::vector<std::string> isConfigMapKey(std::string_view value) {
 // RelaxedEnvironmentVariableValidation (on by default since 1.32): any
 // printable ASCII except '='.
 std::vector<std::string> isEnvVarName(std::string_view value) {
-  bool ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    return c >= ' ' && c <= '~' && c != '=';
-  });
+  bool ok = !value.empty() && std::all_of(value.begin(), value.end(),
+                                          [](char c) { return c >= ' ' && c <= '~' && c != '='; });
   if (ok) return {};
-  return {"a valid environment variable name must consist only of printable ASCII characters "
-          "other than '='"};
+  return {
+      "a valid environment variable name must consist only of printable ASCII characters "
+      "other than '='"};
 }
 
 // ---------------------------------------------------------------------------
@@ -251,15 +252,33 @@ std::string goQuote(std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
         default:
           if (c < 0x20 || c == 0x7f)
             appendHex(out, "\\x", c, 2);
@@ -490,8 +509,8 @@ class Validator {
     if (!v) return std::nullopt;
     if (v->is_number_integer() && !v->is_number_unsigned()) {
       int64_t n = v->get<int64_t>();
-      if (!int32 || (n >= std::numeric_limits<int32_t>::min() &&
-                     n <= std::numeric_limits<int32_t>::max()))
+      if (!int32 ||
+          (n >= std::numeric_limits<int32_t>::min() && n <= std::numeric_limits<int32_t>::max()))
         return n;
     } else if (v->is_number_unsigned()) {
       uint64_t n = v->get<uint64_t>();
@@ -615,8 +634,9 @@ void validateLabelsAt(Validator& v, const Json& obj, std::string_view key,
 // An int-or-string port (targetPort, probe port, NetworkPolicy port).
 void validatePortNumOrName(Validator& v, const Json& port, const std::string& path) {
   if (port.is_number_integer()) {
-    int64_t n = port.is_number_unsigned() ? int64_t(std::min<uint64_t>(port.get<uint64_t>(), 1u << 31))
-                                          : port.get<int64_t>();
+    int64_t n = port.is_number_unsigned()
+                    ? int64_t(std::min<uint64_t>(port.get<uint64_t>(), 1u << 31))
+                    : port.get<int64_t>();
     for (const auto& msg : isValidPortNum(n)) v.invalidRendered(path, render(port), msg);
   } else if (port.is_string()) {
     const auto& name = port.get_ref<const std::string&>();
@@ -866,9 +886,8 @@ void validateProbe(Validator& v, const Json& container, const char* key,
   const Json* probe = v.object(container, key, path);
   if (!probe) return;
   validateProbeHandler(v, *probe, path);
-  for (const char* field :
-       {"initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold",
-        "failureThreshold"})
+  for (const char* field : {"initialDelaySeconds", "timeoutSeconds", "periodSeconds",
+                            "successThreshold", "failureThreshold"})
     validateNonnegative(v, v.optInt(*probe, field, child(path, field)), child(path, field));
   if (mustSucceedOnce) {
     auto success = v.optInt(*probe, "successThreshold", "");
@@ -888,8 +907,7 @@ void validateContainerPorts(Validator& v, const Json& container, const std::stri
     if (!name.empty()) {
       auto errs = isValidPortName(name);
       for (const auto& msg : errs) v.invalid(child(p, "name"), name, msg);
-      if (errs.empty() && !names.insert(name).second)
-        v.duplicate(child(p, "name"), goQuote(name));
+      if (errs.empty() && !names.insert(name).second) v.duplicate(child(p, "name"), goQuote(name));
     }
     int64_t containerPort = v.integer(port, "containerPort", child(p, "containerPort"));
     if (containerPort == 0)
@@ -899,7 +917,8 @@ void validateContainerPorts(Validator& v, const Json& container, const std::stri
         v.invalid(child(p, "containerPort"), containerPort, msg);
     int64_t hostPort = v.integer(port, "hostPort", child(p, "hostPort"));
     if (hostPort != 0)
-      for (const auto& msg : isValidPortNum(hostPort)) v.invalid(child(p, "hostPort"), hostPort, msg);
+      for (const auto& msg : isValidPortNum(hostPort))
+        v.invalid(child(p, "hostPort"), hostPort, msg);
     validateProtocol(v, port, child(p, "protocol"));
   }
 }
@@ -959,7 +978,8 @@ void validateContainer(Validator& v, const Json& c, const std::string& path,
     // Only sidecar (restartPolicy: Always) init containers may have probes.
     for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"})
       if (member(c, probe) && stringAt(c, "restartPolicy") != "Always")
-        v.forbidden(child(path, probe), "may not be set for init containers without restartPolicy=Always");
+        v.forbidden(child(path, probe),
+                    "may not be set for init containers without restartPolicy=Always");
   }
 }
 
@@ -1056,8 +1076,8 @@ void validatePodSpec(Validator& v, const Json& spec, const std::string& path) {
     std::string value = v.string(spec, key, child(path, key));
     if (!value.empty()) validateDns1123Label(v, value, child(path, key));
   }
-  if (auto deadline = v.optInt(spec, "activeDeadlineSeconds", child(path, "activeDeadlineSeconds"),
-                               false);
+  if (auto deadline =
+          v.optInt(spec, "activeDeadlineSeconds", child(path, "activeDeadlineSeconds"), false);
       deadline && (*deadline < 1 || *deadline > std::numeric_limits<int32_t>::max()))
     v.invalid(child(path, "activeDeadlineSeconds"), *deadline,
               "must be between 1 and 2147483647, inclusive");
@@ -1080,8 +1100,9 @@ void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::stri
     const Json* labelsJson = member(meta, "labels");
     auto labels = labelsJson ? stringMap(*labelsJson) : std::map<std::string, std::string>{};
     if (!selector->matches(labels))
-      v.invalidRendered(child(child(path, "metadata"), "labels"), goStringMap(labels, !labelsJson || !labelsJson->is_object()),
-                "`selector` does not match template `labels`");
+      v.invalidRendered(child(child(path, "metadata"), "labels"),
+                        goStringMap(labels, !labelsJson || !labelsJson->is_object()),
+                        "`selector` does not match template `labels`");
   }
   validateTemplateMeta(v, meta, child(path, "metadata"));
   std::string specPath = child(path, "spec");
@@ -1091,8 +1112,9 @@ void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::stri
   if (restartPolicy != "Always")
     v.notSupported(child(specPath, "restartPolicy"), restartPolicy, {"Always"});
   if (member(spec, "activeDeadlineSeconds"))
-    v.invalidRendered(child(specPath, "activeDeadlineSeconds"), render(*member(spec, "activeDeadlineSeconds")),
-              "activeDeadlineSeconds in ReplicaSet is not Supported");
+    v.invalidRendered(child(specPath, "activeDeadlineSeconds"),
+                      render(*member(spec, "activeDeadlineSeconds")),
+                      "activeDeadlineSeconds in ReplicaSet is not Supported");
 }
 
 void validatePod(Validator& v, const Json& obj) {
@@ -1133,9 +1155,10 @@ void validatePositiveIntOrPercent(Validator& v, const Json& value, const std::st
     bool ok = s.size() > 1 && s.back() == '%' &&
               std::all_of(s.begin(), s.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
     if (!ok)
-      v.invalidRendered(path, goIntOrString(value),
-                "a valid percent string must be a numeric string followed by an ending '%' (e.g. "
-                "'1%',  or '93%', regex used for validation is '[0-9]+%')");
+      v.invalidRendered(
+          path, goIntOrString(value),
+          "a valid percent string must be a numeric string followed by an ending '%' (e.g. "
+          "'1%',  or '93%', regex used for validation is '[0-9]+%')");
   } else if (value.is_number_integer()) {
     if (!value.is_number_unsigned() && value.get<int64_t>() < 0)
       v.invalid(path, value.get<int64_t>(), "must be greater than or equal to 0");
@@ -1170,17 +1193,18 @@ void validateDeploymentStrategy(Validator& v, const Json& spec) {
     validatePositiveIntOrPercent(v, surge, "spec.strategy.rollingUpdate.maxSurge");
     if (intOrPercentValue(unavailable) == 0 && intOrPercentValue(surge) == 0)
       v.invalidRendered("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
-                "may not be 0 when `maxSurge` is 0");
+                        "may not be 0 when `maxSurge` is 0");
     if (unavailable.is_string() && intOrPercentValue(unavailable) > 100)
       v.invalidRendered("spec.strategy.rollingUpdate.maxUnavailable", goIntOrString(unavailable),
-                "must not be greater than 100%");
+                        "must not be greater than 100%");
   } else {
-    v.notSupportedRendered("spec.strategy",
-                           "apps.DeploymentStrategy{Type:" + goQuote(type) + ", RollingUpdate:" +
-                               (rolling ? std::string("(*apps.RollingUpdateDeployment)(0xc000000000)")
-                                        : std::string("(*apps.RollingUpdateDeployment)(nil)")) +
-                               "}",
-                           {"Recreate", "RollingUpdate"});
+    v.notSupportedRendered(
+        "spec.strategy",
+        "apps.DeploymentStrategy{Type:" + goQuote(type) + ", RollingUpdate:" +
+            (rolling ? std::string("(*apps.RollingUpdateDeployment)(0xc000000000)")
+                     : std::string("(*apps.RollingUpdateDeployment)(nil)")) +
+            "}",
+        {"Recreate", "RollingUpdate"});
   }
 }
 
@@ -1197,11 +1221,12 @@ void validateWorkload(Validator& v, const Json& obj, bool deployment) {
     validateLabelSelector(v, *selectorJson, "spec.selector");
     const Json* matchLabels = member(*selectorJson, "matchLabels");
     const Json* matchExpressions = member(*selectorJson, "matchExpressions");
-    size_t terms = (matchLabels && matchLabels->is_object() ? matchLabels->size() : 0) +
-                   (matchExpressions && matchExpressions->is_array() ? matchExpressions->size() : 0);
+    size_t terms =
+        (matchLabels && matchLabels->is_object() ? matchLabels->size() : 0) +
+        (matchExpressions && matchExpressions->is_array() ? matchExpressions->size() : 0);
     if (selectorJson->is_object() && terms == 0)
       v.invalidRendered("spec.selector", goLabelSelector(*selectorJson),
-                "empty selector is invalid for deployment");
+                        "empty selector is invalid for deployment");
   }
   // metav1.LabelSelectorAsSelector: a missing selector selects nothing, so
   // the template check below also fails, as upstream.
@@ -1235,17 +1260,19 @@ const char* const kInvalidCidr = "must be a valid CIDR value, (e.g. 10.9.8.0/24 
 void validateNonSpecialIp(Validator& v, const core::IpAddress& ip, std::string_view text,
                           const std::string& path) {
   const auto& b = ip.bytes;
-  bool unspecified = ip.v6 ? std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; })
-                           : ip.v4() == 0;
-  bool loopback = ip.v6 ? (std::all_of(b.begin(), b.begin() + 15, [](uint8_t x) { return x == 0; }) &&
-                           b[15] == 1)
-                        : b[0] == 127;
+  bool unspecified =
+      ip.v6 ? std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; }) : ip.v4() == 0;
+  bool loopback =
+      ip.v6
+          ? (std::all_of(b.begin(), b.begin() + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1)
+          : b[0] == 127;
   bool linkLocal = ip.v6 ? (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) : (b[0] == 169 && b[1] == 254);
   bool linkLocalMulticast =
       ip.v6 ? (b[0] == 0xff && (b[1] & 0x0f) == 0x02) : (b[0] == 224 && b[1] == 0 && b[2] == 0);
   if (unspecified) v.invalid(path, text, "may not be unspecified (0.0.0.0)");
   if (loopback) v.invalid(path, text, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
-  if (linkLocal) v.invalid(path, text, "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+  if (linkLocal)
+    v.invalid(path, text, "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
   if (linkLocalMulticast)
     v.invalid(path, text, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
 }
@@ -1279,13 +1306,15 @@ void validateService(Validator& v, const Json& obj) {
   if (portCount == 0 && !headless && type != "ExternalName") v.required("spec.ports");
   if (type == "LoadBalancer") {
     if (headless)
-      v.invalid("spec.clusterIPs[0]", clusterIPs[0], "may not be set to 'None' for LoadBalancer services");
+      v.invalid("spec.clusterIPs[0]", clusterIPs[0],
+                "may not be set to 'None' for LoadBalancer services");
     for (size_t i = 0; ports && i < ports->size(); ++i)
       if (const Json* port = member((*ports)[i], "port"); port && *port == 10250)
         v.invalid(index("spec.ports", i), int64_t(10250),
                   "may not expose port 10250 externally since it is used by kubelet");
   } else if (type == "NodePort") {
-    if (headless) v.invalid("spec.clusterIP", clusterIP, "may not be set to 'None' for NodePort services");
+    if (headless)
+      v.invalid("spec.clusterIP", clusterIP, "may not be set to 'None' for NodePort services");
   } else if (type == "ExternalName") {
     if (!clusterIPs.empty())
       v.forbidden("spec.clusterIPs", "may not be set for ExternalName services");
@@ -1368,12 +1397,13 @@ void validateService(Validator& v, const Json& obj) {
 
   // clusterIP / clusterIPs (the strategy copies clusterIP to clusterIPs[0]).
   if (!clusterIP.empty() && !clusterIPs.empty() && clusterIP != clusterIPs[0])
-    v.invalidRendered("spec.clusterIPs", goStringSlice(clusterIPs), "first value must match `clusterIP`");
+    v.invalidRendered("spec.clusterIPs", goStringSlice(clusterIPs),
+                      "first value must match `clusterIP`");
   for (size_t i = 0; i < clusterIPs.size(); ++i) {
     if (i == 0 && clusterIPs[i] == "None") {
       if (clusterIPs.size() > 1)
         v.invalidRendered("spec.clusterIPs", goStringSlice(clusterIPs),
-                  "'None' must be the first and only value");
+                          "'None' must be the first and only value");
       continue;
     }
     if (!core::IpAddress::parse(clusterIPs[i]))
@@ -1400,10 +1430,12 @@ void validateService(Validator& v, const Json& obj) {
   const std::vector<std::string> types = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"};
   validateOneOf(v, type, "spec.type", types);
 
-  auto sourceRanges = v.stringList(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
+  auto sourceRanges =
+      v.stringList(spec, "loadBalancerSourceRanges", "spec.loadBalancerSourceRanges");
   if (!sourceRanges.empty()) {
     if (type != "LoadBalancer")
-      v.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'");
+      v.forbidden("spec.LoadBalancerSourceRanges",
+                  "may only be used when `type` is 'LoadBalancer'");
     for (size_t i = 0; i < sourceRanges.size(); ++i) {
       std::string range = sourceRanges[i];
       range.erase(0, range.find_first_not_of(' '));
@@ -1416,7 +1448,8 @@ void validateService(Validator& v, const Json& obj) {
   std::string etp = v.string(spec, "externalTrafficPolicy", "spec.externalTrafficPolicy");
   if (!externallyAccessible) {
     if (!etp.empty())
-      v.invalid("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services");
+      v.invalid("spec.externalTrafficPolicy", etp,
+                "may only be set for externally-accessible services");
   } else {
     validateOneOf(v, etp, "spec.externalTrafficPolicy", {"Cluster", "Local"});
   }
@@ -1442,18 +1475,22 @@ void validateNetworkPolicyPort(Validator& v, const Json& port, const std::string
     int64_t n = number->is_number_unsigned() ? int64_t(1) << 32 : number->get<int64_t>();
     for (const auto& msg : isValidPortNum(n)) v.invalid(child(path, "port"), n, msg);
     if (endPort) {
-      if (*endPort < n) v.invalid(child(path, "endPort"), n, "must be greater than or equal to `port`");
-      for (const auto& msg : isValidPortNum(*endPort)) v.invalid(child(path, "endPort"), *endPort, msg);
+      if (*endPort < n)
+        v.invalid(child(path, "endPort"), n, "must be greater than or equal to `port`");
+      for (const auto& msg : isValidPortNum(*endPort))
+        v.invalid(child(path, "endPort"), *endPort, msg);
     }
   } else if (number && number->is_string()) {
     if (endPort)
-      v.invalid(child(path, "endPort"), *endPort, "may not be specified when `port` is non-numeric");
+      v.invalid(child(path, "endPort"), *endPort,
+                "may not be specified when `port` is non-numeric");
     const auto& name = number->get_ref<const std::string&>();
     for (const auto& msg : isValidPortName(name)) v.invalid(child(path, "port"), name, msg);
   } else {
     if (number) v.typeError(child(path, "port"), *number, "int or string");
     if (endPort)
-      v.invalid(child(path, "endPort"), *endPort, "may not be specified when `port` is not specified");
+      v.invalid(child(path, "endPort"), *endPort,
+                "may not be specified when `port` is not specified");
   }
 }
 
@@ -1523,7 +1560,8 @@ void validateNetworkPolicy(Validator& v, const Json& obj) {
   }
   auto policyTypes = v.stringList(spec, "policyTypes", "spec.policyTypes");
   if (policyTypes.size() > 2) {
-    v.invalidRendered("spec.policyTypes", goStringSlice(policyTypes), "may not specify more than two policyTypes");
+    v.invalidRendered("spec.policyTypes", goStringSlice(policyTypes),
+                      "may not specify more than two policyTypes");
     return;
   }
   for (size_t i = 0; i < policyTypes.size(); ++i)
@@ -1572,7 +1610,8 @@ void validateIngressBackend(Validator& v, const Json& backend, const std::string
     if (!portName.empty() && portNumber != 0) {
       v.invalid(path, "", "cannot set both port name & port number");
     } else if (!portName.empty()) {
-      for (const auto& msg : isValidPortName(portName)) v.invalid(child(p, "port.name"), portName, msg);
+      for (const auto& msg : isValidPortName(portName))
+        v.invalid(child(p, "port.name"), portName, msg);
     } else if (portNumber != 0) {
       for (const auto& msg : isValidPortNum(portNumber))
         v.invalid(child(p, "port.number"), portNumber, msg);
@@ -1600,19 +1639,23 @@ void validateIngressPath(Validator& v, const Json& item, const std::string& path
   }
   std::string value = v.string(item, "path", child(path, "path"));
   if (*pathType == "Exact" || *pathType == "Prefix") {
-    if (value.empty() || value[0] != '/') v.invalid(child(path, "path"), value, "must be an absolute path");
+    if (value.empty() || value[0] != '/')
+      v.invalid(child(path, "path"), value, "must be an absolute path");
     if (!value.empty()) {
       for (const char* seq : {"//", "/./", "/../", "%2f", "%2F"})
         if (value.find(seq) != std::string::npos)
           v.invalid(child(path, "path"), value, std::string("must not contain '") + seq + "'");
       for (std::string suffix : {"/..", "/."})
-        if (value.size() >= suffix.size() && value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0)
+        if (value.size() >= suffix.size() &&
+            value.compare(value.size() - suffix.size(), suffix.size(), suffix) == 0)
           v.invalid(child(path, "path"), value, "cannot end with '" + suffix + "'");
     }
   } else if (*pathType == "ImplementationSpecific") {
-    if (!value.empty() && value[0] != '/') v.invalid(child(path, "path"), value, "must be an absolute path");
+    if (!value.empty() && value[0] != '/')
+      v.invalid(child(path, "path"), value, "must be an absolute path");
   } else {
-    v.notSupported(child(path, "pathType"), *pathType, {"Exact", "ImplementationSpecific", "Prefix"});
+    v.notSupported(child(path, "pathType"), *pathType,
+                   {"Exact", "ImplementationSpecific", "Prefix"});
   }
   validateIngressBackend(v, objectOr(v.object(item, "backend", child(path, "backend"))),
                          child(path, "backend"));
@@ -1623,7 +1666,8 @@ void validateIngress(Validator& v, const Json& obj) {
   const Json* rules = v.array(spec, "rules", "spec.rules");
   const Json* defaultBackend = v.object(spec, "defaultBackend", "spec.defaultBackend");
   if ((!rules || rules->empty()) && !defaultBackend)
-    v.invalidRendered("spec", "[]networking.IngressRule(nil)", "either `defaultBackend` or `rules` must be specified");
+    v.invalidRendered("spec", "[]networking.IngressRule(nil)",
+                      "either `defaultBackend` or `rules` must be specified");
   if (defaultBackend) validateIngressBackend(v, *defaultBackend, "spec.defaultBackend");
   for (size_t i = 0; rules && i < rules->size(); ++i) {
     std::string p = index("spec.rules", i);
@@ -1692,7 +1736,9 @@ void validateIngressClass(Validator& v, const Json& obj) {
     std::string scope = v.string(*params, "scope", "spec.parameters.scope");
     std::string ns = v.string(*params, "namespace", "spec.parameters.namespace");
     if (scope.empty()) {
-      if (!ns.empty()) v.required("spec.parameters.scope", "`parameters.scope` is required when `parameters.namespace` is set");
+      if (!ns.empty())
+        v.required("spec.parameters.scope",
+                   "`parameters.scope` is required when `parameters.namespace` is set");
     } else if (scope != "Cluster" && scope != "Namespace") {
       v.notSupported("spec.parameters.scope", scope, {"Cluster", "Namespace"});
     } else if (scope == "Namespace" && ns.empty()) {
@@ -1730,7 +1776,8 @@ void validateEndpointSlice(Validator& v, const Json& obj) {
             auto ip = core::IpAddress::parse(address);
             if (!ip || ip->v6 != (addressType == "IPv6"))
               v.invalid(ap, address,
-                        addressType == "IPv4" ? "must be a valid IPv4 address" : "must be a valid IPv6 address");
+                        addressType == "IPv4" ? "must be a valid IPv4 address"
+                                              : "must be a valid IPv6 address");
             else
               validateNonSpecialIp(v, *ip, address, ap);
           } else if (addressType == "FQDN") {
@@ -1744,7 +1791,8 @@ void validateEndpointSlice(Validator& v, const Json& obj) {
               for (size_t k = 0; k < errs.size(); ++k) joined += (k ? "," : "") + errs[k];
               v.invalid(ap, name, joined);
             } else if (name.find('.') == std::string::npos) {
-              v.invalid(ap, name, "should be a domain with at least two segments separated by dots");
+              v.invalid(ap, name,
+                        "should be a domain with at least two segments separated by dots");
             }
           }
         }
@@ -1805,7 +1853,8 @@ void validateEndpoints(Validator& v, const Json& obj) {
     const Json* notReady = v.array(subset, "notReadyAddresses", child(p, "notReadyAddresses"));
     if ((!ready || ready->empty()) && (!notReady || notReady->empty()))
       v.required(p, "must specify `addresses` or `notReadyAddresses`");
-    for (auto [list, key] : {std::pair{ready, "addresses"}, std::pair{notReady, "notReadyAddresses"}})
+    for (auto [list, key] :
+         {std::pair{ready, "addresses"}, std::pair{notReady, "notReadyAddresses"}})
       for (size_t j = 0; list && j < list->size(); ++j) {
         std::string ap = index(child(p, key), j);
         if (v.isObject((*list)[j], ap)) validateEndpointAddress(v, (*list)[j], ap);
@@ -1844,10 +1893,12 @@ void validateNode(Validator& v, const Json& obj) {
     auto cidr = validateCidr(v, podCIDRs[i], index("spec.podCIDRs", i));
     if (i == 0) first = cidr;
     if (i == 1 && cidr && first && cidr->network.v6 == first->network.v6)
-      v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs), "may specify no more than one CIDR for each IP family");
+      v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs),
+                        "may specify no more than one CIDR for each IP family");
   }
   if (podCIDRs.size() > 2)
-    v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs), "must contain at most one value for each IP family");
+    v.invalidRendered("spec.podCIDRs", goStringSlice(podCIDRs),
+                      "must contain at most one value for each IP family");
   v.optBool(spec, "unschedulable", "spec.unschedulable");
   if (const Json* taints = v.array(spec, "taints", "spec.taints")) {
     std::set<std::pair<std::string, std::string>> seen;
@@ -1875,8 +1926,10 @@ void validateNamespace(Validator& v, const Json& obj) {
     std::string p = index("spec.finalizers", i);
     auto errs = isQualifiedName(finalizers[i]);
     for (const auto& msg : errs) v.invalid(p, finalizers[i], msg);
-    if (errs.empty() && finalizers[i].find('/') == std::string::npos && finalizers[i] != "kubernetes")
-      v.invalid(p, finalizers[i], "name is neither a standard finalizer name nor is it fully qualified");
+    if (errs.empty() && finalizers[i].find('/') == std::string::npos &&
+        finalizers[i] != "kubernetes")
+      v.invalid(p, finalizers[i],
+                "name is neither a standard finalizer name nor is it fully qualified");
   }
 }
 
@@ -2000,7 +2053,8 @@ void validateEvent(Validator& v, const Json& obj) {
     validateQualifiedName(v, controller, "reportingComponent");
     std::string instance = v.string(obj, "reportingInstance", "reportingInstance");
     if (instance.empty()) v.required("reportingInstance");
-    if (instance.size() > 128) v.invalid("reportingInstance", "", "can have at most 128 characters");
+    if (instance.size() > 128)
+      v.invalid("reportingInstance", "", "can have at most 128 characters");
     std::string action = v.string(obj, "action", "action");
     if (action.empty()) v.required("action");
     if (action.size() > 128) v.invalid("action", "", "can have at most 128 characters");
@@ -2060,7 +2114,8 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
   } else if (kind == "Deployment" || kind == "ReplicaSet") {
     const Json* selector = member(spec, "selector");
     if (normalizedSelector(selector) != normalizedSelector(member(oldSpec, "selector")))
-      v.invalidRendered("spec.selector", selector ? goLabelSelector(*selector) : "nil", "field is immutable");
+      v.invalidRendered("spec.selector", selector ? goLabelSelector(*selector) : "nil",
+                        "field is immutable");
   } else if (kind == "Pod") {
     if (mutablePodFieldsCleared(spec) != mutablePodFieldsCleared(oldSpec))
       v.forbidden("spec",

@@ -37,7 +37,7 @@ TEST(DecodeYaml, ResolvesPlainScalarsAsYaml12Core) {
       "null2: ~\n"
       "empty:\n"
       "str: hello\n"
-      "yes: yes\n"   // YAML 1.1 booleans stay strings in 1.2
+      "yes: yes\n"  // YAML 1.1 booleans stay strings in 1.2
       "octal: 0o17\n"
       "hex: 0x1f\n");
   ASSERT_TRUE(doc.ok()) << doc.error().message;
@@ -98,8 +98,8 @@ TEST(DecodeYaml, AcceptsJson) {
 }
 
 TEST(EncodeYaml, QuotesStringsThatWouldReadBackAsOtherTypes) {
-  Json value = {{"port", "80"}, {"flag", "true"}, {"nothing", "null"}, {"empty", ""},
-                {"number", 80},  {"name", "web"}};
+  Json value = {{"port", "80"}, {"flag", "true"}, {"nothing", "null"},
+                {"empty", ""},  {"number", 80},   {"name", "web"}};
   std::string yaml = encodeYaml(value);
   EXPECT_NE(yaml.find("port: \"80\""), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("flag: \"true\""), std::string::npos) << yaml;
@@ -126,8 +126,11 @@ TEST(EncodeYaml, RoundTripsAManifest) {
 }
 
 TEST(EncodeYaml, RoundTripsEmptyContainersAndUnicode) {
-  Json value = {{"emptyMap", Json::object()}, {"emptyList", Json::array()},
-                {"unicode", "h\u00e9llo \u4e16\u754c"}, {"colon", "a: b"}, {"hash", "# x"}};
+  Json value = {{"emptyMap", Json::object()},
+                {"emptyList", Json::array()},
+                {"unicode", "h\u00e9llo \u4e16\u754c"},
+                {"colon", "a: b"},
+                {"hash", "# x"}};
   auto back = decodeYaml(encodeYaml(value));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, value);

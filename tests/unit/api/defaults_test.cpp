@@ -53,8 +53,8 @@ TEST(ServiceDefaults, NodePortAndLoadBalancer) {
 TEST(ServiceDefaults, SessionAffinity) {
   Json clientIP = defaulted("Service", "spec: {sessionAffinity: ClientIP}");
   EXPECT_EQ(clientIP["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"], 10800);
-  Json none = defaulted("Service",
-                        "spec: {sessionAffinity: None, sessionAffinityConfig: {clientIP: {}}}");
+  Json none =
+      defaulted("Service", "spec: {sessionAffinity: None, sessionAffinityConfig: {clientIP: {}}}");
   EXPECT_FALSE(none["spec"].contains("sessionAffinityConfig"));
 }
 
@@ -162,16 +162,19 @@ spec:
 }
 
 TEST(ReplicaSetDefaults, ReplicasAndTemplate) {
-  Json rs = defaulted("ReplicaSet", "spec: {template: {spec: {containers: [{name: a, image: b}]}}}");
+  Json rs =
+      defaulted("ReplicaSet", "spec: {template: {spec: {containers: [{name: a, image: b}]}}}");
   EXPECT_EQ(rs["spec"]["replicas"], 1);
   EXPECT_EQ(rs["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
 }
 
 TEST(NetworkPolicyDefaults, PolicyTypesAndProtocols) {
-  Json ingressOnly = defaulted("NetworkPolicy", "spec: {podSelector: {}, ingress: [{ports: [{port: 80}]}]}");
+  Json ingressOnly =
+      defaulted("NetworkPolicy", "spec: {podSelector: {}, ingress: [{ports: [{port: 80}]}]}");
   EXPECT_EQ(ingressOnly["spec"]["policyTypes"], Json::array({"Ingress"}));
   EXPECT_EQ(ingressOnly["spec"]["ingress"][0]["ports"][0]["protocol"], "TCP");
-  Json both = defaulted("NetworkPolicy", "spec: {podSelector: {}, egress: [{to: [{podSelector: {}}]}]}");
+  Json both =
+      defaulted("NetworkPolicy", "spec: {podSelector: {}, egress: [{to: [{podSelector: {}}]}]}");
   EXPECT_EQ(both["spec"]["policyTypes"], Json::array({"Ingress", "Egress"}));
   Json explicitTypes = defaulted("NetworkPolicy", "spec: {policyTypes: [Egress]}");
   EXPECT_EQ(explicitTypes["spec"]["policyTypes"], Json::array({"Egress"}));

@@ -29,7 +29,8 @@ TEST(LabelSelectorParse, EmptySelectsEverything) {
 }
 
 TEST(LabelSelectorParse, AllOperators) {
-  auto s = parseOk("app=web,tier==frontend,env!=prod,zone in (a, b),track notin (canary),gpu,!legacy");
+  auto s =
+      parseOk("app=web,tier==frontend,env!=prod,zone in (a, b),track notin (canary),gpu,!legacy");
   ASSERT_EQ(s.requirements().size(), 7u);
   Labels good = {{"app", "web"}, {"tier", "frontend"}, {"env", "dev"}, {"zone", "b"}, {"gpu", ""}};
   EXPECT_TRUE(s.matches(good));
@@ -113,8 +114,9 @@ TEST(LabelSelectorParse, InvalidKeysAndValues) {
             "an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
             "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
             "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
-  EXPECT_NE(parseError(std::string(64, 'a') + "=b").find("name part must be no more than 63 characters"),
-            std::string::npos);
+  EXPECT_NE(
+      parseError(std::string(64, 'a') + "=b").find("name part must be no more than 63 characters"),
+      std::string::npos);
 }
 
 TEST(LabelSelectorFromJson, MatchLabelsAndExpressions) {
@@ -202,8 +204,9 @@ TEST(FieldSelector, PodFields) {
     "spec":{"nodeName":"node-1","restartPolicy":"Always","schedulerName":"default-scheduler",
             "serviceAccountName":"default"},
     "status":{"phase":"Running","podIP":"10.42.0.5","nominatedNodeName":""}})");
-  auto s = FieldSelector::parse(pods(), "spec.nodeName=node-1,status.phase!=Failed,"
-                                        "spec.hostNetwork=false,status.podIP==10.42.0.5");
+  auto s = FieldSelector::parse(pods(),
+                                "spec.nodeName=node-1,status.phase!=Failed,"
+                                "spec.hostNetwork=false,status.podIP==10.42.0.5");
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_TRUE(s->matches(pod));
   pod["spec"]["hostNetwork"] = true;
