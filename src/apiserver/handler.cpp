@@ -404,6 +404,7 @@ HttpResponse Handler::handleResource(const HttpRequest& request, const Route& ro
     return getObject(request, route);
   }
   if (route.watchPrefix) return errorResponse(notAllowed());
+  if (method == "POST" && route.subresource == "binding") return bindPod(request, route);
   if (method == "POST") {
     // Objects are created in a namespace's collection, not across all.
     if (!collection || (route.resource->namespaced && route.ns.empty()))
@@ -473,6 +474,29 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
   auto created = client_.create(resource, route.ns, std::move(*obj), *options);
   if (!created) return errorResponse(created.error());
   return objectResponse(request, route, 201, *created);
+}
+
+// POST pods/NAME/binding with a v1 Binding: how a scheduler assigns a pod.
+HttpResponse Handler::bindPod(const HttpRequest& request, const Route& route) {
+  auto options = writeOptions(route);
+  if (!options) return errorResponse(options.error());
+  auto binding = decodeBody(request);
+  if (!binding) return errorResponse(binding.error());
+  std::string node = api::getString(*binding, "/target/name"_json_pointer);
+  if (node.empty())
+    return errorResponse(core::invalid("", "Binding", route.name,
+                                       {{"FieldValueRequired", "Required value", "target.name"}}));
+  options->subresource = "binding";
+  Json pod = {{"metadata", {{"name", route.name}, {"namespace", route.ns}}},
+              {"spec", {{"nodeName", node}}}};
+  auto bound = client_.update(*route.resource, route.ns, std::move(pod), *options);
+  if (!bound) return errorResponse(bound.error());
+  return objectResponse(request, route, 201,
+                        Json{{"kind", "Status"},
+                             {"apiVersion", "v1"},
+                             {"metadata", Json::object()},
+                             {"status", "Success"},
+                             {"code", 201}});
 }
 
 HttpResponse Handler::updateObject(const HttpRequest& request, const Route& route) {

@@ -93,6 +93,7 @@ class Handler {
   HttpResponse getCollection(const HttpRequest& request, const Route& route);
   HttpResponse getObject(const HttpRequest& request, const Route& route);
   HttpResponse createObject(const HttpRequest& request, const Route& route);
+  HttpResponse bindPod(const HttpRequest& request, const Route& route);
   HttpResponse updateObject(const HttpRequest& request, const Route& route);
   HttpResponse patchObject(const HttpRequest& request, const Route& route);
   HttpResponse deleteObject(const HttpRequest& request, const Route& route);

@@ -68,7 +68,9 @@ void routeResource(Route& route, std::vector<std::string> rest) {
   if (info->namespaced && !namespacedPath && !name.empty()) return;
   if (!subresource.empty()) {
     bool known =
-        (subresource == "status" && info->hasStatus) || (subresource == "scale" && info->hasScale);
+        (subresource == "status" && info->hasStatus) ||
+        (subresource == "scale" && info->hasScale) ||
+        (subresource == "binding" && info->kind == "Pod");
     if (!known) return;
   }
   route.kind = RouteKind::Resource;

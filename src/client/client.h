@@ -35,7 +35,9 @@ struct ListOptions {
 };
 
 struct WriteOptions {
-  std::string subresource;  // "", "status" or "scale"
+  // "", "status", "scale" or "binding" (pods only: sets spec.nodeName once,
+  // from obj.spec.nodeName, as POST pods/NAME/binding does)
+  std::string subresource;
   std::string fieldManager;
   bool dryRun = false;
 };

@@ -112,13 +112,13 @@ class SchedulerController : public Controller {
     }
 
     std::string node = *choice.node;
-    auto bound = context_.registry.guaranteedUpdate(
-        podResource, ns, name, [&](Json& current) -> core::Status {
-          if (api::uid(current) != api::uid(*pod) || !needsScheduling(current))
-            return core::conflict("", "pods", name, "already scheduled or replaced");
-          current["spec"]["nodeName"] = node;
-          return core::Ok{};
-        });
+    // Bind through pods/binding, as kube-scheduler does: the one write that
+    // may set spec.nodeName, and only once.
+    Json binding = {{"metadata", {{"name", name}, {"namespace", ns}}},
+                    {"spec", {{"nodeName", node}}}};
+    client::WriteOptions bindWrite;
+    bindWrite.subresource = "binding";
+    auto bound = context_.registry.update(podResource, ns, std::move(binding), bindWrite);
     if (!bound.ok())
       return bound.error().reason == "Conflict" ? core::Status(core::Ok{}) : bound.takeError();
     int64_t lastWrite = revisionOf(*bound);

@@ -336,7 +336,34 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
     const Json& current = *decoded;
 
     Json next;
-    if (options.subresource == "status") {
+    if (options.subresource == "binding") {
+      // pods/binding: the scheduler's one write to a pod's spec. nodeName goes
+      // from empty to a node once; everything else stays as stored.
+      std::string node = api::getString(obj, "/spec/nodeName"_json_pointer);
+      std::string assigned = api::getString(current, "/spec/nodeName"_json_pointer);
+      if (!assigned.empty())
+        return core::conflict(resource.group, resource.plural, name,
+                              "pod " + name + " is already assigned to node \"" + assigned +
+                                  "\"");
+      if (auto problems = api::isDns1123Subdomain(node); !problems.empty())
+        return core::invalid(resource.group, "Binding", name,
+                             {{"FieldValueInvalid",
+                               "Invalid value: \"" + node + "\": " + problems.front(),
+                               "target.name"}});
+      if (api::isBeingDeleted(current))
+        return core::conflict(resource.group, resource.plural, name,
+                              "pod " + name + " is being deleted, cannot be assigned to a host");
+      next = current;
+      next["spec"]["nodeName"] = node;
+      metadataOf(next).erase("resourceVersion");
+      auto stored = store_.update(key, next.dump(), kv->modRevision);
+      if (!stored) {
+        if (stored.error().reason == "Conflict" && expected == 0) continue;
+        return storeError(resource, name, stored.error());
+      }
+      metadataOf(next)["resourceVersion"] = std::to_string(stored->modRevision);
+      return next;
+    } else if (options.subresource == "status") {
       // Only status changes through the status subresource.
       next = current;
       if (obj.contains("status"))

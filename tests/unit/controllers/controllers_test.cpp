@@ -135,21 +135,6 @@ class ControllersTest : public ::testing::Test {
 
   // Whether the registry lets the scheduler bind by updating spec.nodeName
   // (probed on a pod in a scratch namespace).
-  bool bindingAllowed() {
-    create("Namespace", "",
-           {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "probe"}}}});
-    Json p = webPod("probe");
-    p["metadata"]["namespace"] = "probe";
-    p["spec"]["schedulerName"] = "none";
-    create("Pod", "probe", p);
-    auto bound = registry_->guaranteedUpdate(api::resource("Pod"), "probe", "probe",
-                                             [](Json& pod) -> core::Status {
-                                               pod["spec"]["nodeName"] = "somewhere";
-                                               return core::Ok{};
-                                             });
-    return bound.ok();
-  }
-
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<registry::Registry> registry_;
@@ -421,7 +406,6 @@ TEST_F(ControllersTest, DeploymentScalesReplacesAndRollsOut) {
 }
 
 TEST_F(ControllersTest, SchedulerSpreadsReplicasOverReadyNodes) {
-  if (!bindingAllowed()) GTEST_SKIP() << "the registry refuses setting spec.nodeName";
   create("Node", "", readyNode("n1"));
   create("Node", "", readyNode("n2"));
   create("Deployment", "default", deployment("web", 3, "nginx:1"));
@@ -440,7 +424,6 @@ TEST_F(ControllersTest, SchedulerSpreadsReplicasOverReadyNodes) {
 }
 
 TEST_F(ControllersTest, PodsStayPendingWithoutReadyNodes) {
-  if (!bindingAllowed()) GTEST_SKIP() << "the registry refuses setting spec.nodeName";
   create("Pod", "default", webPod("lonely"));
   ASSERT_TRUE(eventually([&] {
     for (const auto& c :

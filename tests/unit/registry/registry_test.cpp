@@ -290,3 +290,31 @@ TEST_F(RegistryTest, DeletingAnOwnerDeletesItsDependents) {
 
 }  // namespace
 }  // namespace podnet::registry
+
+namespace podnet::registry {
+namespace {
+
+TEST_F(RegistryTest, BindingSetsNodeNameOnce) {
+  Json pod = {{"metadata", {{"name", "p"}}},
+              {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  ASSERT_TRUE(registry_->create(pod_, "default", pod).ok());
+  Json binding = {{"metadata", {{"name", "p"}}}, {"spec", {{"nodeName", "n1"}}}};
+  auto bound = registry_->update(pod_, "default", binding, {.subresource = "binding"});
+  ASSERT_TRUE(bound.ok()) << bound.error().message;
+  EXPECT_EQ((*bound)["spec"]["nodeName"], "n1");
+  EXPECT_EQ((*bound)["spec"]["containers"][0]["image"], "busybox");
+
+  binding["spec"]["nodeName"] = "n2";
+  auto again = registry_->update(pod_, "default", binding, {.subresource = "binding"});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, 409);
+  EXPECT_NE(again.error().message.find("already assigned to node \"n1\""), std::string::npos);
+
+  // The main resource cannot move a pod (its spec is immutable).
+  Json moved = *bound;
+  moved["spec"]["nodeName"] = "n2";
+  EXPECT_FALSE(registry_->update(pod_, "default", moved).ok());
+}
+
+}  // namespace
+}  // namespace podnet::registry
