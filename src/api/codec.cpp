@@ -8,25 +8,63 @@
 
 namespace podnet::api {
 
-core::Result<Json> decodeJson(std::string_view text) {
-  if (text.size() > kMaxBodyBytes) return core::badRequest("request body too large");
-  Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    // Re-parse with exceptions only to get the position for the message.
-    try {
-      auto reparsed = Json::parse(text.begin(), text.end());
-      (void)reparsed;
-    } catch (const Json::parse_error& e) {
-      return core::badRequest(std::string("error decoding JSON: ") + e.what());
-    }
-    return core::badRequest("error decoding JSON");
-  }
-  return value;
-}
-
 namespace {
 
 constexpr int kMaxDepth = 512;
+
+// Nesting depth of a JSON text, counted outside strings, so a hostile body
+// is refused before a recursive copy or dump of it could exhaust the stack.
+bool nestedTooDeeply(std::string_view text) {
+  int depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// nlohmann's rule for UTF-8 (no overlong forms, no surrogates), which every
+// later dump() of the document applies.
+bool isValidUtf8(const std::string& s) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii = ascii && c < 0x80;
+  if (ascii) return true;
+  try {
+    (void)Json(s).dump();
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+core::Result<Json> decodeJson(std::string_view text) {
+  if (text.size() > kMaxBodyBytes) return core::badRequest("request body too large");
+  if (nestedTooDeeply(text))
+    return core::badRequest("error decoding JSON: exceeded max depth of " +
+                            std::to_string(kMaxDepth));
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::exception& e) {
+    // parse errors, and numbers out of range (1e400)
+    return core::badRequest(std::string("error decoding JSON: ") + e.what());
+  }
+}
+
+namespace {
 
 bool isPlainNull(const std::string& s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
@@ -69,6 +107,8 @@ core::Result<Json> toJson(const YAML::Node& node, int depth) {
     case YAML::NodeType::Null:
       return Json(nullptr);
     case YAML::NodeType::Scalar:
+      // JSON (and so every later dump) needs UTF-8.
+      if (!isValidUtf8(node.Scalar())) return core::badRequest("yaml: invalid UTF-8 in a string");
       if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(node.Scalar());
       return resolvePlain(node.Scalar());
     case YAML::NodeType::Sequence: {
@@ -84,6 +124,8 @@ core::Result<Json> toJson(const YAML::Node& node, int depth) {
       Json object = Json::object();
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) return core::badRequest("yaml: mapping keys must be scalars");
+        if (!isValidUtf8(kv.first.Scalar()))
+          return core::badRequest("yaml: invalid UTF-8 in a key");
         auto v = toJson(kv.second, depth + 1);
         if (!v) return v;
         object[kv.first.Scalar()] = std::move(*v);
@@ -96,8 +138,22 @@ core::Result<Json> toJson(const YAML::Node& node, int depth) {
 
 bool needsQuotes(const std::string& s) {
   if (s.empty()) return true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;  // control characters: escaped in quotes
   Json resolved = resolvePlain(s);
   return !resolved.is_string();
+}
+
+// A "|" block reads back exactly only for text that ends in one newline,
+// does not start with a space and holds no other control characters.
+bool isLiteralBlock(const std::string& s) {
+  if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n') return false;
+  if (s[0] == ' ' || s[0] == '\n') return false;
+  for (unsigned char c : s)
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+  for (size_t i = s.find('\n'); i != std::string::npos; i = s.find('\n', i + 1))
+    if (i > 0 && s[i - 1] == ' ') return false;  // some readers strip trailing spaces
+  return true;
 }
 
 void emit(YAML::Emitter& out, const Json& value) {
@@ -122,10 +178,10 @@ void emit(YAML::Emitter& out, const Json& value) {
       break;
     case Json::value_t::string: {
       const auto& s = value.get_ref<const std::string&>();
-      if (needsQuotes(s))
-        out << YAML::DoubleQuoted << s;
-      else if (s.find('\n') != std::string::npos)
+      if (isLiteralBlock(s))
         out << YAML::Literal << s;
+      else if (needsQuotes(s))
+        out << YAML::DoubleQuoted << s;
       else
         out << s;
       break;

@@ -11,13 +11,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  // nlohmann's non-throwing parse rather than api::decodeJson, so that this
-  // target exercises defaulting and validation even while decodeJson has
-  // bugs of its own (fuzz_json_decode covers those).
-  podnet::api::Json parsed =
-      podnet::api::Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return 0;
-  const podnet::api::Json* doc = &parsed;
+  // The API server's own decoder: what validation sees in production.
+  auto parsed = podnet::api::decodeJson(text);
+  if (!parsed) return 0;
+  const podnet::api::Json* doc = &*parsed;
   for (const auto& resource : podnet::api::allResources()) {
     podnet::api::Json obj = *doc;
     podnet::api::applyDefaults(resource, obj);
