@@ -386,6 +386,9 @@ TEST_F(RestTest, StatusSubresource) {
   Json main = api().get(path).json();
   main["status"]["podIP"] = "10.0.0.1";
   main["metadata"]["labels"]["kept"] = "yes";
+  // The scheduler writes this pod's status (PodScheduled=False) meanwhile:
+  // an unconditional PUT, as no other writer touches labels.
+  main["metadata"].erase("resourceVersion");
   auto mainPut = api().put(path, main);
   ASSERT_EQ(mainPut.status, 200) << mainPut.body;
   EXPECT_EQ(mainPut.json()["status"]["podIP"], "10.244.1.7");
