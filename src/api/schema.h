@@ -51,13 +51,21 @@ struct Field {
   // (then listMapKeys name the keys); empty = atomic.
   std::string_view listType;
   std::vector<std::string_view> listMapKeys;
+  // A Go embedded struct (`json:",inline"`): its fields appear in this
+  // object's JSON, while protobuf carries them in the sub-message `proto`.
+  // `json` is empty and `message` describes the embedded struct.
+  bool inlined = false;
 };
 
 struct Message {
   std::string_view name;  // e.g. "io.k8s.api.core.v1.ServicePort"
   std::vector<Field> fields;
 
+  // The field of that JSON name, looking through inlined members (so
+  // "name" of a ConfigMapKeySelector is found in its LocalObjectReference).
   const Field* field(std::string_view json) const;
+  // The field of that protobuf number among this message's own fields (an
+  // inlined member is one field here, as on the wire).
   const Field* fieldByProto(int number) const;
 };
 
@@ -65,5 +73,20 @@ struct Message {
 // envelope types kubectl and clients send (meta.k8s.io/v1 DeleteOptions,
 // autoscaling/v1 Scale, v1 Binding). nullptr when unknown.
 const Message* forKind(std::string_view apiVersion, std::string_view kind);
+
+// Every kind forKind knows: the 14 served kinds first (in api::allResources()
+// order), then the envelope types.
+struct KindSchema {
+  std::string_view group;  // "" for the core group
+  std::string_view version;
+  std::string_view kind;
+  const Message* message = nullptr;
+  bool served = false;  // one of api::allResources(), not an envelope type
+};
+const std::vector<KindSchema>& allKinds();
+
+// Shared leaf messages, for callers that name them directly.
+const Message& objectMeta();
+const Message& listMeta();
 
 }  // namespace podnet::api::schema
