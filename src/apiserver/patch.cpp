@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "apiserver/strategic_merge.h"
+
 namespace podnet::apiserver {
 
 namespace {
@@ -48,20 +50,25 @@ api::Json strategicToMergePatch(const api::Json& patch) {
   return out;
 }
 
+const api::schema::Message* schemaOf(const api::ResourceInfo& resource) {
+  return api::schema::forKind(resource.apiVersion(), resource.kind);
+}
+
 core::Result<api::Json> applyPatch(PatchType type, const api::Json& original,
-                                   std::string_view patchBody) {
+                                   std::string_view patchBody, const api::schema::Message* schema) {
   auto decoded = api::decodeJson(patchBody);
   if (!decoded) return decoded.takeError();
   api::Json& patch = *decoded;
   try {
     switch (type) {
-      case PatchType::Merge:
-      case PatchType::StrategicMerge: {
+      case PatchType::Merge: {
         if (!patch.is_object()) return core::badRequest("a merge patch must be a JSON object");
         api::Json result = original;
-        result.merge_patch(type == PatchType::Merge ? patch : strategicToMergePatch(patch));
+        result.merge_patch(patch);
         return result;
       }
+      case PatchType::StrategicMerge:
+        return strategicMerge(original, patch, schema);
       case PatchType::JsonPatch: {
         if (!patch.is_array())
           return core::badRequest("a JSON patch must be an array of operations");
