@@ -101,4 +101,18 @@ std::string warningHeader(std::string_view path) {
   return quoted;
 }
 
+core::Status checkFields(std::string_view fieldValidation, const Json& object,
+                         std::vector<std::string>& warnings) {
+  if (fieldValidation == "Ignore") return core::Ok{};
+  std::vector<std::string> paths = unknownFields(object);
+  if (paths.empty()) return core::Ok{};
+  if (fieldValidation == "Strict") {
+    std::string kind = object.value("kind", "");
+    std::string apiVersion = object.value("apiVersion", "");
+    return core::badRequest(strictDecodingError(kind, apiVersion, paths));
+  }
+  for (const std::string& path : paths) warnings.push_back(warningHeader(path));
+  return core::Ok{};
+}
+
 }  // namespace podnet::api::strict

@@ -9,6 +9,7 @@
 
 #include "api/codec.h"
 #include "api/schema.h"
+#include "core/result.h"
 
 namespace podnet::api::strict {
 
@@ -36,5 +37,12 @@ std::string strictDecodingError(std::string_view kind, std::string_view apiVersi
 // warn-code 299, agent "-", quoted text with `"` and `\` escaped):
 // `299 - "unknown field \"spec.prots\""`.
 std::string warningHeader(std::string_view path);
+
+// The fieldValidation query parameter applied to an object that carries its
+// apiVersion and kind: "Strict" refuses unknown fields with a BadRequest
+// (strictDecodingError); "Warn", and "" (upstream's default), append one
+// Warning header value per unknown field to `warnings`; "Ignore" does neither.
+core::Status checkFields(std::string_view fieldValidation, const Json& object,
+                         std::vector<std::string>& warnings);
 
 }  // namespace podnet::api::strict
