@@ -4,20 +4,42 @@
 #include <vector>
 
 #include "api/resource.h"
+#include "apiserver/tables.h"
 
 namespace podnet::apiserver {
 
 namespace {
 
-const char* const kObjectVerbs[] = {"create", "delete", "deletecollection", "get",
-                                    "list",   "patch",  "update",           "watch"};
-const char* const kSubresourceVerbs[] = {"get", "patch", "update"};
+const std::vector<std::string> kObjectVerbs = {"create", "delete", "deletecollection", "get",
+                                               "list",   "patch",  "update",           "watch"};
+const std::vector<std::string> kSubresourceVerbs = {"get", "patch", "update"};
 
 // `kubectl get all` lists the resources in the "all" category; upstream puts
 // the workload kinds and services there.
 bool inCategoryAll(const api::ResourceInfo& info) {
   static const std::set<std::string> kinds = {"Pod", "Service", "Deployment", "ReplicaSet"};
   return kinds.count(info.kind) != 0;
+}
+
+// A subresource the REST handler serves, and what it answers with.
+struct Subresource {
+  std::string name;  // status, scale, binding
+  std::string group;
+  std::string version;
+  std::string kind;
+  std::vector<std::string> verbs;
+};
+
+std::vector<Subresource> subresourcesOf(const api::ResourceInfo& info) {
+  std::vector<Subresource> subresources;
+  // pods/binding: how a scheduler assigns a pod (POST of a v1 Binding).
+  if (info.kind == "Pod" && info.group.empty())
+    subresources.push_back({"binding", "", "v1", "Binding", {"create"}});
+  if (info.hasScale)
+    subresources.push_back({"scale", "autoscaling", "v1", "Scale", kSubresourceVerbs});
+  if (info.hasStatus)
+    subresources.push_back({"status", info.group, info.version, info.kind, kSubresourceVerbs});
+  return subresources;
 }
 
 std::vector<std::string> groupVersions(std::string_view groupName) {
@@ -94,20 +116,19 @@ api::Json resourceList(std::string_view groupName, std::string_view version) {
     if (!info.shortNames.empty()) entry["shortNames"] = info.shortNames;
     if (inCategoryAll(info)) entry["categories"] = {"all"};
     resources.push_back(std::move(entry));
-    if (info.hasStatus)
-      resources.push_back({{"name", info.plural + "/status"},
-                           {"singularName", ""},
-                           {"namespaced", info.namespaced},
-                           {"kind", info.kind},
-                           {"verbs", kSubresourceVerbs}});
-    if (info.hasScale)
-      resources.push_back({{"name", info.plural + "/scale"},
-                           {"singularName", ""},
-                           {"namespaced", info.namespaced},
-                           {"group", "autoscaling"},
-                           {"version", "v1"},
-                           {"kind", "Scale"},
-                           {"verbs", kSubresourceVerbs}});
+    for (const auto& sub : subresourcesOf(info)) {
+      api::Json subEntry = {{"name", info.plural + "/" + sub.name},
+                            {"singularName", ""},
+                            {"namespaced", info.namespaced},
+                            {"kind", sub.kind},
+                            {"verbs", sub.verbs}};
+      // group and version are given only where they differ from the list's
+      if (sub.group != info.group || sub.version != info.version) {
+        subEntry["group"] = sub.group;
+        subEntry["version"] = sub.version;
+      }
+      resources.push_back(std::move(subEntry));
+    }
   }
   if (resources.empty()) return nullptr;
   std::string groupVersion = groupName.empty()
@@ -117,6 +138,81 @@ api::Json resourceList(std::string_view groupName, std::string_view version) {
           {"apiVersion", "v1"},
           {"groupVersion", groupVersion},
           {"resources", resources}};
+}
+
+// ------------------------------------------------- aggregated discovery
+
+std::optional<std::string> aggregatedDiscoveryVersionFor(std::string_view accept) {
+  for (const MediaRange& range : parseAccept(accept)) {
+    auto param = [&range](const char* key) {
+      auto it = range.params.find(key);
+      return it == range.params.end() ? std::string() : it->second;
+    };
+    std::string as = param("as");
+    if (range.type == "application/json" && as == "APIGroupDiscoveryList" &&
+        param("g") == "apidiscovery.k8s.io" && (param("v") == "v2" || param("v") == "v2beta1"))
+      return param("v");
+    if (!as.empty()) continue;  // another representation, not served
+    if (range.type == "application/json" || range.type == "application/yaml" ||
+        range.type == "application/*" || range.type == "*/*")
+      return std::nullopt;  // the plain document comes first
+  }
+  return std::nullopt;
+}
+
+std::string aggregatedDiscoveryContentType(const std::string& version) {
+  return "application/json;g=apidiscovery.k8s.io;v=" + version + ";as=APIGroupDiscoveryList";
+}
+
+api::Json aggregatedDiscovery(bool coreGroup, const std::string& version) {
+  auto responseKind = [](const std::string& group, const std::string& groupVersion,
+                         const std::string& kind) {
+    return api::Json{{"group", group}, {"version", groupVersion}, {"kind", kind}};
+  };
+  auto resourceEntry = [&](const api::ResourceInfo& info) {
+    api::Json entry = {{"resource", info.plural},
+                       {"responseKind", responseKind(info.group, info.version, info.kind)},
+                       {"scope", info.namespaced ? "Namespaced" : "Cluster"},
+                       {"singularResource", info.singular},
+                       {"verbs", kObjectVerbs}};
+    if (!info.shortNames.empty()) entry["shortNames"] = info.shortNames;
+    if (inCategoryAll(info)) entry["categories"] = {"all"};
+    api::Json subresources = api::Json::array();
+    for (const auto& sub : subresourcesOf(info))
+      subresources.push_back({{"subresource", sub.name},
+                              {"responseKind", responseKind(sub.group, sub.version, sub.kind)},
+                              {"verbs", sub.verbs}});
+    if (!subresources.empty()) entry["subresources"] = std::move(subresources);
+    return entry;
+  };
+
+  // Groups in the order first served, versions in preference order.
+  std::vector<std::string> groupNames;
+  for (const auto& info : api::allResources()) {
+    if (info.group.empty() != coreGroup) continue;
+    bool seen = false;
+    for (const auto& name : groupNames) seen = seen || name == info.group;
+    if (!seen) groupNames.push_back(info.group);
+  }
+  api::Json groups = api::Json::array();
+  for (const auto& groupName : groupNames) {
+    api::Json versions = api::Json::array();
+    for (const auto& groupVersion : groupVersions(groupName)) {
+      api::Json resources = api::Json::array();
+      for (const auto& info : api::allResources())
+        if (info.group == groupName && info.version == groupVersion)
+          resources.push_back(resourceEntry(info));
+      versions.push_back(
+          {{"version", groupVersion}, {"resources", resources}, {"freshness", "Current"}});
+    }
+    api::Json metadata = api::Json::object();
+    if (!groupName.empty()) metadata["name"] = groupName;
+    groups.push_back({{"metadata", metadata}, {"versions", versions}});
+  }
+  return {{"kind", "APIGroupDiscoveryList"},
+          {"apiVersion", "apidiscovery.k8s.io/" + version},
+          {"metadata", api::Json::object()},
+          {"items", groups}};
 }
 
 }  // namespace podnet::apiserver

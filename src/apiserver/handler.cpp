@@ -9,6 +9,7 @@
 #include "apiserver/discovery.h"
 #include "apiserver/media.h"
 #include "apiserver/patch.h"
+#include "apiserver/tables.h"
 
 namespace podnet::apiserver {
 
@@ -308,7 +309,7 @@ bool WatchStream::next(std::chrono::milliseconds wait, std::string& out) {
     out += "{\"type\":\"";
     out += event.type;
     out += "\",\"object\":";
-    out += dumpJson(event.object, false);
+    out += dumpJson(transform_ ? transform_(event.type, event.object) : event.object, false);
     out += "}\n";
   }
   return true;
@@ -367,10 +368,16 @@ HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
       document = versionInfo();
       break;
     case RouteKind::CoreVersions:
-      document = coreVersions(options_.serverAddress);
-      break;
     case RouteKind::GroupList:
-      document = groupList();
+      if (auto aggregated = aggregatedDiscoveryVersionFor(request.accept)) {
+        HttpResponse response;
+        response.contentType = aggregatedDiscoveryContentType(*aggregated);
+        response.body = dumpJson(
+            aggregatedDiscovery(route.kind == RouteKind::CoreVersions, *aggregated), false);
+        return response;
+      }
+      document = route.kind == RouteKind::CoreVersions ? coreVersions(options_.serverAddress)
+                                                       : groupList();
       break;
     case RouteKind::Group:
       document = group(route.group);
@@ -432,10 +439,19 @@ HttpResponse Handler::getCollection(const HttpRequest& request, const Route& rou
     auto list = client_.list(resource, route.ns, *options);
     if (!list) return errorResponse(list.error());
     if (!list->contains("apiVersion")) (*list)["apiVersion"] = resource.apiVersion();
+    if (auto tableVersion = tableVersionFor(request.accept))
+      return tableResponse(*tableVersion, route, resource, *list);
     return objectResponse(request, route, 200, *list);
   }
-  if (negotiateResponse(request.accept) == ResponseFormat::NotAcceptable)
+  auto tableVersion = tableVersionFor(request.accept);
+  if (!tableVersion && negotiateResponse(request.accept) == ResponseFormat::NotAcceptable)
     return objectResponse(request, route, 200, nullptr);  // the 406
+  WatchStream::EventTransform toTableRows;
+  if (tableVersion) {
+    auto transform = tableWatchTransform(*tableVersion, route, resource);
+    if (!transform) return errorResponse(transform.error());
+    toTableRows = std::move(*transform);
+  }
   auto timeout = options_.defaultWatchTimeout;
   if (route.hasQuery("timeoutSeconds") && !route.queryValue("timeoutSeconds").empty()) {
     auto seconds = parseInteger(route.queryValue("timeoutSeconds"), "timeoutSeconds");
@@ -453,6 +469,7 @@ HttpResponse Handler::getCollection(const HttpRequest& request, const Route& rou
   }
   response.watch = std::make_unique<WatchStream>(std::move(*watcher),
                                                  std::chrono::steady_clock::now() + timeout);
+  if (toTableRows) response.watch->setEventTransform(std::move(toTableRows));
   return response;
 }
 
@@ -460,6 +477,8 @@ HttpResponse Handler::getObject(const HttpRequest& request, const Route& route) 
   auto obj = client_.get(*route.resource, route.ns, route.name);
   if (!obj) return errorResponse(obj.error());
   if (route.subresource == "scale") return objectResponse(request, route, 200, toScale(*obj));
+  if (auto tableVersion = tableVersionFor(request.accept))
+    return tableResponse(*tableVersion, route, *route.resource, *obj);
   return objectResponse(request, route, 200, *obj);
 }
 

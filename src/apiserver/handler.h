@@ -45,11 +45,17 @@ class WatchStream {
   // ERROR event) may still have been appended.
   bool next(std::chrono::milliseconds wait, std::string& out);
 
+  // Rewrites each event's object before it is sent (a one-row Table when
+  // the client asked for Tables, see tables.h).
+  using EventTransform = std::function<Json(const std::string& type, const Json& object)>;
+  void setEventTransform(EventTransform transform) { transform_ = std::move(transform); }
+
  private:
   std::unique_ptr<client::Watcher> watcher_;
   std::chrono::steady_clock::time_point deadline_;
   std::optional<core::Error> pendingError_;
   bool finished_ = false;
+  EventTransform transform_;
 };
 
 struct HttpResponse {
