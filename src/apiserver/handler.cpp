@@ -6,8 +6,10 @@
 #include <exception>
 
 #include "api/object.h"
+#include "api/strict.h"
 #include "apiserver/discovery.h"
 #include "apiserver/media.h"
+#include "apiserver/openapi.h"
 #include "apiserver/patch.h"
 #include "apiserver/tables.h"
 
@@ -44,6 +46,12 @@ HttpResponse textResponse(int status, std::string body) {
   response.status = status;
   response.contentType = "text/plain; charset=utf-8";
   response.body = std::move(body);
+  return response;
+}
+
+// Adds a Warning header per entry (fieldValidation=Warn), as upstream does.
+HttpResponse withWarnings(HttpResponse response, const std::vector<std::string>& warnings) {
+  for (const auto& warning : warnings) response.headers.emplace_back("Warning", warning);
   return response;
 }
 
@@ -362,6 +370,7 @@ HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
   if (route.kind == RouteKind::Resource) return handleResource(request, route);
   if (route.kind == RouteKind::NotFound) return errorResponse(pathNotFound());
   if (request.method != "GET") return errorResponse(notAllowed());
+  if (route.kind == RouteKind::OpenApi) return serveOpenApi(route);
   Json document;
   switch (route.kind) {
     case RouteKind::Version:
@@ -490,9 +499,12 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
   if (!obj) return errorResponse(obj.error());
   if (auto ok = checkObject(resource, route, *obj, resource.kind, resource.apiVersion()); !ok)
     return errorResponse(ok.error());
+  std::vector<std::string> warnings;
+  if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *obj, warnings); !ok)
+    return errorResponse(ok.error());
   auto created = client_.create(resource, route.ns, std::move(*obj), *options);
   if (!created) return errorResponse(created.error());
-  return objectResponse(request, route, 201, *created);
+  return withWarnings(objectResponse(request, route, 201, *created), warnings);
 }
 
 // POST pods/NAME/binding with a v1 Binding: how a scheduler assigns a pod.
@@ -548,9 +560,12 @@ HttpResponse Handler::updateObject(const HttpRequest& request, const Route& rout
   if (auto ok = checkObject(resource, route, *body, resource.kind, resource.apiVersion()); !ok)
     return errorResponse(ok.error());
   if (auto ok = checkName(route, *body); !ok) return errorResponse(ok.error());
+  std::vector<std::string> warnings;
+  if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *body, warnings); !ok)
+    return errorResponse(ok.error());
   auto updated = client_.update(resource, route.ns, std::move(*body), *options);
   if (!updated) return errorResponse(updated.error());
-  return objectResponse(request, route, 200, *updated);
+  return withWarnings(objectResponse(request, route, 200, *updated), warnings);
 }
 
 HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route) {
@@ -562,6 +577,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
     return errorResponse(core::unsupportedMediaType(bareMediaType(request.contentType)));
 
   bool scale = route.subresource == "scale";
+  std::vector<std::string> warnings;  // of the last attempt: the patched object is checked
   auto updated = guaranteedUpdate_(
       resource, route.ns, route.name,
       [&](Json& obj) -> core::Status {
@@ -586,6 +602,11 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
                                   ") does not match the name on the URL (" + route.name + ")");
         if (resource.namespaced && api::namespaceOf(*patched) != route.ns)
           return core::badRequest(kNamespaceMismatch);
+        warnings.clear();
+        if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *patched,
+                                               warnings);
+            !ok)
+          return ok;
         std::string patchedVersion = api::resourceVersion(*patched);
         if (auto ok = checkResourceVersion(resource, route.name, patchedVersion, obj); !ok)
           return ok;
@@ -597,7 +618,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
       *options);
   if (!updated) return errorResponse(updated.error());
   if (scale) return objectResponse(request, route, 200, toScale(*updated));
-  return objectResponse(request, route, 200, *updated);
+  return withWarnings(objectResponse(request, route, 200, *updated), warnings);
 }
 
 namespace {

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/codec.h"
 #include "apiserver/route.h"
@@ -62,6 +64,8 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  // Further response headers (name, value), e.g. Warning, ETag.
+  std::vector<std::pair<std::string, std::string>> headers;
   // Set for a watch: the transport sends a 200 with chunked encoding and
   // streams the events until the stream ends or the client goes away.
   std::unique_ptr<WatchStream> watch;

@@ -142,7 +142,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     HttpResponse response = server_.handler.handle(request);
     if (response.watch) return startWatch(std::move(response.watch));
-    send(response.status, response.contentType, std::move(response.body), head);
+    send(response.status, response.contentType, std::move(response.body), head,
+         response.headers);
   }
 
   void sendError(int code, const std::string& reason, const std::string& message) {
@@ -151,12 +152,20 @@ class Session : public std::enable_shared_from_this<Session> {
     send(code, "application/json", error.toStatus().dump(), false);
   }
 
-  void send(int status, const std::string& contentType, std::string body, bool head) {
+  void send(int status, const std::string& contentType, std::string body, bool head,
+            const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     auto response = std::make_shared<http::response<http::string_body>>();
     response->version(version_ == 10 ? 10 : 11);
     response->result(static_cast<unsigned>(status));
     response->set(http::field::content_type, contentType);
     response->set(http::field::cache_control, "no-cache, private");
+    // Repeatable headers (Warning) are added; Cache-Control replaces the default.
+    for (const auto& [name, value] : headers) {
+      if (beast::iequals(name, "Cache-Control"))
+        response->set(http::field::cache_control, value);
+      else
+        response->insert(name, value);
+    }
     response->keep_alive(keepAlive_);
     if (head) {
       response->content_length(body.size());

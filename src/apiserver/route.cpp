@@ -136,6 +136,10 @@ Route parseRoute(std::string_view target) {
     route.kind = RouteKind::Health;
     return route;
   }
+  if (root == "openapi" && segments.size() >= 2 && segments[1] == "v3") {
+    route.kind = RouteKind::OpenApi;
+    return route;
+  }
   if (root == "version" && segments.size() == 1) {
     route.kind = RouteKind::Version;
     return route;

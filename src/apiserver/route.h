@@ -20,6 +20,7 @@ enum class RouteKind {
   Group,         // /apis/GROUP: APIGroup
   ResourceList,  // /api/v1, /apis/GROUP/VERSION: APIResourceList
   Resource,      // a collection, an object, or an object's subresource
+  OpenApi,       // /openapi/v3 and the documents below it (openapi.h)
 };
 
 struct Route {

@@ -1,0 +1,536 @@
+#include "apiserver/openapi.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "api/resource.h"
+#include "api/schema.h"
+
+namespace podnet::apiserver {
+
+using api::Json;
+namespace schema = api::schema;
+
+namespace {
+
+constexpr std::string_view kSchemaRefPrefix = "#/components/schemas/";
+constexpr const char* kIntOrString = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
+constexpr const char* kQuantity = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+constexpr const char* kTime = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
+constexpr const char* kMicroTime = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime";
+constexpr const char* kPatch = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
+
+std::string sha512Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha512(), nullptr) != 1)
+    return "0";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xF];
+  }
+  return out;
+}
+
+Json refTo(std::string_view name) {
+  return {{"$ref", std::string(kSchemaRefPrefix) + std::string(name)}};
+}
+
+// Builds components.schemas: every message reachable from the kinds of one
+// group version, by its full name.
+class SchemaWriter {
+ public:
+  explicit SchemaWriter(Json& schemas) : schemas_(schemas) {}
+
+  // Adds `message` (and what it references); returns its name.
+  std::string add(const schema::Message& message) {
+    std::string name(message.name);
+    if (!done_.insert(name).second) return name;
+    Json properties = Json::object();
+    addProperties(message, properties);
+    Json out = {{"type", "object"}};
+    if (!properties.empty()) out["properties"] = std::move(properties);
+    schemas_[name] = std::move(out);
+    return name;
+  }
+
+  // Marks `name` as the schema of a top-level kind.
+  void markKind(const std::string& name, std::string_view group, std::string_view version,
+                std::string_view kind) {
+    Json& gvks = schemas_[name]["x-kubernetes-group-version-kind"];
+    if (!gvks.is_array()) gvks = Json::array();
+    gvks.push_back({{"group", group}, {"version", version}, {"kind", kind}});
+  }
+
+  // The <Kind>List schema (items of `itemName`).
+  void addList(const schema::KindSchema& kind, const std::string& itemName) {
+    std::string name = itemName + "List";
+    schemas_[name] = {
+        {"type", "object"},
+        {"required", {"items"}},
+        {"properties",
+         {{"apiVersion", {{"type", "string"}}},
+          {"kind", {{"type", "string"}}},
+          {"items", {{"type", "array"}, {"items", refTo(itemName)}}},
+          {"metadata", {{"allOf", {refTo(add(schema::listMeta()))}}, {"default", Json::object()}}}}},
+        {"x-kubernetes-group-version-kind",
+         {{{"group", kind.group}, {"version", kind.version}, {"kind", std::string(kind.kind) + "List"}}}}};
+  }
+
+ private:
+  void addProperties(const schema::Message& message, Json& properties) {
+    for (const schema::Field& field : message.fields) {
+      if (field.inlined) {
+        if (field.message) addProperties(*field.message, properties);
+        continue;
+      }
+      properties[std::string(field.json)] = property(field);
+    }
+  }
+
+  Json scalar(const schema::Field& field) {
+    switch (field.type) {
+      case schema::Type::String:
+        return {{"type", "string"}};
+      case schema::Type::Bool:
+        return {{"type", "boolean"}};
+      case schema::Type::Int32:
+        return {{"type", "integer"}, {"format", "int32"}};
+      case schema::Type::Int64:
+        return {{"type", "integer"}, {"format", "int64"}};
+      case schema::Type::Double:
+        return {{"type", "number"}, {"format", "double"}};
+      case schema::Type::Bytes:
+        return {{"type", "string"}, {"format", "byte"}};
+      case schema::Type::Duration:
+        return {{"type", "string"}};
+      case schema::Type::IntOrString:
+        addLeaf(kIntOrString, {{"type", "string"}, {"format", "int-or-string"}});
+        return refTo(kIntOrString);
+      case schema::Type::Quantity:
+        addLeaf(kQuantity, {{"type", "string"}});
+        return refTo(kQuantity);
+      case schema::Type::Time:
+        addLeaf(kTime, {{"type", "string"}, {"format", "date-time"}});
+        return refTo(kTime);
+      case schema::Type::MicroTime:
+        addLeaf(kMicroTime, {{"type", "string"}, {"format", "date-time"}});
+        return refTo(kMicroTime);
+      case schema::Type::Message:
+        if (field.message) return refTo(add(*field.message));
+        [[fallthrough]];
+      case schema::Type::Any:
+        return {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
+    }
+    return Json::object();
+  }
+
+  Json property(const schema::Field& field) {
+    Json element = scalar(field);
+    Json out;
+    switch (field.shape) {
+      case schema::Shape::Single:
+        // Upstream wraps references in allOf so a description can sit beside them.
+        if (element.contains("$ref") && field.type == schema::Type::Message)
+          out = {{"allOf", {element}}, {"default", Json::object()}};
+        else
+          out = std::move(element);
+        break;
+      case schema::Shape::List:
+        out = {{"type", "array"}, {"items", std::move(element)}};
+        if (!field.listType.empty()) out["x-kubernetes-list-type"] = field.listType;
+        if (!field.listMapKeys.empty()) {
+          Json keys = Json::array();
+          for (auto key : field.listMapKeys) keys.push_back(key);
+          out["x-kubernetes-list-map-keys"] = std::move(keys);
+        }
+        break;
+      case schema::Shape::Map:
+        out = {{"type", "object"}, {"additionalProperties", std::move(element)}};
+        break;
+    }
+    if (!field.patchStrategy.empty()) out["x-kubernetes-patch-strategy"] = field.patchStrategy;
+    if (!field.patchMergeKey.empty()) out["x-kubernetes-patch-merge-key"] = field.patchMergeKey;
+    return out;
+  }
+
+  void addLeaf(const char* name, Json value) {
+    if (done_.insert(name).second) schemas_[name] = std::move(value);
+  }
+
+  Json& schemas_;
+  std::set<std::string> done_;
+};
+
+// "CoreV1", "AppsV1", "NetworkingV1": the operationId infix upstream uses.
+std::string operationInfix(std::string_view group, std::string_view version) {
+  std::string name = group.empty() ? "core" : std::string(group.substr(0, group.find('.')));
+  name[0] = char(std::toupper(static_cast<unsigned char>(name[0])));
+  std::string v(version);
+  v[0] = char(std::toupper(static_cast<unsigned char>(v[0])));
+  return name + v;
+}
+
+Json stringParameter(const char* name, const char* in, const char* description,
+                     bool required = false) {
+  Json parameter = {{"name", name},
+                    {"in", in},
+                    {"description", description},
+                    {"schema", {{"type", "string"}, {"uniqueItems", true}}}};
+  if (required) parameter["required"] = true;
+  return parameter;
+}
+
+Json writeParameters(bool withForce) {
+  Json parameters = {
+      stringParameter("dryRun", "query",
+                      "When present, indicates that modifications should not be persisted."),
+      stringParameter("fieldManager", "query",
+                      "fieldManager is a name associated with the actor or entity that is "
+                      "making these changes."),
+      stringParameter("fieldValidation", "query",
+                      "fieldValidation instructs the server on how to handle objects in the "
+                      "request containing unknown or duplicate fields. Valid values are: "
+                      "Ignore, Warn (the default) and Strict."),
+  };
+  if (withForce)
+    parameters.push_back({{"name", "force"},
+                          {"in", "query"},
+                          {"description",
+                           "Force is going to \"force\" Apply requests. It means user will "
+                           "re-acquire conflicting fields owned by other people."},
+                          {"schema", {{"type", "boolean"}, {"uniqueItems", true}}}});
+  return parameters;
+}
+
+Json jsonContent(const Json& schemaRef) {
+  return {{"application/json", {{"schema", schemaRef}}},
+          {"application/yaml", {{"schema", schemaRef}}},
+          {"application/vnd.kubernetes.protobuf", {{"schema", schemaRef}}}};
+}
+
+Json responses(const Json& schemaRef, std::initializer_list<const char*> codes) {
+  Json out = Json::object();
+  for (const char* code : codes) {
+    std::string text = std::string(code) == "201" ? "Created"
+                       : std::string(code) == "202" ? "Accepted"
+                                                     : "OK";
+    out[code] = {{"description", text}, {"content", jsonContent(schemaRef)}};
+  }
+  out["401"] = {{"description", "Unauthorized"}};
+  return out;
+}
+
+struct OperationContext {
+  std::string group, version, kind;  // the GVK the operation reads or writes
+  std::string infix;                 // CoreV1
+  std::string tag;                   // core_v1
+};
+
+Json operation(const OperationContext& context, const std::string& verb,
+               const std::string& action, const std::string& operationId,
+               const std::string& description, Json parameters, const Json& schemaRef,
+               std::initializer_list<const char*> codes, std::optional<Json> requestBody) {
+  Json op = {{"tags", {context.tag}},
+             {"description", description},
+             {"operationId", operationId},
+             {"responses", responses(schemaRef, codes)},
+             {"x-kubernetes-action", action},
+             {"x-kubernetes-group-version-kind",
+              {{"group", context.group}, {"version", context.version}, {"kind", context.kind}}}};
+  if (!parameters.empty()) op["parameters"] = std::move(parameters);
+  if (requestBody) op["requestBody"] = std::move(*requestBody);
+  (void)verb;
+  return op;
+}
+
+Json bodyOf(const Json& schemaRef) {
+  return {{"content", {{"*/*", {{"schema", schemaRef}}}}}, {"required", true}};
+}
+
+Json patchBody() {
+  Json patchRef = refTo(kPatch);
+  Json content = Json::object();
+  for (const char* type :
+       {"application/apply-patch+yaml", "application/json-patch+json",
+        "application/merge-patch+json", "application/strategic-merge-patch+json"})
+    content[type] = {{"schema", patchRef}};
+  return {{"content", std::move(content)}, {"required", true}};
+}
+
+// The get/put/patch (and delete) operations of one object path.
+Json objectPathItem(const OperationContext& context, const std::string& resourceName,
+                    const std::string& scopeName, const Json& schemaRef, bool deletable,
+                    const std::string& suffix, const Json& pathParameters) {
+  std::string subject = context.kind + suffix;  // "Service", "ServiceStatus"
+  Json item = {{"parameters", pathParameters}};
+  item["get"] = operation(context, "get", "get", "read" + context.infix + scopeName + subject,
+                          "read the specified " + context.kind, Json::array(), schemaRef,
+                          {"200"}, std::nullopt);
+  item["put"] =
+      operation(context, "put", "put", "replace" + context.infix + scopeName + subject,
+                "replace the specified " + context.kind, writeParameters(false), schemaRef,
+                {"200", "201"}, bodyOf(schemaRef));
+  item["patch"] =
+      operation(context, "patch", "patch", "patch" + context.infix + scopeName + subject,
+                "partially update the specified " + context.kind, writeParameters(true),
+                schemaRef, {"200", "201"}, patchBody());
+  if (deletable) {
+    Json deleteParameters = {
+        stringParameter("dryRun", "query",
+                        "When present, indicates that modifications should not be persisted."),
+        {{"name", "gracePeriodSeconds"},
+         {"in", "query"},
+         {"schema", {{"type", "integer"}, {"uniqueItems", true}}}},
+        stringParameter("propagationPolicy", "query",
+                        "Whether and how garbage collection will be performed."),
+    };
+    item["delete"] = operation(context, "delete", "delete",
+                               "delete" + context.infix + scopeName + subject,
+                               "delete " + context.kind, std::move(deleteParameters),
+                               refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"),
+                               {"200", "202"},
+                               bodyOf(refTo("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")));
+  }
+  (void)resourceName;
+  return item;
+}
+
+Json pathParameter(const char* name, const char* description) {
+  return stringParameter(name, "path", description, true);
+}
+
+Json buildDocument(std::string_view group, std::string_view version) {
+  Json schemas = Json::object();
+  SchemaWriter writer(schemas);
+  Json paths = Json::object();
+  std::string prefix =
+      group.empty() ? "/api/" + std::string(version)
+                    : "/apis/" + std::string(group) + "/" + std::string(version);
+  std::string infix = operationInfix(group, version);
+  std::string tag = (group.empty() ? std::string("core")
+                                   : std::string(group.substr(0, group.find('.')))) +
+                    "_" + std::string(version);
+
+  Json pretty = {{"name", "pretty"},
+                 {"in", "query"},
+                 {"description", "If 'true', then the output is pretty printed."},
+                 {"schema", {{"type", "string"}, {"uniqueItems", true}}}};
+  Json nameParameter = pathParameter("name", "name of the object");
+  Json namespaceParameter = pathParameter("namespace", "object name and auth scope");
+
+  writer.add(*schema::forKind("meta.k8s.io/v1", "DeleteOptions"));
+  writer.add(*schema::forKind("meta.k8s.io/v1", "Status"));
+  schemas[kPatch] = {{"type", "object"},
+                     {"description",
+                      "Patch is provided to give a concrete name and type to the "
+                      "Kubernetes PATCH request body."}};
+
+  for (const schema::KindSchema& kind : schema::allKinds()) {
+    if (!kind.served || kind.group != group || kind.version != version) continue;
+    const api::ResourceInfo* resource =
+        api::findKind(group.empty() ? std::string(version)
+                                    : std::string(group) + "/" + std::string(version),
+                      kind.kind);
+    if (!resource) continue;
+    std::string schemaName = writer.add(*kind.message);
+    writer.markKind(schemaName, kind.group, kind.version, kind.kind);
+    writer.addList(kind, schemaName);
+    Json schemaRef = refTo(schemaName);
+    Json listRef = refTo(schemaName + "List");
+    OperationContext context{std::string(group), std::string(version), resource->kind, infix,
+                             tag};
+
+    std::string scopeName = resource->namespaced ? "Namespaced" : "";
+    std::string collectionPath =
+        prefix + (resource->namespaced ? "/namespaces/{namespace}/" : "/") + resource->plural;
+    Json collectionParameters = Json::array({pretty});
+    Json objectParameters = Json::array({nameParameter});
+    if (resource->namespaced) {
+      collectionParameters.push_back(namespaceParameter);
+      objectParameters.push_back(namespaceParameter);
+    }
+    objectParameters.push_back(pretty);
+
+    Json collection = {{"parameters", collectionParameters}};
+    collection["get"] =
+        operation(context, "get", "list", "list" + infix + scopeName + resource->kind,
+                  "list or watch objects of kind " + resource->kind,
+                  Json::array({{{"name", "labelSelector"},
+                                {"in", "query"},
+                                {"schema", {{"type", "string"}, {"uniqueItems", true}}}},
+                               {{"name", "fieldSelector"},
+                                {"in", "query"},
+                                {"schema", {{"type", "string"}, {"uniqueItems", true}}}},
+                               {{"name", "watch"},
+                                {"in", "query"},
+                                {"schema", {{"type", "boolean"}, {"uniqueItems", true}}}}}),
+                  listRef, {"200"}, std::nullopt);
+    collection["post"] = operation(context, "post", "post",
+                                   "create" + infix + scopeName + resource->kind,
+                                   "create " + resource->kind, writeParameters(false), schemaRef,
+                                   {"200", "201", "202"}, bodyOf(schemaRef));
+    collection["delete"] =
+        operation(context, "delete", "deletecollection",
+                  "deletecollection" + infix + scopeName + resource->kind,
+                  "delete collection of " + resource->kind, Json::array(),
+                  refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"), {"200"},
+                  bodyOf(refTo("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")));
+    paths[collectionPath] = std::move(collection);
+    if (resource->namespaced) {
+      // The list across every namespace.
+      Json all = {{"parameters", Json::array({pretty})}};
+      all["get"] = operation(context, "get", "list",
+                             "list" + infix + resource->kind + "ForAllNamespaces",
+                             "list or watch objects of kind " + resource->kind, Json::array(),
+                             listRef, {"200"}, std::nullopt);
+      paths[prefix + "/" + resource->plural] = std::move(all);
+    }
+
+    std::string objectPath = collectionPath + "/{name}";
+    paths[objectPath] = objectPathItem(context, resource->plural, scopeName, schemaRef, true, "",
+                                       objectParameters);
+    if (resource->hasStatus)
+      paths[objectPath + "/status"] = objectPathItem(context, resource->plural, scopeName,
+                                                     schemaRef, false, "Status", objectParameters);
+    if (resource->hasScale) {
+      const schema::Message* scale = schema::forKind("autoscaling/v1", "Scale");
+      std::string scaleName = writer.add(*scale);
+      writer.markKind(scaleName, "autoscaling", "v1", "Scale");
+      OperationContext scaleContext{"autoscaling", "v1", "Scale", infix, tag};
+      Json item = objectPathItem(scaleContext, resource->plural, scopeName, refTo(scaleName), false,
+                                 "", objectParameters);
+      // operationIds name the owner: readAppsV1NamespacedDeploymentScale.
+      for (const char* verb : {"get", "put", "patch"}) {
+        std::string id = item[verb]["operationId"].get<std::string>();
+        id.replace(id.size() - 5, 5, resource->kind + "Scale");
+        item[verb]["operationId"] = id;
+      }
+      paths[objectPath + "/scale"] = std::move(item);
+    }
+    if (resource->kind == "Pod") {
+      const schema::Message* binding = schema::forKind("v1", "Binding");
+      std::string bindingName = writer.add(*binding);
+      writer.markKind(bindingName, "", "v1", "Binding");
+      OperationContext bindingContext{"", "v1", "Binding", infix, tag};
+      Json item = {{"parameters", objectParameters}};
+      item["post"] = operation(bindingContext, "post", "post",
+                               "create" + infix + "NamespacedPodBinding",
+                               "create binding of a Pod", writeParameters(false), refTo(bindingName),
+                               {"200", "201", "202"}, bodyOf(refTo(bindingName)));
+      paths[objectPath + "/binding"] = std::move(item);
+    }
+  }
+  for (const char* name : {"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.Status"}) {
+    std::string kind = std::string(name).substr(std::string(name).rfind('.') + 1);
+    writer.markKind(name, group, version, kind);
+  }
+
+  return {{"openapi", "3.0.0"},
+          {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+          {"paths", std::move(paths)},
+          {"components",
+           {{"schemas", std::move(schemas)},
+            {"securitySchemes",
+             {{"BearerToken",
+               {{"type", "apiKey"},
+                {"name", "authorization"},
+                {"in", "header"},
+                {"description", "Bearer Token authentication"}}}}}}}};
+}
+
+// Every served group version, by its path below /openapi/v3.
+const std::map<std::string, OpenApiDocument>& documents() {
+  static const std::map<std::string, OpenApiDocument> all = [] {
+    std::map<std::string, OpenApiDocument> out;
+    std::set<std::pair<std::string, std::string>> groupVersions;
+    for (const auto& resource : api::allResources())
+      groupVersions.insert({resource.group, resource.version});
+    for (const auto& [group, version] : groupVersions) {
+      std::string path = group.empty() ? "api/" + version : "apis/" + group + "/" + version;
+      OpenApiDocument document;
+      document.body =
+          buildDocument(group, version).dump(-1, ' ', false, Json::error_handler_t::replace);
+      document.hash = sha512Hex(document.body);
+      out.emplace(std::move(path), std::move(document));
+    }
+    return out;
+  }();
+  return all;
+}
+
+std::string httpDateOneYearFromNow() {
+  std::time_t when =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(
+                                                                                  24 * 365));
+  std::tm utc{};
+  gmtime_r(&when, &utc);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S UTC", &utc);
+  return buffer;
+}
+
+}  // namespace
+
+Json openApiV3Index() {
+  Json paths = Json::object();
+  for (const auto& [path, document] : documents())
+    paths[path] = {{"serverRelativeURL", "/openapi/v3/" + path + "?hash=" + document.hash}};
+  return {{"paths", std::move(paths)}};
+}
+
+const OpenApiDocument* openApiV3Document(std::string_view groupVersionPath) {
+  auto it = documents().find(std::string(groupVersionPath));
+  return it == documents().end() ? nullptr : &it->second;
+}
+
+HttpResponse serveOpenApi(const Route& route) {
+  HttpResponse response;
+  std::string_view path = route.path;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  constexpr std::string_view kRoot = "/openapi/v3";
+  if (path == kRoot) {
+    response.body = openApiV3Index().dump();
+    return response;
+  }
+  const OpenApiDocument* document = nullptr;
+  if (path.substr(0, kRoot.size() + 1) == "/openapi/v3/")
+    document = openApiV3Document(path.substr(kRoot.size() + 1));
+  if (!document) {
+    core::Error error{404, "NotFound", "the server could not find the requested resource"};
+    response.status = 404;
+    response.body = error.toStatus().dump();
+    return response;
+  }
+  std::string etag = "\"" + document->hash + "\"";
+  std::string hash = route.queryValue("hash");
+  if (!hash.empty()) {
+    if (hash != document->hash) {
+      // A stale URL from a cached index: point at the current document.
+      response.status = 301;
+      response.contentType = "text/html; charset=utf-8";
+      std::string location = std::string(path) + "?hash=" + document->hash;
+      response.headers.emplace_back("Location", location);
+      response.body = "<a href=\"" + location + "\">Moved Permanently</a>.\n";
+      return response;
+    }
+    // The hash names this content for good: clients may cache it forever.
+    response.headers.emplace_back("Cache-Control", "public, immutable");
+    response.headers.emplace_back("Expires", httpDateOneYearFromNow());
+    response.headers.emplace_back("Vary", "Accept");
+  }
+  response.headers.emplace_back("Etag", etag);
+  response.body = document->body;
+  return response;
+}
+
+}  // namespace podnet::apiserver
