@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/object.h"
+#include "api/strict.h"
 #include "apiserver/strategic_merge.h"
 
 namespace podnet::apiserver {
@@ -639,6 +640,9 @@ core::Result<ApplyResult> serverSideApply(client::Client& client,
   if (kind != resource.kind || apiVersion != resource.apiVersion())
     return core::badRequest(kind + " in version \"" + apiVersion + "\" cannot be handled as a " +
                             resource.kind);
+  std::vector<std::string> warnings;
+  if (auto ok = api::strict::checkFields(request.fieldValidation, config, warnings); !ok)
+    return ok.takeError();
   if (!config.contains("metadata") || config["metadata"].is_null())
     config["metadata"] = Json::object();
   Json& metadata = config["metadata"];
@@ -682,14 +686,14 @@ core::Result<ApplyResult> serverSideApply(client::Client& client,
           return core::Ok{};
         },
         request.writeOptions);
-    if (updated) return ApplyResult{std::move(*updated), false};
+    if (updated) return ApplyResult{std::move(*updated), false, warnings};
     if (updated.error().code != 404 || updated.error().reason != "NotFound")
       return updated.takeError();
     if (!wantedVersion.empty()) return updated.takeError();
     auto fresh = applyConfiguration(Json(), config, type, options);
     if (!fresh) return fresh.takeError();
     auto created = client.create(resource, request.ns, std::move(*fresh), request.writeOptions);
-    if (created) return ApplyResult{std::move(*created), true};
+    if (created) return ApplyResult{std::move(*created), true, warnings};
     if (created.error().reason != "AlreadyExists") return created.takeError();
   }
   return core::conflict(resource.group, resource.plural, request.name,

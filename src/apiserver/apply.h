@@ -98,7 +98,8 @@ struct ApplyRequest {
   std::string name;
   std::string body;  // YAML or JSON
   std::string fieldManager;
-  std::string force;  // the query parameter as sent
+  std::string force;            // the query parameter as sent
+  std::string fieldValidation;  // Strict, Warn, Ignore or ""
   client::WriteOptions writeOptions;
 };
 
@@ -108,7 +109,8 @@ using GuaranteedUpdateFn = std::function<core::Result<api::Json>(
 
 struct ApplyResult {
   api::Json object;
-  bool created = false;  // 201 rather than 200
+  bool created = false;               // 201 rather than 200
+  std::vector<std::string> warnings;  // unknown fields under fieldValidation=Warn
 };
 
 // The whole apply request: validates the body and parameters, updates the

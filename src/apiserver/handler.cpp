@@ -7,6 +7,7 @@
 
 #include "api/object.h"
 #include "api/strict.h"
+#include "apiserver/apply.h"
 #include "apiserver/discovery.h"
 #include "apiserver/media.h"
 #include "apiserver/openapi.h"
@@ -183,6 +184,12 @@ core::Status checkName(const Route& route, Json& obj) {
                             ") does not match the name on the URL (" + route.name + ")");
   }
   return core::Ok{};
+}
+
+// The manager a non-apply write is recorded under in managedFields.
+std::string updateManager(const HttpRequest& request, const client::WriteOptions& options) {
+  return options.fieldManager.empty() ? defaultFieldManager(request.userAgent)
+                                      : options.fieldManager;
 }
 
 core::Error conflictFor(const api::ResourceInfo& resource, const std::string& name) {
@@ -502,6 +509,8 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
   std::vector<std::string> warnings;
   if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *obj, warnings); !ok)
     return errorResponse(ok.error());
+  recordUpdate(Json(), *obj, schemaOf(resource), updateManager(request, *options),
+               resource.apiVersion());
   auto created = client_.create(resource, route.ns, std::move(*obj), *options);
   if (!created) return errorResponse(created.error());
   return withWarnings(objectResponse(request, route, 201, *created), warnings);
@@ -563,6 +572,14 @@ HttpResponse Handler::updateObject(const HttpRequest& request, const Route& rout
   std::vector<std::string> warnings;
   if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *body, warnings); !ok)
     return errorResponse(ok.error());
+  if (route.subresource.empty()) {
+    // managedFields need the object being replaced (a stale read only makes
+    // the Update entry less precise; the write itself stays a CAS).
+    auto current = client_.get(resource, route.ns, route.name);
+    if (current)
+      recordUpdate(*current, *body, schemaOf(resource), updateManager(request, *options),
+                   resource.apiVersion());
+  }
   auto updated = client_.update(resource, route.ns, std::move(*body), *options);
   if (!updated) return errorResponse(updated.error());
   return withWarnings(objectResponse(request, route, 200, *updated), warnings);
@@ -573,8 +590,19 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
   auto options = writeOptions(route);
   if (!options) return errorResponse(options.error());
   PatchType type = patchTypeOf(request.contentType);
+  if (type == PatchType::Apply && route.subresource.empty()) {
+    auto applied = serverSideApply(
+        client_, guaranteedUpdate_,
+        {&resource, route.ns, route.name, request.body, options->fieldManager,
+         route.queryValue("force"), route.queryValue("fieldValidation"), *options});
+    if (!applied) return errorResponse(applied.error());
+    return withWarnings(objectResponse(request, route, applied->created ? 201 : 200,
+                                       applied->object),
+                        applied->warnings);
+  }
   if (type == PatchType::Apply || type == PatchType::Unsupported)
     return errorResponse(core::unsupportedMediaType(bareMediaType(request.contentType)));
+  const api::schema::Message* schema = schemaOf(resource);
 
   bool scale = route.subresource == "scale";
   std::vector<std::string> warnings;  // of the last attempt: the patched object is checked
@@ -593,7 +621,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
           obj["spec"]["replicas"] = *replicas;
           return core::Ok{};
         }
-        auto patched = applyPatch(type, obj, request.body);
+        auto patched = applyPatch(type, obj, request.body, schema);
         if (!patched) return patched.takeError();
         if (!patched->is_object() || !(*patched)["metadata"].is_object())
           return core::badRequest("the patched object has no metadata");
@@ -612,6 +640,9 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
           return ok;
         if (patchedVersion.empty())
           (*patched)["metadata"]["resourceVersion"] = api::resourceVersion(obj);
+        if (route.subresource.empty())
+          recordUpdate(obj, *patched, schema, updateManager(request, *options),
+                       resource.apiVersion());
         obj = std::move(*patched);
         return core::Ok{};
       },

@@ -29,6 +29,8 @@ struct HttpRequest {
   std::string accept;
   std::string authorization;
   std::string body;
+  // Names the field manager of writes without ?fieldManager= (its product).
+  std::string userAgent;
 };
 
 // A running watch: produces the newline-delimited JSON events of a
