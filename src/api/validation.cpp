@@ -1472,7 +1472,10 @@ void validateNetworkPolicyPort(Validator& v, const Json& port, const std::string
   const Json* number = member(port, "port");
   auto endPort = v.optInt(port, "endPort", child(path, "endPort"));
   if (number && number->is_number_integer()) {
-    int64_t n = number->is_number_unsigned() ? int64_t(1) << 32 : number->get<int64_t>();
+    // nlohmann reads every non-negative integer as unsigned: clamp, don't flag.
+    int64_t n = number->is_number_unsigned()
+                    ? int64_t(std::min<uint64_t>(number->get<uint64_t>(), uint64_t(1) << 32))
+                    : number->get<int64_t>();
     for (const auto& msg : isValidPortNum(n)) v.invalid(child(path, "port"), n, msg);
     if (endPort) {
       if (*endPort < n)

@@ -1,5 +1,8 @@
 #include "api/validation.h"
 
+#include "api/defaults.h"
+#include "api/codec.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -896,3 +899,14 @@ TEST(Messages, DeeplyNestedDocumentsAreRefusedWithoutRecursion) {
 
 }  // namespace
 }  // namespace podnet::api
+
+// What a client sends as {"port": 80} decodes as an unsigned JSON number.
+TEST(NetworkPolicyValidation, PortsDecodedFromJsonAreValid) {
+  auto policy = podnet::api::decodeJson(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"np","namespace":"default"},
+          "spec":{"podSelector":{},"ingress":[{"ports":[{"protocol":"TCP","port":80,"endPort":90}]}]}})");
+  ASSERT_TRUE(policy.ok());
+  const auto& resource = podnet::api::resource("NetworkPolicy");
+  podnet::api::applyDefaults(resource, *policy);
+  EXPECT_TRUE(podnet::api::validate(resource, *policy).empty());
+}
