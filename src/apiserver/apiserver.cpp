@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apiserver/apiserver_endpoints.h"
 #include "apiserver/handler.h"
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
@@ -135,6 +136,16 @@ int runServer(const ServerOptions& options) {
   if (auto ok = server.start(); !ok) {
     logLine(ok.error().message);
     return 1;
+  }
+  // Pods (and kubectl get endpoints kubernetes) find the API server here.
+  // Endpoints may not be loopback addresses (pods could not reach them), so
+  // a server on loopback, or on every address, publishes none.
+  auto endpointIp = core::IpAddress::parse(listen->host);
+  bool loopback =
+      endpointIp && (endpointIp->v6 ? listen->host == "::1" : endpointIp->bytes[0] == 127);
+  if (endpointIp && !wildcard && !loopback) {
+    if (auto ok = publishApiServerEndpoints(*registry, listen->host, server.port()); !ok)
+      logLine("cannot publish the kubernetes endpoints: " + ok.error().message);
   }
   std::string serverUrl = "https://" + clientHost + ":" + std::to_string(server.port());
   std::string kubeconfigPath = (std::filesystem::path(options.dataDir) / "kubeconfig").string();
