@@ -102,14 +102,16 @@ std::string warningHeader(std::string_view path) {
 }
 
 core::Status checkFields(std::string_view fieldValidation, const Json& object,
-                         std::vector<std::string>& warnings) {
+                         std::vector<std::string>& warnings, bool patched) {
   if (fieldValidation == "Ignore") return core::Ok{};
   std::vector<std::string> paths = unknownFields(object);
   if (paths.empty()) return core::Ok{};
   if (fieldValidation == "Strict") {
     std::string kind = object.value("kind", "");
     std::string apiVersion = object.value("apiVersion", "");
-    return core::badRequest(strictDecodingError(kind, apiVersion, paths));
+    std::string message = strictDecodingError(kind, apiVersion, paths);
+    if (patched) message.erase(0, message.find("strict decoding error: "));
+    return core::badRequest(std::move(message));
   }
   for (const std::string& path : paths) warnings.push_back(warningHeader(path));
   return core::Ok{};

@@ -42,7 +42,10 @@ std::string warningHeader(std::string_view path);
 // apiVersion and kind: "Strict" refuses unknown fields with a BadRequest
 // (strictDecodingError); "Warn", and "" (upstream's default), append one
 // Warning header value per unknown field to `warnings`; "Ignore" does neither.
+// `patched`: the object is the result of a PATCH, which upstream converts
+// from unstructured rather than decodes, so its message lacks the
+// "<Kind> in version ..." prefix: `strict decoding error: unknown field "x"`.
 core::Status checkFields(std::string_view fieldValidation, const Json& object,
-                         std::vector<std::string>& warnings);
+                         std::vector<std::string>& warnings, bool patched = false);
 
 }  // namespace podnet::api::strict

@@ -512,7 +512,7 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
   recordUpdate(Json(), *obj, schemaOf(resource), updateManager(request, *options),
                resource.apiVersion());
   auto created = client_.create(resource, route.ns, std::move(*obj), *options);
-  if (!created) return errorResponse(created.error());
+  if (!created) return withWarnings(errorResponse(created.error()), warnings);
   return withWarnings(objectResponse(request, route, 201, *created), warnings);
 }
 
@@ -581,7 +581,7 @@ HttpResponse Handler::updateObject(const HttpRequest& request, const Route& rout
                    resource.apiVersion());
   }
   auto updated = client_.update(resource, route.ns, std::move(*body), *options);
-  if (!updated) return errorResponse(updated.error());
+  if (!updated) return withWarnings(errorResponse(updated.error()), warnings);
   return withWarnings(objectResponse(request, route, 200, *updated), warnings);
 }
 
@@ -632,7 +632,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
           return core::badRequest(kNamespaceMismatch);
         warnings.clear();
         if (auto ok = api::strict::checkFields(route.queryValue("fieldValidation"), *patched,
-                                               warnings);
+                                               warnings, true);
             !ok)
           return ok;
         std::string patchedVersion = api::resourceVersion(*patched);

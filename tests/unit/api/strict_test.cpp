@@ -236,6 +236,9 @@ TEST(StrictTest, CheckFieldsModes) {
   warnings.clear();
   EXPECT_TRUE(checkFields("Ignore", service, warnings).ok());
   EXPECT_TRUE(warnings.empty());
+  auto patched = checkFields("Strict", service, warnings, true);
+  ASSERT_FALSE(patched.ok());
+  EXPECT_EQ(patched.error().message, "strict decoding error: unknown field \"spec.prots\"");
   service["spec"].erase("prots");
   EXPECT_TRUE(checkFields("Strict", service, warnings).ok());
 }
