@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "api/object.h"
 #include "podnet_harness.h"
 
 namespace podnet::testing {
@@ -463,6 +464,35 @@ TEST_F(KubectlGet, NamespacesConfigMapsAndSecrets) {
   ASSERT_EQ(creds.size(), 4u) << secrets;
   EXPECT_EQ(creds[1], "Opaque");
   EXPECT_EQ(creds[2], "2");
+}
+
+TEST_F(KubectlGet, EventsAsUpstreamPrintsThem) {
+  auto api = server_->client();
+  auto created = api->post(
+      "/api/v1/namespaces/default/events",
+      {{"metadata", {{"name", "lonely.1"}}},
+       {"involvedObject",
+        {{"kind", "Pod"}, {"namespace", "default"}, {"name", "lonely"}, {"apiVersion", "v1"}}},
+       {"type", "Warning"},
+       {"reason", "FailedScheduling"},
+       {"message", "0/1 nodes are available"},
+       {"source", {{"component", "default-scheduler"}}},
+       {"count", 3},
+       {"firstTimestamp", api::nowRfc3339()},
+       {"lastTimestamp", api::nowRfc3339()}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string out = get("events --field-selector involvedObject.name=lonely");
+  EXPECT_EQ(header(out), (Tokens{"LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"})) << out;
+  bool found = false;
+  for (const auto& line : lines(out)) {
+    Tokens cells = tokens(line);
+    if (cells.size() < 4 || cells[3] != "pod/lonely" || cells[2] != "FailedScheduling") continue;
+    found = true;
+    EXPECT_TRUE(isAge(cells[0])) << line;
+    EXPECT_EQ(cells[1], "Warning");
+    EXPECT_NE(line.find("0/1 nodes are available"), std::string::npos) << line;
+  }
+  EXPECT_TRUE(found) << out;
 }
 
 TEST_F(KubectlGet, AllListsWorkloadsAndServices) {
