@@ -110,30 +110,6 @@ FieldSet FieldSet::fromFieldsV1(const Json& fields) {
 
 namespace {
 
-struct ObjectType {
-  const Message* message = nullptr;
-  const Field* mapValues = nullptr;  // a map-shaped field: every key is a value of it
-};
-
-struct ValueType {
-  const Field* field = nullptr;
-  bool element = false;
-};
-
-ValueType childOf(ObjectType parent, std::string_view key) {
-  if (parent.mapValues) return {parent.mapValues, true};
-  return {findField(parent.message, key), false};
-}
-
-ObjectType objectTypeOf(ValueType value) {
-  const Field* field = value.field;
-  if (!field) return {};
-  if (!value.element && field->shape == Shape::Map) return {nullptr, field};
-  if (field->type == Type::Message && (value.element || field->shape != Shape::List))
-    return {field->message, nullptr};
-  return {};
-}
-
 enum class ListKind { Atomic, Set, Map };
 
 // How server-side apply treats a list field: its x-kubernetes-list-type, or,
@@ -154,10 +130,6 @@ ListKind listKindOf(const Field& field, std::vector<std::string>& keys) {
     }
   }
   return ListKind::Atomic;
-}
-
-bool isListField(ValueType value) {
-  return value.field && !value.element && value.field->shape == Shape::List;
 }
 
 // The value of a list-map key of `item`, with the one default that matters

@@ -31,31 +31,6 @@ bool hasPatchStrategy(const Field* field, std::string_view strategy) {
   return false;
 }
 
-namespace {
-
-constexpr std::string_view kPatch = "$patch";
-constexpr std::string_view kRetainKeys = "$retainKeys";
-constexpr std::string_view kSetElementOrder = "$setElementOrder/";
-constexpr std::string_view kDeleteFromPrimitiveList = "$deleteFromPrimitiveList/";
-
-bool startsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-// What describes the keys of a JSON object: the fields of a message or, for
-// a map-shaped field (labels, annotations, data), the one type of every value.
-struct ObjectType {
-  const Message* message = nullptr;
-  const Field* mapValues = nullptr;
-};
-
-// What describes one JSON value: a field, seen whole (its list or map) or as
-// one element of it. A null field is a field the table does not know.
-struct ValueType {
-  const Field* field = nullptr;
-  bool element = false;
-};
-
 ValueType childOf(ObjectType parent, std::string_view key) {
   if (parent.mapValues) return {parent.mapValues, true};
   return {findField(parent.message, key), false};
@@ -72,6 +47,17 @@ ObjectType objectTypeOf(ValueType value) {
 
 bool isListField(ValueType value) {
   return value.field && !value.element && value.field->shape == Shape::List;
+}
+
+namespace {
+
+constexpr std::string_view kPatch = "$patch";
+constexpr std::string_view kRetainKeys = "$retainKeys";
+constexpr std::string_view kSetElementOrder = "$setElementOrder/";
+constexpr std::string_view kDeleteFromPrimitiveList = "$deleteFromPrimitiveList/";
+
+bool startsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
 }
 
 core::Error badPatch(const std::string& why) { return core::badRequest(why); }

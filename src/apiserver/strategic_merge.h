@@ -31,6 +31,24 @@ core::Result<api::Json> strategicMerge(const api::Json& original, const api::Jso
 // A linear scan: messages have a few dozen fields at most.
 const api::schema::Field* findField(const api::schema::Message* message, std::string_view json);
 
+// Walking a JSON document alongside the type table (also used by apply.h).
+// What describes the keys of a JSON object: the fields of a message or, for
+// a map-shaped field (labels, annotations, data), the one type of every value.
+struct ObjectType {
+  const api::schema::Message* message = nullptr;
+  const api::schema::Field* mapValues = nullptr;
+};
+// What describes one JSON value: a field, seen whole (its list or map) or as
+// one element of it. A null field is a field the table does not know.
+struct ValueType {
+  const api::schema::Field* field = nullptr;
+  bool element = false;
+};
+ValueType childOf(ObjectType parent, std::string_view key);
+ObjectType objectTypeOf(ValueType value);
+// A list-shaped field seen whole.
+bool isListField(ValueType value);
+
 // Whether `field` lists `strategy` ("merge", "retainKeys", "replace") in its
 // comma-separated patchStrategy.
 bool hasPatchStrategy(const api::schema::Field* field, std::string_view strategy);
