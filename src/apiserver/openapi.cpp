@@ -113,10 +113,13 @@ class SchemaWriter {
       case schema::Type::Duration:
         return {{"type", "string"}};
       case schema::Type::IntOrString:
-        addLeaf(kIntOrString, {{"type", "string"}, {"format", "int-or-string"}});
+        // Typeless (oneOf) as upstream's v3 has it, so kubectl explain prints
+        // <IntOrString> and <map[string]Quantity>, not <string>.
+        addLeaf(kIntOrString, {{"oneOf", {{{"type", "integer"}}, {{"type", "string"}}}},
+                               {"format", "int-or-string"}});
         return refTo(kIntOrString);
       case schema::Type::Quantity:
-        addLeaf(kQuantity, {{"type", "string"}});
+        addLeaf(kQuantity, {{"oneOf", {{{"type", "string"}}, {{"type", "number"}}}}});
         return refTo(kQuantity);
       case schema::Type::Time:
         addLeaf(kTime, {{"type", "string"}, {"format", "date-time"}});
@@ -138,11 +141,14 @@ class SchemaWriter {
     Json out;
     switch (field.shape) {
       case schema::Shape::Single:
-        // Upstream wraps references in allOf so a description can sit beside them.
-        if (element.contains("$ref") && field.type == schema::Type::Message)
-          out = {{"allOf", {element}}, {"default", Json::object()}};
-        else
+        // Upstream wraps references in allOf so a description can sit beside
+        // them (kubectl explain names the type after the referenced schema).
+        if (element.contains("$ref")) {
+          out = {{"allOf", {element}}};
+          if (field.type == schema::Type::Message) out["default"] = Json::object();
+        } else {
           out = std::move(element);
+        }
         break;
       case schema::Shape::List:
         out = {{"type", "array"}, {"items", std::move(element)}};
