@@ -134,6 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = std::string(message.target());
     request.contentType = std::string(message[http::field::content_type]);
     request.accept = std::string(message[http::field::accept]);
+    request.userAgent = std::string(message[http::field::user_agent]);
     request.authorization = std::string(message[http::field::authorization]);
     request.body = std::move(message.body());
     keepAlive_ = message.keep_alive();
