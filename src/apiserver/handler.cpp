@@ -12,6 +12,7 @@
 #include "apiserver/media.h"
 #include "apiserver/openapi.h"
 #include "apiserver/patch.h"
+#include "apiserver/protobuf.h"
 #include "apiserver/tables.h"
 
 namespace podnet::apiserver {
@@ -127,7 +128,13 @@ core::Result<Json> decodeBody(const HttpRequest& request) {
     case BodyFormat::Yaml:
       decoded = api::decodeYaml(request.body);
       break;
-    case BodyFormat::Protobuf:
+    case BodyFormat::Protobuf: {
+      // Unknown field numbers are dropped: upstream never decodes protobuf strictly.
+      auto message = decodeProtobufBody(request.body, api::schema::forKind);
+      if (!message) return message.takeError();
+      decoded = std::move(message->object);
+      break;
+    }
     case BodyFormat::Unsupported:
       return core::unsupportedMediaType(bareMediaType(request.contentType));
   }
