@@ -151,9 +151,19 @@ TEST_F(RestTest, VersionAndDiscovery) {
       "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
   auto apis = api().request("GET", "/apis?timeout=32s", "", "", aggregatedAccept);
   EXPECT_EQ(apis.status, 200);
-  EXPECT_EQ(apis.contentType, "application/json");
+  EXPECT_EQ(apis.contentType,
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+  std::set<std::string> aggregatedGroups;
+  Json discoveryList = apis.json();
+  for (const auto& item : discoveryList["items"])
+    aggregatedGroups.insert(item["metadata"]["name"].get<std::string>());
+  EXPECT_EQ(aggregatedGroups,
+            (std::set<std::string>{"apps", "discovery.k8s.io", "networking.k8s.io"}));
+  // Without the aggregated form in Accept, the plain APIGroupList.
+  auto plain = api().request("GET", "/apis?timeout=32s", "", "", "application/json, */*");
+  EXPECT_EQ(plain.contentType, "application/json");
   std::set<std::string> groups;
-  Json groupList = apis.json();
+  Json groupList = plain.json();
   for (const auto& group : groupList["groups"]) groups.insert(group["name"].get<std::string>());
   EXPECT_EQ(groups, (std::set<std::string>{"apps", "discovery.k8s.io", "networking.k8s.io"}));
   auto coreList = api().get("/api/v1").json();
