@@ -4,6 +4,9 @@
 
 namespace podnet::api::schema::detail {
 
+// The tables keep one field per line, as the upstream types list them.
+// clang-format off
+
 namespace {
 
 #define APPS_MESSAGE(member, name) Message member{"io.k8s.api.apps.v1." name, {}}
@@ -112,5 +115,7 @@ void appsKinds(std::vector<KindSchema>& out) {
   out.push_back({"apps", "v1", "Deployment", &apps().deployment, true});
   out.push_back({"apps", "v1", "ReplicaSet", &apps().replicaSet, true});
 }
+
+// clang-format on
 
 }  // namespace podnet::api::schema::detail

@@ -8,6 +8,9 @@
 
 namespace podnet::api::schema::detail {
 
+// The tables keep one field per line, as the upstream types list them.
+// clang-format off
+
 namespace {
 
 #define CORE_MESSAGE(member, name) Message member{"io.k8s.api.core.v1." name, {}}
@@ -892,5 +895,7 @@ void coreKinds(std::vector<KindSchema>& out) {
 void bindingKind(std::vector<KindSchema>& out) {
   out.push_back({"", "v1", "Binding", &core().binding, false});
 }
+
+// clang-format on
 
 }  // namespace podnet::api::schema::detail

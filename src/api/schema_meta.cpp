@@ -7,6 +7,9 @@
 
 namespace podnet::api::schema {
 
+// The tables keep one field per line, as the upstream types list them.
+// clang-format off
+
 namespace detail {
 
 MetaTypes::MetaTypes() {
@@ -197,5 +200,7 @@ const Message* forKind(std::string_view apiVersion, std::string_view kind) {
 
 const Message& objectMeta() { return detail::meta().objectMeta; }
 const Message& listMeta() { return detail::meta().listMeta; }
+
+// clang-format on
 
 }  // namespace podnet::api::schema

@@ -5,6 +5,9 @@
 
 namespace podnet::api::schema::detail {
 
+// The tables keep one field per line, as the upstream types list them.
+// clang-format off
+
 namespace {
 
 #define NET_MESSAGE(member, name) Message member{"io.k8s.api.networking.v1." name, {}}
@@ -187,5 +190,7 @@ void networkingKinds(std::vector<KindSchema>& out) {
   out.push_back({"networking.k8s.io", "v1", "Ingress", &n.ingress, true});
   out.push_back({"networking.k8s.io", "v1", "IngressClass", &n.ingressClass, true});
 }
+
+// clang-format on
 
 }  // namespace podnet::api::schema::detail

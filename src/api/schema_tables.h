@@ -87,8 +87,8 @@ struct MetaTypes {
   Message ownerReference{"io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", {}};
   Message managedFieldsEntry{"io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", {}};
   Message labelSelector{"io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", {}};
-  Message labelSelectorRequirement{
-      "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", {}};
+  Message labelSelectorRequirement{"io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+                                   {}};
   Message condition{"io.k8s.apimachinery.pkg.apis.meta.v1.Condition", {}};
   Message preconditions{"io.k8s.apimachinery.pkg.apis.meta.v1.Preconditions", {}};
   Message deleteOptions{"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", {}};

@@ -12,8 +12,8 @@ void collect(const Json& value, const schema::Message& message, const std::strin
              int depth, std::vector<std::string>& out);
 
 // Checks one value of `field` (a single value, a list element or a map value).
-void collectValue(const Json& value, const schema::Field& field, const std::string& path,
-                  int depth, std::vector<std::string>& out) {
+void collectValue(const Json& value, const schema::Field& field, const std::string& path, int depth,
+                  std::vector<std::string>& out) {
   if (field.type != schema::Type::Message || !field.message) return;
   if (value.is_object()) collect(value, *field.message, path, depth + 1, out);
 }

@@ -28,8 +28,7 @@ constexpr const char* kPatch = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
 std::string sha512Hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha512(), nullptr) != 1)
-    return "0";
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha512(), nullptr) != 1) return "0";
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(length * 2);
@@ -80,9 +79,12 @@ class SchemaWriter {
          {{"apiVersion", {{"type", "string"}}},
           {"kind", {{"type", "string"}}},
           {"items", {{"type", "array"}, {"items", refTo(itemName)}}},
-          {"metadata", {{"allOf", {refTo(add(schema::listMeta()))}}, {"default", Json::object()}}}}},
+          {"metadata",
+           {{"allOf", {refTo(add(schema::listMeta()))}}, {"default", Json::object()}}}}},
         {"x-kubernetes-group-version-kind",
-         {{{"group", kind.group}, {"version", kind.version}, {"kind", std::string(kind.kind) + "List"}}}}};
+         {{{"group", kind.group},
+           {"version", kind.version},
+           {"kind", std::string(kind.kind) + "List"}}}}};
   }
 
  private:
@@ -226,9 +228,9 @@ Json jsonContent(const Json& schemaRef) {
 Json responses(const Json& schemaRef, std::initializer_list<const char*> codes) {
   Json out = Json::object();
   for (const char* code : codes) {
-    std::string text = std::string(code) == "201" ? "Created"
+    std::string text = std::string(code) == "201"   ? "Created"
                        : std::string(code) == "202" ? "Accepted"
-                                                     : "OK";
+                                                    : "OK";
     out[code] = {{"description", text}, {"content", jsonContent(schemaRef)}};
   }
   out["401"] = {{"description", "Unauthorized"}};
@@ -241,10 +243,10 @@ struct OperationContext {
   std::string tag;                   // core_v1
 };
 
-Json operation(const OperationContext& context, const std::string& verb,
-               const std::string& action, const std::string& operationId,
-               const std::string& description, Json parameters, const Json& schemaRef,
-               std::initializer_list<const char*> codes, std::optional<Json> requestBody) {
+Json operation(const OperationContext& context, const std::string& action,
+               const std::string& operationId, const std::string& description, Json parameters,
+               const Json& schemaRef, std::initializer_list<const char*> codes,
+               std::optional<Json> requestBody) {
   Json op = {{"tags", {context.tag}},
              {"description", description},
              {"operationId", operationId},
@@ -254,7 +256,6 @@ Json operation(const OperationContext& context, const std::string& verb,
               {{"group", context.group}, {"version", context.version}, {"kind", context.kind}}}};
   if (!parameters.empty()) op["parameters"] = std::move(parameters);
   if (requestBody) op["requestBody"] = std::move(*requestBody);
-  (void)verb;
   return op;
 }
 
@@ -273,22 +274,20 @@ Json patchBody() {
 }
 
 // The get/put/patch (and delete) operations of one object path.
-Json objectPathItem(const OperationContext& context, const std::string& resourceName,
-                    const std::string& scopeName, const Json& schemaRef, bool deletable,
-                    const std::string& suffix, const Json& pathParameters) {
+Json objectPathItem(const OperationContext& context, const std::string& scopeName,
+                    const Json& schemaRef, bool deletable, const std::string& suffix,
+                    const Json& pathParameters) {
   std::string subject = context.kind + suffix;  // "Service", "ServiceStatus"
   Json item = {{"parameters", pathParameters}};
-  item["get"] = operation(context, "get", "get", "read" + context.infix + scopeName + subject,
-                          "read the specified " + context.kind, Json::array(), schemaRef,
-                          {"200"}, std::nullopt);
-  item["put"] =
-      operation(context, "put", "put", "replace" + context.infix + scopeName + subject,
-                "replace the specified " + context.kind, writeParameters(false), schemaRef,
-                {"200", "201"}, bodyOf(schemaRef));
-  item["patch"] =
-      operation(context, "patch", "patch", "patch" + context.infix + scopeName + subject,
-                "partially update the specified " + context.kind, writeParameters(true),
-                schemaRef, {"200", "201"}, patchBody());
+  item["get"] = operation(context, "get", "read" + context.infix + scopeName + subject,
+                          "read the specified " + context.kind, Json::array(), schemaRef, {"200"},
+                          std::nullopt);
+  item["put"] = operation(context, "put", "replace" + context.infix + scopeName + subject,
+                          "replace the specified " + context.kind, writeParameters(false),
+                          schemaRef, {"200", "201"}, bodyOf(schemaRef));
+  item["patch"] = operation(context, "patch", "patch" + context.infix + scopeName + subject,
+                            "partially update the specified " + context.kind, writeParameters(true),
+                            schemaRef, {"200", "201"}, patchBody());
   if (deletable) {
     Json deleteParameters = {
         stringParameter("dryRun", "query",
@@ -299,14 +298,11 @@ Json objectPathItem(const OperationContext& context, const std::string& resource
         stringParameter("propagationPolicy", "query",
                         "Whether and how garbage collection will be performed."),
     };
-    item["delete"] = operation(context, "delete", "delete",
-                               "delete" + context.infix + scopeName + subject,
+    item["delete"] = operation(context, "delete", "delete" + context.infix + scopeName + subject,
                                "delete " + context.kind, std::move(deleteParameters),
-                               refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"),
-                               {"200", "202"},
+                               refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"), {"200", "202"},
                                bodyOf(refTo("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")));
   }
-  (void)resourceName;
   return item;
 }
 
@@ -318,13 +314,12 @@ Json buildDocument(std::string_view group, std::string_view version) {
   Json schemas = Json::object();
   SchemaWriter writer(schemas);
   Json paths = Json::object();
-  std::string prefix =
-      group.empty() ? "/api/" + std::string(version)
-                    : "/apis/" + std::string(group) + "/" + std::string(version);
+  std::string prefix = group.empty() ? "/api/" + std::string(version)
+                                     : "/apis/" + std::string(group) + "/" + std::string(version);
   std::string infix = operationInfix(group, version);
-  std::string tag = (group.empty() ? std::string("core")
-                                   : std::string(group.substr(0, group.find('.')))) +
-                    "_" + std::string(version);
+  std::string tag =
+      (group.empty() ? std::string("core") : std::string(group.substr(0, group.find('.')))) + "_" +
+      std::string(version);
 
   Json pretty = {{"name", "pretty"},
                  {"in", "query"},
@@ -342,18 +337,16 @@ Json buildDocument(std::string_view group, std::string_view version) {
 
   for (const schema::KindSchema& kind : schema::allKinds()) {
     if (!kind.served || kind.group != group || kind.version != version) continue;
-    const api::ResourceInfo* resource =
-        api::findKind(group.empty() ? std::string(version)
-                                    : std::string(group) + "/" + std::string(version),
-                      kind.kind);
+    const api::ResourceInfo* resource = api::findKind(
+        group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version),
+        kind.kind);
     if (!resource) continue;
     std::string schemaName = writer.add(*kind.message);
     writer.markKind(schemaName, kind.group, kind.version, kind.kind);
     writer.addList(kind, schemaName);
     Json schemaRef = refTo(schemaName);
     Json listRef = refTo(schemaName + "List");
-    OperationContext context{std::string(group), std::string(version), resource->kind, infix,
-                             tag};
+    OperationContext context{std::string(group), std::string(version), resource->kind, infix, tag};
 
     std::string scopeName = resource->namespaced ? "Namespaced" : "";
     std::string collectionPath =
@@ -368,7 +361,7 @@ Json buildDocument(std::string_view group, std::string_view version) {
 
     Json collection = {{"parameters", collectionParameters}};
     collection["get"] =
-        operation(context, "get", "list", "list" + infix + scopeName + resource->kind,
+        operation(context, "list", "list" + infix + scopeName + resource->kind,
                   "list or watch objects of kind " + resource->kind,
                   Json::array({{{"name", "labelSelector"},
                                 {"in", "query"},
@@ -380,40 +373,36 @@ Json buildDocument(std::string_view group, std::string_view version) {
                                 {"in", "query"},
                                 {"schema", {{"type", "boolean"}, {"uniqueItems", true}}}}}),
                   listRef, {"200"}, std::nullopt);
-    collection["post"] = operation(context, "post", "post",
-                                   "create" + infix + scopeName + resource->kind,
+    collection["post"] = operation(context, "post", "create" + infix + scopeName + resource->kind,
                                    "create " + resource->kind, writeParameters(false), schemaRef,
                                    {"200", "201", "202"}, bodyOf(schemaRef));
-    collection["delete"] =
-        operation(context, "delete", "deletecollection",
-                  "deletecollection" + infix + scopeName + resource->kind,
-                  "delete collection of " + resource->kind, Json::array(),
-                  refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"), {"200"},
-                  bodyOf(refTo("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")));
+    collection["delete"] = operation(
+        context, "deletecollection", "deletecollection" + infix + scopeName + resource->kind,
+        "delete collection of " + resource->kind, Json::array(),
+        refTo("io.k8s.apimachinery.pkg.apis.meta.v1.Status"), {"200"},
+        bodyOf(refTo("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")));
     paths[collectionPath] = std::move(collection);
     if (resource->namespaced) {
       // The list across every namespace.
       Json all = {{"parameters", Json::array({pretty})}};
-      all["get"] = operation(context, "get", "list",
-                             "list" + infix + resource->kind + "ForAllNamespaces",
+      all["get"] = operation(context, "list", "list" + infix + resource->kind + "ForAllNamespaces",
                              "list or watch objects of kind " + resource->kind, Json::array(),
                              listRef, {"200"}, std::nullopt);
       paths[prefix + "/" + resource->plural] = std::move(all);
     }
 
     std::string objectPath = collectionPath + "/{name}";
-    paths[objectPath] = objectPathItem(context, resource->plural, scopeName, schemaRef, true, "",
-                                       objectParameters);
+    paths[objectPath] = objectPathItem(context, scopeName, schemaRef, true, "", objectParameters);
     if (resource->hasStatus)
-      paths[objectPath + "/status"] = objectPathItem(context, resource->plural, scopeName,
-                                                     schemaRef, false, "Status", objectParameters);
+      paths[objectPath + "/status"] =
+          objectPathItem(context, scopeName, schemaRef, false, "Status", objectParameters);
     if (resource->hasScale) {
       const schema::Message* scale = schema::forKind("autoscaling/v1", "Scale");
       std::string scaleName = writer.add(*scale);
       writer.markKind(scaleName, "autoscaling", "v1", "Scale");
       OperationContext scaleContext{"autoscaling", "v1", "Scale", infix, tag};
-      Json item = objectPathItem(scaleContext, resource->plural, scopeName, refTo(scaleName), false,
-                                 "", objectParameters);
+      Json item =
+          objectPathItem(scaleContext, scopeName, refTo(scaleName), false, "", objectParameters);
       // operationIds name the owner: readAppsV1NamespacedDeploymentScale.
       for (const char* verb : {"get", "put", "patch"}) {
         std::string id = item[verb]["operationId"].get<std::string>();
@@ -428,10 +417,10 @@ Json buildDocument(std::string_view group, std::string_view version) {
       writer.markKind(bindingName, "", "v1", "Binding");
       OperationContext bindingContext{"", "v1", "Binding", infix, tag};
       Json item = {{"parameters", objectParameters}};
-      item["post"] = operation(bindingContext, "post", "post",
-                               "create" + infix + "NamespacedPodBinding",
-                               "create binding of a Pod", writeParameters(false), refTo(bindingName),
-                               {"200", "201", "202"}, bodyOf(refTo(bindingName)));
+      item["post"] =
+          operation(bindingContext, "post", "create" + infix + "NamespacedPodBinding",
+                    "create binding of a Pod", writeParameters(false), refTo(bindingName),
+                    {"200", "201", "202"}, bodyOf(refTo(bindingName)));
       paths[objectPath + "/binding"] = std::move(item);
     }
   }
@@ -475,9 +464,8 @@ const std::map<std::string, OpenApiDocument>& documents() {
 }
 
 std::string httpDateOneYearFromNow() {
-  std::time_t when =
-      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(
-                                                                                  24 * 365));
+  std::time_t when = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                          std::chrono::hours(24 * 365));
   std::tm utc{};
   gmtime_r(&when, &utc);
   char buffer[64];

@@ -41,9 +41,9 @@ class OpenApiKubectlTest : public ::testing::Test {
   // Runs kubectl with the server's kubeconfig and a cache of its own, from
   // the data dir (so messages name files as given).
   static std::pair<int, std::string> kubectl(const std::string& arguments) {
-    return runCommand("cd " + server_->dataDir + " && " + kKubectl + " --kubeconfig=" +
-                      server_->kubeconfig() + " --cache-dir=" + server_->dataDir +
-                      "/kubectl-cache " + arguments);
+    return runCommand("cd " + server_->dataDir + " && " + kKubectl +
+                      " --kubeconfig=" + server_->kubeconfig() +
+                      " --cache-dir=" + server_->dataDir + "/kubectl-cache " + arguments);
   }
 
   static ServerProcess* server_;

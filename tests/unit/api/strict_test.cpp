@@ -181,9 +181,9 @@ spec:
 TEST(StrictTest, EveryKindAcceptsItsEnvelopeFields) {
   for (const auto& kind : schema::allKinds()) {
     Json object = {{"kind", kind.kind},
-                   {"apiVersion", kind.group.empty() ? std::string(kind.version)
-                                                     : std::string(kind.group) + "/" +
-                                                           std::string(kind.version)}};
+                   {"apiVersion", kind.group.empty()
+                                      ? std::string(kind.version)
+                                      : std::string(kind.group) + "/" + std::string(kind.version)}};
     if (kind.message->field("metadata") &&
         kind.message->field("metadata")->message == &schema::objectMeta())
       object["metadata"] = {{"name", "x"}, {"namespace", "y"}, {"labels", {{"a", "b"}}}};
@@ -204,12 +204,13 @@ TEST(StrictTest, WrongTypesAndUnknownKindsAreNotItsBusiness) {
   EXPECT_EQ(unknownFields(Json::array()), Paths{});
   EXPECT_EQ(unknownFields(Json{{"kind", 3}, {"apiVersion", "v1"}}), Paths{});
   // Free-form subtrees accept anything.
-  Json node = {{"apiVersion", "v1"},
-               {"kind", "Node"},
-               {"metadata",
-                {{"name", "n"},
-                 {"managedFields", {{{"manager", "m"}, {"fieldsV1", {{"f:spec", Json::object()}}}}}}}},
-               {"spec", {{"configSource", {{"anything", true}}}}}};
+  Json node = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata",
+       {{"name", "n"},
+        {"managedFields", {{{"manager", "m"}, {"fieldsV1", {{"f:spec", Json::object()}}}}}}}},
+      {"spec", {{"configSource", {{"anything", true}}}}}};
   EXPECT_EQ(unknownFields(node), Paths{});
 }
 
@@ -244,8 +245,7 @@ TEST(StrictTest, CheckFieldsModes) {
 }
 
 TEST(StrictTest, WarningHeaderEscapes) {
-  EXPECT_EQ(warningHeader("spec.a\"b\\c\nd"),
-            "299 - \"unknown field \\\"spec.a\\\"b\\\\c d\\\"\"");
+  EXPECT_EQ(warningHeader("spec.a\"b\\c\nd"), "299 - \"unknown field \\\"spec.a\\\"b\\\\c d\\\"\"");
 }
 
 }  // namespace

@@ -68,8 +68,7 @@ TEST(OpenApiTest, EveryServedKindsPatchTakesFieldValidation) {
     ASSERT_NE(document, nullptr) << path;
     Json doc = parse(document->body);
     EXPECT_EQ(doc["openapi"], "3.0.0");
-    EXPECT_TRUE(
-        patchSupportsFieldValidation(doc, resource.group, resource.version, resource.kind))
+    EXPECT_TRUE(patchSupportsFieldValidation(doc, resource.group, resource.version, resource.kind))
         << resource.kind;
   }
 }
@@ -91,8 +90,7 @@ TEST(OpenApiTest, ComponentSchemasCarryGvkAndPatchMetadata) {
   EXPECT_EQ(ports["x-kubernetes-list-map-keys"], Json::parse(R"(["port","protocol"])"));
   // Inlined members are flattened: a ConfigMapKeySelector has "name".
   EXPECT_TRUE(schemas["io.k8s.api.core.v1.ConfigMapKeySelector"]["properties"].contains("name"));
-  EXPECT_EQ(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"],
-            "int-or-string");
+  EXPECT_EQ(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"], "int-or-string");
   EXPECT_TRUE(schemas.contains("io.k8s.api.core.v1.ServiceList"));
 
   // Every $ref resolves.
@@ -108,8 +106,8 @@ TEST(OpenApiTest, ComponentSchemasCarryGvkAndPatchMetadata) {
       for (const auto& child : value) check(child);
     }
   };
-  for (const char* path : {"api/v1", "apis/apps/v1", "apis/networking.k8s.io/v1",
-                           "apis/discovery.k8s.io/v1"}) {
+  for (const char* path :
+       {"api/v1", "apis/apps/v1", "apis/networking.k8s.io/v1", "apis/discovery.k8s.io/v1"}) {
     Json document = parse(openApiV3Document(path)->body);
     const Json& own = document["components"]["schemas"];
     std::function<void(const Json&)> local = [&](const Json& value) {
@@ -126,7 +124,8 @@ TEST(OpenApiTest, ComponentSchemasCarryGvkAndPatchMetadata) {
   check(doc);
 
   Json apps = parse(openApiV3Document("apis/apps/v1")->body);
-  EXPECT_TRUE(apps["paths"].contains("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"));
+  EXPECT_TRUE(
+      apps["paths"].contains("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"));
   EXPECT_EQ(apps["components"]["schemas"]["io.k8s.api.autoscaling.v1.Scale"]
                 ["x-kubernetes-group-version-kind"][0]["kind"],
             "Scale");
