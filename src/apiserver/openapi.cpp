@@ -43,6 +43,70 @@ Json refTo(std::string_view name) {
   return {{"$ref", std::string(kSchemaRefPrefix) + std::string(name)}};
 }
 
+// What `kubectl explain <kind>` prints as the DESCRIPTION of a kind.
+std::string_view kindDescription(std::string_view kind) {
+  static const std::map<std::string_view, std::string_view> descriptions = {
+      {"Namespace",
+       "Namespace provides a scope for names. Use of multiple namespaces is optional."},
+      {"Node",
+       "Node is a worker node in Kubernetes. Each node will have a unique identifier in the cache "
+       "(i.e. in etcd)."},
+      {"Pod",
+       "Pod is a collection of containers that can run on a host. This resource is created by "
+       "clients and scheduled onto hosts."},
+      {"Service",
+       "Service is a named abstraction of software service (for example, mysql) consisting of "
+       "local port (for example 3306) that the proxy listens on, and the selector that determines "
+       "which pods will answer requests sent through the proxy."},
+      {"Endpoints", "Endpoints is a collection of endpoints that implement the actual service."},
+      {"Secret",
+       "Secret holds secret data of a certain type. The total bytes of the values in the Data "
+       "field must be less than MaxSecretSize bytes."},
+      {"ConfigMap", "ConfigMap holds configuration data for pods to consume."},
+      {"Event",
+       "Event is a report of an event somewhere in the cluster. Events have a limited retention "
+       "time and triggers and messages may evolve with time."},
+      {"EndpointSlice",
+       "EndpointSlice represents a subset of the endpoints that implement a service. For a given "
+       "service there may be multiple EndpointSlice objects, selected by labels, which must be "
+       "joined to produce the full set of endpoints."},
+      {"NetworkPolicy",
+       "NetworkPolicy describes what network traffic is allowed for a set of Pods"},
+      {"Ingress",
+       "Ingress is a collection of rules that allow inbound connections to reach the endpoints "
+       "defined by a backend. An Ingress can be configured to give services externally-reachable "
+       "urls, load balance traffic, terminate SSL, offer name based virtual hosting etc."},
+      {"IngressClass",
+       "IngressClass represents the class of the Ingress, referenced by the Ingress Spec."},
+      {"Deployment", "Deployment enables declarative updates for Pods and ReplicaSets."},
+      {"ReplicaSet",
+       "ReplicaSet ensures that a specified number of pod replicas are running at any given time."},
+      {"Scale", "Scale represents a scaling request for a resource."},
+      {"Binding",
+       "Binding ties one object to another; for example, a pod is bound to a node by a "
+       "scheduler."},
+  };
+  auto it = descriptions.find(kind);
+  return it == descriptions.end() ? std::string_view() : it->second;
+}
+
+std::string_view envelopeFieldDescription(std::string_view field) {
+  if (field == "apiVersion")
+    return "APIVersion defines the versioned schema of this representation of an object. "
+           "Servers should convert recognized schemas to the latest internal value, and may "
+           "reject unrecognized values.";
+  if (field == "kind")
+    return "Kind is a string value representing the REST resource this object represents. "
+           "Servers may infer this from the endpoint the client submits requests to. Cannot be "
+           "updated. In CamelCase.";
+  if (field == "metadata") return "Standard object's metadata.";
+  if (field == "spec") return "Specification of the desired behavior of the object.";
+  if (field == "status")
+    return "Most recently observed status of the object. This data may not be up to date. "
+           "Populated by the system. Read-only.";
+  return {};
+}
+
 // Builds components.schemas: every message reachable from the kinds of one
 // group version, by its full name.
 class SchemaWriter {
@@ -67,6 +131,8 @@ class SchemaWriter {
     Json& gvks = schemas_[name]["x-kubernetes-group-version-kind"];
     if (!gvks.is_array()) gvks = Json::array();
     gvks.push_back({{"group", group}, {"version", version}, {"kind", kind}});
+    if (std::string_view text = kindDescription(kind); !text.empty())
+      schemas_[name]["description"] = text;
   }
 
   // The <Kind>List schema (items of `itemName`).
@@ -94,7 +160,13 @@ class SchemaWriter {
         if (field.message) addProperties(*field.message, properties);
         continue;
       }
-      properties[std::string(field.json)] = property(field);
+      Json value = property(field);
+      // The envelope fields of a top-level kind read the same everywhere.
+      if (message.field("kind") && message.field("metadata") &&
+          message.field("metadata")->message == &schema::objectMeta())
+        if (std::string_view text = envelopeFieldDescription(field.json); !text.empty())
+          value["description"] = text;
+      properties[std::string(field.json)] = std::move(value);
     }
   }
 

@@ -80,6 +80,8 @@ TEST(OpenApiTest, ComponentSchemasCarryGvkAndPatchMetadata) {
   ASSERT_TRUE(service.is_object());
   EXPECT_EQ(service["x-kubernetes-group-version-kind"],
             Json::parse(R"([{"group":"","version":"v1","kind":"Service"}])"));
+  EXPECT_NE(service["description"].get<std::string>().find("Service is a named abstraction"),
+            std::string::npos);  // what kubectl explain prints
   EXPECT_EQ(service["properties"]["spec"]["allOf"][0]["$ref"],
             "#/components/schemas/io.k8s.api.core.v1.ServiceSpec");
   const Json& ports = schemas["io.k8s.api.core.v1.ServiceSpec"]["properties"]["ports"];
