@@ -8,9 +8,7 @@
 #include <exception>
 #include <string_view>
 
-// The fuzz targets link podnet_api only; the decoder needs nothing else, so
-// it is compiled into this target directly.
-#include "apiserver/protobuf.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "apiserver/protobuf.h"
 
 namespace {
 

@@ -4,16 +4,13 @@
 // applied configuration (over the original and over nothing, forced and
 // not) and as an Update, for several kinds of the type table and for none.
 // None of it may crash or throw; a successful merge must be an object.
-//
-// This target links only podnet_api (tests/fuzz/CMakeLists.txt), so it
-// compiles the two apiserver sources it exercises itself.
 #include <cstdint>
 #include <string_view>
 
 #include "api/codec.h"
 #include "api/schema.h"
-#include "apiserver/apply.cpp"
-#include "apiserver/strategic_merge.cpp"
+#include "apiserver/apply.h"
+#include "apiserver/strategic_merge.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using podnet::api::Json;
