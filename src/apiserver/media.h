@@ -19,9 +19,10 @@ enum class PatchType { Merge, JsonPatch, StrategicMerge, Apply, Unsupported };
 PatchType patchTypeOf(std::string_view contentType);
 
 enum class ResponseFormat { Json, Yaml, NotAcceptable };
-// Picks the first representation in Accept that podnet can serve. Forms it
-// cannot produce yet (protobuf, Table, aggregated discovery) are skipped, so
-// "protobuf,json" gets JSON; an empty Accept gets JSON.
+// Picks the first representation in Accept that podnet can serve as a plain
+// object. Tables and aggregated discovery are chosen before this (tables.h,
+// discovery.h); protobuf responses are not produced, so "protobuf,json" gets
+// JSON; an empty Accept gets JSON.
 ResponseFormat negotiateResponse(std::string_view accept);
 
 }  // namespace podnet::apiserver

@@ -83,7 +83,7 @@ class KubectlWorkflow : public ::testing::Test {
                  "\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":"
                  "\"True\"}],\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"" +
                  ip + "\"}]}}");
-    auto [code, out] = kubectl("create --validate=false -f " + path);
+    auto [code, out] = kubectl("create -f " + path);
     ASSERT_TRUE(code == 0 || out.find("AlreadyExists") != std::string::npos) << out;
   }
 
@@ -134,7 +134,7 @@ spec:
 
 TEST_F(KubectlWorkflow, DescribeServiceShowsItsEndpoints) {
   createReadyNode("node-a", "192.168.77.2");
-  auto [applied, out] = kubectl("apply --validate=false -f " + file("web.yaml", kWebApp));
+  auto [applied, out] = kubectl("apply -f " + file("web.yaml", kWebApp));
   ASSERT_EQ(applied, 0) << out;
   EXPECT_NE(out.find("deployment.apps/web created"), std::string::npos) << out;
   EXPECT_NE(out.find("service/web created"), std::string::npos) << out;
@@ -185,7 +185,7 @@ TEST_F(KubectlWorkflow, DescribeServiceShowsItsEndpoints) {
 }
 
 TEST_F(KubectlWorkflow, DescribeNetworkPolicyAndIngress) {
-  auto [applied, out] = kubectl("apply --validate=false -f " + file("policy.yaml", R"(
+  auto [applied, out] = kubectl("apply -f " + file("policy.yaml", R"(
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -230,7 +230,7 @@ spec:
 }
 
 TEST_F(KubectlWorkflow, ExposeScaleLabelAnnotate) {
-  auto [applied, out] = kubectl("apply --validate=false -f " + file("web.yaml", kWebApp));
+  auto [applied, out] = kubectl("apply -f " + file("web.yaml", kWebApp));
   ASSERT_EQ(applied, 0) << out;
 
   auto [exposed, exposeOut] =
@@ -299,7 +299,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: three, labels: {group: b}}
 )");
-  auto [applied, out] = kubectl("apply --validate=false -f " + path);
+  auto [applied, out] = kubectl("apply -f " + path);
   ASSERT_EQ(applied, 0) << out;
   auto [byLabel, byLabelOut] = kubectl("delete configmap -l group=a");
   EXPECT_EQ(byLabel, 0) << byLabelOut;
@@ -308,7 +308,7 @@ metadata: {name: three, labels: {group: b}}
   auto [byName, byNameOut] = kubectl("delete configmap three");
   EXPECT_EQ(byName, 0) << byNameOut;
   EXPECT_EQ(byNameOut, "configmap \"three\" deleted\n");
-  auto [reapplied, reappliedOut] = kubectl("apply --validate=false -f " + path);
+  auto [reapplied, reappliedOut] = kubectl("apply -f " + path);
   ASSERT_EQ(reapplied, 0) << reappliedOut;
   auto [byFile, byFileOut] = kubectl("delete -f " + path);
   EXPECT_EQ(byFile, 0) << byFileOut;
@@ -334,9 +334,9 @@ spec:
   selector: {app: x}
   ports: [{port: 80}]
 )");
-  auto [first, firstOut] = kubectl("create --validate=false -f " + svc);
+  auto [first, firstOut] = kubectl("create -f " + svc);
   ASSERT_EQ(first, 0) << firstOut;
-  auto [second, secondOut] = kubectl("create --validate=false -f " + svc);
+  auto [second, secondOut] = kubectl("create -f " + svc);
   EXPECT_EQ(second, 1);
   EXPECT_NE(secondOut.find("Error from server (AlreadyExists): error when creating \"" + svc +
                            "\": services \"twice\" already exists"),
@@ -351,7 +351,7 @@ spec:
     - {name: a, port: 0, targetPort: 80}
     - {name: b, port: 99999, targetPort: 80}
 )");
-  auto [invalid, invalidOut] = kubectl("create --validate=false -f " + bad);
+  auto [invalid, invalidOut] = kubectl("create -f " + bad);
   EXPECT_EQ(invalid, 1);
   EXPECT_NE(invalidOut.find("The Service \"bad2\" is invalid: \n"
                             "* spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
