@@ -184,6 +184,43 @@ TEST_F(KubectlWorkflow, DescribeServiceShowsItsEndpoints) {
   EXPECT_NE(nodeText.find("PodCIDR:"), std::string::npos) << nodeText;
 }
 
+// The seed documents' manifests and commands, as written there.
+TEST_F(KubectlWorkflow, SeedDocumentExamplesApplyAsWritten) {
+  const std::string seeds =
+      std::string(PODNET_SOURCE_DIR) + "/tests/integration/data/seed_examples.yaml";
+  auto [applied, out] = kubectl("apply -f " + seeds);
+  ASSERT_EQ(applied, 0) << out;
+  for (const char* line :
+       {"networkpolicy.networking.k8s.io/allow-app created",
+        "ingress.networking.k8s.io/hotel-ingress created",
+        "networkpolicy.networking.k8s.io/deny-all created", "service/app-service created",
+        "service/app-nodeport created", "service/app-lb created", "service/my-database created",
+        "ingress.networking.k8s.io/app-ingress created",
+        "networkpolicy.networking.k8s.io/allow-web-to-api created"})
+    EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
+  auto [again, againOut] = kubectl("apply -f " + seeds);
+  EXPECT_EQ(again, 0) << againOut;
+  EXPECT_NE(againOut.find("service/app-service unchanged"), std::string::npos) << againOut;
+
+  // The example app itself, from a directory.
+  auto [dir, dirOut] = kubectl("apply -f " + std::string(PODNET_SOURCE_DIR) + "/examples/");
+  EXPECT_EQ(dir, 0) << dirOut;
+  EXPECT_NE(dirOut.find("deployment.apps/nextgen-app created"), std::string::npos) << dirOut;
+
+  auto [svc, services] = kubectl("get services");
+  EXPECT_EQ(svc, 0) << services;
+  EXPECT_TRUE(hasLine(services, "app-nodeport NodePort")) << services;
+  EXPECT_NE(services.find("80:30080/TCP"), std::string::npos) << services;
+  EXPECT_TRUE(hasLine(services, "my-database ExternalName <none> my.database.example.com"))
+      << services;
+  auto [described, describeOut] = kubectl("describe svc app-service");
+  EXPECT_EQ(described, 0) << describeOut;
+  EXPECT_TRUE(hasLine(describeOut, "TargetPort: 3000/TCP")) << describeOut;
+  auto [ep, endpoints] = kubectl("get endpoints app-service");
+  EXPECT_EQ(ep, 0) << endpoints;
+  EXPECT_TRUE(hasLine(endpoints, "NAME ENDPOINTS AGE")) << endpoints;
+}
+
 TEST_F(KubectlWorkflow, DescribeNetworkPolicyAndIngress) {
   auto [applied, out] = kubectl("apply -f " + file("policy.yaml", R"(
 apiVersion: networking.k8s.io/v1
