@@ -7,7 +7,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see docs/decisions.md for why each)
-  libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
+  libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libmnl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests drive
