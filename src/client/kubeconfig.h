@@ -1,0 +1,31 @@
+// Loading a kubeconfig (the file `podnet server` writes, or kubectl's):
+// the current context's cluster (server URL, CA) and user (bearer token).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "client/rest_client.h"
+#include "core/result.h"
+
+namespace podnet::client {
+
+// Reads and parses the kubeconfig at `path`; relative certificate-authority
+// and tokenFile paths are relative to its directory. `context` overrides
+// current-context when not empty.
+core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_view context = {});
+
+// Parses kubeconfig YAML; `baseDir` resolves relative file references.
+// Errors (400) name the missing piece: no current-context, unknown context,
+// cluster or user, no server, no CA, no token (client certificates and exec
+// plugins are not supported).
+core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::string& baseDir,
+                                         std::string_view context = {});
+
+// "https://host[:port]" (IPv6 in brackets) into config.host and .port.
+core::Status parseServerUrl(std::string_view url, RestConfig& config);
+
+// Standard base64 (padding optional, whitespace ignored); nullopt if invalid.
+std::optional<std::string> decodeBase64(std::string_view text);
+
+}  // namespace podnet::client
