@@ -24,7 +24,7 @@ Outcome<LoadedConfig> loadConfig(std::string_view text, const PluginOptions& opt
     loaded.plugin = std::move(list->plugins.front());
     loaded.disableCheck = list->disableCheck;
   } else {
-    auto plugin = parsePluginConfig(*json);
+    auto plugin = parsePluginConfigJson(*json);
     if (!plugin) return plugin.error();
     loaded.plugin = std::move(*plugin);
   }

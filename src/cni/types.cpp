@@ -357,7 +357,7 @@ std::string peekCniVersion(std::string_view text) {
   return "";
 }
 
-Outcome<PluginConfig> parsePluginConfig(const Json& object) {
+Outcome<PluginConfig> parsePluginConfigJson(const Json& object) {
   if (!object.is_object()) return configError("plugin config must be an object");
   PluginConfig config;
   config.raw = object;
@@ -421,7 +421,7 @@ Outcome<PluginConfig> parsePluginConfig(const Json& object) {
 Outcome<PluginConfig> parsePluginConfig(std::string_view text) {
   auto json = decode(text);
   if (!json) return json.error();
-  return parsePluginConfig(*json);
+  return parsePluginConfigJson(*json);
 }
 
 Outcome<NetworkConfigList> parseNetworkConfigList(std::string_view text) {
@@ -465,7 +465,7 @@ Outcome<NetworkConfigList> parseNetworkConfigList(std::string_view text) {
     flattened["cniVersion"] = list.cniVersion;
     flattened["name"] = list.name;
     flattened.erase("capabilities");
-    auto parsed = parsePluginConfig(flattened);
+    auto parsed = parsePluginConfigJson(flattened);
     if (!parsed) return parsed.error();
     if (parsed->type.empty()) return configError("conflist: every plugin needs a \"type\"");
     list.plugins.push_back(std::move(*parsed));

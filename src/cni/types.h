@@ -180,7 +180,8 @@ struct NetworkConfigList {
 // Malformed JSON is code 6; wrong types, missing keys or bad values code 7;
 // an unsupported version code 1; a feature we do not implement code 2.
 Outcome<PluginConfig> parsePluginConfig(std::string_view text);
-Outcome<PluginConfig> parsePluginConfig(const Json& object);
+// The same for an already decoded object (a conflist entry, flattened).
+Outcome<PluginConfig> parsePluginConfigJson(const Json& object);
 Outcome<NetworkConfigList> parseNetworkConfigList(std::string_view text);
 // Best effort: the "cniVersion" of a document, for error replies.
 std::string peekCniVersion(std::string_view text);
