@@ -26,7 +26,7 @@ namespace {
 
 // Big enough for any request we build and for one batch of dump answers.
 constexpr size_t kRequestBufferSize = 4096;
-constexpr size_t kReceiveBufferSize = 32768;
+constexpr size_t kReceiveBufferSize = 65536;  // > MNL_SOCKET_DUMP_SIZE
 
 // Kernel errno -> the Kubernetes-style error the rest of podnet speaks, with
 // the operation, the object and the kernel's extended ack text when it sent one.
@@ -59,7 +59,8 @@ core::Error kernelError(std::string_view what, int err, const std::string& detai
       error.code = 400;
       error.reason = "BadRequest";
       break;
-    default: break;
+    default:
+      break;
   }
   return error;
 }
@@ -147,10 +148,14 @@ std::optional<MacAddress> MacAddress::parse(std::string_view text) {
     for (size_t j = 0; j < 2; ++j) {
       char c = text[i * 3 + j];
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        value |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return std::nullopt;
     }
     mac.bytes[i] = static_cast<uint8_t>(value);
   }
@@ -265,7 +270,9 @@ core::Status Netlink::runDump(Request& request, std::string_view what,
   if (mnl_socket_sendto(socket_, header, header->nlmsg_len) < 0) return kernelError(what, errno);
   DumpContext context{{}, callback, data};
   mnl_cb_t controls[NLMSG_MIN_TYPE] = {};
+  // With a control array, libmnl uses no defaults at all: DONE must be ours too.
   controls[NLMSG_ERROR] = onErrorInDump;
+  controls[NLMSG_DONE] = [](const nlmsghdr*, void*) { return static_cast<int>(MNL_CB_STOP); };
   std::vector<char> buffer(kReceiveBufferSize);
   while (true) {
     ssize_t received = mnl_socket_recvfrom(socket_, buffer.data(), buffer.size());
@@ -322,7 +329,8 @@ LinkInfo parseLink(const nlmsghdr* header) {
   link.up = (message->ifi_flags & IFF_UP) != 0;
   if (auto* a = attributes.table[IFLA_IFNAME]) link.name = mnl_attr_get_str(a);
   if (auto* a = attributes.table[IFLA_MTU]) link.mtu = mnl_attr_get_u32(a);
-  if (auto* a = attributes.table[IFLA_MASTER]) link.masterIndex = static_cast<int>(mnl_attr_get_u32(a));
+  if (auto* a = attributes.table[IFLA_MASTER])
+    link.masterIndex = static_cast<int>(mnl_attr_get_u32(a));
   if (auto* a = attributes.table[IFLA_ADDRESS]; a && mnl_attr_get_payload_len(a) == 6)
     std::memcpy(link.mac.bytes.data(), mnl_attr_get_payload(a), 6);
   if (auto* info = attributes.table[IFLA_LINKINFO]) {
@@ -560,16 +568,16 @@ core::Status Netlink::addAddress(std::string_view device, const core::IpAddress&
   request.putIp(IFA_LOCAL, ip);
   request.putIp(IFA_ADDRESS, ip);
   if (ip.v6) request.putU32(IFA_FLAGS, IFA_F_NODAD);
-  const std::string what = "RTM_NEWADDR " + ip.toString() + "/" + std::to_string(prefix) +
-                           " dev " + std::string(device);
+  const std::string what =
+      "RTM_NEWADDR " + ip.toString() + "/" + std::to_string(prefix) + " dev " + std::string(device);
   core::Status status = execute(request, what);
   if (!status && ifExists == IfExists::succeed && isAlreadyExists(status.error()))
     return core::Ok{};
   return status;
 }
 
-core::Status Netlink::deleteAddress(std::string_view device, const core::IpAddress& ip,
-                                    int prefix, IfAbsent ifAbsent) {
+core::Status Netlink::deleteAddress(std::string_view device, const core::IpAddress& ip, int prefix,
+                                    IfAbsent ifAbsent) {
   auto index = linkIndex(device);
   if (!index) {
     if (ifAbsent == IfAbsent::succeed && isNotFound(index.error())) return core::Ok{};
@@ -582,8 +590,8 @@ core::Status Netlink::deleteAddress(std::string_view device, const core::IpAddre
   message->ifa_index = static_cast<uint32_t>(*index);
   request.putIp(IFA_LOCAL, ip);
   request.putIp(IFA_ADDRESS, ip);
-  const std::string what = "RTM_DELADDR " + ip.toString() + "/" + std::to_string(prefix) +
-                           " dev " + std::string(device);
+  const std::string what =
+      "RTM_DELADDR " + ip.toString() + "/" + std::to_string(prefix) + " dev " + std::string(device);
   core::Status status = execute(request, what);
   if (!status && ifAbsent == IfAbsent::succeed && isNotFound(status.error())) return core::Ok{};
   return status;
@@ -625,9 +633,12 @@ namespace {
 
 uint8_t kernelRouteType(RouteType type) {
   switch (type) {
-    case RouteType::unreachable: return RTN_UNREACHABLE;
-    case RouteType::blackhole: return RTN_BLACKHOLE;
-    case RouteType::unicast: break;
+    case RouteType::unreachable:
+      return RTN_UNREACHABLE;
+    case RouteType::blackhole:
+      return RTN_BLACKHOLE;
+    case RouteType::unicast:
+      break;
   }
   return RTN_UNICAST;
 }
@@ -658,18 +669,17 @@ core::Status Netlink::writeRoute(const Route& route, uint16_t type, uint16_t fla
   auto* message = request.extraHeader<rtmsg>();
   message->rtm_family = route.dst.network.v6 ? AF_INET6 : AF_INET;
   message->rtm_dst_len = static_cast<uint8_t>(route.dst.prefix);
-  message->rtm_table = route.table < 256 ? static_cast<uint8_t>(route.table) : uint8_t{RT_TABLE_UNSPEC};
+  message->rtm_table =
+      route.table < 256 ? static_cast<uint8_t>(route.table) : uint8_t{RT_TABLE_UNSPEC};
   message->rtm_protocol = deleting ? 0 : RTPROT_BOOT;
   if (deleting) {
     // The kernel matches a delete on the fields given: NOWHERE and type 0
     // (unless asked) match any scope and type.
     message->rtm_scope = RT_SCOPE_NOWHERE;
-    message->rtm_type =
-        route.type == RouteType::unicast ? uint8_t{0} : kernelRouteType(route.type);
+    message->rtm_type = route.type == RouteType::unicast ? uint8_t{0} : kernelRouteType(route.type);
   } else {
     message->rtm_type = kernelRouteType(route.type);
-    const bool linkLocal =
-        route.scopeLink || (route.type == RouteType::unicast && !route.gateway);
+    const bool linkLocal = route.scopeLink || (route.type == RouteType::unicast && !route.gateway);
     message->rtm_scope = linkLocal ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   }
   if (route.onlink) message->rtm_flags |= RTNH_F_ONLINK;
@@ -712,13 +722,18 @@ core::Result<std::vector<Route>> Netlink::listRoutes(bool v6, uint32_t table) {
     route.dst.prefix = message->rtm_dst_len;
     route.onlink = (message->rtm_flags & RTNH_F_ONLINK) != 0;
     route.scopeLink = message->rtm_scope == RT_SCOPE_LINK;
-    if (message->rtm_type == RTN_UNREACHABLE) route.type = RouteType::unreachable;
-    else if (message->rtm_type == RTN_BLACKHOLE) route.type = RouteType::blackhole;
-    else if (message->rtm_type != RTN_UNICAST) return;  // local, broadcast, ...
+    if (message->rtm_type == RTN_UNREACHABLE)
+      route.type = RouteType::unreachable;
+    else if (message->rtm_type == RTN_BLACKHOLE)
+      route.type = RouteType::blackhole;
+    else if (message->rtm_type != RTN_UNICAST)
+      return;  // local, broadcast, ...
     forEachAttribute(header, sizeof(rtmsg), [&](const nlattr* attribute) {
       size_t length = mnl_attr_get_payload_len(attribute);
       switch (mnl_attr_get_type(attribute)) {
-        case RTA_TABLE: route.table = mnl_attr_get_u32(attribute); break;
+        case RTA_TABLE:
+          route.table = mnl_attr_get_u32(attribute);
+          break;
         case RTA_DST:
           if (length == 4 || length == 16)
             route.dst.network = addressFrom(mnl_attr_get_payload(attribute), length);
@@ -732,7 +747,8 @@ core::Result<std::vector<Route>> Netlink::listRoutes(bool v6, uint32_t table) {
           if (name != names.end()) route.device = name->second;
           break;
         }
-        default: break;
+        default:
+          break;
       }
     });
     if (route.table == table) routes.push_back(std::move(route));
@@ -779,9 +795,8 @@ core::Status Netlink::replaceNeighbour(const Neighbour& neighbour) {
 }
 
 core::Status Netlink::deleteNeighbour(const Neighbour& neighbour, IfAbsent ifAbsent) {
-  core::Status status =
-      writeNeighbour(familyOf(neighbour.ip), neighbour.ip, neighbour.mac, neighbour.device, false,
-                     RTM_DELNEIGH, 0, "RTM_DELNEIGH");
+  core::Status status = writeNeighbour(familyOf(neighbour.ip), neighbour.ip, neighbour.mac,
+                                       neighbour.device, false, RTM_DELNEIGH, 0, "RTM_DELNEIGH");
   if (!status && ifAbsent == IfAbsent::succeed && isNotFound(status.error())) return core::Ok{};
   return status;
 }

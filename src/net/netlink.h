@@ -57,8 +57,8 @@ struct VxlanOptions {
   std::string name;
   uint32_t vni = 1;
   std::optional<core::IpAddress> local;
-  uint16_t dstPort = 4789;  // IANA port; the kernel's own default is 8472
-  bool learning = false;    // flannel: FDB entries are programmed, never learnt
+  uint16_t dstPort = 4789;       // IANA port; the kernel's own default is 8472
+  bool learning = false;         // flannel: FDB entries are programmed, never learnt
   std::string underlyingDevice;  // empty: none
   uint32_t mtu = 0;
 };
@@ -70,7 +70,7 @@ inline constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
 struct Route {
   core::Cidr dst;
   std::optional<core::IpAddress> gateway;
-  std::string device;  // empty: none (required for unicast without gateway)
+  std::string device;   // empty: none (required for unicast without gateway)
   bool onlink = false;  // gateway reachable on `device` without a covering route
   // Scope link; also implied for a unicast route without gateway, as iproute2 does.
   bool scopeLink = false;
@@ -100,9 +100,9 @@ struct LinkInfo {
   int index = 0;
   std::string name;
   uint32_t mtu = 0;
-  bool up = false;  // administratively (IFF_UP)
+  bool up = false;      // administratively (IFF_UP)
   int masterIndex = 0;  // 0: no master
-  std::string kind;  // "bridge", "veth", "vxlan", ... (empty for plain devices)
+  std::string kind;     // "bridge", "veth", "vxlan", ... (empty for plain devices)
   MacAddress mac;
 };
 

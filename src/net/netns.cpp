@@ -152,8 +152,7 @@ core::Result<std::string> readSysctl(std::string_view key) {
   return text;
 }
 
-core::Status writeSysctlIn(const NetnsHandle& netns, std::string_view key,
-                           std::string_view value) {
+core::Status writeSysctlIn(const NetnsHandle& netns, std::string_view key, std::string_view value) {
   return runInNetns(netns, [&] { return writeSysctl(key, value); });
 }
 

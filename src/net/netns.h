@@ -22,7 +22,7 @@ class NetnsHandle {
  public:
   static core::Result<NetnsHandle> open(const std::string& path);
   static core::Result<NetnsHandle> openNamed(std::string_view name);  // /run/netns/NAME
-  static core::Result<NetnsHandle> openCurrentThread();  // /proc/thread-self/ns/net
+  static core::Result<NetnsHandle> openCurrentThread();               // /proc/thread-self/ns/net
 
   NetnsHandle(NetnsHandle&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   NetnsHandle& operator=(NetnsHandle&& other) noexcept;
