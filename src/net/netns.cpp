@@ -91,15 +91,19 @@ core::Result<NetnsHandle> createNamedNetns(std::string_view name) {
   // unshare on a throwaway thread: only that thread enters the new namespace,
   // and the bind mount keeps the namespace alive after the thread ends.
   core::Status pinned = core::Ok{};
-  std::thread worker([&] {
-    if (unshare(CLONE_NEWNET) != 0) {
-      pinned = systemError("unshare(CLONE_NEWNET) for netns " + std::string(name), errno);
-      return;
-    }
-    if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
-      pinned = systemError("bind mount netns " + path, errno);
-  });
-  worker.join();
+  try {
+    std::thread worker([&] {
+      if (unshare(CLONE_NEWNET) != 0) {
+        pinned = systemError("unshare(CLONE_NEWNET) for netns " + std::string(name), errno);
+        return;
+      }
+      if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
+        pinned = systemError("bind mount netns " + path, errno);
+    });
+    worker.join();
+  } catch (const std::system_error& error) {
+    pinned = core::internal(std::string("create netns: ") + error.what());
+  }
   if (!pinned) {
     unlink(path.c_str());
     return pinned.takeError();

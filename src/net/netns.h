@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -55,15 +56,19 @@ template <typename Body>
 auto runInNetns(int netnsFd, Body&& body) -> std::invoke_result_t<Body&> {
   using ResultType = std::invoke_result_t<Body&>;
   std::optional<ResultType> result;
-  std::thread worker([&] {
-    core::Status entered = enterNetnsOnThisThread(netnsFd);
-    if (!entered) {
-      result.emplace(entered.takeError());
-      return;
-    }
-    result.emplace(body());
-  });
-  worker.join();
+  try {
+    std::thread worker([&] {
+      core::Status entered = enterNetnsOnThisThread(netnsFd);
+      if (!entered) {
+        result.emplace(entered.takeError());
+        return;
+      }
+      result.emplace(body());
+    });
+    worker.join();
+  } catch (const std::system_error& error) {  // no thread available: report, never throw
+    return ResultType(core::internal(std::string("runInNetns: ") + error.what()));
+  }
   return std::move(*result);
 }
 
