@@ -18,7 +18,6 @@
 namespace podnet::testing {
 namespace {
 
-constexpr const char* kKubectl = "/usr/bin/kubectl";
 using Tokens = std::vector<std::string>;
 
 Tokens tokens(const std::string& line) {
@@ -74,34 +73,16 @@ bool isAge(const std::string& cell) {
   return std::regex_match(cell, age);
 }
 
-class KubectlGet : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kKubectl)) return;
-    server_ = new ServerProcess();
-    if (!server_->start()) {
-      setupError_ = "the server did not start: " + server_->log();
-      return;
-    }
-    setupError_ = createObjects();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "no kubectl at " << kKubectl;
-    ASSERT_NE(server_, nullptr);
-    ASSERT_EQ(setupError_, "");
-  }
+class KubectlGet : public KubectlSuite<KubectlGet> {
+ public:
+  static std::string prepare() { return createObjects(); }
 
+ protected:
   // Runs kubectl against the server; returns its exit code and stdout
   // (stderr goes to `lastError_`, so warnings never mix into tables).
   std::pair<int, std::string> kubectl(const std::string& args) {
     std::string errors = server_->dataDir + "/kubectl.err";
-    auto result =
-        runCommand("(HOME=" + server_->dataDir + " timeout 60 " + kKubectl + " --kubeconfig " +
-                   server_->kubeconfig() + " " + args + " 2>" + errors + ")");
+    auto result = runCommand("(" + kubectlCommand() + args + " 2>" + errors + ")");
     lastError_ = readFile(errors);
     return result;
   }
@@ -117,13 +98,8 @@ class KubectlGet : public ::testing::Test {
                                     const std::string& name, const std::string& ip,
                                     const std::string& container);
 
-  static ServerProcess* server_;
-  static std::string setupError_;
   std::string lastError_;
 };
-
-ServerProcess* KubectlGet::server_ = nullptr;
-std::string KubectlGet::setupError_;
 
 // What a node agent would report: the pod runs with an IP and is Ready.
 std::string KubectlGet::markPodRunning(HttpsClient& api, const std::string& ns,

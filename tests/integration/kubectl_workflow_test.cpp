@@ -12,25 +12,11 @@
 namespace podnet::testing {
 namespace {
 
-constexpr const char* kKubectl = "/usr/bin/kubectl";
-
-class KubectlWorkflow : public ::testing::Test {
+class KubectlWorkflow : public KubectlSuite<KubectlWorkflow> {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kKubectl)) return;
-    server_ = new ServerProcess();
-    if (!server_->start()) {
-      delete server_;
-      server_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "no kubectl at " << kKubectl;
-    ASSERT_NE(server_, nullptr) << "the server did not start";
+    KubectlSuite::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     ns_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (auto& c : ns_) c = char(std::tolower(static_cast<unsigned char>(c)));
     auto created = server_->client()->post("/api/v1/namespaces", {{"metadata", {{"name", ns_}}}});
@@ -40,10 +26,7 @@ class KubectlWorkflow : public ::testing::Test {
   // Runs kubectl against the server (in this test's namespace unless the
   // arguments name another); returns the exit code and what it printed.
   std::pair<int, std::string> kubectl(const std::string& args, const std::string& env = "") {
-    std::string command = "HOME=" + server_->dataDir + " " + env + " timeout 60 " + kKubectl +
-                          " --kubeconfig " + server_->kubeconfig() +
-                          (ns_.empty() ? "" : " -n " + ns_) + " " + args;
-    return runCommand(command);
+    return runCommand(kubectlCommand(env) + (ns_.empty() ? "" : "-n " + ns_ + " ") + args);
   }
   std::string file(const std::string& name, const std::string& text) {
     std::string path = server_->dataDir + "/" + ns_ + "-" + name;
@@ -99,7 +82,6 @@ class KubectlWorkflow : public ::testing::Test {
     return squeeze(text).find(squeeze(wanted)) != std::string::npos;
   }
 
-  static inline ServerProcess* server_ = nullptr;
   std::string ns_;
 };
 

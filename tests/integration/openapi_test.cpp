@@ -9,28 +9,8 @@
 namespace podnet::testing {
 namespace {
 
-constexpr const char* kKubectl = "/usr/bin/kubectl";
-
-class OpenApiKubectlTest : public ::testing::Test {
+class OpenApiKubectlTest : public KubectlSuite<OpenApiKubectlTest> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    if (!server_->start()) {
-      std::string log = server_->log();
-      delete server_;
-      server_ = nullptr;
-      FAIL() << "podnet server did not become ready:\n" << log;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "kubectl is not installed";
-  }
-
   // Writes `yaml` to a file named `name` in the data dir; returns its path.
   static std::string manifest(const std::string& name, const std::string& yaml) {
     std::string path = server_->dataDir + "/" + name;
@@ -45,11 +25,7 @@ class OpenApiKubectlTest : public ::testing::Test {
                       " --kubeconfig=" + server_->kubeconfig() +
                       " --cache-dir=" + server_->dataDir + "/kubectl-cache " + arguments);
   }
-
-  static ServerProcess* server_;
 };
-
-ServerProcess* OpenApiKubectlTest::server_ = nullptr;
 
 const char* kService = R"(apiVersion: v1
 kind: Service

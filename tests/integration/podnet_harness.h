@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -390,5 +391,48 @@ inline std::pair<int, std::string> runCommand(const std::string& command) {
   int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+constexpr const char* kKubectl = "/usr/bin/kubectl";
+
+// A test suite that drives the real kubectl against one podnet server started
+// for the whole suite (CRTP: each suite gets its own server). The suite may
+// define a public `static std::string prepare()` to create objects once; a non-empty
+// return fails every test of the suite with that message. Tests skip when
+// kubectl is not installed.
+template <typename Suite>
+class KubectlSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!std::filesystem::exists(kKubectl)) return;
+    server_ = new ServerProcess();
+    if (!server_->start()) {
+      setupError_ = "the server did not start:\n" + server_->log();
+      return;
+    }
+    setupError_ = Suite::prepare();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    setupError_.clear();
+  }
+  void SetUp() override {
+    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "no kubectl at " << kKubectl;
+    ASSERT_NE(server_, nullptr);
+    ASSERT_EQ(setupError_, "");
+  }
+
+  static std::string prepare() { return ""; }
+
+  // The start of a kubectl command line for this server: a HOME of its own
+  // (kubectl caches discovery there), a timeout, the server's kubeconfig.
+  static std::string kubectlCommand(const std::string& env = "") {
+    return "HOME=" + server_->dataDir + " " + env + " timeout 60 " + kKubectl + " --kubeconfig " +
+           server_->kubeconfig() + " ";
+  }
+
+  static inline ServerProcess* server_ = nullptr;
+  static inline std::string setupError_;
+};
 
 }  // namespace podnet::testing

@@ -10,26 +10,13 @@
 namespace podnet::testing {
 namespace {
 
-constexpr const char* kKubectl = "/usr/bin/kubectl";
 constexpr const char* kProtobuf = "application/vnd.kubernetes.protobuf";
 
-class KubectlCreate : public ::testing::Test {
+class KubectlCreate : public KubectlSuite<KubectlCreate> {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kKubectl)) return;
-    server_ = new ServerProcess();
-    if (!server_->start()) {
-      delete server_;
-      server_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    if (!std::filesystem::exists(kKubectl)) GTEST_SKIP() << "no kubectl at " << kKubectl;
-    ASSERT_NE(server_, nullptr) << "the server did not start";
+    KubectlSuite::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     ns_ = "pb-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
     for (auto& c : ns_) c = char(std::tolower(static_cast<unsigned char>(c)));
     // `create namespace` is itself a protobuf body.
@@ -40,8 +27,7 @@ class KubectlCreate : public ::testing::Test {
 
   // Runs kubectl against the server, in this test's namespace unless told not to.
   std::pair<int, std::string> kubectl(const std::string& args, bool inNamespace = true) {
-    return runCommand("HOME=" + server_->dataDir + " timeout 60 " + kKubectl + " --kubeconfig " +
-                      server_->kubeconfig() + (inNamespace ? " -n " + ns_ : "") + " " + args);
+    return runCommand(kubectlCommand() + (inNamespace ? "-n " + ns_ + " " : "") + args);
   }
   // GETs an object of this test's namespace: "apis/apps/v1", "deployments", "web".
   Json get(const std::string& prefix, const std::string& resource, const std::string& name) {
@@ -51,11 +37,8 @@ class KubectlCreate : public ::testing::Test {
     return result.json();
   }
 
-  static ServerProcess* server_;
   std::string ns_;
 };
-
-ServerProcess* KubectlCreate::server_ = nullptr;
 
 TEST_F(KubectlCreate, Namespace) {
   auto result = server_->client()->get("/api/v1/namespaces/" + ns_);
