@@ -621,6 +621,8 @@ core::Result<std::unique_ptr<Watcher>> RestClient::watch(const ResourceInfo& res
                                                          std::string_view ns,
                                                          const ListOptions& options) {
   std::string target = resourcePath(resource, ns) + listQuery(options, true);
+  if (impl_->config.watchTimeout.count() > 0)
+    target += "&timeoutSeconds=" + std::to_string(impl_->config.watchTimeout.count());
   try {
     auto connection = impl_->connect();
     if (!connection) return connection.takeError();

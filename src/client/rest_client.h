@@ -34,6 +34,9 @@ struct RestConfig {
   // Idle keep-alive connections kept for reuse; more callers than this at
   // once still get a connection each, the extras are closed afterwards.
   size_t maxIdleConnections = 4;
+  // Sent as timeoutSeconds on every watch (0 = the server's default, 30 min
+  // on podnet): the server ends the stream then and the informer rewatches.
+  std::chrono::seconds watchTimeout{0};
 };
 
 // The configuration a pod gets in a cluster (KUBERNETES_SERVICE_HOST/PORT,
