@@ -238,17 +238,16 @@ Outcome<AllocatedAddress> HostLocalIpam::allocate(const std::string& containerId
       if (!*reserved) break;
       return result(range, *requested);
     }
-    return CniError{kRequestedIpUnavailable,
-                    "requested IP address " + requested->toString() +
-                        " is not available in range set",
-                    ""};
+    return CniError{
+        kRequestedIpUnavailable,
+        "requested IP address " + requested->toString() + " is not available in range set", ""};
   }
 
   // Start right after the last reserved address if it is still in a range.
   Cursor cursor{0, config_.ranges[0].subnet.offsetOf(config_.ranges[0].rangeStart)};
   auto lastText = readSmallFile(directory_ + "/" + kLastReservedFile);
-  std::optional<core::IpAddress> last = lastText ? core::IpAddress::parse(trim(*lastText))
-                                                 : std::nullopt;
+  std::optional<core::IpAddress> last =
+      lastText ? core::IpAddress::parse(trim(*lastText)) : std::nullopt;
   if (last) {
     for (size_t i = 0; i < config_.ranges.size(); ++i) {
       const auto& range = config_.ranges[i];
@@ -271,8 +270,8 @@ Outcome<AllocatedAddress> HostLocalIpam::allocate(const std::string& containerId
   // free address, so the cost is bounded by the number of allocations.
   uint64_t total = 0;
   for (const auto& range : config_.ranges) {
-    uint64_t count = range.subnet.offsetOf(range.rangeEnd) -
-                     range.subnet.offsetOf(range.rangeStart) + 1;
+    uint64_t count =
+        range.subnet.offsetOf(range.rangeEnd) - range.subnet.offsetOf(range.rangeStart) + 1;
     total = total > UINT64_MAX - count ? UINT64_MAX : total + count;
   }
   for (uint64_t visited = 0; visited < total; ++visited) {

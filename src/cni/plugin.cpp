@@ -6,7 +6,7 @@ namespace podnet::cni {
 
 namespace {
 
-CniError configError(std::string msg) { return {kInvalidNetworkConfig, std::move(msg), ""}; }
+CniError invalidConfig(std::string msg) { return {kInvalidNetworkConfig, std::move(msg), ""}; }
 
 struct LoadedConfig {
   PluginConfig plugin;
@@ -16,7 +16,8 @@ struct LoadedConfig {
 Outcome<LoadedConfig> loadConfig(std::string_view text, const PluginOptions& options) {
   auto json = api::decodeJson(text);
   if (!json) return CniError{kDecodeFailure, "error decoding network config", json.error().message};
-  if (!json->is_object()) return CniError{kDecodeFailure, "network config must be a JSON object", ""};
+  if (!json->is_object())
+    return CniError{kDecodeFailure, "network config must be a JSON object", ""};
   LoadedConfig loaded;
   if (json->contains("plugins")) {
     auto list = parseNetworkConfigList(text);
@@ -48,11 +49,11 @@ Outcome<std::optional<core::IpAddress>> requestedAddress(const Invocation& invoc
     auto ips = config.runtimeConfig.find("ips");
     if (ips != config.runtimeConfig.end() && ips->is_array() && !ips->empty()) {
       const Json& first = (*ips)[0];
-      if (!first.is_string()) return configError("runtimeConfig.ips must be strings");
+      if (!first.is_string()) return invalidConfig("runtimeConfig.ips must be strings");
       std::string text = first.get<std::string>();
       auto withPrefix = InterfaceAddress::parse(text);
       auto ip = withPrefix ? std::optional(withPrefix->ip) : core::IpAddress::parse(text);
-      if (!ip) return configError("runtimeConfig.ips: invalid IP \"" + text + "\"");
+      if (!ip) return invalidConfig("runtimeConfig.ips: invalid IP \"" + text + "\"");
       return std::optional<core::IpAddress>(*ip);
     }
   }
@@ -85,8 +86,8 @@ PodNetworkSpec podSpec(const Invocation& invocation, const PluginConfig& config,
 Response success(const Json& body) { return {0, body.dump()}; }
 Response successEmpty() { return {0, ""}; }
 
-Response commandAdd(const Invocation& invocation, const PluginConfig& config,
-                    HostLocalIpam& ipam, NetworkBackend& backend) {
+Response commandAdd(const Invocation& invocation, const PluginConfig& config, HostLocalIpam& ipam,
+                    NetworkBackend& backend) {
   auto requested = requestedAddress(invocation, config);
   if (!requested) return errorResponse(requested.error(), config.cniVersion);
   auto allocated = ipam.allocate(invocation.containerId, invocation.ifname, *requested);
@@ -115,8 +116,8 @@ Response commandAdd(const Invocation& invocation, const PluginConfig& config,
   return success(result.toJson());
 }
 
-Response commandDel(const Invocation& invocation, const PluginConfig& config,
-                    HostLocalIpam& ipam, NetworkBackend& backend) {
+Response commandDel(const Invocation& invocation, const PluginConfig& config, HostLocalIpam& ipam,
+                    NetworkBackend& backend) {
   // The interface first: its address must not be handed out while it is
   // still configured. A failure leaves the address for the runtime's retry.
   auto torn = backend.tearDownPod(invocation.netns, invocation.ifname);
@@ -126,27 +127,26 @@ Response commandDel(const Invocation& invocation, const PluginConfig& config,
   return successEmpty();
 }
 
-Response commandCheck(const Invocation& invocation, const PluginConfig& config,
-                      HostLocalIpam& ipam, NetworkBackend& backend) {
+Response commandCheck(const Invocation& invocation, const PluginConfig& config, HostLocalIpam& ipam,
+                      NetworkBackend& backend) {
   if (config.prevResult.is_null())
-    return errorResponse(configError("CHECK requires prevResult"), config.cniVersion);
+    return errorResponse(invalidConfig("CHECK requires prevResult"), config.cniVersion);
   auto previous = AddResult::fromJson(config.prevResult);
   if (!previous) return errorResponse(previous.error(), config.cniVersion);
   auto held = ipam.find(invocation.containerId, invocation.ifname);
   if (!held) return errorResponse(held.error(), config.cniVersion);
   if (held->empty())
-    return errorResponse({kUnknownContainer,
-                          "no IP address allocated for " + invocation.containerId + "/" +
-                              invocation.ifname,
-                          ""},
-                         config.cniVersion);
+    return errorResponse(
+        {kUnknownContainer,
+         "no IP address allocated for " + invocation.containerId + "/" + invocation.ifname, ""},
+        config.cniVersion);
   const Allocation& allocation = held->front();
   const ResultIp* match = nullptr;
   for (const auto& ip : previous->ips)
     if (ip.address.ip == allocation.address) match = &ip;
   if (!match)
-    return errorResponse(configError("prevResult does not hold the allocated address " +
-                                     allocation.address.toString()),
+    return errorResponse(invalidConfig("prevResult does not hold the allocated address " +
+                                       allocation.address.toString()),
                          config.cniVersion);
   AllocatedAddress allocated{match->address, match->gateway.value_or(core::IpAddress{})};
   for (const auto& range : config.ipam->ranges)
@@ -179,7 +179,7 @@ Response runPlugin(const Invocation& invocation, std::string_view stdinConfig,
                               std::string(commandName(invocation.command)),
                           ""},
                          version);
-  if (!config.ipam) return errorResponse(configError("\"ipam\" is required"), version);
+  if (!config.ipam) return errorResponse(invalidConfig("\"ipam\" is required"), version);
   HostLocalIpam ipam(*config.ipam, config.name);
 
   switch (invocation.command) {
@@ -196,13 +196,12 @@ Response runPlugin(const Invocation& invocation, std::string_view stdinConfig,
       // The state directory must be usable for ADD to succeed.
       auto state = ipam.list();
       if (!state)
-        return errorResponse({kNotAvailable, "IPAM state unavailable", state.error().msg},
-                             version);
+        return errorResponse({kNotAvailable, "IPAM state unavailable", state.error().msg}, version);
       return successEmpty();
     }
     case Command::kGc: {
       if (!config.gcAttachments)
-        return errorResponse(configError("GC requires \"cni.dev/attachments\""), version);
+        return errorResponse(invalidConfig("GC requires \"cni.dev/attachments\""), version);
       auto collected = ipam.garbageCollect(*config.gcAttachments);
       if (!collected) return errorResponse(collected.error(), version);
       return successEmpty();

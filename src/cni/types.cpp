@@ -81,12 +81,18 @@ std::optional<std::string> negotiateVersion(const std::vector<std::string>& cand
 
 std::string_view commandName(Command command) {
   switch (command) {
-    case Command::kAdd: return "ADD";
-    case Command::kDel: return "DEL";
-    case Command::kCheck: return "CHECK";
-    case Command::kVersion: return "VERSION";
-    case Command::kStatus: return "STATUS";
-    case Command::kGc: return "GC";
+    case Command::kAdd:
+      return "ADD";
+    case Command::kDel:
+      return "DEL";
+    case Command::kCheck:
+      return "CHECK";
+    case Command::kVersion:
+      return "VERSION";
+    case Command::kStatus:
+      return "STATUS";
+    case Command::kGc:
+      return "GC";
   }
   return "?";
 }
@@ -144,8 +150,7 @@ Outcome<Invocation> parseInvocation(const std::map<std::string, std::string>& en
       return envError("invalid CNI_CONTAINERID \"" + inv.containerId +
                       "\": must start with an alphanumeric character and contain only "
                       "[A-Za-z0-9_.-]");
-    if (needsNetns && inv.netns.empty())
-      return envError("required env variable CNI_NETNS missing");
+    if (needsNetns && inv.netns.empty()) return envError("required env variable CNI_NETNS missing");
     if (inv.ifname.empty()) return envError("required env variable CNI_IFNAME missing");
     if (!isValidInterfaceName(inv.ifname))
       return envError("invalid CNI_IFNAME \"" + inv.ifname + "\"");
@@ -187,7 +192,8 @@ std::optional<InterfaceAddress> InterfaceAddress::parse(std::string_view text) {
   if (!ip) return std::nullopt;
   std::string_view prefixText = text.substr(slash + 1);
   int prefix = -1;
-  auto [end, ec] = std::from_chars(prefixText.data(), prefixText.data() + prefixText.size(), prefix);
+  auto [end, ec] =
+      std::from_chars(prefixText.data(), prefixText.data() + prefixText.size(), prefix);
   if (ec != std::errc() || end != prefixText.data() + prefixText.size() || prefixText.empty() ||
       prefix < 0 || prefix > static_cast<int>(ip->bitLength()))
     return std::nullopt;
@@ -273,9 +279,9 @@ Outcome<IpRange> parseRange(const Json& object) {
   range.rangeStart = start ? *start : subnet->at(1);
   range.rangeEnd = end ? *end : subnet->at(lastUsable);
   range.gateway = gateway ? *gateway : subnet->at(1);
-  for (auto [name, ip] : {std::pair{"rangeStart", range.rangeStart},
-                          std::pair{"rangeEnd", range.rangeEnd},
-                          std::pair{"gateway", range.gateway}}) {
+  for (auto [name, ip] :
+       {std::pair{"rangeStart", range.rangeStart}, std::pair{"rangeEnd", range.rangeEnd},
+        std::pair{"gateway", range.gateway}}) {
     if (!subnet->contains(ip))
       return configError(std::string("ipam range: ") + name + " " + ip.toString() +
                          " is outside subnet " + subnet->toString());
@@ -342,7 +348,8 @@ Outcome<IpamConfig> parseIpam(const Json& object) {
 Outcome<Json> decode(std::string_view text) {
   auto json = api::decodeJson(text);
   if (!json) return CniError{kDecodeFailure, "error decoding network config", json.error().message};
-  if (!json->is_object()) return CniError{kDecodeFailure, "network config must be a JSON object", ""};
+  if (!json->is_object())
+    return CniError{kDecodeFailure, "network config must be a JSON object", ""};
   return std::move(*json);
 }
 
@@ -368,7 +375,8 @@ Outcome<PluginConfig> parsePluginConfigJson(const Json& object) {
                     "config is \"" + config.cniVersion + "\", plugin supports 0.4.0, 1.0.0, 1.1.0"};
   if (auto error = readString(object, "name", config.name)) return *error;
   if (!isValidNetworkName(config.name))
-    return configError("\"name\" must be non-empty, start alphanumeric and hold only [A-Za-z0-9_.-]");
+    return configError(
+        "\"name\" must be non-empty, start alphanumeric and hold only [A-Za-z0-9_.-]");
   if (auto error = readString(object, "type", config.type)) return *error;
   if (auto error = readString(object, "bridge", config.bridge)) return *error;
   if (config.bridge.empty()) config.bridge = "podnet0";

@@ -4,14 +4,13 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/ip.h"
 
@@ -52,7 +51,7 @@ struct CniError {
 template <typename T>
 class [[nodiscard]] Outcome {
  public:
-  Outcome(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Outcome(T value) : state_(std::in_place_index<0>, std::move(value)) {}         // NOLINT
   Outcome(CniError error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -138,8 +137,8 @@ struct IpRange {
 };
 
 struct IpamConfig {
-  std::string type;               // "podnet-ipam" or "host-local" (both built in)
-  std::vector<IpRange> ranges;    // one range set: one IP is allocated from it
+  std::string type;             // "podnet-ipam" or "host-local" (both built in)
+  std::vector<IpRange> ranges;  // one range set: one IP is allocated from it
   std::vector<Route> routes;
   std::string dataDir = "/var/lib/cni/networks";
 };
@@ -162,11 +161,11 @@ struct PluginConfig {
   bool hairpinMode = false;
   int mtu = 0;  // 0: leave the kernel's default
   std::optional<IpamConfig> ipam;
-  Json dns;             // passed through to the result when set
-  Json runtimeConfig;   // object or null
-  Json prevResult;      // object or null
+  Json dns;                                              // passed through to the result when set
+  Json runtimeConfig;                                    // object or null
+  Json prevResult;                                       // object or null
   std::optional<std::vector<Attachment>> gcAttachments;  // "cni.dev/attachments"
-  Json raw;             // the whole object, for chaining
+  Json raw;                                              // the whole object, for chaining
 };
 
 // A conflist ({cniVersion, cniVersions, name, disableCheck, plugins}).

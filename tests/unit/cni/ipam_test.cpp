@@ -1,5 +1,6 @@
 #include "cni/ipam.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <fstream>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace podnet::cni {
 namespace {
@@ -35,7 +34,8 @@ class TempDir {
 IpamConfig ipamConfig(const std::string& dataDir, const std::string& subnet,
                       const std::string& extra = "") {
   auto config = parsePluginConfig(R"({"cniVersion":"1.1.0","name":"n","ipam":{"type":"podnet-ipam",
-    "dataDir":")" + dataDir + R"(","subnet":")" + subnet + "\"" + extra + "}}");
+    "dataDir":")" + dataDir + R"(","subnet":")" +
+                                  subnet + "\"" + extra + "}}");
   EXPECT_TRUE(config.ok()) << config.error().msg;
   return *config->ipam;
 }
@@ -88,7 +88,8 @@ TEST(CniIpam, RoundRobinDoesNotReuseAReleasedAddressAtOnce) {
 TEST(CniIpam, ExhaustionIsAClearError) {
   TempDir dir;
   HostLocalIpam ipam(ipamConfig(dir.path(), "10.0.0.0/29"), "n");
-  for (const char* id : {"a", "b", "c", "d", "e"}) ASSERT_EQ(allocateAddress(ipam, id).rfind("10.", 0), 0u);
+  for (const char* id : {"a", "b", "c", "d", "e"})
+    ASSERT_EQ(allocateAddress(ipam, id).rfind("10.", 0), 0u);
   auto full = ipam.allocate("f", "eth0");
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.error().code, kRangeExhausted);
@@ -114,7 +115,8 @@ TEST(CniIpam, RequestedAddress) {
   auto requested = ipam.allocate("a", "eth0", core::IpAddress::parse("10.0.0.77"));
   ASSERT_TRUE(requested.ok()) << requested.error().msg;
   EXPECT_EQ(requested->address.toString(), "10.0.0.77/24");
-  for (const char* ip : {"10.0.0.77", "10.0.0.1", "10.0.0.0", "10.0.0.255", "10.0.1.5", "fd00::5"}) {
+  for (const char* ip :
+       {"10.0.0.77", "10.0.0.1", "10.0.0.0", "10.0.0.255", "10.0.1.5", "fd00::5"}) {
     auto refused = ipam.allocate("b", "eth0", core::IpAddress::parse(ip));
     ASSERT_FALSE(refused.ok()) << ip;
     EXPECT_EQ(refused.error().code, kRequestedIpUnavailable) << ip;
@@ -189,8 +191,10 @@ TEST(CniIpam, GarbageCollectKeepsOnlyValidAttachments) {
 
 TEST(CniIpam, MultipleRangesAndIpv6) {
   TempDir dir;
-  auto config = parsePluginConfig(R"({"cniVersion":"1.1.0","name":"n","ipam":{"type":"podnet-ipam",
-    "dataDir":")" + dir.path() + R"(","ranges":[[{"subnet":"10.0.0.0/30"},{"subnet":"10.0.1.0/30"}]]}})");
+  auto config =
+      parsePluginConfig(R"({"cniVersion":"1.1.0","name":"n","ipam":{"type":"podnet-ipam",
+    "dataDir":")" + dir.path() +
+                        R"(","ranges":[[{"subnet":"10.0.0.0/30"},{"subnet":"10.0.1.0/30"}]]}})");
   ASSERT_TRUE(config.ok()) << config.error().msg;
   HostLocalIpam ipam(*config->ipam, "n");
   EXPECT_EQ(allocateAddress(ipam, "a"), "10.0.0.2/30");  // only .2 besides the gateway
@@ -216,7 +220,8 @@ TEST(CniIpam, ConcurrentThreadsGetDistinctAddresses) {
     threads.emplace_back([&, t] {
       HostLocalIpam ipam(config, "n");  // each thread like a separate plugin run
       for (int i = 0; i < kEach; ++i)
-        results[t].push_back(allocateAddress(ipam, "t" + std::to_string(t) + "-" + std::to_string(i)));
+        results[t].push_back(
+            allocateAddress(ipam, "t" + std::to_string(t) + "-" + std::to_string(i)));
     });
   for (auto& thread : threads) thread.join();
   std::set<std::string> unique;

@@ -1,10 +1,9 @@
 #include "cni/plugin.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 namespace podnet::cni {
 namespace {
@@ -72,8 +71,10 @@ class CniPluginTest : public ::testing::Test {
   }
   std::map<std::string, std::string> env(const std::string& command,
                                          const std::string& containerId = "c1") {
-    return {{"CNI_COMMAND", command}, {"CNI_CONTAINERID", containerId},
-            {"CNI_NETNS", "/run/netns/" + containerId}, {"CNI_IFNAME", "eth0"},
+    return {{"CNI_COMMAND", command},
+            {"CNI_CONTAINERID", containerId},
+            {"CNI_NETNS", "/run/netns/" + containerId},
+            {"CNI_IFNAME", "eth0"},
             {"CNI_PATH", "/usr/lib/cni"}};
   }
   static Json parse(const Response& response) {
@@ -98,8 +99,10 @@ TEST_F(CniPluginTest, AddPrintsAResultAndSetsUpThePod) {
   EXPECT_EQ(result["interfaces"][2]["name"], "eth0");
   EXPECT_EQ(result["interfaces"][2]["sandbox"], "/run/netns/c1");
   EXPECT_EQ(result["interfaces"][2]["mtu"], 1400);
-  EXPECT_EQ(result["ips"][0], Json({{"address", "10.244.0.2/24"}, {"gateway", "10.244.0.1"}, {"interface", 2}}));
-  EXPECT_EQ(result["routes"], Json::parse(R"([{"dst":"10.96.0.0/12"},{"dst":"0.0.0.0/0","gw":"10.244.0.1"}])"));
+  EXPECT_EQ(result["ips"][0],
+            Json({{"address", "10.244.0.2/24"}, {"gateway", "10.244.0.1"}, {"interface", 2}}));
+  EXPECT_EQ(result["routes"],
+            Json::parse(R"([{"dst":"10.96.0.0/12"},{"dst":"0.0.0.0/0","gw":"10.244.0.1"}])"));
   EXPECT_EQ(result["dns"]["nameservers"][0], "10.96.0.10");
 
   ASSERT_EQ(backend.setUps.size(), 1u);
@@ -135,8 +138,9 @@ TEST_F(CniPluginTest, RequestedAddressFromArgs) {
   EXPECT_EQ(taken["code"], kRequestedIpUnavailable);
   environment["CNI_ARGS"] = "IP=not-an-ip";
   EXPECT_EQ(parse(runPlugin(environment, config(), backend))["code"], kInvalidEnvironment);
-  Json fromRuntimeConfig = parse(runPlugin(
-      env("ADD", "c3"), config("1.1.0", R"(,"runtimeConfig":{"ips":["10.244.0.50/24"]})"), backend));
+  Json fromRuntimeConfig =
+      parse(runPlugin(env("ADD", "c3"),
+                      config("1.1.0", R"(,"runtimeConfig":{"ips":["10.244.0.50/24"]})"), backend));
   EXPECT_EQ(fromRuntimeConfig["ips"][0]["address"], "10.244.0.50/24");
 }
 
@@ -203,36 +207,42 @@ TEST_F(CniPluginTest, StatusReflectsBackendReadiness) {
   Response notReady = runPlugin(env("STATUS"), config(), backend);
   EXPECT_EQ(notReady.exitCode, 1);
   EXPECT_EQ(parse(notReady)["code"], kNotAvailable);
-  EXPECT_EQ(parse(runPlugin(env("STATUS"), config("1.0.0"), backend))["code"], kIncompatibleVersion);
+  EXPECT_EQ(parse(runPlugin(env("STATUS"), config("1.0.0"), backend))["code"],
+            kIncompatibleVersion);
 }
 
 TEST_F(CniPluginTest, GcReleasesStaleAllocations) {
-  for (const char* id : {"c1", "c2", "c3"}) ASSERT_EQ(runPlugin(env("ADD", id), config(), backend).exitCode, 0);
+  for (const char* id : {"c1", "c2", "c3"})
+    ASSERT_EQ(runPlugin(env("ADD", id), config(), backend).exitCode, 0);
   Response gc = runPlugin(
-      env("GC"), config("1.1.0", R"(,"cni.dev/attachments":[{"containerID":"c2","ifname":"eth0"}])"),
-      backend);
+      env("GC"),
+      config("1.1.0", R"(,"cni.dev/attachments":[{"containerID":"c2","ifname":"eth0"}])"), backend);
   EXPECT_EQ(gc.exitCode, 0) << gc.stdoutJson;
   EXPECT_EQ(allocationCount(), 1u);
   EXPECT_EQ(parse(runPlugin(env("GC"), config(), backend))["code"], kInvalidNetworkConfig);
   EXPECT_EQ(allocationCount(), 1u);  // no attachment list: nothing released
-  EXPECT_EQ(parse(runPlugin(env("GC"), config("1.0.0", R"(,"cni.dev/attachments":[])"), backend))["code"],
-            kIncompatibleVersion);
+  EXPECT_EQ(
+      parse(runPlugin(env("GC"), config("1.0.0", R"(,"cni.dev/attachments":[])"), backend))["code"],
+      kIncompatibleVersion);
 }
 
 TEST_F(CniPluginTest, VersionNeedsNoConfig) {
-  Response response = runPlugin(std::map<std::string, std::string>{{"CNI_COMMAND", "VERSION"}}, "", backend);
+  Response response =
+      runPlugin(std::map<std::string, std::string>{{"CNI_COMMAND", "VERSION"}}, "", backend);
   EXPECT_EQ(response.exitCode, 0);
   EXPECT_EQ(parse(response), versionInfo());
 }
 
 TEST_F(CniPluginTest, BadInputIsAJsonErrorNeverACrash) {
-  Response badEnv = runPlugin(std::map<std::string, std::string>{{"CNI_COMMAND", "ADD"}}, config(), backend);
+  Response badEnv =
+      runPlugin(std::map<std::string, std::string>{{"CNI_COMMAND", "ADD"}}, config(), backend);
   EXPECT_EQ(badEnv.exitCode, 1);
   EXPECT_EQ(parse(badEnv)["code"], kInvalidEnvironment);
   EXPECT_EQ(parse(badEnv)["cniVersion"], "1.1.0");
   EXPECT_EQ(parse(runPlugin(env("ADD"), "{not json", backend))["code"], kDecodeFailure);
   EXPECT_EQ(parse(runPlugin(env("ADD"), "[]", backend))["code"], kDecodeFailure);
-  EXPECT_EQ(parse(runPlugin(env("ADD"), R"({"cniVersion":"1.0.0","name":"n","mtu":"x"})", backend))["code"],
+  EXPECT_EQ(parse(runPlugin(env("ADD"), R"({"cniVersion":"1.0.0","name":"n","mtu":"x"})",
+                            backend))["code"],
             kInvalidNetworkConfig);
   Json noIpam = parse(runPlugin(env("ADD"), R"({"cniVersion":"1.0.0","name":"n"})", backend));
   EXPECT_EQ(noIpam["code"], kInvalidNetworkConfig);
@@ -241,7 +251,8 @@ TEST_F(CniPluginTest, BadInputIsAJsonErrorNeverACrash) {
 
 TEST_F(CniPluginTest, ExhaustionReportsPluginCode) {
   std::string small = R"({"cniVersion":"1.1.0","name":"tiny","ipam":{"type":"host-local",
-    "subnet":"10.9.0.0/30","dataDir":")" + dir.path() + "\"}}";
+    "subnet":"10.9.0.0/30","dataDir":")" +
+                      dir.path() + "\"}}";
   ASSERT_EQ(runPlugin(env("ADD", "a"), small, backend).exitCode, 0);
   Json error = parse(runPlugin(env("ADD", "b"), small, backend));
   EXPECT_EQ(error["code"], kRangeExhausted);
@@ -251,7 +262,8 @@ TEST_F(CniPluginTest, ExhaustionReportsPluginCode) {
 TEST_F(CniPluginTest, AcceptsAConflistAndHonoursDisableCheck) {
   std::string list = R"({"cniVersions":["1.0.0","1.1.0"],"name":"podnet","disableCheck":true,
     "plugins":[{"type":"podnet","bridge":"cni0","ipam":{"type":"podnet-ipam",
-    "ranges":[[{"subnet":"10.244.3.0/24"}]],"dataDir":")" + dir.path() + "\"}}]}";
+    "ranges":[[{"subnet":"10.244.3.0/24"}]],"dataDir":")" +
+                     dir.path() + "\"}}]}";
   Json result = parse(runPlugin(env("ADD"), list, backend));
   EXPECT_EQ(result["cniVersion"], "1.1.0");
   EXPECT_EQ(result["interfaces"][0]["name"], "cni0");

@@ -157,7 +157,8 @@ TEST(CniConfig, MalformedIsDecodeError) {
 }
 
 TEST(CniConfig, InvalidValuesAreConfigErrors) {
-  const char* base = R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24"})";
+  const char* base =
+      R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24"})";
   for (std::string extra :
        {R"(,"mtu":"1500")", R"(,"mtu":-1)", R"(,"isGateway":"yes")", R"(,"bridge":7)",
         R"(,"bridge":"way-too-long-bridge-name")", R"(,"prevResult":[])",
@@ -167,19 +168,20 @@ TEST(CniConfig, InvalidValuesAreConfigErrors) {
     ASSERT_FALSE(config.ok()) << extra;
     EXPECT_EQ(config.error().code, kInvalidNetworkConfig) << extra;
   }
-  for (const char* text : {
-           R"({"cniVersion":"1.0.0"})",
-           R"({"cniVersion":"1.0.0","name":"../x"})",
-           R"({"name":"n"})",
-           R"({"cniVersion":1,"name":"n"})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local"}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/31"}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","gateway":"10.1.0.1"}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","rangeStart":"10.0.0.9","rangeEnd":"10.0.0.3"}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","routes":[{"dst":"x"}]}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"10.0.0.0/25"}]]}})",
-           R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","ranges":[]}})",
-       }) {
+  for (
+      const char* text : {
+          R"({"cniVersion":"1.0.0"})",
+          R"({"cniVersion":"1.0.0","name":"../x"})",
+          R"({"name":"n"})",
+          R"({"cniVersion":1,"name":"n"})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local"}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/31"}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","gateway":"10.1.0.1"}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","rangeStart":"10.0.0.9","rangeEnd":"10.0.0.3"}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","subnet":"10.0.0.0/24","routes":[{"dst":"x"}]}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"10.0.0.0/25"}]]}})",
+          R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","ranges":[]}})",
+      }) {
     auto config = parsePluginConfig(std::string_view(text));
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_EQ(config.error().code, kInvalidNetworkConfig) << text;
@@ -201,12 +203,12 @@ TEST(CniConfig, GcAttachments) {
     "cni.dev/attachments":[{"containerID":"c1","ifname":"eth0"},{"containerID":"c2","ifname":"net1"}]})");
   ASSERT_TRUE(config.ok()) << config.error().msg;
   ASSERT_TRUE(config->gcAttachments);
-  EXPECT_EQ(*config->gcAttachments,
-            (std::vector<Attachment>{{"c1", "eth0"}, {"c2", "net1"}}));
+  EXPECT_EQ(*config->gcAttachments, (std::vector<Attachment>{{"c1", "eth0"}, {"c2", "net1"}}));
 }
 
 TEST(CniConfigList, NegotiatesAndFlattens) {
-  auto list = parseNetworkConfigList(R"({"cniVersion":"1.0.0","cniVersions":["0.3.1","1.0.0","1.1.0"],
+  auto list =
+      parseNetworkConfigList(R"({"cniVersion":"1.0.0","cniVersions":["0.3.1","1.0.0","1.1.0"],
     "name":"podnet","disableCheck":true,"plugins":[
       {"type":"podnet","bridge":"cni0","capabilities":{"ips":true},
        "ipam":{"type":"podnet-ipam","ranges":[[{"subnet":"10.244.0.0/24"}]]}},
@@ -221,17 +223,21 @@ TEST(CniConfigList, NegotiatesAndFlattens) {
   EXPECT_FALSE(list->plugins[0].raw.contains("capabilities"));
   EXPECT_EQ(list->plugins[1].type, "portmap");
 
-  auto fallback = parseNetworkConfigList(R"({"cniVersion":"0.4.0","name":"x","plugins":[{"type":"a"}]})");
+  auto fallback =
+      parseNetworkConfigList(R"({"cniVersion":"0.4.0","name":"x","plugins":[{"type":"a"}]})");
   ASSERT_TRUE(fallback.ok());
   EXPECT_EQ(fallback->cniVersion, "0.4.0");
-  EXPECT_EQ(parseNetworkConfigList(R"({"cniVersions":["2.0.0"],"name":"x","plugins":[{"type":"a"}]})")
-                .error()
-                .code,
-            kIncompatibleVersion);
-  EXPECT_EQ(parseNetworkConfigList(R"({"cniVersion":"1.0.0","name":"x","plugins":[]})").error().code,
-            kInvalidNetworkConfig);
-  EXPECT_EQ(parseNetworkConfigList(R"({"cniVersion":"1.0.0","name":"x","plugins":[{}]})").error().code,
-            kInvalidNetworkConfig);
+  EXPECT_EQ(
+      parseNetworkConfigList(R"({"cniVersions":["2.0.0"],"name":"x","plugins":[{"type":"a"}]})")
+          .error()
+          .code,
+      kIncompatibleVersion);
+  EXPECT_EQ(
+      parseNetworkConfigList(R"({"cniVersion":"1.0.0","name":"x","plugins":[]})").error().code,
+      kInvalidNetworkConfig);
+  EXPECT_EQ(
+      parseNetworkConfigList(R"({"cniVersion":"1.0.0","name":"x","plugins":[{}]})").error().code,
+      kInvalidNetworkConfig);
   EXPECT_EQ(parseNetworkConfigList("{").error().code, kDecodeFailure);
 }
 
@@ -241,7 +247,8 @@ AddResult sampleResult(std::string version) {
   result.interfaces = {{"podnet0", "0a:58:0a:f4:00:01", 1500, ""},
                        {"veth1234", "0a:58:0a:f4:00:02", 1500, ""},
                        {"eth0", "0a:58:0a:f4:00:03", 1500, "/run/netns/p1"}};
-  result.ips = {{*InterfaceAddress::parse("10.244.0.5/24"), core::IpAddress::parse("10.244.0.1"), 2}};
+  result.ips = {
+      {*InterfaceAddress::parse("10.244.0.5/24"), core::IpAddress::parse("10.244.0.1"), 2}};
   result.routes = {{*core::Cidr::parse("0.0.0.0/0"), core::IpAddress::parse("10.244.0.1")}};
   result.dns = {{"nameservers", {"10.96.0.10"}}};
   return result;
@@ -253,7 +260,8 @@ TEST(CniResult, EncodesPerVersion) {
   EXPECT_EQ(v110["interfaces"][2]["sandbox"], "/run/netns/p1");
   EXPECT_EQ(v110["interfaces"][2]["mtu"], 1500);
   EXPECT_FALSE(v110["interfaces"][0].contains("sandbox"));
-  EXPECT_EQ(v110["ips"][0], Json({{"address", "10.244.0.5/24"}, {"gateway", "10.244.0.1"}, {"interface", 2}}));
+  EXPECT_EQ(v110["ips"][0],
+            Json({{"address", "10.244.0.5/24"}, {"gateway", "10.244.0.1"}, {"interface", 2}}));
   EXPECT_EQ(v110["routes"][0], Json({{"dst", "0.0.0.0/0"}, {"gw", "10.244.0.1"}}));
   EXPECT_EQ(v110["dns"]["nameservers"][0], "10.96.0.10");
 
@@ -270,14 +278,17 @@ TEST(CniResult, RoundTripsAndRejectsBadShapes) {
   EXPECT_EQ(parsed->toJson(), sampleResult("1.1.0").toJson());
   EXPECT_FALSE(AddResult::fromJson(Json::parse(R"({"ips":[{"address":"10.0.0.1"}]})")).ok());
   EXPECT_FALSE(AddResult::fromJson(Json::parse(R"({"ips":{}})")).ok());
-  EXPECT_FALSE(AddResult::fromJson(Json::parse(R"({"ips":[{"address":"10.0.0.1/24","interface":-1}]})")).ok());
+  EXPECT_FALSE(
+      AddResult::fromJson(Json::parse(R"({"ips":[{"address":"10.0.0.1/24","interface":-1}]})"))
+          .ok());
   EXPECT_FALSE(AddResult::fromJson(Json::array()).ok());
 }
 
 TEST(CniError, Json) {
   CniError error{kTryAgainLater, "busy", "lock held"};
-  EXPECT_EQ(error.toJson("1.1.0"),
-            Json({{"cniVersion", "1.1.0"}, {"code", 11}, {"msg", "busy"}, {"details", "lock held"}}));
+  EXPECT_EQ(
+      error.toJson("1.1.0"),
+      Json({{"cniVersion", "1.1.0"}, {"code", 11}, {"msg", "busy"}, {"details", "lock held"}}));
   CniError plain{kIoFailure, "x", ""};
   EXPECT_FALSE(plain.toJson("1.0.0").contains("details"));
 }
