@@ -266,6 +266,26 @@ TEST(CniIpam, ConcurrentProcessesGetDistinctAddresses) {
   EXPECT_EQ(owners.size(), size_t{kProcesses * kEach});
 }
 
+TEST(CniIpam, EdgeSubnets) {
+  TempDir dir;
+  HostLocalIpam everything(ipamConfig(dir.path(), "::/0"), "all6");
+  EXPECT_EQ(allocateAddress(everything, "a"), "::2/0");
+  HostLocalIpam gatewayNotFirst(ipamConfig(dir.path(), "10.0.0.0/30", R"(,"gateway":"10.0.0.2")"),
+                                "gw");
+  EXPECT_EQ(allocateAddress(gatewayNotFirst, "a"), "10.0.0.1/30");
+  EXPECT_EQ(gatewayNotFirst.allocate("b", "eth0").error().code, kRangeExhausted);
+}
+
+TEST(CniIpam, CorruptRoundRobinPointerIsIgnored) {
+  TempDir dir;
+  HostLocalIpam ipam(ipamConfig(dir.path(), "10.0.0.0/24"), "n");
+  fs::create_directories(ipam.directory());
+  std::ofstream(ipam.directory() + "/last_reserved_ip.0") << "garbage";
+  EXPECT_EQ(allocateAddress(ipam, "a"), "10.0.0.2/24");
+  std::ofstream(ipam.directory() + "/last_reserved_ip.0", std::ios::trunc) << "192.168.9.9";
+  EXPECT_EQ(allocateAddress(ipam, "b"), "10.0.0.3/24");  // outside the range: start over
+}
+
 TEST(CniIpam, UnwritableDirectoryIsAnIoError) {
   HostLocalIpam ipam(ipamConfig("/proc/podnet-cni-no-such-dir", "10.0.0.0/24"), "n");
   auto allocated = ipam.allocate("a", "eth0");
