@@ -175,8 +175,9 @@ core::Result<NodeNetworkProgram> compileNodeNetwork(const LocalNode& local,
   // Routes are sorted already (by podCIDR); neighbours follow the same order
   // because the VTEP address is the podCIDR's network address. FDB entries are
   // keyed by MAC, so sort them by MAC.
-  std::sort(program.fdb.begin(), program.fdb.end(),
-            [](const net::FdbEntry& a, const net::FdbEntry& b) { return a.mac.bytes < b.mac.bytes; });
+  std::sort(
+      program.fdb.begin(), program.fdb.end(),
+      [](const net::FdbEntry& a, const net::FdbEntry& b) { return a.mac.bytes < b.mac.bytes; });
 
   for (const auto& range : local.unreachableCidrs) {
     net::Route route;
@@ -186,9 +187,8 @@ core::Result<NodeNetworkProgram> compileNodeNetwork(const LocalNode& local,
   }
   std::sort(program.safetyRoutes.begin(), program.safetyRoutes.end(),
             [](const net::Route& a, const net::Route& b) { return cidrLess(a.dst, b.dst); });
-  program.safetyRoutes.erase(
-      std::unique(program.safetyRoutes.begin(), program.safetyRoutes.end()),
-      program.safetyRoutes.end());
+  program.safetyRoutes.erase(std::unique(program.safetyRoutes.begin(), program.safetyRoutes.end()),
+                             program.safetyRoutes.end());
   return program;
 }
 
@@ -223,7 +223,8 @@ NodeNetworkDiff diffNodeNetwork(const NodeNetworkProgram& from, const NodeNetwor
 }
 
 core::Status setLinkMacInCurrentNetns(std::string_view device, const net::MacAddress& mac) {
-  if (device.size() >= IFNAMSIZ) return core::badRequest("link name too long: " + std::string(device));
+  if (device.size() >= IFNAMSIZ)
+    return core::badRequest("link name too long: " + std::string(device));
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return core::internal(std::string("socket: ") + std::strerror(errno));
   ifreq request{};
@@ -370,9 +371,8 @@ core::Status NodeNetworkApplier::fullSync(const NodeNetworkProgram& desired) {
     auto neighbours = netlink_.listNeighbours(desired.vtep->name);
     if (!neighbours) return withContext(neighbours.takeError(), "node network full sync");
     for (const auto& neighbour : *neighbours) {
-      bool wanted =
-          std::any_of(desired.neighbours.begin(), desired.neighbours.end(),
-                      [&](const net::Neighbour& n) { return n.ip == neighbour.ip; });
+      bool wanted = std::any_of(desired.neighbours.begin(), desired.neighbours.end(),
+                                [&](const net::Neighbour& n) { return n.ip == neighbour.ip; });
       if (wanted) continue;
       ++lastOperationCount_;
       if (auto s = netlink_.deleteNeighbour(neighbour, net::IfAbsent::succeed); !s) {

@@ -87,8 +87,8 @@ struct SkippedNode {
 // destination, neighbours by IP, FDB entries by MAC), so equal inputs give
 // equal programs whatever the order of the nodes.
 struct NodeNetworkProgram {
-  std::optional<VtepDevice> vtep;       // vxlan only
-  std::vector<net::Route> routes;       // one per remote podCIDR
+  std::optional<VtepDevice> vtep;          // vxlan only
+  std::vector<net::Route> routes;          // one per remote podCIDR
   std::vector<net::Neighbour> neighbours;  // vxlan only: remote VTEP address -> MAC
   std::vector<net::FdbEntry> fdb;          // vxlan only: remote VTEP MAC -> node IP
   std::vector<net::Route> safetyRoutes;    // `unreachable` for each of unreachableCidrs

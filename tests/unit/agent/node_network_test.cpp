@@ -44,10 +44,9 @@ std::vector<RemoteNode> manyRemotes(int count) {
 }
 
 TEST(NodeNetworkCompiler, HostGwIsOneRoutePerRemotePodCidrViaNodeIp) {
-  auto program = compileNodeNetwork(
-      localNode(OverlayMode::hostGw),
-      {remote("node-c", "192.168.50.13", "10.244.3.0/24"),
-       remote("node-b", "192.168.50.12", "10.244.2.0/24")});
+  auto program = compileNodeNetwork(localNode(OverlayMode::hostGw),
+                                    {remote("node-c", "192.168.50.13", "10.244.3.0/24"),
+                                     remote("node-b", "192.168.50.12", "10.244.2.0/24")});
   ASSERT_TRUE(program.ok()) << program.error().message;
   EXPECT_FALSE(program->vtep);
   EXPECT_TRUE(program->neighbours.empty());
@@ -117,8 +116,8 @@ TEST(NodeNetworkCompiler, BadRemoteNodesAreSkippedWithAReason) {
       {remote("node-a", "192.168.50.11", "10.244.1.0/24"),  // this node
        noCidr, remote("overlaps-us", "192.168.50.21", "10.244.1.0/25"),
        remote("dup-2", "192.168.50.23", "10.244.5.0/24"),
-       remote("dup-1", "192.168.50.22", "10.244.5.0/24"),
-       remote("v6", "fd00::1", "fd00:10::/64"), remote("ok", "192.168.50.30", "10.244.9.0/24")});
+       remote("dup-1", "192.168.50.22", "10.244.5.0/24"), remote("v6", "fd00::1", "fd00:10::/64"),
+       remote("ok", "192.168.50.30", "10.244.9.0/24")});
   ASSERT_TRUE(program.ok());
   ASSERT_EQ(program->routes.size(), 2u);
   EXPECT_EQ(program->routes[0].gateway, ip("192.168.50.22"));  // dup-1 wins by name
@@ -126,8 +125,7 @@ TEST(NodeNetworkCompiler, BadRemoteNodesAreSkippedWithAReason) {
   std::vector<std::string> skipped;
   for (const auto& s : program->skipped) skipped.push_back(s.name);
   std::sort(skipped.begin(), skipped.end());
-  EXPECT_EQ(skipped,
-            (std::vector<std::string>{"dup-2", "no-cidr", "node-a", "overlaps-us", "v6"}));
+  EXPECT_EQ(skipped, (std::vector<std::string>{"dup-2", "no-cidr", "node-a", "overlaps-us", "v6"}));
 }
 
 TEST(NodeNetworkCompiler, UnusableLocalNodeIsAnError) {
