@@ -132,7 +132,7 @@ TEST_F(RestClientTest, ErrorsDecodeWithCauses) {
   EXPECT_TRUE(client_->get(configMaps(), ns, "once").ok());
 }
 
-TEST_F(RestClientTest, PodStatusBindingAndGracefulDelete) {
+TEST_F(RestClientTest, PodStatusBindingAndDelete) {
   std::string ns = makeNamespace("pods");
   auto created = client_->create(pods(), ns, pod("web"));
   ASSERT_TRUE(created.ok()) << created.error().message;
@@ -154,13 +154,12 @@ TEST_F(RestClientTest, PodStatusBindingAndGracefulDelete) {
   ASSERT_FALSE(rebound.ok());
   EXPECT_EQ(rebound.error().code, 409);
 
-  // A bound pod is deleted gracefully: marked, not yet gone; then forced.
-  auto marked = client_->remove(pods(), ns, "web");
-  ASSERT_TRUE(marked.ok()) << marked.error().message;
-  EXPECT_TRUE((*marked)["metadata"].contains("deletionTimestamp"));
+  // DeleteOptions travel in the body: a zero grace period deletes at once.
   DeleteOptions now;
   now.gracePeriodSeconds = 0;
-  ASSERT_TRUE(client_->remove(pods(), ns, "web", now).ok());
+  now.propagationPolicy = "Background";
+  auto removed = client_->remove(pods(), ns, "web", now);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
   EXPECT_TRUE(eventually([&] {
     auto got = client_->get(pods(), ns, "web");
     return !got.ok() && got.error().code == 404;
