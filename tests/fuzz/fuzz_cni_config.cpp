@@ -10,12 +10,9 @@
 #include <filesystem>
 #include <string>
 
-// tests/fuzz/CMakeLists.txt links every target to podnet_apiserver, which does
-// not contain the CNI component; compile its sources in directly (they only
-// need podnet_api/podnet_core, which it does contain).
-#include "../../src/cni/ipam.cpp"
-#include "../../src/cni/plugin.cpp"
-#include "../../src/cni/types.cpp"
+#include "cni/ipam.h"
+#include "cni/plugin.h"
+#include "cni/types.h"
 
 namespace {
 

@@ -44,6 +44,8 @@ class RestClientTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ = new ServerProcess();
     ASSERT_TRUE(server_->start()) << server_->log();
+    // The kubeconfig may be written just after the server reports ready.
+    ASSERT_TRUE(eventually([] { return loadKubeconfig(server_->kubeconfig()).ok(); }));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -137,10 +139,17 @@ TEST_F(RestClientTest, PodStatusBindingAndDelete) {
   auto created = client_->create(pods(), ns, pod("web"));
   ASSERT_TRUE(created.ok()) << created.error().message;
 
-  Json withStatus = *created;
-  withStatus["status"]["phase"] = "Running";
-  withStatus["spec"]["containers"][0]["image"] = "ignored-by-status";
-  auto statusUpdated = client_->update(pods(), ns, withStatus, {.subresource = "status"});
+  // Controllers may write the pod meanwhile: retry a stale compare-and-swap.
+  core::Result<Json> statusUpdated = core::internal("not tried");
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto latest = client_->get(pods(), ns, "web");
+    ASSERT_TRUE(latest.ok()) << latest.error().message;
+    Json withStatus = *latest;
+    withStatus["status"]["phase"] = "Running";
+    withStatus["spec"]["containers"][0]["image"] = "ignored-by-status";
+    statusUpdated = client_->update(pods(), ns, withStatus, {.subresource = "status"});
+    if (statusUpdated.ok() || statusUpdated.error().code != 409) break;
+  }
   ASSERT_TRUE(statusUpdated.ok()) << statusUpdated.error().message;
   EXPECT_EQ((*statusUpdated)["status"]["phase"], "Running");
   EXPECT_EQ((*statusUpdated)["spec"]["containers"][0]["image"], "busybox");
@@ -353,6 +362,7 @@ TEST_F(RestClientTest, NothingListensIsA503) {
 TEST(RestClientCompaction, WatchFromACompactedRevisionIsA410) {
   ServerProcess server({"--history-revisions", "20"});
   ASSERT_TRUE(server.start()) << server.log();
+  ASSERT_TRUE(eventually([&] { return loadKubeconfig(server.kubeconfig()).ok(); }));
   auto config = loadKubeconfig(server.kubeconfig());
   ASSERT_TRUE(config.ok()) << config.error().message;
   auto client = RestClient::make(*config);
