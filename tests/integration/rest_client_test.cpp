@@ -389,3 +389,37 @@ TEST(RestClientCompaction, WatchFromACompactedRevisionIsA410) {
 
 }  // namespace
 }  // namespace podnet::client
+
+namespace podnet::client {
+namespace {
+
+// Pooled keep-alive connections die with a server restart; the next request
+// reconnects instead of failing, and a watch reports its end.
+TEST(RestClientReconnect, SurvivesAServerRestart) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  ASSERT_TRUE(eventually([&] { return loadKubeconfig(server.kubeconfig()).ok(); }));
+  auto config = loadKubeconfig(server.kubeconfig());
+  ASSERT_TRUE(config.ok());
+  auto client = RestClient::make(*config);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->create(configMaps(), "default", configMap("before")).ok());
+  auto watcher = (*client)->watch(configMaps(), "default", {});
+  ASSERT_TRUE(watcher.ok());
+
+  server.stop();
+  core::Result<std::vector<WatchEvent>> ended = std::vector<WatchEvent>{};
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ended.ok() && std::chrono::steady_clock::now() < deadline) ended = (*watcher)->next(200ms);
+  ASSERT_FALSE(ended.ok());
+  EXPECT_TRUE(ended.error().code == 503 || ended.error().code == 504) << ended.error().message;
+
+  // The pooled connection is dead now; the get after the restart must not fail on it.
+  ASSERT_TRUE(server.start()) << server.log();
+  auto after = (*client)->get(configMaps(), "default", "before");
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ((*after)["metadata"]["name"], "before");
+}
+
+}  // namespace
+}  // namespace podnet::client
