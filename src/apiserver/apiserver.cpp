@@ -132,6 +132,9 @@ int runServer(const ServerOptions& options) {
   httpOptions.certPem = pki->serverCertPem;
   httpOptions.keyPem = pki->serverKeyPem;
   httpOptions.threads = options.threads;
+  // /readyz answers only once the kubeconfig is written, so whoever waits
+  // for readiness (make up, tests) can use it at once.
+  handler.setReady(false);
   HttpServer server(handler, httpOptions);
   if (auto ok = server.start(); !ok) {
     logLine(ok.error().message);
@@ -155,6 +158,7 @@ int runServer(const ServerOptions& options) {
     logLine(ok.error().message);
     return 1;
   }
+  handler.setReady(true);
   logLine("serving on " + serverUrl + " (kubeconfig: " + kubeconfigPath + ")");
 
   int received = 0;
