@@ -25,8 +25,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 export KUBECONFIG="$data/kubeconfig"
-# --validate=false until the server serves OpenAPI (issue 3).
-kubectl apply --validate=false -f examples/
+kubectl apply -f examples/
 cat <<TXT
 
 podnet control plane is up (pid $(cat "$pidfile")), data in $data.
