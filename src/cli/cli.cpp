@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "apiserver/apiserver.h"
+#include "cni/entry.h"
 
 namespace podnet::cli {
 
@@ -17,6 +18,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  server   the Kubernetes-compatible API server with its store and controllers\n"
+    "  cni      the CNI plugin (CNI_* environment, config on stdin); also run as\n"
+    "           podnet-cni (a link named so)\n"
     "\n"
     "podnet server flags:\n"
     "  --data-dir DIR                     state, credentials and kubeconfig (required)\n"
@@ -94,11 +97,20 @@ int serverCommand(int argc, char** argv) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // Runtimes exec plugins by their type name with no arguments, so a link
+  // named podnet-cni must behave as the plugin.
+  if (argc >= 1 && argv[0] != nullptr) {
+    std::string_view self = argv[0];
+    size_t slash = self.rfind('/');
+    if (slash != std::string_view::npos) self.remove_prefix(slash + 1);
+    if (self == "podnet-cni") return cni::runCniMain();
+  }
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   if (std::strcmp(argv[1], "server") == 0) return serverCommand(argc, argv);
+  if (std::strcmp(argv[1], "cni") == 0) return cni::runCniMain();
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);
   return 2;
 }
