@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <random>
 #include <set>
 
@@ -36,7 +37,8 @@ bool isBuiltinNamespace(std::string_view name) {
 // Errors from the Store carry only a code; give them the resource and name
 // kubectl prints.
 Error storeError(const ResourceInfo& resource, std::string_view name, const Error& e) {
-  if (e.reason == "NotFound") return core::notFound(resource.group, resource.plural, std::string(name));
+  if (e.reason == "NotFound")
+    return core::notFound(resource.group, resource.plural, std::string(name));
   if (e.reason == "AlreadyExists")
     return core::alreadyExists(resource.group, resource.plural, std::string(name));
   if (e.reason == "Conflict")
@@ -49,8 +51,7 @@ Error storeError(const ResourceInfo& resource, std::string_view name, const Erro
 Error forbidden(std::string message) { return Error{403, "Forbidden", std::move(message)}; }
 
 Json& metadataOf(Json& obj) {
-  if (!obj.contains("metadata") || !obj["metadata"].is_object())
-    obj["metadata"] = Json::object();
+  if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
   return obj["metadata"];
 }
 
@@ -92,8 +93,7 @@ bool specChanged(const Json& current, const Json& obj) {
 // A continue token: the revision the first page was read at and the last key
 // returned, base64 of a small JSON object as upstream does.
 std::string encodeContinue(int64_t revision, const std::string& lastKey) {
-  static constexpr char kB64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string in = Json{{"v", "meta.k8s.io/v1"}, {"rv", revision}, {"start", lastKey}}.dump();
   std::string out;
   size_t i = 0;
@@ -126,13 +126,20 @@ Result<std::pair<int64_t, std::string>> decodeContinue(const std::string& token)
   int bits = 0;
   for (char c : token) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return bad();
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return bad();
     buffer = (buffer << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {
@@ -174,8 +181,7 @@ void Registry::addAdmissionHook(std::shared_ptr<AdmissionHook> hook) {
   hooks_.push_back(std::move(hook));
 }
 
-Result<Json> Registry::decodeStored(const ResourceInfo& resource,
-                                    const store::KeyValue& kv) const {
+Result<Json> Registry::decodeStored(const ResourceInfo& resource, const store::KeyValue& kv) const {
   Json obj = Json::parse(kv.value, nullptr, false);
   if (obj.is_discarded() || !obj.is_object())
     return core::internal("stored object " + kv.key + " is not valid JSON");
@@ -196,8 +202,10 @@ core::Status checkTypeAndNamespace(const ResourceInfo& resource, std::string_vie
   }
   if (obj.contains("apiVersion") &&
       !(obj["apiVersion"].is_string() && obj["apiVersion"] == resource.apiVersion())) {
-    return core::badRequest("the API version of the provided object does not match the "
-                            "request (" + resource.apiVersion() + ")");
+    return core::badRequest(
+        "the API version of the provided object does not match the "
+        "request (" +
+        resource.apiVersion() + ")");
   }
   obj["kind"] = resource.kind;
   obj["apiVersion"] = resource.apiVersion();
@@ -229,8 +237,7 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
     if (generateName.empty()) {
       return core::invalid(resource.group, resource.kind, "",
                            {{"FieldValueRequired",
-                             "Required value: name or generateName is required",
-                             "metadata.name"}});
+                             "Required value: name or generateName is required", "metadata.name"}});
     }
     name = generateName + randomSuffix(5);
     meta["name"] = name;
@@ -244,8 +251,10 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
     auto nsObj = get(namespaces, "", objectNs);
     if (!nsObj) return core::notFound("", "namespaces", objectNs);
     if (api::isBeingDeleted(*nsObj))
-      return forbidden(resource.plural + " \"" + name + "\" is forbidden: unable to create new "
-                       "content in namespace " + objectNs + " because it is being terminated");
+      return forbidden(resource.plural + " \"" + name +
+                       "\" is forbidden: unable to create new "
+                       "content in namespace " +
+                       objectNs + " because it is being terminated");
   }
 
   meta.erase("resourceVersion");
@@ -305,9 +314,9 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
   if (auto s = checkTypeAndNamespace(resource, ns, obj); !s) return s.takeError();
   std::string name = api::name(obj);
   if (name.empty())
-    return core::invalid(resource.group, resource.kind, "",
-                         {{"FieldValueRequired", "Required value: name is required",
-                           "metadata.name"}});
+    return core::invalid(
+        resource.group, resource.kind, "",
+        {{"FieldValueRequired", "Required value: name is required", "metadata.name"}});
   std::string objectNs = resource.namespaced ? api::namespaceOf(obj) : "";
   std::string key = resource.key(objectNs, name);
 
@@ -343,13 +352,12 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
       std::string assigned = api::getString(current, "/spec/nodeName"_json_pointer);
       if (!assigned.empty())
         return core::conflict(resource.group, resource.plural, name,
-                              "pod " + name + " is already assigned to node \"" + assigned +
-                                  "\"");
+                              "pod " + name + " is already assigned to node \"" + assigned + "\"");
       if (auto problems = api::isDns1123Subdomain(node); !problems.empty())
-        return core::invalid(resource.group, "Binding", name,
-                             {{"FieldValueInvalid",
-                               "Invalid value: \"" + node + "\": " + problems.front(),
-                               "target.name"}});
+        return core::invalid(
+            resource.group, "Binding", name,
+            {{"FieldValueInvalid", "Invalid value: \"" + node + "\": " + problems.front(),
+              "target.name"}});
       if (api::isBeingDeleted(current))
         return core::conflict(resource.group, resource.plural, name,
                               "pod " + name + " is being deleted, cannot be assigned to a host");
@@ -473,17 +481,16 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
 
     if (!options.preconditionUid.empty() && options.preconditionUid != api::uid(current)) {
       return core::conflict(resource.group, resource.plural, std::string(name),
-                            "Precondition failed: UID in precondition: " +
-                                options.preconditionUid +
+                            "Precondition failed: UID in precondition: " + options.preconditionUid +
                                 ", UID in object meta: " + api::uid(current));
     }
     if (!options.preconditionResourceVersion.empty() &&
         options.preconditionResourceVersion != api::resourceVersion(current)) {
-      return core::conflict(resource.group, resource.plural, std::string(name),
-                            "Precondition failed: ResourceVersion in precondition: " +
-                                options.preconditionResourceVersion +
-                                ", ResourceVersion in object meta: " +
-                                api::resourceVersion(current));
+      return core::conflict(
+          resource.group, resource.plural, std::string(name),
+          "Precondition failed: ResourceVersion in precondition: " +
+              options.preconditionResourceVersion +
+              ", ResourceVersion in object meta: " + api::resourceVersion(current));
     }
 
     bool hasFinalizers = current["metadata"].contains("finalizers") &&
@@ -546,9 +553,16 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
   // Garbage collection with background propagation: what this object owns
   // goes with it (a Deployment's ReplicaSets, their Pods, a Service's
   // EndpointSlices), unless the client asked to orphan them.
-  if (options.propagationPolicy != "Orphan" && resource.namespaced) {
+  // Only the owners podnet's controllers create are looked at, so deleting a
+  // pod or a ConfigMap costs no scan of its namespace.
+  static const std::map<std::string, std::vector<const char*>> kDependentsOf = {
+      {"Deployment", {"ReplicaSet"}},
+      {"ReplicaSet", {"Pod"}},
+      {"Service", {"EndpointSlice", "Endpoints"}}};
+  auto dependents = kDependentsOf.find(resource.kind);
+  if (options.propagationPolicy != "Orphan" && dependents != kDependentsOf.end()) {
     std::string ownerUid = api::uid(*result);
-    for (const char* kind : {"ReplicaSet", "Pod", "EndpointSlice", "Endpoints"}) {
+    for (const char* kind : dependents->second) {
       const auto& dependent = api::resource(kind);
       auto items = list(dependent, ns, {});
       if (!items) continue;
@@ -606,9 +620,10 @@ Result<Json> Registry::list(const ResourceInfo& resource, std::string_view ns,
     auto page = store_.list(prefix, startAfter, chunk, revision);
     if (!page) {
       if (page.error().code == 410)
-        return core::gone("The provided continue parameter is too old to display a consistent "
-                          "list result. You can start a new list without the continue "
-                          "parameter.");
+        return core::gone(
+            "The provided continue parameter is too old to display a consistent "
+            "list result. You can start a new list without the continue "
+            "parameter.");
       return page.takeError();
     }
     revision = page->revision;
@@ -775,8 +790,7 @@ Result<Json> Registry::guaranteedUpdate(const ResourceInfo& resource, std::strin
     // the client's to see; otherwise read again and retry.
     bool ownVersion = !api::resourceVersion(next).empty() &&
                       api::resourceVersion(next) != api::resourceVersion(*current);
-    if (!ownVersion)
-      metadataOf(next)["resourceVersion"] = api::resourceVersion(*current);
+    if (!ownVersion) metadataOf(next)["resourceVersion"] = api::resourceVersion(*current);
     auto updated = update(resource, ns, std::move(next), options);
     if (!updated && updated.error().reason == "Conflict" && !ownVersion) continue;
     return updated;

@@ -9,36 +9,18 @@
 namespace podnet::testing {
 namespace {
 
-class ControllersTest : public ::testing::Test {
+class ControllersTest : public ServerSuite<ControllersTest> {
+ public:
+  static std::vector<std::string> serverArgs() {
+    return {"--service-node-port-range", "31000-31099"};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--service-node-port-range", "31000-31099"});
-    if (!server_->start()) {
-      std::string log = server_->log();
-      delete server_;
-      server_ = nullptr;
-      FAIL() << "podnet server did not become ready:\n" << log;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    client_ = server_->client();
-  }
-  HttpsClient& api() { return *client_; }
   void makeNamespace(const std::string& name) {
     ASSERT_EQ(api().post("/api/v1/namespaces", {{"metadata", {{"name", name}}}}).status, 201);
   }
   Json list(const std::string& path) { return api().get(path).json(); }
-
-  static ServerProcess* server_;
-  std::unique_ptr<HttpsClient> client_;
 };
-
-ServerProcess* ControllersTest::server_ = nullptr;
 
 bool inServiceRange(const std::string& ip) {
   unsigned a, b, c, d;

@@ -10,33 +10,7 @@
 namespace podnet::testing {
 namespace {
 
-class RestTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    if (!server_->start()) {
-      std::string log = server_->log();
-      delete server_;
-      server_ = nullptr;
-      FAIL() << "podnet server did not become ready:\n" << log;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    client_ = server_->client();
-  }
-
-  HttpsClient& api() { return *client_; }
-
-  static ServerProcess* server_;
-  std::unique_ptr<HttpsClient> client_;
-};
-
-ServerProcess* RestTest::server_ = nullptr;
+class RestTest : public ServerSuite<RestTest> {};
 
 struct Sample {
   std::string collection;  // where to POST

@@ -392,6 +392,39 @@ inline std::pair<int, std::string> runCommand(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// A test suite sharing one podnet server, started once for the suite (CRTP:
+// each suite gets its own). A suite may define a public
+// `static std::vector<std::string> serverArgs()` for extra flags. Each test
+// gets its own HTTPS client as api().
+template <typename Suite>
+class ServerSuite : public ::testing::Test {
+ public:
+  static std::vector<std::string> serverArgs() { return {}; }
+
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess(Suite::serverArgs());
+    if (!server_->start()) {
+      std::string log = server_->log();
+      delete server_;
+      server_ = nullptr;
+      FAIL() << "podnet server did not become ready:\n" << log;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    client_ = server_->client();
+  }
+  HttpsClient& api() { return *client_; }
+
+  static inline ServerProcess* server_ = nullptr;
+  std::unique_ptr<HttpsClient> client_;
+};
+
 constexpr const char* kKubectl = "/usr/bin/kubectl";
 
 // A test suite that drives the real kubectl against one podnet server started

@@ -9,27 +9,12 @@
 #include <set>
 #include <thread>
 
+#include "temp_dir.h"
+
 namespace podnet::cni {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under /tmp, removed when the test ends (also on failure).
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "podnet-cni-ipam-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 IpamConfig ipamConfig(const std::string& dataDir, const std::string& subnet,
                       const std::string& extra = "") {

@@ -5,26 +5,12 @@
 
 #include <filesystem>
 
+#include "temp_dir.h"
+
 namespace podnet::cni {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "podnet-cni-plugin-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Records what the dispatcher asks of the kernel side.
 class FakeBackend : public NetworkBackend {
