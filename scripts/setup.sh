@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests drive
   curl openssl kubectl procps iproute2
+  # real runtimes and peers for the pod network (issue 4): containerd's ctr
+  # with a busybox-static rootfs, the reference CNI plugins, client tools
+  containerd runc busybox-static containernetworking-plugins socat netcat-openbsd
 )
 
 missing=()

@@ -5,9 +5,14 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "agent/agent_main.h"
 #include "apiserver/apiserver.h"
+#include "cli/cli.h"
+#include "cluster/cluster.h"
 #include "cni/entry.h"
+#include "testserver/testserver.h"
 
 namespace podnet::cli {
 
@@ -18,6 +23,11 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  server   the Kubernetes-compatible API server with its store and controllers\n"
+    "  up       start a local cluster: control plane + N nodes as network namespaces\n"
+    "  down     stop the local cluster and remove everything it created\n"
+    "  exec     run a command in a pod's network namespace\n"
+    "  agent    the node agent (pods, pod network, routes between nodes)\n"
+    "  testserver  the built-in test server that images without a host program run\n"
     "  cni      the CNI plugin (CNI_* environment, config on stdin); also run as\n"
     "           podnet-cni (a link named so)\n"
     "\n"
@@ -111,6 +121,13 @@ int run(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "server") == 0) return serverCommand(argc, argv);
   if (std::strcmp(argv[1], "cni") == 0) return cni::runCniMain();
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  std::string_view command = argv[1];
+  if (command == "agent") return agent::runAgentMain(rest);
+  if (command == "testserver") return testserver::runMain(rest);
+  if (command == "up") return cluster::runUp(rest);
+  if (command == "down") return cluster::runDown(rest);
+  if (command == "exec") return cluster::runExec(rest);
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);
   return 2;
 }
