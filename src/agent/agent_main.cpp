@@ -1,10 +1,95 @@
 #include "agent/agent_main.h"
 
+#include <signal.h>
+
+#include <atomic>
 #include <cstdio>
+#include <thread>
+
+#include "agent/agent.h"
+#include "client/kubeconfig.h"
+#include "client/rest_client.h"
 
 namespace podnet::agent {
-int runAgentMain(const std::vector<std::string>&) {
-  std::fputs("podnet agent: not built yet\n", stderr);
-  return 1;
+
+namespace {
+
+std::atomic<bool> stopRequested{false};
+
+void onSignal(int) { stopRequested = true; }
+
+constexpr const char* kUsage =
+    "usage: podnet agent --kubeconfig FILE --node-name NAME --data-dir DIR [flags]\n"
+    "  --node-ip IP            this node's InternalIP (default: the first IPv4 address here)\n"
+    "  --overlay MODE          host-gw (default) or vxlan\n"
+    "  --cluster-cidr CIDR     default 10.244.0.0/16\n"
+    "  --service-cidr CIDR     default 10.96.0.0/12\n"
+    "  --cluster-dns IP        default 10.96.0.10\n";
+
+}  // namespace
+
+int runAgentMain(const std::vector<std::string>& args) {
+  AgentConfig config;
+  std::string kubeconfig;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i], value;
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (size_t equals = flag.find('='); equals != std::string::npos) {
+      value = flag.substr(equals + 1);
+      flag.resize(equals);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      std::fprintf(stderr, "podnet agent: %s needs a value\n%s", flag.c_str(), kUsage);
+      return 2;
+    }
+    if (flag == "--kubeconfig")
+      kubeconfig = value;
+    else if (flag == "--node-name")
+      config.nodeName = value;
+    else if (flag == "--data-dir")
+      config.dataDir = value;
+    else if (flag == "--node-ip")
+      config.nodeIp = value;
+    else if (flag == "--cluster-cidr")
+      config.clusterCidr = value;
+    else if (flag == "--service-cidr")
+      config.serviceCidr = value;
+    else if (flag == "--cluster-dns")
+      config.clusterDns = value;
+    else if (flag == "--overlay" && (value == "vxlan" || value == "host-gw"))
+      config.overlay = value == "vxlan" ? OverlayMode::vxlan : OverlayMode::hostGw;
+    else {
+      std::fprintf(stderr, "podnet agent: unknown or invalid flag %s\n%s", flag.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (kubeconfig.empty() || config.nodeName.empty() || config.dataDir.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  auto rest = client::loadKubeconfig(kubeconfig);
+  if (!rest) {
+    std::fprintf(stderr, "podnet agent: %s\n", rest.error().message.c_str());
+    return 1;
+  }
+  rest->userAgent = "podnet/agent";
+  auto made = client::RestClient::make(*rest);
+  if (!made) {
+    std::fprintf(stderr, "podnet agent: %s\n", made.error().message.c_str());
+    return 1;
+  }
+  std::shared_ptr<client::Client> apiClient(std::move(*made));
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  Agent agent(std::move(config), apiClient);
+  return agent.run(stopRequested);
 }
+
 }  // namespace podnet::agent

@@ -1,0 +1,829 @@
+#include "agent/agent.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "agent/container_process.h"
+#include "agent/pod_plan.h"
+#include "api/object.h"
+#include "api/resource.h"
+#include "cni/netlink_backend.h"
+#include "cni/plugin.h"
+#include "net/netlink.h"
+#include "net/netns.h"
+
+namespace podnet::agent {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+bool writeFileAtomically(const fs::path& path, const std::string& content) {
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out << content;
+    if (!out.flush()) return false;
+  }
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  return !error;
+}
+
+// Field 22 of /proc/PID/stat: the start time in clock ticks, which tells a
+// process from a later one that reuses its pid. 0 when the process is gone.
+unsigned long long processStartTime(pid_t pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int index = 3; index <= 22 && fields >> field; ++index)
+    if (index == 22) return std::stoull(field);
+  return 0;
+}
+
+bool isZombie(pid_t pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+std::string firstGlobalIpv4(std::string* device) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    if (entry->ifa_flags & IFF_LOOPBACK) continue;
+    std::string name = entry->ifa_name;
+    if (name == "cni0" || name.rfind("podnet", 0) == 0) continue;
+    auto* address = reinterpret_cast<sockaddr_in*>(entry->ifa_addr);
+    out = core::IpAddress::fromV4(ntohl(address->sin_addr.s_addr)).toString();
+    if (device) *device = name;
+    break;
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::string deviceOfAddress(const std::string& ip) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    auto* address = reinterpret_cast<sockaddr_in*>(entry->ifa_addr);
+    if (core::IpAddress::fromV4(ntohl(address->sin_addr.s_addr)).toString() == ip) {
+      out = entry->ifa_name;
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::string stringAt(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// One container of a sandbox, as the agent tracks it. Persisted, so a
+// restarted agent adopts the processes its predecessor started.
+struct ContainerRuntime {
+  std::string name;
+  pid_t pid = 0;
+  unsigned long long procStart = 0;
+  bool child = false;  // started by this agent process (waitpid works)
+  int restartCount = 0;
+  std::string startedAt;
+  Json lastState = Json::object();
+  Json terminated;  // when the process has ended and was not restarted yet
+  std::string waitingReason, waitingMessage;
+  Clock::time_point notBefore{};
+  std::chrono::milliseconds backoff{0};
+  Clock::time_point runningSince{};
+  bool done = false;  // ended and restartPolicy says never again
+
+  Json toJson() const {
+    return {{"name", name},
+            {"pid", pid},
+            {"procStart", procStart},
+            {"restartCount", restartCount},
+            {"startedAt", startedAt},
+            {"lastState", lastState},
+            {"terminated", terminated},
+            {"done", done}};
+  }
+  static ContainerRuntime fromJson(const Json& json) {
+    ContainerRuntime c;
+    c.name = json.value("name", "");
+    c.pid = json.value("pid", 0);
+    c.procStart = json.value("procStart", 0ULL);
+    c.restartCount = json.value("restartCount", 0);
+    c.startedAt = json.value("startedAt", "");
+    if (json.contains("lastState") && json["lastState"].is_object())
+      c.lastState = json["lastState"];
+    if (json.contains("terminated")) c.terminated = json["terminated"];
+    c.done = json.value("done", false);
+    return c;
+  }
+};
+
+struct Sandbox {
+  std::string uid, ns, name;
+  std::string netns;  // name under /run/netns
+  std::string podIp;
+  std::string dir;  // dataDir/pods/<uid>
+  std::map<std::string, ContainerRuntime> containers;
+  // Graceful stop in progress.
+  bool stopping = false;
+  Clock::time_point killAt{};
+  Json lastStatus;  // the status last written, to write only changes
+
+  Json toJson() const {
+    Json list = Json::array();
+    for (const auto& [_, c] : containers) list.push_back(c.toJson());
+    return {{"uid", uid},     {"namespace", ns}, {"name", name},
+            {"netns", netns}, {"podIP", podIp},  {"containers", list}};
+  }
+};
+
+struct Agent::Impl {
+  AgentConfig config;
+  std::shared_ptr<client::Client> client;
+  std::string nodeIp, nodeDevice;
+  std::string podCidr;
+  std::map<std::string, Sandbox> sandboxes;  // by pod uid
+  std::map<pid_t, int> exitedChildren;       // pid -> wait status
+  std::unique_ptr<net::Netlink> netlink;
+  std::unique_ptr<NodeNetworkApplier> nodeNetwork;
+  std::optional<NodeNetworkProgram> appliedProgram;
+  Clock::time_point lastHeartbeat{};
+  Clock::time_point lastNodeSync{};
+  std::string cniConfig;
+
+  const api::ResourceInfo& pods() { return api::resource("Pod"); }
+  const api::ResourceInfo& nodes() { return api::resource("Node"); }
+
+  void log(const std::string& message) {
+    std::fprintf(stderr, "podnet agent %s: %s\n", config.nodeName.c_str(), message.c_str());
+  }
+
+  // ---- node registration -------------------------------------------------
+
+  Json nodeStatus(const Json& previous) {
+    long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+    std::string memory = std::to_string(pages * pageSize / 1024) + "Ki";
+    std::string cpu = std::to_string(std::max(1U, std::thread::hardware_concurrency()));
+    std::string now = api::nowRfc3339();
+    std::string transition = now;
+    if (previous.is_object() && previous.contains("conditions") &&
+        previous["conditions"].is_array())
+      for (const Json& condition : previous["conditions"])
+        if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True")
+          transition = condition.value("lastTransitionTime", now);
+    Json resources = {{"cpu", cpu}, {"memory", memory}, {"pods", "110"}};
+    char hostname[256] = {};
+    gethostname(hostname, sizeof(hostname) - 1);
+    std::string kernel = readFile("/proc/sys/kernel/osrelease");
+    if (!kernel.empty() && kernel.back() == '\n') kernel.pop_back();
+    return {{"addresses", Json::array({{{"type", "InternalIP"}, {"address", nodeIp}},
+                                       {{"type", "Hostname"}, {"address", config.nodeName}}})},
+            {"capacity", resources},
+            {"allocatable", resources},
+            {"conditions", Json::array({{{"type", "Ready"},
+                                         {"status", "True"},
+                                         {"reason", "KubeletReady"},
+                                         {"message", "podnet agent is posting ready status"},
+                                         {"lastHeartbeatTime", now},
+                                         {"lastTransitionTime", transition}}})},
+            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
+            {"nodeInfo",
+             {{"machineID", ""},
+              {"systemUUID", ""},
+              {"bootID", ""},
+              {"kernelVersion", kernel},
+              {"osImage", "podnet node"},
+              {"containerRuntimeVersion", "podnet://0.1.0"},
+              {"kubeletVersion", "v1.31.0-podnet"},
+              {"kubeProxyVersion", "v1.31.0-podnet"},
+              {"operatingSystem", "linux"},
+              {"architecture", "amd64"}}}};
+  }
+
+  core::Result<Json> registerNode() {
+    auto existing = client->get(nodes(), "", config.nodeName);
+    if (!existing) {
+      if (existing.error().code != 404) return existing.takeError();
+      Json labels = {{"kubernetes.io/hostname", config.nodeName},
+                     {"kubernetes.io/os", "linux"},
+                     {"kubernetes.io/arch", "amd64"}};
+      Json node = {{"apiVersion", "v1"},
+                   {"kind", "Node"},
+                   {"metadata", {{"name", config.nodeName}, {"labels", labels}}},
+                   {"spec", Json::object()},
+                   {"status", nodeStatus(Json())}};
+      auto created = client->create(nodes(), "", node);
+      if (!created && created.error().code != 409) return created.takeError();
+      existing = client->get(nodes(), "", config.nodeName);
+      if (!existing) return existing.takeError();
+    }
+    return heartbeat(*existing);
+  }
+
+  core::Result<Json> heartbeat(Json node) {
+    node["status"] = nodeStatus(node.value("status", Json::object()));
+    client::WriteOptions options;
+    options.subresource = "status";
+    auto updated = client->update(nodes(), "", node, options);
+    if (updated) lastHeartbeat = Clock::now();
+    return updated;
+  }
+
+  // ---- sandboxes -----------------------------------------------------------
+
+  fs::path podsDir() const { return fs::path(config.dataDir) / "pods"; }
+
+  void saveSandbox(const Sandbox& sandbox) {
+    writeFileAtomically(fs::path(sandbox.dir) / "sandbox.json", sandbox.toJson().dump(2));
+  }
+
+  // Adopts what a previous agent left: sandboxes whose netns still exists.
+  void loadSandboxes() {
+    std::error_code error;
+    if (!fs::exists(podsDir(), error)) return;
+    for (const auto& entry : fs::directory_iterator(podsDir(), error)) {
+      Json state = Json::parse(readFile(entry.path() / "sandbox.json"), nullptr, false);
+      if (!state.is_object()) continue;
+      Sandbox sandbox;
+      sandbox.uid = state.value("uid", "");
+      sandbox.ns = state.value("namespace", "");
+      sandbox.name = state.value("name", "");
+      sandbox.netns = state.value("netns", "");
+      sandbox.podIp = state.value("podIP", "");
+      sandbox.dir = entry.path().string();
+      if (sandbox.uid.empty()) continue;
+      if (state.contains("containers") && state["containers"].is_array())
+        for (const Json& item : state["containers"]) {
+          ContainerRuntime c = ContainerRuntime::fromJson(item);
+          // A pid is ours only if the process that has it started when ours did.
+          if (c.pid > 0 && (processStartTime(c.pid) != c.procStart || isZombie(c.pid))) {
+            c.terminated = {{"exitCode", 137},
+                            {"reason", "ContainerStatusUnknown"},
+                            {"message", "the container ended while the agent was down"},
+                            {"startedAt", c.startedAt},
+                            {"finishedAt", api::nowRfc3339()}};
+            c.pid = 0;
+          }
+          sandbox.containers[c.name] = c;
+        }
+      log("adopted pod " + sandbox.ns + "/" + sandbox.name + " (" + sandbox.podIp + ")");
+      sandboxes[sandbox.uid] = std::move(sandbox);
+    }
+  }
+
+  std::map<std::string, std::string> cniEnvironment(const std::string& command,
+                                                    const Sandbox& sandbox) {
+    return {{"CNI_COMMAND", command},
+            {"CNI_CONTAINERID", sandbox.uid},
+            {"CNI_NETNS", net::namedNetnsPath(sandbox.netns)},
+            {"CNI_IFNAME", "eth0"},
+            {"CNI_PATH", "/usr/lib/cni"},
+            {"CNI_ARGS", "K8S_POD_NAMESPACE=" + sandbox.ns + ";K8S_POD_NAME=" + sandbox.name +
+                             ";K8S_POD_UID=" + sandbox.uid}};
+  }
+
+  uint32_t podMtu() {
+    uint32_t mtu = underlyingMtu();
+    return config.overlay == OverlayMode::vxlan ? mtu - 50 : mtu;
+  }
+
+  // Through netlink: /sys/class/net shows the namespace sysfs was mounted in,
+  // which need not be ours.
+  uint32_t underlyingMtu() {
+    auto links = netlink->listLinks();
+    if (links)
+      for (const net::LinkInfo& link : *links)
+        if (link.name == nodeDevice && link.mtu > 0) return link.mtu;
+    return 1500;
+  }
+
+  core::Status createSandbox(const Json& pod, Sandbox& sandbox) {
+    std::error_code error;
+    fs::create_directories(sandbox.dir, error);
+    if (error) return core::internal("create " + sandbox.dir + ": " + error.message());
+    auto handle = net::createNamedNetns(sandbox.netns);
+    if (!handle && handle.error().reason != "AlreadyExists") return handle.takeError();
+    cni::NetlinkBackend backend;
+    cni::PluginOptions options;
+    options.dataDirOverride = (fs::path(config.dataDir) / "ipam").string();
+    auto response = cni::runPlugin(cniEnvironment("ADD", sandbox), cniConfig, backend, options);
+    if (response.exitCode != 0) {
+      net::deleteNamedNetns(sandbox.netns);
+      return core::internal("CNI ADD: " + response.stdoutJson);
+    }
+    Json result = Json::parse(response.stdoutJson, nullptr, false);
+    std::string address;
+    if (result.is_object() && result.contains("ips") && result["ips"].is_array() &&
+        !result["ips"].empty())
+      address = result["ips"][0].value("address", "");
+    sandbox.podIp = address.substr(0, address.find('/'));
+    std::string hostResolv = readFile("/etc/resolv.conf");
+    writeFileAtomically(fs::path(sandbox.dir) / "resolv.conf",
+                        resolvConf(pod, config.clusterDns, config.clusterDomain, hostResolv));
+    writeFileAtomically(fs::path(sandbox.dir) / "hosts",
+                        hostsFile(pod, sandbox.podIp, config.clusterDomain));
+    saveSandbox(sandbox);
+    log("pod " + sandbox.ns + "/" + sandbox.name + " got " + sandbox.podIp);
+    return core::Ok{};
+  }
+
+  void destroySandbox(Sandbox& sandbox) {
+    for (auto& [_, c] : sandbox.containers) killContainer(c, SIGKILL);
+    cni::NetlinkBackend backend;
+    cni::PluginOptions options;
+    options.dataDirOverride = (fs::path(config.dataDir) / "ipam").string();
+    auto response = cni::runPlugin(cniEnvironment("DEL", sandbox), cniConfig, backend, options);
+    if (response.exitCode != 0) log("CNI DEL " + sandbox.name + ": " + response.stdoutJson);
+    net::deleteNamedNetns(sandbox.netns);
+    std::error_code error;
+    fs::remove_all(sandbox.dir, error);
+  }
+
+  // ---- containers ----------------------------------------------------------
+
+  bool alive(const ContainerRuntime& c) const { return c.pid > 0; }
+
+  void killContainer(ContainerRuntime& c, int signal) {
+    if (c.pid <= 0) return;
+    if (!c.child && processStartTime(c.pid) != c.procStart) return;
+    // The process leads its own session: signal the whole group.
+    ::kill(-c.pid, signal);
+    ::kill(c.pid, signal);
+  }
+
+  void reapChildren() {
+    while (true) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      exitedChildren[pid] = status;
+    }
+  }
+
+  // Whether the container's process has ended; fills `terminated`.
+  bool checkExited(ContainerRuntime& c) {
+    if (c.pid <= 0) return false;
+    std::optional<int> exitCode;
+    std::string reason;
+    if (c.child) {
+      auto it = exitedChildren.find(c.pid);
+      if (it == exitedChildren.end()) return false;
+      int status = it->second;
+      exitedChildren.erase(it);
+      if (WIFEXITED(status)) {
+        exitCode = WEXITSTATUS(status);
+        reason = *exitCode == 0 ? "Completed" : "Error";
+      } else {
+        exitCode = 128 + WTERMSIG(status);
+        reason = WTERMSIG(status) == SIGKILL ? "OOMKilled" : "Error";
+        if (WTERMSIG(status) == SIGKILL) reason = "Error";
+      }
+    } else {
+      if (processStartTime(c.pid) == c.procStart && !isZombie(c.pid)) return false;
+      exitCode = 137;
+      reason = "ContainerStatusUnknown";
+    }
+    c.terminated = {{"exitCode", *exitCode},
+                    {"reason", reason},
+                    {"startedAt", c.startedAt},
+                    {"finishedAt", api::nowRfc3339()},
+                    {"containerID", "podnet://" + std::to_string(c.pid)}};
+    c.pid = 0;
+    return true;
+  }
+
+  void startContainer(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
+    PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
+                   config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
+    ProcessSpec process;
+    process.argv = containerArgv(spec, config.selfBinary);
+    process.env = containerEnvironment(pod, spec, facts);
+    process.workingDir = stringAt(spec, "workingDir");
+    process.netnsPath = net::namedNetnsPath(sandbox.netns);
+    process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
+    process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
+    process.hostname = podHostname(pod);
+    process.logPath = (fs::path(sandbox.dir) / (c.name + ".log")).string();
+    auto started = spawnInPod(process);
+    if (!started) {
+      // Kubernetes: the attempt counts as a restart and the container waits
+      // in back-off with the runtime's message.
+      c.lastState = {{"terminated",
+                      {{"exitCode", 128},
+                       {"reason", "StartError"},
+                       {"message", started.error().message},
+                       {"startedAt", api::nowRfc3339()},
+                       {"finishedAt", api::nowRfc3339()}}}};
+      c.waitingReason = c.restartCount == 0 ? "RunContainerError" : "CrashLoopBackOff";
+      c.waitingMessage = started.error().message;
+      ++c.restartCount;
+      scheduleRestart(c);
+      return;
+    }
+    c.pid = *started;
+    c.child = true;
+    c.procStart = processStartTime(c.pid);
+    c.startedAt = api::nowRfc3339();
+    c.runningSince = Clock::now();
+    c.terminated = Json();
+    c.waitingReason.clear();
+    c.waitingMessage.clear();
+  }
+
+  void scheduleRestart(ContainerRuntime& c) {
+    if (c.backoff.count() == 0)
+      c.backoff = config.backoffInitial;
+    else
+      c.backoff = std::min(c.backoff * 2, config.backoffMax);
+    c.notBefore = Clock::now() + c.backoff;
+  }
+
+  // ---- status --------------------------------------------------------------
+
+  Json containerStatus(const Json& spec, const ContainerRuntime& c) {
+    Json status = {{"name", c.name},    {"image", stringAt(spec, "image")},
+                   {"imageID", ""},     {"restartCount", c.restartCount},
+                   {"ready", alive(c)}, {"started", alive(c)}};
+    if (alive(c)) {
+      status["containerID"] = "podnet://" + std::to_string(c.pid);
+      status["state"] = {{"running", {{"startedAt", c.startedAt}}}};
+    } else if (!c.terminated.is_null() && (c.done || c.waitingReason.empty())) {
+      status["state"] = {{"terminated", c.terminated}};
+    } else {
+      Json waiting = {{"reason", c.waitingReason.empty() ? "ContainerCreating" : c.waitingReason}};
+      if (!c.waitingMessage.empty()) waiting["message"] = c.waitingMessage;
+      status["state"] = {{"waiting", waiting}};
+    }
+    if (!c.lastState.empty())
+      status["lastState"] = c.lastState;
+    else
+      status["lastState"] = Json::object();
+    return status;
+  }
+
+  Json podStatus(const Json& pod, const Sandbox& sandbox) {
+    const Json& previous = pod.value("status", Json::object());
+    Json statuses = Json::array();
+    bool allReady = true, anyRunning = false, allDone = true, anyFailed = false;
+    for (const Json& spec : pod["spec"]["containers"]) {
+      std::string name = stringAt(spec, "name");
+      auto it = sandbox.containers.find(name);
+      ContainerRuntime empty;
+      empty.name = name;
+      const ContainerRuntime& c = it == sandbox.containers.end() ? empty : it->second;
+      statuses.push_back(containerStatus(spec, c));
+      allReady = allReady && alive(c);
+      anyRunning = anyRunning || alive(c);
+      allDone = allDone && c.done;
+      if (c.done && c.terminated.is_object() && c.terminated.value("exitCode", 0) != 0)
+        anyFailed = true;
+    }
+    std::string phase = "Pending";
+    if (allDone)
+      phase = anyFailed ? "Failed" : "Succeeded";
+    else if (anyRunning || std::any_of(sandbox.containers.begin(), sandbox.containers.end(),
+                                       [](const auto& e) { return !e.second.startedAt.empty(); }))
+      phase = "Running";
+    if (allDone) allReady = false;
+    std::string now = api::nowRfc3339();
+    auto condition = [&](const std::string& type, bool value) {
+      std::string status = value ? "True" : "False";
+      std::string since = now;
+      if (previous.contains("conditions") && previous["conditions"].is_array())
+        for (const Json& old : previous["conditions"])
+          if (old.value("type", "") == type && old.value("status", "") == status)
+            since = old.value("lastTransitionTime", now);
+      Json out = {{"type", type},
+                  {"status", status},
+                  {"lastProbeTime", nullptr},
+                  {"lastTransitionTime", since}};
+      if (!value && (type == "Ready" || type == "ContainersReady")) {
+        out["reason"] = "ContainersNotReady";
+        out["message"] = "containers with unready status";
+      }
+      return out;
+    };
+    Json status = {
+        {"phase", phase},
+        {"hostIP", nodeIp},
+        {"hostIPs", Json::array({{{"ip", nodeIp}}})},
+        {"podIP", sandbox.podIp},
+        {"podIPs", Json::array({{{"ip", sandbox.podIp}}})},
+        {"qosClass", "BestEffort"},
+        {"conditions",
+         Json::array({condition("PodReadyToStartContainers", true), condition("Initialized", true),
+                      condition("Ready", allReady), condition("ContainersReady", allReady),
+                      condition("PodScheduled", true)})},
+        {"containerStatuses", statuses}};
+    status["startTime"] = previous.value("startTime", now);
+    return status;
+  }
+
+  void writeStatus(const Json& pod, Sandbox& sandbox) {
+    Json status = podStatus(pod, sandbox);
+    if (status == pod.value("status", Json()) || status == sandbox.lastStatus) return;
+    Json updated = pod;
+    updated["status"] = status;
+    client::WriteOptions options;
+    options.subresource = "status";
+    auto result = client->update(pods(), sandbox.ns, updated, options);
+    if (result)
+      sandbox.lastStatus = status;
+    else if (result.error().code != 409 && result.error().code != 404)
+      log("status of " + sandbox.ns + "/" + sandbox.name + ": " + result.error().message);
+  }
+
+  // ---- the pod sync ----------------------------------------------------------
+
+  void syncPod(const Json& pod) {
+    std::string uid = api::uid(pod);
+    auto it = sandboxes.find(uid);
+    bool deleting = api::isBeingDeleted(pod);
+    if (it == sandboxes.end()) {
+      if (deleting) {
+        finishDeletion(pod);
+        return;
+      }
+      Sandbox sandbox;
+      sandbox.uid = uid;
+      sandbox.ns = api::namespaceOf(pod);
+      sandbox.name = api::name(pod);
+      sandbox.netns = "podnet-" + uid.substr(0, 18);
+      sandbox.dir = (podsDir() / uid).string();
+      core::Status created = createSandbox(pod, sandbox);
+      if (!created) {
+        log("sandbox for " + sandbox.ns + "/" + sandbox.name + ": " + created.error().message);
+        return;
+      }
+      it = sandboxes.emplace(uid, std::move(sandbox)).first;
+    }
+    Sandbox& sandbox = it->second;
+    bool changed = false;
+    for (auto& [_, c] : sandbox.containers) changed |= checkExited(c);
+
+    if (deleting) {
+      stopSandbox(pod, sandbox);
+      return;
+    }
+
+    std::string policy = stringAt(pod["spec"], "restartPolicy");
+    if (policy.empty()) policy = "Always";
+    auto now = Clock::now();
+    for (const Json& spec : pod["spec"]["containers"]) {
+      std::string name = stringAt(spec, "name");
+      ContainerRuntime& c = sandbox.containers[name];
+      c.name = name;
+      if (alive(c) || c.done) continue;
+      if (c.terminated.is_object() && c.waitingReason.empty()) {
+        // Just ended: decide on a restart.
+        int exitCode = c.terminated.value("exitCode", 0);
+        bool restart = policy == "Always" || (policy == "OnFailure" && exitCode != 0);
+        c.lastState = {{"terminated", c.terminated}};
+        if (!restart) {
+          c.done = true;
+          changed = true;
+          continue;
+        }
+        if (now - c.runningSince > std::chrono::seconds(10)) c.backoff = {};
+        scheduleRestart(c);
+        ++c.restartCount;
+        c.waitingReason = "CrashLoopBackOff";
+        c.waitingMessage = "back-off " + std::to_string(c.backoff.count() / 1000) +
+                           "s restarting failed container=" + name + " pod=" + sandbox.name + "_" +
+                           sandbox.ns + "(" + uid + ")";
+        changed = true;
+        continue;
+      }
+      if (now < c.notBefore) continue;
+      startContainer(pod, spec, sandbox, c);
+      changed = true;
+    }
+    if (changed) saveSandbox(sandbox);
+    writeStatus(pod, sandbox);
+  }
+
+  void stopSandbox(const Json& pod, Sandbox& sandbox) {
+    auto now = Clock::now();
+    if (!sandbox.stopping) {
+      sandbox.stopping = true;
+      int64_t grace = 30;
+      if (pod.contains("metadata") && pod["metadata"].contains("deletionGracePeriodSeconds") &&
+          pod["metadata"]["deletionGracePeriodSeconds"].is_number_integer())
+        grace = pod["metadata"]["deletionGracePeriodSeconds"].get<int64_t>();
+      sandbox.killAt = now + std::chrono::seconds(grace);
+      for (auto& [_, c] : sandbox.containers) killContainer(c, SIGTERM);
+    }
+    bool anyAlive = false;
+    for (auto& [_, c] : sandbox.containers) anyAlive |= alive(c);
+    if (anyAlive && now >= sandbox.killAt)
+      for (auto& [_, c] : sandbox.containers) killContainer(c, SIGKILL);
+    if (anyAlive) return;
+    destroySandbox(sandbox);
+    std::string uid = sandbox.uid;
+    sandboxes.erase(uid);
+    finishDeletion(pod);
+  }
+
+  // Everything of the pod is gone from the node: the API object may go.
+  void finishDeletion(const Json& pod) {
+    client::DeleteOptions options;
+    options.gracePeriodSeconds = 0;
+    options.preconditionUid = api::uid(pod);
+    auto removed = client->remove(pods(), api::namespaceOf(pod), api::name(pod), options);
+    if (!removed && removed.error().code != 404 && removed.error().code != 409)
+      log("delete " + api::name(pod) + ": " + removed.error().message);
+  }
+
+  void syncPods() {
+    client::ListOptions options;
+    options.fieldSelector = "spec.nodeName=" + config.nodeName;
+    auto list = client->list(pods(), "", options);
+    if (!list) {
+      log("list pods: " + list.error().message);
+      return;
+    }
+    reapChildren();
+    std::set<std::string> seen;
+    for (const Json& pod : (*list)["items"]) {
+      seen.insert(api::uid(pod));
+      try {
+        syncPod(pod);
+      } catch (const std::exception& error) {
+        log("pod " + api::name(pod) + ": " + error.what());
+      }
+    }
+    // Sandboxes whose pod is gone from the API (deleted with grace 0 elsewhere).
+    for (auto it = sandboxes.begin(); it != sandboxes.end();) {
+      if (seen.count(it->first)) {
+        ++it;
+        continue;
+      }
+      log("pod " + it->second.ns + "/" + it->second.name + " is gone: removing its sandbox");
+      destroySandbox(it->second);
+      it = sandboxes.erase(it);
+    }
+  }
+
+  // ---- node network --------------------------------------------------------
+
+  void syncNodeNetwork() {
+    auto list = client->list(nodes(), "");
+    if (!list) return;
+    LocalNode local;
+    local.name = config.nodeName;
+    local.nodeIp = *core::IpAddress::parse(nodeIp);
+    local.podCidr = *core::Cidr::parse(podCidr);
+    local.underlyingDevice = nodeDevice;
+    local.underlyingMtu = underlyingMtu();
+    local.mode = config.overlay;
+    for (const std::string& text : {config.clusterCidr, config.serviceCidr})
+      if (auto cidr = core::Cidr::parse(text)) local.unreachableCidrs.push_back(*cidr);
+    std::vector<RemoteNode> remotes;
+    for (const Json& node : (*list)["items"]) {
+      std::string name = api::name(node);
+      if (name == config.nodeName) continue;
+      std::string cidrText = node.contains("spec") ? stringAt(node["spec"], "podCIDR") : "";
+      std::string ip;
+      if (node.contains("status") && node["status"].contains("addresses"))
+        for (const Json& address : node["status"]["addresses"])
+          if (address.value("type", "") == "InternalIP") ip = address.value("address", "");
+      auto cidr = core::Cidr::parse(cidrText);
+      auto address = core::IpAddress::parse(ip);
+      if (!cidr || !address) continue;
+      remotes.push_back({name, *address, *cidr, std::nullopt});
+    }
+    auto program = compileNodeNetwork(local, remotes);
+    if (!program) {
+      log("node network: " + program.error().message);
+      return;
+    }
+    if (appliedProgram && *appliedProgram == *program) return;
+    core::Status applied = nodeNetwork->sync(*program);
+    if (!applied) {
+      log("node network: " + applied.error().message);
+      appliedProgram.reset();
+      return;
+    }
+    appliedProgram = *program;
+  }
+
+  int run(const std::atomic<bool>& stop) {
+    if (config.selfBinary.empty()) config.selfBinary = fs::read_symlink("/proc/self/exe").string();
+    if (config.nodeIp.empty()) {
+      nodeIp = firstGlobalIpv4(&nodeDevice);
+    } else {
+      nodeIp = config.nodeIp;
+      nodeDevice = deviceOfAddress(nodeIp);
+    }
+    if (nodeIp.empty() || nodeDevice.empty()) {
+      log("no node IP: pass --node-ip, an IPv4 address of this network namespace");
+      return 1;
+    }
+    std::error_code error;
+    fs::create_directories(podsDir(), error);
+    auto opened = net::Netlink::open();
+    if (!opened) {
+      log("netlink: " + opened.error().message);
+      return 1;
+    }
+    netlink = std::make_unique<net::Netlink>(std::move(*opened));
+    nodeNetwork = std::make_unique<NodeNetworkApplier>(*netlink);
+    net::writeSysctl("net/ipv4/ip_forward", "1");
+
+    // Register, then wait for the podCIDR the control plane assigns.
+    Json node;
+    while (!stop) {
+      auto registered = registerNode();
+      if (registered) {
+        node = *registered;
+        podCidr = node.contains("spec") ? stringAt(node["spec"], "podCIDR") : "";
+        if (!podCidr.empty()) break;
+        auto fresh = client->get(nodes(), "", config.nodeName);
+        if (fresh && (*fresh).contains("spec")) podCidr = stringAt((*fresh)["spec"], "podCIDR");
+        if (!podCidr.empty()) break;
+      } else {
+        log("register node: " + registered.error().message);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (stop) return 0;
+    log("node " + nodeIp + " on " + nodeDevice + ", podCIDR " + podCidr);
+    Json cni = {{"cniVersion", "1.1.0"},
+                {"name", "podnet"},
+                {"type", "podnet-cni"},
+                {"bridge", config.bridge},
+                {"isGateway", true},
+                {"isDefaultGateway", true},
+                {"hairpinMode", true},
+                {"mtu", podMtu()},
+                {"ipam", {{"type", "host-local"}, {"subnet", podCidr}}}};
+    cniConfig = cni.dump();
+    writeFileAtomically(fs::path(config.dataDir) / "cni.conf", cni.dump(2));
+    loadSandboxes();
+
+    while (!stop) {
+      auto started = Clock::now();
+      if (started - lastNodeSync > std::chrono::seconds(1)) {
+        syncNodeNetwork();
+        lastNodeSync = started;
+      }
+      syncPods();
+      if (Clock::now() - lastHeartbeat > config.heartbeatPeriod) {
+        auto fresh = client->get(nodes(), "", config.nodeName);
+        if (fresh)
+          heartbeat(*fresh);
+        else if (fresh.error().code == 404)
+          registerNode();
+      }
+      std::this_thread::sleep_until(started + config.syncPeriod);
+    }
+    // Pods keep running: a restarted agent adopts them.
+    return 0;
+  }
+};
+
+Agent::Agent(AgentConfig config, std::shared_ptr<client::Client> client)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  impl_->client = std::move(client);
+}
+Agent::~Agent() = default;
+int Agent::run(const std::atomic<bool>& stop) { return impl_->run(stop); }
+
+}  // namespace podnet::agent

@@ -1,0 +1,156 @@
+#include "agent/container_process.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace podnet::agent {
+
+core::Result<std::string> findExecutable(const std::string& program,
+                                         const std::string& pathVariable) {
+  auto executable = [](const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+           ::access(path.c_str(), X_OK) == 0;
+  };
+  if (program.empty()) return core::badRequest("exec: \"\": executable file not found in $PATH");
+  if (program.find('/') != std::string::npos) {
+    if (executable(program)) return program;
+    return core::badRequest("exec: \"" + program + "\": stat " + program +
+                            ": no such file or directory");
+  }
+  size_t start = 0;
+  while (start <= pathVariable.size()) {
+    size_t end = pathVariable.find(':', start);
+    if (end == std::string::npos) end = pathVariable.size();
+    std::string dir = pathVariable.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + program;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return core::badRequest("exec: \"" + program + "\": executable file not found in $PATH");
+}
+
+namespace {
+
+// In the child after fork: only async-signal-safe calls. Writes the failing
+// step and errno to `reportFd` and exits.
+[[noreturn]] void failChild(int reportFd, const char* step) {
+  int code = errno;
+  char buffer[160];
+  size_t length = std::strlen(step);
+  if (length > 100) length = 100;
+  std::memcpy(buffer, step, length);
+  const char* separator = ": ";
+  std::memcpy(buffer + length, separator, 2);
+  length += 2;
+  const char* reason = strerror(code);  // not strictly async-signal-safe, but no locks in glibc
+  size_t reasonLength = std::strlen(reason);
+  if (reasonLength > sizeof(buffer) - length) reasonLength = sizeof(buffer) - length;
+  std::memcpy(buffer + length, reason, reasonLength);
+  length += reasonLength;
+  ssize_t ignored = ::write(reportFd, buffer, length);
+  (void)ignored;
+  _exit(127);
+}
+
+}  // namespace
+
+core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return core::badRequest("no command");
+  std::string pathVariable = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& entry : spec.env)
+    if (entry.rfind("PATH=", 0) == 0) pathVariable = entry.substr(5);
+  auto program = findExecutable(spec.argv[0], pathVariable);
+  if (!program) return program.takeError();
+
+  // Everything the child needs is prepared before fork.
+  std::vector<char*> argv;
+  for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& entry : spec.env) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+  std::string workingDir = spec.workingDir.empty() ? "/" : spec.workingDir;
+
+  int netnsFd = ::open(spec.netnsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (netnsFd < 0) return core::internal("open " + spec.netnsPath + ": " + std::strerror(errno));
+  int logFd = -1;
+  if (!spec.logPath.empty()) {
+    logFd = ::open(spec.logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (logFd < 0) {
+      ::close(netnsFd);
+      return core::internal("open " + spec.logPath + ": " + std::strerror(errno));
+    }
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    ::close(netnsFd);
+    if (logFd >= 0) ::close(logFd);
+    return core::internal(std::string("pipe: ") + std::strerror(errno));
+  }
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(report[0]);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    if (spec.newSession) ::setsid();
+    if (::setns(netnsFd, CLONE_NEWNET) != 0) failChild(report[1], "setns");
+    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) failChild(report[1], "unshare");
+    // Our mounts must not propagate back to the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+      failChild(report[1], "make / rslave");
+    if (!spec.resolvConfPath.empty() &&
+        ::mount(spec.resolvConfPath.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
+      failChild(report[1], "bind mount /etc/resolv.conf");
+    if (!spec.hostsPath.empty() &&
+        ::mount(spec.hostsPath.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0)
+      failChild(report[1], "bind mount /etc/hosts");
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0)
+      failChild(report[1], "sethostname");
+    if (::chdir(workingDir.c_str()) != 0) failChild(report[1], "chdir to workingDir");
+    int devNull = ::open("/dev/null", O_RDONLY);
+    if (devNull >= 0) ::dup2(devNull, 0);
+    if (logFd >= 0) {
+      ::dup2(logFd, 1);
+      ::dup2(logFd, 2);
+    }
+    ::execve(program->c_str(), argv.data(), envp.data());
+    failChild(report[1], "exec");
+  }
+  int forkErrno = errno;
+  ::close(report[1]);
+  ::close(netnsFd);
+  if (logFd >= 0) ::close(logFd);
+  if (pid < 0) {
+    ::close(report[0]);
+    return core::internal(std::string("fork: ") + std::strerror(forkErrno));
+  }
+  char buffer[256];
+  ssize_t length;
+  do {
+    length = ::read(report[0], buffer, sizeof(buffer));
+  } while (length < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (length > 0) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return core::internal(std::string(buffer, static_cast<size_t>(length)));
+  }
+  return pid;
+}
+
+}  // namespace podnet::agent

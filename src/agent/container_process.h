@@ -1,0 +1,39 @@
+// Starting a container's program inside a pod: the pod's network namespace,
+// a private mount namespace in which the pod's resolv.conf and hosts are bind
+// mounted over /etc (as `ip netns exec` does with /etc/netns/NAME), and a UTS
+// namespace whose hostname is the pod's.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace podnet::agent {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH (of `env`, else the agent's)
+  std::vector<std::string> env;   // KEY=VALUE, the whole environment
+  std::string workingDir;         // empty: /
+  std::string netnsPath;          // /run/netns/NAME
+  std::string resolvConfPath;     // bind-mounted over /etc/resolv.conf; empty: none
+  std::string hostsPath;          // bind-mounted over /etc/hosts; empty: none
+  std::string hostname;           // empty: unchanged
+  std::string logPath;            // stdout+stderr appended here; empty: inherit
+  bool newSession = true;         // setsid, so the agent's terminal signals don't reach it
+};
+
+// The absolute path of `program` as execvp would find it with `pathVariable`,
+// or a NotFound error with the runtime's message
+// (exec: "foo": executable file not found in $PATH).
+core::Result<std::string> findExecutable(const std::string& program,
+                                         const std::string& pathVariable);
+
+// Forks and execs; the error paths of the child (namespace, mount, exec) are
+// reported back through a close-on-exec pipe, so a failure is an error here
+// rather than a process that dies at once.
+core::Result<pid_t> spawnInPod(const ProcessSpec& spec);
+
+}  // namespace podnet::agent

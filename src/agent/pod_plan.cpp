@@ -1,0 +1,225 @@
+#include "agent/pod_plan.h"
+
+#include <set>
+
+namespace podnet::agent {
+
+namespace {
+
+std::string stringAt(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<std::string> stringsAt(const Json& object, const char* key) {
+  std::vector<std::string> out;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_array()) return out;
+  for (const Json& item : *it)
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+std::string imageName(const std::string& image) {
+  std::string name = image;
+  if (size_t at = name.find('@'); at != std::string::npos) name.resize(at);
+  size_t slash = name.rfind('/');
+  size_t colon = name.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+    name.resize(colon);
+  // A first component with a dot or colon, or "localhost", is a registry.
+  if (size_t first = name.find('/'); first != std::string::npos) {
+    std::string head = name.substr(0, first);
+    if (head.find('.') != std::string::npos || head.find(':') != std::string::npos ||
+        head == "localhost")
+      name = name.substr(first + 1);
+  }
+  if (name.rfind("library/", 0) == 0) name = name.substr(8);
+  return name;
+}
+
+std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary) {
+  std::vector<std::string> command = stringsAt(container, "command");
+  std::vector<std::string> args = stringsAt(container, "args");
+  if (!command.empty()) {
+    command.insert(command.end(), args.begin(), args.end());
+    return command;
+  }
+  std::string image = imageName(stringAt(container, "image"));
+  if (image == "curlimages/curl" || image == "curl") {
+    std::vector<std::string> argv{"curl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+  if (image == "busybox") {
+    if (args.empty()) return {"sh"};
+    return args;
+  }
+  std::vector<std::string> argv{selfBinary, "testserver"};
+  bool any = false;
+  if (auto ports = container.find("ports"); ports != container.end() && ports->is_array()) {
+    for (const Json& port : *ports) {
+      if (!port.is_object() || !port.contains("containerPort") ||
+          !port["containerPort"].is_number_integer())
+        continue;
+      std::string protocol = stringAt(port, "protocol");
+      argv.push_back(protocol == "UDP" ? "--udp" : "--tcp");
+      argv.push_back(std::to_string(port["containerPort"].get<int64_t>()));
+      any = true;
+    }
+  }
+  if (!any) {
+    argv.push_back("--tcp");
+    argv.push_back("8080");
+  }
+  return argv;
+}
+
+std::vector<std::string> containerEnvironment(const Json& pod, const Json& container,
+                                              const PodFacts& facts) {
+  std::vector<std::string> env{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "HOSTNAME=" + podHostname(pod)};
+  std::set<std::string> named;
+  auto fieldValue = [&](const std::string& path) -> std::string {
+    if (path == "metadata.name") return facts.name;
+    if (path == "metadata.namespace") return facts.ns;
+    if (path == "metadata.uid") return api::uid(pod);
+    if (path == "spec.nodeName") return facts.nodeName;
+    if (path == "spec.serviceAccountName") return facts.serviceAccount;
+    if (path == "status.podIP") return facts.podIp;
+    if (path == "status.hostIP") return facts.hostIp;
+    return "";
+  };
+  std::vector<std::string> own;
+  if (auto list = container.find("env"); list != container.end() && list->is_array()) {
+    for (const Json& item : *list) {
+      if (!item.is_object()) continue;
+      std::string name = stringAt(item, "name");
+      if (name.empty()) continue;
+      std::string value = stringAt(item, "value");
+      if (auto from = item.find("valueFrom"); from != item.end() && from->is_object()) {
+        if (auto ref = from->find("fieldRef"); ref != from->end() && ref->is_object())
+          value = fieldValue(stringAt(*ref, "fieldPath"));
+      }
+      named.insert(name);
+      own.push_back(name + "=" + value);
+    }
+  }
+  auto add = [&](const std::string& name, const std::string& value) {
+    if (!named.count(name)) env.push_back(name + "=" + value);
+  };
+  add("POD_NAME", facts.name);
+  add("POD_NAMESPACE", facts.ns);
+  add("POD_IP", facts.podIp);
+  env.insert(env.end(), own.begin(), own.end());
+  return env;
+}
+
+std::string resolvConf(const Json& pod, const std::string& clusterDns,
+                       const std::string& clusterDomain, const std::string& hostResolvConf) {
+  const Json& spec = pod.contains("spec") ? pod["spec"] : Json::object();
+  std::string policy = stringAt(spec, "dnsPolicy");
+  if (policy.empty()) policy = "ClusterFirst";
+  std::vector<std::string> servers, searches, options;
+  bool hostNetwork = spec.value("hostNetwork", false);
+  if (policy == "Default" || (policy == "ClusterFirst" && hostNetwork)) {
+    // The host's file: its nameservers, search and options.
+    size_t start = 0;
+    while (start < hostResolvConf.size()) {
+      size_t end = hostResolvConf.find('\n', start);
+      if (end == std::string::npos) end = hostResolvConf.size();
+      std::string line = hostResolvConf.substr(start, end - start);
+      start = end + 1;
+      auto rest = [&](size_t skip) { return line.substr(skip); };
+      if (line.rfind("nameserver ", 0) == 0) servers.push_back(rest(11));
+      if (line.rfind("search ", 0) == 0) searches.push_back(rest(7));
+      if (line.rfind("options ", 0) == 0) options.push_back(rest(8));
+    }
+  } else if (policy != "None") {
+    servers.push_back(clusterDns);
+    std::string ns = api::namespaceOf(pod);
+    if (ns.empty()) ns = "default";
+    searches = {ns + ".svc." + clusterDomain, "svc." + clusterDomain, clusterDomain};
+    options = {"ndots:5"};
+  }
+  if (auto config = spec.find("dnsConfig"); config != spec.end() && config->is_object()) {
+    for (const std::string& server : stringsAt(*config, "nameservers")) servers.push_back(server);
+    for (const std::string& search : stringsAt(*config, "searches")) searches.push_back(search);
+    if (auto list = config->find("options"); list != config->end() && list->is_array()) {
+      for (const Json& option : *list) {
+        if (!option.is_object()) continue;
+        std::string name = stringAt(option, "name");
+        std::string value = stringAt(option, "value");
+        if (name.empty()) continue;
+        std::string text = value.empty() ? name : name + ":" + value;
+        std::erase_if(options, [&](const std::string& existing) {
+          return existing.substr(0, existing.find(':')) == name;
+        });
+        options.push_back(text);
+      }
+    }
+  }
+  std::string out;
+  if (!searches.empty()) {
+    out += "search";
+    for (const std::string& search : searches) out += " " + search;
+    out += "\n";
+  }
+  for (size_t i = 0; i < servers.size() && i < 3; ++i) out += "nameserver " + servers[i] + "\n";
+  if (!options.empty()) {
+    out += "options";
+    for (const std::string& option : options) out += " " + option;
+    out += "\n";
+  }
+  return out;
+}
+
+std::string podHostname(const Json& pod) {
+  std::string hostname;
+  if (pod.contains("spec")) hostname = stringAt(pod["spec"], "hostname");
+  if (hostname.empty()) hostname = api::name(pod);
+  if (hostname.size() > 63) hostname.resize(63);
+  return hostname;
+}
+
+std::string hostsFile(const Json& pod, const std::string& podIp, const std::string& clusterDomain) {
+  std::string out =
+      "# Kubernetes-managed hosts file.\n"
+      "127.0.0.1\tlocalhost\n"
+      "::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\n"
+      "fe00::0\tip6-mcastprefix\n"
+      "fe00::1\tip6-allnodes\n"
+      "fe00::2\tip6-allrouters\n";
+  std::string hostname = podHostname(pod);
+  std::string subdomain = pod.contains("spec") ? stringAt(pod["spec"], "subdomain") : "";
+  if (!podIp.empty()) {
+    if (!subdomain.empty()) {
+      std::string ns = api::namespaceOf(pod);
+      out += podIp + "\t" + hostname + "." + subdomain + "." + ns + ".svc." + clusterDomain + "\t" +
+             hostname + "\n";
+    } else {
+      out += podIp + "\t" + hostname + "\n";
+    }
+  }
+  if (pod.contains("spec")) {
+    if (auto aliases = pod["spec"].find("hostAliases");
+        aliases != pod["spec"].end() && aliases->is_array()) {
+      out += "\n# Entries added by HostAliases.\n";
+      for (const Json& alias : *aliases) {
+        if (!alias.is_object()) continue;
+        std::string ip = stringAt(alias, "ip");
+        std::vector<std::string> names = stringsAt(alias, "hostnames");
+        if (ip.empty() || names.empty()) continue;
+        out += ip;
+        for (const std::string& name : names) out += "\t" + name;
+        out += "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace podnet::agent

@@ -1,0 +1,55 @@
+// What a pod's spec means on a node, as pure functions: the program each
+// container runs (the image mapping), its environment, and the pod's
+// resolv.conf and hosts files as kubelet writes them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "core/result.h"
+
+namespace podnet::agent {
+
+using Json = nlohmann::json;
+
+// The image's name without registry, tag or digest: "docker.io/library/nginx:1.25" -> "nginx",
+// "curlimages/curl:8.5.0" -> "curlimages/curl".
+std::string imageName(const std::string& image);
+
+// The argv a container runs (see src/agent/README.md, "Images"):
+// - `command` given: command + args, run from the host;
+// - curlimages/curl: curl + args; busybox: args (or sh), run from the host;
+// - any other image: `selfBinary testserver --tcp P... --udp P...` on its
+//   declared containerPorts (8080 when it declares none).
+std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary);
+
+struct PodFacts {
+  std::string name;
+  std::string ns;
+  std::string podIp;
+  std::string nodeName;
+  std::string hostIp;
+  std::string serviceAccount;
+};
+
+// KEY=VALUE: PATH, HOSTNAME, the container's env (value, and valueFrom fieldRef
+// metadata.name/namespace/uid, spec.nodeName, status.podIP/hostIP), and
+// POD_NAME/POD_NAMESPACE/POD_IP for the test server unless the pod sets them.
+std::vector<std::string> containerEnvironment(const Json& pod, const Json& container,
+                                              const PodFacts& facts);
+
+// kubelet's ClusterFirst resolv.conf: search <ns>.svc.<zone> svc.<zone> <zone>,
+// the cluster DNS server, options ndots:5. dnsPolicy Default: the host's file.
+// dnsConfig nameservers/searches/options are appended as kubelet does.
+std::string resolvConf(const Json& pod, const std::string& clusterDns,
+                       const std::string& clusterDomain, const std::string& hostResolvConf);
+
+// kubelet's managed /etc/hosts: localhost entries, then "<podIP>\t<hostname>"
+// (with the FQDN first when hostname+subdomain are set), then hostAliases.
+std::string hostsFile(const Json& pod, const std::string& podIp, const std::string& clusterDomain);
+
+// The hostname the pod sees: spec.hostname or metadata.name, at most 63 chars.
+std::string podHostname(const Json& pod);
+
+}  // namespace podnet::agent
