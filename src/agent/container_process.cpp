@@ -122,8 +122,10 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0)
       failChild(report[1], "sethostname");
     if (::chdir(workingDir.c_str()) != 0) failChild(report[1], "chdir to workingDir");
-    int devNull = ::open("/dev/null", O_RDONLY);
-    if (devNull >= 0) ::dup2(devNull, 0);
+    if (!spec.keepStdin) {
+      int devNull = ::open("/dev/null", O_RDONLY);
+      if (devNull >= 0) ::dup2(devNull, 0);
+    }
     if (logFd >= 0) {
       ::dup2(logFd, 1);
       ::dup2(logFd, 2);

@@ -23,6 +23,7 @@ struct ProcessSpec {
   std::string hostname;           // empty: unchanged
   std::string logPath;            // stdout+stderr appended here; empty: inherit
   bool newSession = true;         // setsid, so the agent's terminal signals don't reach it
+  bool keepStdin = false;         // podnet exec: the caller's stdin; else /dev/null
 };
 
 // The absolute path of `program` as execvp would find it with `pathVariable`,

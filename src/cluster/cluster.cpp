@@ -1,0 +1,473 @@
+#include "cluster/cluster.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/container_process.h"
+#include "api/object.h"
+#include "api/resource.h"
+#include "client/kubeconfig.h"
+#include "client/rest_client.h"
+#include "net/netlink.h"
+#include "net/netns.h"
+
+namespace podnet::cluster {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+// What `up` creates, recorded in DATA/cluster.json so `down` removes exactly it.
+constexpr const char* kBridge = "podnet0";
+constexpr const char* kStateFile = "cluster.json";
+
+struct UpOptions {
+  int nodes = 3;
+  std::string overlay = "host-gw";
+  std::string dataDir = "data";
+  std::string nodeSubnet = "172.30.0";  // /24: .1 the host bridge, .11.. the nodes
+  std::string clusterCidr = "10.244.0.0/16";
+  std::string serviceCidr = "10.96.0.0/12";
+  std::string manifests = "examples";
+};
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+bool pidAlive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+
+std::string selfBinary() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// Starts `argv` in the background (own session, output to `logPath`), in the
+// network namespace `netnsPath` when given (setns only: the mount namespace
+// stays the host's, so the named netns the agent creates are visible).
+pid_t spawnDaemon(const std::vector<std::string>& argv, const std::string& logPath,
+                  const std::string& netnsPath) {
+  int netnsFd = -1;
+  if (!netnsPath.empty()) netnsFd = ::open(netnsPath.c_str(), O_RDONLY | O_CLOEXEC);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    if (netnsFd >= 0 && ::setns(netnsFd, CLONE_NEWNET) != 0) _exit(126);
+    int log = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
+    if (null >= 0) ::dup2(null, 0);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+    }
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  if (netnsFd >= 0) ::close(netnsFd);
+  return pid;
+}
+
+// SIGTERM, up to `grace`, then SIGKILL; reaps it when it is our child.
+void stopProcess(pid_t pid, std::chrono::milliseconds grace) {
+  if (!pidAlive(pid)) return;
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ::waitpid(pid, nullptr, WNOHANG);
+    if (!pidAlive(pid)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, WNOHANG);
+}
+
+unsigned long long processStartTime(pid_t pid) {
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int index = 3; index <= 22 && fields >> field; ++index)
+    if (index == 22) return std::stoull(field);
+  return 0;
+}
+
+// Every sandbox.json under DATA/nodes/*/pods/*.
+std::vector<std::pair<fs::path, Json>> sandboxes(const fs::path& dataDir) {
+  std::vector<std::pair<fs::path, Json>> out;
+  std::error_code error;
+  for (const auto& node : fs::directory_iterator(dataDir / "nodes", error)) {
+    std::error_code inner;
+    for (const auto& pod : fs::directory_iterator(node.path() / "pods", inner)) {
+      Json state = Json::parse(readFile(pod.path() / "sandbox.json"), nullptr, false);
+      if (state.is_object()) out.emplace_back(pod.path(), state);
+    }
+  }
+  return out;
+}
+
+core::Status hostRoute(net::Netlink& netlink, const std::string& dst, const std::string& via,
+                       net::RouteType type) {
+  net::Route route;
+  route.dst = *core::Cidr::parse(dst);
+  route.type = type;
+  if (!via.empty()) {
+    route.gateway = core::IpAddress::parse(via);
+    route.device = kBridge;
+  }
+  return netlink.replaceRoute(route);
+}
+
+int usageError(const char* command, const std::string& message) {
+  std::fprintf(stderr, "podnet %s: %s\n", command, message.c_str());
+  return 2;
+}
+
+bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i], value;
+    if (size_t equals = flag.find('='); equals != std::string::npos) {
+      value = flag.substr(equals + 1);
+      flag.resize(equals);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      usageError("up", flag + " needs a value");
+      return false;
+    }
+    if (flag == "--nodes") {
+      options.nodes = std::atoi(value.c_str());
+      if (options.nodes < 1 || options.nodes > 50) {
+        usageError("up", "--nodes must be between 1 and 50");
+        return false;
+      }
+    } else if (flag == "--overlay" && (value == "vxlan" || value == "host-gw")) {
+      options.overlay = value;
+    } else if (flag == "--data-dir") {
+      options.dataDir = value;
+    } else if (flag == "--manifests") {
+      options.manifests = value;
+    } else {
+      usageError("up",
+                 "unknown or invalid flag " + flag +
+                     "\nusage: podnet up [--nodes N] [--overlay vxlan|host-gw] [--data-dir DIR] "
+                     "[--manifests DIR]");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string dataDirFlag(std::vector<std::string>& args) {
+  std::string dataDir = "data";
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--data-dir" && i + 1 < args.size()) {
+      dataDir = args[i + 1];
+      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+      break;
+    }
+    if (args[i].rfind("--data-dir=", 0) == 0) {
+      dataDir = args[i].substr(11);
+      args.erase(args.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  return dataDir;
+}
+
+int down(const fs::path& dataDir, bool quiet);
+
+}  // namespace
+
+int runUp(const std::vector<std::string>& args) {
+  UpOptions options;
+  if (!parseUp(args, options)) return 2;
+  fs::path dataDir = fs::absolute(options.dataDir);
+  fs::path stateFile = dataDir / kStateFile;
+  if (fs::exists(stateFile)) {
+    Json state = Json::parse(readFile(stateFile), nullptr, false);
+    if (state.is_object() && pidAlive(state.value("serverPid", 0))) {
+      std::printf(
+          "podnet: a cluster is already running (data %s).\n"
+          "  export KUBECONFIG=%s\n  stop it with: podnet down --data-dir %s\n",
+          dataDir.c_str(), (dataDir / "server" / "kubeconfig").c_str(), dataDir.c_str());
+      return 0;
+    }
+    down(dataDir, true);  // a previous cluster that died: clean its leftovers first
+  }
+  std::error_code error;
+  fs::create_directories(dataDir / "nodes", error);
+  std::string hostIp = options.nodeSubnet + ".1";
+  Json state = {{"bridge", kBridge},
+                {"hostIp", hostIp},
+                {"overlay", options.overlay},
+                {"clusterCidr", options.clusterCidr},
+                {"serviceCidr", options.serviceCidr},
+                {"nodes", Json::array()},
+                {"podRoutes", Json::array()}};
+  auto save = [&] { std::ofstream(stateFile, std::ios::trunc) << state.dump(2); };
+  save();
+  auto fail = [&](const std::string& message) {
+    std::fprintf(stderr, "podnet up: %s\n", message.c_str());
+    down(dataDir, true);
+    return 1;
+  };
+
+  // The host bridge the nodes hang off, and the safety routes: a packet to a
+  // cluster range never leaves through the default route.
+  auto opened = net::Netlink::open();
+  if (!opened) return fail("netlink: " + opened.error().message);
+  net::Netlink& host = *opened;
+  if (auto made = host.createBridge(kBridge); !made && made.error().reason != "AlreadyExists")
+    return fail("bridge: " + made.error().message);
+  host.addAddress(kBridge, *core::IpAddress::parse(hostIp), 24, net::IfExists::succeed);
+  host.setLinkUp(kBridge);
+  for (const std::string& range : {options.clusterCidr, options.serviceCidr})
+    if (auto added = hostRoute(host, range, "", net::RouteType::unreachable); !added)
+      return fail("route " + range + ": " + added.error().message);
+  net::writeSysctl("net/ipv4/ip_forward", "1");
+
+  // The control plane, on the bridge address so the nodes reach it.
+  std::string self = selfBinary();
+  pid_t server = spawnDaemon(
+      {self, "server", "--data-dir", (dataDir / "server").string(), "--listen", hostIp + ":6443",
+       "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr},
+      (dataDir / "server.log").string(), "");
+  state["serverPid"] = server;
+  save();
+  fs::path kubeconfig = dataDir / "server" / "kubeconfig";
+  for (int i = 0; i < 300 && !fs::exists(kubeconfig); ++i) {
+    if (!pidAlive(server))
+      return fail("the server exited; see " + (dataDir / "server.log").string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!fs::exists(kubeconfig)) return fail("the server did not start in 30 s");
+
+  // The nodes: a network namespace each, on the bridge, running its agent.
+  for (int i = 1; i <= options.nodes; ++i) {
+    std::string name = "node-" + std::to_string(i);
+    std::string netns = "podnet-" + name;
+    std::string hostVeth = "pnveth" + std::to_string(i);
+    std::string nodeIp = options.nodeSubnet + "." + std::to_string(10 + i);
+    state["nodes"].push_back(
+        {{"name", name}, {"netns", netns}, {"hostVeth", hostVeth}, {"ip", nodeIp}});
+    save();
+    auto handle = net::createNamedNetns(netns);
+    if (!handle) return fail("netns " + netns + ": " + handle.error().message);
+    net::VethOptions veth;
+    veth.name = hostVeth;
+    veth.peerName = "eth0";
+    veth.peerNetnsFd = handle->fd();
+    if (auto made = host.createVeth(veth); !made) return fail("veth: " + made.error().message);
+    host.setMaster(hostVeth, kBridge);
+    host.setLinkUp(hostVeth);
+    auto inside = net::Netlink::openIn(*handle);
+    if (!inside) return fail("netlink in " + netns + ": " + inside.error().message);
+    inside->setLinkUp("lo");
+    inside->addAddress("eth0", *core::IpAddress::parse(nodeIp), 24);
+    inside->setLinkUp("eth0");
+    net::Route defaultRoute;
+    defaultRoute.dst = *core::Cidr::parse("0.0.0.0/0");
+    defaultRoute.gateway = core::IpAddress::parse(hostIp);
+    defaultRoute.device = "eth0";
+    if (auto added = inside->replaceRoute(defaultRoute); !added)
+      return fail("default route in " + netns + ": " + added.error().message);
+    pid_t agent = spawnDaemon(
+        {self, "agent", "--kubeconfig", kubeconfig.string(), "--node-name", name, "--data-dir",
+         (dataDir / "nodes" / name).string(), "--node-ip", nodeIp, "--overlay", options.overlay,
+         "--cluster-cidr", options.clusterCidr, "--service-cidr", options.serviceCidr},
+        (dataDir / ("agent-" + name + ".log")).string(), net::namedNetnsPath(netns));
+    state["nodes"].back()["agentPid"] = agent;
+    save();
+  }
+
+  // Wait until every node is Ready with a podCIDR; route each podCIDR from
+  // the host to its node, so the host reaches pods.
+  auto rest = client::loadKubeconfig(kubeconfig.string());
+  if (!rest) return fail(rest.error().message);
+  auto made = client::RestClient::make(*rest);
+  if (!made) return fail(made.error().message);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    auto list = (*made)->list(api::resource("Node"), "");
+    int ready = 0;
+    Json routes = Json::array();
+    if (list) {
+      for (const Json& node : (*list)["items"]) {
+        bool isReady = false;
+        for (const Json& condition : node["status"].value("conditions", Json::array()))
+          if (condition.value("type", "") == "Ready" && condition.value("status", "") == "True")
+            isReady = true;
+        std::string cidr = node["spec"].value("podCIDR", "");
+        std::string ip;
+        for (const Json& address : node["status"].value("addresses", Json::array()))
+          if (address.value("type", "") == "InternalIP") ip = address.value("address", "");
+        if (isReady && !cidr.empty() && !ip.empty()) {
+          ++ready;
+          routes.push_back({{"dst", cidr}, {"via", ip}});
+        }
+      }
+    }
+    if (ready >= options.nodes) {
+      for (const Json& route : routes)
+        hostRoute(host, route["dst"], route["via"], net::RouteType::unicast);
+      state["podRoutes"] = routes;
+      save();
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail("nodes not Ready after 60 s; see " + dataDir.string() + "/agent-*.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+
+  if (!options.manifests.empty() && fs::is_directory(options.manifests)) {
+    std::string command =
+        "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" + options.manifests + "'";
+    if (std::system(command.c_str()) != 0)
+      std::fprintf(stderr, "podnet up: kubectl apply -f %s failed\n", options.manifests.c_str());
+  }
+  std::printf(
+      "\npodnet: a cluster of %d nodes (%s) is up.\n"
+      "  export KUBECONFIG=%s\n"
+      "  kubectl get nodes -o wide\n"
+      "  kubectl get pods -o wide\n"
+      "  podnet exec POD -- curl -s http://<another pod IP>:<port>/clientip\n"
+      "  podnet down%s            stops it and removes everything it created\n",
+      options.nodes, options.overlay.c_str(), kubeconfig.c_str(),
+      options.dataDir == "data" ? "" : (" --data-dir " + options.dataDir).c_str());
+  return 0;
+}
+
+namespace {
+
+int down(const fs::path& dataDir, bool quiet) {
+  fs::path stateFile = dataDir / kStateFile;
+  Json state = Json::parse(readFile(stateFile), nullptr, false);
+  if (!state.is_object()) {
+    if (!quiet) std::printf("podnet: no cluster in %s\n", dataDir.c_str());
+    return 0;
+  }
+  // Agents first, so nothing restarts what is stopped next.
+  for (const Json& node : state.value("nodes", Json::array()))
+    stopProcess(node.value("agentPid", 0), std::chrono::seconds(5));
+  for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
+    for (const Json& container : sandbox.value("containers", Json::array())) {
+      pid_t pid = container.value("pid", 0);
+      if (pid > 0 && processStartTime(pid) == container.value("procStart", 0ULL)) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);
+      }
+    }
+    net::deleteNamedNetns(sandbox.value("netns", ""));
+  }
+  // Deleting a node's namespace removes everything in it (bridge, vxlan,
+  // veths) and the host end of its veth.
+  for (const Json& node : state.value("nodes", Json::array())) {
+    net::deleteNamedNetns(node.value("netns", ""));
+  }
+  stopProcess(state.value("serverPid", 0), std::chrono::seconds(5));
+  if (auto host = net::Netlink::open()) {
+    for (const Json& node : state.value("nodes", Json::array()))
+      host->deleteLink(node.value("hostVeth", ""), net::IfAbsent::succeed);
+    host->deleteLink(state.value("bridge", kBridge), net::IfAbsent::succeed);  // its routes go too
+    for (const char* key : {"clusterCidr", "serviceCidr"}) {
+      auto cidr = core::Cidr::parse(state.value(key, ""));
+      if (!cidr) continue;
+      net::Route route;
+      route.dst = *cidr;
+      route.type = net::RouteType::unreachable;
+      host->deleteRoute(route, net::IfAbsent::succeed);
+    }
+  }
+  std::error_code error;
+  fs::remove_all(dataDir / "nodes", error);
+  fs::remove_all(dataDir / "server", error);
+  for (const auto& entry : fs::directory_iterator(dataDir, error))
+    if (entry.path().extension() == ".log") fs::remove(entry.path(), error);
+  fs::remove(stateFile, error);
+  fs::remove(dataDir, error);  // only if empty
+  if (!quiet) std::printf("podnet: cluster stopped; nothing left behind.\n");
+  return 0;
+}
+
+}  // namespace
+
+int runDown(const std::vector<std::string>& args) {
+  std::vector<std::string> rest = args;
+  fs::path dataDir = fs::absolute(dataDirFlag(rest));
+  if (!rest.empty()) return usageError("down", "usage: podnet down [--data-dir DIR]");
+  return down(dataDir, false);
+}
+
+int runExec(const std::vector<std::string>& args) {
+  std::vector<std::string> rest = args;
+  fs::path dataDir = fs::absolute(dataDirFlag(rest));
+  std::string ns = "default", pod, container;
+  std::vector<std::string> command;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == "--") {
+      command.assign(rest.begin() + static_cast<long>(i) + 1, rest.end());
+      break;
+    }
+    if ((rest[i] == "-n" || rest[i] == "--namespace") && i + 1 < rest.size()) {
+      ns = rest[++i];
+    } else if ((rest[i] == "-c" || rest[i] == "--container") && i + 1 < rest.size()) {
+      container = rest[++i];
+    } else if (pod.empty() && rest[i][0] != '-') {
+      pod = rest[i];
+    } else {
+      return usageError("exec", "unexpected argument " + rest[i]);
+    }
+  }
+  if (pod.empty() || command.empty())
+    return usageError("exec",
+                      "usage: podnet exec [--data-dir DIR] [-n NS] POD [-c CONTAINER] -- CMD...");
+  for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
+    if (sandbox.value("namespace", "") != ns || sandbox.value("name", "") != pod) continue;
+    agent::ProcessSpec spec;
+    spec.argv = command;
+    const char* term = std::getenv("TERM");
+    spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOSTNAME=" + pod,
+                "HOME=/root",
+                "POD_NAME=" + pod,
+                "POD_NAMESPACE=" + ns,
+                "POD_IP=" + sandbox.value("podIP", ""),
+                std::string("TERM=") + (term ? term : "xterm")};
+    spec.netnsPath = net::namedNetnsPath(sandbox.value("netns", ""));
+    spec.resolvConfPath = (dir / "resolv.conf").string();
+    spec.hostsPath = (dir / "hosts").string();
+    spec.hostname = pod;
+    spec.newSession = false;
+    spec.keepStdin = true;
+    auto started = agent::spawnInPod(spec);
+    if (!started) {
+      std::fprintf(stderr, "podnet exec: %s\n", started.error().message.c_str());
+      return 126;
+    }
+    int status = 0;
+    while (::waitpid(*started, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+  }
+  std::fprintf(stderr, "podnet exec: pod %s/%s is not running on this machine's cluster (%s)\n",
+               ns.c_str(), pod.c_str(), dataDir.c_str());
+  return 1;
+}
+
+}  // namespace podnet::cluster
