@@ -17,6 +17,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -348,6 +350,171 @@ TEST_F(CniRuntimeTest, ChainWithPortmapAndBandwidth) {
 
   // A second DEL (runtimes retry) still succeeds for the whole chain.
   EXPECT_TRUE(runner.del(invocation, result, error)) << error;
+}
+
+// Files and directories created under fixed system paths; removed (only
+// these, newest first) when the test ends, also on failure.
+class CreatedPaths {
+ public:
+  // Creates each missing directory of `dir`, remembering those it made.
+  bool makeDirs(const fs::path& dir) {
+    std::vector<fs::path> missing;
+    for (fs::path p = dir; !p.empty() && p != p.root_path() && !fs::exists(p); p = p.parent_path())
+      missing.push_back(p);
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      std::error_code error;
+      if (!fs::create_directory(*it, error)) return false;
+      paths_.push_back(*it);
+    }
+    return true;
+  }
+  void track(const fs::path& file) { paths_.push_back(file); }
+  ~CreatedPaths() {
+    for (auto it = paths_.rbegin(); it != paths_.rend(); ++it) {
+      std::error_code ignored;
+      fs::remove(*it, ignored);
+    }
+  }
+
+ private:
+  std::vector<fs::path> paths_;
+};
+
+// A private containerd (own root, state and socket under `dir`) running in
+// the network namespace `netns`; stopped by pid when destroyed.
+class PrivateContainerd {
+ public:
+  PrivateContainerd(const fs::path& dir, std::string netns) : dir_(dir), netns_(std::move(netns)) {}
+  ~PrivateContainerd() {
+    for (const auto& id : containers_) {
+      ctr({"tasks", "kill", "-s", "SIGKILL", id});
+      ctr({"tasks", "delete", "-f", id});
+      ctr({"containers", "delete", id});
+    }
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) usleep(50000);
+      if (kill(pid_, 0) == 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+      }
+    }
+  }
+  std::string socket() const { return (dir_ / "containerd.sock").string(); }
+
+  bool start(std::string& error) {
+    const fs::path config = dir_ / "config.toml";
+    {
+      std::ofstream out(config);
+      out << "version = 2\nroot = \"" << (dir_ / "root").string() << "\"\nstate = \""
+          << (dir_ / "state").string()
+          << "\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \""
+          << socket() << "\"\n[ttrpc]\n  address = \"" << socket() << ".ttrpc\"\n";
+    }
+    // nsenter, not `ip netns exec`: the latter remounts /sys, and runc then
+    // finds no cgroup mount.
+    pid_ = fork();
+    if (pid_ == 0) {
+      int log = open((dir_ / "containerd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(log, 1);
+      dup2(log, 2);
+      execlp("nsenter", "nsenter", ("--net=/run/netns/" + netns_).c_str(), "containerd", "--config",
+             config.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      if (ctr({"version"}).exitCode == 0) return true;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      usleep(50000);
+    }
+    std::ifstream log(dir_ / "containerd.log");
+    error.assign(std::istreambuf_iterator<char>(log), {});
+    return false;
+  }
+
+  ProcessResult ctr(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"timeout", "60",        "nsenter", "--net=/run/netns/" + netns_,
+                                  "ctr",     "--address", socket()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProcess(argv);
+  }
+  void trackContainer(const std::string& id) { containers_.push_back(id); }
+
+ private:
+  fs::path dir_;
+  std::string netns_;
+  pid_t pid_ = -1;
+  std::vector<std::string> containers_;
+};
+
+// `ctr run --cni` with our plugin as the network: ctr 1.6 calls
+// gocni.New(gocni.WithDefaultConf), i.e. the first config in the fixed
+// /etc/cni/net.d and plugins from the fixed /opt/cni/bin, so the test puts a
+// conflist and the podnet-cni link there (creating only what is missing and
+// removing exactly that afterwards). containerd and ctr run in the test's
+// node namespace, so the bridge and veths live there.
+TEST_F(CniRuntimeTest, ContainerdRunCni) {
+  for (const char* tool : {"containerd", "ctr", "runc", "containerd-shim-runc-v2", "nsenter"})
+    if (sh(std::string("command -v ") + tool).exitCode != 0)
+      GTEST_SKIP() << tool << " not installed";
+  if (access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "/bin/busybox (busybox-static) missing";
+  const fs::path confDir = "/etc/cni/net.d", binDir = "/opt/cni/bin";
+  const fs::path link = binDir / "podnet-cni";
+  const fs::path conf = confDir / ("00-pcr-" + std::to_string(getpid()) + ".conflist");
+  if (fs::exists(fs::symlink_status(link)))
+    GTEST_SKIP() << link << " already exists; not overwriting the machine's plugin";
+  CreatedPaths created;
+  ASSERT_TRUE(created.makeDirs(confDir));
+  ASSERT_TRUE(created.makeDirs(binDir));
+  fs::create_symlink(PODNET_BINARY, link);
+  created.track(link);
+  const std::string prefix = "10.250." + subnetOctet_ + ".";
+  {
+    Json conflist = {{"cniVersion", "1.0.0"},
+                     {"name", "pcr-ctd"},
+                     {"plugins",
+                      {{{"type", "podnet-cni"},
+                        {"bridge", "pcrct" + std::to_string(getpid() % 100000)},
+                        {"isGateway", true},
+                        {"isDefaultGateway", true},
+                        {"ipam",
+                         {{"type", "host-local"},
+                          {"subnet", prefix + "0/24"},
+                          {"dataDir", (dir_.path() / "ipam").string()}}}}}}};
+    std::ofstream out(conf);
+    out << conflist.dump();
+    created.track(conf);
+  }
+  // A rootfs with busybox only.
+  const fs::path rootfs = dir_.path() / "rootfs";
+  fs::create_directories(rootfs / "bin");
+  fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
+
+  PrivateContainerd containerd(dir_.path(), node_);
+  std::string error;
+  ASSERT_TRUE(containerd.start(error)) << error;
+  const std::string id = "pcr-" + std::to_string(getpid());
+  containerd.trackContainer(id);
+  auto run = containerd.ctr({"run", "--rm", "--cni", "--rootfs", rootfs.string(), id,
+                             "/bin/busybox", "sh", "-c",
+                             "/bin/busybox ip -4 addr show eth0 && "
+                             "/bin/busybox ping -c 1 -W 3 " +
+                                 prefix + "1"});
+  EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
+  // The address came from our config, and the gateway on the bridge answered.
+  EXPECT_NE(run.out.find("inet " + prefix), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("1 packets received"), std::string::npos) << run.out;
+  // ctr ran DEL when the container exited: the address is released and no
+  // veth is left on the node side.
+  bool addressLeft = false;
+  if (fs::exists(dir_.path() / "ipam" / "pcr-ctd"))
+    for (const auto& entry : fs::directory_iterator(dir_.path() / "ipam" / "pcr-ctd"))
+      addressLeft = addressLeft || entry.path().filename().string().rfind(prefix, 0) == 0;
+  EXPECT_FALSE(addressLeft);
+  EXPECT_EQ(inNode("ip -o link show type veth").out, "");
 }
 
 }  // namespace
