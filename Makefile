@@ -19,10 +19,10 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 $(CTEST_ARGS)
 
 up: build
-	@bash scripts/up.sh $(BUILD)
+	@$(BUILD)/podnet up --nodes 3 --data-dir $(CURDIR)/data --manifests $(CURDIR)/examples
 
 down:
-	@bash scripts/down.sh
+	@$(BUILD)/podnet down --data-dir $(CURDIR)/data
 
 bench: build
 	@bash bench/run.sh $(BUILD)
