@@ -17,6 +17,7 @@
 
 #include "agent/container_process.h"
 #include "agent/pod_plan.h"
+#include "agent/probe.h"
 #include "api/object.h"
 #include "api/resource.h"
 #include "cni/netlink_backend.h"
@@ -128,6 +129,14 @@ struct ContainerRuntime {
   std::chrono::milliseconds backoff{0};
   Clock::time_point runningSince{};
   bool done = false;  // ended and restartPolicy says never again
+  // Probes (not persisted: a restarted agent probes again from scratch).
+  struct ProbeState {
+    int successes = 0, failures = 0;
+    Clock::time_point next{};
+    std::shared_ptr<std::atomic<int>> pending;  // -1 running, 0 failed, 1 succeeded
+  };
+  bool ready = false;  // readiness: true without a readiness probe
+  ProbeState readiness, liveness;
 
   Json toJson() const {
     return {{"name", name},
@@ -387,13 +396,14 @@ struct Agent::Impl {
     ::kill(c.pid, signal);
   }
 
+  // Only the containers' pids: exec probes wait for their own processes.
   void reapChildren() {
-    while (true) {
-      int status = 0;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) break;
-      exitedChildren[pid] = status;
-    }
+    for (auto& [_, sandbox] : sandboxes)
+      for (auto& [__, c] : sandbox.containers) {
+        if (c.pid <= 0 || !c.child) continue;
+        int status = 0;
+        if (::waitpid(c.pid, &status, WNOHANG) == c.pid) exitedChildren[c.pid] = status;
+      }
   }
 
   // Whether the container's process has ended; fills `terminated`.
@@ -461,6 +471,15 @@ struct Agent::Impl {
     c.procStart = processStartTime(c.pid);
     c.startedAt = api::nowRfc3339();
     c.runningSince = Clock::now();
+    c.ready = !spec.contains("readinessProbe");
+    auto firstProbe = [&](const char* key) {
+      int delay = spec.contains(key) ? spec[key].value("initialDelaySeconds", 0) : 0;
+      return Clock::now() + std::chrono::seconds(delay);
+    };
+    c.readiness = {};
+    c.liveness = {};
+    c.readiness.next = firstProbe("readinessProbe");
+    c.liveness.next = firstProbe("livenessProbe");
     c.terminated = Json();
     c.waitingReason.clear();
     c.waitingMessage.clear();
@@ -477,9 +496,12 @@ struct Agent::Impl {
   // ---- status --------------------------------------------------------------
 
   Json containerStatus(const Json& spec, const ContainerRuntime& c) {
-    Json status = {{"name", c.name},    {"image", stringAt(spec, "image")},
-                   {"imageID", ""},     {"restartCount", c.restartCount},
-                   {"ready", alive(c)}, {"started", alive(c)}};
+    Json status = {{"name", c.name},
+                   {"image", stringAt(spec, "image")},
+                   {"imageID", ""},
+                   {"restartCount", c.restartCount},
+                   {"ready", alive(c) && c.ready},
+                   {"started", alive(c)}};
     if (alive(c)) {
       status["containerID"] = "podnet://" + std::to_string(c.pid);
       status["state"] = {{"running", {{"startedAt", c.startedAt}}}};
@@ -508,7 +530,7 @@ struct Agent::Impl {
       empty.name = name;
       const ContainerRuntime& c = it == sandbox.containers.end() ? empty : it->second;
       statuses.push_back(containerStatus(spec, c));
-      allReady = allReady && alive(c);
+      allReady = allReady && alive(c) && c.ready;
       anyRunning = anyRunning || alive(c);
       allDone = allDone && c.done;
       if (c.done && c.terminated.is_object() && c.terminated.value("exitCode", 0) != 0)
@@ -609,7 +631,11 @@ struct Agent::Impl {
       std::string name = stringAt(spec, "name");
       ContainerRuntime& c = sandbox.containers[name];
       c.name = name;
-      if (alive(c) || c.done) continue;
+      if (alive(c)) {
+        changed |= runProbes(pod, spec, sandbox, c);
+        continue;
+      }
+      if (c.done) continue;
       if (c.terminated.is_object() && c.waitingReason.empty()) {
         // Just ended: decide on a restart.
         int exitCode = c.terminated.value("exitCode", 0);
@@ -636,6 +662,60 @@ struct Agent::Impl {
     }
     if (changed) saveSandbox(sandbox);
     writeStatus(pod, sandbox);
+  }
+
+  // Collects finished probes and starts due ones (each on its own thread, so
+  // a slow probe never holds the sync loop). Returns whether readiness changed
+  // or liveness killed the container.
+  bool runProbes(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
+    bool changed = false;
+    auto now = Clock::now();
+    for (const char* key : {"readinessProbe", "livenessProbe"}) {
+      if (!spec.contains(key) || !spec[key].is_object()) continue;
+      const Json& probe = spec[key];
+      bool isReadiness = std::string(key) == "readinessProbe";
+      ContainerRuntime::ProbeState& state = isReadiness ? c.readiness : c.liveness;
+      if (state.pending && *state.pending >= 0) {
+        bool ok = *state.pending == 1;
+        state.pending.reset();
+        state.successes = ok ? state.successes + 1 : 0;
+        state.failures = ok ? 0 : state.failures + 1;
+        int successThreshold = std::max(1, probe.value("successThreshold", 1));
+        int failureThreshold = std::max(1, probe.value("failureThreshold", 3));
+        if (isReadiness) {
+          bool before = c.ready;
+          if (state.successes >= successThreshold) c.ready = true;
+          if (state.failures >= failureThreshold) c.ready = false;
+          changed |= before != c.ready;
+        } else if (state.failures >= failureThreshold) {
+          log("liveness probe of " + sandbox.name + "/" + c.name + " failed: killing it");
+          killContainer(c, SIGKILL);
+          state = {};
+          changed = true;
+        }
+      }
+      if (!state.pending && now >= state.next) {
+        state.next = now + std::chrono::seconds(std::max(1, probe.value("periodSeconds", 10)));
+        auto result = std::make_shared<std::atomic<int>>(-1);
+        state.pending = result;
+        ProbeTarget target;
+        target.podIp = sandbox.podIp;
+        target.execTemplate.env = containerEnvironment(
+            pod, spec, {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName, nodeIp, ""});
+        target.execTemplate.netnsPath = net::namedNetnsPath(sandbox.netns);
+        target.execTemplate.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
+        target.execTemplate.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
+        target.execTemplate.hostname = podHostname(pod);
+        try {
+          std::thread([probe, spec, target, result] {
+            *result = runProbe(probe, spec, target) ? 1 : 0;
+          }).detach();
+        } catch (const std::system_error&) {
+          state.pending.reset();
+        }
+      }
+    }
+    return changed;
   }
 
   void stopSandbox(const Json& pod, Sandbox& sandbox) {

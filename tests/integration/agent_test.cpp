@@ -430,5 +430,72 @@ TEST_F(AgentTest, DeletingAPodRemovesItsNetnsAndProcesses) {
   EXPECT_EQ(runCommand(kubectl("get pod keep")).first, 1);
 }
 
+// Probes drive the Ready condition, and so the EndpointSlices; a failing
+// liveness probe restarts the container.
+TEST_F(AgentTest, ProbesDriveReadinessEndpointsAndRestarts) {
+  auto webPod = [](const std::string& name, Json readiness) {
+    Json pod =
+        busyboxPod(name, Json::array({{{"name", "main"},
+                                       {"image", "nginx"},
+                                       {"ports", {{{"containerPort", 8080}, {"name", "http"}}}},
+                                       {"readinessProbe", readiness}}}));
+    pod["metadata"]["labels"] = {{"app", "probed"}};
+    return pod;
+  };
+  ASSERT_EQ(createPod(webPod("probe-ok", {{"httpGet", {{"path", "/healthz"}, {"port", "http"}}},
+                                          {"periodSeconds", 1}})),
+            "");
+  ASSERT_EQ(createPod(webPod("probe-bad", {{"tcpSocket", {{"port", 9999}}}, {"periodSeconds", 1}})),
+            "");
+  Json live = busyboxPod(
+      "probe-live", Json::array({{{"name", "main"},
+                                  {"image", "busybox"},
+                                  {"command", {"sleep", "3600"}},
+                                  {"livenessProbe",
+                                   {{"exec", {{"command", {"sh", "-c", "test -f /nonexistent"}}}},
+                                    {"periodSeconds", 1},
+                                    {"failureThreshold", 2}}}}}));
+  ASSERT_EQ(createPod(live), "");
+  auto [code, out] = runCommand(kubectl(
+      "expose pod probe-ok --name probed --port 80 --target-port 8080 --selector app=probed"));
+  ASSERT_EQ(code, 0) << out;
+
+  auto readyOf = [&](const std::string& name) {
+    Json pod = getJson("pod " + name);
+    if (!pod.is_object()) return std::string();
+    for (const Json& c : pod["status"].value("conditions", Json::array()))
+      if (c.value("type", "") == "Ready") return c.value("status", "");
+    return std::string();
+  };
+  EXPECT_TRUE(waitUntil([&] { return readyOf("probe-ok") == "True"; }))
+      << getJson("pod probe-ok").dump(2);
+  ASSERT_TRUE(waitPhase("probe-bad", "Running").is_object());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(readyOf("probe-bad"), "False");
+
+  // The EndpointSlice lists both pods; only the probed-ready one is ready.
+  Json okPod = getJson("pod probe-ok"), badPod = getJson("pod probe-bad");
+  std::string okIp = okPod["status"].value("podIP", ""),
+              badIp = badPod["status"].value("podIP", "");
+  EXPECT_TRUE(waitUntil([&] {
+    Json slices = getJson("endpointslices -l kubernetes.io/service-name=probed");
+    if (!slices.is_object() || slices["items"].empty()) return false;
+    std::map<std::string, bool> readyByIp;
+    for (const Json& slice : slices["items"])
+      for (const Json& endpoint : slice.value("endpoints", Json::array()))
+        readyByIp[endpoint["addresses"][0]] = endpoint["conditions"].value("ready", false);
+    return readyByIp.count(okIp) && readyByIp[okIp] && readyByIp.count(badIp) && !readyByIp[badIp];
+  })) << getJson("endpointslices").dump(2);
+
+  EXPECT_TRUE(waitUntil([&] {
+    Json pod = getJson("pod probe-live");
+    return pod.is_object() && pod["status"].contains("containerStatuses") &&
+           pod["status"]["containerStatuses"][0].value("restartCount", 0) >= 1;
+  })) << getJson("pod probe-live").dump(2);
+  EXPECT_NE(agentLog().find("liveness probe of probe-live/main failed"), std::string::npos);
+  for (const char* name : {"probe-ok", "probe-bad", "probe-live"})
+    runCommand(kubectl(std::string("delete pod --wait=false ") + name));
+}
+
 }  // namespace
 }  // namespace podnet::testing
