@@ -309,6 +309,9 @@ struct Agent::Impl {
                             {"finishedAt", api::nowRfc3339()}};
             c.pid = 0;
           }
+          // Running before the restart: it stays Ready (readiness probes, if
+          // any, re-evaluate it) so an agent restart does not flap endpoints.
+          c.ready = c.pid > 0;
           sandbox.containers[c.name] = c;
         }
       log("adopted pod " + sandbox.ns + "/" + sandbox.name + " (" + sandbox.podIp + ")");

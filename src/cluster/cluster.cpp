@@ -239,7 +239,9 @@ int runUp(const std::vector<std::string>& args) {
   for (const std::string& range : {options.clusterCidr, options.serviceCidr})
     if (auto added = hostRoute(host, range, "", net::RouteType::unreachable); !added)
       return fail("route " + range + ": " + added.error().message);
-  net::writeSysctl("net/ipv4/ip_forward", "1");
+  // The host forwards nothing: nodes share the bridge, and host-to-pod traffic
+  // is the host's own. (New namespaces copy ip_forward from the host's, so
+  // setting it here would also leak into every namespace made afterwards.)
 
   // The control plane, on the bridge address so the nodes reach it.
   std::string self = selfBinary();

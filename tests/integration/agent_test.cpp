@@ -390,6 +390,8 @@ TEST_F(AgentTest, TcpBetweenPodsPreservesTheClientPodIp) {
 }
 
 TEST_F(AgentTest, AgentRestartAdoptsRunningPods) {
+  // ctest runs every test in its own process (and cluster): make sure it exists.
+  createPod(sleepPod("keep"));
   Json before = waitPhase("keep", "Running");
   ASSERT_TRUE(before.is_object());
   int pid = containerPid(before);
@@ -415,6 +417,8 @@ TEST_F(AgentTest, AgentRestartAdoptsRunningPods) {
 }
 
 TEST_F(AgentTest, DeletingAPodRemovesItsNetnsAndProcesses) {
+  // ctest runs every test in its own process (and cluster): make sure it exists.
+  createPod(sleepPod("keep"));
   Json pod = waitPhase("keep", "Running");
   ASSERT_TRUE(pod.is_object());
   std::string netns = sandbox(pod).value("netns", "");
