@@ -53,19 +53,6 @@ bool writeFileAtomically(const fs::path& path, const std::string& content) {
   return !error;
 }
 
-// Field 22 of /proc/PID/stat: the start time in clock ticks, which tells a
-// process from a later one that reuses its pid. 0 when the process is gone.
-unsigned long long processStartTime(pid_t pid) {
-  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  for (int index = 3; index <= 22 && fields >> field; ++index)
-    if (index == 22) return std::stoull(field);
-  return 0;
-}
-
 bool isZombie(pid_t pid) {
   std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');

@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -153,6 +155,20 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     return core::internal(std::string(buffer, static_cast<size_t>(length)));
   }
   return pid;
+}
+
+unsigned long long processStartTime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string stat = buffer.str();
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int index = 3; index <= 22 && fields >> field; ++index)
+    if (index == 22) return std::stoull(field);
+  return 0;
 }
 
 }  // namespace podnet::agent

@@ -37,4 +37,8 @@ core::Result<std::string> findExecutable(const std::string& program,
 // rather than a process that dies at once.
 core::Result<pid_t> spawnInPod(const ProcessSpec& spec);
 
+// Field 22 of /proc/PID/stat: the process's start time in clock ticks, which
+// tells a process from a later one that reuses its pid. 0 when it is gone.
+unsigned long long processStartTime(pid_t pid);
+
 }  // namespace podnet::agent

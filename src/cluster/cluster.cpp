@@ -95,17 +95,6 @@ void stopProcess(pid_t pid, std::chrono::milliseconds grace) {
   ::waitpid(pid, nullptr, WNOHANG);
 }
 
-unsigned long long processStartTime(pid_t pid) {
-  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  for (int index = 3; index <= 22 && fields >> field; ++index)
-    if (index == 22) return std::stoull(field);
-  return 0;
-}
-
 // Every sandbox.json under DATA/nodes/*/pods/*.
 std::vector<std::pair<fs::path, Json>> sandboxes(const fs::path& dataDir) {
   std::vector<std::pair<fs::path, Json>> out;
@@ -369,7 +358,7 @@ int down(const fs::path& dataDir, bool quiet) {
   for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
     for (const Json& container : sandbox.value("containers", Json::array())) {
       pid_t pid = container.value("pid", 0);
-      if (pid > 0 && processStartTime(pid) == container.value("procStart", 0ULL)) {
+      if (pid > 0 && agent::processStartTime(pid) == container.value("procStart", 0ULL)) {
         ::kill(-pid, SIGKILL);
         ::kill(pid, SIGKILL);
       }
