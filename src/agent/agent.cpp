@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "agent/container_process.h"
 #include "agent/pod_plan.h"
@@ -59,38 +60,28 @@ bool isZombie(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
 }
 
-std::string firstGlobalIpv4(std::string* device) {
+// An IPv4 address of this namespace and its device: `wanted` if given, else
+// the first one that is not loopback or one of podnet's own devices. Both
+// empty when there is none.
+std::pair<std::string, std::string> findIpv4(const std::string& wanted) {
   ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return "";
-  std::string out;
+  if (getifaddrs(&list) != 0) return {};
+  std::pair<std::string, std::string> found;
   for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
     if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
-    if (entry->ifa_flags & IFF_LOOPBACK) continue;
     std::string name = entry->ifa_name;
-    if (name == "cni0" || name.rfind("podnet", 0) == 0) continue;
     auto* address = reinterpret_cast<sockaddr_in*>(entry->ifa_addr);
-    out = core::IpAddress::fromV4(ntohl(address->sin_addr.s_addr)).toString();
-    if (device) *device = name;
-    break;
-  }
-  freeifaddrs(list);
-  return out;
-}
-
-std::string deviceOfAddress(const std::string& ip) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return "";
-  std::string out;
-  for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
-    auto* address = reinterpret_cast<sockaddr_in*>(entry->ifa_addr);
-    if (core::IpAddress::fromV4(ntohl(address->sin_addr.s_addr)).toString() == ip) {
-      out = entry->ifa_name;
+    std::string ip = core::IpAddress::fromV4(ntohl(address->sin_addr.s_addr)).toString();
+    bool match = wanted.empty() ? !(entry->ifa_flags & IFF_LOOPBACK) && name != "cni0" &&
+                                      name.rfind("podnet", 0) != 0
+                                : ip == wanted;
+    if (match) {
+      found = {ip, name};
       break;
     }
   }
   freeifaddrs(list);
-  return out;
+  return found;
 }
 
 std::string stringAt(const Json& object, const char* key) {
@@ -411,8 +402,7 @@ struct Agent::Impl {
         reason = *exitCode == 0 ? "Completed" : "Error";
       } else {
         exitCode = 128 + WTERMSIG(status);
-        reason = WTERMSIG(status) == SIGKILL ? "OOMKilled" : "Error";
-        if (WTERMSIG(status) == SIGKILL) reason = "Error";
+        reason = "Error";
       }
     } else {
       if (processStartTime(c.pid) == c.procStart && !isZombie(c.pid)) return false;
@@ -815,12 +805,7 @@ struct Agent::Impl {
 
   int run(const std::atomic<bool>& stop) {
     if (config.selfBinary.empty()) config.selfBinary = fs::read_symlink("/proc/self/exe").string();
-    if (config.nodeIp.empty()) {
-      nodeIp = firstGlobalIpv4(&nodeDevice);
-    } else {
-      nodeIp = config.nodeIp;
-      nodeDevice = deviceOfAddress(nodeIp);
-    }
+    std::tie(nodeIp, nodeDevice) = findIpv4(config.nodeIp);
     if (nodeIp.empty() || nodeDevice.empty()) {
       log("no node IP: pass --node-ip, an IPv4 address of this network namespace");
       return 1;

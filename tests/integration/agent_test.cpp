@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "core/ip.h"
 #include "podnet_harness.h"
 
 namespace podnet::testing {
@@ -31,27 +32,17 @@ std::string trim(std::string text) {
   return text;
 }
 
+// The harness's eventually(), with the 20 s this suite's pod start-ups may need.
 bool waitUntil(const std::function<bool()>& condition,
                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  }
-  return condition();
+  return eventually(condition, timeout);
 }
 
-// True when IPv4 `ip` lies in `cidr` ("a.b.c.d/n").
+// True when `ip` lies in `cidr` ("a.b.c.d/n").
 bool ipv4InCidr(const std::string& ip, const std::string& cidr) {
-  size_t slash = cidr.find('/');
-  if (slash == std::string::npos) return false;
-  in_addr address{}, network{};
-  if (::inet_pton(AF_INET, ip.c_str(), &address) != 1 ||
-      ::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &network) != 1)
-    return false;
-  int prefix = std::stoi(cidr.substr(slash + 1));
-  uint32_t mask = prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
-  return (ntohl(address.s_addr) & mask) == (ntohl(network.s_addr) & mask);
+  auto range = core::Cidr::parse(cidr);
+  auto address = core::IpAddress::parse(ip);
+  return range && address && range->contains(*address);
 }
 
 pid_t spawnLogged(std::vector<std::string> args, const std::string& logPath) {
