@@ -1,0 +1,349 @@
+#include "dns/server.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+namespace podnet::dns {
+
+namespace {
+
+constexpr int kBatch = 32;
+constexpr size_t kRecvSize = 4096;                // a query bigger than this is dropped
+constexpr size_t kUdpOutSize = kMaxUdpSize + 64;  // room for the OPT record past the limit
+
+std::string addressText(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6.sin6_port));
+  }
+  const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+  ::inet_ntop(AF_INET, &v4.sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(v4.sin_port));
+}
+
+void setPort(sockaddr_storage& address, uint16_t port) {
+  if (address.ss_family == AF_INET6)
+    reinterpret_cast<sockaddr_in6&>(address).sin6_port = htons(port);
+  else
+    reinterpret_cast<sockaddr_in&>(address).sin_port = htons(port);
+}
+
+uint16_t portOf(const sockaddr_storage& address) {
+  return address.ss_family == AF_INET6
+             ? ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port)
+             : ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+}
+
+std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool sendAll(int fd, const uint8_t* data, size_t size, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (size > 0) {
+    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data += n;
+      size -= size_t(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, int(left.count()));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  int number = std::stoi(port);
+  if (number > 65535) return false;
+  out = {};
+  if (host.empty()) host = "0.0.0.0";
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    length = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    length = sizeof(sockaddr_in6);
+  } else {
+    return false;
+  }
+  setPort(out, uint16_t(number));
+  return true;
+}
+
+Server::Server(ServerOptions options, const Authority& authority, const SnapshotSlot& slot,
+               Forwarder* forwarder)
+    : options_(std::move(options)), authority_(authority), slot_(slot), forwarder_(forwarder) {}
+
+Server::~Server() { stop(); }
+
+core::Status Server::start() {
+  if (!parseListenAddress(options_.listen, address_, addressLength_))
+    return core::badRequest("invalid listen address " + options_.listen + " (want ADDR:PORT)");
+  int threads = options_.udpThreads > 0 ? options_.udpThreads
+                                        : int(std::max(1u, std::thread::hardware_concurrency()));
+  auto udpSocket = [&]() -> int {
+    int fd = ::socket(address_.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (address_.ss_family == AF_INET6)
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    int buffer = 4 << 20;  // capped by the host's rmem_max/wmem_max, which we leave alone
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    timeval timeout{0, 200 * 1000};  // bounds how fast stop() returns
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address_), addressLength_) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  };
+  // Port 0: the first UDP socket picks the port, TCP and the other UDP
+  // sockets take the same one (retried when TCP finds it taken).
+  bool ephemeral = portOf(address_) == 0;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (ephemeral) setPort(address_, 0);
+    int first = udpSocket();
+    if (first < 0) return core::internal(errnoText("bind udp " + options_.listen));
+    sockaddr_storage bound{};
+    socklen_t boundLength = sizeof bound;
+    ::getsockname(first, reinterpret_cast<sockaddr*>(&bound), &boundLength);
+    setPort(address_, portOf(bound));
+    tcpSocket_ = ::socket(address_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(tcpSocket_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (address_.ss_family == AF_INET6)
+      ::setsockopt(tcpSocket_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (tcpSocket_ >= 0 &&
+        ::bind(tcpSocket_, reinterpret_cast<sockaddr*>(&address_), addressLength_) == 0 &&
+        ::listen(tcpSocket_, 1024) == 0) {
+      udpSockets_.push_back(first);
+      break;
+    }
+    std::string error = errnoText("bind tcp " + addressText(address_));
+    ::close(first);
+    if (tcpSocket_ >= 0) ::close(tcpSocket_);
+    tcpSocket_ = -1;
+    if (!ephemeral || attempt == 9) return core::internal(error);
+  }
+  for (int i = 1; i < threads; ++i) {
+    int fd = udpSocket();
+    if (fd < 0) {
+      std::string error = errnoText("bind udp " + addressText(address_));
+      stop();
+      return core::internal(error);
+    }
+    udpSockets_.push_back(fd);
+  }
+  bound_ = addressText(address_);
+  for (int fd : udpSockets_) threads_.emplace_back([this, fd] { udpLoop(fd); });
+  threads_.emplace_back([this] { acceptLoop(); });
+  return core::Ok{};
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto& thread : threads_)
+    if (thread.joinable()) thread.join();
+  threads_.clear();
+  {
+    std::unique_lock lock(connectionsMutex_);
+    connectionsDone_.wait(lock, [this] { return connections_ == 0; });
+  }
+  for (int fd : udpSockets_) ::close(fd);
+  udpSockets_.clear();
+  if (tcpSocket_ >= 0) ::close(tcpSocket_);
+  tcpSocket_ = -1;
+}
+
+void Server::udpLoop(int fd) {
+  std::vector<uint8_t> inBuffers(kBatch * kRecvSize);
+  std::vector<uint8_t> outBuffers(kBatch * kUdpOutSize);
+  mmsghdr in[kBatch], out[kBatch];
+  iovec inIov[kBatch], outIov[kBatch];
+  sockaddr_storage from[kBatch];
+  std::memset(in, 0, sizeof in);
+  for (int i = 0; i < kBatch; ++i) {
+    inIov[i] = {inBuffers.data() + i * kRecvSize, kRecvSize};
+    in[i].msg_hdr.msg_iov = &inIov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+    in[i].msg_hdr.msg_name = &from[i];
+  }
+  SnapshotSlot::Reader reader(slot_);
+  Query query;
+  std::string cached;
+  bool canForward = forwarder_ != nullptr && forwarder_->enabled();
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < kBatch; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
+    if (received <= 0) continue;  // the receive timeout or EINTR: check for stop
+    const Zone* zone = reader.current();
+    int replies = 0;
+    for (int i = 0; i < received; ++i) {
+      if (in[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+      const uint8_t* packet = inBuffers.data() + i * kRecvSize;
+      uint8_t* response = outBuffers.data() + i * kUdpOutSize;
+      Outcome outcome = answerQuery(authority_, zone, canForward, packet, in[i].msg_len, false,
+                                    query, response, kUdpOutSize);
+      if (outcome.kind == Outcome::forward) {
+        stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
+        if (forwarder_->cached(query, cached)) {
+          stats_.cacheHits.fetch_add(1, std::memory_order_relaxed);
+          outcome.length = finishForwarded(query, packet, cached, false, response, kUdpOutSize);
+          outcome.kind = outcome.length ? Outcome::reply : Outcome::drop;
+        } else {
+          sockaddr_storage client = from[i];
+          socklen_t clientLength = in[i].msg_hdr.msg_namelen;
+          std::string copy(reinterpret_cast<const char*>(packet), in[i].msg_len);
+          forwarder_->resolve(query, [fd, client, clientLength, copy = std::move(copy),
+                                      query](const std::string* normalized) {
+            uint8_t buffer[kUdpOutSize];
+            const auto* bytes = reinterpret_cast<const uint8_t*>(copy.data());
+            size_t length = normalized ? finishForwarded(query, bytes, *normalized, false, buffer,
+                                                         sizeof buffer)
+                                       : 0;
+            if (length == 0) length = writeServfail(query, bytes, buffer, sizeof buffer);
+            ::sendto(fd, buffer, length, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&client),
+                     clientLength);
+          });
+          continue;
+        }
+      }
+      if (outcome.kind != Outcome::reply) continue;
+      std::memset(&out[replies], 0, sizeof(mmsghdr));
+      outIov[replies] = {response, outcome.length};
+      out[replies].msg_hdr.msg_iov = &outIov[replies];
+      out[replies].msg_hdr.msg_iovlen = 1;
+      out[replies].msg_hdr.msg_name = &from[i];
+      out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+      ++replies;
+    }
+    stats_.udpQueries.fetch_add(uint64_t(received), std::memory_order_relaxed);
+    int sent = 0;
+    while (sent < replies) {
+      int n = ::sendmmsg(fd, out + sent, unsigned(replies - sent), 0);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        ++sent;  // skip the one the kernel refused (e.g. an unreachable client)
+        continue;
+      }
+      sent += n;
+    }
+  }
+}
+
+void Server::acceptLoop() {
+  while (!stopping_.load()) {
+    pollfd p{tcpSocket_, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    int fd = ::accept4(tcpSocket_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) continue;
+    {
+      std::lock_guard lock(connectionsMutex_);
+      if (connections_ >= options_.maxTcpConnections) {
+        ::close(fd);
+        continue;
+      }
+      ++connections_;
+    }
+    std::thread([this, fd] {
+      serveConnection(fd);
+      ::close(fd);
+      std::lock_guard lock(connectionsMutex_);
+      --connections_;
+      connectionsDone_.notify_all();
+    }).detach();
+  }
+}
+
+void Server::serveConnection(int fd) {
+  std::vector<uint8_t> in;
+  std::vector<uint8_t> out(2 + kMaxMessage);
+  uint8_t chunk[4096];
+  SnapshotSlot::Reader reader(slot_);
+  Query query;
+  std::string cached;
+  bool canForward = forwarder_ != nullptr && forwarder_->enabled();
+  auto deadline = std::chrono::steady_clock::now() + options_.tcpIdleTimeout;
+  while (!stopping_.load()) {
+    // Answer every complete frame already received, in order.
+    while (in.size() >= 2) {
+      size_t length = get16(in.data());
+      if (in.size() < 2 + length) break;
+      const uint8_t* packet = in.data() + 2;
+      stats_.tcpQueries.fetch_add(1, std::memory_order_relaxed);
+      Outcome outcome = answerQuery(authority_, reader.current(), canForward, packet, length, true,
+                                    query, out.data() + 2, kMaxMessage);
+      if (outcome.kind == Outcome::forward) {
+        stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
+        if (forwarder_->cached(query, cached)) {
+          stats_.cacheHits.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
+          auto future = promise->get_future();
+          forwarder_->resolve(query, [promise](const std::string* normalized) {
+            promise->set_value(normalized ? std::optional<std::string>(*normalized) : std::nullopt);
+          });
+          cached.clear();
+          if (future.wait_for(std::chrono::seconds(10)) == std::future_status::ready)
+            if (auto answer = future.get()) cached = std::move(*answer);
+        }
+        outcome.length = cached.empty() ? 0
+                                        : finishForwarded(query, packet, cached, true,
+                                                          out.data() + 2, kMaxMessage);
+        if (outcome.length == 0)
+          outcome.length = writeServfail(query, packet, out.data() + 2, kMaxMessage);
+        outcome.kind = Outcome::reply;
+      }
+      if (outcome.kind != Outcome::reply) return;  // unreadable: close the connection
+      put16(out.data(), uint16_t(outcome.length));
+      if (!sendAll(fd, out.data(), outcome.length + 2, std::chrono::seconds(5))) return;
+      in.erase(in.begin(), in.begin() + long(2 + length));
+      deadline = std::chrono::steady_clock::now() + options_.tcpIdleTimeout;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;  // idle timeout
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, int(std::min<long>(200, left.count()))) <= 0) continue;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n == 0) return;
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return;
+    }
+    in.insert(in.end(), chunk, chunk + n);
+  }
+}
+
+}  // namespace podnet::dns

@@ -1,0 +1,80 @@
+// The DNS server's sockets: N UDP threads, each with its own SO_REUSEPORT
+// socket (the kernel spreads clients over them) and recvmmsg/sendmmsg
+// batches; one TCP acceptor with a thread per connection (RFC 7766 framing,
+// several queries per connection, an idle timeout). Every thread answers
+// from its own reference to the current zone snapshot.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "dns/forwarder.h"
+#include "dns/responder.h"
+#include "dns/zone.h"
+
+namespace podnet::dns {
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:53";  // ADDR:PORT, [v6]:PORT; port 0 picks a free one
+  int udpThreads = 0;                 // 0: one per core
+  std::chrono::milliseconds tcpIdleTimeout{10000};
+  int maxTcpConnections = 512;
+};
+
+// Counters the threads bump without sharing a cache line on the hot path.
+struct ServerStats {
+  std::atomic<uint64_t> udpQueries{0}, tcpQueries{0}, forwarded{0}, cacheHits{0};
+};
+
+class Server {
+ public:
+  // `forwarder` may be null (or disabled): names outside the zone get REFUSED.
+  Server(ServerOptions options, const Authority& authority, const SnapshotSlot& slot,
+         Forwarder* forwarder);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every socket and starts the threads.
+  core::Status start();
+  void stop();
+  // "127.0.0.1:5353" (the port actually bound).
+  std::string boundAddress() const { return bound_; }
+  const ServerStats& stats() const { return stats_; }
+
+ private:
+  void udpLoop(int fd);
+  void acceptLoop();
+  void serveConnection(int fd);
+
+  ServerOptions options_;
+  const Authority& authority_;
+  const SnapshotSlot& slot_;
+  Forwarder* forwarder_;
+  sockaddr_storage address_{};
+  socklen_t addressLength_ = 0;
+  std::string bound_;
+  std::vector<int> udpSockets_;
+  int tcpSocket_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+  std::mutex connectionsMutex_;
+  std::condition_variable connectionsDone_;
+  int connections_ = 0;
+  ServerStats stats_;
+};
+
+// Parses "ADDR:PORT" / "[ADDR]:PORT" / ":PORT" (all addresses).
+bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length);
+
+}  // namespace podnet::dns

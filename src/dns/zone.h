@@ -1,0 +1,104 @@
+// The zone snapshot: a pure compiler from the Services, EndpointSlices, Pods
+// and Namespaces of a cluster to an immutable map from lowercase wire name
+// to prebuilt answers (Kubernetes DNS-Based Service Discovery 1.1.0, with
+// CoreDNS's choices where the specification is silent). The query path only
+// looks a name up and copies bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "client/informer.h"
+#include "core/ip.h"
+#include "dns/wire.h"
+
+namespace podnet::dns {
+
+struct ZoneConfig {
+  std::string zone = "cluster.local";
+  uint32_t ttl = 5;  // every record; the SOA's MINIMUM (negative TTL); SOA TTL min(ttl, 300)
+  // Reverse zones we answer for (PTR names of these ranges never go upstream).
+  std::vector<core::Cidr> reverseCidrs;
+};
+
+// The API objects the zone is compiled from, as the informers cache them.
+struct ClusterObjects {
+  std::vector<client::ObjectPtr> services, endpointSlices, pods, namespaces;
+};
+
+// The sections after the question of one prebuilt response. Names are
+// compressed against a question name at offset 12 (the question is echoed
+// from the query, whose name has the same length whatever its case).
+struct Answer {
+  uint8_t rcode = rcode::NOERROR;
+  uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
+  std::string body;
+};
+
+struct Node {
+  std::vector<std::pair<uint16_t, Answer>> byType;
+  Answer nodata;         // NOERROR, no answer, the SOA in the authority section
+  bool isCname = false;  // byType holds one CNAME answer served for every type
+  const Answer& forType(uint16_t qtype) const;
+};
+
+// Which names we are authoritative for: the cluster zone and the reverse
+// zones of the configured ranges. Needed before the first snapshot too (a
+// cluster name then gets SERVFAIL, everything else goes upstream).
+class Authority {
+ public:
+  explicit Authority(const ZoneConfig& config);
+  // 0: the cluster zone; 1..n: reverse zone of reverseCidrs[i-1]; -1: not ours.
+  int classify(std::string_view lowerWireName) const;
+  const std::string& zoneWire() const { return zoneWire_; }
+  // The SOA owner name (wire) of authority index i.
+  const std::string& ownerWire(int index) const { return owners_[size_t(index)]; }
+  size_t size() const { return owners_.size(); }
+
+ private:
+  std::string zoneWire_;
+  std::vector<core::Cidr> cidrs_;
+  std::vector<std::string> owners_;
+};
+
+struct WireNameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+class Zone {
+ public:
+  using NameMap = std::unordered_map<std::string, Node, WireNameHash, std::equal_to<>>;
+  Zone(std::string zoneWire, NameMap names, std::vector<Answer> nxdomain)
+      : zoneWire_(std::move(zoneWire)), names_(std::move(names)), nxdomain_(std::move(nxdomain)) {}
+  const Node* find(std::string_view lowerWireName) const;
+  // NXDOMAIN with the SOA of authority `index` (uncompressed).
+  const Answer& nxdomain(int index) const { return nxdomain_[size_t(index)]; }
+  // Answers `<dashed-ip>.<ns>.pod.<zone>` written in a non-canonical form
+  // (e.g. IPv6 with leading zeros) by mapping it to the canonical name.
+  const Node* findPodAlias(std::string_view lowerWireName) const;
+  size_t nameCount() const { return names_.size(); }
+  const std::string& zoneWire() const { return zoneWire_; }
+
+ private:
+  std::string zoneWire_;
+  NameMap names_;
+  std::vector<Answer> nxdomain_;
+};
+
+// Pure: no I/O. Objects with fields of the wrong type are skipped.
+std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ClusterObjects& objects);
+
+// The PTR owner name of an address: "4.3.2.1.in-addr.arpa." or 32 nibbles
+// under ip6.arpa, as lowercase wire.
+std::string reverseName(const core::IpAddress& ip);
+// The dashed form CoreDNS uses as a hostname: 10-1-2-3, fd00--1.
+std::string dashedIp(const core::IpAddress& ip);
+
+}  // namespace podnet::dns
