@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cluster/cluster.h"
 #include "cni/entry.h"
+#include "dns/dns_main.h"
 #include "testserver/testserver.h"
 
 namespace podnet::cli {
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  down     stop the local cluster and remove everything it created\n"
     "  exec     run a command in a pod's network namespace\n"
     "  agent    the node agent (pods, pod network, routes between nodes)\n"
+    "  dns      the cluster DNS server (podnet dns --help)\n"
     "  testserver  the built-in test server that images without a host program run\n"
     "  cni      the CNI plugin (CNI_* environment, config on stdin); also run as\n"
     "           podnet-cni (a link named so)\n"
@@ -124,6 +126,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> rest(argv + 2, argv + argc);
   std::string_view command = argv[1];
   if (command == "agent") return agent::runAgentMain(rest);
+  if (command == "dns") return dns::runDnsMain(rest);
   if (command == "testserver") return testserver::runMain(rest);
   if (command == "up") return cluster::runUp(rest);
   if (command == "down") return cluster::runDown(rest);
