@@ -180,5 +180,30 @@ TEST_F(DnsIntegration, ExternalNameNamespacesAndNxdomain) {
   EXPECT_NE(dns_->dig("example.org").find("status: REFUSED"), std::string::npos);
 }
 
+TEST_F(DnsIntegration, PodRecordsFollowPodIps) {
+  ASSERT_EQ(apply("apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\n"
+                  "spec: {hostname: h1, subdomain: sub, containers: [{name: c, image: busybox}]}\n")
+                .first,
+            0);
+  ASSERT_EQ(apply("apiVersion: v1\nkind: Service\nmetadata: {name: sub}\nspec: {clusterIP: None}\n")
+                .first,
+            0);
+  // What the kubelet reports: the pod's IP and Ready.
+  auto [code, out] = kubectl(
+      "patch pod p1 --subresource=status --type=merge -p "
+      "'{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.7.7\",\"podIPs\":[{\"ip\":"
+      "\"10.244.7.7\"}],\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}'");
+  ASSERT_EQ(code, 0) << out;
+  double took = secondsUntil("10-244-7-7.default.pod.cluster.local +short", "10.244.7.7\n");
+  EXPECT_GE(took, 0) << dns_->log();
+  EXPECT_LT(took, 1.0);
+  EXPECT_EQ(dns_->dig("h1.sub.default.svc.cluster.local +short"), "10.244.7.7\n");
+  // Verified: another namespace or another IP is NXDOMAIN.
+  EXPECT_NE(dns_->dig("10-244-7-7.kube-system.pod.cluster.local").find("status: NXDOMAIN"),
+            std::string::npos);
+  EXPECT_NE(dns_->dig("10-244-7-8.default.pod.cluster.local").find("status: NXDOMAIN"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace podnet::testing
