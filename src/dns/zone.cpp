@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -130,9 +131,9 @@ class Compiler {
     }
     for (auto& name : ancestors) names_[name];
 
-    Zone::NameMap nodes;
+    Zone::Entries nodes;
     nodes.reserve(names_.size());
-    for (const auto& [name, set] : names_) nodes.emplace(name, buildNode(name, set));
+    for (const auto& [name, set] : names_) nodes.emplace_back(name, buildNode(name, set));
     std::vector<Answer> nxdomain;
     for (size_t i = 0; i < authority_.size(); ++i) {
       MessageBuilder b(/*compress=*/false);       // the query's name is not known here
@@ -481,9 +482,37 @@ int Authority::classify(std::string_view name) const {
   return -1;
 }
 
+Zone::Zone(std::string zoneWire, Entries entries, std::vector<Answer> nxdomain)
+    : zoneWire_(std::move(zoneWire)), nxdomain_(std::move(nxdomain)) {
+  size_t capacity = 16;
+  while (capacity < entries.size() * 2) capacity *= 2;  // load factor <= 0.5
+  slots_.resize(capacity);
+  mask_ = capacity - 1;
+  nodes_.reserve(entries.size());
+  names_.reserve(entries.size());
+  for (auto& [name, node] : entries) {
+    size_t hash = std::hash<std::string_view>{}(name);
+    size_t at = hash & mask_;
+    while (slots_[at].indexPlusOne != 0) at = (at + 1) & mask_;
+    slots_[at] = {uint32_t(hash >> 32), uint32_t(nodes_.size() + 1)};
+    names_.push_back({uint32_t(arena_.size()), uint32_t(name.size())});
+    arena_ += name;
+    nodes_.push_back(std::move(node));
+  }
+}
+
 const Node* Zone::find(std::string_view name) const {
-  auto found = names_.find(name);
-  return found == names_.end() ? nullptr : &found->second;
+  size_t hash = std::hash<std::string_view>{}(name);
+  uint32_t tag = uint32_t(hash >> 32);
+  for (size_t at = hash & mask_;; at = (at + 1) & mask_) {
+    const Slot& slot = slots_[at];
+    if (slot.indexPlusOne == 0) return nullptr;
+    if (slot.tag != tag) continue;
+    const NameRef& ref = names_[slot.indexPlusOne - 1];
+    if (ref.length == name.size() &&
+        std::memcmp(arena_.data() + ref.offset, name.data(), ref.length) == 0)
+      return &nodes_[slot.indexPlusOne - 1];
+  }
 }
 
 const Node* Zone::findPodAlias(std::string_view name) const {

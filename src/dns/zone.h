@@ -67,28 +67,38 @@ class Authority {
   std::vector<std::string> owners_;
 };
 
-struct WireNameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
+// An immutable snapshot. Lookups go through a flat open-addressing table of
+// (hash tag, index) pairs over one arena of names: one probe usually costs
+// one cache line for the slot and one for the name, no pointer chasing.
 class Zone {
  public:
-  using NameMap = std::unordered_map<std::string, Node, WireNameHash, std::equal_to<>>;
-  Zone(std::string zoneWire, NameMap names, std::vector<Answer> nxdomain)
-      : zoneWire_(std::move(zoneWire)), names_(std::move(names)), nxdomain_(std::move(nxdomain)) {}
+  using Entries = std::vector<std::pair<std::string, Node>>;
+  Zone(std::string zoneWire, Entries entries, std::vector<Answer> nxdomain);
+
   const Node* find(std::string_view lowerWireName) const;
   // NXDOMAIN with the SOA of authority `index` (uncompressed).
   const Answer& nxdomain(int index) const { return nxdomain_[size_t(index)]; }
   // Answers `<dashed-ip>.<ns>.pod.<zone>` written in a non-canonical form
   // (e.g. IPv6 with leading zeros) by mapping it to the canonical name.
   const Node* findPodAlias(std::string_view lowerWireName) const;
-  size_t nameCount() const { return names_.size(); }
+  size_t nameCount() const { return nodes_.size(); }
   const std::string& zoneWire() const { return zoneWire_; }
 
  private:
+  struct Slot {
+    uint32_t tag = 0;
+    uint32_t indexPlusOne = 0;  // 0: empty
+  };
+  struct NameRef {
+    uint32_t offset;
+    uint32_t length;
+  };
   std::string zoneWire_;
-  NameMap names_;
+  std::vector<Node> nodes_;
+  std::vector<NameRef> names_;
+  std::string arena_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
   std::vector<Answer> nxdomain_;
 };
 
