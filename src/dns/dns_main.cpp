@@ -1,5 +1,6 @@
 #include "dns/dns_main.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -121,11 +122,14 @@ class InformerSource {
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - started);
       size_t names = zone->nameCount();
+      size_t services = objects.services.size();
       bool first = slot_.generation() == 0;
       slot_.publish(std::move(zone));
+      objects = {};
+      ::malloc_trim(0);  // give the last snapshot's and the compiler's memory back
       if (first || took.count() > 100)
         std::fprintf(stderr, "podnet dns: zone of %zu names from %zu services built in %lld ms\n",
-                     names, objects.services.size(), static_cast<long long>(took.count()));
+                     names, services, static_cast<long long>(took.count()));
     }
   }
 
@@ -276,6 +280,8 @@ int runDnsMain(const std::vector<std::string>& args) {
       return 1;
     }
     slot.publish(compileZone(config, *objects));
+    *objects = {};
+    ::malloc_trim(0);
   } else {
     auto rest = client::loadKubeconfig(kubeconfig);
     if (!rest) {

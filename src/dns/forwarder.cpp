@@ -15,6 +15,8 @@ namespace podnet::dns {
 
 namespace {
 
+constexpr size_t kMaxPending = 10000;  // upstream queries in flight (of 65536 IDs)
+
 bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
   if (a.ss_family == AF_INET) {
@@ -352,7 +354,13 @@ void Forwarder::run() {
         std::lock_guard lock(queueMutex_);
         fresh.swap(queue_);
       }
-      for (auto& request : fresh) send(std::move(request));
+      for (auto& request : fresh) {
+        // Bounded: a flood toward a dead upstream must not grow without end.
+        if (pending_.size() >= kMaxPending)
+          request->callback(nullptr);
+        else
+          send(std::move(request));
+      }
     }
     while (true) {
       sockaddr_storage from{};
