@@ -307,9 +307,9 @@ void Forwarder::resolve(const Query& query, Callback callback) {
   put16(tail + 2, query.qclass);
   appendOpt(tail, 4, sizeof tail);
   wire.append(reinterpret_cast<char*>(tail), sizeof tail);
-  request->callback = std::move(callback);
+  request->callbacks.push_back(std::move(callback));
   if (stopping_.load() || upstreams_.empty()) {
-    request->callback(nullptr);
+    request->finish(nullptr);
     return;
   }
   {
@@ -355,11 +355,18 @@ void Forwarder::run() {
         fresh.swap(queue_);
       }
       for (auto& request : fresh) {
+        if (auto same = inflight_.find(request->key); same != inflight_.end()) {
+          for (auto& callback : request->callbacks)
+            same->second->callbacks.push_back(std::move(callback));
+          continue;
+        }
         // Bounded: a flood toward a dead upstream must not grow without end.
-        if (pending_.size() >= kMaxPending)
-          request->callback(nullptr);
-        else
-          send(std::move(request));
+        if (pending_.size() >= kMaxPending) {
+          request->finish(nullptr);
+          continue;
+        }
+        inflight_[request->key] = request.get();
+        send(std::move(request));
       }
     }
     while (true) {
@@ -383,13 +390,15 @@ void Forwarder::run() {
         send(std::move(request));  // pending_ may rehash: restart the scan next round
         break;
       }
-      request->callback(nullptr);
+      inflight_.erase(request->key);
+      request->finish(nullptr);
     }
   }
-  for (auto& [id, request] : pending_) request->callback(nullptr);
+  inflight_.clear();
+  for (auto& [id, request] : pending_) request->finish(nullptr);
   pending_.clear();
   std::lock_guard lock(queueMutex_);
-  for (auto& request : queue_) request->callback(nullptr);
+  for (auto& request : queue_) request->finish(nullptr);
   queue_.clear();
 }
 
@@ -413,6 +422,7 @@ void Forwarder::onDatagram(const uint8_t* data, size_t size, const sockaddr_stor
     return;
   auto owned = std::move(found->second);
   pending_.erase(found);
+  inflight_.erase(owned->key);
   if (get16(data + 2) & flag::TC) {
     retryOverTcp(std::move(owned));
     return;
@@ -423,18 +433,18 @@ void Forwarder::onDatagram(const uint8_t* data, size_t size, const sockaddr_stor
 void Forwarder::complete(Request& request, const uint8_t* data, size_t size) {
   auto normalized = normalizeResponse(data, size);
   if (!normalized) {
-    request.callback(nullptr);
+    request.finish(nullptr);
     return;
   }
   cache_.insert(request.key, *normalized, Clock::now());
-  request.callback(&*normalized);
+  request.finish(&*normalized);
 }
 
 void Forwarder::retryOverTcp(std::unique_ptr<Request> request) {
   {
     std::lock_guard lock(tcpMutex_);
     if (activeTcp_ >= 256) {
-      request->callback(nullptr);
+      request->finish(nullptr);
       return;
     }
     ++activeTcp_;
@@ -458,7 +468,7 @@ void Forwarder::retryOverTcp(std::unique_ptr<Request> request) {
     if (!answer || answer->size() < kHeaderSize ||
         get16(reinterpret_cast<const uint8_t*>(answer->data())) !=
             get16(reinterpret_cast<const uint8_t*>(owned->wireQuery.data()))) {
-      owned->callback(nullptr);
+      owned->finish(nullptr);
       return;
     }
     complete(*owned, reinterpret_cast<const uint8_t*>(answer->data()), answer->size());

@@ -108,10 +108,15 @@ class Forwarder {
   struct Request {
     std::string key;        // cache key
     std::string wireQuery;  // what we send upstream (ID patched per attempt)
-    Callback callback;
+    // Everyone waiting for this question: identical questions in flight
+    // share one upstream query.
+    std::vector<Callback> callbacks;
     int attempt = 0;
     size_t upstream = 0;
     Clock::time_point deadline;
+    void finish(const std::string* answer) {
+      for (auto& callback : callbacks) callback(answer);
+    }
   };
   void run();
   void send(std::unique_ptr<Request> request);
@@ -129,6 +134,7 @@ class Forwarder {
   std::mutex queueMutex_;
   std::vector<std::unique_ptr<Request>> queue_;
   std::map<uint16_t, std::unique_ptr<Request>> pending_;  // by upstream query ID
+  std::unordered_map<std::string, Request*> inflight_;    // by cache key, in pending_
   std::mutex tcpMutex_;
   std::condition_variable tcpDone_;
   int activeTcp_ = 0;

@@ -357,6 +357,30 @@ TEST_F(ServerTest, NewSnapshotIsServedAtOnceAndServfailBeforeFirst) {
   EXPECT_EQ(dig("new.default.svc.cluster.local +short"), "10.96.0.99\n");
 }
 
+TEST(Forwarder, IdenticalQuestionsInFlightShareOneUpstreamQuery) {
+  FakeUpstream upstream;
+  Forwarder forwarder({*Upstream::parse("127.0.0.1:" + std::to_string(upstream.port()))});
+  ASSERT_TRUE(forwarder.start());
+  std::string packet = testing::makeQuery("example.org", type::A);
+  Query query;
+  ASSERT_EQ(parseQuery(reinterpret_cast<const uint8_t*>(packet.data()), packet.size(), query),
+            ParseStatus::ok);
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 5; ++i)
+    forwarder.resolve(query, [&](const std::string* answer) {
+      if (answer && testing::decode(*answer).answer.size() == 1) ++answered;
+    });
+  for (int i = 0; i < 200 && answered < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(answered.load(), 5);
+  EXPECT_EQ(upstream.udpQueries(), 1);
+  forwarder.stop();
+  // After stop every caller still hears back (SERVFAIL), never silence.
+  bool failed = false;
+  forwarder.resolve(query, [&](const std::string* answer) { failed = answer == nullptr; });
+  EXPECT_TRUE(failed);
+}
+
 TEST(ResolvConf, NameserversBecomeUpstreams) {
   auto upstreams = upstreamsFromResolvConf(
       "# comment\nsearch default.svc.cluster.local\nnameserver 10.0.0.1\nnameserver ::1\n"
