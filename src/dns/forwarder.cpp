@@ -15,6 +15,11 @@ namespace podnet::dns {
 
 namespace {
 
+// A failure of this host (a port taken, no sockets): said as is.
+core::Error hostError(std::string message) {
+  return core::Error{500, "InternalError", std::move(message)};
+}
+
 constexpr size_t kMaxPending = 10000;  // upstream queries in flight (of 65536 IDs)
 
 bool sameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
@@ -267,7 +272,7 @@ core::Status Forwarder::start() {
   socket_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (socket_ < 0 || wakeFd_ < 0)
-    return core::internal(std::string("forwarder socket: ") + std::strerror(errno));
+    return hostError(std::string("forwarder socket: ") + std::strerror(errno));
   thread_ = std::thread([this] { run(); });
   return core::Ok{};
 }

@@ -13,6 +13,11 @@ namespace podnet::dns {
 
 namespace {
 
+// A failure of this host (a port taken, no sockets): said as is.
+core::Error hostError(std::string message) {
+  return core::Error{500, "InternalError", std::move(message)};
+}
+
 constexpr int kBatch = 32;
 constexpr size_t kRecvSize = 4096;                // a query bigger than this is dropped
 constexpr size_t kUdpOutSize = kMaxUdpSize + 64;  // room for the OPT record past the limit
@@ -134,7 +139,7 @@ core::Status Server::start() {
   for (int attempt = 0; attempt < 10; ++attempt) {
     if (ephemeral) setPort(address_, 0);
     int first = udpSocket();
-    if (first < 0) return core::internal(errnoText("bind udp " + options_.listen));
+    if (first < 0) return hostError(errnoText("bind udp " + options_.listen));
     sockaddr_storage bound{};
     socklen_t boundLength = sizeof bound;
     ::getsockname(first, reinterpret_cast<sockaddr*>(&bound), &boundLength);
@@ -154,14 +159,14 @@ core::Status Server::start() {
     ::close(first);
     if (tcpSocket_ >= 0) ::close(tcpSocket_);
     tcpSocket_ = -1;
-    if (!ephemeral || attempt == 9) return core::internal(error);
+    if (!ephemeral || attempt == 9) return hostError(error);
   }
   for (int i = 1; i < threads; ++i) {
     int fd = udpSocket();
     if (fd < 0) {
       std::string error = errnoText("bind udp " + addressText(address_));
       stop();
-      return core::internal(error);
+      return hostError(error);
     }
     udpSockets_.push_back(fd);
   }

@@ -273,6 +273,32 @@ TEST_F(ServerTest, SeveralQueriesOnOneTcpConnection) {
   EXPECT_THAT(out, HasSubstr("status: NXDOMAIN"));
 }
 
+TEST_F(ServerTest, IdleTcpConnectionsAreClosedAndThePortIsOurs) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(uint16_t(std::stoi(port_)));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  auto started = std::chrono::steady_clock::now();
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte;
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);  // closed by the server (idle timeout 1 s)
+  auto idle = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(idle, std::chrono::milliseconds(900));
+  EXPECT_LT(idle, std::chrono::milliseconds(2500));
+  ::close(fd);
+  // A second server cannot take the same port (TCP tells even though UDP
+  // sockets share it with SO_REUSEPORT).
+  ServerOptions options;
+  options.listen = "127.0.0.1:" + port_;
+  Server second(options, *authority_, slot_, nullptr);
+  auto status = second.start();
+  ASSERT_FALSE(status);
+  EXPECT_THAT(status.error().message, HasSubstr("Address already in use"));
+}
+
 TEST_F(ServerTest, FormerrForGarbageOverUdp) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
