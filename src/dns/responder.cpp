@@ -79,11 +79,17 @@ Outcome answerQuery(const Authority& authority, const Zone* zone, bool canForwar
 size_t finishForwarded(const Query& query, const uint8_t* packet, std::string_view normalized,
                        bool overTcp, uint8_t* out, size_t cap) {
   if (normalized.size() < query.questionEnd || query.questionEnd + 11 > cap) return 0;
-  // The upstream answer must be for this question (lowercase name, type, class).
-  if (get16(reinterpret_cast<const uint8_t*>(normalized.data()) + 4) != 1 ||
-      std::memcmp(normalized.data() + kHeaderSize, query.lowerName, query.nameLen) != 0 ||
-      std::memcmp(normalized.data() + kHeaderSize + query.nameLen,
-                  packet + kHeaderSize + query.nameLen, 4) != 0)
+  // The upstream answer must be for this question (name compared without
+  // case: an upstream may answer in another case; the client's is restored).
+  const auto* answer = reinterpret_cast<const uint8_t*>(normalized.data());
+  if (get16(answer + 4) != 1) return 0;
+  for (size_t i = 0; i < query.nameLen; ++i) {
+    uint8_t c = answer[kHeaderSize + i];
+    if (c >= 'A' && c <= 'Z') c = uint8_t(c + 32);
+    if (c != query.lowerName[i]) return 0;
+  }
+  if (std::memcmp(answer + kHeaderSize + query.nameLen, packet + kHeaderSize + query.nameLen, 4) !=
+      0)
     return 0;
   size_t limit = overTcp ? kMaxMessage : query.udpLimit();
   if (limit > cap) limit = cap;
