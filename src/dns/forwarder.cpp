@@ -307,10 +307,16 @@ void Forwarder::resolve(const Query& query, Callback callback) {
   put16(header + 4, 1);
   put16(header + 10, 1);
   wire.append(query.name());
-  uint8_t tail[4 + 11];
+  uint8_t tail[4 + 11 + 12];
   put16(tail, query.qtype);
   put16(tail + 2, query.qclass);
   appendOpt(tail, 4, sizeof tail);
+  put16(tail + 4 + 9, 12);  // OPT rdata: our loop marker option
+  put16(tail + 15, kLoopOptionCode);
+  put16(tail + 17, 8);
+  uint64_t marker = processLoopMarker();
+  put32(tail + 19, uint32_t(marker >> 32));
+  put32(tail + 23, uint32_t(marker));
   wire.append(reinterpret_cast<char*>(tail), sizeof tail);
   request->callbacks.push_back(std::move(callback));
   if (stopping_.load() || upstreams_.empty()) {
@@ -417,7 +423,7 @@ void Forwarder::onDatagram(const uint8_t* data, size_t size, const sockaddr_stor
   // The answer must be for our question (an off-path spoof guess must match
   // the ID, the source and the question).
   const std::string& question = request.wireQuery;
-  size_t questionLen = question.size() - kHeaderSize - 11;
+  size_t questionLen = question.size() - kHeaderSize - 11 - 12;  // minus OPT with our option
   if (size < kHeaderSize + questionLen || get16(data + 4) != 1) return;
   auto name = readName(data, size, kHeaderSize);
   if (!name || name->size() + 4 != questionLen ||

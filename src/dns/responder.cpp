@@ -65,6 +65,9 @@ Outcome answerQuery(const Authority& authority, const Zone* zone, bool canForwar
   const Node* node = zone ? zone->find(query.name()) : nullptr;
   if (owner < 0 && node == nullptr) {
     if (!canForward) return error(rcode::REFUSED, true);
+    // Our own forwarded query came back: the upstream is us.
+    if (query.hasLoopMarker && query.loopMarker == processLoopMarker())
+      return error(rcode::SERVFAIL, true);
     outcome.kind = Outcome::forward;
     return outcome;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 namespace podnet::dns {
 
@@ -70,6 +71,14 @@ std::vector<std::string_view> wireLabels(std::string_view wire) {
   for (size_t at = 0; at < wire.size() && wire[at] != 0; at += uint8_t(wire[at]) + 1)
     labels.push_back(wire.substr(at + 1, uint8_t(wire[at])));
   return labels;
+}
+
+uint64_t processLoopMarker() {
+  static const uint64_t marker = [] {
+    std::random_device random;
+    return (uint64_t(random()) << 32) | random();
+  }();
+  return marker;
 }
 
 size_t Query::udpLimit() const {
@@ -152,6 +161,7 @@ ParseStatus parseQuery(const uint8_t* p, size_t size, Query& q) {
   q.ednsUdpSize = 0;
   q.ednsVersion = 0;
   q.dnssecOk = false;
+  q.hasLoopMarker = false;
   q.nameLen = 0;
   q.questionEnd = 0;
   if (q.flags & flag::QR) return ParseStatus::drop;  // a response: never answer it (loops)
@@ -205,6 +215,10 @@ ParseStatus parseQuery(const uint8_t* p, size_t size, Query& q) {
         if (opt + 4 > rdata + rdlen) return ParseStatus::formErr;
         size_t optLen = get16(p + opt + 2);
         if (opt + 4 + optLen > rdata + rdlen) return ParseStatus::formErr;
+        if (get16(p + opt) == kLoopOptionCode && optLen == 8) {
+          q.hasLoopMarker = true;
+          q.loopMarker = uint64_t(get32(p + opt + 4)) << 32 | get32(p + opt + 8);
+        }
         opt += 4 + optLen;
       }
       if (q.ednsVersion != 0) badVersion = true;

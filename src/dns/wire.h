@@ -89,6 +89,9 @@ struct Query {
   uint16_t ednsUdpSize = 0;  // as sent (may be < 512)
   uint8_t ednsVersion = 0;
   bool dnssecOk = false;
+  // Our forwarding-loop marker (an EDNS option only our forwarder sends).
+  bool hasLoopMarker = false;
+  uint64_t loopMarker = 0;
 
   std::string_view name() const { return {reinterpret_cast<const char*>(lowerName), nameLen}; }
   // The largest response the client accepts over UDP.
@@ -100,6 +103,13 @@ struct Query {
 // (root name, in the additional section), no trailing bytes. Never reads
 // outside [packet, packet+size).
 ParseStatus parseQuery(const uint8_t* packet, size_t size, Query& query);
+
+// EDNS option (local/experimental range) carrying a per-process random
+// value in every query our forwarder sends: seeing our own value come back
+// means the upstream is ourselves (e.g. a resolv.conf pointing at the
+// cluster DNS), which is answered with SERVFAIL instead of looping.
+inline constexpr uint16_t kLoopOptionCode = 65283;
+uint64_t processLoopMarker();
 
 // A header-only (or header + question, when readable) error response for
 // `rcode`, written into out (capacity cap >= 512 is always enough when the

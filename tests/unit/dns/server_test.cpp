@@ -408,6 +408,39 @@ TEST(Forwarder, IdenticalQuestionsInFlightShareOneUpstreamQuery) {
   EXPECT_TRUE(failed);
 }
 
+TEST_F(ServerTest, ForwardingToOurselvesIsCaughtNotLooped) {
+  // A server whose upstream is itself (a resolv.conf naming the cluster DNS).
+  uint16_t port = 0;
+  {
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t len = sizeof address;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &len);
+    port = ntohs(address.sin_port);
+    ::close(probe);
+  }
+  Forwarder self({*Upstream::parse("127.0.0.1:" + std::to_string(port))},
+                 ForwarderOptions{std::chrono::milliseconds(2000), 1});
+  ASSERT_TRUE(self.start());
+  ServerOptions options;
+  options.listen = "127.0.0.1:" + std::to_string(port);
+  options.udpThreads = 1;
+  Server looped(options, *authority_, slot_, &self);
+  ASSERT_TRUE(looped.start());
+  auto started = std::chrono::steady_clock::now();
+  std::string out =
+      run("dig @127.0.0.1 -p " + std::to_string(port) + " +tries=1 +time=3 example.net");
+  EXPECT_THAT(out, HasSubstr("status: SERVFAIL"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+  EXPECT_EQ(looped.stats().forwarded.load(), 1u);  // only the client's query went upstream
+  EXPECT_EQ(looped.stats().udpQueries.load(), 2u);  // and came back once
+  self.stop();
+  looped.stop();
+}
+
 TEST(ResolvConf, NameserversBecomeUpstreams) {
   auto upstreams = upstreamsFromResolvConf(
       "# comment\nsearch default.svc.cluster.local\nnameserver 10.0.0.1\nnameserver ::1\n"
