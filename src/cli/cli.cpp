@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cluster/cluster.h"
 #include "cni/entry.h"
+#include "controllers/load_balancer_pool.h"
 #include "dns/dns_main.h"
 #include "testserver/testserver.h"
 
@@ -39,6 +40,8 @@ constexpr const char* kUsage =
     "  --service-cidr CIDR                default 10.96.0.0/12\n"
     "  --cluster-cidr CIDR                default 10.244.0.0/16\n"
     "  --service-node-port-range MIN-MAX  default 30000-32767\n"
+    "  --load-balancer-pool RANGE[,...]   addresses for LoadBalancer Services: CIDRs or\n"
+    "                                     FIRST-LAST ranges; none: they stay pending\n"
     "  --history-revisions N              store history kept for watches, default 100000\n"
     "  --threads N                        HTTP threads, default twice the cores\n";
 
@@ -89,6 +92,13 @@ int serverCommand(int argc, char** argv) {
       }
       options.controllers.nodePortMin = int(low);
       options.controllers.nodePortMax = int(high);
+    } else if (flag == "--load-balancer-pool") {
+      if (auto pool = controllers::LoadBalancerPool::parse(value); !pool.ok()) {
+        std::fprintf(stderr, "podnet server: invalid --load-balancer-pool \"%s\": %s\n",
+                     value.c_str(), pool.error().message.c_str());
+        return 2;
+      }
+      options.controllers.loadBalancerPool = value;
     } else if (flag == "--history-revisions" && parseInt(value, number) && number > 0) {
       options.historyRevisions = number;
     } else if (flag == "--threads" && parseInt(value, number) && number > 0 && number < 1024) {

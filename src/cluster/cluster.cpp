@@ -236,7 +236,9 @@ int runUp(const std::vector<std::string>& args) {
   std::string self = selfBinary();
   pid_t server = spawnDaemon(
       {self, "server", "--data-dir", (dataDir / "server").string(), "--listen", hostIp + ":6443",
-       "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr},
+       "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr,
+       // LoadBalancer addresses on the bridge's subnet, above the node IPs (.11..)
+       "--load-balancer-pool", options.nodeSubnet + ".200-" + options.nodeSubnet + ".250"},
       (dataDir / "server.log").string(), "");
   state["serverPid"] = server;
   save();

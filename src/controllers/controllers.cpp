@@ -80,6 +80,10 @@ core::Status ensureBuiltins(registry::Registry& registry, const std::string& fir
 }  // namespace
 
 core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config) {
+  auto pool = LoadBalancerPool::parse(config.loadBalancerPool);
+  if (!pool.ok())
+    return core::badRequest("invalid load balancer pool \"" + config.loadBalancerPool +
+                            "\": " + pool.error().message);
   auto allocator = ServiceAllocator::create(config);
   if (!allocator.ok()) return allocator.takeError();
   auto services = listAll(registry, api::resource("Service"));
@@ -105,6 +109,10 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   running->controllers.push_back(makeDeploymentController(context));
   running->controllers.push_back(makeEndpointSliceController(context));
   running->controllers.push_back(makeEndpointsController(context));
+  // Without a pool LoadBalancer Services stay <pending>, as on a cluster
+  // without a cloud provider.
+  if (!pool->empty())
+    running->controllers.push_back(makeLoadBalancerIpamController(context, std::move(*pool)));
 
   running->informers->start();
   if (!running->informers->waitForSync(30s))

@@ -1,7 +1,8 @@
 // The controllers that run inside `podnet server`: IP and port allocation
 // (as admission hooks, so a created Service comes back with its clusterIP),
 // Node podCIDRs, EndpointSlices and Endpoints, Deployments -> ReplicaSets ->
-// Pods, the scheduler, and namespaces (built-ins and cascading deletion).
+// Pods, the scheduler, namespaces (built-ins and cascading deletion), and
+// LoadBalancer addresses from a configured pool.
 #pragma once
 
 #include <memory>
@@ -17,6 +18,9 @@ struct Config {
   int nodeCidrPrefix = 24;
   int nodePortMin = 30000;
   int nodePortMax = 32767;
+  // Addresses for LoadBalancer Services (LoadBalancerPool::parse syntax,
+  // e.g. "172.30.0.200-172.30.0.250"); empty: they stay pending.
+  std::string loadBalancerPool;
 };
 
 // Running controllers; destroying the handle stops their threads.

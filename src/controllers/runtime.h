@@ -13,6 +13,7 @@
 
 #include "client/informer.h"
 #include "controllers/controllers.h"
+#include "controllers/load_balancer_pool.h"
 #include "controllers/workqueue.h"
 #include "registry/registry.h"
 
@@ -80,6 +81,7 @@ std::unique_ptr<Controller> makeReplicaSetController(Context& context);
 std::unique_ptr<Controller> makeSchedulerController(Context& context);
 std::unique_ptr<Controller> makeNamespaceController(Context& context);
 std::unique_ptr<Controller> makeNodeIpamController(Context& context);
+std::unique_ptr<Controller> makeLoadBalancerIpamController(Context& context, LoadBalancerPool pool);
 
 // "ns/name" -> {ns, name} (cluster-scoped keys have no slash).
 std::pair<std::string, std::string> splitKey(const std::string& key);
