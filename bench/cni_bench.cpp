@@ -26,6 +26,10 @@
 
 extern char** environ;
 
+#ifndef PODNET_CNI_BINARY  // the dedicated executable; `podnet` named podnet-cni acts the same
+#define PODNET_CNI_BINARY PODNET_BINARY
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -124,7 +128,7 @@ int main(int argc, char** argv) {
   if (!mkdtemp(dirTemplate)) return 1;
   const fs::path dir = dirTemplate;
   fs::create_directories(dir / "bin");
-  fs::create_symlink(PODNET_BINARY, dir / "bin" / "podnet-cni");
+  fs::create_symlink(PODNET_CNI_BINARY, dir / "bin" / "podnet-cni");
   const std::string cniPath = (dir / "bin").string() + ":" + reference;
 
   const std::string prefix = "pcb-" + std::to_string(getpid()) + "-";

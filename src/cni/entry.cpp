@@ -9,6 +9,7 @@
 
 #include "cni/netlink_backend.h"
 #include "cni/plugin.h"
+#include "cni/trace.h"
 #include "cni/types.h"
 
 namespace podnet::cni {
@@ -38,6 +39,7 @@ void emit(const Response& response) {
 }
 
 int run() {
+  traceMark("main");
   auto invocation = invocationFromProcessEnvironment();
   std::string config;
   // VERSION needs no config; not reading lets it be run by hand from a terminal.
@@ -54,6 +56,7 @@ int run() {
     emit(response);
     return response.exitCode;
   }
+  traceMark("stdin read");
   NetlinkBackend backend;
   Response response = runPlugin(*invocation, config, backend);
   if (response.exitCode != 0)
@@ -62,6 +65,7 @@ int run() {
                  invocation->containerId.c_str(), invocation->ifname.c_str(),
                  response.stdoutJson.c_str());
   emit(response);
+  traceMark("result written");
   return response.exitCode;
 }
 

@@ -6,12 +6,17 @@
 //   <dataDir>/<network>/last_reserved_ip.0    the last address handed out (round-robin)
 //   <dataDir>/<network>/lock                  flock()ed for every operation
 //
-// Every file appears atomically: it is written to a temporary name, fsynced,
-// then link()ed (for address files: fails if the address is taken, like
-// O_EXCL) or rename()d into place, so a crash never leaves a half-written
-// file. State is only files, so it survives plugin and node restarts.
+// Every file appears atomically: it is written to a temporary name, then
+// link()ed (for address files: fails if the address is taken, like O_EXCL) or
+// rename()d into place, so a crash never leaves a half-written file. An address
+// file and its directory entry are fsynced before the allocation is reported
+// (allocate() returns, or waitDurable() with deferred sync). last_reserved_ip.0
+// is only a round-robin hint and is not fsynced: a crash may leave an older
+// (or unreadable) value, which moves where the next search starts, nothing
+// else. State is only files, so it survives plugin and node restarts.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +40,19 @@ struct AllocatedAddress {
 class HostLocalIpam {
  public:
   HostLocalIpam(IpamConfig config, std::string networkName);
+  ~HostLocalIpam();  // waits for a deferred sync still running
+  HostLocalIpam(HostLocalIpam&&) noexcept;
+  HostLocalIpam& operator=(HostLocalIpam&&) = delete;
+
+  // With deferred sync, allocate() returns once the address is reserved (the
+  // file linked into place under the lock) and fsyncs the file and the
+  // directory on a background thread, so the caller can overlap those ~1 ms
+  // of disk waits with its own work. The caller must then call waitDurable()
+  // and succeed only if it returns no error. A crash before that may leave the
+  // address file empty: an allocation with no owner, which GC releases.
+  void setDeferredSync(bool deferred) { deferredSync_ = deferred; }
+  // Joins the pending sync, if any; the error of a failed fsync.
+  std::optional<CniError> waitDurable();
 
   // <dataDir>/<network>
   const std::string& directory() const { return directory_; }
@@ -63,6 +81,9 @@ class HostLocalIpam {
 
   IpamConfig config_;
   std::string directory_;
+  bool deferredSync_ = false;
+  struct PendingSync;
+  std::unique_ptr<PendingSync> pending_;
 };
 
 }  // namespace podnet::cni

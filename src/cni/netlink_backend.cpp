@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "cni/trace.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 
@@ -20,9 +21,12 @@ LinkInfo linkInfo(const net::LinkInfo& link) {
   return LinkInfo{link.name, link.mac.toString(), int(link.mtu)};
 }
 
-// Ensures the node bridge exists and is up. Concurrent ADDs race to create it
-// (plugins#366), so "already exists" is success as long as it is a bridge.
-std::optional<CniError> ensureBridge(net::Netlink& host, const PodNetworkSpec& spec) {
+// Ensures the node bridge exists, is up and (isGateway) holds the gateway
+// address; returns it. Concurrent ADDs race to create it (plugins#366), so
+// "already exists" is success as long as it is a bridge. Each step is skipped
+// when already right, so the usual ADD (bridge in place) costs one lookup, one
+// address add answered EEXIST and the forwarding sysctl.
+Outcome<net::LinkInfo> ensureBridge(net::Netlink& host, const PodNetworkSpec& spec) {
   auto existing = host.link(spec.bridge);
   if (!existing) {
     if (!net::isNotFound(existing.error()))
@@ -35,35 +39,39 @@ std::optional<CniError> ensureBridge(net::Netlink& host, const PodNetworkSpec& s
   }
   if (existing->kind != "bridge")
     return CniError{kBackendFailure, spec.bridge + " exists and is not a bridge", ""};
-  if (auto up = host.setLinkUp(spec.bridge); !up)
-    return backendError("set " + spec.bridge + " up", up.error());
+  if (!existing->up) {
+    if (auto up = host.setLinkUp(existing->index); !up)
+      return backendError("set " + spec.bridge + " up", up.error());
+  }
   if (spec.isGateway) {
     auto added =
-        host.addAddress(spec.bridge, spec.gateway, spec.address.prefix, net::IfExists::succeed);
+        host.addAddress(existing->index, spec.gateway, spec.address.prefix, net::IfExists::succeed);
     if (!added) return backendError("gateway address on " + spec.bridge, added.error());
+    // Writing the value it already has is a no-op for the kernel; reading it
+    // first would cost as much as writing.
     const char* key = spec.gateway.v6 ? "net/ipv6/conf/all/forwarding" : "net/ipv4/ip_forward";
     if (auto forwarding = net::writeSysctl(key, "1"); !forwarding)
       return backendError("enable forwarding", forwarding.error());
   }
-  return std::nullopt;
+  return *existing;
 }
 
-// Configures the pod end inside its netns: lo up, the interface up with its
-// address, then the routes (which need the address's subnet route).
-std::optional<CniError> configurePod(net::Netlink& pod, const PodNetworkSpec& spec) {
-  if (auto up = pod.setLinkUp("lo"); !up) return backendError("set lo up", up.error());
-  if (auto up = pod.setLinkUp(spec.ifname); !up)
-    return backendError("set " + spec.ifname + " up", up.error());
-  if (auto added = pod.addAddress(spec.ifname, spec.address.ip, spec.address.prefix); !added)
-    return backendError("address on " + spec.ifname, added.error());
+// Configures the pod end inside its netns in one netlink batch: lo and the
+// interface up, the address, then the routes (which need the address's subnet
+// route; the kernel applies a batch in order).
+std::optional<CniError> configurePod(net::Netlink& pod, const PodNetworkSpec& spec, int podIndex) {
+  net::Netlink::Batch batch;
+  batch.setLinkUp("lo");
+  batch.setLinkUp(spec.ifname);
+  batch.addAddress(podIndex, spec.address.ip, spec.address.prefix);
   for (const auto& route : spec.routes) {
     net::Route kernelRoute;
     kernelRoute.dst = route.dst;
     kernelRoute.gateway = route.gw;
-    kernelRoute.device = spec.ifname;
-    if (auto added = pod.addRoute(kernelRoute); !added)
-      return backendError("route " + route.dst.toString() + " in pod", added.error());
+    batch.addRoute(kernelRoute, podIndex);
   }
+  if (auto done = pod.execute(batch); !done)
+    return backendError("configure " + spec.ifname + " in pod", done.error());
   return std::nullopt;
 }
 
@@ -89,24 +97,32 @@ std::string hostVethName(std::string_view netns, std::string_view ifname) {
 Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   auto host = net::Netlink::open();
   if (!host) return backendError("netlink", host.error());
-  if (auto failed = ensureBridge(*host, spec)) return *failed;
+  auto bridge = ensureBridge(*host, spec);
+  if (!bridge) return bridge.error();
+  traceMark("bridge ensured");
 
   auto netns = net::NetnsHandle::open(spec.netns);
   if (!netns) return backendError("open netns", netns.error());
   auto pod = net::Netlink::openIn(*netns);
   if (!pod) return backendError("netlink in " + spec.netns, pod.error());
+  traceMark("pod netns socket");
   if (auto present = pod->linkIndex(spec.ifname); present)
     return CniError{kBackendFailure,
                     "container interface " + spec.ifname + " already exists in " + spec.netns, ""};
 
+  // One request creates the pair, the pod end directly inside the pod netns
+  // and the host end up and on the bridge.
   const std::string hostName = hostVethName(spec.netns, spec.ifname);
   net::VethOptions veth;
   veth.name = hostName;
   veth.peerName = spec.ifname;
   veth.mtu = uint32_t(spec.mtu > 0 ? spec.mtu : 0);
   veth.peerNetnsFd = netns->fd();
+  veth.masterIndex = bridge->index;
+  veth.up = true;
   if (auto created = host->createVeth(veth); !created)
     return backendError("create veth " + hostName, created.error());
+  traceMark("veth created");
 
   // From here on a failure removes the pair (deleting one end deletes both),
   // so a failed ADD leaves nothing behind.
@@ -114,23 +130,22 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
     (void)host->deleteLink(hostName, net::IfAbsent::succeed);
     return error;
   };
-  if (auto attached = host->setMaster(hostName, spec.bridge); !attached)
-    return fail(backendError("attach " + hostName + " to " + spec.bridge, attached.error()));
   // Hairpin is a bridge-port flag: only settable once the veth is a port.
   if (spec.hairpin) {
     if (auto hairpin = host->setHairpin(hostName, true); !hairpin)
       return fail(backendError("hairpin on " + hostName, hairpin.error()));
   }
-  if (auto up = host->setLinkUp(hostName); !up)
-    return fail(backendError("set " + hostName + " up", up.error()));
-  if (auto failed = configurePod(*pod, spec)) return fail(*failed);
+  auto podLink = pod->link(spec.ifname);
+  if (!podLink) return fail(backendError("link " + spec.ifname, podLink.error()));
+  if (auto failed = configurePod(*pod, spec, podLink->index)) return fail(*failed);
+  traceMark("pod end configured");
 
+  // The bridge's MAC may have changed with its new port (a bridge without an
+  // explicit address takes its lowest port's): read it again.
   auto bridgeLink = host->link(spec.bridge);
   auto hostLink = host->link(hostName);
-  auto podLink = pod->link(spec.ifname);
   if (!bridgeLink) return fail(backendError("bridge " + spec.bridge, bridgeLink.error()));
   if (!hostLink) return fail(backendError("link " + hostName, hostLink.error()));
-  if (!podLink) return fail(backendError("link " + spec.ifname, podLink.error()));
   return PodLinks{linkInfo(*bridgeLink), linkInfo(*hostLink), linkInfo(*podLink)};
 }
 

@@ -1,6 +1,6 @@
 #include "cni/plugin.h"
 
-#include "api/codec.h"
+#include "cni/trace.h"
 
 namespace podnet::cni {
 
@@ -14,8 +14,8 @@ struct LoadedConfig {
 };
 
 Outcome<LoadedConfig> loadConfig(std::string_view text, const PluginOptions& options) {
-  auto json = api::decodeJson(text);
-  if (!json) return CniError{kDecodeFailure, "error decoding network config", json.error().message};
+  auto json = decodeJsonText(text);
+  if (!json) return json.error();
   if (!json->is_object())
     return CniError{kDecodeFailure, "network config must be a JSON object", ""};
   LoadedConfig loaded;
@@ -90,15 +90,24 @@ Response commandAdd(const Invocation& invocation, const PluginConfig& config, Ho
                     NetworkBackend& backend) {
   auto requested = requestedAddress(invocation, config);
   if (!requested) return errorResponse(requested.error(), config.cniVersion);
+  traceMark("config parsed");
+  // The address file's fsyncs (about 1 ms on a disk) overlap with the kernel
+  // work; the result is printed only once they are done.
+  ipam.setDeferredSync(true);
   auto allocated = ipam.allocate(invocation.containerId, invocation.ifname, *requested);
+  traceMark("address allocated");
   if (!allocated) return errorResponse(allocated.error(), config.cniVersion);
   PodNetworkSpec spec = podSpec(invocation, config, *allocated);
   auto links = backend.setUpPod(spec);
-  if (!links) {
+  traceMark("pod set up");
+  auto notDurable = ipam.waitDurable();
+  traceMark("address durable");
+  if (links && notDurable) (void)backend.tearDownPod(invocation.netns, invocation.ifname);
+  if (!links || notDurable) {
     // Give the address back now: the runtime's DEL would too, but an ADD that
     // failed must not hold an address until then.
     (void)ipam.release(invocation.containerId, invocation.ifname);
-    CniError error = links.error();
+    CniError error = links ? *notDurable : links.error();
     if (error.code == 0) error.code = kBackendFailure;
     return errorResponse(error, config.cniVersion);
   }

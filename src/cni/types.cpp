@@ -5,8 +5,6 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "api/codec.h"
-
 extern char** environ;  // NOLINT: POSIX
 
 namespace podnet::cni {
@@ -346,17 +344,55 @@ Outcome<IpamConfig> parseIpam(const Json& object) {
 }
 
 Outcome<Json> decode(std::string_view text) {
-  auto json = api::decodeJson(text);
-  if (!json) return CniError{kDecodeFailure, "error decoding network config", json.error().message};
+  auto json = decodeJsonText(text);
+  if (!json) return json.error();
   if (!json->is_object())
     return CniError{kDecodeFailure, "network config must be a JSON object", ""};
   return std::move(*json);
 }
 
+constexpr size_t kMaxConfigBytes = 3 * 1024 * 1024;
+constexpr int kMaxDepth = 512;
+
+// Nesting depth counted outside strings, before nlohmann recurses into it.
+bool nestedTooDeeply(std::string_view text) {
+  int depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
+Outcome<Json> decodeJsonText(std::string_view text) {
+  const char* what = "error decoding network config";
+  if (text.size() > kMaxConfigBytes) return CniError{kDecodeFailure, what, "config too large"};
+  if (nestedTooDeeply(text))
+    return CniError{kDecodeFailure, what,
+                    "error decoding JSON: exceeded max depth of " + std::to_string(kMaxDepth)};
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::exception& e) {  // parse errors, and numbers out of range (1e400)
+    return CniError{kDecodeFailure, what, std::string("error decoding JSON: ") + e.what()};
+  }
+}
+
 std::string peekCniVersion(std::string_view text) {
-  auto json = api::decodeJson(text);
+  auto json = decodeJsonText(text);
   if (json && json->is_object()) {
     auto it = json->find("cniVersion");
     if (it != json->end() && it->is_string()) return it->get<std::string>();

@@ -184,6 +184,11 @@ Outcome<PluginConfig> parsePluginConfigJson(const Json& object);
 Outcome<NetworkConfigList> parseNetworkConfigList(std::string_view text);
 // Best effort: the "cniVersion" of a document, for error replies.
 std::string peekCniVersion(std::string_view text);
+// JSON text -> document, refusing bodies over 3 MiB and nesting deeper than
+// 512 (as the API server's decoder does) so hostile input cannot exhaust the
+// stack; errors are kDecodeFailure with nlohmann's message in `details`. Local
+// to cni so podnet-cni links no YAML or API code.
+Outcome<Json> decodeJsonText(std::string_view text);
 // The highest version in `candidates` that we support, if any.
 std::optional<std::string> negotiateVersion(const std::vector<std::string>& candidates);
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "net/netns.h"
@@ -408,9 +409,14 @@ core::Status Netlink::createBridge(std::string_view name, uint32_t mtu) {
 
 core::Status Netlink::createVeth(const VethOptions& options) {
   Request request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  request.extraHeader<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  auto* message = request.extraHeader<ifinfomsg>();
+  message->ifi_family = AF_UNSPEC;
+  // Flags given at creation are applied by the kernel once the link is
+  // registered (rtnl_configure_link), as `ip link set up` would.
+  if (options.up) message->ifi_change = message->ifi_flags = IFF_UP;
   request.putString(IFLA_IFNAME, options.name);
   if (options.mtu) request.putU32(IFLA_MTU, options.mtu);
+  if (options.masterIndex > 0) request.putU32(IFLA_MASTER, uint32_t(options.masterIndex));
   nlattr* linkInfo = request.beginNest(IFLA_LINKINFO);
   request.putString(IFLA_INFO_KIND, "veth");
   nlattr* infoData = request.beginNest(IFLA_INFO_DATA);
@@ -468,6 +474,16 @@ core::Status Netlink::changeLink(std::string_view name, std::string_view what, u
 
 core::Status Netlink::setLinkUp(std::string_view name, bool up) {
   return changeLink(name, "RTM_NEWLINK", IFF_UP, up ? IFF_UP : 0, -1, 0);
+}
+
+core::Status Netlink::setLinkUp(int index, bool up) {
+  Request request(RTM_NEWLINK, 0);
+  auto* message = request.extraHeader<ifinfomsg>();
+  message->ifi_family = AF_UNSPEC;
+  message->ifi_index = index;
+  message->ifi_change = IFF_UP;
+  message->ifi_flags = up ? IFF_UP : 0;
+  return execute(request, "RTM_NEWLINK ifindex " + std::to_string(index));
 }
 
 core::Status Netlink::setMaster(std::string_view name, std::string_view master) {
@@ -555,21 +571,37 @@ core::Status Netlink::deleteLink(std::string_view name, IfAbsent ifAbsent) {
 
 // ---- addresses ----
 
+void Netlink::fillAddress(Request& request, int linkIndex, const core::IpAddress& ip, int prefix) {
+  auto* message = request.extraHeader<ifaddrmsg>();
+  message->ifa_family = familyOf(ip);
+  message->ifa_prefixlen = static_cast<uint8_t>(prefix);
+  message->ifa_index = static_cast<uint32_t>(linkIndex);
+  message->ifa_scope = RT_SCOPE_UNIVERSE;
+  request.putIp(IFA_LOCAL, ip);
+  request.putIp(IFA_ADDRESS, ip);
+  if (ip.v6) request.putU32(IFA_FLAGS, IFA_F_NODAD);
+}
+
 core::Status Netlink::addAddress(std::string_view device, const core::IpAddress& ip, int prefix,
                                  IfExists ifExists) {
   auto index = linkIndex(device);
   if (!index) return index.takeError();
   Request request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-  auto* message = request.extraHeader<ifaddrmsg>();
-  message->ifa_family = familyOf(ip);
-  message->ifa_prefixlen = static_cast<uint8_t>(prefix);
-  message->ifa_index = static_cast<uint32_t>(*index);
-  message->ifa_scope = RT_SCOPE_UNIVERSE;
-  request.putIp(IFA_LOCAL, ip);
-  request.putIp(IFA_ADDRESS, ip);
-  if (ip.v6) request.putU32(IFA_FLAGS, IFA_F_NODAD);
+  fillAddress(request, *index, ip, prefix);
   const std::string what =
       "RTM_NEWADDR " + ip.toString() + "/" + std::to_string(prefix) + " dev " + std::string(device);
+  core::Status status = execute(request, what);
+  if (!status && ifExists == IfExists::succeed && isAlreadyExists(status.error()))
+    return core::Ok{};
+  return status;
+}
+
+core::Status Netlink::addAddress(int linkIndex, const core::IpAddress& ip, int prefix,
+                                 IfExists ifExists) {
+  Request request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  fillAddress(request, linkIndex, ip, prefix);
+  const std::string what = "RTM_NEWADDR " + ip.toString() + "/" + std::to_string(prefix) +
+                           " ifindex " + std::to_string(linkIndex);
   core::Status status = execute(request, what);
   if (!status && ifExists == IfExists::succeed && isAlreadyExists(status.error()))
     return core::Ok{};
@@ -664,8 +696,13 @@ core::Status Netlink::writeRoute(const Route& route, uint16_t type, uint16_t fla
     if (!index) return index.takeError();
     deviceIndex = *index;
   }
-  const bool deleting = type == RTM_DELROUTE;
   Request request(type, flags);
+  fillRoute(request, route, deviceIndex, type == RTM_DELROUTE);
+  return execute(request, std::string(what) + " " + describe(route));
+}
+
+void Netlink::fillRoute(Request& request, const Route& route, std::optional<int> deviceIndex,
+                        bool deleting) {
   auto* message = request.extraHeader<rtmsg>();
   message->rtm_family = route.dst.network.v6 ? AF_INET6 : AF_INET;
   message->rtm_dst_len = static_cast<uint8_t>(route.dst.prefix);
@@ -687,7 +724,6 @@ core::Status Netlink::writeRoute(const Route& route, uint16_t type, uint16_t fla
   if (route.table >= 256) request.putU32(RTA_TABLE, route.table);
   if (route.gateway) request.putIp(RTA_GATEWAY, *route.gateway);
   if (deviceIndex) request.putU32(RTA_OIF, static_cast<uint32_t>(*deviceIndex));
-  return execute(request, std::string(what) + " " + describe(route));
 }
 
 core::Status Netlink::addRoute(const Route& route) {
@@ -884,6 +920,103 @@ core::Result<std::vector<FdbEntry>> Netlink::listFdb(std::string_view device) {
       });
   if (!status) return status.takeError();
   return entries;
+}
+
+// ---- batches ----
+
+struct Netlink::Batch::Entry {
+  std::unique_ptr<Request> request;
+  std::string what;
+};
+
+Netlink::Batch::Batch() = default;
+Netlink::Batch::Batch(Batch&&) noexcept = default;
+Netlink::Batch::~Batch() = default;
+bool Netlink::Batch::empty() const { return entries_.empty(); }
+
+void Netlink::Batch::setLinkUp(std::string_view name) {
+  // RTM_NEWLINK without an index finds the link by IFLA_IFNAME.
+  auto request = std::make_unique<Request>(RTM_NEWLINK, 0);
+  auto* message = request->extraHeader<ifinfomsg>();
+  message->ifi_family = AF_UNSPEC;
+  message->ifi_change = message->ifi_flags = IFF_UP;
+  request->putString(IFLA_IFNAME, name);
+  entries_.push_back({std::move(request), "RTM_NEWLINK " + std::string(name) + " up"});
+}
+
+void Netlink::Batch::addAddress(int linkIndex, const core::IpAddress& ip, int prefix) {
+  auto request = std::make_unique<Request>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  fillAddress(*request, linkIndex, ip, prefix);
+  entries_.push_back({std::move(request), "RTM_NEWADDR " + ip.toString() + "/" +
+                                              std::to_string(prefix) + " ifindex " +
+                                              std::to_string(linkIndex)});
+}
+
+void Netlink::Batch::addRoute(const Route& route, int linkIndex) {
+  auto request = std::make_unique<Request>(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  fillRoute(*request, route, linkIndex > 0 ? std::optional<int>(linkIndex) : std::nullopt, false);
+  Route described = route;
+  described.device = linkIndex > 0 ? "ifindex " + std::to_string(linkIndex) : "";
+  entries_.push_back({std::move(request), "RTM_NEWROUTE " + describe(described)});
+}
+
+namespace {
+
+// Acks of a batch by sequence number: 0 for success, else errno and the
+// kernel's extended ack text.
+struct BatchAcks {
+  uint32_t firstSequence = 0;
+  size_t received = 0;
+  std::vector<std::optional<AckState>> bySequence;
+};
+
+int onBatchAck(const nlmsghdr* header, void* data) {
+  auto* acks = static_cast<BatchAcks*>(data);
+  AckState state;
+  (void)onErrorMessage(header, &state);
+  if (header->nlmsg_seq < acks->firstSequence) return MNL_CB_OK;  // not ours
+  size_t slot = header->nlmsg_seq - acks->firstSequence;
+  if (slot >= acks->bySequence.size() || acks->bySequence[slot]) return MNL_CB_OK;
+  acks->bySequence[slot] = std::move(state);
+  ++acks->received;
+  return MNL_CB_OK;
+}
+
+}  // namespace
+
+core::Status Netlink::execute(Batch& batch) {
+  if (!socket_) return core::internal("netlink socket is closed");
+  if (batch.entries_.empty()) return core::Ok{};
+  BatchAcks acks;
+  acks.firstSequence = sequence_ + 1;
+  acks.bySequence.resize(batch.entries_.size());
+  std::vector<char> message;
+  for (auto& entry : batch.entries_) {
+    nlmsghdr* header = entry.request->header();
+    header->nlmsg_seq = ++sequence_;
+    header->nlmsg_flags |= NLM_F_ACK;
+    const auto* bytes = reinterpret_cast<const char*>(header);
+    message.insert(message.end(), bytes, bytes + header->nlmsg_len);
+    message.resize(MNL_ALIGN(message.size()), 0);
+  }
+  if (mnl_socket_sendto(socket_, message.data(), message.size()) < 0)
+    return kernelError(batch.entries_.front().what, errno);
+  mnl_cb_t controls[NLMSG_MIN_TYPE] = {};
+  controls[NLMSG_ERROR] = onBatchAck;
+  std::vector<char> buffer(kReceiveBufferSize);
+  while (acks.received < batch.entries_.size()) {
+    ssize_t received = mnl_socket_recvfrom(socket_, buffer.data(), buffer.size());
+    if (received < 0) return kernelError(batch.entries_.front().what, errno);
+    // Sequence 0: accept every sequence number; onBatchAck sorts them out.
+    int status = mnl_cb_run2(buffer.data(), static_cast<size_t>(received), 0, portId_, nullptr,
+                             &acks, controls, NLMSG_MIN_TYPE);
+    if (status < 0) return kernelError(batch.entries_.front().what, errno);
+  }
+  for (size_t i = 0; i < batch.entries_.size(); ++i)
+    if (acks.bySequence[i]->error)
+      return kernelError(batch.entries_[i].what, acks.bySequence[i]->error,
+                         acks.bySequence[i]->detail);
+  return core::Ok{};
 }
 
 }  // namespace podnet::net

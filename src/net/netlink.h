@@ -51,6 +51,12 @@ struct VethOptions {
   // When >= 0 the peer is created directly in this network namespace, so it
   // never appears (even briefly) in ours and cannot clash with our names.
   int peerNetnsFd = -1;
+  // Set in the same request, saving a round trip each: the master (bridge)
+  // of our end (0: none), and whether our end starts administratively up. (The
+  // peer cannot: the kernel configures it before the pair is linked, and
+  // opening a veth without its peer fails with ENOTCONN.)
+  int masterIndex = 0;
+  bool up = false;
 };
 
 struct VxlanOptions {
@@ -114,6 +120,26 @@ struct AddressInfo {
 
 class Netlink {
  public:
+  // Requests sent together: one sendmsg, then one wait for all their acks
+  // (each message is still acked and checked), for callers that configure
+  // several objects in a row. Links are named or given by index.
+  class Batch {
+   public:
+    Batch();
+    Batch(Batch&&) noexcept;
+    ~Batch();
+    void setLinkUp(std::string_view name);
+    void addAddress(int linkIndex, const core::IpAddress& ip, int prefix);
+    // `route.device` is ignored: the route goes out of `linkIndex` (0: none).
+    void addRoute(const Route& route, int linkIndex);
+    bool empty() const;
+
+   private:
+    friend class Netlink;
+    struct Entry;
+    std::vector<Entry> entries_;
+  };
+
   // A socket in the calling thread's network namespace.
   static core::Result<Netlink> open();
   // A socket in `netns`, created on a helper thread: the caller never moves.
@@ -125,12 +151,18 @@ class Netlink {
   Netlink& operator=(const Netlink&) = delete;
   ~Netlink();
 
+  // Sends `batch` and waits for every ack; the first failure (in batch order)
+  // is returned, naming its request. The kernel applies each message on its
+  // own: those before a failed one stay applied.
+  core::Status execute(Batch& batch);
+
   // Links.
   core::Result<int> linkIndex(std::string_view name);
   core::Status createBridge(std::string_view name, uint32_t mtu = 0);
   core::Status createVeth(const VethOptions& options);
   core::Status createVxlan(const VxlanOptions& options);
   core::Status setLinkUp(std::string_view name, bool up = true);
+  core::Status setLinkUp(int index, bool up = true);
   core::Status setMaster(std::string_view name, std::string_view master);  // empty: detach
   core::Status setMtu(std::string_view name, uint32_t mtu);
   core::Status setHairpin(std::string_view bridgePort, bool on);
@@ -144,6 +176,8 @@ class Netlink {
 
   // Addresses (IPv6 ones are added with IFA_F_NODAD: usable at once).
   core::Status addAddress(std::string_view device, const core::IpAddress& ip, int prefix,
+                          IfExists ifExists = IfExists::fail);
+  core::Status addAddress(int linkIndex, const core::IpAddress& ip, int prefix,
                           IfExists ifExists = IfExists::fail);
   core::Status deleteAddress(std::string_view device, const core::IpAddress& ip, int prefix,
                              IfAbsent ifAbsent = IfAbsent::fail);
@@ -182,6 +216,10 @@ class Netlink {
   core::Status changeLink(std::string_view name, std::string_view what, unsigned change,
                           unsigned flags, int attribute, uint32_t value);
   core::Status writeRoute(const Route& route, uint16_t type, uint16_t flags, std::string_view what);
+  // Fills a route message; `deviceIndex` is RTA_OIF when set.
+  static void fillRoute(Request& request, const Route& route, std::optional<int> deviceIndex,
+                        bool deleting);
+  static void fillAddress(Request& request, int linkIndex, const core::IpAddress& ip, int prefix);
   core::Status writeNeighbour(uint8_t family, const std::optional<core::IpAddress>& ip,
                               const MacAddress& mac, std::string_view device, bool fdb,
                               uint16_t type, uint16_t flags, std::string_view what);

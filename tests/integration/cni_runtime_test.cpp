@@ -26,6 +26,12 @@
 
 extern char** environ;
 
+// The dedicated plugin executable (CMake defines it); `podnet` run under the
+// name podnet-cni is the same plugin.
+#ifndef PODNET_CNI_BINARY
+#define PODNET_CNI_BINARY PODNET_BINARY
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -245,7 +251,7 @@ class CniRuntimeTest : public ::testing::Test {
     ASSERT_FALSE(dir_.path().empty());
     binDir_ = dir_.path() / "bin";
     fs::create_directories(binDir_);
-    fs::create_symlink(PODNET_BINARY, binDir_ / "podnet-cni");
+    fs::create_symlink(PODNET_CNI_BINARY, binDir_ / "podnet-cni");
     subnetOctet_ = std::to_string(getpid() % 250 + 1);
   }
 
@@ -469,7 +475,7 @@ TEST_F(CniRuntimeTest, ContainerdRunCni) {
   CreatedPaths created;
   ASSERT_TRUE(created.makeDirs(confDir));
   ASSERT_TRUE(created.makeDirs(binDir));
-  fs::create_symlink(PODNET_BINARY, link);
+  fs::create_symlink(PODNET_CNI_BINARY, link);
   created.track(link);
   const std::string prefix = "10.250." + subnetOctet_ + ".";
   {
@@ -518,3 +524,23 @@ TEST_F(CniRuntimeTest, ContainerdRunCni) {
 }
 
 }  // namespace
+
+// Both executables are the plugin: the dedicated podnet-cni, and podnet itself
+// when exec'ed under that name (or as `podnet cni`).
+TEST(CniExecutables, DedicatedAndMultiCallBinariesAnswerVersion) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  fs::create_symlink(PODNET_BINARY, dir.path() / "podnet-cni");
+  const std::map<std::string, std::string> env{{"CNI_COMMAND", "VERSION"}};
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{PODNET_CNI_BINARY},
+        std::vector<std::string>{(dir.path() / "podnet-cni").string()},
+        std::vector<std::string>{PODNET_BINARY, "cni"}}) {
+    auto run = runProcess(argv, env);
+    ASSERT_EQ(run.exitCode, 0) << argv.back() << ": " << run.err;
+    auto answer = Json::parse(run.out, nullptr, false);
+    ASSERT_TRUE(answer.is_object()) << run.out;
+    EXPECT_EQ(answer["cniVersion"], "1.1.0") << argv.back();
+    EXPECT_NE(answer["supportedVersions"].dump().find("1.1.0"), std::string::npos);
+  }
+}
