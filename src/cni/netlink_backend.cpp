@@ -106,9 +106,6 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   auto pod = net::Netlink::openIn(*netns);
   if (!pod) return backendError("netlink in " + spec.netns, pod.error());
   traceMark("pod netns socket");
-  if (auto present = pod->linkIndex(spec.ifname); present)
-    return CniError{kBackendFailure,
-                    "container interface " + spec.ifname + " already exists in " + spec.netns, ""};
 
   // One request creates the pair, the pod end directly inside the pod netns
   // and the host end up and on the bridge.
@@ -120,8 +117,15 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   veth.peerNetnsFd = netns->fd();
   veth.masterIndex = bridge->index;
   veth.up = true;
-  if (auto created = host->createVeth(veth); !created)
+  if (auto created = host->createVeth(veth); !created) {
+    // The spec's error for an interface name taken in the container; only
+    // looked up on failure, which saves the lookup on every ADD.
+    if (net::isAlreadyExists(created.error()) && pod->linkIndex(spec.ifname))
+      return CniError{kBackendFailure,
+                      "container interface " + spec.ifname + " already exists in " + spec.netns,
+                      ""};
     return backendError("create veth " + hostName, created.error());
+  }
   traceMark("veth created");
 
   // From here on a failure removes the pair (deleting one end deletes both),
