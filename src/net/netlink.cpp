@@ -213,7 +213,9 @@ core::Result<Netlink> Netlink::open() {
 }
 
 core::Result<Netlink> Netlink::openIn(const NetnsHandle& netns) {
-  return runInNetns(netns, [] { return Netlink::open(); });
+  // A socket belongs to the namespace of the thread that creates it; this
+  // thread goes there only for the socket() and bind() calls.
+  return runInNetnsOnThisThread(netns.fd(), [] { return Netlink::open(); });
 }
 
 namespace {

@@ -142,7 +142,8 @@ class Netlink {
 
   // A socket in the calling thread's network namespace.
   static core::Result<Netlink> open();
-  // A socket in `netns`, created on a helper thread: the caller never moves.
+  // A socket in `netns`: the calling thread enters it for the socket's
+  // creation only (runInNetnsOnThisThread).
   static core::Result<Netlink> openIn(const NetnsHandle& netns);
 
   Netlink(Netlink&& other) noexcept;

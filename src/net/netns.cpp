@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace podnet::net {
@@ -120,6 +122,21 @@ core::Status deleteNamedNetns(std::string_view name) {
     return systemError("umount netns " + path, errno);
   if (unlink(path.c_str()) != 0 && errno != ENOENT) return systemError("unlink " + path, errno);
   return core::Ok{};
+}
+
+core::Result<int> openNetnsOfThisThread() {
+  int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return systemError("open /proc/thread-self/ns/net", errno);
+  return fd;
+}
+
+void returnToNetnsOrAbort(int originalNetnsFd) noexcept {
+  if (setns(originalNetnsFd, CLONE_NEWNET) != 0) {
+    std::fprintf(stderr, "podnet: cannot return a thread to its network namespace: %s\n",
+                 std::strerror(errno));
+    std::abort();
+  }
+  close(originalNetnsFd);
 }
 
 core::Status enterNetnsOnThisThread(int netnsFd) {

@@ -77,6 +77,30 @@ auto runInNetns(const NetnsHandle& netns, Body&& body) -> std::invoke_result_t<B
   return runInNetns(netns.fd(), std::forward<Body>(body));
 }
 
+// For short bodies (creating a socket): moves the calling thread into
+// `netnsFd`, runs `body`, and moves it back. No thread is started, which
+// saves ~0.1 ms (and up to ~1 ms on a loaded machine, where a new thread waits
+// for a CPU) per call. Should the way back ever fail, the process aborts
+// rather than leave a thread in a foreign namespace. Falls back to runInNetns
+// when the current namespace cannot be opened (no /proc).
+core::Result<int> openNetnsOfThisThread();                // an fd, O_CLOEXEC
+void returnToNetnsOrAbort(int originalNetnsFd) noexcept;  // setns back, closes the fd
+template <typename Body>
+auto runInNetnsOnThisThread(int netnsFd, Body&& body) -> std::invoke_result_t<Body&> {
+  using ResultType = std::invoke_result_t<Body&>;
+  auto original = openNetnsOfThisThread();
+  if (!original) return runInNetns(netnsFd, std::forward<Body>(body));
+  if (core::Status entered = enterNetnsOnThisThread(netnsFd); !entered) {
+    returnToNetnsOrAbort(*original);
+    return ResultType(entered.takeError());
+  }
+  struct Back {
+    int fd;
+    ~Back() { returnToNetnsOrAbort(fd); }
+  } back{*original};  // also when body throws
+  return body();
+}
+
 // sysctl in the calling thread's namespace; `key` in slash form, e.g.
 // "net/ipv4/ip_forward" or "net/ipv4/conf/eth0/rp_filter" (dots stay dots, so
 // interface names such as eth0.100 work).
