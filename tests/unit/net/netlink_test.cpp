@@ -142,6 +142,88 @@ TEST_F(NetlinkTest, RunInNetnsKeepsCallerThreadAndReturnsResult) {
   EXPECT_EQ(callerNs.st_ino, nowNs.st_ino);
 }
 
+TEST_F(NetlinkTest, RunInNetnsOnThisThreadComesBack) {
+  struct stat before {
+  }, inside{}, after{}, a{};
+  ASSERT_EQ(stat("/proc/thread-self/ns/net", &before), 0);
+  ASSERT_EQ(fstat(netnsA_->fd(), &a), 0);
+  auto seen = runInNetnsOnThisThread(netnsA_->fd(), [&]() -> core::Result<int> {
+    if (stat("/proc/thread-self/ns/net", &inside) != 0) return core::internal("stat");
+    return 7;
+  });
+  ASSERT_OK(seen);
+  EXPECT_EQ(*seen, 7);
+  EXPECT_EQ(inside.st_ino, a.st_ino);  // the body ran in A, on this thread
+  ASSERT_EQ(stat("/proc/thread-self/ns/net", &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);  // and the thread came back
+  auto bad = runInNetnsOnThisThread(-1, [] { return core::Result<int>(1); });
+  EXPECT_FALSE(bad.ok());
+  ASSERT_EQ(stat("/proc/thread-self/ns/net", &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+}
+
+TEST_F(NetlinkTest, VethCreatedOnItsBridgeAndUpThenPodEndConfiguredInOneBatch) {
+  ASSERT_OK(a_->createBridge("br9"));
+  auto bridge = a_->link("br9");
+  ASSERT_OK(bridge);
+  VethOptions veth{"vb9", "eth9", 0, netnsB_->fd()};
+  veth.masterIndex = bridge->index;
+  veth.up = true;
+  ASSERT_OK(a_->createVeth(veth));
+  auto host = a_->link("vb9");
+  ASSERT_OK(host);
+  EXPECT_EQ(host->masterIndex, bridge->index);
+  EXPECT_TRUE(host->up);
+  auto pod = b_->link("eth9");
+  ASSERT_OK(pod);
+  EXPECT_FALSE(pod->up);
+
+  Netlink::Batch batch;
+  batch.setLinkUp("lo");
+  batch.setLinkUp("eth9");
+  batch.addAddress(pod->index, ip("10.98.0.2"), 24);
+  Route viaGateway;
+  viaGateway.dst = *core::Cidr::parse("0.0.0.0/0");
+  viaGateway.gateway = ip("10.98.0.1");
+  batch.addRoute(viaGateway, pod->index);
+  ASSERT_OK(b_->execute(batch));
+  auto up = b_->link("eth9");
+  ASSERT_OK(up);
+  EXPECT_TRUE(up->up);
+  auto addresses = b_->listAddresses("eth9");
+  ASSERT_OK(addresses);
+  EXPECT_NE(std::find(addresses->begin(), addresses->end(), AddressInfo{ip("10.98.0.2"), 24}),
+            addresses->end());
+  auto routes = b_->listRoutes();
+  ASSERT_OK(routes);
+  bool found = false;
+  for (const auto& route : *routes)
+    found = found ||
+            (route.dst.prefix == 0 && route.gateway == ip("10.98.0.1") && route.device == "eth9");
+  EXPECT_TRUE(found);
+
+  // A failing message is reported with its operation and reason; the kernel
+  // applies the others on their own.
+  Netlink::Batch again;
+  again.addAddress(pod->index, ip("10.98.0.2"), 24);
+  Route more;
+  more.dst = *core::Cidr::parse("10.97.0.0/16");
+  more.gateway = ip("10.98.0.1");
+  again.addRoute(more, pod->index);
+  auto failed = b_->execute(again);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(isAlreadyExists(failed.error())) << failed.error().message;
+  EXPECT_NE(failed.error().message.find("RTM_NEWADDR 10.98.0.2/24"), std::string::npos)
+      << failed.error().message;
+  routes = b_->listRoutes();
+  ASSERT_OK(routes);
+  found = false;
+  for (const auto& route : *routes) found = found || route.dst == more.dst;
+  EXPECT_TRUE(found);
+  Netlink::Batch empty;
+  EXPECT_OK(b_->execute(empty));
+}
+
 TEST_F(NetlinkTest, SysctlWritesLandInTheNamespace) {
   ASSERT_OK(writeSysctlIn(*netnsA_, "net/ipv4/ip_forward", "1"));
   auto inA = runInNetns(*netnsA_, [] { return readSysctl("net/ipv4/ip_forward"); });
