@@ -25,7 +25,7 @@ down:
 	@$(BUILD)/podnet down --data-dir $(CURDIR)/data
 
 bench: build
-	@bash bench/run.sh $(BUILD)
+	@bash scripts/setup_bench.sh && bash bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
