@@ -620,7 +620,7 @@ int main(int argc, char** argv) {
     if (!setup.notes.empty()) result["notes"] = setup.notes;
     if (!setup.versionCommand.empty())
       result["version"] = firstLine(capture(split(setup.versionCommand, ' ')).out);
-    else  // podnet: the commit of the tree the bench was built from
+    else  // podnet: the last commit of src/dns in the tree the bench was built from
       result["version"] = firstLine(capture({"git", "-C", fs::path(__FILE__).parent_path().string(),
                                              "log", "-1", "--format=%h %cI %s", "--", "../src/dns"})
                                         .out);
