@@ -1,0 +1,363 @@
+#include "proxy/program_state.h"
+
+namespace podnet::proxy {
+
+namespace {
+
+const char* addressKeyword(Family family) { return family == Family::v4 ? "ip" : "ip6"; }
+const char* addressType(Family family) { return family == Family::v4 ? "ipv4_addr" : "ipv6_addr"; }
+
+std::string joinBraced(const std::vector<std::string>& items) {
+  if (items.size() == 1) return items[0];
+  std::string out = "{ ";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += items[i];
+  }
+  return out + " }";
+}
+
+std::string hostPort(Family family, const DnatTarget& target) {
+  if (family == Family::v6) return "[" + target.ip + "]:" + std::to_string(target.port);
+  return target.ip + ":" + std::to_string(target.port);
+}
+
+template <typename Map>
+const typename Map::mapped_type* find(const Map& map, const std::string& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+bool Transaction::empty() const {
+  return createObjects_.empty() && fillChains_.empty() && elements_.empty() &&
+         removeChains_.empty() && removeSets_.empty();
+}
+
+void Transaction::noteElement(const std::string& set, const std::string& key,
+                              std::optional<std::string> before, std::optional<std::string> after) {
+  auto [it, fresh] = elements_[set].try_emplace(key, std::move(before), std::nullopt);
+  it->second.second = std::move(after);
+}
+
+std::string Transaction::script() const {
+  std::string out = createObjects_ + fillChains_;
+  // Deletions first: a key whose value changes is deleted, then added.
+  for (const auto& [set, keys] : elements_) {
+    std::string list;
+    for (const auto& [key, change] : keys) {
+      if (change.first && change.first != change.second) list += (list.empty() ? "" : ", ") + key;
+    }
+    if (!list.empty()) out += "delete element " + prefix_ + " " + set + " { " + list + " }\n";
+  }
+  for (const auto& [set, keys] : elements_) {
+    std::string list;
+    for (const auto& [key, change] : keys) {
+      if (!change.second || change.first == change.second) continue;
+      if (!list.empty()) list += ", ";
+      list += change.second->empty() ? key : key + " : " + *change.second;
+    }
+    if (!list.empty()) out += "add element " + prefix_ + " " + set + " { " + list + " }\n";
+  }
+  return out + removeChains_ + removeSets_;
+}
+
+ProgramState::ProgramState(TableConfig config) : config_(std::move(config)) {}
+
+std::string ProgramState::prefix() const {
+  return std::string(addressKeyword(config_.family)) + " " + config_.table;
+}
+
+Transaction ProgramState::newTransaction() const {
+  Transaction tx;
+  tx.prefix_ = prefix();
+  return tx;
+}
+
+std::string ProgramState::renderRule(const Rule& rule) const {
+  const std::string ip = addressKeyword(config_.family);
+  std::string out;
+  for (const auto& c : rule.conditions) {
+    switch (c.match) {
+      case Match::saddrIn:
+        out += ip + " saddr " + joinBraced(c.values) + " ";
+        break;
+      case Match::saddrNotIn:
+        out += ip + " saddr != " + joinBraced(c.values) + " ";
+        break;
+      case Match::daddrIs:
+        out += ip + " daddr " + c.values.at(0) + " ";
+        break;
+      case Match::saddrLocal:
+        out += "fib saddr type local ";
+        break;
+      case Match::inAffinity:
+        out += ip + " saddr @" + c.values.at(0) + " ";
+        break;
+    }
+  }
+  switch (rule.action) {
+    case Action::jump:
+      return out + "jump " + rule.target;
+    case Action::gotoChain:
+      return out + "goto " + rule.target;
+    case Action::drop:
+      return out + "drop";
+    case Action::reject:
+      return out + "reject";
+    case Action::markMasquerade:
+      return out + "jump " + kMarkForMasquerade;
+    case Action::updateAffinity:
+      return out + "update @" + rule.target + " { " + ip + " saddr }";
+    case Action::randomGoto: {
+      if (rule.chains.size() == 1) return out + "goto " + rule.chains[0];
+      out += "numgen random mod " + std::to_string(rule.chains.size()) + " vmap { ";
+      for (size_t i = 0; i < rule.chains.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(i) + " : goto " + rule.chains[i];
+      return out + " }";
+    }
+    case Action::dnat: {
+      // Port translation needs the protocol stated in the same rule.
+      out += "meta l4proto " + rule.protocol + " dnat " + ip + " to ";
+      if (rule.targets.size() == 1) return out + hostPort(config_.family, rule.targets[0]);
+      out += "numgen random mod " + std::to_string(rule.targets.size()) + " map { ";
+      for (size_t i = 0; i < rule.targets.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(i) + " : " + rule.targets[i].ip + " . " +
+               std::to_string(rule.targets[i].port);
+      return out + " }";
+    }
+  }
+  return out;
+}
+
+void ProgramState::renderChain(std::string& out, const std::string& name,
+                               const Chain& chain) const {
+  const std::string p = prefix();
+  for (const auto& rule : chain)
+    out += "add rule " + p + " " + name + " " + renderRule(rule) + "\n";
+}
+
+std::string ProgramState::affinitySetDecl(const std::string& name, const AffinitySet& set) const {
+  return "add set " + prefix() + " " + name + " { type " + addressType(config_.family) +
+         "; flags dynamic,timeout; timeout " + std::to_string(set.timeoutSeconds) + "s; }\n";
+}
+
+bool ProgramState::update(const std::string& key, ServiceProgram program, Transaction& tx) {
+  static const ServiceProgram kNone;
+  auto found = services_.find(key);
+  const ServiceProgram& old = found == services_.end() ? kNone : found->second;
+  if (old == program) return false;
+  const std::string p = prefix();
+
+  for (const auto& [name, set] : program.affinitySets) {
+    if (!find(old.affinitySets, name)) tx.createObjects_ += affinitySetDecl(name, set);
+  }
+  for (const auto& [name, chain] : program.chains) {
+    const Chain* before = find(old.chains, name);
+    if (!before) {
+      tx.createObjects_ += "add chain " + p + " " + name + "\n";
+      chainOwner_[name] = key;
+    } else if (*before == chain) {
+      continue;
+    } else {
+      tx.fillChains_ += "flush chain " + p + " " + name + "\n";
+    }
+    std::string rules;
+    renderChain(rules, name, chain);
+    tx.fillChains_ += rules;
+  }
+  for (const auto& [name, chain] : old.chains) {
+    if (find(program.chains, name)) continue;
+    // Flushed with the fills, deleted after the map entries that point to it.
+    tx.fillChains_ += "flush chain " + p + " " + name + "\n";
+    tx.removeChains_ += "delete chain " + p + " " + name + "\n";
+    chainOwner_.erase(name);
+  }
+  for (const auto& [name, set] : old.affinitySets) {
+    if (!find(program.affinitySets, name)) tx.removeSets_ += "delete set " + p + " " + name + "\n";
+  }
+
+  // Shared map entries: compare the effective value before and after.
+  auto effective =
+      [](const std::map<std::string, std::string>* owners) -> std::optional<std::string> {
+    if (!owners || owners->empty()) return std::nullopt;
+    return owners->begin()->second;
+  };
+  std::set<std::string> mapNames;
+  for (const auto& [m, entries] : old.maps) mapNames.insert(m);
+  for (const auto& [m, entries] : program.maps) mapNames.insert(m);
+  for (const auto& m : mapNames) {
+    static const VerdictMap kEmpty;
+    const VerdictMap* oldEntries = find(old.maps, m);
+    const VerdictMap* newEntries = find(program.maps, m);
+    if (!oldEntries) oldEntries = &kEmpty;
+    if (!newEntries) newEntries = &kEmpty;
+    auto& table = mapEntries_[m];
+    auto touch = [&](const std::string& entryKey, const std::string* value) {
+      auto& owners = table[entryKey];
+      auto before = effective(&owners);
+      if (value)
+        owners[key] = *value;
+      else
+        owners.erase(key);
+      auto after = effective(&owners);
+      if (owners.empty()) table.erase(entryKey);
+      if (before != after) tx.noteElement(m, entryKey, before, after);
+    };
+    for (const auto& [entryKey, value] : *oldEntries)
+      if (!newEntries->count(entryKey)) touch(entryKey, nullptr);
+    for (const auto& [entryKey, value] : *newEntries) {
+      const std::string* was = find(*oldEntries, entryKey);
+      if (!was || *was != value) touch(entryKey, &value);
+    }
+  }
+  std::set<std::string> setNames;
+  for (const auto& [s, elements] : old.sets) setNames.insert(s);
+  for (const auto& [s, elements] : program.sets) setNames.insert(s);
+  for (const auto& s : setNames) {
+    static const std::set<std::string> kEmpty;
+    const std::set<std::string>* oldElements = find(old.sets, s);
+    const std::set<std::string>* newElements = find(program.sets, s);
+    if (!oldElements) oldElements = &kEmpty;
+    if (!newElements) newElements = &kEmpty;
+    auto& table = setEntries_[s];
+    for (const auto& element : *oldElements) {
+      if (newElements->count(element)) continue;
+      auto& owners = table[element];
+      owners.erase(key);
+      if (owners.empty()) {
+        table.erase(element);
+        tx.noteElement(s, element, std::string(), std::nullopt);
+      }
+    }
+    for (const auto& element : *newElements) {
+      if (oldElements->count(element)) continue;
+      auto& owners = table[element];
+      if (owners.empty()) tx.noteElement(s, element, std::nullopt, std::string());
+      owners.insert(key);
+    }
+  }
+
+  if (program.chains.empty() && program.maps.empty() && program.sets.empty() &&
+      program.affinitySets.empty())
+    services_.erase(key);
+  else
+    services_[key] = std::move(program);
+  return true;
+}
+
+std::string ProgramState::renderFull() const {
+  const std::string p = prefix();
+  // Creating, deleting and re-creating the table in one transaction replaces
+  // it atomically, whatever it held before.
+  std::string out = "add table " + p + "\ndelete table " + p + "\n" + renderBase(config_);
+  for (const auto& [key, program] : services_) {
+    for (const auto& [name, set] : program.affinitySets) out += affinitySetDecl(name, set);
+    for (const auto& [name, chain] : program.chains) out += "add chain " + p + " " + name + "\n";
+  }
+  for (const auto& [key, program] : services_)
+    for (const auto& [name, chain] : program.chains) renderChain(out, name, chain);
+  for (const auto& [m, entries] : mapEntries_) {
+    if (entries.empty()) continue;
+    out += "add element " + p + " " + m + " { ";
+    bool first = true;
+    for (const auto& [entryKey, owners] : entries) {
+      out += (first ? "" : ", ") + entryKey + " : " + owners.begin()->second;
+      first = false;
+    }
+    out += " }\n";
+  }
+  for (const auto& [s, elements] : setEntries_) {
+    if (elements.empty()) continue;
+    out += "add element " + p + " " + s + " { ";
+    bool first = true;
+    for (const auto& [element, owners] : elements) {
+      out += (first ? "" : ", ") + element;
+      first = false;
+    }
+    out += " }\n";
+  }
+  return out;
+}
+
+const Chain* ProgramState::chain(const std::string& name) const {
+  auto owner = chainOwner_.find(name);
+  if (owner == chainOwner_.end()) return nullptr;
+  auto service = services_.find(owner->second);
+  if (service == services_.end()) return nullptr;
+  return find(service->second.chains, name);
+}
+
+std::optional<std::string> ProgramState::lookup(const std::string& map,
+                                                const std::string& key) const {
+  auto table = mapEntries_.find(map);
+  if (table == mapEntries_.end()) return std::nullopt;
+  auto entry = table->second.find(key);
+  if (entry == table->second.end() || entry->second.empty()) return std::nullopt;
+  return entry->second.begin()->second;
+}
+
+bool ProgramState::contains(const std::string& set, const std::string& key) const {
+  auto table = setEntries_.find(set);
+  return table != setEntries_.end() && table->second.count(key) > 0;
+}
+
+std::string renderBase(const TableConfig& config) {
+  const std::string ip = addressKeyword(config.family);
+  const std::string type = addressType(config.family);
+  const std::string p = ip + " " + config.table;
+  const std::string loopback = config.family == Family::v4 ? "127.0.0.0/8" : "::1";
+  char mark[16];
+  std::snprintf(mark, sizeof mark, "0x%x", config.masqueradeMark);
+  std::string out = "add table " + p + "\n";
+  auto map = [&](const char* name, const std::string& keyType) {
+    out += "add map " + p + " " + name + " { type " + keyType + " : verdict; }\n";
+  };
+  map(kServiceIps, type + " . inet_proto . inet_service");
+  map(kNoEndpointServices, type + " . inet_proto . inet_service");
+  map(kServiceNodePorts, "inet_proto . inet_service");
+  map(kNoEndpointNodePorts, "inet_proto . inet_service");
+  out += "add set " + p + " " + kHairpin + " { type " + type + " . " + type + "; }\n";
+  auto chain = [&](const std::string& name, const std::string& hook = "") {
+    out += "add chain " + p + " " + name;
+    if (!hook.empty()) out += " { " + hook + "; policy accept; }";
+    out += "\n";
+  };
+  auto rule = [&](const std::string& chainName, const std::string& text) {
+    out += "add rule " + p + " " + chainName + " " + text + "\n";
+  };
+  chain(kMarkForMasquerade);
+  rule(kMarkForMasquerade, std::string("meta mark set meta mark or ") + mark);
+  chain(kRejectChain);
+  rule(kRejectChain, "reject");
+  chain("masquerading");
+  rule("masquerading", "ct status dnat " + ip + " saddr . " + ip + " daddr @" + kHairpin +
+                           " masquerade fully-random");
+  rule("masquerading", std::string("meta mark and ") + mark + " == 0 return");
+  rule("masquerading", std::string("meta mark set meta mark xor ") + mark);
+  rule("masquerading", "masquerade fully-random");
+  chain("services");
+  rule("services", ip + " daddr . meta l4proto . th dport vmap @" + kServiceIps);
+  rule("services", "fib daddr type local " + ip + " daddr != " + loopback +
+                       " meta l4proto . th dport vmap @" + kServiceNodePorts);
+  chain("no-endpoints");
+  rule("no-endpoints", ip + " daddr . meta l4proto . th dport vmap @" + kNoEndpointServices);
+  rule("no-endpoints", "fib daddr type local " + ip + " daddr != " + loopback +
+                           " meta l4proto . th dport vmap @" + kNoEndpointNodePorts);
+  // Rejects come before NAT (dstnat - 10), for new connections only, as in
+  // kube-proxy: a Service without endpoints refuses at once.
+  chain("filter-prerouting", "type filter hook prerouting priority dstnat - 10");
+  rule("filter-prerouting", "ct state new jump no-endpoints");
+  chain("filter-output", "type filter hook output priority dstnat - 10");
+  rule("filter-output", "ct state new jump no-endpoints");
+  chain("nat-prerouting", "type nat hook prerouting priority dstnat");
+  rule("nat-prerouting", "jump services");
+  chain("nat-output", "type nat hook output priority dstnat");
+  rule("nat-output", "jump services");
+  chain("nat-postrouting", "type nat hook postrouting priority srcnat");
+  rule("nat-postrouting", "jump masquerading");
+  return out;
+}
+
+}  // namespace podnet::proxy

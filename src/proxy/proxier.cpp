@@ -1,0 +1,222 @@
+#include "proxy/proxier.h"
+
+#include <thread>
+
+namespace podnet::proxy {
+
+namespace {
+
+std::string keyOf(const Json& obj) {
+  const Json& metadata = obj.contains("metadata") ? obj["metadata"] : Json::object();
+  return metadata.value("namespace", std::string()) + "/" + metadata.value("name", std::string());
+}
+
+std::vector<std::string> ofFamily(const std::vector<std::string>& cidrs, Family family) {
+  std::vector<std::string> out;
+  for (const auto& c : cidrs)
+    if (isFamily(c, family)) out.push_back(c);
+  return out;
+}
+
+// Addresses a port's traffic arrives on ("" stands for its NodePort).
+std::vector<std::pair<std::string, int>> frontends(const ServicePort& p) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& ip : p.clusterIps) out.emplace_back(ip, p.port);
+  for (const auto& ip : p.externalIps) out.emplace_back(ip, p.port);
+  for (const auto& ip : p.loadBalancerIps) out.emplace_back(ip, p.port);
+  if (p.nodePort) out.emplace_back("", p.nodePort);
+  return out;
+}
+
+}  // namespace
+
+Proxier::Proxier(ProxierConfig config, std::shared_ptr<RulesetWriter> writer)
+    : config_(std::move(config)),
+      writer_(std::move(writer)),
+      states_{ProgramState(TableConfig{Family::v4, config_.table}),
+              ProgramState(TableConfig{Family::v6, config_.table})} {
+  for (Family f : {Family::v4, Family::v6}) {
+    CompilerConfig& c = compilers_[int(f)];
+    c.family = f;
+    c.nodeName = config_.nodeName;
+    c.clusterCidrs = ofFamily(config_.clusterCidrs, f);
+  }
+}
+
+void Proxier::serviceChanged(const std::shared_ptr<const Json>& service) {
+  std::string key = keyOf(*service);
+  std::lock_guard lock(mutex_);
+  auto& slot = services_[key];
+  if (slot && *slot == *service) return;
+  slot = service;
+  dirty_.insert(key);
+  wake_.notify_all();
+}
+
+void Proxier::serviceDeleted(const Json& service) {
+  std::string key = keyOf(service);
+  std::lock_guard lock(mutex_);
+  services_.erase(key);
+  dirty_.insert(key);
+  wake_.notify_all();
+}
+
+void Proxier::sliceChanged(const std::shared_ptr<const Json>& slice) {
+  std::string service = serviceKeyOfSlice(*slice);
+  if (service.empty()) return;
+  std::lock_guard lock(mutex_);
+  auto& slot = slices_[service][keyOf(*slice)];
+  if (slot && *slot == *slice) return;
+  slot = slice;
+  dirty_.insert(service);
+  wake_.notify_all();
+}
+
+void Proxier::sliceDeleted(const Json& slice) {
+  std::string service = serviceKeyOfSlice(slice);
+  if (service.empty()) return;
+  std::lock_guard lock(mutex_);
+  auto it = slices_.find(service);
+  if (it != slices_.end()) {
+    it->second.erase(keyOf(slice));
+    if (it->second.empty()) slices_.erase(it);
+  }
+  dirty_.insert(service);
+  wake_.notify_all();
+}
+
+bool Proxier::pending() const {
+  std::lock_guard lock(mutex_);
+  return !dirty_.empty() || needFull_[0] || needFull_[1];
+}
+
+SyncStats Proxier::lastSync() const {
+  std::lock_guard lock(mutex_);
+  return lastSync_;
+}
+
+std::vector<StaleUdpFlow> Proxier::takeStaleUdpFlows() {
+  std::lock_guard lock(mutex_);
+  std::vector<StaleUdpFlow> out(staleUdp_.begin(), staleUdp_.end());
+  staleUdp_.clear();
+  return out;
+}
+
+const ProgramState& Proxier::program(Family family) const { return states_[int(family)]; }
+
+std::map<std::string, std::vector<ServicePort>> Proxier::servicePorts() const {
+  std::lock_guard lock(mutex_);
+  return ports_;
+}
+
+void Proxier::noteStaleUdp(const std::vector<ServicePort>& before,
+                           const std::vector<ServicePort>& after) {
+  // An endpoint that served a UDP frontend before and does not now.
+  auto serving = [](const ServicePort& p) {
+    std::set<std::string> ips;
+    for (const auto& e : p.endpoints)
+      if (e.ready || (e.serving && e.terminating)) ips.insert(e.ip);
+    return ips;
+  };
+  for (const auto& old : before) {
+    if (old.protocol != "udp") continue;
+    std::set<std::string> now;
+    std::set<std::pair<std::string, int>> stillFront;
+    for (const auto& p : after) {
+      if (p.protocol != "udp" || p.portName != old.portName) continue;
+      now = serving(p);
+      for (const auto& f : frontends(p)) stillFront.insert(f);
+    }
+    for (const auto& ip : serving(old)) {
+      for (const auto& [front, port] : frontends(old)) {
+        if (now.count(ip) && stillFront.count({front, port})) continue;
+        staleUdp_.insert({front, port, ip});
+      }
+    }
+  }
+}
+
+core::Status Proxier::sync() {
+  auto started = std::chrono::steady_clock::now();
+  std::set<std::string> dirty;
+  std::map<std::string, std::vector<ServicePort>> compiled;
+  {
+    std::lock_guard lock(mutex_);
+    dirty.swap(dirty_);
+    for (const auto& key : dirty) {
+      auto svc = services_.find(key);
+      if (svc == services_.end()) {
+        compiled[key];
+        continue;
+      }
+      std::vector<std::shared_ptr<const Json>> slices;
+      if (auto s = slices_.find(key); s != slices_.end())
+        for (const auto& [sliceKey, slice] : s->second) slices.push_back(slice);
+      compiled[key] = servicePortsOf(*svc->second, slices);
+    }
+  }
+  SyncStats stats;
+  stats.servicesCompiled = compiled.size();
+  core::Status result = core::Ok{};
+  for (Family f : {Family::v4, Family::v6}) {
+    ProgramState& state = states_[int(f)];
+    Transaction tx = state.newTransaction();
+    for (const auto& [key, ports] : compiled)
+      state.update(key, compileService(compilers_[int(f)], ports), tx);
+    std::string script;
+    if (needFull_[int(f)]) {
+      script = state.renderFull();
+      stats.full = true;
+    } else {
+      script = tx.script();
+    }
+    if (script.empty()) continue;
+    stats.scriptBytes += script.size();
+    core::Status applied = writer_->apply(script);
+    if (!applied) {
+      // The state holds what we want; the kernel may hold anything now.
+      needFull_[int(f)] = true;
+      result = applied;
+      continue;
+    }
+    needFull_[int(f)] = false;
+  }
+  stats.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  std::lock_guard lock(mutex_);
+  for (auto& [key, ports] : compiled) {
+    auto old = ports_.find(key);
+    if (old != ports_.end()) noteStaleUdp(old->second, ports);
+    if (ports.empty())
+      ports_.erase(key);
+    else
+      ports_[key] = std::move(ports);
+  }
+  lastSync_ = stats;
+  return result;
+}
+
+void Proxier::markReady() {
+  std::lock_guard lock(mutex_);
+  ready_ = true;
+  wake_.notify_all();
+}
+
+void Proxier::wake() { wake_.notify_all(); }
+
+void Proxier::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(200), [&] {
+        return stop.load() || (ready_ && (!dirty_.empty() || needFull_[0] || needFull_[1]));
+      });
+      if (stop.load()) return;
+      if (!ready_ || (dirty_.empty() && !needFull_[0] && !needFull_[1])) continue;
+    }
+    std::this_thread::sleep_for(config_.coalesce);
+    if (!sync()) std::this_thread::sleep_for(config_.retryAfterFailure);
+  }
+}
+
+}  // namespace podnet::proxy

@@ -1,0 +1,111 @@
+// The service proxy's control loop, as kube-proxy's: informer handlers record
+// which Services changed (cheap, under a small lock); sync() compiles only
+// those, diffs them against what it applied, and sends one atomic nftables
+// transaction per IP family. A failed transaction makes the next sync a full
+// one that replaces the table atomically.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "proxy/compiler.h"
+#include "proxy/program_state.h"
+#include "proxy/service_port.h"
+
+namespace podnet::proxy {
+
+// Where transactions go: libnftables in the agent, a recorder in tests.
+class RulesetWriter {
+ public:
+  virtual ~RulesetWriter() = default;
+  virtual core::Status apply(std::string_view script) = 0;
+};
+
+// A UDP endpoint that stopped serving a Service address: its conntrack
+// entries must go, or clients keep sending into the void (kubernetes#19029).
+struct StaleUdpFlow {
+  std::string serviceIp;  // "" for a NodePort (any local address)
+  int port = 0;           // the Service port, or the NodePort
+  std::string endpointIp;
+  bool operator<(const StaleUdpFlow& o) const {
+    return std::tie(serviceIp, port, endpointIp) < std::tie(o.serviceIp, o.port, o.endpointIp);
+  }
+};
+
+struct ProxierConfig {
+  std::string nodeName;
+  std::vector<std::string> clusterCidrs;  // pod ranges, any family
+  std::string table = "podnet-proxy";
+  // After the first change of a burst, wait this long for more before
+  // syncing, so a rollout costs a few transactions, not hundreds.
+  std::chrono::milliseconds coalesce{10};
+  std::chrono::milliseconds retryAfterFailure{1000};
+};
+
+struct SyncStats {
+  size_t servicesCompiled = 0;
+  size_t scriptBytes = 0;
+  bool full = false;
+  std::chrono::microseconds duration{0};
+};
+
+class Proxier {
+ public:
+  Proxier(ProxierConfig config, std::shared_ptr<RulesetWriter> writer);
+
+  // Informer handlers (any thread).
+  void serviceChanged(const std::shared_ptr<const Json>& service);
+  void serviceDeleted(const Json& service);
+  void sliceChanged(const std::shared_ptr<const Json>& slice);
+  void sliceDeleted(const Json& slice);
+
+  // Applies everything pending. On error the next sync is a full one.
+  core::Status sync();
+  bool pending() const;
+  SyncStats lastSync() const;
+  // UDP flows made stale by the last successful syncs; the caller clears them.
+  std::vector<StaleUdpFlow> takeStaleUdpFlows();
+
+  // Syncs whenever something changed, until `stop`. Call markReady() first
+  // (after the informers synced) so the first transaction is complete.
+  void run(const std::atomic<bool>& stop);
+  void markReady();
+  void wake();
+
+  const ProgramState& program(Family family) const;
+  // The ServicePorts last compiled, by Service key (for health checks and
+  // load balancer announcements).
+  std::map<std::string, std::vector<ServicePort>> servicePorts() const;
+
+ private:
+  void noteStaleUdp(const std::vector<ServicePort>& before, const std::vector<ServicePort>& after);
+
+  ProxierConfig config_;
+  std::shared_ptr<RulesetWriter> writer_;
+  CompilerConfig compilers_[2];
+  ProgramState states_[2];
+  bool needFull_[2] = {true, true};
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool ready_ = false;
+  std::map<std::string, std::shared_ptr<const Json>> services_;
+  // service key -> slice key -> slice
+  std::map<std::string, std::map<std::string, std::shared_ptr<const Json>>> slices_;
+  std::set<std::string> dirty_;
+  std::map<std::string, std::vector<ServicePort>> ports_;  // guarded by mutex_ for readers
+  std::set<StaleUdpFlow> staleUdp_;
+  SyncStats lastSync_;
+};
+
+}  // namespace podnet::proxy
