@@ -1,13 +1,15 @@
-// CNI ADD and DEL latency of the built `podnet-cni` against the reference
+// CNI ADD and DEL latency of the dedicated `podnet-cni` executable against the reference
 // `bridge` + `host-local` plugins (/usr/lib/cni), exec'ed the way a runtime
 // does (CNI_* environment, config on stdin, result on stdout). Root only.
 //
 // Everything happens in throwaway network namespaces "pcb-<pid>-...": a
 // "node" namespace plays the host (each plugin process joins it with setns()
-// between fork and exec, so neither side pays for `ip netns exec`), and every
+// between clone and exec, so neither side pays for `ip netns exec`), and every
 // iteration attaches a fresh pod namespace, created and deleted outside the
 // timed region. The two plugins alternate iteration by iteration so drift on
-// the machine hits both alike. Prints one JSON object.
+// the machine hits both alike. "harness_floor_p50_ms" is the same start of
+// /bin/true: what any plugin pays before doing anything (clone, setns, exec,
+// exit, wait). Prints one JSON object.
 //
 // Usage: cni_bench [iterations]   (default 50)
 #include <fcntl.h>
@@ -172,8 +174,15 @@ int main(int argc, char** argv) {
                                 {"reference", reference + "/bridge",
                                  config("bridge", "pcbref0", "10.253.0.0/24", "ipam-reference")}};
 
+  std::vector<double> floorMs;
   // One untimed warm-up round each (page cache, bridge creation).
   for (int i = -1; i < iterations; ++i) {
+    {
+      auto start = Clock::now();
+      Run floor = run({"/bin/true"}, {"CNI_COMMAND=VERSION"}, "", nodeFd);
+      if (i >= 0 && floor.exitCode == 0)
+        floorMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
     for (auto& subject : subjects) {
       const std::string pod = prefix + subject.label + "-" + std::to_string(i + 1);
       if (!ip({"netns", "add", pod})) {
@@ -217,7 +226,8 @@ int main(int argc, char** argv) {
                      : 0;
   printf(
       "{\"bench\":\"cni\",\"iterations\":%d,\"podnet\":%s,\"reference\":%s,"
-      "\"add_p50_ratio\":%.3f}\n",
-      iterations, figures(subjects[0]).c_str(), figures(subjects[1]).c_str(), ratio);
+      "\"add_p50_ratio\":%.3f,\"harness_floor_p50_ms\":%.2f}\n",
+      iterations, figures(subjects[0]).c_str(), figures(subjects[1]).c_str(), ratio,
+      percentile(floorMs, 0.5));
   return subjects[0].failures || subjects[1].failures ? 1 : 0;
 }
