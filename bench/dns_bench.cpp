@@ -2,19 +2,21 @@
 // dnsmasq, all serving the same generated cluster.local (bench/dns/), measured
 // with dnsperf on loopback with the same client settings, one server at a time.
 //
-// For each server: start it on a free 127.0.0.1 port with its config in a temp
-// dir, wait until it answers, spot-check answers with dig (a server that answers
-// NXDOMAIN or REFUSED for everything must not "win"), then for each query mix
-// run dnsperf at full speed for --seconds (queries/s, average/max latency, lost
-// queries, response codes compared with the codes the mix must get, the
-// server's CPU time), then at a fixed rate with per-query latencies (-v) for
-// percentiles. Servers are stopped by pid and the temp dir removed, also on
-// failure or Ctrl-C. Prints one JSON document.
+// Every server starts on its own free 127.0.0.1 port with its config in a temp
+// dir; once it answers, dig spot-checks its answers (a server that answers
+// NXDOMAIN or REFUSED for everything must not "win"). Then, in --rounds rounds,
+// dnsperf runs each query mix at full speed against each server in turn for
+// seconds/rounds (turns, so load drifting on the shared machine hits all alike):
+// queries/s, average/max latency, lost queries, response codes compared with
+// the codes the mix must get, the server's CPU time. Last, per server and mix, a
+// run at a fixed rate with per-query latencies (-v) for percentiles. Servers
+// are stopped by pid and the temp dir removed, also on failure or Ctrl-C.
+// Prints one JSON document.
 //
 // Usage: sudo build/bench/dns_bench [--seconds S] [--services N] [--threads T]
 //          [--servers podnet,knot,nsd,unbound,dnsmasq] [--podnet PATH]
 //          [--clients C] [--client-threads T] [--outstanding Q]
-//          [--latency-rate QPS] [--latency-seconds S] [--keep-dir]
+//          [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]
 // Peers come from scripts/setup_bench.sh. Nothing is forwarded anywhere.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -314,6 +317,7 @@ json dnsperfThroughput(int port, const std::string& input, int seconds,
               {"sent", numberAfter(out.out, "Queries sent:")},
               {"completed", numberAfter(out.out, "Queries completed:")},
               {"lost", numberAfter(out.out, "Queries lost:")},
+              {"run_seconds", numberAfter(out.out, "Run time (s):")},
               {"avg_latency_ms", numberAfter(out.out, "Average Latency (s):") * 1000},
               {"max_latency_ms",
                numberAfter(out.out, "(min ") >= 0 ? numberAfter(out.out, ", max ") * 1000 : -1},
@@ -448,6 +452,7 @@ struct Options {
   int threads = 2;
   int latencyRate = 20000;
   int latencySeconds = 3;
+  int rounds = 5;
   bool keepDir = false;
   std::vector<std::string> servers{"podnet", "knot", "nsd", "unbound", "dnsmasq"};
   std::string podnet = PODNET_BINARY;
@@ -487,6 +492,8 @@ bool parse(int argc, char** argv, Options& options) {
       ok = number(options.latencyRate);
     else if (flag == "--latency-seconds")
       ok = number(options.latencySeconds);
+    else if (flag == "--rounds")
+      ok = number(options.rounds);
     else if (flag == "--clients")
       ok = number(options.client.clients);
     else if (flag == "--client-threads")
@@ -517,13 +524,14 @@ std::string firstLine(const std::string& text) { return text.substr(0, text.find
 int main(int argc, char** argv) {
   Options options;
   if (!parse(argc, argv, options)) {
-    fprintf(stderr,
-            "usage: dns_bench [--seconds S] [--services N] [--threads T] [--servers a,b,...]\n"
-            "                 [--podnet PATH] [--clients C] [--client-threads T] "
-            "[--outstanding Q]\n"
-            "                 [--latency-rate QPS] [--latency-seconds S] [--keep-dir]\n"
-            "servers: podnet knot nsd unbound dnsmasq (install the peers with "
-            "scripts/setup_bench.sh)\n");
+    fprintf(
+        stderr,
+        "usage: dns_bench [--seconds S] [--services N] [--threads T] [--servers a,b,...]\n"
+        "                 [--podnet PATH] [--clients C] [--client-threads T] "
+        "[--outstanding Q]\n"
+        "                 [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]\n"
+        "servers: podnet knot nsd unbound dnsmasq (install the peers with "
+        "scripts/setup_bench.sh)\n");
     return 2;
   }
   if (capture({"dnsperf", "-h"}).out.find("dnsperf") == std::string::npos ||
@@ -581,6 +589,7 @@ int main(int argc, char** argv) {
       {"objects_yaml_bytes", objectsYaml.size()},
       {"generate_seconds", generateSeconds},
       {"seconds", options.seconds},
+      {"rounds", options.rounds},
       {"server_threads", options.threads},
       {"client",
        {{"tool", firstLine(capture({"dnsperf", "-h"})
@@ -592,6 +601,15 @@ int main(int argc, char** argv) {
       {"mixes", mixReport},
       {"servers", json::object()}};
 
+  // 1. Start every server (each on its own port; idle ones cost no CPU), wait
+  // until it answers, spot-check it.
+  struct Running {
+    std::string label;
+    int port;
+    pid_t pid;
+    std::string log;
+  };
+  std::vector<Running> running;
   int failures = 0;
   for (const auto& label : options.servers) {
     if (interrupted) break;
@@ -668,36 +686,94 @@ int main(int argc, char** argv) {
     }
     auto spotFailures = spotCheck(port, services);
     result["spot_check_failures"] = spotFailures;
-    bool correct = spotFailures.empty();
+    result["correct"] = spotFailures.empty();
     result["rss_mib_loaded"] = rssMiB(pid);
+    result["runs"] = json::object();
+    report["servers"][label] = result;
+    running.push_back({label, port, pid, log});
+  }
 
-    json runs = json::object();
+  // 2. Throughput: --rounds rounds; in each, every mix against every server
+  // for seconds/rounds, the servers taking turns, so load from elsewhere on the
+  // machine drifting during the run hits all of them alike. Per mix and server
+  // the slices add up: queries/s = completed / run time over all slices.
+  const int slice = std::max(1, options.seconds / options.rounds);
+  for (int round = 0; round < options.rounds && !interrupted; ++round) {
+    for (const auto& mix : mixes) {
+      const std::string input = root + "/" + mix.label + ".queries";
+      for (const auto& server : running) {
+        if (interrupted) break;
+        json& result = report["servers"][server.label];
+        double cpuBefore = cpuSeconds(server.pid);
+        json run = dnsperfThroughput(server.port, input, slice, options.client);
+        double cpu = cpuSeconds(server.pid) - cpuBefore;
+        std::string problem = checkResponseCodes(run, mix);
+        if (!problem.empty()) result["correct"] = false;
+        json& total = result["runs"][mix.label];
+        if (total.is_null())
+          total = {{"completed", 0.0},
+                   {"sent", 0.0},
+                   {"lost", 0.0},
+                   {"run_seconds", 0.0},
+                   {"latency_sum_s", 0.0},
+                   {"max_latency_ms", 0.0},
+                   {"server_cpu_seconds", 0.0},
+                   {"rcodes", json::object()},
+                   {"qps_per_round", json::array()}};
+        double completed = std::max(0.0, run.value("completed", 0.0));
+        total["completed"] = total["completed"].get<double>() + completed;
+        total["sent"] = total["sent"].get<double>() + std::max(0.0, run.value("sent", 0.0));
+        total["lost"] = total["lost"].get<double>() + std::max(0.0, run.value("lost", 0.0));
+        total["run_seconds"] =
+            total["run_seconds"].get<double>() + std::max(0.0, run.value("run_seconds", 0.0));
+        total["latency_sum_s"] = total["latency_sum_s"].get<double>() +
+                                 completed * std::max(0.0, run.value("avg_latency_ms", 0.0)) / 1000;
+        total["max_latency_ms"] =
+            std::max(total["max_latency_ms"].get<double>(), run.value("max_latency_ms", 0.0));
+        total["server_cpu_seconds"] = total["server_cpu_seconds"].get<double>() + cpu;
+        for (const auto& [code, count] : run["rcodes"].items())
+          total["rcodes"][code] = total["rcodes"].value(code, 0.0) + count.get<double>();
+        total["qps_per_round"].push_back(std::round(run.value("qps", 0.0)));
+        if (!problem.empty()) total["rcode_mismatch"] = problem;
+        if (run.contains("error")) total["error"] = run["error"];
+        fprintf(stderr, "dns_bench: round %d %s %s: %.0f queries/s\n", round + 1,
+                server.label.c_str(), mix.label.c_str(), run.value("qps", 0.0));
+      }
+    }
+  }
+  for (const auto& server : running) {
+    json& result = report["servers"][server.label];
+    for (auto& [label, total] : result["runs"].items()) {
+      double seconds = total["run_seconds"].get<double>(), done = total["completed"].get<double>();
+      total["qps"] = seconds > 0 ? done / seconds : 0;
+      total["avg_latency_ms"] = done > 0 ? total["latency_sum_s"].get<double>() / done * 1000 : -1;
+      total["server_cpu_per_second"] =
+          seconds > 0 ? total["server_cpu_seconds"].get<double>() / seconds : 0;
+      total.erase("latency_sum_s");
+    }
+  }
+
+  // 3. Latency at a fixed rate, per-query (-v), one server at a time.
+  for (const auto& server : running) {
     for (const auto& mix : mixes) {
       if (interrupted) break;
-      const std::string input = root + "/" + mix.label + ".queries";
-      double cpuBefore = cpuSeconds(pid);
-      json run = dnsperfThroughput(port, input, options.seconds, options.client);
-      run["server_cpu_seconds"] = cpuSeconds(pid) - cpuBefore;
-      if (std::string problem = checkResponseCodes(run, mix); !problem.empty()) {
-        run["rcode_mismatch"] = problem;
-        correct = false;
-      }
-      run["latency_at_fixed_rate"] =
-          dnsperfLatency(port, input, options.latencySeconds, options.latencyRate, options.client);
-      fprintf(stderr, "dns_bench: %s %s: %.0f queries/s\n", label.c_str(), mix.label.c_str(),
-              run["qps"].get<double>());
-      runs[mix.label] = run;
+      report["servers"][server.label]["runs"][mix.label]["latency_at_fixed_rate"] =
+          dnsperfLatency(server.port, root + "/" + mix.label + ".queries", options.latencySeconds,
+                         options.latencyRate, options.client);
     }
-    result["runs"] = runs;
-    result["rss_mib_after"] = rssMiB(pid);
-    result["correct"] = correct;
-    if (!correct) ++failures;
-    if (exited(pid) >= 0) {
-      result["error"] = "server died during the run: " + tail(log);
-      ++failures;
+  }
+
+  // 4. Stop them all, by pid.
+  for (const auto& server : running) {
+    json& result = report["servers"][server.label];
+    result["rss_mib_after"] = rssMiB(server.pid);
+    if (exited(server.pid) >= 0) {
+      result["error"] = "server died during the run: " + tail(server.log);
+      result["correct"] = false;
+    } else {
+      stop(server.pid);
     }
-    stop(pid);
-    report["servers"][label] = result;
+    if (!result.value("correct", false)) ++failures;
   }
 
   // Who answered most queries per second, per mix, among the correct servers.
