@@ -9,8 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <system_error>
-#include <thread>
 
 namespace podnet::cni {
 
@@ -151,8 +149,8 @@ struct Cursor {
 }  // namespace
 
 struct HostLocalIpam::PendingSync {
-  std::thread worker;
-  std::optional<CniError> error;
+  int fd;
+  std::string path;
 };
 
 HostLocalIpam::HostLocalIpam(IpamConfig config, std::string networkName)
@@ -168,10 +166,8 @@ HostLocalIpam::~HostLocalIpam() { (void)waitDurable(); }
 
 std::optional<CniError> HostLocalIpam::waitDurable() {
   if (!pending_) return std::nullopt;
-  if (pending_->worker.joinable()) pending_->worker.join();
-  auto error = std::move(pending_->error);
-  pending_.reset();
-  return error;
+  auto pending = std::move(pending_);
+  return syncFileAndDirectory(pending->fd, pending->path, directory_);
 }
 
 Outcome<std::vector<Allocation>> HostLocalIpam::listLocked() const {
@@ -226,7 +222,7 @@ Outcome<AllocatedAddress> HostLocalIpam::allocate(const std::string& containerId
                           ", duplicate allocation is not allowed",
                       ""};
   std::string content = containerId + kLineBreak + ifname;
-  // A previous deferred sync must finish before this one starts.
+  // A previous deferred sync must be done before another one is pending.
   if (auto error = waitDurable()) return *error;
   auto reserve = [&](const IpRange& range, const core::IpAddress& ip) -> Outcome<bool> {
     const std::string path = directory_ + "/" + ip.toString();
@@ -238,16 +234,8 @@ Outcome<AllocatedAddress> HostLocalIpam::allocate(const std::string& containerId
     writeHint(directory_, kLastReservedFile, ip.toString());
     const int fd = *created;
     if (deferredSync_) {
-      pending_ = std::make_unique<PendingSync>();
-      try {
-        PendingSync* sync = pending_.get();  // stays put if this object is moved
-        pending_->worker = std::thread([sync, fd, path, directory = directory_] {
-          sync->error = syncFileAndDirectory(fd, path, directory);
-        });
-        return true;
-      } catch (const std::system_error&) {  // no thread: sync here instead
-        pending_.reset();
-      }
+      pending_ = std::make_unique<PendingSync>(PendingSync{fd, path});
+      return true;
     }
     if (auto error = syncFileAndDirectory(fd, path, directory_)) {
       ::unlink(path.c_str());  // never report, nor keep, an address that is not durable

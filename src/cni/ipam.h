@@ -40,18 +40,18 @@ struct AllocatedAddress {
 class HostLocalIpam {
  public:
   HostLocalIpam(IpamConfig config, std::string networkName);
-  ~HostLocalIpam();  // waits for a deferred sync still running
+  ~HostLocalIpam();  // performs a deferred sync still pending
   HostLocalIpam(HostLocalIpam&&) noexcept;
   HostLocalIpam& operator=(HostLocalIpam&&) = delete;
 
   // With deferred sync, allocate() returns once the address is reserved (the
-  // file linked into place under the lock) and fsyncs the file and the
-  // directory on a background thread, so the caller can overlap those ~1 ms
-  // of disk waits with its own work. The caller must then call waitDurable()
-  // and succeed only if it returns no error. A crash before that may leave the
-  // address file empty: an allocation with no owner, which GC releases.
+  // file created under the lock) and leaves the fsyncs of the file and the
+  // directory (~1 ms on a disk) to waitDurable(), which the caller runs when
+  // it suits it, e.g. on a thread while the kernel work runs, and must have
+  // succeeded before the address is reported. A crash before that may leave
+  // the address file empty: an allocation with no owner, which GC releases.
   void setDeferredSync(bool deferred) { deferredSync_ = deferred; }
-  // Joins the pending sync, if any; the error of a failed fsync.
+  // Performs the pending fsyncs, if any; the error of a failed one.
   std::optional<CniError> waitDurable();
 
   // <dataDir>/<network>

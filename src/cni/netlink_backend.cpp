@@ -59,11 +59,12 @@ Outcome<net::LinkInfo> ensureBridge(net::Netlink& host, const PodNetworkSpec& sp
 // Configures the pod end inside its netns in one netlink batch: lo and the
 // interface up, the address, then the routes (which need the address's subnet
 // route; the kernel applies a batch in order).
-std::optional<CniError> configurePod(net::Netlink& pod, const PodNetworkSpec& spec, int podIndex) {
+std::optional<CniError> configurePod(net::Netlink& pod, const PodNetworkSpec& spec,
+                                     const InterfaceAddress& address, int podIndex) {
   net::Netlink::Batch batch;
   batch.setLinkUp("lo");
   batch.setLinkUp(spec.ifname);
-  batch.addAddress(podIndex, spec.address.ip, spec.address.prefix);
+  batch.addAddress(podIndex, address.ip, address.prefix);
   for (const auto& route : spec.routes) {
     net::Route kernelRoute;
     kernelRoute.dst = route.dst;
@@ -141,7 +142,14 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   }
   auto podLink = pod->link(spec.ifname);
   if (!podLink) return fail(backendError("link " + spec.ifname, podLink.error()));
-  if (auto failed = configurePod(*pod, spec, podLink->index)) return fail(*failed);
+  InterfaceAddress address = spec.address;
+  if (spec.awaitAddress) {  // IPAM ran while the links were made
+    auto chosen = spec.awaitAddress();
+    if (!chosen) return fail(chosen.error());
+    address = *chosen;
+    traceMark("address awaited");
+  }
+  if (auto failed = configurePod(*pod, spec, address, podLink->index)) return fail(*failed);
   traceMark("pod end configured");
 
   // The bridge's MAC may have changed with its new port (a bridge without an

@@ -23,6 +23,7 @@ class NetlinkBackend : public NetworkBackend {
   CniStatus tearDownPod(const std::string& netns, const std::string& ifname) override;
   CniStatus checkPod(const PodNetworkSpec& spec) override;
   bool ready() override { return true; }
+  bool acceptsLateAddress() const override { return true; }
 };
 
 }  // namespace podnet::cni

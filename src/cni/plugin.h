@@ -4,6 +4,7 @@
 // from the IPAM state files.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@ struct PodNetworkSpec {
   int mtu = 0;             // 0: the kernel's default
   bool hairpin = false;
   std::vector<Route> routes;  // in the pod; includes the default route for isDefaultGateway
+  // Set only for a backend that acceptsLateAddress(): IPAM is still choosing
+  // `address.ip` (its prefix, the gateway and the routes are known). The
+  // backend calls it once it needs the address, after the work that does not,
+  // and stops (undoing what it did) with its error if it fails.
+  std::function<Outcome<InterfaceAddress>()> awaitAddress;
 };
 
 struct LinkInfo {
@@ -54,6 +60,9 @@ class NetworkBackend {
   virtual CniStatus checkPod(const PodNetworkSpec& spec) = 0;
   // Whether ADD can be served now (STATUS).
   virtual bool ready() = 0;
+  // Whether setUpPod can start before IPAM has chosen the address (see
+  // PodNetworkSpec::awaitAddress), so that both overlap.
+  virtual bool acceptsLateAddress() const { return false; }
 };
 
 // What the executable prints on stdout and its exit status. Errors are JSON

@@ -277,6 +277,31 @@ TEST_F(NetlinkBackendTest, AddTwiceFailsWithoutLeaking) {
   EXPECT_EQ(run("DEL", "a", this->config()).exitCode, 0);
 }
 
+// IPAM runs while the links are made: when it then fails (here: the range
+// is exhausted), the links made meanwhile are removed and IPAM's error is the
+// answer.
+TEST_F(NetlinkBackendTest, ExhaustedRangeLeavesNoLinksBehind) {
+  std::string small = config();
+  small.replace(small.find("10.77.0.0/24"), 12, "10.77.0.0/30");  // only .2 is free
+  ASSERT_EQ(run("ADD", "a", small).exitCode, 0);
+  Response second = run("ADD", "b", small);
+  EXPECT_EQ(second.exitCode, 1);
+  Json error = Json::parse(second.stdoutJson, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << second.stdoutJson;
+  EXPECT_EQ(error["code"], int(kRangeExhausted)) << second.stdoutJson;
+  auto inPod = net::NetnsHandle::openNamed(prefix_ + "b");
+  ASSERT_TRUE(inPod.ok());
+  auto pod = net::Netlink::openIn(*inPod);
+  ASSERT_TRUE(pod.ok());
+  EXPECT_FALSE(pod->linkIndex("eth0").ok());  // no half-made pod interface
+  auto onNode = net::runInNetns(*node_, [&] {
+    return net::Netlink::open().value().linkIndex(hostVethName(netnsPath("b"), "eth0"));
+  });
+  EXPECT_FALSE(onNode.ok());  // nor its host end
+  EXPECT_EQ(run("DEL", "b", small).exitCode, 0);
+  EXPECT_EQ(run("DEL", "a", small).exitCode, 0);
+}
+
 TEST_F(NetlinkBackendTest, MalformedConfigIsAnError) {
   Response broken = run("ADD", "a", "{not json");
   EXPECT_EQ(broken.exitCode, 1);
