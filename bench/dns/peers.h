@@ -59,7 +59,7 @@ inline const char* kKnotConfig = R"(server:
     tcp-workers: 1
     background-workers: 1
 database:
-    storage: @DIR@/knot-db
+    storage: @DIR@
 control:
     listen: @DIR@/knot.sock
 log:
