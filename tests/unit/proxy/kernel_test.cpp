@@ -1,0 +1,516 @@
+// The service proxy against the real kernel (root only; skipped otherwise).
+// Everything happens in throwaway network namespaces named "pbk-<pid>-...":
+// the nftables context is opened inside them, so the host's ruleset is never
+// touched, and an RAII guard removes them also when a test fails.
+//  - Kernel acceptance: every kind of Service the compiler handles, then
+//    incremental changes, each sync() accepted and `nft list table` showing
+//    the result; a second Proxier (an agent restart) replaces the table.
+//  - Real traffic: client -> node (the proxy's rules) -> two server netns,
+//    over TCP and UDP, through the ClusterIP.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/netns.h"
+#include "net/nftables.h"
+#include "proxy/nftables_writer.h"
+#include "proxy/proxier.h"
+
+namespace podnet::proxy {
+namespace {
+
+#define ASSERT_OK(expression)                             \
+  do {                                                    \
+    auto&& result_ = (expression);                        \
+    ASSERT_TRUE(result_.ok()) << result_.error().message; \
+  } while (0)
+
+bool isRoot() { return geteuid() == 0; }
+
+std::string prefixed(const std::string& suffix) {
+  return "pbk-" + std::to_string(getpid()) + "-" + suffix;
+}
+
+// Deletes every namespace it made, whatever happened in between.
+class Namespaces {
+ public:
+  ~Namespaces() {
+    for (const auto& name : names_) (void)net::deleteNamedNetns(name);
+  }
+  const net::NetnsHandle& make(const std::string& suffix) {
+    std::string name = prefixed(suffix);
+    (void)net::deleteNamedNetns(name);  // a leftover of a crashed run
+    auto handle = net::createNamedNetns(name);
+    if (!handle) throw std::runtime_error("create netns " + name + ": " + handle.error().message);
+    names_.push_back(name);
+    return handles_.emplace(suffix, std::move(*handle)).first->second;
+  }
+  const net::NetnsHandle& operator[](const std::string& suffix) const {
+    return handles_.at(suffix);
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::map<std::string, net::NetnsHandle> handles_;
+};
+
+// iproute2 for the test topology only (the product uses net/netlink.h).
+bool ip(const std::string& args) {
+  std::string command = "ip " + args + " >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
+}
+
+Json service(const std::string& name, Json spec) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec", std::move(spec)}};
+}
+
+Json endpoint(const std::string& ip, const std::string& node, bool ready = true) {
+  return {{"addresses", {ip}},
+          {"nodeName", node},
+          {"conditions", {{"ready", ready}, {"serving", ready}, {"terminating", false}}}};
+}
+
+std::shared_ptr<const Json> slice(const std::string& service, Json endpoints,
+                                  const std::string& protocol = "TCP") {
+  return std::make_shared<const Json>(
+      Json{{"metadata",
+            {{"name", service + "-abc"},
+             {"namespace", "default"},
+             {"labels", {{"kubernetes.io/service-name", service}}}}},
+           {"addressType", "IPv4"},
+           {"endpoints", std::move(endpoints)},
+           {"ports", Json::array({{{"name", "p"}, {"port", 8080}, {"protocol", protocol}}})}});
+}
+
+Json clusterIpSpec(const std::string& ip, const std::string& protocol = "TCP") {
+  return {{"clusterIP", ip},
+          {"clusterIPs", {ip}},
+          {"ports", {{{"name", "p"}, {"port", 80}, {"targetPort", 8080}, {"protocol", protocol}}}}};
+}
+
+std::shared_ptr<const Json> shared(Json j) { return std::make_shared<const Json>(std::move(j)); }
+
+// Whether the listed table DNATs to `ip`:8080: one endpoint is a plain
+// `dnat to`, several are a numgen map of `ip . port`.
+bool dnatsTo(const std::string& table, const std::string& ip) {
+  return table.find("dnat to " + ip + ":8080") != std::string::npos ||
+         table.find(" " + ip + " . 8080") != std::string::npos;
+}
+
+// ---------------------------------------------------------------------------
+// Kernel acceptance of the scripts.
+
+class ProxyKernel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!isRoot()) GTEST_SKIP() << "needs root (network namespaces, nftables)";
+    node_ = &namespaces_.make("node");
+    proxier_ = makeProxier();
+    ASSERT_NE(proxier_, nullptr);
+  }
+
+  std::unique_ptr<Proxier> makeProxier() {
+    auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
+    if (!nft) {
+      ADD_FAILURE() << nft.error().message;
+      return nullptr;
+    }
+    ProxierConfig config;
+    config.nodeName = "node-1";
+    config.clusterCidrs = {"10.244.0.0/16"};
+    return std::make_unique<Proxier>(config, std::make_shared<NftablesWriter>(std::move(*nft)));
+  }
+
+  std::string listTable() {
+    auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
+    if (!nft) return "open: " + nft.error().message;
+    auto out = nft->query("list table ip podnet-proxy");
+    return out ? *out : "query: " + out.error().message;
+  }
+
+  Namespaces namespaces_;
+  const net::NetnsHandle* node_ = nullptr;
+  std::unique_ptr<Proxier> proxier_;
+};
+
+TEST_F(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
+  Proxier& p = *proxier_;
+  // ClusterIP, 2 endpoints.
+  p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
+  p.sliceChanged(
+      slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2")}));
+  // NodePort, eTP Local.
+  Json np = clusterIpSpec("10.96.0.11");
+  np["type"] = "NodePort";
+  np["ports"][0]["nodePort"] = 30080;
+  np["externalTrafficPolicy"] = "Local";
+  p.serviceChanged(shared(service("np", np)));
+  p.sliceChanged(slice("np", {endpoint("10.244.1.3", "node-1"), endpoint("10.244.2.3", "node-2")}));
+  // LoadBalancer with source ranges and an externalIP.
+  Json lbSpec = clusterIpSpec("10.96.0.12");
+  lbSpec["type"] = "LoadBalancer";
+  lbSpec["ports"][0]["nodePort"] = 30081;
+  lbSpec["loadBalancerSourceRanges"] = {"172.30.0.0/28", "192.168.7.0/24"};
+  lbSpec["externalIPs"] = {"198.51.100.7"};
+  Json lb = service("lb", lbSpec);
+  lb["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "172.30.0.200"}}}}}}};
+  p.serviceChanged(shared(lb));
+  p.sliceChanged(slice("lb", {endpoint("10.244.1.4", "node-1")}));
+  // Session affinity, iTP Local.
+  Json aff = clusterIpSpec("10.96.0.13");
+  aff["sessionAffinity"] = "ClientIP";
+  aff["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", 600}}}};
+  aff["internalTrafficPolicy"] = "Local";
+  p.serviceChanged(shared(service("aff", aff)));
+  p.sliceChanged(
+      slice("aff", {endpoint("10.244.1.5", "node-1"), endpoint("10.244.2.5", "node-2")}));
+  // UDP, and a Service without endpoints.
+  p.serviceChanged(shared(service("dns", clusterIpSpec("10.96.0.14", "UDP"))));
+  p.sliceChanged(slice("dns", {endpoint("10.244.1.6", "node-1")}, "UDP"));
+  p.serviceChanged(shared(service("empty", clusterIpSpec("10.96.0.15"))));
+
+  ASSERT_OK(p.sync());
+  EXPECT_TRUE(p.lastSync().full);
+  std::string table = listTable();
+  for (const char* expected :
+       {"10.96.0.10 . 6 . 80", "10.96.0.11 . 6 . 80", "10.96.0.12 . 6 . 80",
+        "172.30.0.200 . 6 . 80", "198.51.100.7 . 6 . 80", "10.96.0.13 . 6 . 80",
+        "10.96.0.14 . 17 . 80", "10.96.0.15 . 6 . 80", "6 . 30080", "6 . 30081", "172.30.0.0/28",
+        "192.168.7.0/24", "timeout 10m"})
+    EXPECT_NE(table.find(expected), std::string::npos) << expected << " missing in\n" << table;
+  for (const char* pod : {"10.244.1.2", "10.244.2.2", "10.244.1.3", "10.244.2.3", "10.244.1.4",
+                          "10.244.1.5", "10.244.1.6"})
+    EXPECT_TRUE(dnatsTo(table, pod)) << pod << " missing in\n" << table;
+  EXPECT_FALSE(dnatsTo(table, "10.244.2.5")) << "internalTrafficPolicy Local: node-2's endpoint";
+
+  // Scale web up to 3 endpoints.
+  p.sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2"),
+                               endpoint("10.244.1.7", "node-1")}));
+  ASSERT_OK(p.sync());
+  EXPECT_FALSE(p.lastSync().full);
+  EXPECT_EQ(p.lastSync().servicesCompiled, 1u);
+  table = listTable();
+  EXPECT_TRUE(dnatsTo(table, "10.244.1.7")) << table;
+
+  // One endpoint becomes not-ready; then scale down to one.
+  p.sliceChanged(
+      slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2", false),
+                    endpoint("10.244.1.7", "node-1")}));
+  ASSERT_OK(p.sync());
+  table = listTable();
+  EXPECT_FALSE(dnatsTo(table, "10.244.2.2")) << table;
+  EXPECT_TRUE(dnatsTo(table, "10.244.1.7")) << table;
+  p.sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1")}));
+  ASSERT_OK(p.sync());
+  table = listTable();
+  EXPECT_FALSE(dnatsTo(table, "10.244.1.7")) << table;
+  EXPECT_TRUE(dnatsTo(table, "10.244.1.2")) << table;
+
+  // The affinity timeout changes.
+  aff["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", 30}}}};
+  p.serviceChanged(shared(service("aff", aff)));
+  ASSERT_OK(p.sync());
+  table = listTable();
+  EXPECT_NE(table.find("timeout 30s"), std::string::npos) << table;
+  EXPECT_EQ(table.find("timeout 10m"), std::string::npos) << table;
+
+  // A Service is deleted: its address and chains go.
+  p.serviceDeleted(service("lb", lbSpec));
+  ASSERT_OK(p.sync());
+  table = listTable();
+  for (const char* gone : {"10.96.0.12 . 6 . 80", "172.30.0.200", "198.51.100.7", "6 . 30081",
+                           "10.244.1.4", "192.168.7.0/24"})
+    EXPECT_EQ(table.find(gone), std::string::npos) << gone << " still in\n" << table;
+
+  // The empty Service gets an endpoint: it leaves the no-endpoint map.
+  p.sliceChanged(slice("empty", {endpoint("10.244.2.9", "node-2")}));
+  ASSERT_OK(p.sync());
+  table = listTable();
+  EXPECT_TRUE(dnatsTo(table, "10.244.2.9")) << table;
+
+  // An agent restart: a new Proxier fed the same objects replaces the table
+  // atomically with the same content.
+  std::unique_ptr<Proxier> restarted = makeProxier();
+  ASSERT_NE(restarted, nullptr);
+  restarted->serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
+  restarted->sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1")}));
+  restarted->serviceChanged(shared(service("np", np)));
+  restarted->sliceChanged(
+      slice("np", {endpoint("10.244.1.3", "node-1"), endpoint("10.244.2.3", "node-2")}));
+  restarted->serviceChanged(shared(service("aff", aff)));
+  restarted->sliceChanged(
+      slice("aff", {endpoint("10.244.1.5", "node-1"), endpoint("10.244.2.5", "node-2")}));
+  restarted->serviceChanged(shared(service("dns", clusterIpSpec("10.96.0.14", "UDP"))));
+  restarted->sliceChanged(slice("dns", {endpoint("10.244.1.6", "node-1")}, "UDP"));
+  restarted->serviceChanged(shared(service("empty", clusterIpSpec("10.96.0.15"))));
+  restarted->sliceChanged(slice("empty", {endpoint("10.244.2.9", "node-2")}));
+  ASSERT_OK(restarted->sync());
+  EXPECT_TRUE(restarted->lastSync().full);
+  EXPECT_EQ(listTable(), table);
+}
+
+TEST_F(ProxyKernel, AFailedTransactionMakesTheNextSyncFull) {
+  Proxier& p = *proxier_;
+  p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
+  p.sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1")}));
+  ASSERT_OK(p.sync());
+  // Someone deletes the table behind the proxy's back: the next incremental
+  // sync fails as a whole...
+  auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
+  ASSERT_OK(nft);
+  ASSERT_OK(nft->run("delete table ip podnet-proxy\n"));
+  p.sliceChanged(slice("web", {endpoint("10.244.1.3", "node-1")}));
+  EXPECT_FALSE(p.sync().ok());
+  // ...and the one after is a full sync that restores everything.
+  ASSERT_OK(p.sync());
+  EXPECT_TRUE(p.lastSync().full);
+  std::string after = listTable();
+  EXPECT_TRUE(dnatsTo(after, "10.244.1.3")) << after;
+  EXPECT_NE(after.find("10.96.0.10 . 6 . 80"), std::string::npos) << after;
+}
+
+// ---------------------------------------------------------------------------
+// Real traffic.
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+sockaddr_in address(const std::string& ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  return a;
+}
+
+std::string addressText(const sockaddr_in& a) {
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+  return text;
+}
+
+int socketIn(const net::NetnsHandle& ns, int type) {
+  auto fd = net::runInNetns(ns, [type]() -> core::Result<int> {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return core::internal(std::string("socket: ") + strerror(errno));
+    return fd;
+  });
+  return fd ? *fd : -1;
+}
+
+// A server in its own netns on port 8080 (TCP and UDP) that answers every
+// request with "<its own IP> <the client's IP as it sees it>".
+class EchoServer {
+ public:
+  EchoServer(const net::NetnsHandle& ns, std::string ownIp) : ownIp_(std::move(ownIp)) {
+    tcp_ = Fd(socketIn(ns, SOCK_STREAM));
+    udp_ = Fd(socketIn(ns, SOCK_DGRAM));
+    int one = 1;
+    setsockopt(tcp_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in any = address("0.0.0.0", 8080);
+    ok_ = tcp_.get() >= 0 && udp_.get() >= 0 &&
+          bind(tcp_.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0 &&
+          listen(tcp_.get(), 64) == 0 &&
+          bind(udp_.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0;
+    if (ok_) thread_ = std::thread([this] { serve(); });
+  }
+  ~EchoServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd fds[2] = {{tcp_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
+      if (poll(fds, 2, 50) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        Fd conn(accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
+        if (conn.get() < 0) continue;
+        char buf[64];
+        pollfd in{conn.get(), POLLIN, 0};
+        if (poll(&in, 1, 2000) > 0 && recv(conn.get(), buf, sizeof buf, 0) > 0) {
+          std::string reply = ownIp_ + " " + addressText(peer);
+          (void)send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+      }
+      if (fds[1].revents & POLLIN) {
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        char buf[64];
+        if (recvfrom(udp_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len) >=
+            0) {
+          std::string reply = ownIp_ + " " + addressText(peer);
+          (void)sendto(udp_.get(), reply.data(), reply.size(), 0,
+                       reinterpret_cast<sockaddr*>(&peer), len);
+        }
+      }
+    }
+  }
+
+  std::string ownIp_;
+  Fd tcp_, udp_;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct Reply {
+  int error = 0;     // errno of connect/send/recv, 0 when answered
+  std::string text;  // what the server said
+};
+
+// One TCP connection from the client netns: connect, send, read the answer.
+// Generous timeouts only guard against a hang; nothing asserts on time.
+Reply tcpRequest(const net::NetnsHandle& client, const std::string& ip, int port) {
+  Fd fd(socketIn(client, SOCK_STREAM));
+  if (fd.get() < 0) return {EBADF, ""};
+  timeval timeout{5, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  sockaddr_in to = address(ip, port);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return {errno, ""};
+  if (send(fd.get(), "hi", 2, MSG_NOSIGNAL) != 2) return {errno, ""};
+  char buf[128];
+  ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
+  if (n <= 0) return {n == 0 ? ECONNRESET : errno, ""};
+  return {0, std::string(buf, n)};
+}
+
+Reply udpRequest(const net::NetnsHandle& client, const std::string& ip, int port) {
+  Fd fd(socketIn(client, SOCK_DGRAM));
+  if (fd.get() < 0) return {EBADF, ""};
+  timeval timeout{2, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in to = address(ip, port);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return {errno, ""};
+  for (int attempt = 0; attempt < 3; ++attempt) {  // UDP may lose the first ARP-queued packet
+    if (send(fd.get(), "hi", 2, 0) != 2) return {errno, ""};
+    char buf[128];
+    ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
+    if (n > 0) return {0, std::string(buf, n)};
+  }
+  return {ETIMEDOUT, ""};
+}
+
+class ProxyTraffic : public ProxyKernel {
+ protected:
+  void SetUp() override {
+    ProxyKernel::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    namespaces_.make("client");
+    namespaces_.make("srv1");
+    namespaces_.make("srv2");
+    // client 10.244.9.2 -- node, srv1 10.244.1.2 -- node, srv2 10.244.2.2 -- node.
+    struct Leg {
+      std::string ns, subnet;
+    };
+    for (const Leg& leg :
+         {Leg{"client", "10.244.9"}, Leg{"srv1", "10.244.1"}, Leg{"srv2", "10.244.2"}}) {
+      std::string node = prefixed("node"), peer = prefixed(leg.ns);
+      ASSERT_TRUE(
+          ip("-n " + node + " link add n-" + leg.ns + " type veth peer name eth0 netns " + peer));
+      ASSERT_TRUE(ip("-n " + node + " addr add " + leg.subnet + ".1/24 dev n-" + leg.ns));
+      ASSERT_TRUE(ip("-n " + node + " link set n-" + leg.ns + " up"));
+      ASSERT_TRUE(ip("-n " + peer + " addr add " + leg.subnet + ".2/24 dev eth0"));
+      ASSERT_TRUE(ip("-n " + peer + " link set eth0 up"));
+      ASSERT_TRUE(ip("-n " + peer + " link set lo up"));
+      ASSERT_TRUE(ip("-n " + peer + " route add default via " + leg.subnet + ".1"));
+    }
+    ASSERT_TRUE(ip("-n " + prefixed("node") + " link set lo up"));
+    ASSERT_OK(net::writeSysctlIn(*node_, "net/ipv4/ip_forward", "1"));
+    srv1_ = std::make_unique<EchoServer>(namespaces_["srv1"], "10.244.1.2");
+    srv2_ = std::make_unique<EchoServer>(namespaces_["srv2"], "10.244.2.2");
+    ASSERT_TRUE(srv1_->ok() && srv2_->ok());
+  }
+
+  std::unique_ptr<EchoServer> srv1_, srv2_;
+};
+
+TEST_F(ProxyTraffic, ClusterIpReachesEveryEndpointKeepsTheClientIpAndRefusesWhenEmpty) {
+  Proxier& p = *proxier_;
+  const auto& client = namespaces_["client"];
+  p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
+  p.sliceChanged(
+      slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2")}));
+  p.serviceChanged(shared(service("dns", clusterIpSpec("10.96.0.11", "UDP"))));
+  p.sliceChanged(
+      slice("dns", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2")}, "UDP"));
+  p.serviceChanged(shared(service("empty", clusterIpSpec("10.96.0.12"))));
+  ASSERT_OK(p.sync());
+
+  // Direct first: the topology itself works.
+  Reply direct = tcpRequest(client, "10.244.1.2", 8080);
+  ASSERT_EQ(direct.error, 0) << strerror(direct.error);
+  EXPECT_EQ(direct.text, "10.244.1.2 10.244.9.2");
+
+  std::map<std::string, int> answered;
+  for (int i = 0; i < 40; ++i) {
+    Reply r = tcpRequest(client, "10.96.0.10", 80);
+    ASSERT_EQ(r.error, 0) << "connection " << i << ": " << strerror(r.error);
+    auto space = r.text.find(' ');
+    ASSERT_NE(space, std::string::npos) << r.text;
+    EXPECT_EQ(r.text.substr(space + 1), "10.244.9.2") << "no SNAT for pod traffic";
+    answered[r.text.substr(0, space)]++;
+  }
+  EXPECT_EQ(answered.size(), 2u) << "both endpoints answer over 40 connections";
+
+  Reply udp = udpRequest(client, "10.96.0.11", 80);
+  ASSERT_EQ(udp.error, 0) << strerror(udp.error);
+  EXPECT_TRUE(udp.text == "10.244.1.2 10.244.9.2" || udp.text == "10.244.2.2 10.244.9.2")
+      << udp.text;
+
+  Reply refused = tcpRequest(client, "10.96.0.12", 80);
+  EXPECT_EQ(refused.error, ECONNREFUSED) << strerror(refused.error);
+
+  // Scale to one endpoint: every new connection goes there.
+  p.sliceChanged(slice("web", {endpoint("10.244.2.2", "node-2")}));
+  ASSERT_OK(p.sync());
+  for (int i = 0; i < 20; ++i) {
+    Reply r = tcpRequest(client, "10.96.0.10", 80);
+    ASSERT_EQ(r.error, 0) << strerror(r.error);
+    EXPECT_EQ(r.text, "10.244.2.2 10.244.9.2");
+  }
+  // And to none: refused at once.
+  p.sliceChanged(slice("web", Json::array()));
+  ASSERT_OK(p.sync());
+  EXPECT_EQ(tcpRequest(client, "10.96.0.10", 80).error, ECONNREFUSED);
+}
+
+}  // namespace
+}  // namespace podnet::proxy
