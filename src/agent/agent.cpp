@@ -19,6 +19,7 @@
 #include "agent/container_process.h"
 #include "agent/pod_plan.h"
 #include "agent/probe.h"
+#include "agent/service_proxy.h"
 #include "api/object.h"
 #include "api/resource.h"
 #include "cni/netlink_backend.h"
@@ -169,6 +170,7 @@ struct Agent::Impl {
   std::map<pid_t, int> exitedChildren;       // pid -> wait status
   std::unique_ptr<net::Netlink> netlink;
   std::unique_ptr<NodeNetworkApplier> nodeNetwork;
+  std::unique_ptr<ServiceProxy> serviceProxy;
   std::optional<NodeNetworkProgram> appliedProgram;
   Clock::time_point lastHeartbeat{};
   Clock::time_point lastNodeSync{};
@@ -851,6 +853,15 @@ struct Agent::Impl {
     cniConfig = cni.dump();
     writeFileAtomically(fs::path(config.dataDir) / "cni.conf", cni.dump(2));
     loadSandboxes();
+    if (config.serviceProxy) {
+      serviceProxy = std::make_unique<ServiceProxy>(
+          ServiceProxyConfig{config.nodeName, nodeDevice, config.clusterCidr, config.dataDir}, *client);
+      core::Status started = serviceProxy->start();
+      if (!started) {
+        log("service proxy: " + started.error().message);
+        return 1;
+      }
+    }
 
     while (!stop) {
       auto started = Clock::now();
@@ -868,7 +879,9 @@ struct Agent::Impl {
       }
       std::this_thread::sleep_until(started + config.syncPeriod);
     }
-    // Pods keep running: a restarted agent adopts them.
+    // Pods keep running: a restarted agent adopts them. The nftables rules
+    // stay too, so Services keep working until the next agent syncs.
+    if (serviceProxy) serviceProxy->stop();
     return 0;
   }
 };

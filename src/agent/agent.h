@@ -23,6 +23,7 @@ struct AgentConfig {
   std::string clusterDns = "10.96.0.10";
   std::string clusterDomain = "cluster.local";
   std::string bridge = "cni0";
+  bool serviceProxy = true;  // program Services into this node's nftables
   std::string selfBinary;  // the podnet binary, for the test server; empty: /proc/self/exe
   std::chrono::milliseconds syncPeriod{200};
   std::chrono::seconds heartbeatPeriod{10};

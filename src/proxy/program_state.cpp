@@ -345,15 +345,16 @@ std::string renderBase(const TableConfig& config) {
   rule("no-endpoints", ip + " daddr . meta l4proto . th dport vmap @" + kNoEndpointServices);
   rule("no-endpoints", "fib daddr type local " + ip + " daddr != " + loopback +
                            " meta l4proto . th dport vmap @" + kNoEndpointNodePorts);
-  // Rejects come before NAT (dstnat - 10), for new connections only, as in
-  // kube-proxy: a Service without endpoints refuses at once.
-  chain("filter-prerouting", "type filter hook prerouting priority dstnat - 10");
+  // Rejects come before NAT (dstnat - 10 = -110), for new connections only,
+  // as in kube-proxy: a Service without endpoints refuses at once. (nft
+  // accepts the name "dstnat" only on prerouting, so output uses numbers.)
+  chain("filter-prerouting", "type filter hook prerouting priority -110");
   rule("filter-prerouting", "ct state new jump no-endpoints");
-  chain("filter-output", "type filter hook output priority dstnat - 10");
+  chain("filter-output", "type filter hook output priority -110");
   rule("filter-output", "ct state new jump no-endpoints");
   chain("nat-prerouting", "type nat hook prerouting priority dstnat");
   rule("nat-prerouting", "jump services");
-  chain("nat-output", "type nat hook output priority dstnat");
+  chain("nat-output", "type nat hook output priority -100");
   rule("nat-output", "jump services");
   chain("nat-postrouting", "type nat hook postrouting priority srcnat");
   rule("nat-postrouting", "jump masquerading");

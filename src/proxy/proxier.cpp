@@ -215,7 +215,11 @@ void Proxier::run(const std::atomic<bool>& stop) {
       if (!ready_ || (dirty_.empty() && !needFull_[0] && !needFull_[1])) continue;
     }
     std::this_thread::sleep_for(config_.coalesce);
-    if (!sync()) std::this_thread::sleep_for(config_.retryAfterFailure);
+    core::Status synced = sync();
+    if (!synced) {
+      if (config_.onSyncError) config_.onSyncError(synced.error());
+      std::this_thread::sleep_for(config_.retryAfterFailure);
+    }
   }
 }
 

@@ -50,6 +50,8 @@ struct ProxierConfig {
   // syncing, so a rollout costs a few transactions, not hundreds.
   std::chrono::milliseconds coalesce{10};
   std::chrono::milliseconds retryAfterFailure{1000};
+  // Told about every failed sync (run() retries, with a full sync).
+  std::function<void(const core::Error&)> onSyncError;
 };
 
 struct SyncStats {
