@@ -1,5 +1,7 @@
 #include "proxy/program_state.h"
 
+#include <functional>
+
 namespace podnet::proxy {
 
 namespace {
@@ -75,7 +77,7 @@ Transaction ProgramState::newTransaction() const {
   return tx;
 }
 
-std::string ProgramState::renderRule(const Rule& rule) const {
+std::vector<std::string> ProgramState::renderRule(const Rule& rule) const {
   const std::string ip = addressKeyword(config_.family);
   std::string out;
   for (const auto& c : rule.conditions) {
@@ -97,45 +99,52 @@ std::string ProgramState::renderRule(const Rule& rule) const {
         break;
     }
   }
+  // A random choice among n is a cascade of rules, the i-th taken with
+  // probability 1/(n-i) (uniform overall), as iptables' statistic match does.
+  // Not `numgen random mod n map { ... }`: every such rule makes an anonymous
+  // set, and the kernel names those by scanning all sets of the table, so
+  // 10k Services took 11 s of kernel time to load, and libnftables fetches
+  // them all into its cache before each transaction.
+  auto cascade = [&](size_t n, const std::function<std::string(size_t)>& leg) {
+    std::vector<std::string> rules;
+    for (size_t i = 0; i < n; ++i) {
+      std::string choice;
+      if (i + 1 < n) choice = "numgen random mod " + std::to_string(n - i) + " == 0 ";
+      rules.push_back(out + choice + leg(i));
+    }
+    return rules;
+  };
   switch (rule.action) {
     case Action::jump:
-      return out + "jump " + rule.target;
+      return {out + "jump " + rule.target};
     case Action::gotoChain:
-      return out + "goto " + rule.target;
+      return {out + "goto " + rule.target};
     case Action::drop:
-      return out + "drop";
+      return {out + "drop"};
     case Action::reject:
-      return out + "reject";
+      return {out + "reject"};
     case Action::markMasquerade:
-      return out + "jump " + kMarkForMasquerade;
+      return {out + "jump " + kMarkForMasquerade};
     case Action::updateAffinity:
-      return out + "update @" + rule.target + " { " + ip + " saddr }";
-    case Action::randomGoto: {
-      if (rule.chains.size() == 1) return out + "goto " + rule.chains[0];
-      out += "numgen random mod " + std::to_string(rule.chains.size()) + " vmap { ";
-      for (size_t i = 0; i < rule.chains.size(); ++i)
-        out += (i ? ", " : "") + std::to_string(i) + " : goto " + rule.chains[i];
-      return out + " }";
-    }
-    case Action::dnat: {
+      return {out + "update @" + rule.target + " { " + ip + " saddr }"};
+    case Action::randomGoto:
+      return cascade(rule.chains.size(), [&](size_t i) { return "goto " + rule.chains[i]; });
+    case Action::dnat:
       // Port translation needs the protocol stated in the same rule.
-      out += "meta l4proto " + rule.protocol + " dnat " + ip + " to ";
-      if (rule.targets.size() == 1) return out + hostPort(config_.family, rule.targets[0]);
-      out += "numgen random mod " + std::to_string(rule.targets.size()) + " map { ";
-      for (size_t i = 0; i < rule.targets.size(); ++i)
-        out += (i ? ", " : "") + std::to_string(i) + " : " + rule.targets[i].ip + " . " +
-               std::to_string(rule.targets[i].port);
-      return out + " }";
-    }
+      return cascade(rule.targets.size(), [&](size_t i) {
+        return "meta l4proto " + rule.protocol + " dnat " + ip + " to " +
+               hostPort(config_.family, rule.targets[i]);
+      });
   }
-  return out;
+  return {out};
 }
 
 void ProgramState::renderChain(std::string& out, const std::string& name,
                                const Chain& chain) const {
   const std::string p = prefix();
   for (const auto& rule : chain)
-    out += "add rule " + p + " " + name + " " + renderRule(rule) + "\n";
+    for (const auto& text : renderRule(rule))
+      out += "add rule " + p + " " + name + " " + text + "\n";
 }
 
 std::string ProgramState::affinitySetDecl(const std::string& name, const AffinitySet& set) const {

@@ -72,7 +72,8 @@ class ProgramState {
  private:
   std::string prefix() const;
   void renderChain(std::string& out, const std::string& name, const Chain& chain) const;
-  std::string renderRule(const Rule& rule) const;
+  // One rule of the program can be several nft rules (a random choice).
+  std::vector<std::string> renderRule(const Rule& rule) const;
   std::string affinitySetDecl(const std::string& name, const AffinitySet& set) const;
 
   TableConfig config_;

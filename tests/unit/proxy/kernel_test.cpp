@@ -108,11 +108,10 @@ Json clusterIpSpec(const std::string& ip, const std::string& protocol = "TCP") {
 
 std::shared_ptr<const Json> shared(Json j) { return std::make_shared<const Json>(std::move(j)); }
 
-// Whether the listed table DNATs to `ip`:8080: one endpoint is a plain
-// `dnat to`, several are a numgen map of `ip . port`.
+// Whether the listed table DNATs to `ip`:8080 (a random choice among
+// several endpoints is a cascade of `numgen random mod k 0 dnat to` rules).
 bool dnatsTo(const std::string& table, const std::string& ip) {
-  return table.find("dnat to " + ip + ":8080") != std::string::npos ||
-         table.find(" " + ip + " . 8080") != std::string::npos;
+  return table.find("dnat to " + ip + ":8080") != std::string::npos;
 }
 
 // ---------------------------------------------------------------------------
