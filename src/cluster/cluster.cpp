@@ -327,6 +327,48 @@ int runUp(const std::vector<std::string>& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
+  // Cluster DNS as in a real cluster: `podnet dns` as a pod in kube-system
+  // behind the kube-dns Service (10.96.0.10, what pods' resolv.conf names),
+  // reached through the service proxy. No upstream: pods here have no way
+  // out of the machine, so names outside the cluster are not forwarded.
+  {
+    fs::path dnsManifest = dataDir / "server" / "kube-dns.yaml";
+    std::ofstream(dnsManifest) << R"(apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  clusterIP: 10.96.0.10
+  selector: {k8s-app: kube-dns}
+  ports:
+    - {name: dns, port: 53, protocol: UDP}
+    - {name: dns-tcp, port: 53, protocol: TCP}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      dnsPolicy: Default
+      containers:
+        - name: dns
+          image: podnet/dns
+          command: [")" + self + R"(", dns, --kubeconfig, ")" +
+                                      kubeconfig.string() +
+                                      R"(", --listen, "0.0.0.0:53", --upstream, none]
+          ports:
+            - {name: dns, containerPort: 53, protocol: UDP}
+            - {name: dns-tcp, containerPort: 53, protocol: TCP}
+)";
+    std::string command = "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" +
+                          dnsManifest.string() + "' >/dev/null";
+    if (std::system(command.c_str()) != 0)
+      std::fprintf(stderr, "podnet up: could not create the cluster DNS (kube-dns)\n");
+  }
+
   if (!options.manifests.empty() && fs::is_directory(options.manifests)) {
     std::string command =
         "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" + options.manifests + "'";

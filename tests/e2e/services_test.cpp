@@ -115,18 +115,21 @@ class ServicesE2E : public ::testing::Test {
     if (!fs::exists("/usr/bin/socat")) GTEST_SKIP() << "no socat";
     if (!fs::exists("/usr/sbin/nft")) GTEST_SKIP() << "no nft (scripts/setup.sh installs it)";
     dataDir_ = fs::temp_directory_path() / ("podnet-svc-e2e-" + std::to_string(::getpid()));
-    auto [code, output] = runCommand(std::string(PODNET_BINARY) +
-                                     " up --nodes 3 --manifests '' --data-dir " + dataDir_.string());
+    auto [code, output] =
+        runCommand(std::string(PODNET_BINARY) + " up --nodes 3 --manifests '' --data-dir " +
+                   dataDir_.string());
     ASSERT_EQ(code, 0) << output;
     up_ = true;
   }
   void TearDown() override {
     fs::remove(manifest_);
     if (!up_) return;
-    auto [code, output] = runCommand(std::string(PODNET_BINARY) + " down --data-dir " + dataDir_.string());
+    auto [code, output] =
+        runCommand(std::string(PODNET_BINARY) + " down --data-dir " + dataDir_.string());
     EXPECT_EQ(code, 0) << output;
     auto [c2, tables] = runCommand("nft list tables");
-    EXPECT_EQ(tables.find("podnet-proxy"), std::string::npos) << "down leaves no nft table on the host";
+    EXPECT_EQ(tables.find("podnet-proxy"), std::string::npos)
+        << "down leaves no nft table on the host";
   }
   std::pair<int, std::string> kubectl(const std::string& args) {
     return runCommand("KUBECONFIG=" + (dataDir_ / "server" / "kubeconfig").string() +
@@ -180,6 +183,19 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   std::string clusterIp = jsonpath("svc web", "{.spec.clusterIP}");
   ASSERT_FALSE(clusterIp.empty());
 
+  // A pod is Ready once its process runs (no readiness probe here); wait
+  // until each one listens, so what follows measures the Service alone.
+  std::string podIps = jsonpath("pods -l app=web", "{.items[*].status.podIP}");
+  std::istringstream ipList(podIps);
+  for (std::string podIp; ipList >> podIp;) {
+    EXPECT_TRUE(eventually(
+        [&] {
+          return inClient("curl -sf -m 2 -o /dev/null http://" + podIp + ":3000/").first == 0;
+        },
+        std::chrono::seconds(20)))
+        << podIp;
+  }
+
   // 300 HTTP requests from a pod through the ClusterIP: every pod answers,
   // none gets more than half.
   auto [code, out] = inClient("for i in $(seq 300); do curl -s -m 2 http://" + clusterIp +
@@ -195,8 +211,8 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   EXPECT_EQ(total, 300);
 
   // The same over UDP.
-  auto [udpCode, udpOut] = inClient("for i in $(seq 300); do echo hostname | socat -t 0.1 -T 2 - UDP:" +
-                                    clusterIp + ":53; done");
+  auto [udpCode, udpOut] = inClient(
+      "for i in $(seq 300); do echo hostname | socat -t 0.1 -T 2 - UDP:" + clusterIp + ":53; done");
   auto udpCounts = countLines(udpOut);
   EXPECT_EQ(udpCounts.size(), 3u) << udpOut.substr(0, 400);
   int udpTotal = 0;
@@ -208,14 +224,18 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
 
   // From the host: the NodePort on every node IP.
   for (const char* nodeIp : {"172.30.0.11", "172.30.0.12", "172.30.0.13"}) {
-    auto [c, hostname] = runCommand(std::string("curl -s -m 3 http://") + nodeIp + ":30080/hostname");
+    auto [c, hostname] =
+        runCommand(std::string("curl -s -m 3 http://") + nodeIp + ":30080/hostname");
     EXPECT_TRUE(pods.count(hostname)) << nodeIp << ": " << hostname;
   }
   // The LoadBalancer address answers from the host, and with
   // externalTrafficPolicy Local the pod sees the host's own address.
   std::string lbIp;
-  eventually([&] { return !(lbIp = jsonpath("svc web-lb", "{.status.loadBalancer.ingress[0].ip}")).empty(); },
-             std::chrono::seconds(10));
+  eventually(
+      [&] {
+        return !(lbIp = jsonpath("svc web-lb", "{.status.loadBalancer.ingress[0].ip}")).empty();
+      },
+      std::chrono::seconds(10));
   ASSERT_FALSE(lbIp.empty());
   std::string seen;
   EXPECT_TRUE(eventually(
@@ -228,8 +248,8 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
 
   // Session affinity: every request of one client goes to one pod.
   std::string stickyIp = jsonpath("svc sticky", "{.spec.clusterIP}");
-  auto [sc, stickyOut] = inClient("for i in $(seq 20); do curl -s -m 2 http://" + stickyIp +
-                                  "/hostname; echo; done");
+  auto [sc, stickyOut] =
+      inClient("for i in $(seq 20); do curl -s -m 2 http://" + stickyIp + "/hostname; echo; done");
   EXPECT_EQ(countLines(stickyOut).size(), 1u) << stickyOut;
 
   // A Service without endpoints refuses at once (curl exit 7, not a timeout).
@@ -239,11 +259,40 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   // ExternalName: no ClusterIP, kubectl shows the name.
   EXPECT_EQ(jsonpath("svc external", "{.spec.externalName}"), "example.com");
 
+  // Cluster DNS: `podnet dns` runs as a pod behind kube-dns (10.96.0.10), so
+  // names resolve through the service proxy, with the pod's search path.
+  std::string dnsOut;
+  EXPECT_TRUE(eventually(
+      [&] {
+        dnsOut = inClient("getent hosts web").second;
+        return dnsOut.find(clusterIp) != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << dnsOut;
+  for (const char* name : {"web", "web.default", "web.default.svc.cluster.local"}) {
+    auto [c, hostname] = inClient(std::string("curl -s -m 3 http://") + name + "/hostname");
+    EXPECT_TRUE(pods.count(hostname)) << name << ": " << hostname;
+  }
+  EXPECT_EQ(inClient("dig +short web.default.svc.cluster.local").second, clusterIp + "\n");
+  EXPECT_NE(inClient("dig +short SRV _http._tcp.web.default.svc.cluster.local")
+                .second.find(" 80 web.default.svc.cluster.local."),
+            std::string::npos);
+  EXPECT_EQ(inClient("dig +short -x " + clusterIp).second, "web.default.svc.cluster.local.\n");
+  EXPECT_EQ(inClient("dig +short external.default.svc.cluster.local CNAME").second,
+            "example.com.\n");
+  EXPECT_NE(inClient("dig nothing.default.svc.cluster.local").second.find("status: NXDOMAIN"),
+            std::string::npos);
+  EXPECT_NE(inClient("dig web.default.svc.cluster.local AAAA").second.find("status: NOERROR"),
+            std::string::npos);
+
   // Scale 3 -> 5 -> 1 and delete a pod while a request loop runs; count the
   // failures while changes apply, and require none once they have.
-  std::string loop = "i=0; while [ $i -lt 400 ]; do i=$((i+1)); "
-                     "if curl -s -m 1 -o /dev/null http://" + clusterIp + "/hostname; "
-                     "then echo ok; else echo fail; fi; sleep 0.05; done";
+  std::string loop =
+      "i=0; while [ $i -lt 400 ]; do i=$((i+1)); "
+      "if curl -s -m 1 -o /dev/null http://" +
+      clusterIp +
+      "/hostname; "
+      "then echo ok; else echo fail; fi; sleep 0.05; done";
   std::string loopOut;
   std::thread requests([&] { loopOut = inClient(loop).second; });
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -255,8 +304,9 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   readyWebPods(1);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   // Once the replacement is ready and programmed: a settled window.
-  auto [settledCode, settled] = inClient("for i in $(seq 50); do curl -s -m 1 -o /dev/null http://" +
-                                         clusterIp + "/ && echo ok || echo fail; done");
+  auto [settledCode, settled] =
+      inClient("for i in $(seq 50); do curl -s -m 1 -o /dev/null http://" + clusterIp +
+               "/ && echo ok || echo fail; done");
   requests.join();
   auto loopCounts = countLines(loopOut);
   std::printf("[ services e2e ] during scaling: %d ok, %d failed requests\n", loopCounts["ok"],
