@@ -30,11 +30,7 @@ std::string electedNode(const std::string& ip, const std::vector<std::string>& c
   std::string best;
   uint64_t bestHash = 0;
   for (const auto& node : candidates) {
-    uint64_t hash = 1469598103934665603ull;
-    for (unsigned char c : node + "/" + ip) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
+    uint64_t hash = proxy::fnv1a64(node + "/" + ip);
     if (best.empty() || hash < bestHash || (hash == bestHash && node < best)) {
       best = node;
       bestHash = hash;

@@ -26,13 +26,6 @@ std::vector<Endpoint> onNode(const std::vector<Endpoint>& endpoints, const std::
   return out;
 }
 
-std::vector<std::string> ofFamily(const std::vector<std::string>& ips, Family family) {
-  std::vector<std::string> out;
-  for (const auto& ip : ips)
-    if (isFamily(ip, family)) out.push_back(ip);
-  return out;
-}
-
 std::string endpointId(const std::string& portId, const Endpoint& e) {
   return portId + "__" + e.ip + "/" + std::to_string(e.port);
 }
@@ -186,18 +179,30 @@ void compilePort(const CompilerConfig& config, const ServicePort& port, ServiceP
 
 }  // namespace
 
+std::vector<std::string> ofFamily(const std::vector<std::string>& ips, Family family) {
+  std::vector<std::string> out;
+  for (const auto& ip : ips)
+    if (isFamily(ip, family)) out.push_back(ip);
+  return out;
+}
+
+uint64_t fnv1a64(std::string_view text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
 bool isFamily(const std::string& ip, Family family) {
   bool v6 = ip.find(':') != std::string::npos;
   return v6 == (family == Family::v6);
 }
 
 std::string chainName(std::string_view prefix, const std::string& id) {
-  // FNV-1a 64, printed as base32: stable across runs and builds.
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : id) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
+  // FNV-1a 64, printed as base32.
+  uint64_t hash = fnv1a64(id);
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   std::string out(prefix);
   for (int i = 0; i < 8; ++i) out += kAlphabet[(hash >> (i * 5)) & 31];

@@ -2,7 +2,9 @@
 // program, one IP family at a time. No I/O; unit-tested without root.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/program.h"
@@ -19,6 +21,10 @@ struct CompilerConfig {
 };
 
 bool isFamily(const std::string& ip, Family family);
+// The addresses or CIDRs of `family` among `ips`.
+std::vector<std::string> ofFamily(const std::vector<std::string>& ips, Family family);
+// FNV-1a, 64 bits: stable across runs and builds (chain names, elections).
+uint64_t fnv1a64(std::string_view text);
 
 // The chains, affinity sets and map/set entries of one Service (all its
 // ports). A port with no ClusterIP of `config.family` adds nothing.

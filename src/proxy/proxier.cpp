@@ -11,13 +11,6 @@ std::string keyOf(const Json& obj) {
   return metadata.value("namespace", std::string()) + "/" + metadata.value("name", std::string());
 }
 
-std::vector<std::string> ofFamily(const std::vector<std::string>& cidrs, Family family) {
-  std::vector<std::string> out;
-  for (const auto& c : cidrs)
-    if (isFamily(c, family)) out.push_back(c);
-  return out;
-}
-
 // Addresses a port's traffic arrives on ("" stands for its NodePort).
 std::vector<std::pair<std::string, int>> frontends(const ServicePort& p) {
   std::vector<std::pair<std::string, int>> out;

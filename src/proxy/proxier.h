@@ -96,7 +96,8 @@ class Proxier {
   std::shared_ptr<RulesetWriter> writer_;
   CompilerConfig compilers_[2];
   ProgramState states_[2];
-  bool needFull_[2] = {true, true};
+  // Read by run() under mutex_ and written by sync(): atomic.
+  std::atomic<bool> needFull_[2] = {true, true};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
