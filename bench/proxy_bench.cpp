@@ -5,24 +5,35 @@
 //                                     [--endpoints 4] [--updates 50]
 //                                     [--latency-services 10,10000]
 //                                     [--iterations 2000] [--quick]
+//                                     [--writers podnet,nft-text-one-table]
+//                                     [--services-per-table 1000]
 //   --quick = --services 1000,10000 --updates 20 --iterations 300
 //
 // Everything happens in throwaway network namespaces "ppb-<pid>-...", removed
 // at the end (also on error): the host's ruleset is never touched.
 //
 // Control plane, for each N: N ClusterIP Services with E endpoints each go
-// through a Proxier whose NftablesWriter is opened in the "node" namespace:
-//   full_sync_ms          the first sync (the whole table in one transaction)
-//   update_ms p50/p99     one Service's endpoints change, then sync()
+// through a Proxier whose writer is opened in the "node" namespace, for each
+// writer side by side:
+//   podnet              netlink batches (libnftnl), Services spread over
+//                       tables of --services-per-table (the agent's writer)
+//   nft-text-one-table  nft text through libnftables into one table: how
+//                       kube-proxy's nftables mode (knftables) programs it
+//   netlink-one-table   netlink batches into one table (to separate the two
+//                       effects)
+// Figures:
+//   full_sync_ms          the first sync (every table in one transaction)
+//   update_ms p50/p99     one Service's endpoints replaced, then sync()
+//   scale_ms p50/p99      one Service gains an endpoint, then sync()
 //   add_ms / delete_ms    one Service added / deleted, then sync()
-// and the same through a RulesetWriter that only records the script
-// ("compile_*": the pure compile + diff cost, no kernel), plus script sizes.
+// and the same through a RulesetWriter that only records ("compile_*": the
+// pure compile + diff cost, no kernel), plus the full script's size.
 //
 // Data plane: client netns -> node netns (the proxy's rules, ip_forward on in
 // that netns only) -> server netns. Each iteration opens a TCP connection,
 // sends a request and reads the answer, alternately straight to the pod IP
 // and through the ClusterIP, so drift hits both alike; p50/p99 in µs, with
-// the given numbers of (other) Services programmed.
+// the given numbers of (other) Services programmed (podnet's writer).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,6 +56,7 @@
 
 #include "net/netns.h"
 #include "net/nftables.h"
+#include "proxy/netlink_writer.h"
 #include "proxy/nftables_writer.h"
 #include "proxy/proxier.h"
 
@@ -136,28 +148,49 @@ std::vector<std::string> endpointsOf(size_t service, size_t count, uint32_t gene
 
 class RecordingWriter : public podnet::proxy::RulesetWriter {
  public:
-  podnet::core::Status apply(std::string_view script) override {
+  podnet::core::Status apply(const std::vector<podnet::proxy::Transaction>& changes) override {
+    rules = 0;
+    for (const auto& tx : changes) rules += tx.rules.size();
+    return podnet::core::Ok{};
+  }
+  podnet::core::Status replace(std::string_view script) override {
     bytes = script.size();
     return podnet::core::Ok{};
   }
-  size_t bytes = 0;
+  size_t bytes = 0, rules = 0;
 };
 
 void check(const podnet::core::Status& s, const char* what) {
   if (!s) throw std::runtime_error(std::string(what) + ": " + s.error().message);
 }
 
-std::shared_ptr<podnet::proxy::RulesetWriter> kernelWriter(const podnet::net::NetnsHandle& node) {
+// How a proxy writes to the kernel: podnet's (netlink batches, Services
+// spread over tables of `servicesPerTable`), or the reference (nft text
+// through libnftables into one table, as knftables-driven kube-proxy does).
+struct Writer {
+  std::string name;
+  bool netlink = true;
+  size_t servicesPerTable = 1000;
+};
+
+std::shared_ptr<podnet::proxy::RulesetWriter> kernelWriter(const podnet::net::NetnsHandle& node,
+                                                           const Writer& kind) {
+  if (kind.netlink) {
+    auto w = podnet::net::runInNetns(node, [] { return podnet::proxy::NetlinkWriter::open(); });
+    if (!w) throw std::runtime_error("netlink writer: " + w.error().message);
+    return std::make_shared<podnet::proxy::NetlinkWriter>(std::move(*w));
+  }
   auto nft = podnet::net::runInNetns(node, [] { return podnet::net::Nftables::open(); });
   if (!nft) throw std::runtime_error("nftables: " + nft.error().message);
   return std::make_shared<podnet::proxy::NftablesWriter>(std::move(*nft));
 }
 
 std::unique_ptr<podnet::proxy::Proxier> makeProxier(
-    std::shared_ptr<podnet::proxy::RulesetWriter> writer) {
+    std::shared_ptr<podnet::proxy::RulesetWriter> writer, size_t servicesPerTable) {
   podnet::proxy::ProxierConfig config;
   config.nodeName = "node-1";
   config.clusterCidrs = {"10.244.0.0/16"};
+  config.servicesPerTable = servicesPerTable;
   return std::make_unique<podnet::proxy::Proxier>(config, std::move(writer));
 }
 
@@ -170,20 +203,24 @@ void addServices(podnet::proxy::Proxier& p, size_t n, size_t endpoints, size_t f
 }
 
 struct ControlFigures {
-  double fullSyncMs = 0, updateP50 = 0, updateP99 = 0, addMs = 0, deleteMs = 0;
-  size_t fullBytes = 0, updateBytes = 0;
+  double fullSyncMs = 0, updateP50 = 0, updateP99 = 0, scaleP50 = 0, scaleP99 = 0, addMs = 0,
+         deleteMs = 0;
+  size_t fullBytes = 0, updateRules = 0, tables = 0;
 };
 
 ControlFigures measureControl(std::shared_ptr<podnet::proxy::RulesetWriter> writer, size_t n,
-                              size_t endpoints, size_t updates) {
+                              size_t endpoints, size_t updates, size_t servicesPerTable) {
   ControlFigures f;
-  auto p = makeProxier(writer);
+  auto p = makeProxier(writer, servicesPerTable);
   addServices(*p, n, endpoints);
   auto t0 = Clock::now();
   check(p->sync(), "full sync");
   f.fullSyncMs = ms(Clock::now() - t0);
   f.fullBytes = p->lastSync().scriptBytes;
-  std::vector<double> times;
+  f.tables = p->lastSync().tables;
+  // One Service's endpoints replaced (a rollout step), and one Service
+  // scaled by one endpoint (its random choice changes size).
+  std::vector<double> times, scales;
   for (size_t u = 0; u < updates; ++u) {
     size_t which = (u * 7919) % n;
     std::string name = "svc-" + std::to_string(which);
@@ -191,10 +228,18 @@ ControlFigures measureControl(std::shared_ptr<podnet::proxy::RulesetWriter> writ
     auto t = Clock::now();
     check(p->sync(), "update");
     times.push_back(ms(Clock::now() - t));
-    f.updateBytes = p->lastSync().scriptBytes;
+    f.updateRules = p->lastSync().rulesWritten;
+    size_t other = (u * 7919 + 4001) % n;
+    std::string otherName = "svc-" + std::to_string(other);
+    p->sliceChanged(slice(otherName, endpointsOf(other, endpoints + 1 + u % 2)));
+    auto ts = Clock::now();
+    check(p->sync(), "scale");
+    scales.push_back(ms(Clock::now() - ts));
   }
   f.updateP50 = percentile(times, 50);
   f.updateP99 = percentile(times, 99);
+  f.scaleP50 = percentile(scales, 50);
+  f.scaleP99 = percentile(scales, 99);
   addServices(*p, 1, endpoints, n);
   auto ta = Clock::now();
   check(p->sync(), "add");
@@ -287,7 +332,7 @@ struct LatencyFigures {
 LatencyFigures measureLatency(Namespaces& ns, size_t services, size_t iterations) {
   LatencyFigures f;
   f.services = services;
-  auto p = makeProxier(kernelWriter(ns["node"]));
+  auto p = makeProxier(kernelWriter(ns["node"], Writer{"podnet"}), 1000);
   addServices(*p, services, 4);
   p->serviceChanged(service("target", "10.96.0.10"));
   p->sliceChanged(slice("target", {"10.244.1.2"}));
@@ -324,7 +369,8 @@ std::vector<size_t> parseList(const std::string& s) {
 int main(int argc, char** argv) {
   std::vector<size_t> counts = {1000, 10000, 30000};
   std::vector<size_t> latencyCounts = {10, 10000};
-  size_t endpoints = 4, updates = 50, iterations = 2000;
+  size_t endpoints = 4, updates = 50, iterations = 2000, servicesPerTable = 1000;
+  std::string writerList = "podnet,nft-text-one-table";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -345,6 +391,10 @@ int main(int argc, char** argv) {
         updates = std::stoul(next());
       else if (a == "--iterations")
         iterations = std::stoul(next());
+      else if (a == "--services-per-table")
+        servicesPerTable = std::stoul(next());
+      else if (a == "--writers")
+        writerList = next();
       else if (a == "--quick") {
         counts = {1000, 10000};
         updates = 20;
@@ -367,6 +417,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--updates and --endpoints must be positive\n");
     return 2;
   }
+  std::vector<Writer> writers;
+  for (std::stringstream in(writerList); in.good();) {
+    std::string name;
+    std::getline(in, name, ',');
+    if (name == "podnet")
+      writers.push_back(Writer{name, true, servicesPerTable});
+    else if (name == "nft-text-one-table")
+      writers.push_back(Writer{name, false, SIZE_MAX / 2});
+    else if (name == "netlink-one-table")
+      writers.push_back(Writer{name, true, SIZE_MAX / 2});
+    else {
+      std::fprintf(stderr, "unknown writer %s\n", name.c_str());
+      return 2;
+    }
+  }
   try {
     Namespaces ns;
     ns.make("node");
@@ -376,19 +441,25 @@ int main(int argc, char** argv) {
     bool first = true;
     for (size_t n : counts) {
       auto recorder = std::make_shared<RecordingWriter>();
-      ControlFigures c = measureControl(recorder, n, endpoints, updates);
-      ControlFigures k = measureControl(kernelWriter(ns["node"]), n, endpoints, updates);
-      std::snprintf(line, sizeof line,
-                    "%s\n    {\"services\": %zu, \"full_sync_ms\": %.1f, \"update_p50_ms\": %.2f, "
-                    "\"update_p99_ms\": %.2f, \"add_ms\": %.2f, \"delete_ms\": %.2f, "
-                    "\"compile_full_ms\": %.1f, \"compile_update_p50_ms\": %.3f, "
-                    "\"compile_update_p99_ms\": %.3f, \"full_script_bytes\": %zu, "
-                    "\"update_script_bytes\": %zu}",
-                    first ? "" : ",", n, k.fullSyncMs, k.updateP50, k.updateP99, k.addMs,
-                    k.deleteMs, c.fullSyncMs, c.updateP50, c.updateP99, c.fullBytes, c.updateBytes);
-      out += line;
-      first = false;
-      std::fprintf(stderr, "control plane at %zu Services done\n", n);
+      ControlFigures c = measureControl(recorder, n, endpoints, updates, servicesPerTable);
+      for (const Writer& w : writers) {
+        ControlFigures k =
+            measureControl(kernelWriter(ns["node"], w), n, endpoints, updates, w.servicesPerTable);
+        std::snprintf(
+            line, sizeof line,
+            "%s\n    {\"writer\": \"%s\", \"services\": %zu, \"tables\": %zu, "
+            "\"full_sync_ms\": %.1f, \"update_p50_ms\": %.2f, \"update_p99_ms\": %.2f, "
+            "\"scale_p50_ms\": %.2f, \"scale_p99_ms\": %.2f, \"add_ms\": %.2f, "
+            "\"delete_ms\": %.2f, \"compile_full_ms\": %.1f, \"compile_update_p50_ms\": %.3f, "
+            "\"compile_update_p99_ms\": %.3f, \"full_script_bytes\": %zu, "
+            "\"update_rules\": %zu}",
+            first ? "" : ",", w.name.c_str(), n, k.tables, k.fullSyncMs, k.updateP50, k.updateP99,
+            k.scaleP50, k.scaleP99, k.addMs, k.deleteMs, c.fullSyncMs, c.updateP50, c.updateP99,
+            c.fullBytes, c.updateRules);
+        out += line;
+        first = false;
+        std::fprintf(stderr, "control plane at %zu Services, %s: done\n", n, w.name.c_str());
+      }
     }
     out += "\n  ],\n  \"data_plane\": [";
     ns.make("client");

@@ -16,7 +16,7 @@ packages=(
   # with a busybox-static rootfs, the reference CNI plugins, client tools
   containerd runc busybox-static containernetworking-plugins socat netcat-openbsd
   # Services (issue 5): libnftables, the nft CLI for debugging, conntrack
-  nftables libnftables-dev conntrack
+  nftables libnftables-dev libnftnl-dev conntrack
   # cluster DNS (issue 6): dig and friends for the end-to-end tests
   bind9-dnsutils
 )

@@ -19,7 +19,7 @@
 #include "net/conntrack.h"
 #include "net/netlink.h"
 #include "net/nftables.h"
-#include "proxy/nftables_writer.h"
+#include "proxy/netlink_writer.h"
 #include "proxy/proxier.h"
 
 namespace podnet::agent {
@@ -257,8 +257,8 @@ struct ServiceProxy::Impl {
     auto opened = net::Netlink::open();
     if (!opened) return opened.takeError();
     netlink = std::make_unique<net::Netlink>(std::move(*opened));
-    auto nft = net::Nftables::open();
-    if (!nft) return nft.takeError();
+    auto writer = proxy::NetlinkWriter::open();
+    if (!writer) return writer.takeError();
     proxy::ProxierConfig pc;
     pc.nodeName = config.nodeName;
     pc.clusterCidrs = {config.clusterCidr};
@@ -266,7 +266,7 @@ struct ServiceProxy::Impl {
       log("sync failed, retrying in full: " + e.message);
     };
     proxier = std::make_shared<proxy::Proxier>(
-        pc, std::make_shared<proxy::NftablesWriter>(std::move(*nft)));
+        pc, std::make_shared<proxy::NetlinkWriter>(std::move(*writer)));
     // Addresses announced before a restart are ours to keep or remove.
     std::ifstream in(announcedFile());
     for (std::string line; std::getline(in, line);)

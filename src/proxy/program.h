@@ -21,6 +21,7 @@ enum class Match {
   daddrIs,     // destination address is values[0]
   saddrLocal,  // fib saddr type local: sent by this node itself
   inAffinity,  // the source address is in the affinity set values[0]
+  oneIn,       // with probability 1/values[0] (a leg of a random choice; see kernelRules)
 };
 
 struct Condition {

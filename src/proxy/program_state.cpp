@@ -33,36 +33,59 @@ const typename Map::mapped_type* find(const Map& map, const std::string& key) {
 }  // namespace
 
 bool Transaction::empty() const {
-  return createObjects_.empty() && fillChains_.empty() && elements_.empty() &&
-         removeChains_.empty() && removeSets_.empty();
+  return newSets.empty() && newChains.empty() && flushedChains.empty() && rules.empty() &&
+         elements.empty() && deletedChains.empty() && deletedSets.empty();
 }
 
 void Transaction::noteElement(const std::string& set, const std::string& key,
                               std::optional<std::string> before, std::optional<std::string> after) {
-  auto [it, fresh] = elements_[set].try_emplace(key, std::move(before), std::nullopt);
+  auto [it, fresh] = elements[set].try_emplace(key, std::move(before), std::nullopt);
   it->second.second = std::move(after);
 }
 
+std::map<std::string, std::vector<std::string>> Transaction::elementsToDelete() const {
+  // A key whose value changes is deleted, then added.
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [set, keys] : elements)
+    for (const auto& [key, change] : keys)
+      if (change.first && change.first != change.second) out[set].push_back(key);
+  return out;
+}
+
+std::map<std::string, std::vector<std::pair<std::string, std::string>>> Transaction::elementsToAdd()
+    const {
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> out;
+  for (const auto& [set, keys] : elements)
+    for (const auto& [key, change] : keys)
+      if (change.second && change.first != change.second)
+        out[set].emplace_back(key, *change.second);
+  return out;
+}
+
 std::string Transaction::script() const {
-  std::string out = createObjects_ + fillChains_;
-  // Deletions first: a key whose value changes is deleted, then added.
-  for (const auto& [set, keys] : elements_) {
+  const std::string p = std::string(addressKeyword(family)) + " " + table;
+  std::string out;
+  for (const auto& [name, set] : newSets) out += affinitySetDecl(p, family, name, set);
+  for (const auto& name : newChains) out += "add chain " + p + " " + name + "\n";
+  for (const auto& name : flushedChains) out += "flush chain " + p + " " + name + "\n";
+  for (const auto& [chain, rule] : rules)
+    out += "add rule " + p + " " + chain + " " + ruleText(family, rule) + "\n";
+  for (const auto& [set, keys] : elementsToDelete()) {
     std::string list;
-    for (const auto& [key, change] : keys) {
-      if (change.first && change.first != change.second) list += (list.empty() ? "" : ", ") + key;
-    }
-    if (!list.empty()) out += "delete element " + prefix_ + " " + set + " { " + list + " }\n";
+    for (const auto& key : keys) list += (list.empty() ? "" : ", ") + key;
+    out += "delete element " + p + " " + set + " { " + list + " }\n";
   }
-  for (const auto& [set, keys] : elements_) {
+  for (const auto& [set, entries] : elementsToAdd()) {
     std::string list;
-    for (const auto& [key, change] : keys) {
-      if (!change.second || change.first == change.second) continue;
+    for (const auto& [key, value] : entries) {
       if (!list.empty()) list += ", ";
-      list += change.second->empty() ? key : key + " : " + *change.second;
+      list += value.empty() ? key : key + " : " + value;
     }
-    if (!list.empty()) out += "add element " + prefix_ + " " + set + " { " + list + " }\n";
+    out += "add element " + p + " " + set + " { " + list + " }\n";
   }
-  return out + removeChains_ + removeSets_;
+  for (const auto& name : deletedChains) out += "delete chain " + p + " " + name + "\n";
+  for (const auto& name : deletedSets) out += "delete set " + p + " " + name + "\n";
+  return out;
 }
 
 ProgramState::ProgramState(TableConfig config) : config_(std::move(config)) {}
@@ -73,12 +96,39 @@ std::string ProgramState::prefix() const {
 
 Transaction ProgramState::newTransaction() const {
   Transaction tx;
-  tx.prefix_ = prefix();
+  tx.family = config_.family;
+  tx.table = config_.table;
   return tx;
 }
 
-std::vector<std::string> ProgramState::renderRule(const Rule& rule) const {
-  const std::string ip = addressKeyword(config_.family);
+std::vector<Rule> kernelRules(const Rule& rule) {
+  auto cascade = [&](size_t n, auto&& leg) {
+    std::vector<Rule> rules;
+    for (size_t i = 0; i < n; ++i) {
+      Rule r;
+      r.conditions = rule.conditions;
+      if (i + 1 < n) r.conditions.push_back({Match::oneIn, {std::to_string(n - i)}});
+      leg(r, i);
+      rules.push_back(std::move(r));
+    }
+    return rules;
+  };
+  if (rule.action == Action::randomGoto)
+    return cascade(rule.chains.size(), [&](Rule& r, size_t i) {
+      r.action = Action::gotoChain;
+      r.target = rule.chains[i];
+    });
+  if (rule.action == Action::dnat && rule.targets.size() > 1)
+    return cascade(rule.targets.size(), [&](Rule& r, size_t i) {
+      r.action = Action::dnat;
+      r.protocol = rule.protocol;
+      r.targets = {rule.targets[i]};
+    });
+  return {rule};
+}
+
+std::string ruleText(Family family, const Rule& rule) {
+  const std::string ip = addressKeyword(family);
   std::string out;
   for (const auto& c : rule.conditions) {
     switch (c.match) {
@@ -97,58 +147,47 @@ std::vector<std::string> ProgramState::renderRule(const Rule& rule) const {
       case Match::inAffinity:
         out += ip + " saddr @" + c.values.at(0) + " ";
         break;
+      case Match::oneIn:
+        out += "numgen random mod " + c.values.at(0) + " == 0 ";
+        break;
     }
   }
-  // A random choice among n is a cascade of rules, the i-th taken with
-  // probability 1/(n-i) (uniform overall), as iptables' statistic match does.
-  // Not `numgen random mod n map { ... }`: every such rule makes an anonymous
-  // set, and the kernel names those by scanning all sets of the table, so
-  // 10k Services took 11 s of kernel time to load, and libnftables fetches
-  // them all into its cache before each transaction.
-  auto cascade = [&](size_t n, const std::function<std::string(size_t)>& leg) {
-    std::vector<std::string> rules;
-    for (size_t i = 0; i < n; ++i) {
-      std::string choice;
-      if (i + 1 < n) choice = "numgen random mod " + std::to_string(n - i) + " == 0 ";
-      rules.push_back(out + choice + leg(i));
-    }
-    return rules;
-  };
   switch (rule.action) {
     case Action::jump:
-      return {out + "jump " + rule.target};
+      return out + "jump " + rule.target;
     case Action::gotoChain:
-      return {out + "goto " + rule.target};
+      return out + "goto " + rule.target;
     case Action::drop:
-      return {out + "drop"};
+      return out + "drop";
     case Action::reject:
-      return {out + "reject"};
+      return out + "reject";
     case Action::markMasquerade:
-      return {out + "jump " + kMarkForMasquerade};
+      return out + "jump " + kMarkForMasquerade;
     case Action::updateAffinity:
-      return {out + "update @" + rule.target + " { " + ip + " saddr }"};
-    case Action::randomGoto:
-      return cascade(rule.chains.size(), [&](size_t i) { return "goto " + rule.chains[i]; });
+      return out + "update @" + rule.target + " { " + ip + " saddr }";
+    case Action::randomGoto:  // not a kernel rule: see kernelRules
+      return out + "goto " + rule.chains.at(0);
     case Action::dnat:
       // Port translation needs the protocol stated in the same rule.
-      return cascade(rule.targets.size(), [&](size_t i) {
-        return "meta l4proto " + rule.protocol + " dnat " + ip + " to " +
-               hostPort(config_.family, rule.targets[i]);
-      });
+      return out + "meta l4proto " + rule.protocol + " dnat " + ip + " to " +
+             hostPort(family, rule.targets.at(0));
   }
-  return {out};
+  return out;
 }
 
-void ProgramState::renderChain(std::string& out, const std::string& name,
-                               const Chain& chain) const {
-  const std::string p = prefix();
+namespace {
+
+void appendRules(std::vector<std::pair<std::string, Rule>>& out, const std::string& name,
+                 const Chain& chain) {
   for (const auto& rule : chain)
-    for (const auto& text : renderRule(rule))
-      out += "add rule " + p + " " + name + " " + text + "\n";
+    for (auto& kernelRule : kernelRules(rule)) out.emplace_back(name, std::move(kernelRule));
 }
 
-std::string ProgramState::affinitySetDecl(const std::string& name, const AffinitySet& set) const {
-  return "add set " + prefix() + " " + name + " { type " + addressType(config_.family) +
+}  // namespace
+
+std::string affinitySetDecl(const std::string& prefix, Family family, const std::string& name,
+                            const AffinitySet& set) {
+  return "add set " + prefix + " " + name + " { type " + addressType(family) +
          "; flags dynamic,timeout; timeout " + std::to_string(set.timeoutSeconds) + "s; }\n";
 }
 
@@ -157,34 +196,31 @@ bool ProgramState::update(const std::string& key, ServiceProgram program, Transa
   auto found = services_.find(key);
   const ServiceProgram& old = found == services_.end() ? kNone : found->second;
   if (old == program) return false;
-  const std::string p = prefix();
 
   for (const auto& [name, set] : program.affinitySets) {
-    if (!find(old.affinitySets, name)) tx.createObjects_ += affinitySetDecl(name, set);
+    if (!find(old.affinitySets, name)) tx.newSets.emplace_back(name, set);
   }
   for (const auto& [name, chain] : program.chains) {
     const Chain* before = find(old.chains, name);
     if (!before) {
-      tx.createObjects_ += "add chain " + p + " " + name + "\n";
+      tx.newChains.push_back(name);
       chainOwner_[name] = key;
     } else if (*before == chain) {
       continue;
     } else {
-      tx.fillChains_ += "flush chain " + p + " " + name + "\n";
+      tx.flushedChains.push_back(name);
     }
-    std::string rules;
-    renderChain(rules, name, chain);
-    tx.fillChains_ += rules;
+    appendRules(tx.rules, name, chain);
   }
   for (const auto& [name, chain] : old.chains) {
     if (find(program.chains, name)) continue;
     // Flushed with the fills, deleted after the map entries that point to it.
-    tx.fillChains_ += "flush chain " + p + " " + name + "\n";
-    tx.removeChains_ += "delete chain " + p + " " + name + "\n";
+    tx.flushedChains.push_back(name);
+    tx.deletedChains.push_back(name);
     chainOwner_.erase(name);
   }
   for (const auto& [name, set] : old.affinitySets) {
-    if (!find(program.affinitySets, name)) tx.removeSets_ += "delete set " + p + " " + name + "\n";
+    if (!find(program.affinitySets, name)) tx.deletedSets.push_back(name);
   }
 
   // Shared map entries: compare the effective value before and after.
@@ -262,11 +298,15 @@ std::string ProgramState::renderFull() const {
   // it atomically, whatever it held before.
   std::string out = "add table " + p + "\ndelete table " + p + "\n" + renderBase(config_);
   for (const auto& [key, program] : services_) {
-    for (const auto& [name, set] : program.affinitySets) out += affinitySetDecl(name, set);
+    for (const auto& [name, set] : program.affinitySets)
+      out += affinitySetDecl(p, config_.family, name, set);
     for (const auto& [name, chain] : program.chains) out += "add chain " + p + " " + name + "\n";
   }
   for (const auto& [key, program] : services_)
-    for (const auto& [name, chain] : program.chains) renderChain(out, name, chain);
+    for (const auto& [name, chain] : program.chains)
+      for (const auto& rule : chain)
+        for (const auto& kernelRule : kernelRules(rule))
+          out += "add rule " + p + " " + name + " " + ruleText(config_.family, kernelRule) + "\n";
   for (const auto& [m, entries] : mapEntries_) {
     if (entries.empty()) continue;
     out += "add element " + p + " " + m + " { ";

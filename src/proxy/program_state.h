@@ -23,30 +23,49 @@ struct TableConfig {
   uint32_t masqueradeMark = 0x4000;
 };
 
-// The commands of one transaction, kept in phases so that every object
-// exists before something refers to it and is unreferenced before it goes.
-class Transaction {
- public:
-  bool empty() const;
-  std::string script() const;
-
- private:
-  friend class ProgramState;
-  // Records that `key` of map or set `set` goes from `before` to `after`
-  // (nullopt: absent; "" a set element; else a map value). Only the first
-  // `before` of a key in a transaction counts: it is what the kernel has.
-  void noteElement(const std::string& set, const std::string& key,
-                   std::optional<std::string> before, std::optional<std::string> after);
-
-  std::string createObjects_;  // new chains and affinity sets
-  std::string fillChains_;     // rules of new and changed chains; flushes of removed ones
+// The changes of one transaction to one table, as data, in the order the
+// kernel must see them: every object exists before something refers to it
+// and is unreferenced before it goes. script() renders them as nft text; the
+// netlink writer (netlink_writer.h) encodes the same data as a batch.
+struct Transaction {
+  Family family = Family::v4;
+  std::string table;
+  std::vector<std::pair<std::string, AffinitySet>> newSets;
+  std::vector<std::string> newChains;
+  std::vector<std::string> flushedChains;  // changed chains, and chains about to go
+  // Rules appended, in order, each one rule of the kernel (see kernelRules).
+  std::vector<std::pair<std::string, Rule>> rules;
+  // Map and set elements: set -> key -> (before, after); nullopt is absent,
+  // "" a set element, else a map value. Only the first `before` of a key in a
+  // transaction counts: it is what the kernel has.
   std::map<std::string,
            std::map<std::string, std::pair<std::optional<std::string>, std::optional<std::string>>>>
-      elements_;
-  std::string removeChains_;  // chains no Service uses any more
-  std::string removeSets_;    // then the affinity sets their rules used
-  std::string prefix_;        // "ip podnet-proxy"
+      elements;
+  std::vector<std::string> deletedChains;  // chains no Service uses any more
+  std::vector<std::string> deletedSets;    // then the affinity sets their rules used
+
+  bool empty() const;
+  // The nft text of the transaction ("" when empty).
+  std::string script() const;
+  // The elements to delete (changed values first go) and to add, per set.
+  std::map<std::string, std::vector<std::string>> elementsToDelete() const;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> elementsToAdd() const;
+  void noteElement(const std::string& set, const std::string& key,
+                   std::optional<std::string> before, std::optional<std::string> after);
 };
+
+// The rules the kernel holds for one rule of the program: a random choice
+// among n becomes a cascade of n rules, the i-th taken with probability
+// 1/(n-i) (uniform overall, as iptables' statistic match), each with one
+// target. Every other rule is itself.
+//
+// Not `numgen random mod n map { ... }`: every such rule makes an anonymous
+// set, and the kernel names those by scanning all sets of the table, so 10k
+// Services took 11 s of kernel time to load.
+std::vector<Rule> kernelRules(const Rule& rule);
+
+// One kernel rule (see kernelRules) as nft text, without "add rule ...".
+std::string ruleText(Family family, const Rule& rule);
 
 class ProgramState {
  public:
@@ -71,10 +90,6 @@ class ProgramState {
 
  private:
   std::string prefix() const;
-  void renderChain(std::string& out, const std::string& name, const Chain& chain) const;
-  // One rule of the program can be several nft rules (a random choice).
-  std::vector<std::string> renderRule(const Rule& rule) const;
-  std::string affinitySetDecl(const std::string& name, const AffinitySet& set) const;
 
   TableConfig config_;
   std::map<std::string, ServiceProgram> services_;
@@ -84,6 +99,10 @@ class ProgramState {
   std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> mapEntries_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> setEntries_;
 };
+
+// `add set` of an affinity set, as nft text.
+std::string affinitySetDecl(const std::string& prefix, Family family, const std::string& name,
+                            const AffinitySet& set);
 
 // The nft text of the base program: table, shared maps and sets, and the
 // chains hooked into the kernel (documented in src/proxy/README.md).

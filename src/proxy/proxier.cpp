@@ -24,16 +24,56 @@ std::vector<std::pair<std::string, int>> frontends(const ServicePort& p) {
 }  // namespace
 
 Proxier::Proxier(ProxierConfig config, std::shared_ptr<RulesetWriter> writer)
-    : config_(std::move(config)),
-      writer_(std::move(writer)),
-      states_{ProgramState(TableConfig{Family::v4, config_.table}),
-              ProgramState(TableConfig{Family::v6, config_.table})} {
+    : config_(std::move(config)), writer_(std::move(writer)) {
   for (Family f : {Family::v4, Family::v6}) {
     CompilerConfig& c = compilers_[int(f)];
     c.family = f;
     c.nodeName = config_.nodeName;
     c.clusterCidrs = ofFamily(config_.clusterCidrs, f);
+    // What an earlier run may have left, whatever its table count.
+    staleTables_[int(f)].insert(config_.table);
+    for (size_t i = 0; i < config_.maxTables; ++i)
+      staleTables_[int(f)].insert(config_.table + "-" + std::to_string(i));
   }
+  resetPrograms(1);
+}
+
+size_t Proxier::tablesFor(size_t services) const {
+  size_t tables = 1;
+  while (tables < config_.maxTables && services > config_.servicesPerTable * tables) tables *= 2;
+  return tables;
+}
+
+size_t Proxier::shardOf(const std::string& serviceKey) const {
+  return fnv1a64(serviceKey) % states_[0].size();
+}
+
+void Proxier::resetPrograms(size_t tables) {
+  for (Family f : {Family::v4, Family::v6}) {
+    auto& states = states_[int(f)];
+    for (const auto& state : states) staleTables_[int(f)].insert(state.config().table);
+    states.clear();
+    for (size_t i = 0; i < tables; ++i) {
+      std::string name = tables == 1 ? config_.table : config_.table + "-" + std::to_string(i);
+      states.emplace_back(TableConfig{f, name});
+    }
+  }
+}
+
+std::string Proxier::fullScript() const {
+  std::string out;
+  for (Family f : {Family::v4, Family::v6}) {
+    const char* keyword = f == Family::v4 ? "ip" : "ip6";
+    std::set<std::string> current;
+    for (const auto& state : states_[int(f)]) current.insert(state.config().table);
+    // Adding, then deleting, removes a table whether or not it exists.
+    for (const auto& table : staleTables_[int(f)])
+      if (!current.count(table))
+        out += std::string("add table ") + keyword + " " + table + "\ndelete table " + keyword +
+               " " + table + "\n";
+    for (const auto& state : states_[int(f)]) out += state.renderFull();
+  }
+  return out;
 }
 
 void Proxier::serviceChanged(const std::shared_ptr<const Json>& service) {
@@ -80,7 +120,7 @@ void Proxier::sliceDeleted(const Json& slice) {
 
 bool Proxier::pending() const {
   std::lock_guard lock(mutex_);
-  return !dirty_.empty() || needFull_[0] || needFull_[1];
+  return !dirty_.empty() || needFull_;
 }
 
 SyncStats Proxier::lastSync() const {
@@ -95,7 +135,9 @@ std::vector<StaleUdpFlow> Proxier::takeStaleUdpFlows() {
   return out;
 }
 
-const ProgramState& Proxier::program(Family family) const { return states_[int(family)]; }
+const std::vector<ProgramState>& Proxier::programs(Family family) const {
+  return states_[int(family)];
+}
 
 std::map<std::string, std::vector<ServicePort>> Proxier::servicePorts() const {
   std::lock_guard lock(mutex_);
@@ -133,8 +175,19 @@ core::Status Proxier::sync() {
   auto started = std::chrono::steady_clock::now();
   std::set<std::string> dirty;
   std::map<std::string, std::vector<ServicePort>> compiled;
+  size_t tables = states_[0].size();
   {
     std::lock_guard lock(mutex_);
+    // Grow the table count with the Services, shrink it (with some slack)
+    // when they go: a new count recompiles everything into fresh tables, and
+    // the full sync that follows replaces the old tables atomically.
+    size_t count = services_.size();
+    bool grow = tables < config_.maxTables && count > config_.servicesPerTable * tables;
+    bool shrink = tables > 1 && count < config_.servicesPerTable * tables / 4;
+    if (grow || shrink) {
+      tables = tablesFor(count);
+      for (const auto& [key, svc] : services_) dirty_.insert(key);
+    }
     dirty.swap(dirty_);
     for (const auto& key : dirty) {
       auto svc = services_.find(key);
@@ -148,31 +201,41 @@ core::Status Proxier::sync() {
       compiled[key] = servicePortsOf(*svc->second, slices);
     }
   }
+  if (tables != states_[0].size()) {
+    resetPrograms(tables);
+    needFull_ = true;
+  }
   SyncStats stats;
   stats.servicesCompiled = compiled.size();
-  core::Status result = core::Ok{};
+  stats.tables = tables;
+  std::vector<Transaction> changes;
   for (Family f : {Family::v4, Family::v6}) {
-    ProgramState& state = states_[int(f)];
-    Transaction tx = state.newTransaction();
-    for (const auto& [key, ports] : compiled)
-      state.update(key, compileService(compilers_[int(f)], ports), tx);
-    std::string script;
-    if (needFull_[int(f)]) {
-      script = state.renderFull();
-      stats.full = true;
-    } else {
-      script = tx.script();
+    auto& states = states_[int(f)];
+    std::vector<Transaction> txs;
+    for (const auto& state : states) txs.push_back(state.newTransaction());
+    for (const auto& [key, ports] : compiled) {
+      size_t shard = shardOf(key);
+      states[shard].update(key, compileService(compilers_[int(f)], ports), txs[shard]);
     }
-    if (script.empty()) continue;
-    stats.scriptBytes += script.size();
-    core::Status applied = writer_->apply(script);
-    if (!applied) {
-      // The state holds what we want; the kernel may hold anything now.
-      needFull_[int(f)] = true;
-      result = applied;
-      continue;
+    for (auto& tx : txs)
+      if (!tx.empty()) changes.push_back(std::move(tx));
+  }
+  core::Status result = core::Ok{};
+  if (needFull_) {
+    std::string script = fullScript();
+    stats.full = true;
+    stats.scriptBytes = script.size();
+    result = writer_->replace(script);
+    if (result) {
+      for (auto& stale : staleTables_) stale.clear();
+      needFull_ = false;
     }
-    needFull_[int(f)] = false;
+  } else if (!changes.empty()) {
+    for (const auto& tx : changes) stats.rulesWritten += tx.rules.size();
+    // The state holds what we want; after a failure the kernel may hold
+    // anything, so the next sync replaces the tables.
+    result = writer_->apply(changes);
+    if (!result) needFull_ = true;
   }
   stats.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
@@ -201,11 +264,10 @@ void Proxier::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(200), [&] {
-        return stop.load() || (ready_ && (!dirty_.empty() || needFull_[0] || needFull_[1]));
-      });
+      wake_.wait_for(lock, std::chrono::milliseconds(200),
+                     [&] { return stop.load() || (ready_ && (!dirty_.empty() || needFull_)); });
       if (stop.load()) return;
-      if (!ready_ || (dirty_.empty() && !needFull_[0] && !needFull_[1])) continue;
+      if (!ready_ || (dirty_.empty() && !needFull_)) continue;
     }
     std::this_thread::sleep_for(config_.coalesce);
     core::Status synced = sync();

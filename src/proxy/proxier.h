@@ -24,11 +24,15 @@
 
 namespace podnet::proxy {
 
-// Where transactions go: libnftables in the agent, a recorder in tests.
+// Where transactions go: the kernel in the agent (netlink_writer.h), a
+// recorder in tests.
 class RulesetWriter {
  public:
   virtual ~RulesetWriter() = default;
-  virtual core::Status apply(std::string_view script) = 0;
+  // Applies the changes to one or more tables as one atomic transaction.
+  virtual core::Status apply(const std::vector<Transaction>& changes) = 0;
+  // Replaces tables wholesale: `script` (nft text) as one atomic transaction.
+  virtual core::Status replace(std::string_view script) = 0;
 };
 
 // A UDP endpoint that stopped serving a Service address: its conntrack
@@ -46,6 +50,13 @@ struct ProxierConfig {
   std::string nodeName;
   std::vector<std::string> clusterCidrs;  // pod ranges, any family
   std::string table = "podnet-proxy";
+  // The Services are spread over tables ("shards") of at most this many each,
+  // by a hash of their name: the kernel re-checks a whole table (every chain
+  // reachable from its hooks) on any change to it, so the cost of a change
+  // follows the size of one table, not of all (see docs/decisions.md). One
+  // table up to this many Services, then 2, 4, ... (names <table>-<i>).
+  size_t servicesPerTable = 1000;
+  size_t maxTables = 64;
   // After the first change of a burst, wait this long for more before
   // syncing, so a rollout costs a few transactions, not hundreds.
   std::chrono::milliseconds coalesce{10};
@@ -56,7 +67,9 @@ struct ProxierConfig {
 
 struct SyncStats {
   size_t servicesCompiled = 0;
-  size_t scriptBytes = 0;
+  size_t scriptBytes = 0;   // of a full sync's script
+  size_t rulesWritten = 0;  // kernel rules in an incremental sync
+  size_t tables = 0;        // tables (shards) per family after the sync
   bool full = false;
   std::chrono::microseconds duration{0};
 };
@@ -84,7 +97,8 @@ class Proxier {
   void markReady();
   void wake();
 
-  const ProgramState& program(Family family) const;
+  // The program of each table (shard) of a family.
+  const std::vector<ProgramState>& programs(Family family) const;
   // The ServicePorts last compiled, by Service key (for health checks and
   // load balancer announcements).
   std::map<std::string, std::vector<ServicePort>> servicePorts() const;
@@ -92,12 +106,24 @@ class Proxier {
  private:
   void noteStaleUdp(const std::vector<ServicePort>& before, const std::vector<ServicePort>& after);
 
+  // The number of tables for `services` Services, and the table of a Service.
+  size_t tablesFor(size_t services) const;
+  size_t shardOf(const std::string& serviceKey) const;
+  // Fresh, empty programs for `tables` tables per family.
+  void resetPrograms(size_t tables);
+  // The full-sync script: replaces every table, and deletes those of an
+  // earlier table count.
+  std::string fullScript() const;
+
   ProxierConfig config_;
   std::shared_ptr<RulesetWriter> writer_;
   CompilerConfig compilers_[2];
-  ProgramState states_[2];
+  std::vector<ProgramState> states_[2];  // per family, one per table
+  // Tables a full sync must remove when they are not current: at first every
+  // name an earlier run may have left, afterwards the tables we made.
+  std::set<std::string> staleTables_[2];
   // Read by run() under mutex_ and written by sync(): atomic.
-  std::atomic<bool> needFull_[2] = {true, true};
+  std::atomic<bool> needFull_ = true;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

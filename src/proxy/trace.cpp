@@ -36,6 +36,8 @@ struct Tracer {
         return packet.localAddresses.count(packet.saddr) > 0;
       case Match::inAffinity:
         return affinity && (*affinity)[c.values.at(0)].count(packet.saddr) > 0;
+      case Match::oneIn:  // only in kernel rules; the program has the whole choice
+        return true;
     }
     return false;
   }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -22,12 +23,15 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/netns.h"
+#include "net/nft_batch.h"
 #include "net/nftables.h"
+#include "proxy/netlink_writer.h"
 #include "proxy/nftables_writer.h"
 #include "proxy/proxier.h"
 
@@ -117,7 +121,9 @@ bool dnatsTo(const std::string& table, const std::string& ip) {
 // ---------------------------------------------------------------------------
 // Kernel acceptance of the scripts.
 
-class ProxyKernel : public ::testing::Test {
+// Parameter: the writer, "netlink" (the agent's) or "nftables" (nft text
+// through libnftables, the reference).
+class ProxyKernel : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!isRoot()) GTEST_SKIP() << "needs root (network namespaces, nftables)";
@@ -126,22 +132,76 @@ class ProxyKernel : public ::testing::Test {
     ASSERT_NE(proxier_, nullptr);
   }
 
-  std::unique_ptr<Proxier> makeProxier() {
+  std::shared_ptr<RulesetWriter> makeWriter() {
+    if (GetParam() == "netlink") {
+      auto writer = net::runInNetns(*node_, [] { return NetlinkWriter::open(); });
+      if (!writer) {
+        ADD_FAILURE() << writer.error().message;
+        return nullptr;
+      }
+      return std::make_shared<NetlinkWriter>(std::move(*writer));
+    }
     auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
     if (!nft) {
       ADD_FAILURE() << nft.error().message;
       return nullptr;
     }
+    return std::make_shared<NftablesWriter>(std::move(*nft));
+  }
+
+  std::unique_ptr<Proxier> makeProxier(size_t servicesPerTable = 1000) {
+    auto writer = makeWriter();
+    if (!writer) return nullptr;
     ProxierConfig config;
     config.nodeName = "node-1";
     config.clusterCidrs = {"10.244.0.0/16"};
-    return std::make_unique<Proxier>(config, std::make_shared<NftablesWriter>(std::move(*nft)));
+    config.servicesPerTable = servicesPerTable;
+    return std::make_unique<Proxier>(config, writer);
   }
 
-  std::string listTable() {
+  // `nft list table`, its blocks (maps, sets, chains) sorted: a table built
+  // in another order lists them in another order.
+  std::string sortedListing() {
+    std::string listing = listTable();
+    std::vector<std::string> blocks;
+    size_t start = 0;
+    while (true) {
+      size_t end = listing.find("\n\n", start);
+      blocks.push_back(listing.substr(start, end == std::string::npos ? end : end - start));
+      if (end == std::string::npos) break;
+      start = end + 2;
+    }
+    std::sort(blocks.begin(), blocks.end());
+    std::string out;
+    for (const auto& b : blocks) out += b + "\n\n";
+    return out;
+  }
+
+  // The kernel's bytecode of every rule of a table, grouped by chain (in
+  // name order; a chain's rules in their order), so two tables built in a
+  // different order compare equal when they hold the same rules.
+  std::string dumpRules(const std::string& table = "podnet-proxy") {
+    auto socket = net::runInNetns(*node_, [] { return net::NftSocket::open(); });
+    if (!socket) return "open: " + socket.error().message;
+    auto dump = socket->dumpRules(net::NftFamily::ip, table);
+    if (!dump) return "dump: " + dump.error().message;
+    std::map<std::string, std::string> chains;
+    std::istringstream in(*dump);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      std::string family, tableName, chain;
+      words >> family >> tableName >> chain;
+      chains[chain] += line + "\n";
+    }
+    std::string out;
+    for (const auto& [chain, rules] : chains) out += rules;
+    return out;
+  }
+
+  std::string listTable(const std::string& name = "podnet-proxy") {
     auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
     if (!nft) return "open: " + nft.error().message;
-    auto out = nft->query("list table ip podnet-proxy");
+    auto out = nft->query("list table ip " + name);
     return out ? *out : "query: " + out.error().message;
   }
 
@@ -150,7 +210,7 @@ class ProxyKernel : public ::testing::Test {
   std::unique_ptr<Proxier> proxier_;
 };
 
-TEST_F(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
+TEST_P(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
   Proxier& p = *proxier_;
   // ClusterIP, 2 endpoints.
   p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
@@ -246,7 +306,9 @@ TEST_F(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
   EXPECT_TRUE(dnatsTo(table, "10.244.2.9")) << table;
 
   // An agent restart: a new Proxier fed the same objects replaces the table
-  // atomically with the same content.
+  // atomically with the same content (the full sync is nft text: for the
+  // netlink writer this checks its encoding, rule by rule, against nft's).
+  std::string rules = dumpRules();
   std::unique_ptr<Proxier> restarted = makeProxier();
   ASSERT_NE(restarted, nullptr);
   restarted->serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
@@ -264,9 +326,144 @@ TEST_F(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
   ASSERT_OK(restarted->sync());
   EXPECT_TRUE(restarted->lastSync().full);
   EXPECT_EQ(listTable(), table);
+  EXPECT_EQ(dumpRules(), rules);
 }
 
-TEST_F(ProxyKernel, AFailedTransactionMakesTheNextSyncFull) {
+// Every kind of rule, written one Service at a time (incremental syncs),
+// leaves the same table, rule for rule, as a full sync of the same Services
+// (nft text through libnftables): the netlink encoding means what nft means.
+TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
+  std::vector<std::pair<Json, std::shared_ptr<const Json>>> objects;
+  Json np = clusterIpSpec("10.96.0.11");
+  np["type"] = "NodePort";
+  np["ports"][0]["nodePort"] = 30080;
+  np["externalTrafficPolicy"] = "Local";
+  objects.emplace_back(service("np", np), slice("np", {endpoint("10.244.1.3", "node-1"),
+                                                       endpoint("10.244.2.3", "node-2")}));
+  Json lbSpec = clusterIpSpec("10.96.0.12");
+  lbSpec["type"] = "LoadBalancer";
+  lbSpec["ports"][0]["nodePort"] = 30081;
+  lbSpec["loadBalancerSourceRanges"] = {"192.168.7.0/24", "172.30.0.0/28", "172.30.0.16/28",
+                                        "10.1.2.3/32"};
+  lbSpec["externalIPs"] = {"198.51.100.7"};
+  Json lb = service("lb", lbSpec);
+  lb["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "172.30.0.200"}}}}}}};
+  objects.emplace_back(
+      lb, slice("lb", {endpoint("10.244.1.4", "node-1"), endpoint("10.244.2.4", "node-2"),
+                       endpoint("10.244.3.4", "node-3")}));
+  Json lbOne = lbSpec;
+  lbOne["clusterIP"] = "10.96.0.17";
+  lbOne["clusterIPs"] = {"10.96.0.17"};
+  lbOne["ports"][0]["nodePort"] = 30082;
+  lbOne["loadBalancerSourceRanges"] = {"203.0.113.0/25"};
+  lbOne["externalIPs"] = Json::array();
+  Json lb1 = service("lb1", lbOne);
+  lb1["status"] = {{"loadBalancer", {{"ingress", {{{"ip", "172.30.0.201"}}}}}}};
+  objects.emplace_back(lb1, slice("lb1", {endpoint("10.244.1.8", "node-1")}));
+  Json aff = clusterIpSpec("10.96.0.13");
+  aff["sessionAffinity"] = "ClientIP";
+  aff["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", 600}}}};
+  objects.emplace_back(service("aff", aff), slice("aff", {endpoint("10.244.1.5", "node-1"),
+                                                          endpoint("10.244.2.5", "node-2")}));
+  Json itp = clusterIpSpec("10.96.0.16");
+  itp["internalTrafficPolicy"] = "Local";
+  objects.emplace_back(service("itp", itp), slice("itp", {endpoint("10.244.2.6", "node-2")}));
+  objects.emplace_back(service("dns", clusterIpSpec("10.96.0.14", "UDP")),
+                       slice("dns", {endpoint("10.244.1.6", "node-1")}, "UDP"));
+  objects.emplace_back(service("empty", clusterIpSpec("10.96.0.15")), nullptr);
+  objects.emplace_back(
+      service("web", clusterIpSpec("10.96.0.10")),
+      slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2"),
+                    endpoint("10.244.1.7", "node-1"), endpoint("10.244.3.2", "node-3")}));
+
+  Proxier& p = *proxier_;
+  ASSERT_OK(p.sync());  // the empty table, in full
+  for (const auto& [svc, sl] : objects) {
+    p.serviceChanged(shared(svc));
+    if (sl) p.sliceChanged(sl);
+    ASSERT_OK(p.sync());
+    EXPECT_FALSE(p.lastSync().full);
+  }
+  std::string table = sortedListing();
+  std::string rules = dumpRules();
+  EXPECT_NE(table.find("ip saddr { 10.1.2.3, 172.30.0.0/27, 192.168.7.0/24 }"), std::string::npos)
+      << table;
+  EXPECT_NE(rules.find("dnat"), std::string::npos) << rules;
+
+  std::unique_ptr<Proxier> full = makeProxier();
+  ASSERT_NE(full, nullptr);
+  for (const auto& [svc, sl] : objects) {
+    full->serviceChanged(shared(svc));
+    if (sl) full->sliceChanged(sl);
+  }
+  ASSERT_OK(full->sync());
+  EXPECT_TRUE(full->lastSync().full);
+  EXPECT_EQ(sortedListing(), table);
+  EXPECT_EQ(dumpRules(), rules);
+}
+
+// Services are spread over more tables as they grow and fewer as they go;
+// each new table count replaces the old tables in one full sync, and a
+// Service's changes afterwards touch only its own table.
+TEST_P(ProxyKernel, TablesGrowAndShrinkWithTheServices) {
+  proxier_ = makeProxier(2);
+  ASSERT_NE(proxier_, nullptr);
+  Proxier& p = *proxier_;
+  auto tables = [&] {
+    auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
+    if (!nft) return std::string("open: ") + nft.error().message;
+    auto out = nft->query("list tables");
+    return out ? *out : "query: " + out.error().message;
+  };
+  auto add = [&](int i) {
+    std::string name = "s" + std::to_string(i);
+    p.serviceChanged(shared(service(name, clusterIpSpec("10.96.1." + std::to_string(i)))));
+    p.sliceChanged(slice(name, {endpoint("10.244.1." + std::to_string(i), "node-1")}));
+  };
+  add(1);
+  ASSERT_OK(p.sync());
+  EXPECT_EQ(p.lastSync().tables, 1u);
+  EXPECT_EQ(tables(), "table ip podnet-proxy\ntable ip6 podnet-proxy\n");
+
+  for (int i = 2; i <= 7; ++i) add(i);
+  ASSERT_OK(p.sync());
+  EXPECT_TRUE(p.lastSync().full);
+  EXPECT_EQ(p.lastSync().tables, 4u);
+  std::string listed = tables();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NE(listed.find("table ip podnet-proxy-" + std::to_string(i) + "\n"), std::string::npos)
+        << listed;
+  EXPECT_EQ(listed.find("table ip podnet-proxy\n"), std::string::npos) << listed;
+  // Each Service is in exactly one table.
+  std::string all;
+  for (int i = 0; i < 4; ++i) all += listTable("podnet-proxy-" + std::to_string(i));
+  for (int i = 1; i <= 7; ++i) {
+    std::string key = "10.96.1." + std::to_string(i) + " . 6 . 80";
+    size_t first = all.find(key);
+    EXPECT_NE(first, std::string::npos) << key;
+    EXPECT_EQ(all.find(key, first + 1), std::string::npos) << key;
+  }
+
+  // A change to one Service is incremental.
+  p.sliceChanged(slice("s3", {endpoint("10.244.2.3", "node-2")}));
+  ASSERT_OK(p.sync());
+  EXPECT_FALSE(p.lastSync().full);
+  all.clear();
+  for (int i = 0; i < 4; ++i) all += listTable("podnet-proxy-" + std::to_string(i));
+  EXPECT_TRUE(dnatsTo(all, "10.244.2.3")) << all;
+  EXPECT_FALSE(dnatsTo(all, "10.244.1.3")) << all;
+
+  // Down to one Service: back to one table, the four others gone.
+  for (int i = 2; i <= 7; ++i)
+    p.serviceDeleted(service("s" + std::to_string(i), clusterIpSpec("10.96.1.1")));
+  ASSERT_OK(p.sync());
+  EXPECT_TRUE(p.lastSync().full);
+  EXPECT_EQ(p.lastSync().tables, 1u);
+  EXPECT_EQ(tables(), "table ip podnet-proxy\ntable ip6 podnet-proxy\n");
+  EXPECT_TRUE(dnatsTo(listTable(), "10.244.1.1"));
+}
+
+TEST_P(ProxyKernel, AFailedTransactionMakesTheNextSyncFull) {
   Proxier& p = *proxier_;
   p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
   p.sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1")}));
@@ -427,11 +624,15 @@ Reply udpRequest(const net::NetnsHandle& client, const std::string& ip, int port
   return {ETIMEDOUT, ""};
 }
 
+// Traffic through Services spread one per table (servicesPerTable 1), so a
+// connection crosses the hooks of several tables, as at scale.
 class ProxyTraffic : public ProxyKernel {
  protected:
   void SetUp() override {
     ProxyKernel::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
+    proxier_ = makeProxier(1);
+    ASSERT_NE(proxier_, nullptr);
     namespaces_.make("client");
     namespaces_.make("srv1");
     namespaces_.make("srv2");
@@ -461,7 +662,7 @@ class ProxyTraffic : public ProxyKernel {
   std::unique_ptr<EchoServer> srv1_, srv2_;
 };
 
-TEST_F(ProxyTraffic, ClusterIpReachesEveryEndpointKeepsTheClientIpAndRefusesWhenEmpty) {
+TEST_P(ProxyTraffic, ClusterIpReachesEveryEndpointKeepsTheClientIpAndRefusesWhenEmpty) {
   Proxier& p = *proxier_;
   const auto& client = namespaces_["client"];
   p.serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
@@ -510,6 +711,11 @@ TEST_F(ProxyTraffic, ClusterIpReachesEveryEndpointKeepsTheClientIpAndRefusesWhen
   ASSERT_OK(p.sync());
   EXPECT_EQ(tcpRequest(client, "10.96.0.10", 80).error, ECONNREFUSED);
 }
+
+INSTANTIATE_TEST_SUITE_P(Writers, ProxyKernel, ::testing::Values("netlink", "nftables"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Writers, ProxyTraffic, ::testing::Values("netlink", "nftables"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace podnet::proxy
