@@ -53,36 +53,15 @@ class DirectoryLock {
   int fd_;
 };
 
-// Makes a new file durable: its data (fsync of `fd`, which is closed), then
-// its directory entry (fsync of the directory).
-std::optional<CniError> syncFileAndDirectory(int fd, const std::string& path,
-                                             const std::string& directory) {
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ioError("cannot sync " + path, err);
-  int dirFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd < 0) return ioError("cannot open " + directory, errno);
-  rc = ::fsync(dirFd);
-  err = errno;
-  ::close(dirFd);
-  if (rc != 0) return ioError("cannot sync " + directory, err);
-  return std::nullopt;
-}
-
 // Creates `name` with `content` only if it does not exist (O_EXCL, as
-// host-local does), and returns the open (not yet synced) descriptor of the
-// new file, or -1 (and no error) when it already exists. Readers hold the
-// directory lock, so none sees the file before its content; a crash in
-// between leaves it empty: an allocation without owner, which GC releases.
-// (Writing a temporary and link()ing it into place would avoid that, at the
-// cost of a second inode creation and an unlink: ~0.3 ms per ADD on ext4.)
-Outcome<int> createExclusive(const std::string& directory, const std::string& name,
-                             const std::string& content) {
+// host-local does). Returns false (and no error) when it already exists.
+// Readers hold the directory lock, so none sees the file before its content.
+Outcome<bool> createExclusive(const std::string& directory, const std::string& name,
+                              const std::string& content) {
   std::string target = directory + "/" + name;
   int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    if (errno == EEXIST) return -1;
+    if (errno == EEXIST) return false;
     return ioError("cannot create " + target, errno);
   }
   size_t written = 0;
@@ -97,7 +76,8 @@ Outcome<int> createExclusive(const std::string& directory, const std::string& na
     }
     written += static_cast<size_t>(n);
   }
-  return fd;
+  ::close(fd);
+  return true;
 }
 
 // Overwrites `name` in place, without fsync: for the round-robin hint only,
@@ -148,27 +128,8 @@ struct Cursor {
 
 }  // namespace
 
-struct HostLocalIpam::PendingSync {
-  int fd;
-  std::string path;
-};
-
 HostLocalIpam::HostLocalIpam(IpamConfig config, std::string networkName)
     : config_(std::move(config)), directory_(config_.dataDir + "/" + networkName) {}
-
-HostLocalIpam::HostLocalIpam(HostLocalIpam&& other) noexcept
-    : config_(std::move(other.config_)),
-      directory_(std::move(other.directory_)),
-      deferredSync_(other.deferredSync_),
-      pending_(std::move(other.pending_)) {}
-
-HostLocalIpam::~HostLocalIpam() { (void)waitDurable(); }
-
-std::optional<CniError> HostLocalIpam::waitDurable() {
-  if (!pending_) return std::nullopt;
-  auto pending = std::move(pending_);
-  return syncFileAndDirectory(pending->fd, pending->path, directory_);
-}
 
 Outcome<std::vector<Allocation>> HostLocalIpam::listLocked() const {
   std::vector<Allocation> allocations;
@@ -222,25 +183,13 @@ Outcome<AllocatedAddress> HostLocalIpam::allocate(const std::string& containerId
                           ", duplicate allocation is not allowed",
                       ""};
   std::string content = containerId + kLineBreak + ifname;
-  // A previous deferred sync must be done before another one is pending.
-  if (auto error = waitDurable()) return *error;
   auto reserve = [&](const IpRange& range, const core::IpAddress& ip) -> Outcome<bool> {
-    const std::string path = directory_ + "/" + ip.toString();
     auto created = createExclusive(directory_, ip.toString(), content);
     if (!created) return created.error();
-    if (*created < 0) return false;
+    if (!*created) return false;
     // Like host-local, the round-robin pointer follows every reservation. A
     // failure here only affects fairness, never correctness.
     writeHint(directory_, kLastReservedFile, ip.toString());
-    const int fd = *created;
-    if (deferredSync_) {
-      pending_ = std::make_unique<PendingSync>(PendingSync{fd, path});
-      return true;
-    }
-    if (auto error = syncFileAndDirectory(fd, path, directory_)) {
-      ::unlink(path.c_str());  // never report, nor keep, an address that is not durable
-      return *error;
-    }
     return true;
   };
   auto result = [](const IpRange& range, const core::IpAddress& ip) {

@@ -1,19 +1,19 @@
-// Built-in IPAM with durable state in host-local's on-disk layout, so a node
-// can switch between podnet and the reference host-local plugin (and the
-// tools people use to inspect it) without losing track of addresses:
+// Built-in IPAM with state in host-local's on-disk layout, so a node can
+// switch between podnet and the reference host-local plugin (and the tools
+// people use to inspect it) without losing track of addresses:
 //
 //   <dataDir>/<network>/<ip>                  "containerID\r\nifname", created exclusively
 //   <dataDir>/<network>/last_reserved_ip.0    the last address handed out (round-robin)
 //   <dataDir>/<network>/lock                  flock()ed for every operation
 //
-// Every file appears atomically: it is written to a temporary name, then
-// link()ed (for address files: fails if the address is taken, like O_EXCL) or
-// rename()d into place, so a crash never leaves a half-written file. An address
-// file and its directory entry are fsynced before the allocation is reported
-// (allocate() returns, or waitDurable() with deferred sync). last_reserved_ip.0
-// is only a round-robin hint and is not fsynced: a crash may leave an older
-// (or unreadable) value, which moves where the next search starts, nothing
-// else. State is only files, so it survives plugin and node restarts.
+// An address file is created with O_EXCL under the lock (host-local's way);
+// readers hold the lock too, so none sees it before its content. State is
+// only files, so it survives plugin and agent restarts and crashes of either
+// (the page cache has it). Nothing is fsynced, as in host-local: what the
+// files describe, network namespaces and veths, does not survive the machine
+// going down either, and after a reboot the runtime's DEL and GC clean up
+// (a file lost with the machine is an address whose pod is gone too). See
+// docs/decisions.md.
 #pragma once
 
 #include <memory>
@@ -40,19 +40,8 @@ struct AllocatedAddress {
 class HostLocalIpam {
  public:
   HostLocalIpam(IpamConfig config, std::string networkName);
-  ~HostLocalIpam();  // performs a deferred sync still pending
-  HostLocalIpam(HostLocalIpam&&) noexcept;
+  HostLocalIpam(HostLocalIpam&&) noexcept = default;
   HostLocalIpam& operator=(HostLocalIpam&&) = delete;
-
-  // With deferred sync, allocate() returns once the address is reserved (the
-  // file created under the lock) and leaves the fsyncs of the file and the
-  // directory (~1 ms on a disk) to waitDurable(), which the caller runs when
-  // it suits it, e.g. on a thread while the kernel work runs, and must have
-  // succeeded before the address is reported. A crash before that may leave
-  // the address file empty: an allocation with no owner, which GC releases.
-  void setDeferredSync(bool deferred) { deferredSync_ = deferred; }
-  // Performs the pending fsyncs, if any; the error of a failed one.
-  std::optional<CniError> waitDurable();
 
   // <dataDir>/<network>
   const std::string& directory() const { return directory_; }
@@ -81,9 +70,6 @@ class HostLocalIpam {
 
   IpamConfig config_;
   std::string directory_;
-  bool deferredSync_ = false;
-  struct PendingSync;
-  std::unique_ptr<PendingSync> pending_;
 };
 
 }  // namespace podnet::cni

@@ -1,5 +1,8 @@
 #include "cni/netlink_backend.h"
 
+#include <sys/random.h>
+
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -17,6 +20,26 @@ CniError backendError(std::string_view what, const core::Error& error) {
   return CniError{kBackendFailure, std::string(what) + ": " + error.message, ""};
 }
 
+// A random unicast, locally administered MAC (what the kernel would pick),
+// starting with `first` when given.
+net::MacAddress randomMac(std::optional<uint8_t> first = std::nullopt) {
+  net::MacAddress mac;
+  if (getrandom(mac.bytes.data(), mac.bytes.size(), 0) != ssize_t(mac.bytes.size())) {
+    // No entropy at hand: the clock's bits are still unique enough per node.
+    uint64_t t = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+    for (size_t i = 0; i < mac.bytes.size(); ++i) mac.bytes[i] = uint8_t(t >> (8 * i));
+  }
+  mac.bytes[0] = first ? *first : uint8_t((mac.bytes[0] & 0xfe) | 0x02);
+  return mac;
+}
+
+// Host ends of pod veths start with fe: (as libvirt's taps), above any MAC a
+// bridge is likely to have, so adding one never changes the bridge's MAC
+// (a bridge without a MAC of its own takes its lowest port's).
+constexpr uint8_t kHostVethMacPrefix = 0xfe;
+// Bridges we create get a MAC of their own (below fe:), which they keep.
+constexpr uint8_t kBridgeMacPrefix = 0x02;
+
 LinkInfo linkInfo(const net::LinkInfo& link) {
   return LinkInfo{link.name, link.mac.toString(), int(link.mtu)};
 }
@@ -31,7 +54,8 @@ Outcome<net::LinkInfo> ensureBridge(net::Netlink& host, const PodNetworkSpec& sp
   if (!existing) {
     if (!net::isNotFound(existing.error()))
       return backendError("bridge " + spec.bridge, existing.error());
-    auto created = host.createBridge(spec.bridge, uint32_t(spec.mtu > 0 ? spec.mtu : 0));
+    auto created = host.createBridge(spec.bridge, uint32_t(spec.mtu > 0 ? spec.mtu : 0),
+                                     randomMac(kBridgeMacPrefix));
     if (!created && !net::isAlreadyExists(created.error()))
       return backendError("create bridge " + spec.bridge, created.error());
     existing = host.link(spec.bridge);
@@ -109,7 +133,8 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   traceMark("pod netns socket");
 
   // One request creates the pair, the pod end directly inside the pod netns
-  // and the host end up and on the bridge.
+  // (with a MAC of ours, so it need not be asked for) and the host end up and
+  // on the bridge.
   const std::string hostName = hostVethName(spec.netns, spec.ifname);
   net::VethOptions veth;
   veth.name = hostName;
@@ -118,7 +143,10 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
   veth.peerNetnsFd = netns->fd();
   veth.masterIndex = bridge->index;
   veth.up = true;
-  if (auto created = host->createVeth(veth); !created) {
+  veth.mac = randomMac(kHostVethMacPrefix);
+  veth.peerMac = randomMac();
+  auto created = host->createVeth(veth);
+  if (!created) {
     // The spec's error for an interface name taken in the container; only
     // looked up on failure, which saves the lookup on every ADD.
     if (net::isAlreadyExists(created.error()) && pod->linkIndex(spec.ifname))
@@ -135,13 +163,29 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
     (void)host->deleteLink(hostName, net::IfAbsent::succeed);
     return error;
   };
+  // The kernel's echo of the creation gives our end's MAC and the pod end's
+  // index; kernels before 6.3 send none, so ask them.
+  net::LinkInfo hostLink;
+  net::LinkInfo podLink;
+  if (*created && (*created)->linkIndex > 0) {
+    hostLink = **created;
+    podLink.index = hostLink.linkIndex;
+    podLink.name = spec.ifname;
+    podLink.mac = *veth.peerMac;
+    podLink.mtu = hostLink.mtu;
+  } else {
+    auto asked = host->link(hostName);
+    if (!asked) return fail(backendError("link " + hostName, asked.error()));
+    hostLink = *asked;
+    auto inPod = pod->link(spec.ifname);
+    if (!inPod) return fail(backendError("link " + spec.ifname, inPod.error()));
+    podLink = *inPod;
+  }
   // Hairpin is a bridge-port flag: only settable once the veth is a port.
   if (spec.hairpin) {
-    if (auto hairpin = host->setHairpin(hostName, true); !hairpin)
+    if (auto hairpin = host->setHairpin(hostLink.index, true); !hairpin)
       return fail(backendError("hairpin on " + hostName, hairpin.error()));
   }
-  auto podLink = pod->link(spec.ifname);
-  if (!podLink) return fail(backendError("link " + spec.ifname, podLink.error()));
   InterfaceAddress address = spec.address;
   if (spec.awaitAddress) {  // IPAM ran while the links were made
     auto chosen = spec.awaitAddress();
@@ -149,16 +193,18 @@ Outcome<PodLinks> NetlinkBackend::setUpPod(const PodNetworkSpec& spec) {
     address = *chosen;
     traceMark("address awaited");
   }
-  if (auto failed = configurePod(*pod, spec, address, podLink->index)) return fail(*failed);
+  if (auto failed = configurePod(*pod, spec, address, podLink.index)) return fail(*failed);
   traceMark("pod end configured");
 
-  // The bridge's MAC may have changed with its new port (a bridge without an
-  // explicit address takes its lowest port's): read it again.
-  auto bridgeLink = host->link(spec.bridge);
-  auto hostLink = host->link(hostName);
-  if (!bridgeLink) return fail(backendError("bridge " + spec.bridge, bridgeLink.error()));
-  if (!hostLink) return fail(backendError("link " + hostName, hostLink.error()));
-  return PodLinks{linkInfo(*bridgeLink), linkInfo(*hostLink), linkInfo(*podLink)};
+  // A bridge without a MAC of its own takes its lowest port's: only a port
+  // below its MAC can have changed it (not ours, normally: see above).
+  net::LinkInfo bridgeLink = *bridge;
+  if (hostLink.mac.bytes < bridgeLink.mac.bytes) {
+    auto reread = host->link(spec.bridge);
+    if (!reread) return fail(backendError("bridge " + spec.bridge, reread.error()));
+    bridgeLink = *reread;
+  }
+  return PodLinks{linkInfo(bridgeLink), linkInfo(hostLink), linkInfo(podLink)};
 }
 
 CniStatus NetlinkBackend::tearDownPod(const std::string& netns, const std::string& ifname) {

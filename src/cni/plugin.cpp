@@ -91,14 +91,13 @@ PodNetworkSpec podSpec(const Invocation& invocation, const PluginConfig& config,
 Response success(const Json& body) { return {0, body.dump()}; }
 Response successEmpty() { return {0, ""}; }
 
-// IPAM for one ADD on its own thread: it reserves the address (published at
-// once, for whoever waits for it), then fsyncs it (published when done).
+// IPAM for one ADD on its own thread, while the backend makes the links: it
+// reserves the address and publishes it for whoever waits for it.
 class IpamWorker {
  public:
   IpamWorker(HostLocalIpam& ipam, const Invocation& invocation,
              std::optional<core::IpAddress> requested)
       : ipam_(ipam), invocation_(invocation), requested_(requested) {
-    ipam_.setDeferredSync(true);
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {  // no thread: IPAM first, then the rest
@@ -114,24 +113,19 @@ class IpamWorker {
     changed_.wait(lock, [this] { return reserved_.has_value(); });
     return *reserved_;
   }
-  // Joins the thread: afterwards reserved() and notDurable() are final.
   void join() {
     if (thread_.joinable()) thread_.join();
   }
-  const std::optional<CniError>& notDurable() const { return notDurable_; }
 
  private:
   void run() {
     auto allocated = ipam_.allocate(invocation_.containerId, invocation_.ifname, requested_);
     traceMark("address reserved");
-    const bool ok = allocated.ok();
     {
       std::lock_guard lock(mutex_);
       reserved_.emplace(std::move(allocated));
     }
     changed_.notify_all();
-    if (ok) notDurable_ = ipam_.waitDurable();
-    traceMark("address durable");
   }
 
   HostLocalIpam& ipam_;
@@ -140,7 +134,6 @@ class IpamWorker {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::optional<Outcome<AllocatedAddress>> reserved_;
-  std::optional<CniError> notDurable_;  // written by the thread, read after join()
   std::thread thread_;
 };
 
@@ -149,10 +142,9 @@ Response commandAdd(const Invocation& invocation, const PluginConfig& config, Ho
   auto requested = requestedAddress(invocation, config);
   if (!requested) return errorResponse(requested.error(), config.cniVersion);
   traceMark("config parsed");
-  // IPAM (~0.3 ms, plus ~1 ms of fsyncs on a disk) runs on a thread while the
-  // backend does the kernel work; the result is printed only once the address
-  // is durable. With one range the gateway and prefix are known up front, so a
-  // backend that accepts it starts before the address is chosen.
+  // IPAM (~0.3 ms) runs on a thread while the backend does the kernel work.
+  // With one range the gateway and prefix are known up front, so a backend
+  // that accepts it starts before the address is chosen.
   IpamWorker worker(ipam, invocation, *requested);
   PodNetworkSpec spec;
   if (backend.acceptsLateAddress() && config.ipam->ranges.size() == 1) {
@@ -182,12 +174,11 @@ Response commandAdd(const Invocation& invocation, const PluginConfig& config, Ho
     if (links) (void)backend.tearDownPod(invocation.netns, invocation.ifname);
     return errorResponse(allocated.error(), config.cniVersion);
   }
-  if (links && worker.notDurable()) (void)backend.tearDownPod(invocation.netns, invocation.ifname);
-  if (!links || worker.notDurable()) {
+  if (!links) {
     // Give the address back now: the runtime's DEL would too, but an ADD that
     // failed must not hold an address until then.
     (void)ipam.release(invocation.containerId, invocation.ifname);
-    CniError error = links ? *worker.notDurable() : links.error();
+    CniError error = links.error();
     if (error.code == 0) error.code = kBackendFailure;
     return errorResponse(error, config.cniVersion);
   }

@@ -334,6 +334,7 @@ LinkInfo parseLink(const nlmsghdr* header) {
   if (auto* a = attributes.table[IFLA_MTU]) link.mtu = mnl_attr_get_u32(a);
   if (auto* a = attributes.table[IFLA_MASTER])
     link.masterIndex = static_cast<int>(mnl_attr_get_u32(a));
+  if (auto* a = attributes.table[IFLA_LINK]) link.linkIndex = static_cast<int>(mnl_attr_get_u32(a));
   if (auto* a = attributes.table[IFLA_ADDRESS]; a && mnl_attr_get_payload_len(a) == 6)
     std::memcpy(link.mac.bytes.data(), mnl_attr_get_payload(a), 6);
   if (auto* info = attributes.table[IFLA_LINKINFO]) {
@@ -398,19 +399,21 @@ core::Result<std::vector<LinkInfo>> Netlink::listLinks() {
   return links;
 }
 
-core::Status Netlink::createBridge(std::string_view name, uint32_t mtu) {
+core::Status Netlink::createBridge(std::string_view name, uint32_t mtu,
+                                   std::optional<MacAddress> mac) {
   Request request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   request.extraHeader<ifinfomsg>()->ifi_family = AF_UNSPEC;
   request.putString(IFLA_IFNAME, name);
   if (mtu) request.putU32(IFLA_MTU, mtu);
+  if (mac) request.putMac(IFLA_ADDRESS, *mac);
   nlattr* linkInfo = request.beginNest(IFLA_LINKINFO);
   request.putString(IFLA_INFO_KIND, "bridge");
   request.endNest(linkInfo);
   return execute(request, "RTM_NEWLINK " + std::string(name));
 }
 
-core::Status Netlink::createVeth(const VethOptions& options) {
-  Request request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+core::Result<std::optional<LinkInfo>> Netlink::createVeth(const VethOptions& options) {
+  Request request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO | NLM_F_ACK);
   auto* message = request.extraHeader<ifinfomsg>();
   message->ifi_family = AF_UNSPEC;
   // Flags given at creation are applied by the kernel once the link is
@@ -418,6 +421,12 @@ core::Status Netlink::createVeth(const VethOptions& options) {
   if (options.up) message->ifi_change = message->ifi_flags = IFF_UP;
   request.putString(IFLA_IFNAME, options.name);
   if (options.mtu) request.putU32(IFLA_MTU, options.mtu);
+  if (options.mac) request.putMac(IFLA_ADDRESS, *options.mac);
+  // One queue each way, stated: otherwise the kernel makes one per CPU and
+  // then cuts the real count to one on the registered device, which waits
+  // for an RCU grace period (synchronize_net) for each end.
+  request.putU32(IFLA_NUM_TX_QUEUES, 1);
+  request.putU32(IFLA_NUM_RX_QUEUES, 1);
   if (options.masterIndex > 0) request.putU32(IFLA_MASTER, uint32_t(options.masterIndex));
   nlattr* linkInfo = request.beginNest(IFLA_LINKINFO);
   request.putString(IFLA_INFO_KIND, "veth");
@@ -427,12 +436,28 @@ core::Status Netlink::createVeth(const VethOptions& options) {
   request.extraHeader<ifinfomsg>()->ifi_family = AF_UNSPEC;
   request.putString(IFLA_IFNAME, options.peerName);
   if (options.mtu) request.putU32(IFLA_MTU, options.mtu);
+  if (options.peerMac) request.putMac(IFLA_ADDRESS, *options.peerMac);
+  request.putU32(IFLA_NUM_TX_QUEUES, 1);
+  request.putU32(IFLA_NUM_RX_QUEUES, 1);
   if (options.peerNetnsFd >= 0)
     request.putU32(IFLA_NET_NS_FD, static_cast<uint32_t>(options.peerNetnsFd));
   request.endNest(peer);
   request.endNest(infoData);
   request.endNest(linkInfo);
-  return execute(request, "RTM_NEWLINK " + options.name);
+  std::optional<LinkInfo> created;
+  auto onLink = [&](const nlmsghdr* header) {
+    if (header->nlmsg_type == RTM_NEWLINK) created = parseLink(header);
+  };
+  using Callable = decltype(onLink);
+  core::Status status = runDump(
+      request, "RTM_NEWLINK " + options.name,
+      [](const nlmsghdr* header, void* data) {
+        (*static_cast<Callable*>(data))(header);
+        return static_cast<int>(MNL_CB_OK);
+      },
+      &onLink);
+  if (!status) return status.takeError();
+  return created;
 }
 
 core::Status Netlink::createVxlan(const VxlanOptions& options) {
@@ -520,16 +545,20 @@ core::Status Netlink::renameLink(std::string_view name, std::string_view newName
 core::Status Netlink::setHairpin(std::string_view bridgePort, bool on) {
   auto index = linkIndex(bridgePort);
   if (!index) return index.takeError();
+  return setHairpin(*index, on);
+}
+
+core::Status Netlink::setHairpin(int bridgePortIndex, bool on) {
   // AF_BRIDGE RTM_SETLINK goes to the bridge driver; IFLA_BRPORT_MODE is the
   // port's hairpin flag (`bridge link set dev X hairpin on`).
   Request request(RTM_SETLINK, 0);
   auto* message = request.extraHeader<ifinfomsg>();
   message->ifi_family = AF_BRIDGE;
-  message->ifi_index = *index;
+  message->ifi_index = bridgePortIndex;
   nlattr* protinfo = request.beginNest(IFLA_PROTINFO);
   request.putU8(IFLA_BRPORT_MODE, on ? 1 : 0);
   request.endNest(protinfo);
-  return execute(request, "RTM_SETLINK " + std::string(bridgePort) + " hairpin");
+  return execute(request, "RTM_SETLINK " + std::to_string(bridgePortIndex) + " hairpin");
 }
 
 core::Result<bool> Netlink::hairpin(std::string_view bridgePort) {

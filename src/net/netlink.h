@@ -57,6 +57,9 @@ struct VethOptions {
   // opening a veth without its peer fails with ENOTCONN.)
   int masterIndex = 0;
   bool up = false;
+  // The MACs of our end and of the peer (none: the kernel picks random ones).
+  std::optional<MacAddress> mac;
+  std::optional<MacAddress> peerMac;
 };
 
 struct VxlanOptions {
@@ -108,6 +111,7 @@ struct LinkInfo {
   uint32_t mtu = 0;
   bool up = false;      // administratively (IFF_UP)
   int masterIndex = 0;  // 0: no master
+  int linkIndex = 0;    // IFLA_LINK: a veth's peer (in its own namespace); 0: none
   std::string kind;     // "bridge", "veth", "vxlan", ... (empty for plain devices)
   MacAddress mac;
 };
@@ -159,14 +163,20 @@ class Netlink {
 
   // Links.
   core::Result<int> linkIndex(std::string_view name);
-  core::Status createBridge(std::string_view name, uint32_t mtu = 0);
-  core::Status createVeth(const VethOptions& options);
+  // With a MAC the bridge keeps it; without, it takes its lowest port's.
+  core::Status createBridge(std::string_view name, uint32_t mtu = 0,
+                            std::optional<MacAddress> mac = std::nullopt);
+  // Returns our end as the kernel announced it on creation (NLM_F_ECHO, kernels
+  // from 6.3): its index, MAC and, in `linkIndex`, the peer's index in its
+  // namespace; nullopt when the kernel sends no echo.
+  core::Result<std::optional<LinkInfo>> createVeth(const VethOptions& options);
   core::Status createVxlan(const VxlanOptions& options);
   core::Status setLinkUp(std::string_view name, bool up = true);
   core::Status setLinkUp(int index, bool up = true);
   core::Status setMaster(std::string_view name, std::string_view master);  // empty: detach
   core::Status setMtu(std::string_view name, uint32_t mtu);
   core::Status setHairpin(std::string_view bridgePort, bool on);
+  core::Status setHairpin(int bridgePortIndex, bool on);
   core::Result<bool> hairpin(std::string_view bridgePort);
   core::Status deleteLink(std::string_view name, IfAbsent ifAbsent = IfAbsent::fail);
   core::Status moveToNetns(std::string_view name, int netnsFd);

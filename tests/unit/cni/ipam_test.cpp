@@ -58,20 +58,14 @@ TEST(CniIpam, AllocatesInOrderWithHostLocalLayout) {
     EXPECT_NE(entry.path().filename().string().rfind(".tmp.", 0), 0u) << entry.path();
 }
 
-TEST(CniIpam, DeferredSyncReservesAtOnceAndReportsDurability) {
+TEST(CniIpam, AnAllocationIsVisibleToOthersAtOnceAndTheHintFollowsIt) {
   TempDir dir;
   HostLocalIpam ipam(ipamConfig(dir.path(), "10.244.0.0/24"), "podnet");
-  ipam.setDeferredSync(true);
-  EXPECT_FALSE(ipam.waitDurable());  // nothing pending yet
   EXPECT_EQ(allocateAddress(ipam, "c1"), "10.244.0.2/24");
-  // Reserved (and visible to others) before the sync is waited for.
   EXPECT_EQ(readFile(ipam.directory() + "/10.244.0.2"), "c1\r\neth0");
   HostLocalIpam other(ipamConfig(dir.path(), "10.244.0.0/24"), "podnet");
   EXPECT_EQ(allocateAddress(other, "c2"), "10.244.0.3/24");
-  // A second allocation waits for the first sync itself.
   EXPECT_EQ(allocateAddress(ipam, "c3"), "10.244.0.4/24");
-  EXPECT_FALSE(ipam.waitDurable());
-  EXPECT_FALSE(ipam.waitDurable());  // joined once; nothing left
   EXPECT_EQ(readFile(ipam.directory() + "/last_reserved_ip.0"), "10.244.0.4");
   // The hint is overwritten in place: a shorter address leaves no stale tail.
   HostLocalIpam requested(ipamConfig(dir.path(), "10.244.0.0/24"), "podnet");

@@ -169,14 +169,25 @@ TEST_F(NetlinkTest, VethCreatedOnItsBridgeAndUpThenPodEndConfiguredInOneBatch) {
   VethOptions veth{"vb9", "eth9", 0, netnsB_->fd()};
   veth.masterIndex = bridge->index;
   veth.up = true;
-  ASSERT_OK(a_->createVeth(veth));
+  veth.mac = MacAddress::parse("fe:00:00:00:00:09");
+  veth.peerMac = MacAddress::parse("02:00:00:00:00:09");
+  auto created = a_->createVeth(veth);
+  ASSERT_OK(created);
   auto host = a_->link("vb9");
   ASSERT_OK(host);
   EXPECT_EQ(host->masterIndex, bridge->index);
   EXPECT_TRUE(host->up);
+  EXPECT_EQ(host->mac.toString(), "fe:00:00:00:00:09");
   auto pod = b_->link("eth9");
   ASSERT_OK(pod);
   EXPECT_FALSE(pod->up);
+  EXPECT_EQ(pod->mac.toString(), "02:00:00:00:00:09");
+  // The kernel's echo (6.3 and later) names our end and the peer's index.
+  ASSERT_TRUE(created->has_value());
+  EXPECT_EQ((*created)->index, host->index);
+  EXPECT_EQ((*created)->mac, host->mac);
+  EXPECT_EQ((*created)->linkIndex, pod->index);
+  EXPECT_EQ(host->linkIndex, pod->index);
 
   Netlink::Batch batch;
   batch.setLinkUp("lo");
