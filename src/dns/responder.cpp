@@ -6,13 +6,13 @@ namespace podnet::dns {
 
 namespace {
 
-size_t writeAnswer(const Query& query, const uint8_t* packet, const Answer& answer, bool overTcp,
-                   uint8_t* out, size_t cap) {
+size_t writeAnswer(const Query& query, const uint8_t* packet, const AnswerView& answer,
+                   bool overTcp, uint8_t* out, size_t cap) {
   size_t limit = overTcp ? kMaxMessage : query.udpLimit();
   if (limit > cap) limit = cap;
   size_t questionLen = query.questionEnd - kHeaderSize;
   size_t optLen = query.hasEdns ? 11 : 0;
-  size_t full = kHeaderSize + questionLen + answer.body.size() + optLen;
+  size_t full = kHeaderSize + questionLen + answer.size + optLen;
   bool truncated = full > limit;
   uint16_t flags = flag::QR | flag::AA | (query.flags & flag::RD) | flag::RA | answer.rcode;
   if (truncated) flags |= flag::TC;
@@ -25,8 +25,8 @@ size_t writeAnswer(const Query& query, const uint8_t* packet, const Answer& answ
   std::memcpy(out + kHeaderSize, packet + kHeaderSize, questionLen);
   size_t at = query.questionEnd;
   if (!truncated) {
-    std::memcpy(out + at, answer.body.data(), answer.body.size());
-    at += answer.body.size();
+    std::memcpy(out + at, answer.body, answer.size);
+    at += answer.size;
   }
   if (query.hasEdns) at = appendOpt(out, at, cap);
   return at;
@@ -37,8 +37,14 @@ size_t writeAnswer(const Query& query, const uint8_t* packet, const Answer& answ
 Outcome answerQuery(const Authority& authority, const Zone* zone, bool canForward,
                     const uint8_t* packet, size_t size, bool overTcp, Query& query, uint8_t* out,
                     size_t cap) {
+  return answerParsed(authority, zone, canForward, parseQuery(packet, size, query), packet, size,
+                      overTcp, query, out, cap);
+}
+
+Outcome answerParsed(const Authority& authority, const Zone* zone, bool canForward,
+                     ParseStatus status, const uint8_t* packet, size_t size, bool overTcp,
+                     Query& query, uint8_t* out, size_t cap) {
   Outcome outcome;
-  ParseStatus status = parseQuery(packet, size, query);
   auto error = [&](uint16_t code, bool echoQuestion) {
     outcome.kind = Outcome::reply;
     outcome.length =
@@ -60,22 +66,29 @@ Outcome answerQuery(const Authority& authority, const Zone* zone, bool canForwar
   }
   if (query.qclass != kClassIn && query.qclass != kClassAny) return error(rcode::REFUSED, true);
   if (query.qtype == type::AXFR || query.qtype == type::IXFR) return error(rcode::REFUSED, true);
-  int owner = authority.classify(query.name());
-  // A PTR name of an endpoint outside the configured ranges is still ours.
-  const Node* node = zone ? zone->find(query.name()) : nullptr;
-  if (owner < 0 && node == nullptr) {
-    if (!canForward) return error(rcode::REFUSED, true);
-    // Our own forwarded query came back: the upstream is us.
-    if (query.hasLoopMarker && query.loopMarker == processLoopMarker())
-      return error(rcode::SERVFAIL, true);
-    outcome.kind = Outcome::forward;
-    return outcome;
+  // A name of the zone is answered whatever its owner (a PTR name of an
+  // endpoint outside the configured ranges is still ours).
+  const Zone::Name* name = zone ? zone->find(query) : nullptr;
+  if (name == nullptr) {
+    int owner = authority.classify(query);
+    if (owner < 0) {
+      if (!canForward) return error(rcode::REFUSED, true);
+      // Our own forwarded query came back: the upstream is us.
+      if (query.hasLoopMarker && query.loopMarker == processLoopMarker())
+        return error(rcode::SERVFAIL, true);
+      outcome.kind = Outcome::forward;
+      return outcome;
+    }
+    if (zone == nullptr) return error(rcode::SERVFAIL, true);
+    if (owner == 0) name = zone->findPodAlias(query);
+    if (name == nullptr) {
+      outcome.kind = Outcome::reply;
+      outcome.length = writeAnswer(query, packet, zone->nxdomain(owner), overTcp, out, cap);
+      return outcome;
+    }
   }
-  if (zone == nullptr) return error(rcode::SERVFAIL, true);
-  if (node == nullptr && owner == 0) node = zone->findPodAlias(query.name());
-  const Answer& answer = node ? node->forType(query.qtype) : zone->nxdomain(owner);
   outcome.kind = Outcome::reply;
-  outcome.length = writeAnswer(query, packet, answer, overTcp, out, cap);
+  outcome.length = writeAnswer(query, packet, zone->answer(name, query.qtype), overTcp, out, cap);
   return outcome;
 }
 

@@ -30,6 +30,12 @@ Outcome answerQuery(const Authority& authority, const Zone* zone, bool canForwar
                     const uint8_t* packet, size_t size, bool overTcp, Query& query, uint8_t* out,
                     size_t cap);
 
+// answerQuery for a query parseQuery has already read (`status` is what it
+// returned): lets a batch be parsed and its zone lookups prefetched first.
+Outcome answerParsed(const Authority& authority, const Zone* zone, bool canForward,
+                     ParseStatus status, const uint8_t* packet, size_t size, bool overTcp,
+                     Query& query, uint8_t* out, size_t cap);
+
 // Writes an upstream answer for the client: `normalized` is a full response
 // with ID 0, the lowercase question and no OPT record (as the forwarder and
 // its cache keep it). Patches the client's ID, RD and question case, adds

@@ -205,7 +205,8 @@ void Server::udpLoop(int fd) {
     in[i].msg_hdr.msg_name = &from[i];
   }
   SnapshotSlot::Reader reader(slot_);
-  Query query;
+  std::vector<Query> queries(kBatch);
+  ParseStatus parsed[kBatch];
   std::string cached;
   bool canForward = forwarder_ != nullptr && forwarder_->enabled();
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -213,13 +214,27 @@ void Server::udpLoop(int fd) {
     int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
     if (received <= 0) continue;  // the receive timeout or EINTR: check for stop
     const Zone* zone = reader.current();
+    // Parse the whole batch first and prefetch each name's slot, then its
+    // record, so the lookups below rarely wait for memory.
+    for (int i = 0; i < received; ++i) {
+      if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+        parsed[i] = ParseStatus::drop;
+        continue;
+      }
+      parsed[i] = parseQuery(inBuffers.data() + i * kRecvSize, in[i].msg_len, queries[size_t(i)]);
+      if (zone && parsed[i] == ParseStatus::ok) zone->prefetchSlot(queries[size_t(i)].nameHash);
+    }
+    if (zone)
+      for (int i = 0; i < received; ++i)
+        if (parsed[i] == ParseStatus::ok) zone->prefetchName(queries[size_t(i)].nameHash);
     int replies = 0;
     for (int i = 0; i < received; ++i) {
       if (in[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
       const uint8_t* packet = inBuffers.data() + i * kRecvSize;
       uint8_t* response = outBuffers.data() + i * kUdpOutSize;
-      Outcome outcome = answerQuery(authority_, zone, canForward, packet, in[i].msg_len, false,
-                                    query, response, kUdpOutSize);
+      Query& query = queries[size_t(i)];
+      Outcome outcome = answerParsed(authority_, zone, canForward, parsed[i], packet, in[i].msg_len,
+                                     false, query, response, kUdpOutSize);
       if (outcome.kind == Outcome::forward) {
         stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
         if (forwarder_->cached(query, cached)) {

@@ -10,7 +10,49 @@ namespace {
 
 inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c; }
 
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// ASCII A-Z to a-z in 8 bytes at once; every other byte (label lengths are
+// below 64, bytes >= 0x80) unchanged.
+inline uint64_t lower8(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  uint64_t seven = w & ~high;
+  uint64_t atLeastA = seven + (0x80 - 'A') * ones;
+  uint64_t aboveZ = seven + (0x80 - 'Z' - 1) * ones;
+  uint64_t upper = atLeastA & ~aboveZ & ~w & high;
+  return w | (upper >> 2);
+}
+
+// 64x64 -> 128 multiply folded to 64 bits (the wyhash mixer).
+inline uint64_t mix(uint64_t a, uint64_t b) {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return uint64_t(r) ^ uint64_t(r >> 64);
+}
+
+const uint64_t kHashSeed = [] {
+  std::random_device random;
+  return (uint64_t(random()) << 32) | random();
+}();
+
 }  // namespace
+
+uint64_t hashName(const uint8_t* padded, size_t length) {
+  uint64_t h = kHashSeed ^ length;
+  for (size_t i = 0; i < length; i += 16)
+    h = mix(load64(padded + i) ^ 0xa0761d6478bd642full, load64(padded + i + 8) ^ h);
+  return mix(h ^ 0xe7037ed1a0b428dbull, length ^ 0x8ebc6af09c88c6e3ull);
+}
+
+uint64_t hashName(std::string_view name) {
+  uint8_t buffer[kMaxNameWire + kNamePadding + 16] = {};
+  if (name.size() > kMaxNameWire) name = name.substr(0, kMaxNameWire);
+  std::memcpy(buffer, name.data(), name.size());
+  return hashName(buffer, name.size());
+}
 
 std::optional<std::string> textToWire(std::string_view text) {
   if (!text.empty() && text.back() == '.') text.remove_suffix(1);
@@ -167,21 +209,33 @@ ParseStatus parseQuery(const uint8_t* p, size_t size, Query& q) {
   if (q.flags & flag::QR) return ParseStatus::drop;  // a response: never answer it (loops)
   if (((q.flags >> 11) & 0xF) != 0) return ParseStatus::notImp;
   if (get16(p + 4) != 1) return ParseStatus::formErr;
+  // The labels first (bounds, no compression in a lone question), then the
+  // whole name copied and lowercased 8 bytes at a time, zero-padded.
   size_t at = kHeaderSize;
+  uint8_t labels = 0;
   while (true) {
     if (at >= size) return ParseStatus::formErr;
     uint8_t len = p[at];
-    if (len & 0xC0) return ParseStatus::formErr;  // no compression in a lone question
-    if (q.nameLen + 1 + len > kMaxNameWire) return ParseStatus::formErr;
+    if (len & 0xC0) return ParseStatus::formErr;
+    if (at - kHeaderSize + 1 + len > kMaxNameWire) return ParseStatus::formErr;
     if (at + 1 + len > size) return ParseStatus::formErr;
-    q.lowerName[q.nameLen++] = len;
     if (len == 0) {
       ++at;
       break;
     }
-    for (size_t i = 0; i < len; ++i) q.lowerName[q.nameLen++] = lower(p[at + 1 + i]);
+    q.labelOffsets[labels++] = uint8_t(at - kHeaderSize);
     at += len + 1;
   }
+  size_t nameLen = at - kHeaderSize;
+  std::memcpy(q.lowerName, p + kHeaderSize, nameLen);
+  std::memset(q.lowerName + nameLen, 0, kNamePadding);
+  for (size_t i = 0; i < nameLen; i += 8) {
+    uint64_t w = lower8(load64(q.lowerName + i));
+    std::memcpy(q.lowerName + i, &w, 8);
+  }
+  q.nameLen = nameLen;
+  q.labelCount = labels;
+  q.nameHash = hashName(q.lowerName, nameLen);
   if (at + 4 > size) return ParseStatus::formErr;
   q.qtype = get16(p + at);
   q.qclass = get16(p + at + 2);

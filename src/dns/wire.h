@@ -75,14 +75,23 @@ enum class ParseStatus {
   badVers,  // EDNS version other than 0
 };
 
+// Bytes after a name in a padded name buffer, always zero: hashing and
+// comparing names read whole 8-byte words (see hashName).
+inline constexpr size_t kNamePadding = 16;
+
 // One parsed query. Points into the packet it was parsed from; `lowerName`
-// is the question name in lowercase wire form (for lookups and cache keys).
+// is the question name in lowercase wire form (for lookups and cache keys),
+// followed by kNamePadding zero bytes.
 struct Query {
   uint16_t id = 0;
   uint16_t flags = 0;      // the query's header flags word
   size_t questionEnd = 0;  // offset after QTYPE/QCLASS (12 + name + 4)
   size_t nameLen = 0;      // wire length of the question name
-  uint8_t lowerName[kMaxNameWire]{};
+  alignas(8) uint8_t lowerName[kMaxNameWire + kNamePadding + 2]{};
+  uint64_t nameHash = 0;  // hashName(lowerName, nameLen)
+  // Where each label of the name starts in lowerName (the root not counted).
+  uint8_t labelCount = 0;
+  uint8_t labelOffsets[kMaxNameWire / 2 + 1];
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   bool hasEdns = false;
@@ -97,6 +106,14 @@ struct Query {
   // The largest response the client accepts over UDP.
   size_t udpLimit() const;
 };
+
+// A hash of a lowercase wire name for the zone's table: `padded` holds
+// `length` bytes followed by at least kNamePadding zero bytes. Seeded once
+// per process (names come from API objects anyone with create rights can
+// choose, so collisions must not be predictable).
+uint64_t hashName(const uint8_t* padded, size_t length);
+// hashName of a name without padding (copies it).
+uint64_t hashName(std::string_view lowerWireName);
 
 // Strict parse of a query: exactly one question with an uncompressed name,
 // every record of the other sections walked within bounds, at most one OPT

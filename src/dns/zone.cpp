@@ -409,17 +409,9 @@ class Compiler {
 
 }  // namespace
 
-const Answer& Node::forType(uint16_t qtype) const {
-  if (isCname) return byType.front().second;
-  for (const auto& [rrtype, answer] : byType)
-    if (rrtype == qtype) return answer;
-  // ANY (RFC 8482 allows a subset): the first RRset the name has.
-  if (qtype == type::ANY && !byType.empty()) return byType.front().second;
-  return nodata;
-}
-
 Authority::Authority(const ZoneConfig& config) : cidrs_(config.reverseCidrs) {
   zoneWire_ = textToWire(config.zone).value_or(*textToWire("cluster.local"));
+  zoneLabels_ = wireLabels(zoneWire_).size();
   owners_.push_back(zoneWire_);
   for (const auto& cidr : cidrs_) {
     // The octet (v4) or nibble (v6) aligned reverse zone that holds the range.
@@ -442,6 +434,22 @@ Authority::Authority(const ZoneConfig& config) : cidrs_(config.reverseCidrs) {
 
 int Authority::classify(std::string_view name) const {
   if (wireEndsWith(name, zoneWire_)) return 0;
+  return classifyReverse(name);
+}
+
+int Authority::classify(const Query& query) const {
+  // wireEndsWith(name, zone) without walking the labels: the zone's first
+  // label must start where the name's last zoneLabels_ labels do.
+  size_t size = zoneWire_.size();
+  if (query.nameLen >= size && query.labelCount >= zoneLabels_ &&
+      (zoneLabels_ == 0 ||
+       query.labelOffsets[query.labelCount - zoneLabels_] == query.nameLen - size) &&
+      std::memcmp(query.lowerName + query.nameLen - size, zoneWire_.data(), size) == 0)
+    return 0;
+  return classifyReverse(query.name());
+}
+
+int Authority::classifyReverse(std::string_view name) const {
   bool v4 = wireEndsWith(name, kInAddrArpa);
   bool v6 = !v4 && wireEndsWith(name, kIp6Arpa);
   if ((!v4 && !v6) || cidrs_.empty()) return -1;
@@ -482,40 +490,159 @@ int Authority::classify(std::string_view name) const {
   return -1;
 }
 
+// The arena layout of one name (every part 8-byte aligned):
+//   NameHeader | name, zero-padded | PackedAnswer[1 + answers] (NODATA first) | bodies
+struct Zone::Name {
+  uint8_t nameLength;
+  uint8_t answers;  // after NODATA
+  uint8_t isCname;  // answers == 1, a CNAME served for every type
+  uint8_t unused[5];
+};
+
+namespace {
+
+struct PackedAnswer {
+  uint16_t qtype;
+  uint16_t counts[3];
+  uint32_t offset;  // of the body, from the start of the name's record
+  uint32_t size;
+  uint8_t rcode;
+  uint8_t unused[3];
+};
+
+constexpr size_t round8(size_t n) { return (n + 7) & ~size_t(7); }
+
+inline uint64_t word(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+const PackedAnswer* answersOf(const uint8_t* record) {
+  return reinterpret_cast<const PackedAnswer*>(record + 8 + round8(record[0]));
+}
+
+}  // namespace
+
 Zone::Zone(std::string zoneWire, Entries entries, std::vector<Answer> nxdomain)
     : zoneWire_(std::move(zoneWire)), nxdomain_(std::move(nxdomain)) {
+  zoneLabels_ = wireLabels(zoneWire_).size();
   size_t capacity = 16;
   while (capacity < entries.size() * 2) capacity *= 2;  // load factor <= 0.5
   slots_.resize(capacity);
   mask_ = capacity - 1;
-  nodes_.reserve(entries.size());
-  names_.reserve(entries.size());
+  // Every name's record, its offset known before the bytes are written.
+  size_t words = 0;
+  for (const auto& [name, node] : entries) {
+    if (name.empty() || name.size() > kMaxNameWire) continue;
+    size_t bytes =
+        8 + round8(name.size()) + round8((1 + node.byType.size()) * sizeof(PackedAnswer));
+    bytes += round8(node.nodata.body.size());
+    for (const auto& [rrtype, answer] : node.byType) bytes += round8(answer.body.size());
+    words += bytes / 8;
+  }
+  arena_.assign(words, 0);
+  auto* base = reinterpret_cast<uint8_t*>(arena_.data());
+  size_t offset = 0;
   for (auto& [name, node] : entries) {
-    size_t hash = std::hash<std::string_view>{}(name);
+    if (name.empty() || name.size() > kMaxNameWire) continue;
+    uint8_t* record = base + offset;
+    record[0] = uint8_t(name.size());
+    record[1] = uint8_t(node.byType.size());
+    record[2] = node.isCname ? 1 : 0;
+    std::memcpy(record + 8, name.data(), name.size());
+    auto* table = reinterpret_cast<PackedAnswer*>(record + 8 + round8(name.size()));
+    size_t body = 8 + round8(name.size()) + round8((1 + node.byType.size()) * sizeof(PackedAnswer));
+    auto put = [&](PackedAnswer& packed, uint16_t rrtype, const Answer& answer) {
+      packed = PackedAnswer{rrtype,         {answer.counts[0], answer.counts[1], answer.counts[2]},
+                            uint32_t(body), uint32_t(answer.body.size()),
+                            answer.rcode,   {}};
+      std::memcpy(record + body, answer.body.data(), answer.body.size());
+      body += round8(answer.body.size());
+    };
+    put(table[0], 0, node.nodata);
+    for (size_t i = 0; i < node.byType.size(); ++i)
+      put(table[i + 1], node.byType[i].first, node.byType[i].second);
+
+    uint64_t hash = hashName(name);
     size_t at = hash & mask_;
-    while (slots_[at].indexPlusOne != 0) at = (at + 1) & mask_;
-    slots_[at] = {uint32_t(hash >> 32), uint32_t(nodes_.size() + 1)};
-    names_.push_back({uint32_t(arena_.size()), uint32_t(name.size())});
-    arena_ += name;
-    nodes_.push_back(std::move(node));
+    while (slots_[at].offsetPlusOne != 0) at = (at + 1) & mask_;
+    slots_[at] = {uint32_t(hash >> 32), uint32_t(offset / 8 + 1)};
+    offset += body;
+    ++names_;
+    node = Node{};  // the bytes live in the arena now
   }
 }
 
-const Node* Zone::find(std::string_view name) const {
-  size_t hash = std::hash<std::string_view>{}(name);
+const Zone::Name* Zone::lookup(const uint8_t* padded, size_t length, uint64_t hash) const {
   uint32_t tag = uint32_t(hash >> 32);
   for (size_t at = hash & mask_;; at = (at + 1) & mask_) {
-    const Slot& slot = slots_[at];
-    if (slot.indexPlusOne == 0) return nullptr;
+    const Slot slot = slots_[at];
+    if (slot.offsetPlusOne == 0) return nullptr;
     if (slot.tag != tag) continue;
-    const NameRef& ref = names_[slot.indexPlusOne - 1];
-    if (ref.length == name.size() &&
-        std::memcmp(arena_.data() + ref.offset, name.data(), ref.length) == 0)
-      return &nodes_[slot.indexPlusOne - 1];
+    const uint8_t* record = this->at(slot.offsetPlusOne);
+    if (record[0] != length) continue;
+    // Both names are zero-padded to whole words.
+    bool same = true;
+    for (size_t i = 0; i < length && same; i += 8) same = word(record + 8 + i) == word(padded + i);
+    if (same) return reinterpret_cast<const Name*>(record);
   }
 }
 
-const Node* Zone::findPodAlias(std::string_view name) const {
+const Zone::Name* Zone::find(std::string_view name) const {
+  if (name.size() > kMaxNameWire) return nullptr;
+  uint8_t padded[kMaxNameWire + kNamePadding + 16] = {};
+  std::memcpy(padded, name.data(), name.size());
+  return lookup(padded, name.size(), hashName(padded, name.size()));
+}
+
+void Zone::prefetchName(uint64_t hash) const {
+  const Slot slot = slots_[hash & mask_];
+  if (slot.offsetPlusOne == 0 || slot.tag != uint32_t(hash >> 32)) return;
+  const uint8_t* record = at(slot.offsetPlusOne);
+  __builtin_prefetch(record);
+  __builtin_prefetch(record + 64);
+  __builtin_prefetch(record + 128);
+}
+
+AnswerView Zone::answer(const Name* name, uint16_t qtype) const {
+  const auto* record = reinterpret_cast<const uint8_t*>(name);
+  const PackedAnswer* table = answersOf(record);
+  const PackedAnswer* pick = &table[0];  // NODATA
+  if (name->isCname) {
+    pick = &table[1];
+  } else {
+    for (size_t i = 1; i <= name->answers; ++i)
+      if (table[i].qtype == qtype) {
+        pick = &table[i];
+        break;
+      }
+    // ANY (RFC 8482 allows a subset): the first RRset the name has.
+    if (pick == &table[0] && qtype == type::ANY && name->answers > 0) pick = &table[1];
+  }
+  return {record + pick->offset,
+          pick->size,
+          pick->rcode,
+          {pick->counts[0], pick->counts[1], pick->counts[2]}};
+}
+
+AnswerView Zone::nxdomain(int index) const {
+  const Answer& answer = nxdomain_[size_t(index)];
+  return {reinterpret_cast<const uint8_t*>(answer.body.data()),
+          answer.body.size(),
+          answer.rcode,
+          {answer.counts[0], answer.counts[1], answer.counts[2]}};
+}
+
+const Zone::Name* Zone::findPodAlias(const Query& query) const {
+  // `<label>.<ns>.pod.<zone>`: three labels before the zone's, the third "pod".
+  if (query.labelCount != zoneLabels_ + 3) return nullptr;
+  const uint8_t* pod = query.lowerName + query.labelOffsets[2];
+  if (std::memcmp(pod, "\3pod", 4) != 0) return nullptr;
+  return findPodAlias(query.name());
+}
+
+const Zone::Name* Zone::findPodAlias(std::string_view name) const {
   // <label>.<ns>.pod.<zone>
   if (name.empty() || !wireEndsWith(name, zoneWire_)) return nullptr;
   auto labels = wireLabels(name.substr(0, name.size() - zoneWire_.size()));

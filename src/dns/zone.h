@@ -44,7 +44,14 @@ struct Node {
   std::vector<std::pair<uint16_t, Answer>> byType;
   Answer nodata;         // NOERROR, no answer, the SOA in the authority section
   bool isCname = false;  // byType holds one CNAME answer served for every type
-  const Answer& forType(uint16_t qtype) const;
+};
+
+// One prebuilt answer as the query path reads it: a view into the zone.
+struct AnswerView {
+  const uint8_t* body = nullptr;
+  size_t size = 0;
+  uint8_t rcode = rcode::NOERROR;
+  uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional
 };
 
 // Which names we are authoritative for: the cluster zone and the reverse
@@ -55,47 +62,71 @@ class Authority {
   explicit Authority(const ZoneConfig& config);
   // 0: the cluster zone; 1..n: reverse zone of reverseCidrs[i-1]; -1: not ours.
   int classify(std::string_view lowerWireName) const;
+  // The same for a parsed query (the zone suffix found from its label offsets).
+  int classify(const Query& query) const;
   const std::string& zoneWire() const { return zoneWire_; }
   // The SOA owner name (wire) of authority index i.
   const std::string& ownerWire(int index) const { return owners_[size_t(index)]; }
   size_t size() const { return owners_.size(); }
 
  private:
+  int classifyReverse(std::string_view lowerWireName) const;
+
   std::string zoneWire_;
+  size_t zoneLabels_ = 0;
   std::vector<core::Cidr> cidrs_;
   std::vector<std::string> owners_;
 };
 
-// An immutable snapshot. Lookups go through a flat open-addressing table of
-// (hash tag, index) pairs over one arena of names: one probe usually costs
-// one cache line for the slot and one for the name, no pointer chasing.
+// An immutable snapshot. Every name is packed into one arena with its
+// answers: a header, the name (zero-padded to 8 bytes), a table of answers
+// (NODATA first) and their bytes. Lookups go through a flat open-addressing
+// table of (hash tag, arena offset) pairs: a hit reads one slot and a few
+// adjacent cache lines of the arena, which the query loop prefetches for a
+// whole batch before answering it.
 class Zone {
  public:
   using Entries = std::vector<std::pair<std::string, Node>>;
   Zone(std::string zoneWire, Entries entries, std::vector<Answer> nxdomain);
 
-  const Node* find(std::string_view lowerWireName) const;
+  // A name of the zone (opaque; points into the arena, valid as long as the zone).
+  struct Name;
+  const Name* find(std::string_view lowerWireName) const;
+  // The query's name (padded, hashed by parseQuery).
+  const Name* find(const Query& query) const {
+    return lookup(query.lowerName, query.nameLen, query.nameHash);
+  }
+  // The answer for `qtype` at `name`: its RRset, the CNAME, or NODATA.
+  AnswerView answer(const Name* name, uint16_t qtype) const;
   // NXDOMAIN with the SOA of authority `index` (uncompressed).
-  const Answer& nxdomain(int index) const { return nxdomain_[size_t(index)]; }
+  AnswerView nxdomain(int index) const;
   // Answers `<dashed-ip>.<ns>.pod.<zone>` written in a non-canonical form
   // (e.g. IPv6 with leading zeros) by mapping it to the canonical name.
-  const Node* findPodAlias(std::string_view lowerWireName) const;
-  size_t nameCount() const { return nodes_.size(); }
+  const Name* findPodAlias(std::string_view lowerWireName) const;
+  // The same, for a query whose name is known to end with the zone: only
+  // names of the form `<label>.<ns>.pod.<zone>` are looked at.
+  const Name* findPodAlias(const Query& query) const;
+  // Cache prefetches for a batch: the slot of a hash, then the name it
+  // points to (call the second once the first has had time to arrive).
+  void prefetchSlot(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  void prefetchName(uint64_t hash) const;
+  size_t nameCount() const { return names_; }
   const std::string& zoneWire() const { return zoneWire_; }
 
  private:
   struct Slot {
     uint32_t tag = 0;
-    uint32_t indexPlusOne = 0;  // 0: empty
+    uint32_t offsetPlusOne = 0;  // in 8-byte words; 0: empty
   };
-  struct NameRef {
-    uint32_t offset;
-    uint32_t length;
-  };
+  const Name* lookup(const uint8_t* padded, size_t length, uint64_t hash) const;
+  const uint8_t* at(uint32_t offsetPlusOne) const {
+    return reinterpret_cast<const uint8_t*>(arena_.data() + (offsetPlusOne - 1));
+  }
+
   std::string zoneWire_;
-  std::vector<Node> nodes_;
-  std::vector<NameRef> names_;
-  std::string arena_;
+  size_t zoneLabels_ = 0;
+  size_t names_ = 0;
+  std::vector<uint64_t> arena_;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
   std::vector<Answer> nxdomain_;

@@ -52,6 +52,50 @@ TEST(Wire, ParsesQueryWithEdns) {
   EXPECT_EQ(plain.udpLimit(), 512u);  // never below 512
 }
 
+TEST(Wire, ParsedNameIsLowercasedPaddedAndHashed) {
+  // Every byte value in some label: only A-Z change (label lengths, bytes
+  // next to the letters and bytes >= 0x80 stay as sent).
+  for (int first : {1, 128}) {
+    std::string wire;
+    for (int start = first; start < first + 127; start += 50) {
+      std::string label;
+      for (int c = start; c < std::min(start + 50, first + 127); ++c) label.push_back(char(c));
+      wire += char(label.size()) + label;
+    }
+    wire.push_back('\0');
+    std::string packet(kHeaderSize, '\0');
+    packet[5] = 1;
+    packet += wire + std::string("\0\1\0\1", 4);
+    Query q;
+    ASSERT_EQ(parseQuery(bytes(packet), packet.size(), q), ParseStatus::ok);
+    std::string expected = wire;
+    for (size_t i = 0, next = 0; i < expected.size(); ++i) {
+      if (i == next) {
+        next += uint8_t(expected[i]) + 1;  // a length byte
+        continue;
+      }
+      if (expected[i] >= 'A' && expected[i] <= 'Z') expected[i] = char(expected[i] + 32);
+    }
+    EXPECT_EQ(q.name(), expected);
+    ASSERT_EQ(q.labelCount, 3);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(q.labelOffsets[i], i * 51);
+    for (size_t i = 0; i < kNamePadding; ++i) EXPECT_EQ(q.lowerName[q.nameLen + i], 0) << i;
+    EXPECT_EQ(q.nameHash, hashName(q.name()));
+  }
+
+  // The same name in another case hashes alike; other names do not.
+  std::string upper = makeQuery("WEB.Default.svc.cluster.local", type::A);
+  std::string lower = makeQuery("web.default.svc.cluster.local", type::A);
+  Query a, b;
+  ASSERT_EQ(parseQuery(bytes(upper), upper.size(), a), ParseStatus::ok);
+  ASSERT_EQ(parseQuery(bytes(lower), lower.size(), b), ParseStatus::ok);
+  EXPECT_EQ(a.nameHash, b.nameHash);
+  EXPECT_EQ(a.nameHash, hashName(*textToWire("web.default.svc.cluster.local")));
+  EXPECT_NE(hashName(*textToWire("web.default.svc.cluster.local")),
+            hashName(*textToWire("wec.default.svc.cluster.local")));
+  EXPECT_NE(hashName(std::string(16, 'a')), hashName(std::string(17, 'a')));
+}
+
 TEST(Wire, RejectsMalformedQueries) {
   Query q;
   std::string good = makeQuery("a.example", type::A, true);
@@ -79,6 +123,15 @@ TEST(Wire, RejectsMalformedQueries) {
   std::string version1 = good;
   version1[version1.size() - 11 + 6] = 1;
   EXPECT_EQ(parseQuery(bytes(version1), version1.size(), q), ParseStatus::badVers);
+  // Names of 255 bytes parse; one byte more does not.
+  std::string name253;
+  for (int i = 0; i < 4; ++i) name253 += std::string(62, 'a') + ".";
+  name253 += "b";  // 4 * 63 + 2 + root = 255
+  std::string longest = makeQuery(name253, type::A);
+  ASSERT_EQ(parseQuery(bytes(longest), longest.size(), q), ParseStatus::ok);
+  EXPECT_EQ(q.nameLen, 255u);
+  std::string tooLong = makeQuery(name253 + "c", type::A);
+  EXPECT_EQ(parseQuery(bytes(tooLong), tooLong.size(), q), ParseStatus::formErr);
   std::string badOption = good;
   badOption[badOption.size() - 1] = 4;  // rdlen 4 past the end
   EXPECT_EQ(parseQuery(bytes(badOption), badOption.size(), q), ParseStatus::formErr);

@@ -428,6 +428,41 @@ TEST_F(ZoneTest, CompilesTenThousandServicesQuickly) {
   EXPECT_LT(took, std::chrono::seconds(5));
   auto m = ask("svc-9999.ns49.svc.cluster.local", type::A, false, 0, false, zone.get());
   EXPECT_THAT(datas(m.answer), ElementsAre("10.96.39.249"));
+  // Every name is found (through the query path's hash too), no other.
+  for (int i = 0; i < 10000; ++i) {
+    std::string name =
+        "svc-" + std::to_string(i) + ".ns" + std::to_string(i % 50) + ".svc.cluster.local";
+    std::string packet = makeQuery(name, type::A);
+    Query query;
+    ASSERT_EQ(parseQuery(reinterpret_cast<const uint8_t*>(packet.data()), packet.size(), query),
+              ParseStatus::ok);
+    ASSERT_NE(zone->find(query), nullptr) << name;
+    ASSERT_EQ(zone->find(query), zone->find(*textToWire(name))) << name;
+    EXPECT_EQ(zone->find(*textToWire("svc-" + std::to_string(i) + ".nsx.svc.cluster.local")),
+              nullptr);
+  }
+}
+
+TEST_F(ZoneTest, ClassifyOfAQueryMatchesClassifyOfItsName) {
+  for (const char* name :
+       {"web.default.svc.cluster.local", "cluster.local", "local", "xcluster.local",
+        "a.xcluster.local", "cluster.local.evil.com", "svc.cluster.local.cluster.local",
+        "20.0.96.10.in-addr.arpa", "10.in-addr.arpa", "1.2.3.4.in-addr.arpa", "example.org", ".",
+        "in-addr.arpa", "local.cluster"}) {
+    std::string packet = makeQuery(name, type::A);
+    Query query;
+    ASSERT_EQ(parseQuery(reinterpret_cast<const uint8_t*>(packet.data()), packet.size(), query),
+              ParseStatus::ok);
+    EXPECT_EQ(authority_->classify(query), authority_->classify(query.name())) << name;
+  }
+  ZoneConfig root;
+  root.zone = ".";
+  Authority everything(root);
+  std::string packet = makeQuery("a.b", type::A);
+  Query query;
+  ASSERT_EQ(parseQuery(reinterpret_cast<const uint8_t*>(packet.data()), packet.size(), query),
+            ParseStatus::ok);
+  EXPECT_EQ(everything.classify(query), everything.classify(query.name()));
 }
 
 }  // namespace
