@@ -191,36 +191,38 @@ std::string affinitySetDecl(const std::string& prefix, Family family, const std:
          "; flags dynamic,timeout; timeout " + std::to_string(set.timeoutSeconds) + "s; }\n";
 }
 
-bool ProgramState::update(const std::string& key, ServiceProgram program, Transaction& tx) {
+bool ProgramState::update(const std::string& key, ServiceProgram program, Transaction* tx) {
   static const ServiceProgram kNone;
   auto found = services_.find(key);
   const ServiceProgram& old = found == services_.end() ? kNone : found->second;
   if (old == program) return false;
 
   for (const auto& [name, set] : program.affinitySets) {
-    if (!find(old.affinitySets, name)) tx.newSets.emplace_back(name, set);
+    if (tx && !find(old.affinitySets, name)) tx->newSets.emplace_back(name, set);
   }
   for (const auto& [name, chain] : program.chains) {
     const Chain* before = find(old.chains, name);
     if (!before) {
-      tx.newChains.push_back(name);
+      if (tx) tx->newChains.push_back(name);
       chainOwner_[name] = key;
     } else if (*before == chain) {
       continue;
     } else {
-      tx.flushedChains.push_back(name);
+      if (tx) tx->flushedChains.push_back(name);
     }
-    appendRules(tx.rules, name, chain);
+    if (tx) appendRules(tx->rules, name, chain);
   }
   for (const auto& [name, chain] : old.chains) {
     if (find(program.chains, name)) continue;
     // Flushed with the fills, deleted after the map entries that point to it.
-    tx.flushedChains.push_back(name);
-    tx.deletedChains.push_back(name);
+    if (tx) {
+      tx->flushedChains.push_back(name);
+      tx->deletedChains.push_back(name);
+    }
     chainOwner_.erase(name);
   }
   for (const auto& [name, set] : old.affinitySets) {
-    if (!find(program.affinitySets, name)) tx.deletedSets.push_back(name);
+    if (tx && !find(program.affinitySets, name)) tx->deletedSets.push_back(name);
   }
 
   // Shared map entries: compare the effective value before and after.
@@ -248,7 +250,7 @@ bool ProgramState::update(const std::string& key, ServiceProgram program, Transa
         owners.erase(key);
       auto after = effective(&owners);
       if (owners.empty()) table.erase(entryKey);
-      if (before != after) tx.noteElement(m, entryKey, before, after);
+      if (tx && before != after) tx->noteElement(m, entryKey, before, after);
     };
     for (const auto& [entryKey, value] : *oldEntries)
       if (!newEntries->count(entryKey)) touch(entryKey, nullptr);
@@ -273,13 +275,13 @@ bool ProgramState::update(const std::string& key, ServiceProgram program, Transa
       owners.erase(key);
       if (owners.empty()) {
         table.erase(element);
-        tx.noteElement(s, element, std::string(), std::nullopt);
+        if (tx) tx->noteElement(s, element, std::string(), std::nullopt);
       }
     }
     for (const auto& element : *newElements) {
       if (oldElements->count(element)) continue;
       auto& owners = table[element];
-      if (owners.empty()) tx.noteElement(s, element, std::nullopt, std::string());
+      if (tx && owners.empty()) tx->noteElement(s, element, std::nullopt, std::string());
       owners.insert(key);
     }
   }

@@ -73,8 +73,9 @@ class ProgramState {
 
   // Records that Service `key` ("ns/name") now compiles to `program` (an
   // empty program removes it) and adds the commands for the difference to
-  // `tx`. Returns false when nothing changed.
-  bool update(const std::string& key, ServiceProgram program, Transaction& tx);
+  // `tx` (none when null: a full sync follows). Returns false when nothing
+  // changed.
+  bool update(const std::string& key, ServiceProgram program, Transaction* tx);
   // The base chains and everything recorded, as one script that replaces the
   // table atomically (used at start and after a failed transaction).
   std::string renderFull() const;

@@ -104,6 +104,7 @@ class Proxier {
   std::map<std::string, std::vector<ServicePort>> servicePorts() const;
 
  private:
+  core::Status syncChanges();  // sync() but the clean-up after a full one
   void noteStaleUdp(const std::vector<ServicePort>& before, const std::vector<ServicePort>& after);
 
   // The number of tables for `services` Services, and the table of a Service.

@@ -54,7 +54,7 @@ struct Fixture {
   std::string apply(const Json& svc, const std::vector<std::shared_ptr<const Json>>& slices) {
     Transaction tx = state.newTransaction();
     state.update("default/" + svc["metadata"]["name"].get<std::string>(),
-                 compileService(config, servicePortsOf(svc, slices)), tx);
+                 compileService(config, servicePortsOf(svc, slices)), &tx);
     return tx.script();
   }
   Trace trace(const std::string& from, const std::string& to, int port,
@@ -281,7 +281,7 @@ TEST(ProxyProgramState, AnUnchangedServiceCostsNothingAndAChangeOnlyItself) {
             std::string::npos);
 
   Transaction tx = f.state.newTransaction();
-  f.state.update("default/web", {}, tx);
+  f.state.update("default/web", {}, &tx);
   std::string removed = tx.script();
   size_t deleteElement = removed.find("delete element ip podnet-proxy service-ips");
   size_t deleteChain = removed.find("delete chain ip podnet-proxy service-");
@@ -299,14 +299,14 @@ TEST(ProxyProgramState, SharedEntriesBelongToTheirFirstOwner) {
   a.sets[kHairpin].insert("10.244.1.5 . 10.244.1.5");
   b.sets[kHairpin].insert("10.244.1.5 . 10.244.1.5");
   Transaction tx = state.newTransaction();
-  state.update("ns/b", b, tx);
-  state.update("ns/a", a, tx);
+  state.update("ns/b", b, &tx);
+  state.update("ns/a", a, &tx);
   // Within one transaction only the net change reaches the kernel.
   EXPECT_EQ(tx.script(),
             "add element ip podnet-proxy hairpin { 10.244.1.5 . 10.244.1.5 }\n"
             "add element ip podnet-proxy service-ips { 192.0.2.1 . tcp . 80 : goto service-a }\n");
   Transaction remove = state.newTransaction();
-  state.update("ns/a", {}, remove);
+  state.update("ns/a", {}, &remove);
   EXPECT_EQ(remove.script(),
             "delete element ip podnet-proxy service-ips { 192.0.2.1 . tcp . 80 }\n"
             "add element ip podnet-proxy service-ips { 192.0.2.1 . tcp . 80 : goto service-b }\n");
@@ -329,7 +329,7 @@ TEST(ProxyCompiler, Ipv6ServicesCompileIntoTheIp6Table) {
                                         {"ports", httpPorts()}});
   Transaction tx = state.newTransaction();
   state.update("default/w", compileService(config, servicePortsOf(service("w", spec), {v6slice})),
-               tx);
+               &tx);
   EXPECT_NE(
       tx.script().find("add element ip6 podnet-proxy service-ips { fd00:10:96::30 . tcp . 80"),
       std::string::npos)
