@@ -68,6 +68,28 @@ bool sendAll(int fd, const uint8_t* data, size_t size, std::chrono::milliseconds
   return true;
 }
 
+// IPv4 UDP sockets send with IP_PMTUDISC_DO: a response that fits the path
+// MTU leaves with DF set, as with the default IP_PMTUDISC_WANT, but the
+// kernel then skips the per-packet IP ID hash (__ip_select_ident, about 4%
+// of the server's CPU) because a DF datagram's ID may be 0 (RFC 6864). A
+// response bigger than the MTU fails with EMSGSIZE instead of being
+// fragmented; sendFragmentable() sends it once with WANT, so what goes on
+// the wire is what WANT would have sent.
+void setDontFragment(int fd, bool on) {
+  int mode = on ? IP_PMTUDISC_DO : IP_PMTUDISC_WANT;
+  ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode);
+}
+
+void sendFragmentable(int fd, const msghdr& message) {
+  // The forwarder's thread sends on the same sockets: one toggle at a time
+  // (a send of another thread in between only gets WANT's behaviour).
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  setDontFragment(fd, false);
+  ::sendmsg(fd, &message, MSG_DONTWAIT);
+  setDontFragment(fd, true);
+}
+
 }  // namespace
 
 bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length) {
@@ -122,6 +144,8 @@ core::Status Server::start() {
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (address_.ss_family == AF_INET6)
       ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    else
+      setDontFragment(fd, true);
     int buffer = 4 << 20;  // capped by the host's rmem_max/wmem_max, which we leave alone
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
@@ -253,8 +277,14 @@ void Server::udpLoop(int fd) {
                                                          sizeof buffer)
                                        : 0;
             if (length == 0) length = writeServfail(query, bytes, buffer, sizeof buffer);
-            ::sendto(fd, buffer, length, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&client),
-                     clientLength);
+            iovec iov{buffer, length};
+            msghdr message{};
+            message.msg_name = const_cast<sockaddr_storage*>(&client);
+            message.msg_namelen = clientLength;
+            message.msg_iov = &iov;
+            message.msg_iovlen = 1;
+            if (::sendmsg(fd, &message, MSG_DONTWAIT) < 0 && errno == EMSGSIZE)
+              sendFragmentable(fd, message);
           });
           continue;
         }
@@ -274,6 +304,7 @@ void Server::udpLoop(int fd) {
       int n = ::sendmmsg(fd, out + sent, unsigned(replies - sent), 0);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EMSGSIZE) sendFragmentable(fd, out[sent].msg_hdr);
         ++sent;  // skip the one the kernel refused (e.g. an unreachable client)
         continue;
       }

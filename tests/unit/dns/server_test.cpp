@@ -6,7 +6,10 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <array>
@@ -384,6 +387,70 @@ TEST_F(ServerTest, NewSnapshotIsServedAtOnceAndServfailBeforeFirst) {
   EXPECT_EQ(dig("new.default.svc.cluster.local +short"), "10.96.0.99\n");
 }
 
+// IPv4 answers leave with DF set (IP_PMTUDISC_DO); one bigger than the
+// MTU must still reach the client, fragmented, as without DF. Run in a
+// network namespace of our own whose loopback has an MTU of 1280.
+TEST(Server, AnswersBiggerThanTheMtuAreFragmentedNotLost) {
+  std::string skip;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      skip = "no network namespace (needs root)";
+      return;
+    }
+    int control = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    request.ifr_mtu = 1280;
+    ASSERT_EQ(::ioctl(control, SIOCSIFMTU, &request), 0);
+    ASSERT_EQ(::ioctl(control, SIOCGIFFLAGS, &request), 0);
+    request.ifr_flags |= IFF_UP;
+    ASSERT_EQ(::ioctl(control, SIOCSIFFLAGS, &request), 0);
+    ::close(control);
+
+    std::string yaml =
+        "items:\n- {kind: Service, metadata: {name: big, namespace: default}, spec: {clusterIP: "
+        "None}}\n- kind: EndpointSlice\n  metadata: {name: big-1, namespace: default, labels: "
+        "{kubernetes.io/service-name: big}}\n  addressType: IPv4\n  endpoints:\n";
+    for (int i = 1; i <= 150; ++i)
+      yaml += "  - {addresses: [10.244.5." + std::to_string(i) + "]}\n";
+    ZoneConfig config;
+    Authority authority(config);
+    SnapshotSlot slot;
+    slot.publish(compileZone(config, *parseObjects(yaml)));
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.udpThreads = 1;
+    Server server(options, authority, slot, nullptr);
+    ASSERT_TRUE(server.start());
+    std::string bound = server.boundAddress();
+
+    int client = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(uint16_t(std::stoi(bound.substr(bound.rfind(':') + 1))));
+    timeval timeout{3, 0};
+    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    for (const char* name : {"big.default.svc.cluster.local", "big.default.svc.cluster.local",
+                             "10-244-5-1.big.default.svc.cluster.local"}) {
+      std::string query = testing::makeQuery(name, type::A, true, 4096);
+      ::sendto(client, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&address),
+               sizeof address);
+      std::string reply(4096, '\0');
+      ssize_t n = ::recv(client, reply.data(), reply.size(), 0);
+      ASSERT_GT(n, 0) << name << ": no answer";
+      reply.resize(size_t(n));
+      auto m = testing::decode(reply);
+      ASSERT_TRUE(m.ok);
+      EXPECT_FALSE(m.tc());
+      EXPECT_EQ(m.answer.size(), std::string(name).starts_with("big") ? 150u : 1u) << name;
+    }
+    ::close(client);
+    server.stop();
+  }).join();
+  if (!skip.empty()) GTEST_SKIP() << skip;
+}
+
 TEST(Forwarder, IdenticalQuestionsInFlightShareOneUpstreamQuery) {
   FakeUpstream upstream;
   Forwarder forwarder({*Upstream::parse("127.0.0.1:" + std::to_string(upstream.port()))});
@@ -435,7 +502,7 @@ TEST_F(ServerTest, ForwardingToOurselvesIsCaughtNotLooped) {
       run("dig @127.0.0.1 -p " + std::to_string(port) + " +tries=1 +time=3 example.net");
   EXPECT_THAT(out, HasSubstr("status: SERVFAIL"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
-  EXPECT_EQ(looped.stats().forwarded.load(), 1u);  // only the client's query went upstream
+  EXPECT_EQ(looped.stats().forwarded.load(), 1u);   // only the client's query went upstream
   EXPECT_EQ(looped.stats().udpQueries.load(), 2u);  // and came back once
   self.stop();
   looped.stop();
