@@ -27,7 +27,7 @@
 //   scale_ms p50/p99      one Service gains an endpoint, then sync()
 //   add_ms / delete_ms    one Service added / deleted, then sync()
 // and the same through a RulesetWriter that only records ("compile_*": the
-// pure compile + diff cost, no kernel), plus the full script's size.
+// pure compile + diff cost, no kernel), plus the number of kernel rules.
 //
 // Data plane: client netns -> node netns (the proxy's rules, ip_forward on in
 // that netns only) -> server netns. Each iteration opens a TCP connection,
@@ -153,11 +153,10 @@ class RecordingWriter : public podnet::proxy::RulesetWriter {
     for (const auto& tx : changes) rules += tx.rules.size();
     return podnet::core::Ok{};
   }
-  podnet::core::Status replace(std::string_view script) override {
-    bytes = script.size();
+  podnet::core::Status replace(const podnet::proxy::Replacement&) override {
     return podnet::core::Ok{};
   }
-  size_t bytes = 0, rules = 0;
+  size_t rules = 0;
 };
 
 void check(const podnet::core::Status& s, const char* what) {
@@ -205,7 +204,7 @@ void addServices(podnet::proxy::Proxier& p, size_t n, size_t endpoints, size_t f
 struct ControlFigures {
   double fullSyncMs = 0, updateP50 = 0, updateP99 = 0, scaleP50 = 0, scaleP99 = 0, addMs = 0,
          deleteMs = 0;
-  size_t fullBytes = 0, updateRules = 0, tables = 0;
+  size_t fullRules = 0, updateRules = 0, tables = 0;
 };
 
 ControlFigures measureControl(std::shared_ptr<podnet::proxy::RulesetWriter> writer, size_t n,
@@ -216,7 +215,7 @@ ControlFigures measureControl(std::shared_ptr<podnet::proxy::RulesetWriter> writ
   auto t0 = Clock::now();
   check(p->sync(), "full sync");
   f.fullSyncMs = ms(Clock::now() - t0);
-  f.fullBytes = p->lastSync().scriptBytes;
+  f.fullRules = p->lastSync().fullRules;
   f.tables = p->lastSync().tables;
   // One Service's endpoints replaced (a rollout step), and one Service
   // scaled by one endpoint (its random choice changes size).
@@ -451,11 +450,11 @@ int main(int argc, char** argv) {
             "\"full_sync_ms\": %.1f, \"update_p50_ms\": %.2f, \"update_p99_ms\": %.2f, "
             "\"scale_p50_ms\": %.2f, \"scale_p99_ms\": %.2f, \"add_ms\": %.2f, "
             "\"delete_ms\": %.2f, \"compile_full_ms\": %.1f, \"compile_update_p50_ms\": %.3f, "
-            "\"compile_update_p99_ms\": %.3f, \"full_script_bytes\": %zu, "
+            "\"compile_update_p99_ms\": %.3f, \"full_rules\": %zu, "
             "\"update_rules\": %zu}",
             first ? "" : ",", w.name.c_str(), n, k.tables, k.fullSyncMs, k.updateP50, k.updateP99,
             k.scaleP50, k.scaleP99, k.addMs, k.deleteMs, c.fullSyncMs, c.updateP50, c.updateP99,
-            c.fullBytes, c.updateRules);
+            c.fullRules, c.updateRules);
         out += line;
         first = false;
         std::fprintf(stderr, "control plane at %zu Services, %s: done\n", n, w.name.c_str());

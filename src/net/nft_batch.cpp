@@ -6,6 +6,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -131,6 +132,43 @@ NftRule& NftRule::reject(uint32_t type, uint8_t code) {
   return *this;
 }
 
+NftRule& NftRule::ct(uint32_t key, uint32_t reg) {
+  auto& e = add("ct");
+  e.numbers = {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_DREG, reg}};
+  return *this;
+}
+
+NftRule& NftRule::maskXor(uint32_t mask, uint32_t xorValue, uint32_t reg) {
+  auto& e = add("bitwise");
+  Bytes maskBytes(4), xorBytes(4);
+  std::memcpy(maskBytes.data(), &mask, 4);  // host order, as the register holds it
+  std::memcpy(xorBytes.data(), &xorValue, 4);
+  e.numbers = {
+      {NFTNL_EXPR_BITWISE_SREG, reg}, {NFTNL_EXPR_BITWISE_DREG, reg}, {NFTNL_EXPR_BITWISE_LEN, 4}};
+  e.blobs = {{NFTNL_EXPR_BITWISE_MASK, std::move(maskBytes)},
+             {NFTNL_EXPR_BITWISE_XOR, std::move(xorBytes)}};
+  return *this;
+}
+
+NftRule& NftRule::metaSet(uint32_t key, uint32_t reg) {
+  auto& e = add("meta");
+  e.numbers = {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_SREG, reg}};
+  return *this;
+}
+
+NftRule& NftRule::masquerade(uint32_t flags) {
+  auto& e = add("masq");
+  if (flags) e.numbers = {{NFTNL_EXPR_MASQ_FLAGS, flags}};
+  return *this;
+}
+
+NftRule& NftRule::verdictMap(std::string map, uint32_t reg) {
+  auto& e = add("lookup");
+  e.numbers = {{NFTNL_EXPR_LOOKUP_SREG, reg}, {NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT}};
+  e.strings = {{NFTNL_EXPR_LOOKUP_SET, std::move(map)}};
+  return *this;
+}
+
 // ---------------------------------------------------------------------------
 // Batches
 
@@ -153,6 +191,7 @@ struct Owned {
 void freeChain(nftnl_chain* c) { nftnl_chain_free(c); }
 void freeRule(nftnl_rule* r) { nftnl_rule_free(r); }
 void freeSet(nftnl_set* s) { nftnl_set_free(s); }
+void freeTable(nftnl_table* t) { nftnl_table_free(t); }
 
 const char* familyName(NftFamily family) { return family == NftFamily::ip ? "ip" : "ip6"; }
 
@@ -225,6 +264,40 @@ NftBatch& NftBatch::operator=(NftBatch&&) noexcept = default;
 bool NftBatch::empty() const { return impl_->descriptions.empty(); }
 size_t NftBatch::messages() const { return impl_->descriptions.size(); }
 
+void NftBatch::addTable(NftFamily family, const std::string& table) {
+  Owned<nftnl_table, freeTable> t(nftnl_table_alloc());
+  nftnl_table_set_str(t.ptr, NFTNL_TABLE_NAME, table.c_str());
+  nlmsghdr* h = impl_->begin(NFT_MSG_NEWTABLE, family, NLM_F_CREATE,
+                             std::string("add table ") + familyName(family) + " " + table);
+  nftnl_table_nlmsg_build_payload(h, t.ptr);
+  impl_->end(h);
+}
+
+void NftBatch::deleteTable(NftFamily family, const std::string& table) {
+  Owned<nftnl_table, freeTable> t(nftnl_table_alloc());
+  nftnl_table_set_str(t.ptr, NFTNL_TABLE_NAME, table.c_str());
+  nlmsghdr* h = impl_->begin(NFT_MSG_DELTABLE, family, 0,
+                             std::string("delete table ") + familyName(family) + " " + table);
+  nftnl_table_nlmsg_build_payload(h, t.ptr);
+  impl_->end(h);
+}
+
+void NftBatch::addBaseChain(NftFamily family, const std::string& table, const std::string& chain,
+                            NftHook hook, int32_t priority, const std::string& type) {
+  Owned<nftnl_chain, freeChain> c(nftnl_chain_alloc());
+  nftnl_chain_set_str(c.ptr, NFTNL_CHAIN_TABLE, table.c_str());
+  nftnl_chain_set_str(c.ptr, NFTNL_CHAIN_NAME, chain.c_str());
+  nftnl_chain_set_u32(c.ptr, NFTNL_CHAIN_HOOKNUM, static_cast<uint32_t>(hook));
+  nftnl_chain_set_s32(c.ptr, NFTNL_CHAIN_PRIO, priority);
+  nftnl_chain_set_str(c.ptr, NFTNL_CHAIN_TYPE, type.c_str());
+  nftnl_chain_set_u32(c.ptr, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+  nlmsghdr* h =
+      impl_->begin(NFT_MSG_NEWCHAIN, family, NLM_F_CREATE,
+                   std::string("add chain ") + familyName(family) + " " + table + " " + chain);
+  nftnl_chain_nlmsg_build_payload(h, c.ptr);
+  impl_->end(h);
+}
+
 void NftBatch::addChain(NftFamily family, const std::string& table, const std::string& chain) {
   impl_->chainMessage(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, table, chain, "add");
 }
@@ -255,6 +328,13 @@ void NftBatch::addSet(NftFamily family, const std::string& table, const NftSetSp
   nftnl_set_set_u32(s.ptr, NFTNL_SET_KEY_LEN, spec.keyLength);
   nftnl_set_set_u32(s.ptr, NFTNL_SET_ID, impl_->nextSetId++);
   if (spec.timeoutMs) nftnl_set_set_u64(s.ptr, NFTNL_SET_TIMEOUT, spec.timeoutMs);
+  if (spec.flags & NFT_SET_MAP) {
+    nftnl_set_set_u32(s.ptr, NFTNL_SET_DATA_TYPE, spec.dataType);
+    nftnl_set_set_u32(s.ptr, NFTNL_SET_DATA_LEN, spec.dataLength);
+  }
+  if (!spec.userData.empty())
+    nftnl_set_set_data(s.ptr, NFTNL_SET_USERDATA, spec.userData.data(),
+                       static_cast<uint32_t>(spec.userData.size()));
   nlmsghdr* h =
       impl_->begin(NFT_MSG_NEWSET, family, NLM_F_CREATE,
                    std::string("add set ") + familyName(family) + " " + table + " " + spec.name);

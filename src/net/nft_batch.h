@@ -62,6 +62,16 @@ class NftRule {
   NftRule& updateSet(std::string set, uint32_t reg = 1);
   // reject with ICMP(v6) `type`/`code` (NFT_REJECT_*).
   NftRule& reject(uint32_t type, uint8_t code);
+  // reg = conntrack key (NFT_CT_STATE, NFT_CT_STATUS, ...).
+  NftRule& ct(uint32_t key, uint32_t reg = 1);
+  // reg = (reg & mask) ^ xor, over 4 bytes.
+  NftRule& maskXor(uint32_t mask, uint32_t xorValue, uint32_t reg = 1);
+  // meta key (NFT_META_MARK, ...) = reg.
+  NftRule& metaSet(uint32_t key, uint32_t reg = 1);
+  // Masquerade, with NF_NAT_RANGE_* flags.
+  NftRule& masquerade(uint32_t flags);
+  // The verdict of verdict map `map` for the key in `reg`.
+  NftRule& verdictMap(std::string map, uint32_t reg = 1);
 
   struct Expression {
     std::string name;  // the kernel's expression type: "payload", "cmp", ...
@@ -81,8 +91,19 @@ struct NftSetSpec {
   uint32_t keyType = 0;  // nft's datatype number (7 ipv4_addr, 8 ipv6_addr); concatenations
                          // combine them 6 bits each
   uint32_t keyLength = 0;
-  uint32_t flags = 0;  // NFT_SET_*
+  uint32_t flags = 0;     // NFT_SET_* (NFT_SET_MAP for a map)
+  uint32_t dataType = 0;  // a map's: NFT_DATA_VERDICT for a verdict map
+  uint32_t dataLength = 0;
   uint64_t timeoutMs = 0;
+  Bytes userData;  // nft's notes for printing the set (byte orders)
+};
+
+enum class NftHook : uint32_t {
+  prerouting = 0,
+  input = 1,
+  forward = 2,
+  output = 3,
+  postrouting = 4
 };
 
 struct NftElement {
@@ -104,7 +125,14 @@ class NftBatch {
   NftBatch(NftBatch&&) noexcept;
   NftBatch& operator=(NftBatch&&) noexcept;
 
+  // A table that exists afterwards whatever it held; then deleted: the pair
+  // removes a table whether or not it existed.
+  void addTable(NftFamily family, const std::string& table);
+  void deleteTable(NftFamily family, const std::string& table);
   void addChain(NftFamily family, const std::string& table, const std::string& chain);
+  // A base chain on `hook` ("filter" or "nat" `type`), policy accept.
+  void addBaseChain(NftFamily family, const std::string& table, const std::string& chain,
+                    NftHook hook, int32_t priority, const std::string& type);
   // Removes every rule of the chain.
   void flushChain(NftFamily family, const std::string& table, const std::string& chain);
   void deleteChain(NftFamily family, const std::string& table, const std::string& chain);

@@ -299,7 +299,139 @@ core::Status encode(net::NftBatch& batch, const Transaction& tx) {
   return core::Ok{};
 }
 
+// nft's datatype numbers for concatenated keys: 6 bits per part.
+constexpr uint32_t kTypeInetProto = 12;
+constexpr uint32_t kTypeInetService = 13;
+constexpr uint32_t concatType(std::initializer_list<uint32_t> parts) {
+  uint32_t type = 0;
+  for (uint32_t part : parts) type = (type << 6) | part;
+  return type;
+}
+// The first 32-bit register after a value of `bytes` in register 1 (nft
+// numbers them 8..23; register 1 is 8..11).
+uint32_t registerAfter(uint32_t bytes) { return NFT_REG32_00 + (bytes + 3) / 4; }
+
+// The base program of a table (renderBase in program_state.cpp is the same in
+// nft text; the kernel tests compare the two rule by rule).
+void encodeBase(net::NftBatch& batch, const TableConfig& config) {
+  const Family f = config.family;
+  const net::NftFamily family = nftFamily(f);
+  const std::string& table = config.table;
+  const uint32_t address = f == Family::v4 ? kTypeIpv4Address : kTypeIpv6Address;
+  const uint32_t length = addressLength(f);
+  const uint32_t mark = config.masqueradeMark;
+
+  auto verdictMap = [&](const char* name, uint32_t keyType, uint32_t keyLength) {
+    net::NftSetSpec spec;
+    spec.name = name;
+    spec.keyType = keyType;
+    spec.keyLength = keyLength;
+    spec.flags = NFT_SET_MAP;
+    spec.dataType = NFT_DATA_VERDICT;
+    spec.dataLength = 16;  // a verdict is one 16-byte register
+    batch.addSet(family, table, spec);
+  };
+  const uint32_t serviceKey = concatType({address, kTypeInetProto, kTypeInetService});
+  const uint32_t portKey = concatType({kTypeInetProto, kTypeInetService});
+  verdictMap(kServiceIps, serviceKey, length + 8);
+  verdictMap(kNoEndpointServices, serviceKey, length + 8);
+  verdictMap(kServiceNodePorts, portKey, 8);
+  verdictMap(kNoEndpointNodePorts, portKey, 8);
+  net::NftSetSpec hairpin;
+  hairpin.name = kHairpin;
+  hairpin.keyType = concatType({address, address});
+  hairpin.keyLength = 2 * length;
+  batch.addSet(family, table, hairpin);
+
+  auto rule = [&](const std::string& chain, const NftRule& r) {
+    batch.addRule(family, table, chain, r);
+  };
+  const auto network = NftRule::Header::network;
+  const auto transport = NftRule::Header::transport;
+
+  batch.addChain(family, table, kMarkForMasquerade);
+  rule(kMarkForMasquerade,
+       NftRule().meta(NFT_META_MARK).maskXor(~mark, mark).metaSet(NFT_META_MARK));
+  batch.addChain(family, table, kRejectChain);
+  rule(kRejectChain,
+       NftRule().reject(NFT_REJECT_ICMP_UNREACH,
+                        f == Family::v4 ? kIcmpPortUnreachable : kIcmpv6PortUnreachable));
+  const uint32_t randomFully = 0x10;  // NF_NAT_RANGE_PROTO_RANDOM_FULLY
+  batch.addChain(family, table, "masquerading");
+  rule("masquerading", NftRule()
+                           .ct(NFT_CT_STATUS)
+                           .maskXor(0x20, 0)  // IPS_DST_NAT
+                           .notEqual(u32Host(0))
+                           .payload(network, saddrOffset(f), length)
+                           .payload(network, daddrOffset(f), length, registerAfter(length))
+                           .lookup(kHairpin)
+                           .masquerade(randomFully));
+  rule("masquerading",
+       NftRule().meta(NFT_META_MARK).maskXor(mark, 0).equal(u32Host(0)).verdict(NFT_RETURN));
+  rule("masquerading",
+       NftRule().meta(NFT_META_MARK).maskXor(0xffffffff, mark).metaSet(NFT_META_MARK));
+  rule("masquerading", NftRule().masquerade(randomFully));
+
+  // services / no-endpoints: the address, protocol and port in one verdict
+  // map; NodePorts on this node's own addresses but loopback in another.
+  auto dispatch = [&](const std::string& chain, const char* byAddress, const char* byPort) {
+    batch.addChain(family, table, chain);
+    rule(chain, NftRule()
+                    .payload(network, daddrOffset(f), length)
+                    .meta(NFT_META_L4PROTO, registerAfter(length))
+                    .payload(transport, 2, 2, registerAfter(length) + 1)
+                    .verdictMap(byAddress));
+    NftRule local;
+    local.fibAddressType(NFTA_FIB_F_DADDR).equal(u32Host(RTN_LOCAL));
+    if (f == Family::v4) {
+      local.payload(network, daddrOffset(f), 1).notEqual(Bytes{127});  // 127.0.0.0/8
+    } else {
+      Bytes loopback(16, 0);
+      loopback[15] = 1;
+      local.payload(network, daddrOffset(f), 16).notEqual(loopback);  // ::1
+    }
+    local.meta(NFT_META_L4PROTO).payload(transport, 2, 2, registerAfter(4)).verdictMap(byPort);
+    rule(chain, local);
+  };
+  dispatch("services", kServiceIps, kServiceNodePorts);
+  dispatch("no-endpoints", kNoEndpointServices, kNoEndpointNodePorts);
+
+  // Rejects come before NAT (dstnat - 10), for new connections only.
+  auto newConnections = [] {
+    return NftRule().ct(NFT_CT_STATE).maskXor(8, 0).notEqual(u32Host(0));  // IP_CT_NEW's bit
+  };
+  batch.addBaseChain(family, table, "filter-prerouting", net::NftHook::prerouting, -110, "filter");
+  rule("filter-prerouting", newConnections().verdict(NFT_JUMP, "no-endpoints"));
+  batch.addBaseChain(family, table, "filter-output", net::NftHook::output, -110, "filter");
+  rule("filter-output", newConnections().verdict(NFT_JUMP, "no-endpoints"));
+  batch.addBaseChain(family, table, "nat-prerouting", net::NftHook::prerouting, -100, "nat");
+  rule("nat-prerouting", NftRule().verdict(NFT_JUMP, "services"));
+  batch.addBaseChain(family, table, "nat-output", net::NftHook::output, -100, "nat");
+  rule("nat-output", NftRule().verdict(NFT_JUMP, "services"));
+  batch.addBaseChain(family, table, "nat-postrouting", net::NftHook::postrouting, 100, "nat");
+  rule("nat-postrouting", NftRule().verdict(NFT_JUMP, "masquerading"));
+}
+
 }  // namespace
+
+core::Result<net::NftBatch> encodeReplacement(const Replacement& replacement) {
+  net::NftBatch batch;
+  for (const auto& [family, table] : replacement.staleTables) {
+    batch.addTable(nftFamily(family), table);
+    batch.deleteTable(nftFamily(family), table);
+  }
+  for (const auto& table : replacement.tables) {
+    // Added, deleted and added again: whatever the table held is replaced.
+    const net::NftFamily family = nftFamily(table.config.family);
+    batch.addTable(family, table.config.table);
+    batch.deleteTable(family, table.config.table);
+    batch.addTable(family, table.config.table);
+    encodeBase(batch, table.config);
+    core::Status done = encode(batch, table.contents);
+    if (!done) return done.takeError();
+  }
+  return batch;
+}
 
 core::Result<net::NftBatch> encodeTransactions(const std::vector<Transaction>& changes) {
   net::NftBatch batch;
@@ -313,9 +445,13 @@ core::Result<net::NftBatch> encodeTransactions(const std::vector<Transaction>& c
 core::Result<NetlinkWriter> NetlinkWriter::open() {
   auto socket = net::NftSocket::open();
   if (!socket) return socket.takeError();
-  auto nft = net::Nftables::open();
-  if (!nft) return nft.takeError();
-  return NetlinkWriter(std::move(*socket), std::move(*nft));
+  return NetlinkWriter(std::move(*socket));
+}
+
+core::Status NetlinkWriter::replace(const Replacement& replacement) {
+  auto batch = encodeReplacement(replacement);
+  if (!batch) return batch.takeError();
+  return socket_.commit(*batch);
 }
 
 core::Status NetlinkWriter::apply(const std::vector<Transaction>& changes) {

@@ -1,7 +1,8 @@
-// The RulesetWriter of a running proxy. Incremental changes go to the kernel
-// as one libnftnl batch (net/nft_batch.h) encoded from the Transactions'
-// data, with nothing read from the kernel first; whole-table replacements
-// (start, after a failure) go through libnftables as nft text.
+// The RulesetWriter of a running proxy: changes and whole-table replacements
+// go to the kernel as one libnftnl batch each (net/nft_batch.h), encoded from
+// the Transactions' data, with nothing read from the kernel first. The nft
+// text of the same (NftablesWriter) is the reference the kernel tests compare
+// it with, rule by rule.
 #pragma once
 
 #include <string_view>
@@ -9,7 +10,6 @@
 
 #include "core/result.h"
 #include "net/nft_batch.h"
-#include "net/nftables.h"
 #include "proxy/proxier.h"
 
 namespace podnet::proxy {
@@ -17,20 +17,19 @@ namespace podnet::proxy {
 // The batch for `changes` (exposed for tests). Fails only on a key, value or
 // address the compiler could not have produced.
 core::Result<net::NftBatch> encodeTransactions(const std::vector<Transaction>& changes);
+core::Result<net::NftBatch> encodeReplacement(const Replacement& replacement);
 
 class NetlinkWriter : public RulesetWriter {
  public:
-  // Both sockets in the calling thread's network namespace.
+  // A socket in the calling thread's network namespace.
   static core::Result<NetlinkWriter> open();
 
   core::Status apply(const std::vector<Transaction>& changes) override;
-  core::Status replace(std::string_view script) override { return nft_.run(script); }
+  core::Status replace(const Replacement& replacement) override;
 
  private:
-  NetlinkWriter(net::NftSocket socket, net::Nftables nft)
-      : socket_(std::move(socket)), nft_(std::move(nft)) {}
+  explicit NetlinkWriter(net::NftSocket socket) : socket_(std::move(socket)) {}
   net::NftSocket socket_;
-  net::Nftables nft_;
 };
 
 }  // namespace podnet::proxy

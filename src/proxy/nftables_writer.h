@@ -19,7 +19,9 @@ class NftablesWriter : public RulesetWriter {
     for (const auto& tx : changes) script += tx.script();
     return nft_.run(script);
   }
-  core::Status replace(std::string_view script) override { return nft_.run(script); }
+  core::Status replace(const Replacement& replacement) override {
+    return nft_.run(replacement.script());
+  }
 
  private:
   net::Nftables nft_;

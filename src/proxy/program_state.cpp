@@ -294,40 +294,42 @@ bool ProgramState::update(const std::string& key, ServiceProgram program, Transa
   return true;
 }
 
+Transaction ProgramState::contents() const {
+  Transaction tx = newTransaction();
+  for (const auto& [key, program] : services_) {
+    for (const auto& [name, set] : program.affinitySets) tx.newSets.emplace_back(name, set);
+    for (const auto& [name, chain] : program.chains) tx.newChains.push_back(name);
+  }
+  for (const auto& [key, program] : services_)
+    for (const auto& [name, chain] : program.chains) appendRules(tx.rules, name, chain);
+  for (const auto& [m, entries] : mapEntries_)
+    for (const auto& [entryKey, owners] : entries)
+      tx.noteElement(m, entryKey, std::nullopt, owners.begin()->second);
+  for (const auto& [s, elements] : setEntries_)
+    for (const auto& [element, owners] : elements)
+      tx.noteElement(s, element, std::nullopt, std::string());
+  return tx;
+}
+
 std::string ProgramState::renderFull() const {
   const std::string p = prefix();
   // Creating, deleting and re-creating the table in one transaction replaces
   // it atomically, whatever it held before.
-  std::string out = "add table " + p + "\ndelete table " + p + "\n" + renderBase(config_);
-  for (const auto& [key, program] : services_) {
-    for (const auto& [name, set] : program.affinitySets)
-      out += affinitySetDecl(p, config_.family, name, set);
-    for (const auto& [name, chain] : program.chains) out += "add chain " + p + " " + name + "\n";
+  return "add table " + p + "\ndelete table " + p + "\n" + renderBase(config_) +
+         contents().script();
+}
+
+std::string Replacement::script() const {
+  std::string out;
+  for (const auto& [family, table] : staleTables) {
+    std::string p = std::string(addressKeyword(family)) + " " + table;
+    // Adding, then deleting, removes a table whether or not it exists.
+    out += "add table " + p + "\ndelete table " + p + "\n";
   }
-  for (const auto& [key, program] : services_)
-    for (const auto& [name, chain] : program.chains)
-      for (const auto& rule : chain)
-        for (const auto& kernelRule : kernelRules(rule))
-          out += "add rule " + p + " " + name + " " + ruleText(config_.family, kernelRule) + "\n";
-  for (const auto& [m, entries] : mapEntries_) {
-    if (entries.empty()) continue;
-    out += "add element " + p + " " + m + " { ";
-    bool first = true;
-    for (const auto& [entryKey, owners] : entries) {
-      out += (first ? "" : ", ") + entryKey + " : " + owners.begin()->second;
-      first = false;
-    }
-    out += " }\n";
-  }
-  for (const auto& [s, elements] : setEntries_) {
-    if (elements.empty()) continue;
-    out += "add element " + p + " " + s + " { ";
-    bool first = true;
-    for (const auto& [element, owners] : elements) {
-      out += (first ? "" : ", ") + element;
-      first = false;
-    }
-    out += " }\n";
+  for (const auto& table : tables) {
+    std::string p = std::string(addressKeyword(table.config.family)) + " " + table.config.table;
+    out += "add table " + p + "\ndelete table " + p + "\n" + renderBase(table.config) +
+           table.contents.script();
   }
   return out;
 }

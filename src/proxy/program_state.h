@@ -76,8 +76,11 @@ class ProgramState {
   // `tx` (none when null: a full sync follows). Returns false when nothing
   // changed.
   bool update(const std::string& key, ServiceProgram program, Transaction* tx);
+  // Everything recorded, as a transaction that makes it in an empty table
+  // holding the base program (see Replacement).
+  Transaction contents() const;
   // The base chains and everything recorded, as one script that replaces the
-  // table atomically (used at start and after a failed transaction).
+  // table atomically.
   std::string renderFull() const;
   // An empty transaction for this table.
   Transaction newTransaction() const;
@@ -99,6 +102,21 @@ class ProgramState {
   // key (e.g. the same externalIP and port) the first owner's value wins.
   std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> mapEntries_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> setEntries_;
+};
+
+// Tables replaced wholesale in one transaction (at start, when the number of
+// tables changes, after a failed transaction): each emptied, given its base
+// program (renderBase) and filled with its contents; tables of an earlier
+// layout are deleted.
+struct Replacement {
+  struct Table {
+    TableConfig config;
+    Transaction contents;
+  };
+  std::vector<std::pair<Family, std::string>> staleTables;
+  std::vector<Table> tables;
+  // The nft text of it all.
+  std::string script() const;
 };
 
 // `add set` of an affinity set, as nft text.

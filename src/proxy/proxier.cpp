@@ -62,18 +62,15 @@ void Proxier::resetPrograms(size_t tables) {
   }
 }
 
-std::string Proxier::fullScript() const {
-  std::string out;
+Replacement Proxier::fullReplacement() const {
+  Replacement out;
   for (Family f : {Family::v4, Family::v6}) {
-    const char* keyword = f == Family::v4 ? "ip" : "ip6";
     std::set<std::string> current;
     for (const auto& state : states_[int(f)]) current.insert(state.config().table);
-    // Adding, then deleting, removes a table whether or not it exists.
     for (const auto& table : staleTables_[int(f)])
-      if (!current.count(table))
-        out += std::string("add table ") + keyword + " " + table + "\ndelete table " + keyword +
-               " " + table + "\n";
-    for (const auto& state : states_[int(f)]) out += state.renderFull();
+      if (!current.count(table)) out.staleTables.emplace_back(f, table);
+    for (const auto& state : states_[int(f)])
+      out.tables.push_back(Replacement::Table{state.config(), state.contents()});
   }
   return out;
 }
@@ -226,10 +223,10 @@ core::Status Proxier::syncChanges() {
   }
   core::Status result = core::Ok{};
   if (needFull_) {
-    std::string script = fullScript();
+    Replacement replacement = fullReplacement();
     stats.full = true;
-    stats.scriptBytes = script.size();
-    result = writer_->replace(script);
+    for (const auto& table : replacement.tables) stats.fullRules += table.contents.rules.size();
+    result = writer_->replace(replacement);
     if (result) {
       for (auto& stale : staleTables_) stale.clear();
       needFull_ = false;

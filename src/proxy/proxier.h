@@ -31,8 +31,8 @@ class RulesetWriter {
   virtual ~RulesetWriter() = default;
   // Applies the changes to one or more tables as one atomic transaction.
   virtual core::Status apply(const std::vector<Transaction>& changes) = 0;
-  // Replaces tables wholesale: `script` (nft text) as one atomic transaction.
-  virtual core::Status replace(std::string_view script) = 0;
+  // Replaces tables wholesale, as one atomic transaction.
+  virtual core::Status replace(const Replacement& replacement) = 0;
 };
 
 // A UDP endpoint that stopped serving a Service address: its conntrack
@@ -67,7 +67,7 @@ struct ProxierConfig {
 
 struct SyncStats {
   size_t servicesCompiled = 0;
-  size_t scriptBytes = 0;   // of a full sync's script
+  size_t fullRules = 0;     // kernel rules written by a full sync
   size_t rulesWritten = 0;  // kernel rules in an incremental sync
   size_t tables = 0;        // tables (shards) per family after the sync
   bool full = false;
@@ -112,9 +112,9 @@ class Proxier {
   size_t shardOf(const std::string& serviceKey) const;
   // Fresh, empty programs for `tables` tables per family.
   void resetPrograms(size_t tables);
-  // The full-sync script: replaces every table, and deletes those of an
-  // earlier table count.
-  std::string fullScript() const;
+  // What a full sync writes: every table anew, and those of an earlier
+  // table count deleted.
+  Replacement fullReplacement() const;
 
   ProxierConfig config_;
   std::shared_ptr<RulesetWriter> writer_;

@@ -132,8 +132,8 @@ class ProxyKernel : public ::testing::TestWithParam<std::string> {
     ASSERT_NE(proxier_, nullptr);
   }
 
-  std::shared_ptr<RulesetWriter> makeWriter() {
-    if (GetParam() == "netlink") {
+  std::shared_ptr<RulesetWriter> makeWriter(const std::string& kind) {
+    if (kind == "netlink") {
       auto writer = net::runInNetns(*node_, [] { return NetlinkWriter::open(); });
       if (!writer) {
         ADD_FAILURE() << writer.error().message;
@@ -149,8 +149,9 @@ class ProxyKernel : public ::testing::TestWithParam<std::string> {
     return std::make_shared<NftablesWriter>(std::move(*nft));
   }
 
-  std::unique_ptr<Proxier> makeProxier(size_t servicesPerTable = 1000) {
-    auto writer = makeWriter();
+  // A Proxier writing with the test's writer, or with `kind`.
+  std::unique_ptr<Proxier> makeProxier(size_t servicesPerTable = 1000, std::string kind = "") {
+    auto writer = makeWriter(kind.empty() ? GetParam() : kind);
     if (!writer) return nullptr;
     ProxierConfig config;
     config.nodeName = "node-1";
@@ -161,8 +162,8 @@ class ProxyKernel : public ::testing::TestWithParam<std::string> {
 
   // `nft list table`, its blocks (maps, sets, chains) sorted: a table built
   // in another order lists them in another order.
-  std::string sortedListing() {
-    std::string listing = listTable();
+  std::string sortedListing(const std::string& family = "ip") {
+    std::string listing = listTable("podnet-proxy", family);
     std::vector<std::string> blocks;
     size_t start = 0;
     while (true) {
@@ -180,10 +181,11 @@ class ProxyKernel : public ::testing::TestWithParam<std::string> {
   // The kernel's bytecode of every rule of a table, grouped by chain (in
   // name order; a chain's rules in their order), so two tables built in a
   // different order compare equal when they hold the same rules.
-  std::string dumpRules(const std::string& table = "podnet-proxy") {
+  std::string dumpRules(const std::string& table = "podnet-proxy",
+                        net::NftFamily family = net::NftFamily::ip) {
     auto socket = net::runInNetns(*node_, [] { return net::NftSocket::open(); });
     if (!socket) return "open: " + socket.error().message;
-    auto dump = socket->dumpRules(net::NftFamily::ip, table);
+    auto dump = socket->dumpRules(family, table);
     if (!dump) return "dump: " + dump.error().message;
     std::map<std::string, std::string> chains;
     std::istringstream in(*dump);
@@ -198,10 +200,11 @@ class ProxyKernel : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  std::string listTable(const std::string& name = "podnet-proxy") {
+  std::string listTable(const std::string& name = "podnet-proxy",
+                        const std::string& family = "ip") {
     auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
     if (!nft) return "open: " + nft.error().message;
-    auto out = nft->query("list table ip " + name);
+    auto out = nft->query("list table " + family + " " + name);
     return out ? *out : "query: " + out.error().message;
   }
 
@@ -306,10 +309,11 @@ TEST_P(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
   EXPECT_TRUE(dnatsTo(table, "10.244.2.9")) << table;
 
   // An agent restart: a new Proxier fed the same objects replaces the table
-  // atomically with the same content (the full sync is nft text: for the
-  // netlink writer this checks its encoding, rule by rule, against nft's).
+  // atomically with the same content. It writes nft text (the reference):
+  // for the netlink writer this checks its encoding, rule by rule, against
+  // nft's.
   std::string rules = dumpRules();
-  std::unique_ptr<Proxier> restarted = makeProxier();
+  std::unique_ptr<Proxier> restarted = makeProxier(1000, "nftables");
   ASSERT_NE(restarted, nullptr);
   restarted->serviceChanged(shared(service("web", clusterIpSpec("10.96.0.10"))));
   restarted->sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1")}));
@@ -390,7 +394,7 @@ TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
       << table;
   EXPECT_NE(rules.find("dnat"), std::string::npos) << rules;
 
-  std::unique_ptr<Proxier> full = makeProxier();
+  std::unique_ptr<Proxier> full = makeProxier(1000, "nftables");
   ASSERT_NE(full, nullptr);
   for (const auto& [svc, sl] : objects) {
     full->serviceChanged(shared(svc));
@@ -400,6 +404,38 @@ TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
   EXPECT_TRUE(full->lastSync().full);
   EXPECT_EQ(sortedListing(), table);
   EXPECT_EQ(dumpRules(), rules);
+
+  // And a full sync through the test's writer writes the same, in both
+  // families (the ip6 table holds its base program and a v6 Service).
+  Json v6 = {{"clusterIP", "fd00:10:96::5"},
+             {"clusterIPs", {"fd00:10:96::5"}},
+             {"ipFamilies", {"IPv6"}},
+             {"ports", {{{"name", "p"}, {"port", 80}, {"targetPort", 8080}, {"protocol", "TCP"}}}}};
+  Json v6Slice = *slice("v6", {endpoint("fd00:10:244:1::5", "node-1")});
+  v6Slice["addressType"] = "IPv6";
+  objects.emplace_back(service("v6", v6), std::make_shared<const Json>(v6Slice));
+  std::map<std::string, std::string> reference;
+  for (std::string kind : {std::string("nftables"), GetParam()}) {
+    std::unique_ptr<Proxier> writer = makeProxier(1000, kind);
+    ASSERT_NE(writer, nullptr);
+    for (const auto& [svc, sl] : objects) {
+      writer->serviceChanged(shared(svc));
+      if (sl) writer->sliceChanged(sl);
+    }
+    ASSERT_OK(writer->sync());
+    EXPECT_TRUE(writer->lastSync().full);
+    std::map<std::string, std::string> got = {
+        {"ip listing", sortedListing("ip")},
+        {"ip6 listing", sortedListing("ip6")},
+        {"ip rules", dumpRules("podnet-proxy", net::NftFamily::ip)},
+        {"ip6 rules", dumpRules("podnet-proxy", net::NftFamily::ip6)}};
+    EXPECT_NE(got["ip6 rules"].find("dnat"), std::string::npos) << got["ip6 rules"];
+    if (reference.empty()) {
+      reference = got;
+      continue;
+    }
+    for (const auto& [what, text] : reference) EXPECT_EQ(got[what], text) << what;
+  }
 }
 
 // Services are spread over more tables as they grow and fewer as they go;
