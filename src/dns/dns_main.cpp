@@ -39,7 +39,10 @@ constexpr const char* kUsage =
     "  --ttl SECONDS          record TTL and negative TTL, 0-3600, default 5\n"
     "  --upstream IP[:PORT]   resolver for other names, repeatable; default: the\n"
     "                         nameservers of /etc/resolv.conf; 'none' disables forwarding\n"
-    "  --threads N            UDP threads (one SO_REUSEPORT socket each), default: cores\n"
+    "  --threads N            UDP threads (one SO_REUSEPORT socket each), default: one per\n"
+    "                         CPU this process may run on\n"
+    "  --cpu-affinity on|off  UDP thread k of N serves the packets received on CPUs c with\n"
+    "                         c % N == k and runs on them; off: the kernel's hash; default on\n"
     "  --service-cidr CIDR    reverse zone answered here, default 10.96.0.0/12 (repeatable)\n"
     "  --cluster-cidr CIDR    reverse zone answered here, default 10.244.0.0/16 (repeatable)\n"
     "  --tcp-idle-timeout S   default 10\n";
@@ -229,6 +232,8 @@ int runDnsMain(const std::vector<std::string>& args) {
       upstreamTexts.push_back(value);
     } else if (flag == "--threads" && parseNumber(value, number) && number > 0 && number <= 256) {
       serverOptions.udpThreads = int(number);
+    } else if (flag == "--cpu-affinity" && (value == "on" || value == "off")) {
+      serverOptions.cpuAffinity = value == "on";
     } else if (flag == "--tcp-idle-timeout" && parseNumber(value, number) && number > 0) {
       serverOptions.tcpIdleTimeout = std::chrono::seconds(number);
     } else if (flag == "--service-cidr" || flag == "--cluster-cidr") {

@@ -1,7 +1,9 @@
 #include "dns/server.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -135,8 +137,14 @@ Server::~Server() { stop(); }
 core::Status Server::start() {
   if (!parseListenAddress(options_.listen, address_, addressLength_))
     return core::badRequest("invalid listen address " + options_.listen + " (want ADDR:PORT)");
-  int threads = options_.udpThreads > 0 ? options_.udpThreads
-                                        : int(std::max(1u, std::thread::hardware_concurrency()));
+  CPU_ZERO(&allowedCpus_);
+  if (::sched_getaffinity(0, sizeof allowedCpus_, &allowedCpus_) != 0 ||
+      CPU_COUNT(&allowedCpus_) == 0) {
+    CPU_ZERO(&allowedCpus_);
+    for (unsigned cpu = 0; cpu < std::max(1u, std::thread::hardware_concurrency()); ++cpu)
+      if (cpu < CPU_SETSIZE) CPU_SET(cpu, &allowedCpus_);
+  }
+  int threads = options_.udpThreads > 0 ? options_.udpThreads : CPU_COUNT(&allowedCpus_);
   auto udpSocket = [&]() -> int {
     int fd = ::socket(address_.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
@@ -195,7 +203,9 @@ core::Status Server::start() {
     udpSockets_.push_back(fd);
   }
   bound_ = addressText(address_);
-  for (int fd : udpSockets_) threads_.emplace_back([this, fd] { udpLoop(fd); });
+  steered_ = options_.cpuAffinity && udpSockets_.size() > 1 && steerByCpu();
+  for (size_t i = 0; i < udpSockets_.size(); ++i)
+    threads_.emplace_back([this, fd = udpSockets_[i], i] { udpLoop(fd, int(i)); });
   threads_.emplace_back([this] { acceptLoop(); });
   return core::Ok{};
 }
@@ -215,7 +225,29 @@ void Server::stop() {
   tcpSocket_ = -1;
 }
 
-void Server::udpLoop(int fd) {
+bool Server::steerByCpu() {
+  // A = the CPU the packet arrived on; return A % N: the index of the socket
+  // in the group, which is the order the sockets were bound in.
+  sock_filter code[] = {
+      {BPF_LD | BPF_W | BPF_ABS, 0, 0, uint32_t(SKF_AD_OFF + SKF_AD_CPU)},
+      {BPF_ALU | BPF_MOD | BPF_K, 0, 0, uint32_t(udpSockets_.size())},
+      {BPF_RET | BPF_A, 0, 0, 0},
+  };
+  sock_fprog program{uint16_t(std::size(code)), code};
+  return ::setsockopt(udpSockets_[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program,
+                      sizeof program) == 0;
+}
+
+void Server::udpLoop(int fd, int index) {
+  if (steered_) {
+    // Run where this socket's packets arrive (of the CPUs we may use).
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &allowedCpus_) && cpu % int(udpSockets_.size()) == index)
+        CPU_SET(cpu, &cpus);
+    if (CPU_COUNT(&cpus) > 0) ::pthread_setaffinity_np(::pthread_self(), sizeof cpus, &cpus);
+  }
   std::vector<uint8_t> inBuffers(kBatch * kRecvSize);
   std::vector<uint8_t> outBuffers(kBatch * kUdpOutSize);
   mmsghdr in[kBatch], out[kBatch];

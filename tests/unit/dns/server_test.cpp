@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -449,6 +450,62 @@ TEST(Server, AnswersBiggerThanTheMtuAreFragmentedNotLost) {
     server.stop();
   }).join();
   if (!skip.empty()) GTEST_SKIP() << skip;
+}
+
+// With CPU steering (the default) every UDP socket of the group serves the
+// CPUs mapped to it: a client on any CPU is answered, also when the thread
+// count does not divide the CPU count, and with steering off.
+TEST(Server, ClientsOnEveryCpuAreAnsweredWithAndWithoutCpuAffinity) {
+  ZoneConfig config;
+  Authority authority(config);
+  SnapshotSlot slot;
+  slot.publish(compileZone(config, *parseObjects(kObjects)));
+  cpu_set_t allowed;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  for (bool affinity : {true, false}) {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.udpThreads = 3;
+    options.cpuAffinity = affinity;
+    Server server(options, authority, slot, nullptr);
+    ASSERT_TRUE(server.start());
+    std::string bound = server.boundAddress();
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(uint16_t(std::stoi(bound.substr(bound.rfind(':') + 1))));
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (!CPU_ISSET(cpu, &allowed)) continue;
+      std::thread([&] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        ASSERT_EQ(::pthread_setaffinity_np(::pthread_self(), sizeof one, &one), 0);
+        int client = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        timeval timeout{3, 0};
+        ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        for (int i = 0; i < 20; ++i) {  // several source ports' worth of hashing
+          std::string query = testing::makeQuery("web.default.svc.cluster.local", type::A);
+          ::sendto(client, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&address),
+                   sizeof address);
+          std::string reply(512, '\0');
+          ssize_t n = ::recv(client, reply.data(), reply.size(), 0);
+          ASSERT_GT(n, 0) << "cpu " << cpu << " affinity " << affinity;
+          reply.resize(size_t(n));
+          EXPECT_THAT(testing::datas(testing::decode(reply).answer),
+                      ::testing::ElementsAre("10.96.0.20"));
+          if (i % 5 == 4) {  // a new source port
+            ::close(client);
+            client = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+          }
+        }
+        ::close(client);
+      }).join();
+    }
+    EXPECT_EQ(server.stats().udpQueries.load(), uint64_t(20 * CPU_COUNT(&allowed)));
+    server.stop();
+  }
 }
 
 TEST(Forwarder, IdenticalQuestionsInFlightShareOneUpstreamQuery) {
