@@ -17,6 +17,9 @@
 //          [--servers podnet,knot,nsd,unbound,dnsmasq] [--podnet PATH]
 //          [--clients C] [--client-threads T] [--outstanding Q]
 //          [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]
+//          [--affinity on|off]
+// --affinity (default on): every server that has a CPU-affinity option runs
+// with it (podnet --cpu-affinity, knot socket-affinity, nsd cpu-affinity).
 // Peers come from scripts/setup_bench.sh. Nothing is forwarded anywhere.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -454,6 +457,7 @@ struct Options {
   int latencySeconds = 3;
   int rounds = 5;
   bool keepDir = false;
+  bool affinity = true;  // every server with its CPU-affinity option on (bench/dns/peers.h)
   std::vector<std::string> servers{"podnet", "knot", "nsd", "unbound", "dnsmasq"};
   std::string podnet = PODNET_BINARY;
   ClientSettings client;
@@ -504,6 +508,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.servers = split(value, ',');
     else if (flag == "--podnet")
       options.podnet = value;
+    else if (flag == "--affinity" && (value == "on" || value == "off"))
+      options.affinity = value == "on";
     else
       return false;
     if (!ok) return false;
@@ -530,6 +536,7 @@ int main(int argc, char** argv) {
         "                 [--podnet PATH] [--clients C] [--client-threads T] "
         "[--outstanding Q]\n"
         "                 [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]\n"
+        "                 [--affinity on|off]\n"
         "servers: podnet knot nsd unbound dnsmasq (install the peers with "
         "scripts/setup_bench.sh)\n");
     return 2;
@@ -591,6 +598,7 @@ int main(int argc, char** argv) {
       {"seconds", options.seconds},
       {"rounds", options.rounds},
       {"server_threads", options.threads},
+      {"cpu_affinity", options.affinity},
       {"client",
        {{"tool", firstLine(capture({"dnsperf", "-h"})
                                .out.substr(capture({"dnsperf", "-h"}).out.find("Version")))},
@@ -620,11 +628,12 @@ int main(int argc, char** argv) {
     const int port = freePort();
     dnsbench::ServerSetup setup;
     if (label == "podnet") {
-      setup = dnsbench::podnetSetup(options.podnet, dir, port, options.threads, objectsYaml);
+      setup = dnsbench::podnetSetup(options.podnet, dir, port, options.threads, objectsYaml,
+                                    options.affinity);
     } else if (label == "knot") {
-      setup = dnsbench::knotSetup(dir, port, options.threads, zoneFile);
+      setup = dnsbench::knotSetup(dir, port, options.threads, zoneFile, options.affinity);
     } else if (label == "nsd") {
-      setup = dnsbench::nsdSetup(dir, port, options.threads, zoneFile);
+      setup = dnsbench::nsdSetup(dir, port, options.threads, zoneFile, options.affinity);
     } else if (label == "unbound") {
       setup = dnsbench::unboundSetup(dir, port, options.threads, localData);
     } else if (label == "dnsmasq") {

@@ -10,6 +10,8 @@
 // a single thread by design.
 #pragma once
 
+#include <sched.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,17 +40,37 @@ inline std::string fill(std::string text, const std::string& dir, int port, int 
   return replaceAll(text, "@THREADS@", std::to_string(threads));
 }
 
+// The CPUs this process may run on, in order (for the peers' pinning options).
+inline std::vector<int> allowedCpus() {
+  cpu_set_t set;
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+// `affinity` (dns_bench --affinity, default on): every server that has a
+// CPU-affinity option runs with it, so all are compared at their best:
+// podnet --cpu-affinity (on by default: UDP sockets steered by CPU, threads
+// pinned), knot socket-affinity (off by default: the same idea), nsd
+// cpu-affinity + server-N-cpu-affinity (pinning only). unbound and dnsmasq
+// have no such option.
+
 // podnet dns in its static mode: the objects file instead of an API server;
 // `--upstream none` (default: resolv.conf) so names outside the zone are REFUSED.
 inline ServerSetup podnetSetup(const std::string& binary, const std::string& dir, int port,
-                               int threads, const std::string& objectsYaml) {
+                               int threads, const std::string& objectsYaml, bool affinity) {
   return {"podnet",
           {binary, "dns", "--objects", dir + "/objects.yaml", "--listen",
            "127.0.0.1:" + std::to_string(port), "--threads", std::to_string(threads), "--upstream",
-           "none"},
+           "none", "--cpu-affinity", affinity ? "on" : "off"},
           {{"objects.yaml", objectsYaml}},
           "",
-          "--threads = threads (SO_REUSEPORT UDP sockets); --upstream none: nothing forwarded"};
+          std::string("--threads = threads (SO_REUSEPORT UDP sockets); --upstream none: nothing "
+                      "forwarded; --cpu-affinity ") +
+              (affinity ? "on (the default)" : "off")};
 }
 
 inline const char* kKnotConfig = R"(server:
@@ -78,12 +100,16 @@ zone:
 )";
 
 inline ServerSetup knotSetup(const std::string& dir, int port, int threads,
-                             const std::string& zoneFile) {
+                             const std::string& zoneFile, bool affinity) {
+  std::string config = fill(kKnotConfig, dir, port, threads);
+  if (affinity)
+    config = replaceAll(config, "    udp-workers:", "    socket-affinity: on\n    udp-workers:");
   return {"knot",
           {"/usr/sbin/knotd", "-c", dir + "/knot.conf"},
-          {{"knot.conf", fill(kKnotConfig, dir, port, threads)}, {"cluster.local.zone", zoneFile}},
+          {{"knot.conf", config}, {"cluster.local.zone", zoneFile}},
           "/usr/sbin/knotd -V",
-          "udp-workers = threads"};
+          std::string("udp-workers = threads; socket-affinity ") +
+              (affinity ? "on" : "off (the default)")};
 }
 
 inline const char* kNsdConfig = R"(server:
@@ -115,12 +141,25 @@ zone:
 )";
 
 inline ServerSetup nsdSetup(const std::string& dir, int port, int threads,
-                            const std::string& zoneFile) {
+                            const std::string& zoneFile, bool affinity) {
+  std::string config = fill(kNsdConfig, dir, port, threads);
+  if (affinity) {
+    // Server N (from 1) on the N-th allowed CPU, round robin.
+    std::vector<int> cpus = allowedCpus();
+    std::string lines = "    cpu-affinity:";
+    for (int cpu : cpus) lines += " " + std::to_string(cpu);
+    lines += "\n";
+    for (int n = 1; n <= threads; ++n)
+      lines += "    server-" + std::to_string(n) +
+               "-cpu-affinity: " + std::to_string(cpus[size_t(n - 1) % cpus.size()]) + "\n";
+    config = replaceAll(config, "    reuseport: yes\n", "    reuseport: yes\n" + lines);
+  }
   return {"nsd",
           {"/usr/sbin/nsd", "-d", "-c", dir + "/nsd.conf"},
-          {{"nsd.conf", fill(kNsdConfig, dir, port, threads)}, {"cluster.local.zone", zoneFile}},
+          {{"nsd.conf", config}, {"cluster.local.zone", zoneFile}},
           "/usr/sbin/nsd -v",
-          "server-count = threads, reuseport"};
+          std::string("server-count = threads, reuseport; cpu-affinity ") +
+              (affinity ? "one CPU per server" : "none (the default)")};
 }
 
 // `local-zone: "." refuse`: unbound is a recursive resolver; this keeps it from
