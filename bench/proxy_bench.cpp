@@ -38,6 +38,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -366,6 +367,9 @@ std::vector<size_t> parseList(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Output piped into something that stops reading (`| head`) must not kill
+  // us before the namespaces are removed: writes fail instead.
+  signal(SIGPIPE, SIG_IGN);
   std::vector<size_t> counts = {1000, 10000, 30000};
   std::vector<size_t> latencyCounts = {10, 10000};
   size_t endpoints = 4, updates = 50, iterations = 2000, servicesPerTable = 1000;
