@@ -254,11 +254,15 @@ void Server::udpLoop(int fd, int index) {
   iovec inIov[kBatch], outIov[kBatch];
   sockaddr_storage from[kBatch];
   std::memset(in, 0, sizeof in);
+  std::memset(out, 0, sizeof out);
   for (int i = 0; i < kBatch; ++i) {
     inIov[i] = {inBuffers.data() + i * kRecvSize, kRecvSize};
     in[i].msg_hdr.msg_iov = &inIov[i];
     in[i].msg_hdr.msg_iovlen = 1;
     in[i].msg_hdr.msg_name = &from[i];
+    in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    out[i].msg_hdr.msg_iov = &outIov[i];
+    out[i].msg_hdr.msg_iovlen = 1;
   }
   SnapshotSlot::Reader reader(slot_);
   std::vector<Query> queries(kBatch);
@@ -266,7 +270,6 @@ void Server::udpLoop(int fd, int index) {
   std::string cached;
   bool canForward = forwarder_ != nullptr && forwarder_->enabled();
   while (!stopping_.load(std::memory_order_relaxed)) {
-    for (int i = 0; i < kBatch; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
     if (received <= 0) continue;  // the receive timeout or EINTR: check for stop
     const Zone* zone = reader.current();
@@ -322,14 +325,13 @@ void Server::udpLoop(int fd, int index) {
         }
       }
       if (outcome.kind != Outcome::reply) continue;
-      std::memset(&out[replies], 0, sizeof(mmsghdr));
       outIov[replies] = {response, outcome.length};
-      out[replies].msg_hdr.msg_iov = &outIov[replies];
-      out[replies].msg_hdr.msg_iovlen = 1;
       out[replies].msg_hdr.msg_name = &from[i];
       out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
       ++replies;
     }
+    // recvmmsg wrote each sender's address length: room for any next time.
+    for (int i = 0; i < received; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     stats_.udpQueries.fetch_add(uint64_t(received), std::memory_order_relaxed);
     int sent = 0;
     while (sent < replies) {

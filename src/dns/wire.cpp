@@ -211,23 +211,23 @@ ParseStatus parseQuery(const uint8_t* p, size_t size, Query& q) {
   if (get16(p + 4) != 1) return ParseStatus::formErr;
   // The labels first (bounds, no compression in a lone question), then the
   // whole name copied and lowercased 8 bytes at a time, zero-padded.
-  size_t at = kHeaderSize;
+  // A length byte must lie inside the packet and leave room for the root
+  // within 255 bytes: one bound for both.
+  const uint8_t* name = p + kHeaderSize;
+  size_t limit = std::min(size - kHeaderSize, kMaxNameWire);
+  size_t at = 0;
   uint8_t labels = 0;
   while (true) {
-    if (at >= size) return ParseStatus::formErr;
-    uint8_t len = p[at];
+    if (at >= limit) return ParseStatus::formErr;
+    uint8_t len = name[at];
+    if (len == 0) break;
     if (len & 0xC0) return ParseStatus::formErr;
-    if (at - kHeaderSize + 1 + len > kMaxNameWire) return ParseStatus::formErr;
-    if (at + 1 + len > size) return ParseStatus::formErr;
-    if (len == 0) {
-      ++at;
-      break;
-    }
-    q.labelOffsets[labels++] = uint8_t(at - kHeaderSize);
+    q.labelOffsets[labels++] = uint8_t(at);
     at += len + 1;
   }
-  size_t nameLen = at - kHeaderSize;
-  std::memcpy(q.lowerName, p + kHeaderSize, nameLen);
+  size_t nameLen = at + 1;
+  at = kHeaderSize + nameLen;
+  std::memcpy(q.lowerName, name, nameLen);
   std::memset(q.lowerName + nameLen, 0, kNamePadding);
   for (size_t i = 0; i < nameLen; i += 8) {
     uint64_t w = lower8(load64(q.lowerName + i));
