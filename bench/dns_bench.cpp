@@ -9,15 +9,17 @@
 // seconds/rounds (turns, so load drifting on the shared machine hits all alike):
 // queries/s, average/max latency, lost queries, response codes compared with
 // the codes the mix must get, the server's CPU time. Last, per server and mix, a
-// run at a fixed rate with per-query latencies (-v) for percentiles. Servers
-// are stopped by pid and the temp dir removed, also on failure or Ctrl-C.
+// run at a fixed rate with per-query latencies (-v) for percentiles, and
+// --serial-queries queries one at a time from fresh sockets (a pod's
+// resolver) for round-trip percentiles. Servers are stopped by pid and the
+// temp dir removed, also on failure or Ctrl-C.
 // Prints one JSON document.
 //
 // Usage: sudo build/bench/dns_bench [--seconds S] [--services N] [--threads T]
 //          [--servers podnet,knot,nsd,unbound,dnsmasq] [--podnet PATH]
 //          [--clients C] [--client-threads T] [--outstanding Q]
 //          [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]
-//          [--affinity on|off]
+//          [--serial-queries N] [--affinity on|off]
 // --affinity (default on): every server that has a CPU-affinity option runs
 // with it (podnet --cpu-affinity, knot socket-affinity, nsd cpu-affinity).
 // Peers come from scripts/setup_bench.sh. Nothing is forwarded anywhere.
@@ -386,6 +388,51 @@ json dnsperfLatency(int port, const std::string& input, int seconds, int rate,
   return result;
 }
 
+// One query at a time, as a pod's resolver asks: a fresh UDP socket per
+// query (glibc opens one per lookup), send, block until the answer comes.
+// Round-trip times in ms; measured here rather than with dnsperf, whose
+// smallest load still keeps several queries in flight.
+json serialLatency(int port, const dnsbench::QueryMix& mix, int count) {
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons(uint16_t(port));
+  std::vector<double> latencies;
+  int timeouts = 0;
+  for (int i = 0; i < count && !interrupted; ++i) {
+    const auto& q = mix.queries[size_t(i) % mix.queries.size()];
+    std::string packet{char(i >> 8), char(i), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};  // RD, 1 question
+    for (size_t start = 0; start <= q.name.size();) {
+      size_t dot = std::min(q.name.find('.', start), q.name.size());
+      packet += char(dot - start) + q.name.substr(start, dot - start);
+      start = dot + 1;
+    }
+    uint16_t qtype = q.type == "AAAA" ? 28 : q.type == "SRV" ? 33 : 1;
+    packet += std::string{0, char(qtype >> 8), char(qtype), 0, 1};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    timeval timeout{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char reply[4096];
+    auto start = Clock::now();
+    sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&server),
+           sizeof server);
+    ssize_t n = recv(fd, reply, sizeof reply, 0);
+    auto took = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    close(fd);
+    if (n < 12 || reply[0] != packet[0] || reply[1] != packet[1])
+      ++timeouts;
+    else
+      latencies.push_back(took);
+  }
+  std::sort(latencies.begin(), latencies.end());
+  return {{"queries", count},
+          {"p50_ms", percentile(latencies, 0.5)},
+          {"p90_ms", percentile(latencies, 0.9)},
+          {"p99_ms", percentile(latencies, 0.99)},
+          {"max_ms", latencies.empty() ? -1 : latencies.back()},
+          {"unanswered", timeouts}};
+}
+
 // The response codes dnsperf saw must be the mix's: nothing but NOERROR and
 // NXDOMAIN, and the NOERROR share within 1 point of what the zone gives for the
 // queries sent (lost queries blur it a little).
@@ -455,6 +502,7 @@ struct Options {
   int threads = 2;
   int latencyRate = 20000;
   int latencySeconds = 3;
+  int serialQueries = 5000;
   int rounds = 5;
   bool keepDir = false;
   bool affinity = true;  // every server with its CPU-affinity option on (bench/dns/peers.h)
@@ -496,6 +544,8 @@ bool parse(int argc, char** argv, Options& options) {
       ok = number(options.latencyRate);
     else if (flag == "--latency-seconds")
       ok = number(options.latencySeconds);
+    else if (flag == "--serial-queries")
+      ok = number(options.serialQueries);
     else if (flag == "--rounds")
       ok = number(options.rounds);
     else if (flag == "--clients")
@@ -536,7 +586,7 @@ int main(int argc, char** argv) {
         "                 [--podnet PATH] [--clients C] [--client-threads T] "
         "[--outstanding Q]\n"
         "                 [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]\n"
-        "                 [--affinity on|off]\n"
+        "                 [--serial-queries N] [--affinity on|off]\n"
         "servers: podnet knot nsd unbound dnsmasq (install the peers with "
         "scripts/setup_bench.sh)\n");
     return 2;
@@ -771,6 +821,14 @@ int main(int argc, char** argv) {
                          options.latencyRate, options.client);
     }
   }
+
+  // 3b. Latency one query at a time (a blocking client), one server at a time.
+  for (const auto& server : running)
+    for (const auto& mix : mixes) {
+      if (interrupted) break;
+      report["servers"][server.label]["runs"][mix.label]["latency_one_at_a_time"] =
+          serialLatency(server.port, mix, options.serialQueries);
+    }
 
   // 4. Stop them all, by pid.
   for (const auto& server : running) {
