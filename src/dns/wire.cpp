@@ -33,15 +33,18 @@ inline uint64_t mix(uint64_t a, uint64_t b) {
   return uint64_t(r) ^ uint64_t(r >> 64);
 }
 
-const uint64_t kHashSeed = [] {
+[[gnu::noinline, gnu::cold]] uint64_t randomSeed() {
   std::random_device random;
   return (uint64_t(random()) << 32) | random();
-}();
+}
 
 }  // namespace
 
 uint64_t hashName(const uint8_t* padded, size_t length) {
-  uint64_t h = kHashSeed ^ length;
+  // A function-local static: a zone compiled during another file's static
+  // initialization must hash with the same seed as the queries later.
+  static const uint64_t seed = randomSeed();
+  uint64_t h = seed ^ length;
   for (size_t i = 0; i < length; i += 16)
     h = mix(load64(padded + i) ^ 0xa0761d6478bd642full, load64(padded + i + 8) ^ h);
   return mix(h ^ 0xe7037ed1a0b428dbull, length ^ 0x8ebc6af09c88c6e3ull);
