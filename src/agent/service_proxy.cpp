@@ -18,7 +18,6 @@
 #include "core/ip.h"
 #include "net/conntrack.h"
 #include "net/netlink.h"
-#include "net/nftables.h"
 #include "proxy/netlink_writer.h"
 #include "proxy/proxier.h"
 

@@ -16,7 +16,6 @@
 // docs/decisions.md.
 #pragma once
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>

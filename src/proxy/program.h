@@ -1,7 +1,9 @@
 // The nftables program the proxy wants in the kernel, as data: chains of
-// rules, verdict maps and sets. The compiler produces it, render.h turns it
-// into nft script (whole, or the delta between two), and trace.h follows a
-// packet through it in tests, so the rules' meaning is checked without root.
+// rules, verdict maps and sets. The compiler produces it, program_state.h
+// turns it into transactions (the delta between two, or a whole table) that
+// netlink_writer.h encodes for the kernel and Transaction::script() renders as
+// nft text, and trace.h follows a packet through it in tests, so the rules'
+// meaning is checked without root.
 #pragma once
 
 #include <map>

@@ -134,10 +134,6 @@ std::vector<StaleUdpFlow> Proxier::takeStaleUdpFlows() {
   return out;
 }
 
-const std::vector<ProgramState>& Proxier::programs(Family family) const {
-  return states_[int(family)];
-}
-
 std::map<std::string, std::vector<ServicePort>> Proxier::servicePorts() const {
   std::lock_guard lock(mutex_);
   return ports_;

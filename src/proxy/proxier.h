@@ -97,8 +97,6 @@ class Proxier {
   void markReady();
   void wake();
 
-  // The program of each table (shard) of a family.
-  const std::vector<ProgramState>& programs(Family family) const;
   // The ServicePorts last compiled, by Service key (for health checks and
   // load balancer announcements).
   std::map<std::string, std::vector<ServicePort>> servicePorts() const;

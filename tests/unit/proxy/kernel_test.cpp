@@ -118,6 +118,16 @@ bool dnatsTo(const std::string& table, const std::string& ip) {
   return table.find("dnat to " + ip + ":8080") != std::string::npos;
 }
 
+// Services, each with its EndpointSlice (or none).
+using Objects = std::vector<std::pair<Json, std::shared_ptr<const Json>>>;
+
+void feed(Proxier& proxier, const Objects& objects) {
+  for (const auto& [svc, sl] : objects) {
+    proxier.serviceChanged(shared(svc));
+    if (sl) proxier.sliceChanged(sl);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Kernel acceptance of the scripts.
 
@@ -337,7 +347,7 @@ TEST_P(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
 // leaves the same table, rule for rule, as a full sync of the same Services
 // (nft text through libnftables): the netlink encoding means what nft means.
 TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
-  std::vector<std::pair<Json, std::shared_ptr<const Json>>> objects;
+  Objects objects;
   Json np = clusterIpSpec("10.96.0.11");
   np["type"] = "NodePort";
   np["ports"][0]["nodePort"] = 30080;
@@ -396,10 +406,7 @@ TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
 
   std::unique_ptr<Proxier> full = makeProxier(1000, "nftables");
   ASSERT_NE(full, nullptr);
-  for (const auto& [svc, sl] : objects) {
-    full->serviceChanged(shared(svc));
-    if (sl) full->sliceChanged(sl);
-  }
+  feed(*full, objects);
   ASSERT_OK(full->sync());
   EXPECT_TRUE(full->lastSync().full);
   EXPECT_EQ(sortedListing(), table);
@@ -418,10 +425,7 @@ TEST_P(ProxyKernel, IncrementalChangesLeaveWhatAFullSyncWrites) {
   for (std::string kind : {std::string("nftables"), GetParam()}) {
     std::unique_ptr<Proxier> writer = makeProxier(1000, kind);
     ASSERT_NE(writer, nullptr);
-    for (const auto& [svc, sl] : objects) {
-      writer->serviceChanged(shared(svc));
-      if (sl) writer->sliceChanged(sl);
-    }
+    feed(*writer, objects);
     ASSERT_OK(writer->sync());
     EXPECT_TRUE(writer->lastSync().full);
     std::map<std::string, std::string> got = {
