@@ -21,7 +21,7 @@ namespace podnet::net {
 // Rules
 
 NftRule::Expression& NftRule::add(std::string name) {
-  expressions_.push_back(Expression{std::move(name), {}, {}, {}});
+  expressions_.push_back(Expression{std::move(name), {}, {}, {}, {}, {}});
   return expressions_.back();
 }
 
@@ -169,6 +169,28 @@ NftRule& NftRule::verdictMap(std::string map, uint32_t reg) {
   return *this;
 }
 
+NftRule& NftRule::mapLookup(std::string map, uint32_t sreg, uint32_t dreg) {
+  auto& e = add("lookup");
+  e.numbers = {{NFTNL_EXPR_LOOKUP_SREG, sreg}, {NFTNL_EXPR_LOOKUP_DREG, dreg}};
+  e.strings = {{NFTNL_EXPR_LOOKUP_SET, std::move(map)}};
+  return *this;
+}
+
+NftRule& NftRule::log(uint16_t group, std::string prefix, uint32_t snaplen) {
+  auto& e = add("log");
+  e.shorts = {{NFTNL_EXPR_LOG_GROUP, group}};
+  e.numbers = {{NFTNL_EXPR_LOG_SNAPLEN, snaplen}};
+  e.strings = {{NFTNL_EXPR_LOG_PREFIX, std::move(prefix)}};
+  return *this;
+}
+
+NftRule& NftRule::limit(uint64_t rate, uint64_t unitSeconds, uint32_t burst) {
+  auto& e = add("limit");
+  e.longs = {{NFTNL_EXPR_LIMIT_RATE, rate}, {NFTNL_EXPR_LIMIT_UNIT, unitSeconds}};
+  e.numbers = {{NFTNL_EXPR_LIMIT_BURST, burst}, {NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS}};
+  return *this;
+}
+
 // ---------------------------------------------------------------------------
 // Batches
 
@@ -237,6 +259,9 @@ struct NftBatch::Impl {
         const NftElement& element = elements[i];
         nftnl_set_elem* e = nftnl_set_elem_alloc();
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, element.key.data(), element.key.size());
+        if (!element.keyEnd.empty())
+          nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, element.keyEnd.data(),
+                             element.keyEnd.size());
         if (element.flags) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, element.flags);
         if (element.hasVerdict) {
           nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(element.verdict));
@@ -335,6 +360,13 @@ void NftBatch::addSet(NftFamily family, const std::string& table, const NftSetSp
   if (!spec.userData.empty())
     nftnl_set_set_data(s.ptr, NFTNL_SET_USERDATA, spec.userData.data(),
                        static_cast<uint32_t>(spec.userData.size()));
+  if (!spec.fieldLengths.empty() && spec.fieldLengths.size() < 16) {
+    // libnftnl counts the fields up to the first zero length.
+    uint8_t lengths[16] = {};
+    std::copy(spec.fieldLengths.begin(), spec.fieldLengths.end(), lengths);
+    nftnl_set_set_data(s.ptr, NFTNL_SET_DESC_CONCAT, lengths,
+                       static_cast<uint32_t>(spec.fieldLengths.size()));
+  }
   nlmsghdr* h =
       impl_->begin(NFT_MSG_NEWSET, family, NLM_F_CREATE,
                    std::string("add set ") + familyName(family) + " " + table + " " + spec.name);
@@ -412,6 +444,8 @@ void NftBatch::addRule(NftFamily family, const std::string& table, const std::st
   for (const auto& expression : rule.expressions()) {
     nftnl_expr* e = nftnl_expr_alloc(expression.name.c_str());
     for (const auto& [attr, value] : expression.numbers) nftnl_expr_set_u32(e, attr, value);
+    for (const auto& [attr, value] : expression.shorts) nftnl_expr_set_u16(e, attr, value);
+    for (const auto& [attr, value] : expression.longs) nftnl_expr_set_u64(e, attr, value);
     for (const auto& [attr, data] : expression.blobs)
       nftnl_expr_set(e, attr, data.data(), static_cast<uint32_t>(data.size()));
     for (const auto& [attr, text] : expression.strings) nftnl_expr_set_str(e, attr, text.c_str());

@@ -72,10 +72,20 @@ class NftRule {
   NftRule& masquerade(uint32_t flags);
   // The verdict of verdict map `map` for the key in `reg`.
   NftRule& verdictMap(std::string map, uint32_t reg = 1);
+  // dreg = the value data map `map` holds for the key in `sreg` (the rule
+  // stops here when the key is absent). sreg may be dreg.
+  NftRule& mapLookup(std::string map, uint32_t sreg, uint32_t dreg);
+  // Sends the packet to nflog group `group` (a netlink listener of
+  // nfnetlink_log), with `prefix` and at most `snaplen` bytes of it.
+  NftRule& log(uint16_t group, std::string prefix, uint32_t snaplen);
+  // Matches while under `rate` packets per `unitSeconds` (bursts of `burst`).
+  NftRule& limit(uint64_t rate, uint64_t unitSeconds, uint32_t burst);
 
   struct Expression {
     std::string name;  // the kernel's expression type: "payload", "cmp", ...
     std::vector<std::pair<uint16_t, uint32_t>> numbers;
+    std::vector<std::pair<uint16_t, uint16_t>> shorts;  // 16-bit attributes
+    std::vector<std::pair<uint16_t, uint64_t>> longs;   // 64-bit attributes
     std::vector<std::pair<uint16_t, Bytes>> blobs;
     std::vector<std::pair<uint16_t, std::string>> strings;
   };
@@ -96,6 +106,10 @@ struct NftSetSpec {
   uint32_t dataLength = 0;
   uint64_t timeoutMs = 0;
   Bytes userData;  // nft's notes for printing the set (byte orders)
+  // A concatenation's field lengths in bytes (each field takes a multiple of
+  // 4 bytes of the key): needed by interval sets of concatenations, whose
+  // elements carry a key and a key end (NFT_SET_INTERVAL | NFT_SET_CONCAT).
+  std::vector<uint8_t> fieldLengths;
 };
 
 enum class NftHook : uint32_t {
@@ -115,6 +129,7 @@ struct NftElement {
   std::string chain;
   // ... or a data map's value.
   Bytes data;
+  Bytes keyEnd;  // the last key of the element's range (interval sets of concatenations)
 };
 
 // The messages of one transaction, in order.

@@ -1,0 +1,892 @@
+#include "policy/compiler.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+namespace podnet::policy {
+
+namespace {
+
+constexpr size_t kIngress = 0;
+constexpr size_t kEgress = 1;
+
+size_t directionIndex(Direction d) { return d == Direction::ingress ? kIngress : kEgress; }
+
+struct ElementHash {
+  size_t operator()(const Element& e) const {
+    uint64_t h = 1469598103934665603ULL;
+    for (uint32_t v : e.first) h = (h ^ v) * 1099511628211ULL;
+    for (uint32_t v : e.last) h = (h ^ v) * 1099511628211ULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+// A region of (peer address, protocol, port) for one local identity.
+struct Box {
+  uint32_t ipFirst = 0, ipLast = 0;
+  uint32_t protoFirst = 0, protoLast = 0;
+  uint32_t portFirst = 0, portLast = 0;
+  auto operator<=>(const Box&) const = default;
+  bool operator==(const Box&) const = default;
+};
+
+constexpr uint32_t kAllProtocolsLast = 255;
+constexpr uint32_t kAllPortsLast = 65535;
+
+using Interval = std::pair<uint32_t, uint32_t>;
+
+// Sorted, disjoint, not adjacent.
+std::vector<Interval> mergeIntervals(std::vector<Interval> in) {
+  std::sort(in.begin(), in.end());
+  std::vector<Interval> out;
+  for (const auto& iv : in) {
+    if (!out.empty() && uint64_t(iv.first) <= uint64_t(out.back().second) + 1) {
+      out.back().second = std::max(out.back().second, iv.second);
+    } else {
+      out.push_back(iv);
+    }
+  }
+  return out;
+}
+
+// The elementary intervals cut by the bounds of `intervals`.
+std::vector<Interval> elementaryIntervals(const std::vector<Interval>& intervals) {
+  std::vector<uint64_t> cuts;
+  for (const auto& [first, last] : intervals) {
+    cuts.push_back(first);
+    cuts.push_back(uint64_t(last) + 1);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  std::vector<Interval> out;
+  for (size_t i = 0; i + 1 < cuts.size(); ++i)
+    out.emplace_back(uint32_t(cuts[i]), uint32_t(cuts[i + 1] - 1));
+  return out;
+}
+
+// The union of `boxes` as disjoint boxes (the kernel's interval sets refuse
+// overlapping elements): cut along protocols, then ports, merge the address
+// ranges, and join neighbours that ended up alike.
+std::vector<Box> normalizeBoxes(const std::vector<Box>& boxes) {
+  std::vector<Interval> protoBounds;
+  for (const auto& b : boxes) protoBounds.emplace_back(b.protoFirst, b.protoLast);
+  // Per protocol slice: per port slice, the merged address ranges.
+  using PortSlices = std::vector<std::pair<Interval, std::vector<Interval>>>;
+  std::vector<std::pair<Interval, PortSlices>> protoSlices;
+  for (const auto& proto : elementaryIntervals(protoBounds)) {
+    std::vector<const Box*> inProto;
+    std::vector<Interval> portBounds;
+    for (const auto& b : boxes)
+      if (b.protoFirst <= proto.first && b.protoLast >= proto.second) {
+        inProto.push_back(&b);
+        portBounds.emplace_back(b.portFirst, b.portLast);
+      }
+    if (inProto.empty()) continue;
+    PortSlices slices;
+    for (const auto& port : elementaryIntervals(portBounds)) {
+      std::vector<Interval> ips;
+      for (const Box* b : inProto)
+        if (b->portFirst <= port.first && b->portLast >= port.second)
+          ips.emplace_back(b->ipFirst, b->ipLast);
+      if (ips.empty()) continue;
+      ips = mergeIntervals(std::move(ips));
+      if (!slices.empty() && uint64_t(slices.back().first.second) + 1 == port.first &&
+          slices.back().second == ips) {
+        slices.back().first.second = port.second;
+      } else {
+        slices.emplace_back(port, std::move(ips));
+      }
+    }
+    if (slices.empty()) continue;
+    if (!protoSlices.empty() && uint64_t(protoSlices.back().first.second) + 1 == proto.first &&
+        protoSlices.back().second == slices) {
+      protoSlices.back().first.second = proto.second;
+    } else {
+      protoSlices.emplace_back(proto, std::move(slices));
+    }
+  }
+  std::vector<Box> out;
+  for (const auto& [proto, slices] : protoSlices)
+    for (const auto& [port, ips] : slices)
+      for (const auto& ip : ips)
+        out.push_back({ip.first, ip.second, proto.first, proto.second, port.first, port.second});
+  return out;
+}
+
+struct Identity {
+  uint32_t id = 0;
+  std::string key;
+  Pod representative;  // namespace, labels, named ports: all a policy reads of a pod
+  uint32_t pods = 0;
+  std::set<std::string> localPods;  // keys of this node's pods
+  uint32_t isolation[kDirections] = {0, 0};  // policies of each type selecting it
+};
+
+struct PodRecord {
+  std::string identityKey;
+  uint32_t identity = 0;
+  bool local = false;
+  std::vector<uint32_t> ips;  // IPv4, host order
+};
+
+struct RuleState {
+  Direction direction = Direction::ingress;
+  size_t index = 0;
+  std::set<uint32_t> matched;  // identities its selector peers match (active policies only)
+  bool selectorPeers = false;
+  bool namespaceSelectorPeers = false;
+  // Egress to anywhere with a named port: the name resolves on each
+  // destination pod, so every identity that has it gets an entry.
+  bool anyPodNamed = false;
+};
+
+struct PolicyState {
+  Policy policy;
+  std::vector<RuleState> rules;
+  std::set<uint32_t> selected;  // local identities it selects
+  bool active = false;
+  // Egress ipBlock with a named port: the name resolves on the pods inside
+  // the block, so their addresses become elements of their own.
+  bool podIpDependent = false;
+  std::vector<std::pair<uint32_t, Box>> podIpBoxes;  // (local identity, box) added
+};
+
+std::string identityKeyOf(const Pod& pod) {
+  std::string key = pod.ns;
+  key += '\0';
+  for (const auto& [k, v] : pod.labels) {
+    key += k;
+    key += '=';
+    key += v;
+    key += '\0';
+  }
+  key += '\1';
+  for (const auto& p : pod.namedPorts) {
+    key += p.name;
+    key += '/';
+    key += std::to_string(static_cast<int>(p.protocol));
+    key += ':';
+    key += std::to_string(p.port);
+    key += '\0';
+  }
+  return key;
+}
+
+}  // namespace
+
+struct Compiler::Impl {
+  std::string node;
+  Program program;
+
+  // What the program held at the last takeDelta, for whatever changed since.
+  std::map<uint32_t, std::optional<uint32_t>> touchedIdentities;
+  std::map<uint32_t, bool> touchedIsolated[kDirections];
+  std::map<uint32_t, bool> touchedLocal;
+  std::map<Element, bool> touchedElements[kDirections][kSetKinds];
+
+  std::map<std::string, Labels> namespaceLabels;
+  std::unordered_map<std::string, uint32_t> idByKey;
+  std::map<uint32_t, Identity> identities;
+  std::map<std::string, std::set<uint32_t>> idsByNamespace;
+  std::set<uint32_t> freeIds;
+  uint32_t maxId = 0;
+  std::map<std::string, PodRecord> pods;
+  std::map<uint32_t, std::set<std::string>> podsByIp;
+  std::map<std::string, PolicyState> policies;
+  std::map<std::string, std::set<std::string>> policiesByNamespace;
+  std::set<std::string> active;
+
+  // Reference counts of what the rules want.
+  std::unordered_map<Element, uint32_t, ElementHash> refs[kDirections][3];
+  using RangeOwner = std::tuple<size_t, uint32_t, uint32_t, uint32_t>;  // dir, local, peer, proto
+  std::map<RangeOwner, std::map<Interval, uint32_t>> rangeRefs;
+  using BoxOwner = std::pair<size_t, uint32_t>;  // dir, local
+  std::map<BoxOwner, std::map<Box, uint32_t>> boxRefs;
+  std::set<RangeOwner> dirtyRanges;
+  std::set<BoxOwner> dirtyBoxes;
+
+  explicit Impl(std::string n) : node(std::move(n)) {}
+
+  // ---- the program, with change tracking ------------------------------------
+
+  void setElement(size_t d, SetKind kind, const Element& e, bool present) {
+    auto& set = program.sets[d][static_cast<size_t>(kind)];
+    auto& touched = touchedElements[d][static_cast<size_t>(kind)];
+    if (present) {
+      if (set.insert(e).second) touched.emplace(e, false);
+    } else if (set.erase(e)) {
+      touched.emplace(e, true);
+    }
+  }
+
+  void setIdentity(uint32_t ip, std::optional<uint32_t> id) {
+    auto it = program.identities.find(ip);
+    std::optional<uint32_t> now;
+    if (it != program.identities.end()) now = it->second;
+    if (now == id) return;
+    touchedIdentities.emplace(ip, now);
+    if (id)
+      program.identities[ip] = *id;
+    else
+      program.identities.erase(it);
+  }
+
+  static void setMember(std::set<uint32_t>& set, std::map<uint32_t, bool>& touched, uint32_t ip,
+                        bool present) {
+    if (present) {
+      if (set.insert(ip).second) touched.emplace(ip, false);
+    } else if (set.erase(ip)) {
+      touched.emplace(ip, true);
+    }
+  }
+
+  // The entries of one address, from the pods that hold it.
+  void refreshIp(uint32_t ip) {
+    std::optional<uint32_t> id;
+    bool local = false;
+    auto holders = podsByIp.find(ip);
+    if (holders != podsByIp.end() && !holders->second.empty()) {
+      const PodRecord& rec = pods.at(*holders->second.begin());
+      id = rec.identity;
+      local = rec.local;
+    }
+    setIdentity(ip, id);
+    setMember(program.localPods, touchedLocal, ip, local);
+    for (size_t d = 0; d < kDirections; ++d)
+      setMember(program.isolated[d], touchedIsolated[d], ip,
+                local && identities.at(*id).isolation[d] > 0);
+  }
+
+  void refreshIdentityIps(const Identity& identity) {
+    for (const auto& podKey : identity.localPods)
+      for (uint32_t ip : pods.at(podKey).ips) refreshIp(ip);
+  }
+
+  // ---- reference counts -------------------------------------------------------
+
+  void ref(size_t d, SetKind kind, const Element& e, int sign) {
+    auto& counts = refs[d][static_cast<size_t>(kind)];
+    if (sign > 0) {
+      if (++counts[e] == 1) setElement(d, kind, e, true);
+      return;
+    }
+    auto it = counts.find(e);
+    if (it == counts.end()) return;
+    if (--it->second == 0) {
+      counts.erase(it);
+      setElement(d, kind, e, false);
+    }
+  }
+
+  void rangeRef(size_t d, uint32_t local, uint32_t peer, uint32_t proto, Interval ports,
+                int sign) {
+    RangeOwner owner{d, local, peer, proto};
+    auto& counts = rangeRefs[owner];
+    if (sign > 0) {
+      ++counts[ports];
+    } else {
+      auto it = counts.find(ports);
+      if (it != counts.end() && --it->second == 0) counts.erase(it);
+      if (counts.empty()) rangeRefs.erase(owner);
+    }
+    dirtyRanges.insert(owner);
+  }
+
+  void boxRef(size_t d, uint32_t local, const Box& box, int sign) {
+    BoxOwner owner{d, local};
+    auto& counts = boxRefs[owner];
+    if (sign > 0) {
+      ++counts[box];
+    } else {
+      auto it = counts.find(box);
+      if (it != counts.end() && --it->second == 0) counts.erase(it);
+      if (counts.empty()) boxRefs.erase(owner);
+    }
+    dirtyBoxes.insert(owner);
+  }
+
+  // Interval sets: the elements of each changed owner, made disjoint again.
+  void flush() {
+    for (const auto& owner : dirtyRanges) {
+      auto [d, local, peer, proto] = owner;
+      std::vector<Interval> wanted;
+      if (auto it = rangeRefs.find(owner); it != rangeRefs.end())
+        for (const auto& [iv, count] : it->second) wanted.push_back(iv);
+      std::set<Element> want;
+      for (const auto& [first, last] : mergeIntervals(std::move(wanted)))
+        want.insert(Element{{local, peer, proto, first}, {local, peer, proto, last}});
+      replaceOwned(d, SetKind::portRanges, Element{{local, peer, proto, 0}, {}}, 3, want);
+    }
+    dirtyRanges.clear();
+    for (const auto& owner : dirtyBoxes) {
+      auto [d, local] = owner;
+      std::vector<Box> boxes;
+      if (auto it = boxRefs.find(owner); it != boxRefs.end())
+        for (const auto& [box, count] : it->second) boxes.push_back(box);
+      std::set<Element> want;
+      for (const Box& b : normalizeBoxes(boxes))
+        want.insert(Element{{local, b.ipFirst, b.protoFirst, b.portFirst},
+                            {local, b.ipLast, b.protoLast, b.portLast}});
+      replaceOwned(d, SetKind::cidrs, Element{{local, 0, 0, 0}, {}}, 1, want);
+    }
+    dirtyBoxes.clear();
+  }
+
+  // Makes the elements of `kind` whose first `prefixFields` fields equal
+  // `prefix`'s exactly `want`.
+  void replaceOwned(size_t d, SetKind kind, const Element& prefix, size_t prefixFields,
+                    const std::set<Element>& want) {
+    auto& set = program.sets[d][static_cast<size_t>(kind)];
+    std::vector<Element> stale;
+    for (auto it = set.lower_bound(prefix); it != set.end(); ++it) {
+      if (!std::equal(it->first.begin(), it->first.begin() + prefixFields, prefix.first.begin()))
+        break;
+      if (!want.count(*it)) stale.push_back(*it);
+    }
+    for (const auto& e : stale) setElement(d, kind, e, false);
+    for (const auto& e : want) setElement(d, kind, e, true);
+  }
+
+  // ---- what a rule contributes --------------------------------------------------
+
+  Labels& labelsOf(const std::string& ns) {
+    auto it = namespaceLabels.find(ns);
+    if (it == namespaceLabels.end())
+      it = namespaceLabels.emplace(ns, Labels{{kNamespaceNameLabel, ns}}).first;
+    return it->second;
+  }
+
+  PeerView viewOf(const Identity& identity) {
+    PeerView view;
+    view.pod = &identity.representative;
+    view.namespaceLabels = &labelsOf(identity.representative.ns);
+    return view;
+  }
+
+  bool selectorPeerMatches(const Policy& policy, const Rule& rule, const Identity& identity) {
+    PeerView view = viewOf(identity);
+    for (const auto& peer : rule.peers)
+      if (!peer.ipBlock && peerMatches(policy, peer, view)) return true;
+    return false;
+  }
+
+  // The elements for the pair (local identity, peer identity) under a rule.
+  void applyPair(const RuleState& r, const Rule& rule, uint32_t local, uint32_t peer,
+                 bool namedOnly, int sign) {
+    size_t d = directionIndex(r.direction);
+    // Named ports resolve on the destination: the local pod for ingress,
+    // the peer for egress.
+    const Pod& destination =
+        identities.at(r.direction == Direction::ingress ? local : peer).representative;
+    if (rule.ports.empty()) {
+      if (!namedOnly) ref(d, SetKind::peers, Element{{local, peer, 0, 0}, {local, peer, 0, 0}}, sign);
+      return;
+    }
+    for (const auto& port : rule.ports) {
+      uint32_t proto = static_cast<uint32_t>(port.protocol);
+      switch (port.kind) {
+        case PolicyPort::Kind::all:
+          if (!namedOnly)
+            ref(d, SetKind::protocols, Element{{local, peer, proto, 0}, {local, peer, proto, 0}},
+                sign);
+          break;
+        case PolicyPort::Kind::number:
+          if (namedOnly) break;
+          if (port.endPort == port.port)
+            ref(d, SetKind::ports,
+                Element{{local, peer, proto, port.port}, {local, peer, proto, port.port}}, sign);
+          else
+            rangeRef(d, local, peer, proto, {port.port, port.endPort}, sign);
+          break;
+        case PolicyPort::Kind::named:
+          if (auto number = resolveNamedPort(destination, port.name, port.protocol))
+            ref(d, SetKind::ports,
+                Element{{local, peer, proto, *number}, {local, peer, proto, *number}}, sign);
+          break;
+      }
+    }
+  }
+
+  // The boxes of a rule's ipBlocks (and of "anywhere") for a local identity.
+  void applyBoxes(const RuleState& r, const Rule& rule, uint32_t local, int sign) {
+    std::vector<Interval> ranges;
+    if (rule.peers.empty()) ranges.emplace_back(0, 0xffffffffU);
+    for (const auto& peer : rule.peers)
+      if (peer.ipBlock)
+        for (const auto& iv : peer.ipBlock->ipv4Ranges()) ranges.push_back(iv);
+    if (ranges.empty()) return;
+    size_t d = directionIndex(r.direction);
+    std::vector<std::tuple<Interval, Interval>> portSpace;  // (protocols, ports)
+    if (rule.ports.empty()) portSpace.emplace_back(Interval{0, kAllProtocolsLast},
+                                                   Interval{0, kAllPortsLast});
+    const Pod& localPod = identities.at(local).representative;
+    for (const auto& port : rule.ports) {
+      uint32_t proto = static_cast<uint32_t>(port.protocol);
+      switch (port.kind) {
+        case PolicyPort::Kind::all:
+          portSpace.emplace_back(Interval{proto, proto}, Interval{0, kAllPortsLast});
+          break;
+        case PolicyPort::Kind::number:
+          portSpace.emplace_back(Interval{proto, proto}, Interval{port.port, port.endPort});
+          break;
+        case PolicyPort::Kind::named:
+          // Ingress: resolves on the local pod. Egress: on the destination
+          // pod, which an address range does not name (see podIpBoxes).
+          if (r.direction == Direction::ingress)
+            if (auto number = resolveNamedPort(localPod, port.name, port.protocol))
+              portSpace.emplace_back(Interval{proto, proto}, Interval{*number, *number});
+          break;
+      }
+    }
+    for (const auto& ip : ranges)
+      for (const auto& [protos, ports] : portSpace)
+        boxRef(d, local,
+               Box{ip.first, ip.second, protos.first, protos.second, ports.first, ports.second},
+               sign);
+  }
+
+  // ---- policies -------------------------------------------------------------------
+
+  const Rule& ruleOf(const PolicyState& p, const RuleState& r) {
+    return p.policy.rules(r.direction)[r.index];
+  }
+
+  void activate(PolicyState& p) {
+    if (p.active) return;
+    p.active = true;
+    active.insert(p.policy.key());
+    for (auto& r : p.rules) {
+      if (!r.selectorPeers) continue;
+      const Rule& rule = ruleOf(p, r);
+      if (!r.namespaceSelectorPeers) {
+        // podSelector alone: only the policy's own namespace can match.
+        if (auto it = idsByNamespace.find(p.policy.ns); it != idsByNamespace.end())
+          for (uint32_t id : it->second)
+            if (selectorPeerMatches(p.policy, rule, identities.at(id))) r.matched.insert(id);
+        continue;
+      }
+      for (const auto& [id, identity] : identities)
+        if (selectorPeerMatches(p.policy, rule, identity)) r.matched.insert(id);
+    }
+  }
+
+  void deactivate(PolicyState& p) {
+    if (!p.active) return;
+    setPodIpBoxes(p, {});
+    p.active = false;
+    active.erase(p.policy.key());
+    for (auto& r : p.rules) r.matched.clear();
+  }
+
+  void addSelected(PolicyState& p, uint32_t local) {
+    p.selected.insert(local);
+    Identity& identity = identities.at(local);
+    for (size_t d = 0; d < kDirections; ++d)
+      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
+          ++identity.isolation[d] == 1)
+        refreshIdentityIps(identity);
+    for (const auto& r : p.rules) applyRule(p, r, local, +1);
+  }
+
+  void removeSelected(PolicyState& p, uint32_t local) {
+    for (const auto& r : p.rules) applyRule(p, r, local, -1);
+    Identity& identity = identities.at(local);
+    for (size_t d = 0; d < kDirections; ++d)
+      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
+          --identity.isolation[d] == 0)
+        refreshIdentityIps(identity);
+    p.selected.erase(local);
+  }
+
+  // Everything a rule gives one selected local identity.
+  void applyRule(const PolicyState& p, const RuleState& r, uint32_t local, int sign) {
+    const Rule& rule = ruleOf(p, r);
+    for (uint32_t peer : r.matched) applyPair(r, rule, local, peer, false, sign);
+    if (r.anyPodNamed)
+      for (const auto& [peer, identity] : identities) applyPair(r, rule, local, peer, true, sign);
+    applyBoxes(r, rule, local, sign);
+  }
+
+  // Egress to an ipBlock with a named port: one box per selected identity
+  // and per pod address inside the block whose pod has the port.
+  std::vector<std::pair<uint32_t, Box>> computePodIpBoxes(const PolicyState& p) {
+    std::vector<std::pair<uint32_t, Box>> out;
+    if (!p.active || !p.podIpDependent || p.selected.empty()) return out;
+    for (const auto& r : p.rules) {
+      if (r.direction != Direction::egress) continue;
+      const Rule& rule = ruleOf(p, r);
+      std::vector<Interval> ranges;
+      for (const auto& peer : rule.peers)
+        if (peer.ipBlock)
+          for (const auto& iv : peer.ipBlock->ipv4Ranges()) ranges.push_back(iv);
+      if (ranges.empty()) continue;
+      ranges = mergeIntervals(std::move(ranges));
+      for (const auto& [ip, holders] : podsByIp) {
+        auto in = std::upper_bound(ranges.begin(), ranges.end(), Interval{ip, 0xffffffffU});
+        if (in == ranges.begin() || std::prev(in)->second < ip) continue;
+        const Pod& destination = identities.at(pods.at(*holders.begin()).identity).representative;
+        for (const auto& port : rule.ports) {
+          if (port.kind != PolicyPort::Kind::named) continue;
+          auto number = resolveNamedPort(destination, port.name, port.protocol);
+          if (!number) continue;
+          uint32_t proto = static_cast<uint32_t>(port.protocol);
+          for (uint32_t local : p.selected)
+            out.emplace_back(local, Box{ip, ip, proto, proto, *number, *number});
+        }
+      }
+    }
+    return out;
+  }
+
+  void setPodIpBoxes(PolicyState& p, std::vector<std::pair<uint32_t, Box>> boxes) {
+    for (const auto& [local, box] : boxes) boxRef(kEgress, local, box, +1);
+    for (const auto& [local, box] : p.podIpBoxes) boxRef(kEgress, local, box, -1);
+    p.podIpBoxes = std::move(boxes);
+  }
+
+  void refreshPodIpBoxes(PolicyState& p) {
+    if (p.podIpDependent) setPodIpBoxes(p, computePodIpBoxes(p));
+  }
+
+  void refreshAllPodIpBoxes() {
+    for (const auto& key : active) {
+      PolicyState& p = policies.at(key);
+      if (p.podIpDependent) refreshPodIpBoxes(p);
+    }
+  }
+
+  void addPolicy(const Policy& policy) {
+    std::string key = policy.key();
+    PolicyState& p = policies[key];
+    p.policy = policy;
+    for (Direction dir : {Direction::ingress, Direction::egress}) {
+      if (!policy.hasType(dir)) continue;  // rules of a type not in policyTypes do nothing
+      const auto& rules = policy.rules(dir);
+      for (size_t i = 0; i < rules.size(); ++i) {
+        RuleState r;
+        r.direction = dir;
+        r.index = i;
+        bool named = false, ipBlock = false;
+        for (const auto& port : rules[i].ports) named |= port.kind == PolicyPort::Kind::named;
+        for (const auto& peer : rules[i].peers) {
+          if (peer.ipBlock) {
+            ipBlock = true;
+            continue;
+          }
+          r.selectorPeers = true;
+          r.namespaceSelectorPeers |= peer.namespaceSelector.has_value();
+        }
+        r.anyPodNamed = dir == Direction::egress && rules[i].peers.empty() && named;
+        p.podIpDependent |= dir == Direction::egress && ipBlock && named;
+        p.rules.push_back(std::move(r));
+      }
+    }
+    policiesByNamespace[policy.ns].insert(key);
+    std::vector<uint32_t> selected;
+    if (auto it = idsByNamespace.find(policy.ns); it != idsByNamespace.end())
+      for (uint32_t id : it->second) {
+        const Identity& identity = identities.at(id);
+        if (!identity.localPods.empty() && policySelects(policy, identity.representative))
+          selected.push_back(id);
+      }
+    if (selected.empty()) return;
+    activate(p);
+    for (uint32_t id : selected) addSelected(p, id);
+    refreshPodIpBoxes(p);
+  }
+
+  void dropPolicy(const std::string& key) {
+    auto it = policies.find(key);
+    if (it == policies.end()) return;
+    PolicyState& p = it->second;
+    std::vector<uint32_t> selected(p.selected.begin(), p.selected.end());
+    for (uint32_t id : selected) removeSelected(p, id);
+    deactivate(p);
+    auto byNs = policiesByNamespace.find(p.policy.ns);
+    if (byNs != policiesByNamespace.end()) {
+      byNs->second.erase(key);
+      if (byNs->second.empty()) policiesByNamespace.erase(byNs);
+    }
+    policies.erase(it);
+  }
+
+  // ---- identities -------------------------------------------------------------------
+
+  void identityAdded(uint32_t id) {
+    const Identity& identity = identities.at(id);
+    for (const auto& key : active) {
+      PolicyState& p = policies.at(key);
+      for (auto& r : p.rules) {
+        const Rule& rule = ruleOf(p, r);
+        if (r.selectorPeers && selectorPeerMatches(p.policy, rule, identity)) {
+          r.matched.insert(id);
+          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, +1);
+        }
+        if (r.anyPodNamed)
+          for (uint32_t local : p.selected) applyPair(r, rule, local, id, true, +1);
+      }
+    }
+  }
+
+  void identityRemoved(uint32_t id) {
+    for (const auto& key : active) {
+      PolicyState& p = policies.at(key);
+      for (auto& r : p.rules) {
+        const Rule& rule = ruleOf(p, r);
+        if (r.matched.erase(id))
+          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, -1);
+        if (r.anyPodNamed)
+          for (uint32_t local : p.selected) applyPair(r, rule, local, id, true, -1);
+      }
+    }
+  }
+
+  void identityBecomesLocal(uint32_t id) {
+    const Identity& identity = identities.at(id);
+    auto byNs = policiesByNamespace.find(identity.representative.ns);
+    if (byNs == policiesByNamespace.end()) return;
+    for (const auto& key : byNs->second) {
+      PolicyState& p = policies.at(key);
+      if (!policySelects(p.policy, identity.representative)) continue;
+      activate(p);
+      addSelected(p, id);
+      refreshPodIpBoxes(p);
+    }
+  }
+
+  void identityLeavesLocal(uint32_t id) {
+    const Identity& identity = identities.at(id);
+    auto byNs = policiesByNamespace.find(identity.representative.ns);
+    if (byNs == policiesByNamespace.end()) return;
+    for (const auto& key : byNs->second) {
+      PolicyState& p = policies.at(key);
+      if (!p.selected.count(id)) continue;
+      removeSelected(p, id);
+      if (p.selected.empty())
+        deactivate(p);
+      else
+        refreshPodIpBoxes(p);
+    }
+  }
+
+  uint32_t allocateId() {
+    if (!freeIds.empty()) {
+      uint32_t id = *freeIds.begin();
+      freeIds.erase(freeIds.begin());
+      return id;
+    }
+    return ++maxId;
+  }
+
+  // ---- pods ---------------------------------------------------------------------------
+
+  void acquirePod(const std::string& key, const Pod& pod, PodRecord rec) {
+    auto found = idByKey.find(rec.identityKey);
+    uint32_t id;
+    if (found == idByKey.end()) {
+      id = allocateId();
+      Identity& identity = identities[id];
+      identity.id = id;
+      identity.key = rec.identityKey;
+      identity.representative.ns = pod.ns;
+      identity.representative.labels = pod.labels;
+      identity.representative.namedPorts = pod.namedPorts;
+      idByKey[rec.identityKey] = id;
+      idsByNamespace[pod.ns].insert(id);
+      labelsOf(pod.ns);
+      identityAdded(id);
+    } else {
+      id = found->second;
+    }
+    Identity& identity = identities.at(id);
+    ++identity.pods;
+    rec.identity = id;
+    bool local = rec.local;
+    std::vector<uint32_t> ips = rec.ips;
+    pods[key] = std::move(rec);
+    for (uint32_t ip : ips) podsByIp[ip].insert(key);
+    if (local && identity.localPods.insert(key).second && identity.localPods.size() == 1)
+      identityBecomesLocal(id);
+    for (uint32_t ip : ips) refreshIp(ip);
+  }
+
+  void releasePod(const std::string& key) {
+    auto it = pods.find(key);
+    if (it == pods.end()) return;
+    PodRecord rec = std::move(it->second);
+    pods.erase(it);
+    Identity& identity = identities.at(rec.identity);
+    for (uint32_t ip : rec.ips) {
+      auto holders = podsByIp.find(ip);
+      if (holders == podsByIp.end()) continue;
+      holders->second.erase(key);
+      if (holders->second.empty()) podsByIp.erase(holders);
+    }
+    if (rec.local && identity.localPods.erase(key) && identity.localPods.empty())
+      identityLeavesLocal(rec.identity);
+    for (uint32_t ip : rec.ips) refreshIp(ip);
+    if (--identity.pods == 0) {
+      uint32_t id = rec.identity;
+      identityRemoved(id);
+      idByKey.erase(identity.key);
+      auto byNs = idsByNamespace.find(identity.representative.ns);
+      if (byNs != idsByNamespace.end()) {
+        byNs->second.erase(id);
+        if (byNs->second.empty()) idsByNamespace.erase(byNs);
+      }
+      identities.erase(id);
+      freeIds.insert(id);
+    }
+  }
+
+  void setPod(const Pod& pod) {
+    std::string key = pod.key();
+    std::optional<PodRecord> next;
+    if (!pod.hostNetwork) {
+      PodRecord rec;
+      for (const auto& ip : pod.ips)
+        if (!ip.v6) rec.ips.push_back(ip.v4());
+      if (!rec.ips.empty()) {
+        rec.identityKey = identityKeyOf(pod);
+        rec.local = pod.nodeName == node;
+        next = std::move(rec);
+      }
+    }
+    auto old = pods.find(key);
+    if (old != pods.end() && next && old->second.identityKey == next->identityKey &&
+        old->second.local == next->local && old->second.ips == next->ips)
+      return;
+    if (old == pods.end() && !next) return;
+    releasePod(key);
+    if (next) acquirePod(key, pod, std::move(*next));
+    refreshAllPodIpBoxes();
+  }
+
+  void removePod(const std::string& key) {
+    if (!pods.count(key)) return;
+    releasePod(key);
+    refreshAllPodIpBoxes();
+  }
+
+  // ---- namespaces -----------------------------------------------------------------------
+
+  void relabelNamespace(const std::string& name, Labels labels) {
+    labels[kNamespaceNameLabel] = name;
+    Labels& current = labelsOf(name);
+    if (current == labels) return;
+    current = std::move(labels);
+    auto ids = idsByNamespace.find(name);
+    if (ids == idsByNamespace.end()) return;
+    for (const auto& key : active) {
+      PolicyState& p = policies.at(key);
+      for (auto& r : p.rules) {
+        if (!r.namespaceSelectorPeers) continue;
+        const Rule& rule = ruleOf(p, r);
+        for (uint32_t id : ids->second) {
+          bool now = selectorPeerMatches(p.policy, rule, identities.at(id));
+          bool was = r.matched.count(id) > 0;
+          if (now == was) continue;
+          if (now) r.matched.insert(id);
+          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, now ? +1 : -1);
+          if (!now) r.matched.erase(id);
+        }
+      }
+    }
+  }
+
+  // ---- deltas -------------------------------------------------------------------------
+
+  Delta takeDelta() {
+    flush();
+    Delta delta;
+    for (const auto& [ip, was] : touchedIdentities) {
+      auto it = program.identities.find(ip);
+      std::optional<uint32_t> now;
+      if (it != program.identities.end()) now = it->second;
+      if (now == was) continue;
+      if (was) delta.identitiesRemoved[ip] = *was;
+      if (now) delta.identitiesAdded[ip] = *now;
+    }
+    touchedIdentities.clear();
+    auto take = [](const std::set<uint32_t>& current, std::map<uint32_t, bool>& touched,
+                   std::set<uint32_t>& added, std::set<uint32_t>& removed) {
+      for (const auto& [ip, was] : touched) {
+        bool now = current.count(ip) > 0;
+        if (now && !was) added.insert(ip);
+        if (!now && was) removed.insert(ip);
+      }
+      touched.clear();
+    };
+    take(program.localPods, touchedLocal, delta.localPodsAdded, delta.localPodsRemoved);
+    for (size_t d = 0; d < kDirections; ++d) {
+      take(program.isolated[d], touchedIsolated[d], delta.isolatedAdded[d],
+           delta.isolatedRemoved[d]);
+      for (size_t k = 0; k < kSetKinds; ++k) {
+        for (const auto& [e, was] : touchedElements[d][k]) {
+          bool now = program.sets[d][k].count(e) > 0;
+          if (now && !was) delta.added[d][k].insert(e);
+          if (!now && was) delta.removed[d][k].insert(e);
+        }
+        touchedElements[d][k].clear();
+      }
+    }
+    return delta;
+  }
+};
+
+Compiler::Compiler(std::string nodeName) : impl_(std::make_unique<Impl>(std::move(nodeName))) {}
+Compiler::~Compiler() = default;
+
+void Compiler::setNamespace(const Namespace& ns) {
+  impl_->relabelNamespace(ns.name, ns.labels);
+  impl_->flush();
+}
+
+void Compiler::removeNamespace(const std::string& name) {
+  impl_->relabelNamespace(name, {});
+  impl_->flush();
+}
+
+void Compiler::setPod(const Pod& pod) {
+  impl_->setPod(pod);
+  impl_->flush();
+}
+
+void Compiler::removePod(const std::string& key) {
+  impl_->removePod(key);
+  impl_->flush();
+}
+
+void Compiler::setPolicy(const Policy& policy) {
+  impl_->dropPolicy(policy.key());
+  impl_->addPolicy(policy);
+  impl_->flush();
+}
+
+void Compiler::removePolicy(const std::string& key) {
+  impl_->dropPolicy(key);
+  impl_->flush();
+}
+
+const Program& Compiler::program() const { return impl_->program; }
+
+Delta Compiler::takeDelta() { return impl_->takeDelta(); }
+
+CompilerStats Compiler::stats() const {
+  CompilerStats s;
+  s.identities = impl_->identities.size();
+  for (const auto& [id, identity] : impl_->identities) s.localIdentities += !identity.localPods.empty();
+  s.policies = impl_->policies.size();
+  s.activePolicies = impl_->active.size();
+  for (size_t d = 0; d < kDirections; ++d)
+    for (size_t k = 0; k < kSetKinds; ++k) s.elements += impl_->program.sets[d][k].size();
+  return s;
+}
+
+uint32_t Compiler::identityOf(uint32_t ipv4) const {
+  auto it = impl_->program.identities.find(ipv4);
+  return it == impl_->program.identities.end() ? 0 : it->second;
+}
+
+}  // namespace podnet::policy

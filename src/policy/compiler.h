@@ -1,0 +1,70 @@
+// The policy compiler of one node: Namespaces, Pods and NetworkPolicies in,
+// the node's Program (program.h) out, kept up to date incrementally. Pure:
+// no I/O, no clock, no threads; the enforcer (enforcer.h) feeds it and
+// sends its deltas to the kernel.
+//
+// How a change costs little:
+// - Pods are grouped into identities (namespace, labels, named ports); the
+//   sets hold identity pairs, so a new pod of an existing kind only adds its
+//   address to the `identities` map.
+// - Only policies that select a pod of this node ("active" ones) have their
+//   peers resolved; the others cost nothing until such a pod arrives.
+// - Every element is reference-counted by the rules that want it, so a
+//   policy, pod or namespace change adds and removes exactly the elements
+//   whose count crosses zero; interval sets are renormalized (made disjoint,
+//   as the kernel requires) only for the local identity they belong to.
+//
+// The predicates come from evaluator.h (policySelects, peerMatches,
+// resolveNamedPort), so the program means what `podnet policy explain` says.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/evaluator.h"
+#include "policy/program.h"
+
+namespace podnet::policy {
+
+struct CompilerStats {
+  size_t identities = 0;
+  size_t localIdentities = 0;
+  size_t policies = 0;
+  size_t activePolicies = 0;  // selecting a pod of this node
+  size_t elements = 0;        // in the rule sets
+};
+
+class Compiler {
+ public:
+  explicit Compiler(std::string nodeName);
+  ~Compiler();
+  Compiler(const Compiler&) = delete;
+  Compiler& operator=(const Compiler&) = delete;
+
+  void setNamespace(const Namespace& ns);
+  void removeNamespace(const std::string& name);
+  void setPod(const Pod& pod);
+  void removePod(const std::string& key);
+  void setPolicy(const Policy& policy);
+  void removePolicy(const std::string& key);
+
+  // The program as it stands.
+  const Program& program() const;
+  // What changed since the last call (everything, the first time).
+  Delta takeDelta();
+  CompilerStats stats() const;
+
+  // The identity of a pod address in the program (0: none): for tests and
+  // for naming the pods of a logged packet.
+  uint32_t identityOf(uint32_t ipv4) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace podnet::policy
