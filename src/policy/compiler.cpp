@@ -13,14 +13,44 @@ constexpr size_t kEgress = 1;
 
 size_t directionIndex(Direction d) { return d == Direction::ingress ? kIngress : kEgress; }
 
-struct ElementHash {
-  size_t operator()(const Element& e) const {
+// An element at the level of identities: what a rule allows between a
+// local identity and a peer identity. The kernel holds it once per address
+// of the peer identity's pods (see pairPresent).
+struct PairKey {
+  size_t direction = 0;
+  SetKind kind = SetKind::peers;  // peers, protocols, ports or portRanges
+  uint32_t local = 0, peer = 0;
+  uint32_t protocol = 0;
+  uint32_t portFirst = 0, portLast = 0;
+  auto operator<=>(const PairKey&) const = default;
+  bool operator==(const PairKey&) const = default;
+};
+
+struct PairKeyHash {
+  size_t operator()(const PairKey& k) const {
     uint64_t h = 1469598103934665603ULL;
-    for (uint32_t v : e.first) h = (h ^ v) * 1099511628211ULL;
-    for (uint32_t v : e.last) h = (h ^ v) * 1099511628211ULL;
+    for (uint64_t v : {uint64_t(k.direction), uint64_t(k.kind), uint64_t(k.local), uint64_t(k.peer),
+                       uint64_t(k.protocol), uint64_t(k.portFirst), uint64_t(k.portLast)})
+      h = (h ^ v) * 1099511628211ULL;
     return static_cast<size_t>(h ^ (h >> 29));
   }
 };
+
+// The kernel element of a pair for one address of the peer.
+Element elementFor(const PairKey& k, uint32_t ip) {
+  switch (k.kind) {
+    case SetKind::peers:
+      return Element{{ip, 0, 0}, {ip, 0, 0}};
+    case SetKind::protocols:
+      return Element{{ip, k.protocol, 0}, {ip, k.protocol, 0}};
+    case SetKind::ports:
+    case SetKind::portRanges:
+      return Element{{ip, k.protocol, k.portFirst}, {ip, k.protocol, k.portLast}};
+    case SetKind::cidrs:
+      break;
+  }
+  return Element{};
+}
 
 // A region of (peer address, protocol, port) for one local identity.
 struct Box {
@@ -180,64 +210,127 @@ struct Compiler::Impl {
   Program program;
 
   // What the program held at the last takeDelta, for whatever changed since.
-  std::map<uint32_t, std::optional<uint32_t>> touchedIdentities;
-  std::map<uint32_t, bool> touchedIsolated[kDirections];
+  std::map<uint32_t, bool> touchedChains[kDirections];  // identity -> existed
+  std::map<uint32_t, std::optional<uint32_t>> touchedDispatch[kDirections];
   std::map<uint32_t, bool> touchedLocal;
-  std::map<Element, bool> touchedElements[kDirections][kSetKinds];
+  // (identity, kind, element) -> was present
+  std::map<std::tuple<uint32_t, size_t, Element>, bool> touchedElements[kDirections];
 
   std::map<std::string, Labels> namespaceLabels;
   std::unordered_map<std::string, uint32_t> idByKey;
   std::map<uint32_t, Identity> identities;
   std::map<std::string, std::set<uint32_t>> idsByNamespace;
-  std::set<uint32_t> freeIds;
+  // Identities are never reused: a chain's name stays its identity's.
   uint32_t maxId = 0;
   std::map<std::string, PodRecord> pods;
   std::map<uint32_t, std::set<std::string>> podsByIp;
+  std::map<uint32_t, uint32_t> ipIdentity;           // every pod address -> identity
+  std::map<uint32_t, std::set<uint32_t>> ipsById;  // and back
   std::map<std::string, PolicyState> policies;
   std::map<std::string, std::set<std::string>> policiesByNamespace;
   std::set<std::string> active;
 
-  // Reference counts of what the rules want.
-  std::unordered_map<Element, uint32_t, ElementHash> refs[kDirections][3];
+  // Reference counts of what the rules want, between identities.
+  std::unordered_map<PairKey, uint32_t, PairKeyHash> refs;
   using RangeOwner = std::tuple<size_t, uint32_t, uint32_t, uint32_t>;  // dir, local, peer, proto
   std::map<RangeOwner, std::map<Interval, uint32_t>> rangeRefs;
+  std::map<RangeOwner, std::set<Interval>> rangesPresent;  // normalized, as in the program
   using BoxOwner = std::pair<size_t, uint32_t>;  // dir, local
   std::map<BoxOwner, std::map<Box, uint32_t>> boxRefs;
   std::set<RangeOwner> dirtyRanges;
   std::set<BoxOwner> dirtyBoxes;
+  // Present pairs by peer identity: what a new address of that identity gets.
+  std::map<uint32_t, std::set<PairKey>> pairsByPeer;
 
   explicit Impl(std::string n) : node(std::move(n)) {}
 
   // ---- the program, with change tracking ------------------------------------
 
-  void setElement(size_t d, SetKind kind, const Element& e, bool present) {
-    auto& set = program.sets[d][static_cast<size_t>(kind)];
-    auto& touched = touchedElements[d][static_cast<size_t>(kind)];
+  void setKernelElement(size_t d, uint32_t local, SetKind kind, const Element& e, bool present) {
+    auto chain = program.chains[d].find(local);
+    if (chain == program.chains[d].end()) return;  // gone with its chain
+    auto& set = chain->second.sets[static_cast<size_t>(kind)];
+    auto key = std::make_tuple(local, static_cast<size_t>(kind), e);
     if (present) {
-      if (set.insert(e).second) touched.emplace(e, false);
+      if (set.insert(e).second) touchedElements[d].emplace(key, false);
     } else if (set.erase(e)) {
-      touched.emplace(e, true);
+      touchedElements[d].emplace(key, true);
     }
   }
 
-  void setIdentity(uint32_t ip, std::optional<uint32_t> id) {
-    auto it = program.identities.find(ip);
-    std::optional<uint32_t> now;
-    if (it != program.identities.end()) now = it->second;
-    if (now == id) return;
-    touchedIdentities.emplace(ip, now);
-    if (id)
-      program.identities[ip] = *id;
-    else
-      program.identities.erase(it);
+  void setChain(size_t d, uint32_t local, bool present) {
+    auto& chains = program.chains[d];
+    auto it = chains.find(local);
+    if (present == (it != chains.end())) return;
+    if (present) {
+      chains[local];
+      touchedChains[d].emplace(local, false);
+      return;
+    }
+    // Element by element, so a chain that comes back before the next delta
+    // is diffed against what the kernel still holds.
+    for (size_t k = 0; k < kSetKinds; ++k) {
+      std::vector<Element> all(it->second.sets[k].begin(), it->second.sets[k].end());
+      for (const auto& e : all) setKernelElement(d, local, static_cast<SetKind>(k), e, false);
+    }
+    chains.erase(local);
+    touchedChains[d].emplace(local, true);
   }
 
-  static void setMember(std::set<uint32_t>& set, std::map<uint32_t, bool>& touched, uint32_t ip,
-                        bool present) {
+  void setDispatch(size_t d, uint32_t ip, std::optional<uint32_t> id) {
+    auto& map = program.dispatch[d];
+    auto it = map.find(ip);
+    std::optional<uint32_t> now;
+    if (it != map.end()) now = it->second;
+    if (now == id) return;
+    touchedDispatch[d].emplace(ip, now);
+    if (id)
+      map[ip] = *id;
+    else
+      map.erase(it);
+  }
+
+  void setLocal(uint32_t ip, bool local) {
+    if (local) {
+      if (program.localPods.insert(ip).second) touchedLocal.emplace(ip, false);
+    } else if (program.localPods.erase(ip)) {
+      touchedLocal.emplace(ip, true);
+    }
+  }
+
+  // An identity-level element appears or goes: once per address of the peer.
+  void pairPresent(const PairKey& k, bool present) {
     if (present) {
-      if (set.insert(ip).second) touched.emplace(ip, false);
-    } else if (set.erase(ip)) {
-      touched.emplace(ip, true);
+      pairsByPeer[k.peer].insert(k);
+    } else if (auto it = pairsByPeer.find(k.peer); it != pairsByPeer.end()) {
+      it->second.erase(k);
+      if (it->second.empty()) pairsByPeer.erase(it);
+    }
+    auto ips = ipsById.find(k.peer);
+    if (ips == ipsById.end()) return;
+    for (uint32_t ip : ips->second) setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), present);
+  }
+
+  void setIpIdentity(uint32_t ip, std::optional<uint32_t> id) {
+    auto it = ipIdentity.find(ip);
+    std::optional<uint32_t> old;
+    if (it != ipIdentity.end()) old = it->second;
+    if (old == id) return;
+    if (old) {
+      ipIdentity.erase(ip);
+      auto& ips = ipsById[*old];
+      ips.erase(ip);
+      if (ips.empty()) ipsById.erase(*old);
+      if (auto pairs = pairsByPeer.find(*old); pairs != pairsByPeer.end())
+        for (const auto& k : pairs->second)
+          setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), false);
+    }
+    if (id) {
+      ipIdentity[ip] = *id;
+      ipsById[*id].insert(ip);
+      if (auto pairs = pairsByPeer.find(*id); pairs != pairsByPeer.end())
+        for (const auto& k : pairs->second)
+          setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), true);
     }
   }
 
@@ -251,11 +344,12 @@ struct Compiler::Impl {
       id = rec.identity;
       local = rec.local;
     }
-    setIdentity(ip, id);
-    setMember(program.localPods, touchedLocal, ip, local);
-    for (size_t d = 0; d < kDirections; ++d)
-      setMember(program.isolated[d], touchedIsolated[d], ip,
-                local && identities.at(*id).isolation[d] > 0);
+    setIpIdentity(ip, id);
+    setLocal(ip, local);
+    for (size_t d = 0; d < kDirections; ++d) {
+      bool isolated = local && identities.at(*id).isolation[d] > 0;
+      setDispatch(d, ip, isolated ? id : std::nullopt);
+    }
   }
 
   void refreshIdentityIps(const Identity& identity) {
@@ -265,17 +359,16 @@ struct Compiler::Impl {
 
   // ---- reference counts -------------------------------------------------------
 
-  void ref(size_t d, SetKind kind, const Element& e, int sign) {
-    auto& counts = refs[d][static_cast<size_t>(kind)];
+  void ref(const PairKey& k, int sign) {
     if (sign > 0) {
-      if (++counts[e] == 1) setElement(d, kind, e, true);
+      if (++refs[k] == 1) pairPresent(k, true);
       return;
     }
-    auto it = counts.find(e);
-    if (it == counts.end()) return;
+    auto it = refs.find(k);
+    if (it == refs.end()) return;
     if (--it->second == 0) {
-      counts.erase(it);
-      setElement(d, kind, e, false);
+      refs.erase(it);
+      pairPresent(k, false);
     }
   }
 
@@ -306,46 +399,52 @@ struct Compiler::Impl {
     dirtyBoxes.insert(owner);
   }
 
-  // Interval sets: the elements of each changed owner, made disjoint again.
+  // Interval sets: the elements of each changed owner, made disjoint again
+  // (the kernel refuses overlapping intervals).
   void flush() {
     for (const auto& owner : dirtyRanges) {
       auto [d, local, peer, proto] = owner;
       std::vector<Interval> wanted;
       if (auto it = rangeRefs.find(owner); it != rangeRefs.end())
         for (const auto& [iv, count] : it->second) wanted.push_back(iv);
-      std::set<Element> want;
-      for (const auto& [first, last] : mergeIntervals(std::move(wanted)))
-        want.insert(Element{{local, peer, proto, first}, {local, peer, proto, last}});
-      replaceOwned(d, SetKind::portRanges, Element{{local, peer, proto, 0}, {}}, 3, want);
+      auto merged = mergeIntervals(std::move(wanted));
+      std::set<Interval> want(merged.begin(), merged.end());
+      std::set<Interval>& present = rangesPresent[owner];
+      auto key = [&](const Interval& iv) {
+        return PairKey{d, SetKind::portRanges, local, peer, proto, iv.first, iv.second};
+      };
+      for (auto it = present.begin(); it != present.end();) {
+        if (want.count(*it)) {
+          ++it;
+          continue;
+        }
+        pairPresent(key(*it), false);
+        it = present.erase(it);
+      }
+      for (const auto& iv : want)
+        if (present.insert(iv).second) pairPresent(key(iv), true);
+      if (present.empty()) rangesPresent.erase(owner);
     }
     dirtyRanges.clear();
     for (const auto& owner : dirtyBoxes) {
       auto [d, local] = owner;
+      auto chain = program.chains[d].find(local);
+      if (chain == program.chains[d].end()) continue;  // its chain is gone, and its elements
       std::vector<Box> boxes;
       if (auto it = boxRefs.find(owner); it != boxRefs.end())
         for (const auto& [box, count] : it->second) boxes.push_back(box);
       std::set<Element> want;
       for (const Box& b : normalizeBoxes(boxes))
-        want.insert(Element{{local, b.ipFirst, b.protoFirst, b.portFirst},
-                            {local, b.ipLast, b.protoLast, b.portLast}});
-      replaceOwned(d, SetKind::cidrs, Element{{local, 0, 0, 0}, {}}, 1, want);
+        want.insert(Element{{b.ipFirst, b.protoFirst, b.portFirst},
+                            {b.ipLast, b.protoLast, b.portLast}});
+      const auto& current = chain->second.sets[static_cast<size_t>(SetKind::cidrs)];
+      std::vector<Element> stale;
+      for (const auto& e : current)
+        if (!want.count(e)) stale.push_back(e);
+      for (const auto& e : stale) setKernelElement(d, local, SetKind::cidrs, e, false);
+      for (const auto& e : want) setKernelElement(d, local, SetKind::cidrs, e, true);
     }
     dirtyBoxes.clear();
-  }
-
-  // Makes the elements of `kind` whose first `prefixFields` fields equal
-  // `prefix`'s exactly `want`.
-  void replaceOwned(size_t d, SetKind kind, const Element& prefix, size_t prefixFields,
-                    const std::set<Element>& want) {
-    auto& set = program.sets[d][static_cast<size_t>(kind)];
-    std::vector<Element> stale;
-    for (auto it = set.lower_bound(prefix); it != set.end(); ++it) {
-      if (!std::equal(it->first.begin(), it->first.begin() + prefixFields, prefix.first.begin()))
-        break;
-      if (!want.count(*it)) stale.push_back(*it);
-    }
-    for (const auto& e : stale) setElement(d, kind, e, false);
-    for (const auto& e : want) setElement(d, kind, e, true);
   }
 
   // ---- what a rule contributes --------------------------------------------------
@@ -380,29 +479,25 @@ struct Compiler::Impl {
     const Pod& destination =
         identities.at(r.direction == Direction::ingress ? local : peer).representative;
     if (rule.ports.empty()) {
-      if (!namedOnly) ref(d, SetKind::peers, Element{{local, peer, 0, 0}, {local, peer, 0, 0}}, sign);
+      if (!namedOnly) ref(PairKey{d, SetKind::peers, local, peer, 0, 0, 0}, sign);
       return;
     }
     for (const auto& port : rule.ports) {
       uint32_t proto = static_cast<uint32_t>(port.protocol);
       switch (port.kind) {
         case PolicyPort::Kind::all:
-          if (!namedOnly)
-            ref(d, SetKind::protocols, Element{{local, peer, proto, 0}, {local, peer, proto, 0}},
-                sign);
+          if (!namedOnly) ref(PairKey{d, SetKind::protocols, local, peer, proto, 0, 0}, sign);
           break;
         case PolicyPort::Kind::number:
           if (namedOnly) break;
           if (port.endPort == port.port)
-            ref(d, SetKind::ports,
-                Element{{local, peer, proto, port.port}, {local, peer, proto, port.port}}, sign);
+            ref(PairKey{d, SetKind::ports, local, peer, proto, port.port, port.port}, sign);
           else
             rangeRef(d, local, peer, proto, {port.port, port.endPort}, sign);
           break;
         case PolicyPort::Kind::named:
           if (auto number = resolveNamedPort(destination, port.name, port.protocol))
-            ref(d, SetKind::ports,
-                Element{{local, peer, proto, *number}, {local, peer, proto, *number}}, sign);
+            ref(PairKey{d, SetKind::ports, local, peer, proto, *number, *number}, sign);
           break;
       }
     }
@@ -484,8 +579,10 @@ struct Compiler::Impl {
     Identity& identity = identities.at(local);
     for (size_t d = 0; d < kDirections; ++d)
       if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
-          ++identity.isolation[d] == 1)
+          ++identity.isolation[d] == 1) {
+        setChain(d, local, true);
         refreshIdentityIps(identity);
+      }
     for (const auto& r : p.rules) applyRule(p, r, local, +1);
   }
 
@@ -494,8 +591,10 @@ struct Compiler::Impl {
     Identity& identity = identities.at(local);
     for (size_t d = 0; d < kDirections; ++d)
       if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
-          --identity.isolation[d] == 0)
+          --identity.isolation[d] == 0) {
         refreshIdentityIps(identity);
+        setChain(d, local, false);
+      }
     p.selected.erase(local);
   }
 
@@ -525,7 +624,7 @@ struct Compiler::Impl {
       for (const auto& [ip, holders] : podsByIp) {
         auto in = std::upper_bound(ranges.begin(), ranges.end(), Interval{ip, 0xffffffffU});
         if (in == ranges.begin() || std::prev(in)->second < ip) continue;
-        const Pod& destination = identities.at(pods.at(*holders.begin()).identity).representative;
+        const Pod& destination = identities.at(ipIdentity.at(ip)).representative;
         for (const auto& port : rule.ports) {
           if (port.kind != PolicyPort::Kind::named) continue;
           auto number = resolveNamedPort(destination, port.name, port.protocol);
@@ -670,14 +769,7 @@ struct Compiler::Impl {
     }
   }
 
-  uint32_t allocateId() {
-    if (!freeIds.empty()) {
-      uint32_t id = *freeIds.begin();
-      freeIds.erase(freeIds.begin());
-      return id;
-    }
-    return ++maxId;
-  }
+  uint32_t allocateId() { return ++maxId; }
 
   // ---- pods ---------------------------------------------------------------------------
 
@@ -736,7 +828,6 @@ struct Compiler::Impl {
         if (byNs->second.empty()) idsByNamespace.erase(byNs);
       }
       identities.erase(id);
-      freeIds.insert(id);
     }
   }
 
@@ -800,36 +891,48 @@ struct Compiler::Impl {
   Delta takeDelta() {
     flush();
     Delta delta;
-    for (const auto& [ip, was] : touchedIdentities) {
-      auto it = program.identities.find(ip);
-      std::optional<uint32_t> now;
-      if (it != program.identities.end()) now = it->second;
-      if (now == was) continue;
-      if (was) delta.identitiesRemoved[ip] = *was;
-      if (now) delta.identitiesAdded[ip] = *now;
+    for (const auto& [ip, was] : touchedLocal) {
+      bool now = program.localPods.count(ip) > 0;
+      if (now && !was) delta.localPodsAdded.insert(ip);
+      if (!now && was) delta.localPodsRemoved.insert(ip);
     }
-    touchedIdentities.clear();
-    auto take = [](const std::set<uint32_t>& current, std::map<uint32_t, bool>& touched,
-                   std::set<uint32_t>& added, std::set<uint32_t>& removed) {
-      for (const auto& [ip, was] : touched) {
-        bool now = current.count(ip) > 0;
-        if (now && !was) added.insert(ip);
-        if (!now && was) removed.insert(ip);
-      }
-      touched.clear();
-    };
-    take(program.localPods, touchedLocal, delta.localPodsAdded, delta.localPodsRemoved);
+    touchedLocal.clear();
     for (size_t d = 0; d < kDirections; ++d) {
-      take(program.isolated[d], touchedIsolated[d], delta.isolatedAdded[d],
-           delta.isolatedRemoved[d]);
-      for (size_t k = 0; k < kSetKinds; ++k) {
-        for (const auto& [e, was] : touchedElements[d][k]) {
-          bool now = program.sets[d][k].count(e) > 0;
-          if (now && !was) delta.added[d][k].insert(e);
-          if (!now && was) delta.removed[d][k].insert(e);
-        }
-        touchedElements[d][k].clear();
+      for (const auto& [ip, was] : touchedDispatch[d]) {
+        auto it = program.dispatch[d].find(ip);
+        std::optional<uint32_t> now;
+        if (it != program.dispatch[d].end()) now = it->second;
+        if (now == was) continue;
+        if (was) delta.dispatchRemoved[d][ip] = *was;
+        if (now) delta.dispatchAdded[d][ip] = *now;
       }
+      touchedDispatch[d].clear();
+      // Chains that came or went: their elements go with them.
+      std::set<uint32_t> skip;
+      for (const auto& [id, was] : touchedChains[d]) {
+        auto it = program.chains[d].find(id);
+        bool now = it != program.chains[d].end();
+        if (was && !now) {
+          delta.chainsRemoved[d].insert(id);
+          skip.insert(id);
+        } else if (!was && now) {
+          delta.chainsAdded[d].insert(id);
+          delta.added[d][id] = it->second;
+          skip.insert(id);
+        } else if (!was && !now) {
+          skip.insert(id);
+        }
+      }
+      touchedChains[d].clear();
+      for (const auto& [key, was] : touchedElements[d]) {
+        const auto& [id, kind, e] = key;
+        if (skip.count(id)) continue;
+        auto chain = program.chains[d].find(id);
+        bool now = chain != program.chains[d].end() && chain->second.sets[kind].count(e) > 0;
+        if (now && !was) delta.added[d][id].sets[kind].insert(e);
+        if (!now && was) delta.removed[d][id].sets[kind].insert(e);
+      }
+      touchedElements[d].clear();
     }
     return delta;
   }
@@ -879,14 +982,13 @@ CompilerStats Compiler::stats() const {
   for (const auto& [id, identity] : impl_->identities) s.localIdentities += !identity.localPods.empty();
   s.policies = impl_->policies.size();
   s.activePolicies = impl_->active.size();
-  for (size_t d = 0; d < kDirections; ++d)
-    for (size_t k = 0; k < kSetKinds; ++k) s.elements += impl_->program.sets[d][k].size();
+  s.elements = elementCount(impl_->program);
   return s;
 }
 
 uint32_t Compiler::identityOf(uint32_t ipv4) const {
-  auto it = impl_->program.identities.find(ipv4);
-  return it == impl_->program.identities.end() ? 0 : it->second;
+  auto it = impl_->ipIdentity.find(ipv4);
+  return it == impl_->ipIdentity.end() ? 0 : it->second;
 }
 
 }  // namespace podnet::policy

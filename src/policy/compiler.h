@@ -4,9 +4,11 @@
 // sends its deltas to the kernel.
 //
 // How a change costs little:
-// - Pods are grouped into identities (namespace, labels, named ports); the
-//   sets hold identity pairs, so a new pod of an existing kind only adds its
-//   address to the `identities` map.
+// - Pods are grouped into identities (namespace, labels, named ports). The
+//   rules are worked out between identities (reference-counted pairs), and
+//   each pair is then held once per address of the peer identity's pods in
+//   the chain of the local identity: a new pod of an existing kind adds its
+//   address where its kind is allowed, and a local one only a dispatch entry.
 // - Only policies that select a pod of this node ("active" ones) have their
 //   peers resolved; the others cost nothing until such a pod arrives.
 // - Every element is reference-counted by the rules that want it, so a
@@ -58,8 +60,7 @@ class Compiler {
   Delta takeDelta();
   CompilerStats stats() const;
 
-  // The identity of a pod address in the program (0: none): for tests and
-  // for naming the pods of a logged packet.
+  // The identity of a pod address (0: none), as the chain names use it.
   uint32_t identityOf(uint32_t ipv4) const;
 
  private:

@@ -206,11 +206,7 @@ core::Status Enforcer::sync() {
   if (needFull_) {
     stats.full = true;
     const Program& program = compiler_.program();
-    stats.elements = program.identities.size() + program.localPods.size();
-    for (size_t d = 0; d < kDirections; ++d) {
-      stats.elements += program.isolated[d].size();
-      for (size_t k = 0; k < kSetKinds; ++k) stats.elements += program.sets[d][k].size();
-    }
+    stats.elements = elementCount(program);
     status = writer_->replace(program);
   } else if (!delta.empty()) {
     stats.elements = delta.size();

@@ -20,15 +20,16 @@ using net::NftRule;
 constexpr uint32_t kTypeIpv4 = 7;
 constexpr uint32_t kTypeProtocol = 12;
 constexpr uint32_t kTypeService = 13;
-constexpr uint32_t kTypeMark = 19;  // identities print as marks
 constexpr uint32_t concat(std::initializer_list<uint32_t> types) {
   uint32_t out = 0;
   for (uint32_t t : types) out = (out << 6) | t;
   return out;
 }
 
-// The 32-bit registers (NFT_REG32_00 and up) that hold a concatenated key.
-constexpr uint32_t kReg0 = 8, kReg1 = 9, kReg2 = 10, kReg3 = 11;
+// Registers as nft allocates them for a concatenation: the first field in
+// register 1, the next ones in the 32-bit registers after it.
+constexpr uint32_t kReg1 = 1;
+constexpr uint32_t kReg32Second = NFT_REG32_01, kReg32Third = NFT_REG32_02;
 constexpr uint32_t kSaddr = 12, kDaddr = 16;  // offsets in the IPv4 header
 // conntrack state bits: established 2, related 4, new 8.
 constexpr uint32_t kCtEstablishedRelated = 2 | 4;
@@ -58,24 +59,24 @@ Bytes be32(uint32_t v) {
   return b;
 }
 
-// Field lengths of each rule set's key, in order.
+// Field lengths of each set's key, in order.
 std::vector<size_t> fieldLengths(SetKind kind) {
   switch (kind) {
     case SetKind::peers:
-      return {4, 4};
+      return {4};
     case SetKind::protocols:
-      return {4, 4, 1};
+      return {4, 1};
     case SetKind::ports:
     case SetKind::portRanges:
     case SetKind::cidrs:
-      return {4, 4, 1, 2};
+      return {4, 1, 2};
   }
   return {};
 }
 
 bool isInterval(SetKind kind) { return kind == SetKind::portRanges || kind == SetKind::cidrs; }
 
-NftElement ruleElement(SetKind kind, const Element& e) {
+NftElement setElement(SetKind kind, const Element& e) {
   NftElement out;
   auto lengths = fieldLengths(kind);
   for (size_t i = 0; i < lengths.size(); ++i) putField(out.key, e.first[i], lengths[i]);
@@ -84,24 +85,20 @@ NftElement ruleElement(SetKind kind, const Element& e) {
   return out;
 }
 
-net::NftSetSpec ruleSetSpec(size_t direction, SetKind kind) {
+net::NftSetSpec setSpec(size_t direction, uint32_t identity, SetKind kind) {
   net::NftSetSpec spec;
-  spec.name = ruleSetName(direction, kind);
+  spec.name = setName(direction, identity, kind);
   auto lengths = fieldLengths(kind);
   spec.keyLength = static_cast<uint32_t>(4 * lengths.size());
   switch (kind) {
     case SetKind::peers:
-      spec.keyType = concat({kTypeMark, kTypeMark});
+      spec.keyType = kTypeIpv4;
       break;
     case SetKind::protocols:
-      spec.keyType = concat({kTypeMark, kTypeMark, kTypeProtocol});
+      spec.keyType = concat({kTypeIpv4, kTypeProtocol});
       break;
-    case SetKind::ports:
-    case SetKind::portRanges:
-      spec.keyType = concat({kTypeMark, kTypeMark, kTypeProtocol, kTypeService});
-      break;
-    case SetKind::cidrs:
-      spec.keyType = concat({kTypeMark, kTypeIpv4, kTypeProtocol, kTypeService});
+    default:
+      spec.keyType = concat({kTypeIpv4, kTypeProtocol, kTypeService});
       break;
   }
   if (isInterval(kind)) {
@@ -111,16 +108,12 @@ net::NftSetSpec ruleSetSpec(size_t direction, SetKind kind) {
   return spec;
 }
 
-NftElement identityElement(uint32_t ip, uint32_t id) {
+NftElement dispatchElement(size_t direction, uint32_t ip, uint32_t identity) {
   NftElement e;
   e.key = be32(ip);
-  e.data = be32(id);
-  return e;
-}
-
-NftElement addressElement(uint32_t ip) {
-  NftElement e;
-  e.key = be32(ip);
+  e.hasVerdict = true;
+  e.verdict = NFT_JUMP;
+  e.chain = chainName(direction, identity);
   return e;
 }
 
@@ -139,25 +132,53 @@ NftRule establishedAccept() {
       .verdict(NF_ACCEPT);
 }
 
-NftRule dispatch(uint32_t offset, const std::string& set, const std::string& chain) {
-  return NftRule()
-      .payload(NftRule::Header::network, offset, 4)
-      .lookup(set)
-      .verdict(NFT_JUMP, chain);
+// The peer's address and, per kind, the protocol and destination port,
+// looked up in the chain's set of that kind.
+NftRule setRule(size_t direction, uint32_t identity, SetKind kind) {
+  NftRule r;
+  r.payload(NftRule::Header::network, direction == 0 ? kSaddr : kDaddr, 4, kReg1);
+  size_t fields = fieldLengths(kind).size();
+  if (fields >= 2) r.meta(NFT_META_L4PROTO, kReg32Second);
+  if (fields >= 3) r.payload(NftRule::Header::transport, 2, 2, kReg32Third);
+  r.lookup(setName(direction, identity, kind), kReg1);
+  r.verdict(NFT_RETURN);
+  return r;
 }
 
-// Loads id(local) into reg 0 and id(peer), or the peer's address, into reg 1;
-// with `ports`, the protocol and the destination port into regs 2 and 3.
-NftRule keyLoads(size_t direction, bool peerIdentity, int fields) {
-  uint32_t local = direction == 0 ? kDaddr : kSaddr;
-  uint32_t peer = direction == 0 ? kSaddr : kDaddr;
-  NftRule r;
-  r.payload(NftRule::Header::network, local, 4, kReg0).mapLookup(kIdentitiesMap, kReg0, kReg0);
-  r.payload(NftRule::Header::network, peer, 4, kReg1);
-  if (peerIdentity) r.mapLookup(kIdentitiesMap, kReg1, kReg1);
-  if (fields >= 3) r.meta(NFT_META_L4PROTO, kReg2);
-  if (fields >= 4) r.payload(NftRule::Header::transport, 2, 2, kReg3);
-  return r;
+// The chain of one local identity in one direction, with its sets.
+void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity) {
+  const std::string& t = config.table;
+  for (size_t k = 0; k < kSetKinds; ++k)
+    batch.addSet(kFamily, t, setSpec(d, identity, static_cast<SetKind>(k)));
+  std::string chain = chainName(d, identity);
+  batch.addChain(kFamily, t, chain);
+  batch.addRule(kFamily, t, chain,
+                NftRule()
+                    .payload(NftRule::Header::network, kSaddr, 4, kReg1)
+                    .payload(NftRule::Header::network, kDaddr, 4, kReg32Second)
+                    .lookup(kSelfSet, kReg1)
+                    .verdict(NFT_RETURN));
+  for (size_t k = 0; k < kSetKinds; ++k)
+    batch.addRule(kFamily, t, chain, setRule(d, identity, static_cast<SetKind>(k)));
+  batch.addRule(kFamily, t, chain,
+                NftRule()
+                    .ct(NFT_CT_STATE)
+                    .maskXor(kCtNew, 0)
+                    .notEqual(u32Host(0))
+                    .limit(config.logRatePerSecond, 1, config.logBurst)
+                    .log(config.nflogGroup, std::string(kLogPrefix) + directionName(d), kLogSnaplen));
+  batch.addRule(kFamily, t, chain, NftRule().verdict(NF_DROP));
+}
+
+// Rules reference sets and maps reference chains: rules go (flush), then
+// the chain, then its sets.
+void removeChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity) {
+  const std::string& t = config.table;
+  std::string chain = chainName(d, identity);
+  batch.flushChain(kFamily, t, chain);
+  batch.deleteChain(kFamily, t, chain);
+  for (size_t k = 0; k < kSetKinds; ++k)
+    batch.deleteSet(kFamily, t, setName(d, identity, static_cast<SetKind>(k)));
 }
 
 void addBase(NftBatch& batch, const WriterConfig& config) {
@@ -165,89 +186,35 @@ void addBase(NftBatch& batch, const WriterConfig& config) {
   batch.addTable(kFamily, t);
   batch.deleteTable(kFamily, t);
   batch.addTable(kFamily, t);
-  net::NftSetSpec identities;
-  identities.name = kIdentitiesMap;
-  identities.keyType = kTypeIpv4;
-  identities.keyLength = 4;
-  identities.flags = NFT_SET_MAP;
-  identities.dataType = kTypeMark;
-  identities.dataLength = 4;
-  batch.addSet(kFamily, t, identities);
-  for (size_t d = 0; d < kDirections; ++d) {
-    net::NftSetSpec isolated;
-    isolated.name = isolatedSetName(d);
-    isolated.keyType = kTypeIpv4;
-    isolated.keyLength = 4;
-    batch.addSet(kFamily, t, isolated);
-  }
   net::NftSetSpec self;
   self.name = kSelfSet;
   self.keyType = concat({kTypeIpv4, kTypeIpv4});
   self.keyLength = 8;
   batch.addSet(kFamily, t, self);
-  for (size_t d = 0; d < kDirections; ++d)
-    for (size_t k = 0; k < kSetKinds; ++k)
-      batch.addSet(kFamily, t, ruleSetSpec(d, static_cast<SetKind>(k)));
-
+  for (size_t d = 0; d < kDirections; ++d) {
+    net::NftSetSpec map;
+    map.name = dispatchMapName(d);
+    map.keyType = kTypeIpv4;
+    map.keyLength = 4;
+    map.flags = NFT_SET_MAP;
+    map.dataType = NFT_DATA_VERDICT;
+    map.dataLength = 16;
+    batch.addSet(kFamily, t, map);
+  }
   batch.addBaseChain(kFamily, t, "forward", net::NftHook::forward, 0, "filter");
   batch.addBaseChain(kFamily, t, "input", net::NftHook::input, 0, "filter");
-  for (size_t d = 0; d < kDirections; ++d) batch.addChain(kFamily, t, chainName(d));
-
+  auto dispatch = [](uint32_t offset, size_t d) {
+    return NftRule().payload(NftRule::Header::network, offset, 4).verdictMap(dispatchMapName(d));
+  };
   batch.addRule(kFamily, t, "forward", establishedAccept());
-  batch.addRule(kFamily, t, "forward", dispatch(kSaddr, isolatedSetName(1), chainName(1)));
-  batch.addRule(kFamily, t, "forward", dispatch(kDaddr, isolatedSetName(0), chainName(0)));
+  batch.addRule(kFamily, t, "forward", dispatch(kSaddr, 1));
+  batch.addRule(kFamily, t, "forward", dispatch(kDaddr, 0));
   batch.addRule(kFamily, t, "input", establishedAccept());
-  batch.addRule(kFamily, t, "input", dispatch(kSaddr, isolatedSetName(1), chainName(1)));
-
-  for (size_t d = 0; d < kDirections; ++d) {
-    const char* chain = chainName(d);
-    batch.addRule(kFamily, t, chain,
-                  NftRule()
-                      .payload(NftRule::Header::network, kSaddr, 4, kReg0)
-                      .payload(NftRule::Header::network, kDaddr, 4, kReg1)
-                      .lookup(kSelfSet, kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  keyLoads(d, true, 2)
-                      .lookup(ruleSetName(d, SetKind::peers), kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  keyLoads(d, true, 3)
-                      .lookup(ruleSetName(d, SetKind::protocols), kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  keyLoads(d, true, 4)
-                      .lookup(ruleSetName(d, SetKind::ports), kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  keyLoads(d, true, 4)
-                      .lookup(ruleSetName(d, SetKind::portRanges), kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  keyLoads(d, false, 4)
-                      .lookup(ruleSetName(d, SetKind::cidrs), kReg0)
-                      .verdict(NFT_RETURN));
-    batch.addRule(kFamily, t, chain,
-                  NftRule()
-                      .ct(NFT_CT_STATE)
-                      .maskXor(kCtNew, 0)
-                      .notEqual(u32Host(0))
-                      .limit(config.logRatePerSecond, 1, config.logBurst)
-                      .log(config.nflogGroup, std::string(kLogPrefix) + chain, kLogSnaplen));
-    batch.addRule(kFamily, t, chain, NftRule().verdict(NF_DROP));
-  }
-}
-
-template <typename Set, typename Make>
-std::vector<NftElement> elements(const Set& set, Make make) {
-  std::vector<NftElement> out;
-  out.reserve(set.size());
-  for (const auto& item : set) out.push_back(make(item));
-  return out;
+  batch.addRule(kFamily, t, "input", dispatch(kSaddr, 1));
 }
 
 void addElements(NftBatch& batch, const std::string& table, const std::string& set,
-                 std::vector<NftElement> items, bool add) {
+                 const std::vector<NftElement>& items, bool add) {
   if (items.empty()) return;
   if (add)
     batch.addElements(kFamily, table, set, items);
@@ -255,51 +222,63 @@ void addElements(NftBatch& batch, const std::string& table, const std::string& s
     batch.deleteElements(kFamily, table, set, items);
 }
 
+void chainElements(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity,
+                   const ChainSets& sets, bool add) {
+  for (size_t k = 0; k < kSetKinds; ++k) {
+    SetKind kind = static_cast<SetKind>(k);
+    std::vector<NftElement> items;
+    items.reserve(sets.sets[k].size());
+    for (const auto& e : sets.sets[k]) items.push_back(setElement(kind, e));
+    addElements(batch, config.table, setName(d, identity, kind), items, add);
+  }
+}
+
+void dispatchElements(NftBatch& batch, const WriterConfig& config, size_t d,
+                      const std::map<uint32_t, uint32_t>& entries, bool add) {
+  std::vector<NftElement> items;
+  for (const auto& [ip, id] : entries) items.push_back(dispatchElement(d, ip, id));
+  addElements(batch, config.table, dispatchMapName(d), items, add);
+}
+
+void selfElements(NftBatch& batch, const WriterConfig& config, const std::set<uint32_t>& ips,
+                  bool add) {
+  std::vector<NftElement> items;
+  for (uint32_t ip : ips) items.push_back(selfElement(ip));
+  addElements(batch, config.table, kSelfSet, items, add);
+}
+
 }  // namespace
 
 NftBatch encodeProgram(const WriterConfig& config, const Program& program) {
   NftBatch batch;
   addBase(batch, config);
-  const std::string& t = config.table;
-  std::vector<NftElement> ids;
-  for (const auto& [ip, id] : program.identities) ids.push_back(identityElement(ip, id));
-  addElements(batch, t, kIdentitiesMap, std::move(ids), true);
-  addElements(batch, t, kSelfSet, elements(program.localPods, selfElement), true);
+  selfElements(batch, config, program.localPods, true);
   for (size_t d = 0; d < kDirections; ++d) {
-    addElements(batch, t, isolatedSetName(d), elements(program.isolated[d], addressElement), true);
-    for (size_t k = 0; k < kSetKinds; ++k) {
-      SetKind kind = static_cast<SetKind>(k);
-      addElements(batch, t, ruleSetName(d, kind),
-                  elements(program.sets[d][k], [kind](const Element& e) { return ruleElement(kind, e); }),
-                  true);
+    for (const auto& [id, sets] : program.chains[d]) {
+      addChain(batch, config, d, id);
+      chainElements(batch, config, d, id, sets, true);
     }
+    dispatchElements(batch, config, d, program.dispatch[d], true);
   }
   return batch;
 }
 
 NftBatch encodeDelta(const WriterConfig& config, const Delta& delta) {
   NftBatch batch;
-  const std::string& t = config.table;
-  // Removals first: an identity whose value changed is deleted, then added.
-  for (bool add : {false, true}) {
-    std::vector<NftElement> ids;
-    for (const auto& [ip, id] : add ? delta.identitiesAdded : delta.identitiesRemoved)
-      ids.push_back(identityElement(ip, id));
-    addElements(batch, t, kIdentitiesMap, std::move(ids), add);
-    addElements(batch, t, kSelfSet,
-                elements(add ? delta.localPodsAdded : delta.localPodsRemoved, selfElement), add);
-    for (size_t d = 0; d < kDirections; ++d) {
-      addElements(batch, t, isolatedSetName(d),
-                  elements(add ? delta.isolatedAdded[d] : delta.isolatedRemoved[d], addressElement),
-                  add);
-      for (size_t k = 0; k < kSetKinds; ++k) {
-        SetKind kind = static_cast<SetKind>(k);
-        addElements(batch, t, ruleSetName(d, kind),
-                    elements(add ? delta.added[d][k] : delta.removed[d][k],
-                             [kind](const Element& e) { return ruleElement(kind, e); }),
-                    add);
-      }
-    }
+  // What goes: dispatch entries (they reference chains), elements, chains.
+  selfElements(batch, config, delta.localPodsRemoved, false);
+  for (size_t d = 0; d < kDirections; ++d) {
+    dispatchElements(batch, config, d, delta.dispatchRemoved[d], false);
+    for (const auto& [id, sets] : delta.removed[d])
+      if (!delta.chainsRemoved[d].count(id)) chainElements(batch, config, d, id, sets, false);
+    for (uint32_t id : delta.chainsRemoved[d]) removeChain(batch, config, d, id);
+  }
+  // What comes: chains, elements, then the dispatch entries that use them.
+  selfElements(batch, config, delta.localPodsAdded, true);
+  for (size_t d = 0; d < kDirections; ++d) {
+    for (uint32_t id : delta.chainsAdded[d]) addChain(batch, config, d, id);
+    for (const auto& [id, sets] : delta.added[d]) chainElements(batch, config, d, id, sets, true);
+    dispatchElements(batch, config, d, delta.dispatchAdded[d], true);
   }
   return batch;
 }

@@ -5,30 +5,29 @@
 
 namespace podnet::policy {
 
-const char* isolatedSetName(size_t direction) {
-  return direction == 0 ? "ingress-isolated" : "egress-isolated";
+const char* directionName(size_t direction) { return direction == 0 ? "ingress" : "egress"; }
+
+std::string dispatchMapName(size_t direction) {
+  return std::string(directionName(direction)) + "-dispatch";
 }
 
-const char* chainName(size_t direction) { return direction == 0 ? "ingress" : "egress"; }
+std::string chainName(size_t direction, uint32_t identity) {
+  return std::string(directionName(direction)) + "-" + std::to_string(identity);
+}
 
-std::string ruleSetName(size_t direction, SetKind kind) {
+std::string setName(size_t direction, uint32_t identity, SetKind kind) {
   static const char* kinds[] = {"peers", "protocols", "ports", "port-ranges", "cidrs"};
-  return std::string(chainName(direction)) + "-" + kinds[static_cast<size_t>(kind)];
-}
-
-bool Delta::empty() const { return size() == 0; }
-
-size_t Delta::size() const {
-  size_t n = identitiesAdded.size() + identitiesRemoved.size() + localPodsAdded.size() +
-             localPodsRemoved.size();
-  for (size_t d = 0; d < kDirections; ++d) {
-    n += isolatedAdded[d].size() + isolatedRemoved[d].size();
-    for (size_t k = 0; k < kSetKinds; ++k) n += added[d][k].size() + removed[d][k].size();
-  }
-  return n;
+  return chainName(direction, identity) + "-" + kinds[static_cast<size_t>(kind)];
 }
 
 namespace {
+
+size_t elementsOf(const std::map<uint32_t, ChainSets>& chains) {
+  size_t n = 0;
+  for (const auto& [id, c] : chains)
+    for (const auto& s : c.sets) n += s.size();
+  return n;
+}
 
 template <typename T>
 void diffSets(const std::set<T>& before, const std::set<T>& after, std::set<T>& added,
@@ -41,38 +40,69 @@ void diffSets(const std::set<T>& before, const std::set<T>& after, std::set<T>& 
 
 }  // namespace
 
+bool Delta::empty() const { return size() == 0; }
+
+size_t Delta::size() const {
+  size_t n = localPodsAdded.size() + localPodsRemoved.size();
+  for (size_t d = 0; d < kDirections; ++d)
+    n += chainsAdded[d].size() + chainsRemoved[d].size() + dispatchAdded[d].size() +
+         dispatchRemoved[d].size() + elementsOf(added[d]) + elementsOf(removed[d]);
+  return n;
+}
+
+size_t elementCount(const Program& program) {
+  size_t n = program.localPods.size();
+  for (size_t d = 0; d < kDirections; ++d)
+    n += program.dispatch[d].size() + elementsOf(program.chains[d]);
+  return n;
+}
+
 Delta diffPrograms(const Program& before, const Program& after) {
   Delta delta;
-  for (const auto& [ip, id] : before.identities) {
-    auto it = after.identities.find(ip);
-    if (it == after.identities.end() || it->second != id) delta.identitiesRemoved[ip] = id;
-  }
-  for (const auto& [ip, id] : after.identities) {
-    auto it = before.identities.find(ip);
-    if (it == before.identities.end() || it->second != id) delta.identitiesAdded[ip] = id;
-  }
   diffSets(before.localPods, after.localPods, delta.localPodsAdded, delta.localPodsRemoved);
   for (size_t d = 0; d < kDirections; ++d) {
-    diffSets(before.isolated[d], after.isolated[d], delta.isolatedAdded[d],
-             delta.isolatedRemoved[d]);
-    for (size_t k = 0; k < kSetKinds; ++k)
-      diffSets(before.sets[d][k], after.sets[d][k], delta.added[d][k], delta.removed[d][k]);
+    for (const auto& [ip, id] : before.dispatch[d]) {
+      auto it = after.dispatch[d].find(ip);
+      if (it == after.dispatch[d].end() || it->second != id) delta.dispatchRemoved[d][ip] = id;
+    }
+    for (const auto& [ip, id] : after.dispatch[d]) {
+      auto it = before.dispatch[d].find(ip);
+      if (it == before.dispatch[d].end() || it->second != id) delta.dispatchAdded[d][ip] = id;
+    }
+    for (const auto& [id, sets] : before.chains[d])
+      if (!after.chains[d].count(id)) delta.chainsRemoved[d].insert(id);
+    for (const auto& [id, sets] : after.chains[d]) {
+      auto old = before.chains[d].find(id);
+      if (old == before.chains[d].end()) {
+        delta.chainsAdded[d].insert(id);
+        delta.added[d][id] = sets;
+        continue;
+      }
+      for (size_t k = 0; k < kSetKinds; ++k) {
+        std::set<Element> added, removed;
+        diffSets(old->second.sets[k], sets.sets[k], added, removed);
+        if (!added.empty()) delta.added[d][id].sets[k] = std::move(added);
+        if (!removed.empty()) delta.removed[d][id].sets[k] = std::move(removed);
+      }
+    }
   }
   return delta;
 }
 
 void applyDelta(Program& program, const Delta& delta) {
-  for (const auto& [ip, id] : delta.identitiesRemoved) program.identities.erase(ip);
-  for (const auto& [ip, id] : delta.identitiesAdded) program.identities[ip] = id;
   for (uint32_t ip : delta.localPodsRemoved) program.localPods.erase(ip);
   program.localPods.insert(delta.localPodsAdded.begin(), delta.localPodsAdded.end());
   for (size_t d = 0; d < kDirections; ++d) {
-    for (uint32_t ip : delta.isolatedRemoved[d]) program.isolated[d].erase(ip);
-    program.isolated[d].insert(delta.isolatedAdded[d].begin(), delta.isolatedAdded[d].end());
-    for (size_t k = 0; k < kSetKinds; ++k) {
-      for (const auto& e : delta.removed[d][k]) program.sets[d][k].erase(e);
-      program.sets[d][k].insert(delta.added[d][k].begin(), delta.added[d][k].end());
-    }
+    for (const auto& [ip, id] : delta.dispatchRemoved[d]) program.dispatch[d].erase(ip);
+    for (uint32_t id : delta.chainsRemoved[d]) program.chains[d].erase(id);
+    for (uint32_t id : delta.chainsAdded[d]) program.chains[d][id];
+    for (const auto& [id, sets] : delta.removed[d])
+      for (size_t k = 0; k < kSetKinds; ++k)
+        for (const auto& e : sets.sets[k]) program.chains[d][id].sets[k].erase(e);
+    for (const auto& [id, sets] : delta.added[d])
+      for (size_t k = 0; k < kSetKinds; ++k)
+        program.chains[d][id].sets[k].insert(sets.sets[k].begin(), sets.sets[k].end());
+    for (const auto& [ip, id] : delta.dispatchAdded[d]) program.dispatch[d][ip] = id;
   }
 }
 

@@ -2,32 +2,34 @@
 // netlink_writer.h encodes for the kernel and trace.h follows a packet
 // through in tests.
 //
-// The kernel's side (table `ip podnet-policy`) is a fixed set of chains;
-// everything that depends on the objects is set elements, so a change is
-// a handful of element additions and deletions in one transaction:
+// The kernel's side (table `ip podnet-policy`) is a few fixed chains plus
+// one chain per kind of local pod; everything else is set elements, so most
+// changes are a handful of element additions and deletions in one
+// transaction:
 //
 //   forward (filter hook forward, priority 0) and input (hook input: a pod
 //   reaching its own node):
-//     ct state established,related accept          replies are never judged
-//     ip saddr @egress-isolated  jump egress        a local pod isolated for egress sends
-//     ip daddr @ingress-isolated jump ingress       (forward only) a local isolated pod receives
-//   egress / ingress:
-//     ip saddr . ip daddr @self return              a pod reaching itself (through a Service)
-//     id(local) . id(peer) @<dir>-peers return                      rules without ports
-//     id(local) . id(peer) . l4proto @<dir>-protocols return        a protocol, every port
-//     id(local) . id(peer) . l4proto . dport @<dir>-ports return    one port
-//     id(local) . id(peer) . l4proto . dport @<dir>-port-ranges return   endPort ranges
-//     id(local) . peer address . l4proto . dport @<dir>-cidrs return     ipBlocks, "anywhere"
-//     ct state new limit rate ... log group <nflog group> prefix "podnet-policy <dir>"
+//     ct state established,related accept        replies are never judged
+//     ip saddr vmap @egress-dispatch             a local pod isolated for egress sends
+//     ip daddr vmap @ingress-dispatch            (forward only) a local isolated pod receives
+//   ingress-<id> / egress-<id>, one per identity of local pods isolated in
+//   that direction (the dispatch maps send each of its pods' addresses there):
+//     ip saddr . ip daddr @self return                      a pod reaching itself (via a Service)
+//     <peer> @<chain>-peers return                          rules without ports
+//     <peer> . meta l4proto @<chain>-protocols return       a protocol, every port
+//     <peer> . meta l4proto . th dport @<chain>-ports return        one port
+//     <peer> . meta l4proto . th dport @<chain>-port-ranges return  endPort ranges (intervals)
+//     <peer> . meta l4proto . th dport @<chain>-cidrs return        ipBlocks, "anywhere" (intervals)
+//     ct state new limit rate ... log group <nflog group> prefix "podnet-policy <direction>"
 //     drop
+//   where <peer> is ip saddr for ingress and ip daddr for egress.
 //
-// id() is the `identities` map: every pod address of the cluster to the
-// identity of its pod, a number shared by the pods of one namespace with the
-// same labels and named ports (so the sets grow with the distinct kinds of
-// pods, not with the pods: Cilium's idea). For ingress the local pod is the
-// destination and the peer the source; for egress the other way round.
-// Traffic from the node itself never crosses forward (it leaves through
-// output), so it is always allowed, as the API requires.
+// An identity is a kind of pod: one namespace, the same labels and the same
+// named ports. Pods of one kind on this node share a chain and its sets, so
+// the sets grow with the kinds of local pods times the peers they allow,
+// not with every local pod. Every rule is plain nft: `nft list ruleset`
+// prints it. Traffic from the node itself never crosses forward (it leaves
+// through output), so it is always allowed, as the API requires.
 #pragma once
 
 #include <array>
@@ -43,53 +45,59 @@ enum class SetKind : uint8_t { peers = 0, protocols, ports, portRanges, cidrs };
 inline constexpr size_t kSetKinds = 5;
 inline constexpr size_t kDirections = 2;  // index: 0 ingress, 1 egress
 
-// One element of a rule set: four fields in key order, as numbers in host
-// order; `last` differs from `first` only in the interval sets
-// (port-ranges: field 3; cidrs: fields 1-3).
-//   peers:       local id, peer id
-//   protocols:   local id, peer id, protocol
-//   ports:       local id, peer id, protocol, port
-//   port-ranges: local id, peer id, protocol, [first port, last port]
-//   cidrs:       local id, [first address, last address], [protocols], [ports]
+// One element of a chain's set: up to three fields in key order, as numbers
+// in host order; `last` differs from `first` only in the interval sets.
+//   peers:       peer address
+//   protocols:   peer address, protocol
+//   ports:       peer address, protocol, port
+//   port-ranges: peer address, protocol, [first port, last port]
+//   cidrs:       [first address, last address], [protocols], [ports]
 struct Element {
-  std::array<uint32_t, 4> first{};
-  std::array<uint32_t, 4> last{};
+  std::array<uint32_t, 3> first{};
+  std::array<uint32_t, 3> last{};
   bool operator==(const Element&) const = default;
   auto operator<=>(const Element&) const = default;
 };
 
+// The sets of one chain (one local identity, one direction).
+struct ChainSets {
+  std::set<Element> sets[kSetKinds];
+  bool operator==(const ChainSets&) const = default;
+};
+
 struct Program {
-  std::map<uint32_t, uint32_t> identities;  // pod IPv4 (host order) -> identity
-  std::set<uint32_t> isolated[kDirections];  // local pod IPv4s, per direction
-  std::set<uint32_t> localPods;              // local pod IPv4s (the `self` set)
-  std::set<Element> sets[kDirections][kSetKinds];
+  // Isolated local pod IPv4 (host order) -> the identity whose chain judges it.
+  std::map<uint32_t, uint32_t> dispatch[kDirections];
+  std::set<uint32_t> localPods;                     // the `self` set
+  std::map<uint32_t, ChainSets> chains[kDirections];  // by identity
   bool operator==(const Program&) const = default;
 };
 
-// What changed between two programs: element additions and removals. An
-// identity whose value changed is removed and added again.
+// What changed between two programs. Chains come and go with their sets;
+// the elements of a removed chain are not listed, those of a new one are
+// (as added). A dispatch entry whose chain changed is removed and added.
 struct Delta {
-  std::map<uint32_t, uint32_t> identitiesAdded, identitiesRemoved;
-  std::set<uint32_t> isolatedAdded[kDirections], isolatedRemoved[kDirections];
+  std::set<uint32_t> chainsAdded[kDirections], chainsRemoved[kDirections];
+  std::map<uint32_t, uint32_t> dispatchAdded[kDirections], dispatchRemoved[kDirections];
   std::set<uint32_t> localPodsAdded, localPodsRemoved;
-  std::set<Element> added[kDirections][kSetKinds], removed[kDirections][kSetKinds];
+  std::map<uint32_t, ChainSets> added[kDirections], removed[kDirections];
   bool empty() const;
-  size_t size() const;  // elements touched
+  size_t size() const;  // chains and elements touched
 };
 
 // The names in the kernel.
 inline constexpr const char* kPolicyTable = "podnet-policy";
-inline constexpr const char* kIdentitiesMap = "identities";
 inline constexpr const char* kSelfSet = "self";
-const char* isolatedSetName(size_t direction);              // "ingress-isolated"
-std::string ruleSetName(size_t direction, SetKind kind);    // "ingress-port-ranges"
-const char* chainName(size_t direction);                     // "ingress"
+const char* directionName(size_t direction);    // "ingress"
+std::string dispatchMapName(size_t direction);  // "ingress-dispatch"
+std::string chainName(size_t direction, uint32_t identity);  // "ingress-7"
+std::string setName(size_t direction, uint32_t identity, SetKind kind);  // "ingress-7-ports"
 inline constexpr uint16_t kDefaultNflogGroup = 4201;
 inline constexpr const char* kLogPrefix = "podnet-policy ";  // + "ingress"/"egress"
 
-// Program -> Delta (for tests and for a full comparison).
 Delta diffPrograms(const Program& before, const Program& after);
 // Applies a delta to a program (what the kernel holds after the change).
 void applyDelta(Program& program, const Delta& delta);
+size_t elementCount(const Program& program);
 
 }  // namespace podnet::policy

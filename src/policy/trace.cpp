@@ -1,66 +1,50 @@
 #include "policy/trace.h"
 
-#include <optional>
-
 namespace podnet::policy {
 
 namespace {
 
-std::optional<uint32_t> identity(const Program& program, uint32_t ip) {
-  auto it = program.identities.find(ip);
-  if (it == program.identities.end()) return std::nullopt;
-  return it->second;
-}
-
-bool inSet(const std::set<Element>& set, const Element& probe) { return set.count(probe) > 0; }
-
-// An interval set holds `probe` when some element's ranges cover it.
-bool inIntervals(const std::set<Element>& set, const std::array<uint32_t, 4>& key) {
+// A set holds `key` when some element's ranges cover it (exact elements
+// have first == last).
+bool covers(const std::set<Element>& set, const std::array<uint32_t, 3>& key) {
   for (const auto& e : set) {
     bool all = true;
-    for (size_t i = 0; i < 4 && all; ++i) all = e.first[i] <= key[i] && key[i] <= e.last[i];
+    for (size_t i = 0; i < 3 && all; ++i) all = e.first[i] <= key[i] && key[i] <= e.last[i];
     if (all) return true;
   }
   return false;
 }
 
-Element exact(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return Element{{a, b, c, d}, {a, b, c, d}}; }
-
-// The egress or ingress chain: true when some rule returns (allows).
-bool check(const Program& program, size_t d, const TracePacket& p, std::vector<std::string>& steps) {
-  const char* dir = chainName(d);
+// A chain ingress-<id> / egress-<id>: true when some rule returns (allows).
+bool check(const Program& program, size_t d, uint32_t id, const TracePacket& p,
+           std::vector<std::string>& steps) {
+  std::string chain = chainName(d, id);
   if (p.saddr == p.daddr && program.localPods.count(p.saddr)) {
-    steps.push_back(std::string(dir) + ": self");
+    steps.push_back(chain + ": self");
     return true;
   }
-  uint32_t localIp = d == 0 ? p.daddr : p.saddr;
-  uint32_t peerIp = d == 0 ? p.saddr : p.daddr;
-  auto local = identity(program, localIp);
-  auto peer = identity(program, peerIp);
-  const auto& sets = program.sets[d];
-  if (local && peer) {
-    if (inSet(sets[size_t(SetKind::peers)], exact(*local, *peer, 0, 0))) {
-      steps.push_back(ruleSetName(d, SetKind::peers));
-      return true;
-    }
-    if (inSet(sets[size_t(SetKind::protocols)], exact(*local, *peer, p.protocol, 0))) {
-      steps.push_back(ruleSetName(d, SetKind::protocols));
-      return true;
-    }
-    if (inSet(sets[size_t(SetKind::ports)], exact(*local, *peer, p.protocol, p.dport))) {
-      steps.push_back(ruleSetName(d, SetKind::ports));
-      return true;
-    }
-    if (inIntervals(sets[size_t(SetKind::portRanges)], {*local, *peer, p.protocol, p.dport})) {
-      steps.push_back(ruleSetName(d, SetKind::portRanges));
+  auto it = program.chains[d].find(id);
+  if (it == program.chains[d].end()) {
+    steps.push_back(chain + ": no such chain");
+    return false;
+  }
+  const ChainSets& sets = it->second;
+  uint32_t peer = d == 0 ? p.saddr : p.daddr;
+  struct Probe {
+    SetKind kind;
+    std::array<uint32_t, 3> key;
+  };
+  for (const Probe& probe : {Probe{SetKind::peers, {peer, 0, 0}},
+                             Probe{SetKind::protocols, {peer, p.protocol, 0}},
+                             Probe{SetKind::ports, {peer, p.protocol, p.dport}},
+                             Probe{SetKind::portRanges, {peer, p.protocol, p.dport}},
+                             Probe{SetKind::cidrs, {peer, p.protocol, p.dport}}}) {
+    if (covers(sets.sets[static_cast<size_t>(probe.kind)], probe.key)) {
+      steps.push_back(setName(d, id, probe.kind));
       return true;
     }
   }
-  if (local && inIntervals(sets[size_t(SetKind::cidrs)], {*local, peerIp, p.protocol, p.dport})) {
-    steps.push_back(ruleSetName(d, SetKind::cidrs));
-    return true;
-  }
-  steps.push_back(std::string(dir) + ": drop");
+  steps.push_back(chain + ": drop");
   return false;
 }
 
@@ -72,14 +56,19 @@ TraceResult tracePacket(const Program& program, const TracePacket& packet, Trace
     result.steps.push_back("established: accept");
     return result;
   }
-  if (program.isolated[1].count(packet.saddr) && !check(program, 1, packet, result.steps)) {
+  auto egress = program.dispatch[1].find(packet.saddr);
+  if (egress != program.dispatch[1].end() &&
+      !check(program, 1, egress->second, packet, result.steps)) {
     result.accepted = false;
     return result;
   }
-  if (hook == TraceHook::forward && program.isolated[0].count(packet.daddr) &&
-      !check(program, 0, packet, result.steps)) {
-    result.accepted = false;
-    return result;
+  if (hook == TraceHook::forward) {
+    auto ingress = program.dispatch[0].find(packet.daddr);
+    if (ingress != program.dispatch[0].end() &&
+        !check(program, 0, ingress->second, packet, result.steps)) {
+      result.accepted = false;
+      return result;
+    }
   }
   return result;
 }

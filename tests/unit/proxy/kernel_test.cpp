@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernel_helpers.h"
 #include "net/netns.h"
 #include "net/nft_batch.h"
 #include "net/nftables.h"
@@ -38,46 +39,19 @@
 namespace podnet::proxy {
 namespace {
 
-#define ASSERT_OK(expression)                             \
-  do {                                                    \
-    auto&& result_ = (expression);                        \
-    ASSERT_TRUE(result_.ok()) << result_.error().message; \
-  } while (0)
+using testing::EchoServer;
+using testing::Fd;
+using testing::ip;
+using testing::isRoot;
+using testing::Reply;
+using testing::tcpRequest;
+using testing::udpRequest;
 
-bool isRoot() { return geteuid() == 0; }
-
-std::string prefixed(const std::string& suffix) {
-  return "pbk-" + std::to_string(getpid()) + "-" + suffix;
-}
-
-// Deletes every namespace it made, whatever happened in between.
-class Namespaces {
- public:
-  ~Namespaces() {
-    for (const auto& name : names_) (void)net::deleteNamedNetns(name);
-  }
-  const net::NetnsHandle& make(const std::string& suffix) {
-    std::string name = prefixed(suffix);
-    (void)net::deleteNamedNetns(name);  // a leftover of a crashed run
-    auto handle = net::createNamedNetns(name);
-    if (!handle) throw std::runtime_error("create netns " + name + ": " + handle.error().message);
-    names_.push_back(name);
-    return handles_.emplace(suffix, std::move(*handle)).first->second;
-  }
-  const net::NetnsHandle& operator[](const std::string& suffix) const {
-    return handles_.at(suffix);
-  }
-
- private:
-  std::vector<std::string> names_;
-  std::map<std::string, net::NetnsHandle> handles_;
+// Throwaway namespaces "pbk-<pid>-<suffix>".
+struct Namespaces : testing::Namespaces {
+  Namespaces() : testing::Namespaces("pbk") {}
 };
-
-// iproute2 for the test topology only (the product uses net/netlink.h).
-bool ip(const std::string& args) {
-  std::string command = "ip " + args + " >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
+std::string prefixed(const std::string& suffix) { return Namespaces().name(suffix); }
 
 Json service(const std::string& name, Json spec) {
   return {{"apiVersion", "v1"},
@@ -525,144 +499,6 @@ TEST_P(ProxyKernel, AFailedTransactionMakesTheNextSyncFull) {
 
 // ---------------------------------------------------------------------------
 // Real traffic.
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-sockaddr_in address(const std::string& ip, int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-  return a;
-}
-
-std::string addressText(const sockaddr_in& a) {
-  char text[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
-  return text;
-}
-
-int socketIn(const net::NetnsHandle& ns, int type) {
-  auto fd = net::runInNetns(ns, [type]() -> core::Result<int> {
-    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) return core::internal(std::string("socket: ") + strerror(errno));
-    return fd;
-  });
-  return fd ? *fd : -1;
-}
-
-// A server in its own netns on port 8080 (TCP and UDP) that answers every
-// request with "<its own IP> <the client's IP as it sees it>".
-class EchoServer {
- public:
-  EchoServer(const net::NetnsHandle& ns, std::string ownIp) : ownIp_(std::move(ownIp)) {
-    tcp_ = Fd(socketIn(ns, SOCK_STREAM));
-    udp_ = Fd(socketIn(ns, SOCK_DGRAM));
-    int one = 1;
-    setsockopt(tcp_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in any = address("0.0.0.0", 8080);
-    ok_ = tcp_.get() >= 0 && udp_.get() >= 0 &&
-          bind(tcp_.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0 &&
-          listen(tcp_.get(), 64) == 0 &&
-          bind(udp_.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0;
-    if (ok_) thread_ = std::thread([this] { serve(); });
-  }
-  ~EchoServer() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  bool ok() const { return ok_; }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd fds[2] = {{tcp_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
-      if (poll(fds, 2, 50) <= 0) continue;
-      if (fds[0].revents & POLLIN) {
-        sockaddr_in peer{};
-        socklen_t len = sizeof peer;
-        Fd conn(accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
-        if (conn.get() < 0) continue;
-        char buf[64];
-        pollfd in{conn.get(), POLLIN, 0};
-        if (poll(&in, 1, 2000) > 0 && recv(conn.get(), buf, sizeof buf, 0) > 0) {
-          std::string reply = ownIp_ + " " + addressText(peer);
-          (void)send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
-        }
-      }
-      if (fds[1].revents & POLLIN) {
-        sockaddr_in peer{};
-        socklen_t len = sizeof peer;
-        char buf[64];
-        if (recvfrom(udp_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &len) >=
-            0) {
-          std::string reply = ownIp_ + " " + addressText(peer);
-          (void)sendto(udp_.get(), reply.data(), reply.size(), 0,
-                       reinterpret_cast<sockaddr*>(&peer), len);
-        }
-      }
-    }
-  }
-
-  std::string ownIp_;
-  Fd tcp_, udp_;
-  bool ok_ = false;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-struct Reply {
-  int error = 0;     // errno of connect/send/recv, 0 when answered
-  std::string text;  // what the server said
-};
-
-// One TCP connection from the client netns: connect, send, read the answer.
-// Generous timeouts only guard against a hang; nothing asserts on time.
-Reply tcpRequest(const net::NetnsHandle& client, const std::string& ip, int port) {
-  Fd fd(socketIn(client, SOCK_STREAM));
-  if (fd.get() < 0) return {EBADF, ""};
-  timeval timeout{5, 0};
-  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in to = address(ip, port);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return {errno, ""};
-  if (send(fd.get(), "hi", 2, MSG_NOSIGNAL) != 2) return {errno, ""};
-  char buf[128];
-  ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
-  if (n <= 0) return {n == 0 ? ECONNRESET : errno, ""};
-  return {0, std::string(buf, n)};
-}
-
-Reply udpRequest(const net::NetnsHandle& client, const std::string& ip, int port) {
-  Fd fd(socketIn(client, SOCK_DGRAM));
-  if (fd.get() < 0) return {EBADF, ""};
-  timeval timeout{2, 0};
-  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in to = address(ip, port);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return {errno, ""};
-  for (int attempt = 0; attempt < 3; ++attempt) {  // UDP may lose the first ARP-queued packet
-    if (send(fd.get(), "hi", 2, 0) != 2) return {errno, ""};
-    char buf[128];
-    ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
-    if (n > 0) return {0, std::string(buf, n)};
-  }
-  return {ETIMEDOUT, ""};
-}
 
 // Traffic through Services spread one per table (servicesPerTable 1), so a
 // connection crosses the hooks of several tables, as at scale.
