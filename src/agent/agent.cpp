@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "agent/container_process.h"
+#include "agent/network_policy.h"
 #include "agent/pod_plan.h"
 #include "agent/probe.h"
 #include "agent/service_proxy.h"
@@ -170,7 +171,9 @@ struct Agent::Impl {
   std::map<pid_t, int> exitedChildren;       // pid -> wait status
   std::unique_ptr<net::Netlink> netlink;
   std::unique_ptr<NodeNetworkApplier> nodeNetwork;
+  std::unique_ptr<client::SharedInformers> informers;  // shared by the parts below
   std::unique_ptr<ServiceProxy> serviceProxy;
+  std::unique_ptr<NetworkPolicy> networkPolicy;
   std::optional<NodeNetworkProgram> appliedProgram;
   Clock::time_point lastHeartbeat{};
   Clock::time_point lastNodeSync{};
@@ -853,15 +856,28 @@ struct Agent::Impl {
     cniConfig = cni.dump();
     writeFileAtomically(fs::path(config.dataDir) / "cni.conf", cni.dump(2));
     loadSandboxes();
+    informers = std::make_unique<client::SharedInformers>(*client);
     if (config.serviceProxy) {
       serviceProxy = std::make_unique<ServiceProxy>(
-          ServiceProxyConfig{config.nodeName, nodeDevice, config.clusterCidr, config.dataDir}, *client);
+          ServiceProxyConfig{config.nodeName, nodeDevice, config.clusterCidr, config.dataDir},
+          *client, *informers);
       core::Status started = serviceProxy->start();
       if (!started) {
         log("service proxy: " + started.error().message);
         return 1;
       }
     }
+    if (config.networkPolicy) {
+      networkPolicy = std::make_unique<NetworkPolicy>(
+          NetworkPolicyConfig{config.nodeName, config.dataDir, config.nflogGroup}, *client,
+          *informers);
+      core::Status started = networkPolicy->start();
+      if (!started) {
+        log("network policy: " + started.error().message);
+        return 1;
+      }
+    }
+    informers->start();
 
     while (!stop) {
       auto started = Clock::now();
@@ -882,6 +898,8 @@ struct Agent::Impl {
     // Pods keep running: a restarted agent adopts them. The nftables rules
     // stay too, so Services keep working until the next agent syncs.
     if (serviceProxy) serviceProxy->stop();
+    if (networkPolicy) networkPolicy->stop();
+    informers->stop();
     return 0;
   }
 };

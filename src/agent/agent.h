@@ -24,6 +24,8 @@ struct AgentConfig {
   std::string clusterDomain = "cluster.local";
   std::string bridge = "cni0";
   bool serviceProxy = true;  // program Services into this node's nftables
+  bool networkPolicy = true;  // enforce NetworkPolicies in this node's nftables
+  uint16_t nflogGroup = 4201;  // where the kernel logs denied connections
   std::string selfBinary;  // the podnet binary, for the test server; empty: /proc/self/exe
   std::chrono::milliseconds syncPeriod{200};
   std::chrono::seconds heartbeatPeriod{10};

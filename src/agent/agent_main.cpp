@@ -24,7 +24,9 @@ constexpr const char* kUsage =
     "  --overlay MODE          host-gw (default) or vxlan\n"
     "  --cluster-cidr CIDR     default 10.244.0.0/16\n"
     "  --service-cidr CIDR     default 10.96.0.0/12\n"
-    "  --cluster-dns IP        default 10.96.0.10\n";
+    "  --cluster-dns IP        default 10.96.0.10\n"
+    "  --network-policy on|off enforce NetworkPolicies (default on)\n"
+    "  --nflog-group N         where the kernel logs denied connections (default 4201)\n";
 
 }  // namespace
 
@@ -60,6 +62,12 @@ int runAgentMain(const std::vector<std::string>& args) {
       config.serviceCidr = value;
     else if (flag == "--cluster-dns")
       config.clusterDns = value;
+    else if (flag == "--network-policy" && (value == "on" || value == "off"))
+      config.networkPolicy = value == "on";
+    else if (flag == "--nflog-group" && !value.empty() && value.size() <= 5 &&
+             value.find_first_not_of("0123456789") == std::string::npos &&
+             std::stoul(value) <= 65535)
+      config.nflogGroup = static_cast<uint16_t>(std::stoul(value));
     else if (flag == "--overlay" && (value == "vxlan" || value == "host-gw"))
       config.overlay = value == "vxlan" ? OverlayMode::vxlan : OverlayMode::hostGw;
     else {

@@ -141,7 +141,7 @@ class HealthCheckServer {
 struct ServiceProxy::Impl {
   ServiceProxyConfig config;
   client::Client& client;
-  std::unique_ptr<client::SharedInformers> informers;
+  client::SharedInformers& informers;
   std::shared_ptr<proxy::Proxier> proxier;
   std::unique_ptr<net::Netlink> netlink;
   std::atomic<bool> stopping{false};
@@ -149,7 +149,8 @@ struct ServiceProxy::Impl {
   std::set<std::string> announced;  // load balancer addresses on our device
   HealthCheckServer health;
 
-  Impl(ServiceProxyConfig c, client::Client& cl) : config(std::move(c)), client(cl) {}
+  Impl(ServiceProxyConfig c, client::Client& cl, client::SharedInformers& i)
+      : config(std::move(c)), client(cl), informers(i) {}
 
   void log(const std::string& message) {
     std::fprintf(stderr, "podnet agent %s: proxy: %s\n", config.nodeName.c_str(), message.c_str());
@@ -169,7 +170,7 @@ struct ServiceProxy::Impl {
   // ones it is elected for.
   void announce(const std::map<std::string, std::vector<proxy::ServicePort>>& ports) {
     std::vector<std::string> readyNodes;
-    for (const auto& node : informers->forResource(api::resource("Node")).list())
+    for (const auto& node : informers.forResource(api::resource("Node")).list())
       if (nodeReady(*node)) readyNodes.push_back(api::name(*node));
     std::set<std::string> wanted;
     for (const auto& [key, servicePorts] : ports) {
@@ -271,28 +272,26 @@ struct ServiceProxy::Impl {
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) announced.insert(line);
 
-    informers = std::make_unique<client::SharedInformers>(client);
     auto p = proxier;
-    informers->forResource(api::resource("Service"))
+    informers.forResource(api::resource("Service"))
         .addHandlers(
             {[p](const api::Json& o) { p->serviceChanged(std::make_shared<const api::Json>(o)); },
              [p](const api::Json&, const api::Json& o) {
                p->serviceChanged(std::make_shared<const api::Json>(o));
              },
              [p](const api::Json& o) { p->serviceDeleted(o); }});
-    informers->forResource(api::resource("EndpointSlice"))
+    informers.forResource(api::resource("EndpointSlice"))
         .addHandlers(
             {[p](const api::Json& o) { p->sliceChanged(std::make_shared<const api::Json>(o)); },
              [p](const api::Json&, const api::Json& o) {
                p->sliceChanged(std::make_shared<const api::Json>(o));
              },
              [p](const api::Json& o) { p->sliceDeleted(o); }});
-    informers->forResource(api::resource("Node"));
-    informers->start();
+    informers.forResource(api::resource("Node"));
     syncThread = std::thread([this] {
       // The first transaction replaces the table: wait until it can be
       // complete, so an agent restart never drops a Service's rules.
-      while (!stopping && !informers->waitForSync(std::chrono::milliseconds(200))) {
+      while (!stopping && !informers.waitForSync(std::chrono::milliseconds(200))) {
       }
       if (stopping) return;
       log("informers synced; programming Services");
@@ -300,7 +299,7 @@ struct ServiceProxy::Impl {
       proxier->run(stopping);
     });
     maintenanceThread = std::thread([this] {
-      while (!stopping && !informers->waitForSync(std::chrono::milliseconds(200))) {
+      while (!stopping && !informers.waitForSync(std::chrono::milliseconds(200))) {
       }
       maintain();
     });
@@ -312,12 +311,12 @@ struct ServiceProxy::Impl {
     proxier->wake();
     if (syncThread.joinable()) syncThread.join();
     if (maintenanceThread.joinable()) maintenanceThread.join();
-    if (informers) informers->stop();
   }
 };
 
-ServiceProxy::ServiceProxy(ServiceProxyConfig config, client::Client& client)
-    : impl_(std::make_unique<Impl>(std::move(config), client)) {}
+ServiceProxy::ServiceProxy(ServiceProxyConfig config, client::Client& client,
+                           client::SharedInformers& informers)
+    : impl_(std::make_unique<Impl>(std::move(config), client, informers)) {}
 
 ServiceProxy::~ServiceProxy() {
   if (impl_->syncThread.joinable() || impl_->maintenanceThread.joinable()) impl_->stop();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client/client.h"
+#include "client/informer.h"
 #include "core/result.h"
 
 namespace podnet::agent {
@@ -24,10 +25,14 @@ struct ServiceProxyConfig {
 
 class ServiceProxy {
  public:
-  ServiceProxy(ServiceProxyConfig config, client::Client& client);
+  // Reads Services, EndpointSlices and Nodes from `informers` (the agent's,
+  // shared with its other parts; the agent starts them).
+  ServiceProxy(ServiceProxyConfig config, client::Client& client,
+               client::SharedInformers& informers);
   ~ServiceProxy();
-  // Starts the informers and, once they synced, the sync and maintenance
-  // threads. The nftables context lives in the calling thread's namespace.
+  // Registers the informer handlers and starts the sync and maintenance
+  // threads, which wait for the informers to sync. The nftables context
+  // lives in the calling thread's namespace.
   core::Status start();
   void stop();
 

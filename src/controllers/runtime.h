@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/events.h"
 #include "client/informer.h"
 #include "controllers/controllers.h"
 #include "controllers/load_balancer_pool.h"
@@ -21,23 +22,7 @@ namespace podnet::controllers {
 
 using api::Json;
 
-// core/v1 Events as `kubectl describe` shows them. Repeats of one (object,
-// reason, message) within the process bump count and lastTimestamp instead
-// of creating another Event, as client-go's event correlator does.
-class EventRecorder {
- public:
-  EventRecorder(client::Client& client, std::string component);
-  void normal(const Json& object, const std::string& reason, const std::string& message);
-  void warning(const Json& object, const std::string& reason, const std::string& message);
-  void record(const Json& object, const std::string& type, const std::string& reason,
-              const std::string& message);
-
- private:
-  client::Client& client_;
-  std::string component_;
-  std::mutex mutex_;
-  std::map<std::string, std::string> recent_;  // correlation key -> event name
-};
+using client::EventRecorder;
 
 struct Context {
   registry::Registry& registry;
