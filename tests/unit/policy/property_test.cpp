@@ -10,6 +10,7 @@
 #include <random>
 
 #include "fixture.h"
+#include "policy/matrix.h"
 
 namespace podnet::policy {
 namespace {
@@ -219,6 +220,30 @@ void checkAgreement(Cluster& c, const std::string& context) {
   EXPECT_EQ(mismatches, 0) << context;
 }
 
+// The truth tables (matrix.h, by classes and bitsets) say what the
+// evaluator says of every pair.
+void checkMatrix(Cluster& c, const std::string& context) {
+  std::vector<const Pod*> pods;
+  for (const auto& [key, pod] : c.state.pods())
+    if (!pod.hostNetwork && !pod.ips.empty()) pods.push_back(&pod);
+  for (const Probe& probe : kProbes) {
+    Reachability r = Reachability::compute(c.state, pods, {probe.protocol, probe.port});
+    uint64_t pairs = 0;
+    int mismatches = 0;
+    for (size_t i = 0; i < pods.size(); ++i)
+      for (size_t j = 0; j < pods.size(); ++j) {
+        Verdict v = evaluate(c.state, endpointForPod(c.state, *pods[i]),
+                             endpointForPod(c.state, *pods[j]), probe.protocol, probe.port);
+        if (i != j && v.allowed) ++pairs;
+        if (r.allowed(i, j) != v.allowed && ++mismatches <= 3)
+          ADD_FAILURE() << context << ": matrix says " << r.allowed(i, j) << " for "
+                        << pods[i]->key() << " -> " << pods[j]->key() << " " << probe.port << "/"
+                        << protocolName(probe.protocol);
+      }
+    EXPECT_EQ(r.allowedPairs(), pairs) << context;
+  }
+}
+
 // Programs compiled from scratch hold as many elements as the incremental ones.
 void checkNoStaleElements(Cluster& c, const std::string& context) {
   for (const auto& node : c.nodes) {
@@ -255,6 +280,7 @@ TEST(PolicyProperty, EvaluatorAndProgramsAgreeThroughRandomChanges) {
     c.sync();
     std::string context = "seed " + std::to_string(seed);
     checkAgreement(c, context);
+    checkMatrix(c, context);
     for (int step = 0; step < kChanges && !HasFailure(); ++step) {
       std::string what;
       switch (g.pick(7)) {
@@ -316,6 +342,7 @@ TEST(PolicyProperty, EvaluatorAndProgramsAgreeThroughRandomChanges) {
       c.sync();
       std::string stepContext = context + " after " + what;
       checkAgreement(c, stepContext);
+      checkMatrix(c, stepContext);
       checkNoStaleElements(c, stepContext);
     }
     if (HasFailure()) break;
