@@ -1,5 +1,7 @@
 #include "api/codec.h"
 
+#include <functional>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -235,6 +237,32 @@ std::string encodeYaml(const Json& value) {
   std::string s = out.c_str();
   if (s.empty() || s.back() != '\n') s += '\n';
   return s;
+}
+
+core::Result<std::vector<Json>> decodeObjects(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  std::vector<Json> documents;
+  if (first != std::string_view::npos && text[first] == '{') {
+    auto json = decodeJson(text);
+    if (!json) return json.takeError();
+    documents.push_back(std::move(*json));
+  } else {
+    auto yaml = decodeYamlDocuments(text);
+    if (!yaml) return yaml.takeError();
+    documents = std::move(*yaml);
+  }
+  std::vector<Json> objects;
+  std::function<void(Json&)> add = [&](Json& obj) {
+    if (!obj.is_object()) return;
+    auto items = obj.find("items");
+    if (items != obj.end() && items->is_array()) {
+      for (auto& item : *items) add(item);
+      return;
+    }
+    objects.push_back(std::move(obj));
+  };
+  for (auto& document : documents) add(document);
+  return objects;
 }
 
 }  // namespace podnet::api

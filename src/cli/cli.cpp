@@ -14,6 +14,7 @@
 #include "cni/entry.h"
 #include "controllers/load_balancer_pool.h"
 #include "dns/dns_main.h"
+#include "policy/policy_main.h"
 #include "testserver/testserver.h"
 
 namespace podnet::cli {
@@ -28,6 +29,7 @@ constexpr const char* kUsage =
     "  up       start a local cluster: control plane + N nodes as network namespaces\n"
     "  down     stop the local cluster and remove everything it created\n"
     "  exec     run a command in a pod's network namespace\n"
+    "  policy   what NetworkPolicies allow and why: explain, matrix, log (podnet policy --help)\n"
     "  agent    the node agent (pods, pod network, routes between nodes)\n"
     "  dns      the cluster DNS server (podnet dns --help)\n"
     "  testserver  the built-in test server that images without a host program run\n"
@@ -141,6 +143,7 @@ int run(int argc, char** argv) {
   if (command == "up") return cluster::runUp(rest);
   if (command == "down") return cluster::runDown(rest);
   if (command == "exec") return cluster::runExec(rest);
+  if (command == "policy") return policy::runPolicyMain(rest);
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);
   return 2;
 }

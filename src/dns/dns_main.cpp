@@ -150,29 +150,13 @@ class InformerSource {
 }  // namespace
 
 core::Result<ClusterObjects> parseObjects(std::string_view text) {
-  // JSON directly when it is JSON: a 10k-Service List loads 10x faster than
-  // through the YAML parser.
-  size_t first = text.find_first_not_of(" \t\r\n");
-  std::vector<api::Json> documents;
-  if (first != std::string_view::npos && text[first] == '{') {
-    auto json = api::decodeJson(text);
-    if (!json) return json.takeError();
-    documents.push_back(std::move(*json));
-  } else {
-    auto yaml = api::decodeYamlDocuments(text);
-    if (!yaml) return yaml.takeError();
-    documents = std::move(*yaml);
-  }
+  auto decoded = api::decodeObjects(text);
+  if (!decoded) return decoded.takeError();
   ClusterObjects objects;
-  std::function<void(const api::Json&)> add = [&](const api::Json& obj) {
-    if (!obj.is_object()) return;
-    auto items = obj.find("items");
-    if (items != obj.end() && items->is_array()) {
-      for (const auto& item : *items) add(item);
-      return;
-    }
-    std::string kind = obj.value("kind", "");
-    auto ptr = std::make_shared<const api::Json>(obj);
+  for (auto& obj : *decoded) {
+    auto kindIt = obj.find("kind");
+    std::string kind = kindIt != obj.end() && kindIt->is_string() ? kindIt->get<std::string>() : "";
+    auto ptr = std::make_shared<const api::Json>(std::move(obj));
     if (kind == "Service")
       objects.services.push_back(ptr);
     else if (kind == "EndpointSlice")
@@ -181,8 +165,7 @@ core::Result<ClusterObjects> parseObjects(std::string_view text) {
       objects.pods.push_back(ptr);
     else if (kind == "Namespace")
       objects.namespaces.push_back(ptr);
-  };
-  for (const auto& document : documents) add(document);
+  }
   return objects;
 }
 

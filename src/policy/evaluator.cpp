@@ -205,17 +205,17 @@ bool portMatches(const PolicyPort& rulePort, Protocol protocol, uint16_t port,
 
 namespace {
 
-bool ruleMatches(const Policy& policy, const Rule& rule, const Endpoint& peer, Protocol protocol,
-                 uint16_t port, const Pod* destination) {
+// Whether the rule's peers and its ports match (both must, to allow).
+std::pair<bool, bool> ruleMatches(const Policy& policy, const Rule& rule, const Endpoint& peer,
+                                  Protocol protocol, uint16_t port, const Pod* destination) {
   bool peerOk = rule.peers.empty();
   PeerView view = peerView(peer);
   for (const auto& p : rule.peers)
     if (!peerOk && peerMatches(policy, p, view)) peerOk = true;
-  if (!peerOk) return false;
-  if (rule.ports.empty()) return true;
+  bool portOk = rule.ports.empty();
   for (const auto& p : rule.ports)
-    if (portMatches(p, protocol, port, destination)) return true;
-  return false;
+    if (!portOk && portMatches(p, protocol, port, destination)) portOk = true;
+  return {peerOk, portOk};
 }
 
 std::string joinKeys(const std::vector<std::string>& keys) {
@@ -249,9 +249,11 @@ DirectionVerdict judge(const ClusterState& state, Direction direction, const End
     v.isolatingPolicies.push_back(policy->key());
     const auto& rules = policy->rules(direction);
     if (rules.empty()) ruleless.push_back(policy->key());
-    for (size_t i = 0; i < rules.size(); ++i)
-      if (ruleMatches(*policy, rules[i], peer, protocol, port, destination))
-        v.allowedBy.push_back({policy->key(), i});
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto [peerOk, portOk] = ruleMatches(*policy, rules[i], peer, protocol, port, destination);
+      v.rules.push_back({{policy->key(), i}, peerOk, portOk});
+      if (peerOk && portOk) v.allowedBy.push_back({policy->key(), i});
+    }
   }
   v.isolated = !v.isolatingPolicies.empty();
   v.allowed = !v.isolated || !v.allowedBy.empty();

@@ -108,6 +108,14 @@ struct RuleRef {
   bool operator==(const RuleRef&) const = default;
 };
 
+// How one rule of an isolating policy fared: both its peers and its ports
+// must match for it to allow.
+struct RuleCheck {
+  RuleRef rule;
+  bool peerMatches = false;
+  bool portMatches = false;
+};
+
 // One direction: the egress of the source, or the ingress of the destination.
 struct DirectionVerdict {
   Direction direction = Direction::ingress;
@@ -116,6 +124,7 @@ struct DirectionVerdict {
   bool allowed = true;
   std::vector<std::string> isolatingPolicies;  // policies of this type that select the pod
   std::vector<RuleRef> allowedBy;              // every rule that allows it
+  std::vector<RuleCheck> rules;                // every rule of the isolating policies
   std::string reason;                          // in plain words
 };
 
