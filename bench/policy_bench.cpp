@@ -7,11 +7,11 @@
 // Usage: sudo build/bench/policy_bench [--pods 10000] [--policies 1000]
 //          [--namespaces 100] [--local-pods 110] [--apps 10]
 //          [--iterations 100] [--peer-iterations 20] [--peer-full-iterations 1]
-//          [--checks 4000] [--dp-policies 1000] [--dp-rounds 20]
-//          [--dp-connections 250] [--parts control,check,peer,data] [--quick]
+//          [--checks 4000] [--dp-policies 1000] [--dp-rounds 50]
+//          [--dp-connections 100] [--parts control,check,peer,data] [--quick]
 //   --quick = --pods 2000 --policies 200 --namespaces 20 --iterations 30
 //             --peer-iterations 5 --checks 1000 --dp-policies 200 --dp-rounds 10
-//             --dp-connections 100
+//             --dp-connections 50
 // The peer needs iptables (iptables-nft) and ipset: scripts/setup_bench.sh.
 //
 // Everything lives in throwaway network namespaces "ppb-<pid>-...", removed at
@@ -374,6 +374,7 @@ Proc runIn(const net::NetnsHandle& ns, std::vector<std::string> argv, const std:
 const char* kIptablesRestore = "/usr/sbin/iptables-nft-restore";
 const char* kIptablesSave = "/usr/sbin/iptables-nft-save";
 const char* kIpset = "/usr/sbin/ipset";
+const char* kNft = "/usr/sbin/nft";
 
 double runOk(const net::NetnsHandle& ns, std::vector<std::string> argv, const std::string& input,
              std::string* out = nullptr) {
@@ -394,7 +395,7 @@ struct Params {
   size_t pods = 10000, policies = 1000, namespaces = 100, localPods = 110, apps = 10;
   size_t iterations = 100, peerIterations = 20, peerFullIterations = 1;
   size_t checks = 4000;
-  size_t dpPolicies = 1000, dpRounds = 20, dpConnections = 250;
+  size_t dpPolicies = 1000, dpRounds = 50, dpConnections = 100;
   bool control = true, check = true, peer = true, data = true;
 };
 
@@ -1537,6 +1538,27 @@ FullApply applyFull(const net::NetnsHandle& ns, const Layout& now, const Layout*
   return f;
 }
 
+// Whether the kernel holds what the layout says (rules and set members counted).
+Json kernelMatchesLayout(const net::NetnsHandle& ns, const Layout& l) {
+  std::string table, sets;
+  runOk(ns, {kIptablesSave, "-t", "filter"}, "", &table);
+  runOk(ns, {kIpset, "save"}, "", &sets);
+  auto count = [](const std::string& text, const std::string& prefix) {
+    size_t n = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) n += line.rfind(prefix, 0) == 0;
+    return n;
+  };
+  size_t rules = count(table, "-A "), entries = count(sets, "add "), setCount = count(sets, "create ");
+  return {{"matches", rules == l.ruleCount() && entries == l.entryCount() && setCount == l.sets.size()},
+          {"kernel_rules", rules},
+          {"layout_rules", l.ruleCount()},
+          {"kernel_set_entries", entries},
+          {"layout_set_entries", l.entryCount()},
+          {"kernel_sets", setCount},
+          {"layout_sets", l.sets.size()}};
+}
+
 double applyDelta(const net::NetnsHandle& ns, const LayoutDelta& d) {
   double total = 0;
   if (!d.ipsetBefore.empty()) total += runOk(ns, {kIpset, "restore"}, d.ipsetBefore);
@@ -1560,6 +1582,44 @@ class CountingWriter : public pol::ProgramWriter {
   }
   core::Status remove() override { return core::Ok{}; }
   size_t elements = 0;
+};
+
+// Times the kernel side of each sync and says what the delta held.
+class TimingWriter : public pol::ProgramWriter {
+ public:
+  explicit TimingWriter(std::shared_ptr<pol::ProgramWriter> inner) : inner_(std::move(inner)) {}
+  core::Status replace(const pol::Program& program) override {
+    auto t = Clock::now();
+    core::Status s = inner_->replace(program);
+    lastMs = ms(Clock::now() - t);
+    return s;
+  }
+  core::Status apply(const pol::Delta& d) override {
+    constexpr size_t ranges = static_cast<size_t>(pol::SetKind::portRanges);
+    constexpr size_t cidrs = static_cast<size_t>(pol::SetKind::cidrs);
+    for (size_t dir = 0; dir < pol::kDirections; ++dir) {
+      for (const auto& [id, sets] : d.removed[dir])
+        if (!d.chainsRemoved[dir].count(id))
+          intervalRemoved += sets.sets[ranges].size() + sets.sets[cidrs].size();
+      for (const auto& [id, sets] : d.added[dir])
+        intervalAdded += sets.sets[ranges].size() + sets.sets[cidrs].size();
+      chainsChanged += d.chainsAdded[dir].size() + d.chainsRemoved[dir].size();
+    }
+    auto t = Clock::now();
+    core::Status s = inner_->apply(d);
+    lastMs = ms(Clock::now() - t);
+    return s;
+  }
+  core::Status remove() override { return inner_->remove(); }
+  void reset() {
+    lastMs = 0;
+    intervalRemoved = intervalAdded = chainsChanged = 0;
+  }
+  double lastMs = 0;
+  size_t intervalRemoved = 0, intervalAdded = 0, chainsChanged = 0;
+
+ private:
+  std::shared_ptr<pol::ProgramWriter> inner_;
 };
 
 std::shared_ptr<pol::ProgramWriter> kernelWriter(const net::NetnsHandle& ns) {
@@ -1598,13 +1658,17 @@ PodnetFull podnetFull(pol::Enforcer& e, const std::vector<Event>& events) {
 }
 
 struct ChangeSamples {
-  std::map<std::string, std::vector<double>> ms, elements, extra;
+  std::map<std::string, std::vector<double>> ms, elements, extra, kernel, intervalRemoved, chains;
+  // Kernel time of every sync, by what its delta held.
+  std::map<std::string, std::vector<double>> kernelByDelta, elementsByDelta;
 };
 
-ChangeSamples podnetChanges(pol::Enforcer& e, const Synthetic& s, const Params& p) {
+ChangeSamples podnetChanges(pol::Enforcer& e, const Synthetic& s, const Params& p,
+                            TimingWriter* timing) {
   ChangeSamples out;
   for (size_t i = 0; i < p.iterations; ++i)
     for (const auto& step : iterationSteps(s, p, i)) {
+      if (timing) timing->reset();
       auto t = Clock::now();
       feed(e, step.event);
       check(e.sync(), "podnet " + step.kind);
@@ -1612,6 +1676,16 @@ ChangeSamples podnetChanges(pol::Enforcer& e, const Synthetic& s, const Params& 
       auto last = e.lastSync();
       if (last.full) throw std::runtime_error("podnet: an incremental sync was a full one");
       out.elements[step.kind].push_back(double(last.elements));
+      if (!timing) continue;
+      out.kernel[step.kind].push_back(timing->lastMs);
+      out.intervalRemoved[step.kind].push_back(double(timing->intervalRemoved));
+      out.chains[step.kind].push_back(double(timing->chainsChanged));
+      if (last.elements == 0) continue;
+      std::string group = timing->chainsChanged        ? "chains added or removed"
+                          : timing->intervalRemoved    ? "elements only, some deleted from interval sets"
+                                                       : "elements only, none deleted from interval sets";
+      out.kernelByDelta[group].push_back(timing->lastMs);
+      out.elementsByDelta[group].push_back(double(last.elements));
     }
   return out;
 }
@@ -1939,7 +2013,7 @@ int main(int argc, char** argv) {
         p.checks = 1000;
         p.dpPolicies = 200;
         p.dpRounds = 10;
-        p.dpConnections = 100;
+        p.dpConnections = 50;
       } else {
         std::fprintf(stderr, "unknown argument %s\n", a.c_str());
         return usage();
@@ -1958,12 +2032,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   bool peerTools = access(kIptablesRestore, X_OK) == 0 && access(kIptablesSave, X_OK) == 0 &&
-                   access(kIpset, X_OK) == 0;
+                   access(kIpset, X_OK) == 0 && access(kNft, X_OK) == 0;
   if (!peerTools && (p.peer || p.data || p.check)) {
     std::fprintf(stderr,
-                 "policy_bench: %s, %s or %s is missing: run scripts/setup_bench.sh (the peer needs "
-                 "the iptables and ipset packages)\n",
-                 kIptablesRestore, kIptablesSave, kIpset);
+                 "policy_bench: %s, %s, %s or %s is missing: run scripts/setup_bench.sh (the peer "
+                 "needs the iptables and ipset packages, the reference row nft)\n",
+                 kIptablesRestore, kIptablesSave, kIpset, kNft);
     return 1;
   }
 
@@ -2009,7 +2083,8 @@ int main(int argc, char** argv) {
         auto counting = std::make_shared<CountingWriter>();
         auto compileOnly = makeEnforcer(counting);
         PodnetFull c = podnetFull(*compileOnly, initial);
-        auto e = makeEnforcer(kernelWriter(ns["cp-podnet"]));
+        auto timing = std::make_shared<TimingWriter>(kernelWriter(ns["cp-podnet"]));
+        auto e = makeEnforcer(timing);
         PodnetFull f = podnetFull(*e, initial);
         output({{"measurement", "control_full"},
                 {"impl", "podnet"},
@@ -2019,6 +2094,7 @@ int main(int argc, char** argv) {
                 {"sync_ms", round3(f.syncMs)},
                 {"total_ms", round3(f.feedMs + f.syncMs)},
                 {"compile_only_sync_ms", round3(c.syncMs)},
+                {"kernel_ms", round3(timing->lastMs)},
                 {"full", f.stats.full},
                 {"elements", f.stats.elements},
                 {"objects", f.stats.changes},
@@ -2030,9 +2106,9 @@ int main(int argc, char** argv) {
                  f.stats.elements);
 
         progress("control plane, podnet: %zu iterations of changes", p.iterations);
-        ChangeSamples compiled = podnetChanges(*compileOnly, s, p);
+        ChangeSamples compiled = podnetChanges(*compileOnly, s, p, nullptr);
         compileOnly.reset();
-        ChangeSamples kernel = podnetChanges(*e, s, p);
+        ChangeSamples kernel = podnetChanges(*e, s, p, timing.get());
         for (const auto& kind : kChangeKinds) {
           if (!kernel.ms.count(kind)) continue;
           Json d = distribution(kernel.ms[kind]);
@@ -2042,9 +2118,30 @@ int main(int argc, char** argv) {
                   {"change", kind},
                   {"what", "handler call to the end of sync() (compile + netlink transaction)"},
                   {"ms", d},
+                  {"kernel_ms", distribution(kernel.kernel[kind])},
                   {"compile_only_ms", distribution(compiled.ms[kind])},
-                  {"elements_written", distribution(kernel.elements[kind])}});
+                  {"elements_written", distribution(kernel.elements[kind])},
+                  {"chains_added_or_removed", distribution(kernel.chains[kind])},
+                  {"interval_set_elements_deleted", distribution(kernel.intervalRemoved[kind])}});
         }
+        Json groups = Json::object();
+        for (const auto& [group, v] : kernel.kernelByDelta)
+          groups[group] = {{"kernel_ms", distribution(v)},
+                           {"elements_written", distribution(kernel.elementsByDelta[group])}};
+        // Every iteration leaves the cluster as it was: so must the program.
+        pol::CompilerStats after = e->compilerStats();
+        output({{"measurement", "control_change_kernel_breakdown"},
+                {"impl", "podnet"},
+                {"what", "kernel time (NetlinkWriter::apply) of every non-empty incremental sync, "
+                         "grouped by what its delta held; interval sets are the port-ranges and "
+                         "cidrs sets (pipapo in the kernel)"},
+                {"groups", groups},
+                {"elements_before_changes", f.compiler.elements},
+                {"elements_after_changes", after.elements},
+                {"identities_before_changes", f.compiler.identities},
+                {"identities_after_changes", after.identities},
+                {"program_back_to_start", after.elements == f.compiler.elements &&
+                                              after.localIdentities == f.compiler.localIdentities}});
       }
     }
 
@@ -2129,6 +2226,11 @@ int main(int argc, char** argv) {
                 {"set_entries_changed", distribution(entriesChanged[kind])}});
       }
 
+      output({{"measurement", "peer_state_check"},
+              {"impl", "iptables-calico-delta"},
+              {"what", "after the changes (each iteration restores the cluster), iptables-save and "
+                       "ipset save counted against the layout"},
+              {"result", kernelMatchesLayout(cp, current)}});
       progress("control plane, peer: %zu iteration(s) of changes, kube-router's way",
                p.peerFullIterations);
       ChangeSamples resync;
@@ -2157,11 +2259,15 @@ int main(int argc, char** argv) {
                 {"ms", distribution(resync.ms[kind])},
                 {"compute_ms", distribution(resync.extra[kind])}});
       }
-      if (!all.empty())
+      if (!all.empty()) {
         output({{"measurement", "control_change_summary"},
                 {"impl", "iptables-kube-router-full"},
                 {"what", "every change is one full sync"},
                 {"ms", distribution(all)}});
+        output({{"measurement", "peer_state_check"},
+                {"impl", "iptables-kube-router-full"},
+                {"result", kernelMatchesLayout(cp, current)}});
+      }
     }
 
     if (p.data) {
@@ -2170,8 +2276,9 @@ int main(int argc, char** argv) {
       std::vector<Event> events = initial;
       for (const auto& ev : dp.events()) events.push_back(ev);
       std::vector<std::unique_ptr<Topology>> topologies;
-      for (auto [variant, prefix] : {std::pair{"none", "dpn"}, std::pair{"podnet", "dpp"},
-                                     std::pair{"iptables-kube-router", "dpi"}}) {
+      for (auto [variant, prefix] :
+           {std::pair{"none", "dpn"}, std::pair{"podnet", "dpp"},
+            std::pair{"iptables-kube-router", "dpi"}, std::pair{"nft-conntrack-only", "dpc"}}) {
         auto t = std::make_unique<Topology>();
         t->variant = variant;
         t->prefix = prefix;
@@ -2179,8 +2286,19 @@ int main(int argc, char** argv) {
         buildTopology(*t);
         topologies.push_back(std::move(t));
       }
-      auto enforcer = makeEnforcer(kernelWriter(topologies[1]->node()));
+      auto timing = std::make_shared<TimingWriter>(kernelWriter(topologies[1]->node()));
+      auto enforcer = makeEnforcer(timing);
       PodnetFull f = podnetFull(*enforcer, events);
+      double compileOnlyMs = 0;
+      {
+        auto compileOnly = makeEnforcer(std::make_shared<CountingWriter>());
+        compileOnlyMs = podnetFull(*compileOnly, events).syncMs;
+      }
+      // The reference row: conntrack in the forward hook and nothing else, to
+      // tell the cost of conntrack from the cost of the policy lookups.
+      runOk(topologies[3]->node(), {kNft, "-f", "-"},
+            "table ip ppb-conntrack {\n chain forward {\n  type filter hook forward priority 0;\n"
+            "  ct state established,related accept\n }\n}\n");
       Model dpModel;
       for (const auto& ev : events) dpModel.apply(ev);
       Layout dpLayout = translate(dpModel);
@@ -2194,7 +2312,12 @@ int main(int argc, char** argv) {
                        r.jump != kDefaultChain;
       output({{"measurement", "data_plane_setup"},
               {"policies_selecting_server", p.dpPolicies},
-              {"podnet", {{"sync_ms", round3(f.syncMs)}, {"elements", f.stats.elements}}},
+              {"podnet",
+               {{"sync_ms", round3(f.syncMs)},
+                {"compile_only_sync_ms", round3(compileOnlyMs)},
+                {"kernel_ms", round3(timing->lastMs)},
+                {"elements", f.stats.elements},
+                {"active_policies", f.compiler.activePolicies}}},
               {"iptables-kube-router",
                {{"kernel_apply_ms", round3(full.total())},
                 {"rules", dpLayout.ruleCount()},
@@ -2204,7 +2327,8 @@ int main(int argc, char** argv) {
                 {"local_pods", dpLayout.localOrder.size()}}}});
       bool probesOk = true;
       for (const auto& t : topologies) {
-        Json probes = runProbes(*t, t->variant != "none");
+        bool enforcing = t->variant == "podnet" || t->variant == "iptables-kube-router";
+        Json probes = runProbes(*t, enforcing);
         probesOk &= probes["all_as_expected"].get<bool>();
         output(probes);
       }
@@ -2241,9 +2365,12 @@ int main(int argc, char** argv) {
                  noneP50 > 0 ? round3(percentile(samples[v], 99) / percentile(samples[0], 99)) : 0.0}});
       }
       double podnetRatio = noneP50 > 0 ? percentile(samples[1], 50) / noneP50 : 0;
+      double conntrackP50 = percentile(samples[3], 50);
       Json goals = {{"measurement", "goals"},
                     {"dataplane_podnet_p50_within_5pct_of_none", podnetRatio <= 1.05},
                     {"dataplane_podnet_p50_over_none", round3(podnetRatio)},
+                    {"dataplane_podnet_p50_over_conntrack_only",
+                     conntrackP50 > 0 ? round3(percentile(samples[1], 50) / conntrackP50) : 0.0},
                     {"probes_as_expected", probesOk}};
       if (!podnetChangeP99.empty()) {
         bool met = true;
