@@ -45,11 +45,16 @@
 // Control plane, podnet: one Enforcer (NetlinkWriter opened in an empty
 // "cp-podnet" namespace) fed every object through its handlers (feed_ms),
 // then sync(): one full-replace transaction (sync_ms, elements); the same
-// with a writer that only counts (compile_ms: no kernel). Then incremental
-// changes, each timed from the handler call to the end of sync() (in the
-// kernel): a local pod's labels changed (and back), a remote pod's, a policy
-// changed (an ingress rule added, and back), a pod added on node-1 / on
-// node-2, and those two deleted again; --iterations of each.
+// with a writer that only counts (compile_only_sync_ms: no kernel). Then
+// incremental changes, each timed from the handler call to the end of sync()
+// (in the kernel): a local pod's labels changed (and back), a remote pod's, a
+// policy changed (an ingress rule added, and back), a pod added on node-1 /
+// on node-2, and those two deleted again; --iterations of each. The writer
+// is wrapped to time the netlink transaction alone (kernel_ms) and to say
+// what each delta held (chains added/removed, elements deleted from interval
+// sets); control_change_kernel_breakdown groups the kernel times by that.
+// After the iterations (which leave the cluster as it was) the compiler must
+// hold as many elements as before (program_back_to_start).
 //
 // Control plane, the peer: the same objects translated as kube-router v2
 // (pkg/controllers/netpol) does: a chain KUBE-NWPLCY-<hash> for every policy
@@ -85,12 +90,18 @@
 // (policy::evaluate, node-1's share: the destination's ingress if local, the
 // source's egress if local), by podnet's compiled program (policy::Compiler +
 // tracePacket) and by a simulation of the peer's chains and sets; they must
-// agree, disagreements are printed.
+// agree, disagreements are printed. model_check_after_changes does the same
+// with a Compiler fed the cluster and then every change step of the
+// control-plane iterations, and also turns every element that program lacks
+// (compared with one compiled from scratch) into the connection it allowed.
 //
-// Data plane: three identical topologies (node netns with bridge cni0,
+// Data plane: identical topologies (node netns with bridge cni0,
 // bridge-nf-call-iptables=1, pods server/client/intruder as veth-attached
 // netns): "none" (no policy), "podnet" (Enforcer + NetlinkWriter in the node
-// netns) and "iptables-kube-router" (the peer's layout), each programmed
+// netns), "iptables-kube-router" (the peer's layout) and, as a reference,
+// "nft-conntrack-only" (one nft forward chain holding only `ct state
+// established,related accept`: the cost of conntrack alone, which any
+// stateful enforcement pays). podnet and the peer are programmed
 // with the whole synthetic cluster plus namespace "dp" whose server is
 // selected by --dp-policies policies, every one allowing the client from a
 // rule at a varying position among 1-4 rules (the others: pods that do not
@@ -99,10 +110,10 @@
 // connections first, then TCP connect + one request/response from client to
 // server:8080, the variants interleaved in --dp-rounds rounds of
 // --dp-connections each (order rotated every round); p50/p90/p99 in µs.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -114,10 +125,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdarg>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -181,8 +192,10 @@ Json distribution(const std::vector<double>& v) {
 void output(Json j) {
   j["bench"] = "policy";
   std::string line = j.dump() + "\n";
-  std::fputs(line.c_str(), stdout);
-  std::fflush(stdout);
+  // A reader that went away (`| head`): stop, removing what we made, rather
+  // than measure for nobody (SIGPIPE is ignored, so the write fails).
+  if (std::fputs(line.c_str(), stdout) == EOF || std::fflush(stdout) == EOF)
+    throw std::runtime_error(std::string("stdout: ") + strerror(errno));
 }
 
 void progress(const char* format, ...) __attribute__((format(printf, 1, 2)));
@@ -266,7 +279,9 @@ class Namespaces {
     if (!handle) throw std::runtime_error("netns " + name + ": " + handle.error().message);
     return handles_.emplace(suffix, std::move(*handle)).first->second;
   }
-  const net::NetnsHandle& operator[](const std::string& suffix) const { return handles_.at(suffix); }
+  const net::NetnsHandle& operator[](const std::string& suffix) const {
+    return handles_.at(suffix);
+  }
 
  private:
   std::vector<std::string> names_;
@@ -406,9 +421,7 @@ constexpr uint32_t kDpServerHost = 230, kDpClientHost = 231, kDpIntruderHost = 2
 const char* kNode = "node-1";
 
 std::string appName(size_t a) { return "app-" + std::to_string(a); }
-std::string tierOf(size_t a) {
-  return a % 10 < 3 ? "frontend" : a % 10 < 7 ? "backend" : "db";
-}
+std::string tierOf(size_t a) { return a % 10 < 3 ? "frontend" : a % 10 < 7 ? "backend" : "db"; }
 std::string teamOf(size_t n) { return "team-" + std::to_string(n % 10); }
 
 Json namespaceJson(const std::string& name, Json labels) {
@@ -494,32 +507,32 @@ Json clusterPolicySpec(size_t n, size_t k, size_t N, size_t A) {
                           {{{"podSelector", matchLabels({{"app", appName((a + 1) % A)}})}},
                            {{"podSelector", matchLabels({{"app", appName((a + 2) % A)}})}}}},
                          {"ports", ports}});
-      ingress.push_back(
-          {{"from",
-            {{{"namespaceSelector", matchLabels({{"team", teamOf(n + k)}})},
-              {"podSelector", matchLabels({{"tier", "frontend"}})}}}},
-           {"ports", {{{"port", "http"}}}}});
+      ingress.push_back({{"from",
+                          {{{"namespaceSelector", matchLabels({{"team", teamOf(n + k)}})},
+                            {"podSelector", matchLabels({{"tier", "frontend"}})}}}},
+                         {"ports", {{{"port", "http"}}}}});
       if (k % 10 == 4)
-        ingress.push_back(
-            {{"from",
-              {{{"ipBlock",
-                 {{"cidr", "192.168.0.0/16"},
-                  {"except", {"192.168." + std::to_string(n % 256) + ".0/24"}}}}}}},
-             {"ports", {{{"port", 443}}}}});
+        ingress.push_back({{"from",
+                            {{{"ipBlock",
+                               {{"cidr", "192.168.0.0/16"},
+                                {"except", {"192.168." + std::to_string(n % 256) + ".0/24"}}}}}}},
+                           {"ports", {{{"port", 443}}}}});
       return {{"podSelector", selectApp}, {"ingress", ingress}};
     }
     case 3:
-      return {{"podSelector", selectApp},
-              {"ingress",
-               {{{"from",
-                  {{{"namespaceSelector",
-                     matchLabels({{pol::kNamespaceNameLabel, "ns-" + std::to_string((n + 1) % N)}})}}}},
-                 {"ports", {{{"port", "metrics"}}}}}}}};
+      return {
+          {"podSelector", selectApp},
+          {"ingress",
+           {{{"from",
+              {{{"namespaceSelector",
+                 matchLabels({{pol::kNamespaceNameLabel, "ns-" + std::to_string((n + 1) % N)}})}}}},
+             {"ports", {{{"port", "metrics"}}}}}}}};
     case 5:
       return {{"podSelector", matchLabels({{"tier", "frontend"}})},
               {"ingress",
                {{{"from",
-                  {{{"ipBlock", {{"cidr", "10.0.0.0/8"}, {"except", {"10.244.0.0/14", "10.96.0.0/12"}}}}},
+                  {{{"ipBlock",
+                     {{"cidr", "10.0.0.0/8"}, {"except", {"10.244.0.0/14", "10.96.0.0/12"}}}}},
                    {{"ipBlock", {{"cidr", "172.16.0.0/12"}}}}}},
                  {"ports", {{{"port", 8080}, {"endPort", 8082}}}}}}}};
     case 7:
@@ -530,20 +543,24 @@ Json clusterPolicySpec(size_t n, size_t k, size_t N, size_t A) {
                {{{"from",
                   {{{"podSelector",
                      {{"matchExpressions",
-                       {{{"key", "tier"}, {"operator", "In"}, {"values", {"frontend", "backend"}}}}}}}}}},
+                       {{{"key", "tier"},
+                         {"operator", "In"},
+                         {"values", {"frontend", "backend"}}}}}}}}}},
                  {"ports",
                   {{{"port", 5432}}, {{"port", 6379}}, {{"port", 8000}, {"endPort", 8100}}}}}}}};
     case 8:
-      return {{"podSelector", selectApp},
-              {"policyTypes", {"Egress"}},
-              {"egress",
-               {{{"to", {{{"podSelector", matchLabels({{"tier", "db"}})}}}}, {"ports", {{{"port", 5432}}}}},
-                {{"to",
-                  {{{"namespaceSelector", matchLabels({{pol::kNamespaceNameLabel, "kube-system"}})},
-                    {"podSelector", matchLabels({{"k8s-app", "kube-dns"}})}}}},
-                 {"ports", {{{"port", 53}, {"protocol", "UDP"}}, {{"port", 53}, {"protocol", "TCP"}}}}},
-                {{"to", {{{"podSelector", matchLabels({{"app", appName((a + 1) % A)}})}}}},
-                 {"ports", {{{"port", "http"}}}}}}}};
+      return {
+          {"podSelector", selectApp},
+          {"policyTypes", {"Egress"}},
+          {"egress",
+           {{{"to", {{{"podSelector", matchLabels({{"tier", "db"}})}}}},
+             {"ports", {{{"port", 5432}}}}},
+            {{"to",
+              {{{"namespaceSelector", matchLabels({{pol::kNamespaceNameLabel, "kube-system"}})},
+                {"podSelector", matchLabels({{"k8s-app", "kube-dns"}})}}}},
+             {"ports", {{{"port", 53}, {"protocol", "UDP"}}, {{"port", 53}, {"protocol", "TCP"}}}}},
+            {{"to", {{{"podSelector", matchLabels({{"app", appName((a + 1) % A)}})}}}},
+             {"ports", {{{"port", "http"}}}}}}}};
     default:  // 9
       return {{"podSelector", selectApp},
               {"policyTypes", {"Ingress", "Egress"}},
@@ -556,10 +573,9 @@ Json clusterPolicySpec(size_t n, size_t k, size_t N, size_t A) {
   }
 }
 
-const char* kPolicyShapes[] = {"allow-same-namespace", "allow-app",     "allow-app",
-                               "allow-metrics",        "allow-app-lan", "allow-lb",
-                               "allow-app",            "allow-backends", "egress-app",
-                               "both-app"};
+const char* kPolicyShapes[] = {"allow-same-namespace", "allow-app", "allow-app", "allow-metrics",
+                               "allow-app-lan",        "allow-lb",  "allow-app", "allow-backends",
+                               "egress-app",           "both-app"};
 
 Synthetic generate(const Params& p) {
   Synthetic s;
@@ -568,8 +584,8 @@ Synthetic generate(const Params& p) {
   s.namespaceCount = N;
   static const char* envs[] = {"prod", "staging", "dev"};
   for (size_t n = 0; n < N; ++n)
-    s.namespaces.push_back(namespaceJson("ns-" + std::to_string(n),
-                                         {{"team", teamOf(n)}, {"env", envs[n % 3]}}));
+    s.namespaces.push_back(
+        namespaceJson("ns-" + std::to_string(n), {{"team", teamOf(n)}, {"env", envs[n % 3]}}));
   s.namespaces.push_back(namespaceJson("kube-system", Json::object()));
   size_t stride = 7919;
   while (P > 0 && std::gcd(stride, P) != 1) stride += 2;
@@ -690,8 +706,8 @@ DataPlaneObjects dataPlaneObjects(size_t count) {
       Json from;
       switch ((i + j) % 3) {
         case 0:
-          from = {{{"podSelector",
-                    matchLabels({{"app", "ghost-" + std::to_string(i) + "-" + std::to_string(j)}})}}};
+          from = {{{"podSelector", matchLabels({{"app", "ghost-" + std::to_string(i) + "-" +
+                                                            std::to_string(j)}})}}};
           break;
         case 1:
           from = {{{"namespaceSelector", matchLabels({{"team", teamOf(i + j)}})},
@@ -804,7 +820,8 @@ struct Model {
         break;
       case Event::Kind::policySet: {
         auto policy = pol::policyFromJson(ev.object);
-        if (!policy) throw std::runtime_error("policy " + keyOf(ev.object) + ": " + policy.error().message);
+        if (!policy)
+          throw std::runtime_error("policy " + keyOf(ev.object) + ": " + policy.error().message);
         policies.insert_or_assign(policy->key(), std::move(*policy));
         break;
       }
@@ -831,7 +848,7 @@ struct SetEntry {
 };
 
 struct IpSet {
-  bool net = false;  // hash:net, else hash:ip
+  bool net = false;               // hash:net, else hash:ip
   std::vector<SetEntry> entries;  // sorted, unique
   bool operator==(const IpSet&) const = default;
 };
@@ -858,7 +875,8 @@ struct Rule {
   uint8_t proto = 0;  // 0: any
   int icmpType = -1;
   uint16_t portFirst = 0, portLast = 0;  // 0: any
-  int mark = 0;  // 1: --mark 0x10000/0x10000, -1: ! --mark 0x10000/0x10000, 2: --mark 0x20000/0x20000
+  int mark =
+      0;  // 1: --mark 0x10000/0x10000, -1: ! --mark 0x10000/0x10000, 2: --mark 0x20000/0x20000
   Target target = Target::accept;
   std::string jump;
   std::string raw;  // the whole text instead (rules the simulation never reaches)
@@ -868,7 +886,11 @@ struct Rule {
     std::string s;
     if (src) s += " -s " + ipText(src) + "/32";
     if (dst) s += " -d " + ipText(dst) + "/32";
-    const char* p = proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 132 ? "sctp" : proto == 1 ? "icmp" : "";
+    const char* p = proto == 6     ? "tcp"
+                    : proto == 17  ? "udp"
+                    : proto == 132 ? "sctp"
+                    : proto == 1   ? "icmp"
+                                   : "";
     if (proto) s += std::string(" -p ") + p;
     if (physdev) s += " -m physdev --physdev-is-bridged";
     if (!comment.empty()) s += " -m comment --comment \"" + comment + "\"";
@@ -923,7 +945,7 @@ struct Chain {
 struct Layout {
   std::map<std::string, IpSet> sets;
   std::map<std::string, Chain> chains;  // the builtin INPUT/FORWARD/OUTPUT too
-  std::vector<std::string> localOrder;   // pod keys, in KUBE-ROUTER-FORWARD's order
+  std::vector<std::string> localOrder;  // pod keys, in KUBE-ROUTER-FORWARD's order
   size_t policyChains = 0, podChains = 0;
   size_t ruleCount() const {
     size_t n = 0;
@@ -1067,8 +1089,9 @@ class Translator {
         case pol::PolicyPort::Kind::named: {
           if (!resolveOn) break;  // egress to an ipBlock: no pod to resolve it on
           for (auto& [number, entries] : byNamedPort(*resolveOn, port.name, port.protocol)) {
-            std::string set = "KUBE-DST-" + h16(tag + "|np|" + port.name + "|" +
-                                                std::to_string(proto) + "|" + std::to_string(number));
+            std::string set =
+                "KUBE-DST-" + h16(tag + "|np|" + port.name + "|" + std::to_string(proto) + "|" +
+                                  std::to_string(number));
             addSet(set, false, std::move(entries));
             if (ingress)
               emit(chainName, comment, srcSet, set, proto, number, number);
@@ -1091,8 +1114,8 @@ class Translator {
       for (const auto* pod : it->second)
         if (pol::policySelects(policy, *pod)) targets.push_back(pod);
     std::string comment =
-        "rule to ACCEPT traffic from source pods to dest pods selected by policy name " + policy.name +
-        " namespace " + policy.ns;
+        "rule to ACCEPT traffic from source pods to dest pods selected by policy name " +
+        policy.name + " namespace " + policy.ns;
     if (policy.ingress) {
       std::string targetSet = "KUBE-DST-" + h16(key);
       addSet(targetSet, false, entriesOf(targets));
@@ -1116,7 +1139,8 @@ class Translator {
           addSet(set, false, entriesOf(sources));
           portRules(chainName, comment, tag, rule, set, targetSet, true, &targets);
         }
-        if (rule.peers.empty()) portRules(chainName, comment, tag, rule, "", targetSet, true, &targets);
+        if (rule.peers.empty())
+          portRules(chainName, comment, tag, rule, "", targetSet, true, &targets);
         if (!blocks.empty()) {
           std::string set = "KUBE-SRC-" + h16(tag + "|ipblock");
           addSet(set, true, std::move(blocks));
@@ -1147,7 +1171,8 @@ class Translator {
           addSet(set, false, entriesOf(destinations));
           portRules(chainName, comment, tag, rule, targetSet, set, false, &destinations);
         }
-        if (rule.peers.empty()) portRules(chainName, comment, tag, rule, targetSet, "", false, &all_);
+        if (rule.peers.empty())
+          portRules(chainName, comment, tag, rule, targetSet, "", false, &all_);
         if (!blocks.empty()) {
           std::string set = "KUBE-DST-" + h16(tag + "|ipblock");
           addSet(set, true, std::move(blocks));
@@ -1189,8 +1214,10 @@ class Translator {
       add(builtin, jump);
     }
     Rule raw;
-    raw.raw = "-d 10.96.0.0/12 -m comment --comment \"allow traffic to primary/secondary cluster IP range - " +
-              h16("vip") + "\" -j RETURN";
+    raw.raw =
+        "-d 10.96.0.0/12 -m comment --comment \"allow traffic to primary/secondary cluster IP "
+        "range - " +
+        h16("vip") + "\" -j RETURN";
     add("KUBE-ROUTER-INPUT", raw);
     for (const char* proto : {"tcp", "udp"}) {
       raw.raw = std::string("-p ") + proto + " -m comment --comment \"allow LOCAL " + proto +
@@ -1202,9 +1229,8 @@ class Translator {
     std::vector<const pol::Pod*> local;
     for (const auto* pod : all_)
       if (pod->nodeName == node_) local.push_back(pod);
-    std::sort(local.begin(), local.end(), [](const pol::Pod* a, const pol::Pod* b) {
-      return fnv(a->key()) < fnv(b->key());
-    });
+    std::sort(local.begin(), local.end(),
+              [](const pol::Pod* a, const pol::Pod* b) { return fnv(a->key()) < fnv(b->key()); });
     for (const auto* pod : local) {
       std::string key = pod->key();
       out_.localOrder.push_back(key);
@@ -1261,7 +1287,8 @@ class Translator {
       x.target = Rule::Target::nflog;
       add(fw, x);
       x = Rule{};
-      x.comment = "rule to REJECT traffic destined for POD name:" + pod->name + " namespace: " + pod->ns;
+      x.comment =
+          "rule to REJECT traffic destined for POD name:" + pod->name + " namespace: " + pod->ns;
       x.mark = -1;
       x.target = Rule::Target::reject;
       add(fw, x);
@@ -1273,10 +1300,10 @@ class Translator {
       x.target = Rule::Target::markAccepted;
       add(fw, x);
 
-      std::string to = "rule to jump traffic destined to POD name:" + pod->name + " namespace: " +
-                       pod->ns + " to chain " + fw;
-      std::string from = "rule to jump traffic from POD name:" + pod->name + " namespace: " + pod->ns +
-                         " to chain " + fw;
+      std::string to = "rule to jump traffic destined to POD name:" + pod->name +
+                       " namespace: " + pod->ns + " to chain " + fw;
+      std::string from = "rule to jump traffic from POD name:" + pod->name +
+                         " namespace: " + pod->ns + " to chain " + fw;
       x = Rule{};
       x.target = Rule::Target::jump;
       x.jump = fw;
@@ -1335,7 +1362,8 @@ std::string iptablesFull(const Layout& l) {
 // its type, swapped in.
 std::string ipsetFull(const Layout& l) {
   std::string s;
-  std::string tmp[2] = {"TMP-" + h16("tmp:hash:ip").substr(0, 12), "TMP-" + h16("tmp:hash:net").substr(0, 12)};
+  std::string tmp[2] = {"TMP-" + h16("tmp:hash:ip").substr(0, 12),
+                        "TMP-" + h16("tmp:hash:net").substr(0, 12)};
   for (int t = 0; t < 2; ++t) s += "create " + tmp[t] + " " + setOptions(t == 1) + " -exist\n";
   for (const auto& [name, set] : l.sets) {
     const std::string& t = tmp[set.net ? 1 : 0];
@@ -1368,7 +1396,8 @@ LayoutDelta diffLayouts(const Layout& before, const Layout& after) {
     auto old = before.sets.find(name);
     if (old == before.sets.end()) {
       d.ipsetBefore += "create " + name + " " + setOptions(set.net) + "\n";
-      for (const auto& e : set.entries) d.ipsetBefore += "add " + name + " " + entryText(e, set.net) + "\n";
+      for (const auto& e : set.entries)
+        d.ipsetBefore += "add " + name + " " + entryText(e, set.net) + "\n";
       d.entriesAdded += set.entries.size();
       ++d.setsCreated;
       continue;
@@ -1549,14 +1578,16 @@ Json kernelMatchesLayout(const net::NetnsHandle& ns, const Layout& l) {
     for (std::string line; std::getline(in, line);) n += line.rfind(prefix, 0) == 0;
     return n;
   };
-  size_t rules = count(table, "-A "), entries = count(sets, "add "), setCount = count(sets, "create ");
-  return {{"matches", rules == l.ruleCount() && entries == l.entryCount() && setCount == l.sets.size()},
-          {"kernel_rules", rules},
-          {"layout_rules", l.ruleCount()},
-          {"kernel_set_entries", entries},
-          {"layout_set_entries", l.entryCount()},
-          {"kernel_sets", setCount},
-          {"layout_sets", l.sets.size()}};
+  size_t rules = count(table, "-A "), entries = count(sets, "add "),
+         setCount = count(sets, "create ");
+  return {
+      {"matches", rules == l.ruleCount() && entries == l.entryCount() && setCount == l.sets.size()},
+      {"kernel_rules", rules},
+      {"layout_rules", l.ruleCount()},
+      {"kernel_set_entries", entries},
+      {"layout_set_entries", l.entryCount()},
+      {"kernel_sets", setCount},
+      {"layout_sets", l.sets.size()}};
 }
 
 double applyDelta(const net::NetnsHandle& ns, const LayoutDelta& d) {
@@ -1681,9 +1712,10 @@ ChangeSamples podnetChanges(pol::Enforcer& e, const Synthetic& s, const Params& 
       out.intervalRemoved[step.kind].push_back(double(timing->intervalRemoved));
       out.chains[step.kind].push_back(double(timing->chainsChanged));
       if (last.elements == 0) continue;
-      std::string group = timing->chainsChanged        ? "chains added or removed"
-                          : timing->intervalRemoved    ? "elements only, some deleted from interval sets"
-                                                       : "elements only, none deleted from interval sets";
+      std::string group = timing->chainsChanged ? "chains added or removed"
+                          : timing->intervalRemoved
+                              ? "elements only, some deleted from interval sets"
+                              : "elements only, none deleted from interval sets";
       out.kernelByDelta[group].push_back(timing->lastMs);
       out.elementsByDelta[group].push_back(double(last.elements));
     }
@@ -1694,27 +1726,62 @@ ChangeSamples podnetChanges(pol::Enforcer& e, const Synthetic& s, const Params& 
 // Model check: evaluator, podnet's program and the peer's layout agree.
 
 struct CheckOutcome {
-  size_t samples = 0, agree = 0, allowed = 0, podnetVsEvaluator = 0, peerVsEvaluator = 0;
-  std::vector<Json> examples;
+  size_t samples = 0, agree = 0, allowed = 0, podnetVsEvaluator = 0, peerVsEvaluator = 0,
+         changedVsEvaluator = 0, changedDenied = 0;
+  size_t changedSteps = 0, freshElements = 0, changedElements = 0;
+  size_t missingElements = 0, extraElements = 0, missingProbes = 0, missingWronglyDenied = 0;
+  std::vector<Json> examples, changedExamples;
 };
 
-CheckOutcome modelCheck(const Model& m, const Layout& layout, size_t samples) {
+void compilerApply(pol::Compiler& c, const Event& ev) {
+  switch (ev.kind) {
+    case Event::Kind::namespaceSet:
+      c.setNamespace(pol::namespaceFromJson(ev.object));
+      break;
+    case Event::Kind::podSet:
+      c.setPod(pol::podFromJson(ev.object));
+      break;
+    case Event::Kind::podDelete:
+      c.removePod(keyOf(ev.object));
+      break;
+    case Event::Kind::policySet:
+      c.setPolicy(*pol::policyFromJson(ev.object));
+      break;
+  }
+}
+
+// `changes`: steps applied to a second compiler after the cluster, which
+// leave the cluster as it was: its program must give the same verdicts.
+CheckOutcome modelCheck(const Model& m, const Layout& layout, size_t samples,
+                        const std::vector<Step>& changes) {
   CheckOutcome out;
   pol::ClusterState state;
-  pol::Compiler compiler(kNode);
+  pol::Compiler compiler(kNode), changed(kNode);
   for (const auto& [name, ns] : m.namespaces) {
     state.setNamespace(ns);
     compiler.setNamespace(ns);
+    changed.setNamespace(ns);
   }
   for (const auto& [key, policy] : m.policies) {
     state.setPolicy(policy);
     compiler.setPolicy(policy);
+    changed.setPolicy(policy);
   }
   for (const auto& [key, pod] : m.pods) {
     state.setPod(pod);
     compiler.setPod(pod);
+    changed.setPod(pod);
   }
+  (void)changed.takeDelta();
+  for (const auto& step : changes) {
+    compilerApply(changed, step.event);
+    (void)changed.takeDelta();  // as the enforcer does after each sync
+  }
+  out.changedSteps = changes.size();
+  out.freshElements = compiler.stats().elements;
+  out.changedElements = changed.stats().elements;
   const pol::Program& program = compiler.program();
+  const pol::Program& changedProgram = changed.program();
   LayoutSim sim(layout);
   std::vector<const pol::Pod*> local, all;
   for (const auto& [key, pod] : m.pods) {
@@ -1731,11 +1798,60 @@ CheckOutcome modelCheck(const Model& m, const Layout& layout, size_t samples) {
     uint16_t port;
   };
   static const std::vector<PortChoice> ports = {
-      {pol::Protocol::tcp, 80},   {pol::Protocol::tcp, 443},  {pol::Protocol::tcp, 5432},
-      {pol::Protocol::tcp, 6379}, {pol::Protocol::tcp, 8050}, {pol::Protocol::tcp, 8080},
-      {pol::Protocol::tcp, 8081}, {pol::Protocol::tcp, 8082}, {pol::Protocol::tcp, 8443},
+      {pol::Protocol::tcp, 80},   {pol::Protocol::tcp, 443},   {pol::Protocol::tcp, 5432},
+      {pol::Protocol::tcp, 6379}, {pol::Protocol::tcp, 8050},  {pol::Protocol::tcp, 8080},
+      {pol::Protocol::tcp, 8081}, {pol::Protocol::tcp, 8082},  {pol::Protocol::tcp, 8443},
       {pol::Protocol::tcp, 9090}, {pol::Protocol::tcp, 12345}, {pol::Protocol::udp, 53},
       {pol::Protocol::tcp, 53},   {pol::Protocol::udp, 8080}};
+  // Every element the changed program lacks, as the connection it allows:
+  // judged by the evaluator and traced through the changed program.
+  pol::Delta lost = pol::diffPrograms(changedProgram, program);
+  pol::Delta extra = pol::diffPrograms(program, changedProgram);
+  for (size_t d = 0; d < pol::kDirections; ++d) {
+    for (const auto& [id, sets] : extra.added[d])
+      for (const auto& set : sets.sets) out.extraElements += set.size();
+    for (const auto& [id, sets] : lost.added[d]) {
+      uint32_t localIp = 0;
+      for (const auto& [ip, chain] : program.dispatch[d])
+        if (chain == id) localIp = ip;
+      for (size_t k = 0; k < pol::kSetKinds; ++k)
+        for (const auto& e : sets.sets[k]) {
+          ++out.missingElements;
+          if (!localIp || k == static_cast<size_t>(pol::SetKind::cidrs)) continue;
+          uint32_t peer = e.first[0];
+          uint8_t proto = k == static_cast<size_t>(pol::SetKind::peers) ? 6 : uint8_t(e.first[1]);
+          uint16_t port = k == static_cast<size_t>(pol::SetKind::peers) ||
+                                  k == static_cast<size_t>(pol::SetKind::protocols)
+                              ? 8080
+                              : uint16_t(e.first[2]);
+          uint32_t saddr = d == 0 ? peer : localIp, daddr = d == 0 ? localIp : peer;
+          auto protocol = pol::parseProtocol(proto == 17 ? "UDP" : proto == 132 ? "SCTP" : "TCP");
+          pol::Verdict v = pol::evaluate(
+              state, pol::endpointForIp(state, core::IpAddress::fromV4(saddr)),
+              pol::endpointForIp(state, core::IpAddress::fromV4(daddr)), *protocol, port);
+          pol::TracePacket packet;
+          packet.saddr = saddr;
+          packet.daddr = daddr;
+          packet.protocol = proto;
+          packet.dport = port;
+          bool after = pol::tracePacket(changedProgram, packet, pol::TraceHook::forward).accepted;
+          ++out.missingProbes;
+          // This node's share: the direction of the chain the element was in.
+          bool allowedHere = d == 0 ? v.ingress.allowed : v.egress.allowed;
+          if (allowedHere && !after) {
+            ++out.missingWronglyDenied;
+            if (out.changedExamples.size() < 5)
+              out.changedExamples.push_back(
+                  {{"from", ipText(saddr)},
+                   {"to", ipText(daddr)},
+                   {"port", std::to_string(port) + "/" + pol::protocolName(*protocol)},
+                   {"evaluator", "allow"},
+                   {"program_after_changes", "deny"},
+                   {"allowed_by", d == 0 ? v.ingress.reason : v.egress.reason}});
+          }
+        }
+    }
+  }
   std::mt19937 rng(12);
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   for (size_t i = 0; i < samples; ++i) {
@@ -1779,23 +1895,36 @@ CheckOutcome modelCheck(const Model& m, const Layout& layout, size_t samples) {
     packet.protocol = static_cast<uint8_t>(port.protocol);
     packet.dport = port.port;
     bool podnet = pol::tracePacket(program, packet, pol::TraceHook::forward).accepted;
+    bool afterChanges = pol::tracePacket(changedProgram, packet, pol::TraceHook::forward).accepted;
     bool peer = sim.accepts(saddr, daddr, static_cast<uint8_t>(port.protocol), port.port,
                             fromLocal && toLocal);
     ++out.samples;
     out.allowed += expected;
     out.podnetVsEvaluator += podnet != expected;
     out.peerVsEvaluator += peer != expected;
+    out.changedVsEvaluator += afterChanges != expected;
+    out.changedDenied += expected && !afterChanges;
+    if (afterChanges != expected && out.changedExamples.size() < 5)
+      out.changedExamples.push_back(
+          {{"from", from ? from->key() + " " + ipText(saddr) : ipText(saddr)},
+           {"to", to ? to->key() + " " + ipText(daddr) : ipText(daddr)},
+           {"port", std::to_string(port.port) + "/" + pol::protocolName(port.protocol)},
+           {"evaluator", expected},
+           {"program_after_changes", afterChanges},
+           {"egress", v.egress.reason},
+           {"ingress", v.ingress.reason}});
     if (podnet == expected && peer == expected) {
       ++out.agree;
     } else if (out.examples.size() < 8) {
-      out.examples.push_back({{"from", from ? from->key() + " " + ipText(saddr) : ipText(saddr)},
-                              {"to", to ? to->key() + " " + ipText(daddr) : ipText(daddr)},
-                              {"port", std::to_string(port.port) + "/" + pol::protocolName(port.protocol)},
-                              {"evaluator", expected},
-                              {"podnet_program", podnet},
-                              {"peer_layout", peer},
-                              {"ingress", v.ingress.reason},
-                              {"egress", v.egress.reason}});
+      out.examples.push_back(
+          {{"from", from ? from->key() + " " + ipText(saddr) : ipText(saddr)},
+           {"to", to ? to->key() + " " + ipText(daddr) : ipText(daddr)},
+           {"port", std::to_string(port.port) + "/" + pol::protocolName(port.protocol)},
+           {"evaluator", expected},
+           {"podnet_program", podnet},
+           {"peer_layout", peer},
+           {"ingress", v.ingress.reason},
+           {"egress", v.egress.reason}});
     }
   }
   return out;
@@ -1896,7 +2025,9 @@ struct Topology {
   Namespaces* ns = nullptr;
   std::vector<std::unique_ptr<Server>> servers;
   const net::NetnsHandle& node() const { return (*ns)[prefix + "-node"]; }
-  const net::NetnsHandle& pod(const std::string& which) const { return (*ns)[prefix + "-" + which]; }
+  const net::NetnsHandle& pod(const std::string& which) const {
+    return (*ns)[prefix + "-" + which];
+  }
 };
 
 void buildTopology(Topology& t) {
@@ -1922,7 +2053,8 @@ void buildTopology(Topology& t) {
   check(net::writeSysctlIn(nodeNs, "net/ipv4/ip_forward", "1"), "ip_forward");
   check(net::writeSysctlIn(nodeNs, "net/bridge/bridge-nf-call-iptables", "1"),
         "bridge-nf-call-iptables");
-  for (const char* which : {"srv", "cli", "int"}) t.servers.push_back(std::make_unique<Server>(t.pod(which)));
+  for (const char* which : {"srv", "cli", "int"})
+    t.servers.push_back(std::make_unique<Server>(t.pod(which)));
 }
 
 struct Probe {
@@ -1932,7 +2064,8 @@ struct Probe {
 };
 
 Json runProbes(const Topology& t, bool enforcing) {
-  std::string server = ipText(podAddress(1, kDpServerHost)), client = ipText(podAddress(1, kDpClientHost));
+  std::string server = ipText(podAddress(1, kDpServerHost)),
+              client = ipText(podAddress(1, kDpClientHost));
   std::vector<Probe> probes = {{"cli", "srv", 8080, true},  {"cli", "srv", 9090, false},
                                {"int", "srv", 8080, false}, {"srv", "cli", 8080, true},
                                {"int", "cli", 8080, true},  {"node", "srv", 9090, true}};
@@ -1952,7 +2085,10 @@ Json runProbes(const Topology& t, bool enforcing) {
                        {"expect", expected ? "allow" : "deny"},
                        {"got", got ? "allow" : (std::string("deny (") + strerror(int(-r)) + ")")}});
   }
-  return {{"measurement", "probes"}, {"impl", t.variant}, {"all_as_expected", allOk}, {"probes", results}};
+  return {{"measurement", "probes"},
+          {"impl", t.variant},
+          {"all_as_expected", allOk},
+          {"probes", results}};
 }
 
 // ---------------------------------------------------------------------------
@@ -1960,13 +2096,17 @@ Json runProbes(const Topology& t, bool enforcing) {
 const char* kPeerLayout =
     "kube-router v2 iptables layout (iptables-nft + ipset): FORWARD/INPUT/OUTPUT jump to "
     "KUBE-ROUTER-FORWARD/-INPUT/-OUTPUT, which hold 4/1/2 rules per pod of this node (-d ip, "
-    "physdev-is-bridged -d ip, -s ip, physdev -s ip) jumping to a chain KUBE-POD-FW-<hash> per local "
-    "pod (ctstate RELATED,ESTABLISHED accept; addrtype src LOCAL accept; KUBE-NWPLCY-DEFAULT for an "
+    "physdev-is-bridged -d ip, -s ip, physdev -s ip) jumping to a chain KUBE-POD-FW-<hash> per "
+    "local "
+    "pod (ctstate RELATED,ESTABLISHED accept; addrtype src LOCAL accept; KUBE-NWPLCY-DEFAULT for "
+    "an "
     "unisolated direction; one jump per policy selecting the pod, -d ip for ingress, -s ip for "
     "egress; NFLOG and REJECT unless mark 0x10000; clear 0x10000; set 0x20000), then mark 0x20000 "
     "accept; a chain KUBE-NWPLCY-<hash> for every policy of the cluster, two rules (MARK 0x10000, "
-    "RETURN if marked) per rule x port, matching hash:ip sets of the selected pods (all nodes) and of "
-    "each rule's peer pods, hash:net sets for ipBlocks (excepts as nomatch), per-number sets of the "
+    "RETURN if marked) per rule x port, matching hash:ip sets of the selected pods (all nodes) and "
+    "of "
+    "each rule's peer pods, hash:net sets for ipBlocks (excepts as nomatch), per-number sets of "
+    "the "
     "pods a named port resolves on, -p/--dport[:end]; sets created with timeout 0 as kube-router "
     "does; chain names stable across syncs (kube-router versions them)";
 
@@ -1986,18 +2126,30 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--pods") p.pods = std::stoul(next());
-      else if (a == "--policies") p.policies = std::stoul(next());
-      else if (a == "--namespaces") p.namespaces = std::stoul(next());
-      else if (a == "--local-pods") p.localPods = std::stoul(next());
-      else if (a == "--apps") p.apps = std::stoul(next());
-      else if (a == "--iterations") p.iterations = std::stoul(next());
-      else if (a == "--peer-iterations") p.peerIterations = std::stoul(next());
-      else if (a == "--peer-full-iterations") p.peerFullIterations = std::stoul(next());
-      else if (a == "--checks") p.checks = std::stoul(next());
-      else if (a == "--dp-policies") p.dpPolicies = std::stoul(next());
-      else if (a == "--dp-rounds") p.dpRounds = std::stoul(next());
-      else if (a == "--dp-connections") p.dpConnections = std::stoul(next());
+      if (a == "--pods")
+        p.pods = std::stoul(next());
+      else if (a == "--policies")
+        p.policies = std::stoul(next());
+      else if (a == "--namespaces")
+        p.namespaces = std::stoul(next());
+      else if (a == "--local-pods")
+        p.localPods = std::stoul(next());
+      else if (a == "--apps")
+        p.apps = std::stoul(next());
+      else if (a == "--iterations")
+        p.iterations = std::stoul(next());
+      else if (a == "--peer-iterations")
+        p.peerIterations = std::stoul(next());
+      else if (a == "--peer-full-iterations")
+        p.peerFullIterations = std::stoul(next());
+      else if (a == "--checks")
+        p.checks = std::stoul(next());
+      else if (a == "--dp-policies")
+        p.dpPolicies = std::stoul(next());
+      else if (a == "--dp-rounds")
+        p.dpRounds = std::stoul(next());
+      else if (a == "--dp-connections")
+        p.dpConnections = std::stoul(next());
       else if (a == "--parts") {
         std::string parts = next();
         p.control = parts.find("control") != std::string::npos;
@@ -2024,7 +2176,8 @@ int main(int argc, char** argv) {
     }
   }
   if (p.localPods > 200 || p.localPods > p.pods || p.namespaces == 0 || p.apps == 0) {
-    std::fprintf(stderr, "need 0 < --local-pods <= min(200, --pods), --namespaces and --apps > 0\n");
+    std::fprintf(stderr,
+                 "need 0 < --local-pods <= min(200, --pods), --namespaces and --apps > 0\n");
     return 2;
   }
   if (geteuid() != 0) {
@@ -2058,7 +2211,8 @@ int main(int argc, char** argv) {
   try {
     Namespaces ns;
     auto started = Clock::now();
-    progress("generating %zu pods, %zu policies in %zu namespaces", p.pods, p.policies, p.namespaces);
+    progress("generating %zu pods, %zu policies in %zu namespaces", p.pods, p.policies,
+             p.namespaces);
     Synthetic s = generate(p);
     std::vector<Event> initial = s.events();
     Model model;
@@ -2088,8 +2242,9 @@ int main(int argc, char** argv) {
         PodnetFull f = podnetFull(*e, initial);
         output({{"measurement", "control_full"},
                 {"impl", "podnet"},
-                {"what", "Enforcer handlers for every object (feed), then sync(): compile + one "
-                         "netlink transaction replacing table ip podnet-policy"},
+                {"what",
+                 "Enforcer handlers for every object (feed), then sync(): compile + one "
+                 "netlink transaction replacing table ip podnet-policy"},
                 {"feed_ms", round3(f.feedMs)},
                 {"sync_ms", round3(f.syncMs)},
                 {"total_ms", round3(f.feedMs + f.syncMs)},
@@ -2130,18 +2285,20 @@ int main(int argc, char** argv) {
                            {"elements_written", distribution(kernel.elementsByDelta[group])}};
         // Every iteration leaves the cluster as it was: so must the program.
         pol::CompilerStats after = e->compilerStats();
-        output({{"measurement", "control_change_kernel_breakdown"},
-                {"impl", "podnet"},
-                {"what", "kernel time (NetlinkWriter::apply) of every non-empty incremental sync, "
-                         "grouped by what its delta held; interval sets are the port-ranges and "
-                         "cidrs sets (pipapo in the kernel)"},
-                {"groups", groups},
-                {"elements_before_changes", f.compiler.elements},
-                {"elements_after_changes", after.elements},
-                {"identities_before_changes", f.compiler.identities},
-                {"identities_after_changes", after.identities},
-                {"program_back_to_start", after.elements == f.compiler.elements &&
-                                              after.localIdentities == f.compiler.localIdentities}});
+        output(
+            {{"measurement", "control_change_kernel_breakdown"},
+             {"impl", "podnet"},
+             {"what",
+              "kernel time (NetlinkWriter::apply) of every non-empty incremental sync, "
+              "grouped by what its delta held; interval sets are the port-ranges and "
+              "cidrs sets (pipapo in the kernel)"},
+             {"groups", groups},
+             {"elements_before_changes", f.compiler.elements},
+             {"elements_after_changes", after.elements},
+             {"identities_before_changes", f.compiler.identities},
+             {"identities_after_changes", after.identities},
+             {"program_back_to_start", after.elements == f.compiler.elements &&
+                                           after.localIdentities == f.compiler.localIdentities}});
       }
     }
 
@@ -2157,17 +2314,39 @@ int main(int argc, char** argv) {
 
     if (p.check) {
       progress("model check: %zu connections", p.checks);
-      CheckOutcome c = modelCheck(model, *layout, p.checks);
+      std::vector<Step> changes;
+      for (size_t i = 0; i < p.iterations; ++i)
+        for (auto& step : iterationSteps(s, p, i)) changes.push_back(std::move(step));
+      CheckOutcome c = modelCheck(model, *layout, p.checks, changes);
       output({{"measurement", "model_check"},
-              {"what", "random connections to/from node-1's pods judged by podnet's evaluator "
-                       "(node-1's share), podnet's compiled program (tracePacket) and a simulation "
-                       "of the peer's chains and sets"},
+              {"what",
+               "random connections to/from node-1's pods judged by podnet's evaluator "
+               "(node-1's share), podnet's compiled program (tracePacket) and a simulation "
+               "of the peer's chains and sets"},
               {"samples", c.samples},
               {"allowed", c.allowed},
               {"all_agree", c.agree == c.samples},
               {"podnet_program_vs_evaluator_mismatches", c.podnetVsEvaluator},
               {"peer_layout_vs_evaluator_mismatches", c.peerVsEvaluator},
               {"examples", c.examples}});
+      output({{"measurement", "model_check_after_changes"},
+              {"what",
+               "the same connections traced through a podnet Compiler that was fed the "
+               "cluster and then every change step of the control-plane iterations (which "
+               "leave the cluster as it was): its verdicts must equal the evaluator's"},
+              {"change_steps", c.changedSteps},
+              {"samples", c.samples},
+              {"elements_compiled_from_scratch", c.freshElements},
+              {"elements_after_changes", c.changedElements},
+              {"random_connection_mismatches", c.changedVsEvaluator},
+              {"random_connections_wrongly_denied", c.changedDenied},
+              {"elements_missing_after_changes", c.missingElements},
+              {"elements_extra_after_changes", c.extraElements},
+              {"connections_of_missing_elements", c.missingProbes},
+              {"connections_of_missing_elements_wrongly_denied", c.missingWronglyDenied},
+              {"all_agree",
+               c.changedVsEvaluator == 0 && c.missingElements == 0 && c.extraElements == 0},
+              {"examples", c.changedExamples}});
     }
 
     if (p.peer) {
@@ -2215,10 +2394,11 @@ int main(int argc, char** argv) {
         output({{"measurement", "control_change"},
                 {"impl", "iptables-calico-delta"},
                 {"change", kind},
-                {"what", "kernel side only: ipset restore of the changed members, "
-                         "iptables-nft-restore --noflush of the chains whose rules changed, destroy "
-                         "of unused sets (Felix's way); compute_ms is this bench's full rebuild + "
-                         "diff, not counted"},
+                {"what",
+                 "kernel side only: ipset restore of the changed members, "
+                 "iptables-nft-restore --noflush of the chains whose rules changed, destroy "
+                 "of unused sets (Felix's way); compute_ms is this bench's full rebuild + "
+                 "diff, not counted"},
                 {"layout", "as iptables-kube-router"},
                 {"ms", distribution(delta.ms[kind])},
                 {"compute_ms", distribution(delta.extra[kind])},
@@ -2228,8 +2408,9 @@ int main(int argc, char** argv) {
 
       output({{"measurement", "peer_state_check"},
               {"impl", "iptables-calico-delta"},
-              {"what", "after the changes (each iteration restores the cluster), iptables-save and "
-                       "ipset save counted against the layout"},
+              {"what",
+               "after the changes (each iteration restores the cluster), iptables-save and "
+               "ipset save counted against the layout"},
               {"result", kernelMatchesLayout(cp, current)}});
       progress("control plane, peer: %zu iteration(s) of changes, kube-router's way",
                p.peerFullIterations);
@@ -2252,9 +2433,10 @@ int main(int argc, char** argv) {
         output({{"measurement", "control_change"},
                 {"impl", "iptables-kube-router-full"},
                 {"change", kind},
-                {"what", "kernel side: ipset save + iptables-save, ipset restore of every set "
-                         "(temp + swap), iptables-restore of the whole filter table, destroy of "
-                         "stale sets; compute_ms (this bench's translation) not counted"},
+                {"what",
+                 "kernel side: ipset save + iptables-save, ipset restore of every set "
+                 "(temp + swap), iptables-restore of the whole filter table, destroy of "
+                 "stale sets; compute_ms (this bench's translation) not counted"},
                 {"layout", "as iptables-kube-router"},
                 {"ms", distribution(resync.ms[kind])},
                 {"compute_ms", distribution(resync.extra[kind])}});
@@ -2304,8 +2486,9 @@ int main(int argc, char** argv) {
       Layout dpLayout = translate(dpModel);
       FullApply full = applyFull(topologies[2]->node(), dpLayout, nullptr);
       std::string serverKey = "dp/server";
-      size_t position = std::find(dpLayout.localOrder.begin(), dpLayout.localOrder.end(), serverKey) -
-                        dpLayout.localOrder.begin();
+      size_t position =
+          std::find(dpLayout.localOrder.begin(), dpLayout.localOrder.end(), serverKey) -
+          dpLayout.localOrder.begin();
       size_t serverJumps = 0;
       for (const auto& r : dpLayout.chains["KUBE-POD-FW-" + h16(serverKey)].rules)
         serverJumps += r.target == Rule::Target::jump && r.jump.rfind("KUBE-NWPLCY-", 0) == 0 &&
@@ -2352,17 +2535,20 @@ int main(int argc, char** argv) {
       double noneP50 = percentile(samples[0], 50);
       for (size_t v = 0; v < topologies.size(); ++v) {
         double p50 = percentile(samples[v], 50);
-        output({{"measurement", "data_plane"},
-                {"impl", topologies[v]->variant},
-                {"what", "client pod -> server pod on the same node (bridge, br_netfilter): TCP "
-                         "connect + one request/response, µs"},
-                {"us", distribution(samples[v])},
-                {"failures", failures[v]},
-                {"p50_over_none", noneP50 > 0 ? round3(p50 / noneP50) : 0.0},
-                {"p90_over_none",
-                 noneP50 > 0 ? round3(percentile(samples[v], 90) / percentile(samples[0], 90)) : 0.0},
-                {"p99_over_none",
-                 noneP50 > 0 ? round3(percentile(samples[v], 99) / percentile(samples[0], 99)) : 0.0}});
+        output(
+            {{"measurement", "data_plane"},
+             {"impl", topologies[v]->variant},
+             {"what",
+              "client pod -> server pod on the same node (bridge, br_netfilter): TCP "
+              "connect + one request/response, µs"},
+             {"us", distribution(samples[v])},
+             {"failures", failures[v]},
+             {"p50_over_none", noneP50 > 0 ? round3(p50 / noneP50) : 0.0},
+             {"p90_over_none",
+              noneP50 > 0 ? round3(percentile(samples[v], 90) / percentile(samples[0], 90)) : 0.0},
+             {"p99_over_none", noneP50 > 0
+                                   ? round3(percentile(samples[v], 99) / percentile(samples[0], 99))
+                                   : 0.0}});
       }
       double podnetRatio = noneP50 > 0 ? percentile(samples[1], 50) / noneP50 : 0;
       double conntrackP50 = percentile(samples[3], 50);

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the benchmark-only peers of bench/dns_bench (issue 6): the dnsperf
 # load generator and the DNS servers podnet dns is measured against (knot, nsd,
-# unbound, dnsmasq), plus dig for the answer spot checks. They are not needed
-# to build or test podnet, so scripts/setup.sh does not install them.
+# unbound, dnsmasq), plus dig for the answer spot checks; and those of
+# bench/policy_bench (issue 12): iptables (iptables-nft-restore/-save) and
+# ipset, with which the bench programs NetworkPolicies the way kube-router and
+# Calico do, inside its own network namespaces only. They are not needed to
+# build or test podnet, so scripts/setup.sh does not install them. (Debian's
+# iptables package runs no service and loads no rules on install.)
 #
 # The benchmark starts every server itself, on loopback, with its own config in
 # a temp dir. A Debian package may start its system service on install (when
@@ -12,7 +16,7 @@
 # these daemons is still running. Idempotent.
 set -euo pipefail
 
-packages=(dnsperf knot nsd unbound dnsmasq-base bind9-dnsutils)
+packages=(dnsperf knot nsd unbound dnsmasq-base bind9-dnsutils iptables ipset)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -71,10 +75,11 @@ if [ ${#running[@]} -gt 0 ]; then
   exit 1
 fi
 
-for tool in dnsperf knotd knotc nsd nsd-control unbound dnsmasq dig; do
+for tool in dnsperf knotd knotc nsd nsd-control unbound dnsmasq dig iptables-nft-restore \
+  iptables-nft-save ipset; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
     echo "setup_bench: $tool missing after install" >&2
     exit 1
   }
 done
-echo "setup_bench: dnsperf, knot, nsd, unbound, dnsmasq and dig are installed; no DNS daemon is running"
+echo "setup_bench: dnsperf, knot, nsd, unbound, dnsmasq, dig, iptables and ipset are installed; no DNS daemon is running"

@@ -51,8 +51,7 @@ struct NetworkPolicy::Impl {
       : config(std::move(c)), client(cl), informers(i), events(cl, "podnet-agent") {}
 
   void log(const std::string& message) {
-    std::fprintf(stderr, "podnet agent %s: policy: %s\n", config.nodeName.c_str(),
-                 message.c_str());
+    std::fprintf(stderr, "podnet agent %s: policy: %s\n", config.nodeName.c_str(), message.c_str());
   }
 
   fs::path logFile() const { return fs::path(config.dataDir) / "policy" / "denials.log"; }
@@ -81,13 +80,14 @@ struct NetworkPolicy::Impl {
       return;
     auto pod = informers.forResource(api::resource("Pod")).getByKey(podKey);
     if (!pod) return;
-    std::string from = d.source.empty() ? d.sourceIp.toString()
-                                        : d.source + " (" + d.sourceIp.toString() + ")";
-    std::string to = d.destination.empty() ? d.destinationIp.toString()
-                                           : d.destination + " (" + d.destinationIp.toString() + ")";
-    std::string message = "NetworkPolicy denied a connection from " + from + " to " + to +
-                          " on " + std::to_string(d.destinationPort) + "/" + d.protocolText() +
-                          " (" + policy::directionName(d.direction) + ")";
+    std::string from =
+        d.source.empty() ? d.sourceIp.toString() : d.source + " (" + d.sourceIp.toString() + ")";
+    std::string to = d.destination.empty()
+                         ? d.destinationIp.toString()
+                         : d.destination + " (" + d.destinationIp.toString() + ")";
+    std::string message = "NetworkPolicy denied a connection from " + from + " to " + to + " on " +
+                          std::to_string(d.destinationPort) + "/" + d.protocolText() + " (" +
+                          policy::directionName(d.direction) + ")";
     if (!d.policies.empty()) {
       message += ": isolated by ";
       for (size_t i = 0; i < d.policies.size(); ++i) message += (i ? ", " : "") + d.policies[i];

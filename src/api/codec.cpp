@@ -1,10 +1,9 @@
 #include "api/codec.h"
 
-#include <functional>
-
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <regex>
 

@@ -3,11 +3,10 @@
 // it or not (see docs/decisions.md); typed views live in api/types.h.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 

@@ -93,8 +93,8 @@ std::optional<LoggedPacket> parseNflogMessage(const uint8_t* data, size_t length
         if (size >= 16) {
           uint64_t sec = be64(value), usec = be64(value + 8);
           if (sec < (uint64_t(1) << 40) && usec < 1000000)
-            packet.time = std::chrono::system_clock::time_point(
-                std::chrono::seconds(sec) + std::chrono::microseconds(usec));
+            packet.time = std::chrono::system_clock::time_point(std::chrono::seconds(sec) +
+                                                                std::chrono::microseconds(usec));
         }
         break;
       case NFULA_PAYLOAD:
@@ -174,7 +174,8 @@ core::Result<std::vector<LoggedPacket>> NflogReader::read(std::chrono::milliseco
   int fd = mnl_socket_get_fd(socket_);
   pollfd pfd{fd, POLLIN, 0};
   int ready = poll(&pfd, 1, int(timeout.count()));
-  if (ready < 0 && errno != EINTR) return core::internal(std::string("nflog: poll: ") + strerror(errno));
+  if (ready < 0 && errno != EINTR)
+    return core::internal(std::string("nflog: poll: ") + strerror(errno));
   if (ready <= 0) return out;
   std::vector<uint8_t> buffer(MNL_SOCKET_BUFFER_SIZE);
   while (true) {

@@ -20,9 +20,9 @@ namespace podnet::net {
 struct LoggedPacket {
   std::string prefix;  // the rule's log prefix
   core::IpAddress source, destination;
-  uint8_t protocol = 0;  // IP protocol number
+  uint8_t protocol = 0;                          // IP protocol number
   uint16_t sourcePort = 0, destinationPort = 0;  // TCP, UDP, SCTP; 0 otherwise
-  std::chrono::system_clock::time_point time;  // the kernel's timestamp, else when read
+  std::chrono::system_clock::time_point time;    // the kernel's timestamp, else when read
 };
 
 // One NFULNL_MSG_PACKET message (netlink header included) -> the packet, or

@@ -149,7 +149,7 @@ struct Identity {
   std::string key;
   Pod representative;  // namespace, labels, named ports: all a policy reads of a pod
   uint32_t pods = 0;
-  std::set<std::string> localPods;  // keys of this node's pods
+  std::set<std::string> localPods;           // keys of this node's pods
   uint32_t isolation[kDirections] = {0, 0};  // policies of each type selecting it
 };
 
@@ -224,7 +224,7 @@ struct Compiler::Impl {
   uint32_t maxId = 0;
   std::map<std::string, PodRecord> pods;
   std::map<uint32_t, std::set<std::string>> podsByIp;
-  std::map<uint32_t, uint32_t> ipIdentity;           // every pod address -> identity
+  std::map<uint32_t, uint32_t> ipIdentity;         // every pod address -> identity
   std::map<uint32_t, std::set<uint32_t>> ipsById;  // and back
   std::map<std::string, PolicyState> policies;
   std::map<std::string, std::set<std::string>> policiesByNamespace;
@@ -235,7 +235,7 @@ struct Compiler::Impl {
   using RangeOwner = std::tuple<size_t, uint32_t, uint32_t, uint32_t>;  // dir, local, peer, proto
   std::map<RangeOwner, std::map<Interval, uint32_t>> rangeRefs;
   std::map<RangeOwner, std::set<Interval>> rangesPresent;  // normalized, as in the program
-  using BoxOwner = std::pair<size_t, uint32_t>;  // dir, local
+  using BoxOwner = std::pair<size_t, uint32_t>;            // dir, local
   std::map<BoxOwner, std::map<Box, uint32_t>> boxRefs;
   std::set<RangeOwner> dirtyRanges;
   std::set<BoxOwner> dirtyBoxes;
@@ -308,7 +308,8 @@ struct Compiler::Impl {
     }
     auto ips = ipsById.find(k.peer);
     if (ips == ipsById.end()) return;
-    for (uint32_t ip : ips->second) setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), present);
+    for (uint32_t ip : ips->second)
+      setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), present);
   }
 
   void setIpIdentity(uint32_t ip, std::optional<uint32_t> id) {
@@ -372,8 +373,7 @@ struct Compiler::Impl {
     }
   }
 
-  void rangeRef(size_t d, uint32_t local, uint32_t peer, uint32_t proto, Interval ports,
-                int sign) {
+  void rangeRef(size_t d, uint32_t local, uint32_t peer, uint32_t proto, Interval ports, int sign) {
     RangeOwner owner{d, local, peer, proto};
     auto& counts = rangeRefs[owner];
     if (sign > 0) {
@@ -435,8 +435,8 @@ struct Compiler::Impl {
         for (const auto& [box, count] : it->second) boxes.push_back(box);
       std::set<Element> want;
       for (const Box& b : normalizeBoxes(boxes))
-        want.insert(Element{{b.ipFirst, b.protoFirst, b.portFirst},
-                            {b.ipLast, b.protoLast, b.portLast}});
+        want.insert(
+            Element{{b.ipFirst, b.protoFirst, b.portFirst}, {b.ipLast, b.protoLast, b.portLast}});
       const auto& current = chain->second.sets[static_cast<size_t>(SetKind::cidrs)];
       std::vector<Element> stale;
       for (const auto& e : current)
@@ -513,8 +513,8 @@ struct Compiler::Impl {
     if (ranges.empty()) return;
     size_t d = directionIndex(r.direction);
     std::vector<std::tuple<Interval, Interval>> portSpace;  // (protocols, ports)
-    if (rule.ports.empty()) portSpace.emplace_back(Interval{0, kAllProtocolsLast},
-                                                   Interval{0, kAllPortsLast});
+    if (rule.ports.empty())
+      portSpace.emplace_back(Interval{0, kAllProtocolsLast}, Interval{0, kAllPortsLast});
     const Pod& localPod = identities.at(local).representative;
     for (const auto& port : rule.ports) {
       uint32_t proto = static_cast<uint32_t>(port.protocol);
@@ -979,7 +979,8 @@ Delta Compiler::takeDelta() { return impl_->takeDelta(); }
 CompilerStats Compiler::stats() const {
   CompilerStats s;
   s.identities = impl_->identities.size();
-  for (const auto& [id, identity] : impl_->identities) s.localIdentities += !identity.localPods.empty();
+  for (const auto& [id, identity] : impl_->identities)
+    s.localIdentities += !identity.localPods.empty();
   s.policies = impl_->policies.size();
   s.activePolicies = impl_->active.size();
   s.elements = elementCount(impl_->program);

@@ -129,8 +129,8 @@ std::optional<Denial> explainDenial(const ClusterState& state, const net::Logged
   if (to.pod) d.destination = to.pod->key();
   const Pod* judged = d.direction == Direction::ingress ? to.pod : from.pod;
   if (judged && (packet.protocol == 6 || packet.protocol == 17 || packet.protocol == 132)) {
-    Verdict v = evaluate(state, from, to, static_cast<Protocol>(packet.protocol),
-                         packet.destinationPort);
+    Verdict v =
+        evaluate(state, from, to, static_cast<Protocol>(packet.protocol), packet.destinationPort);
     d.policies = d.direction == Direction::ingress ? v.ingress.isolatingPolicies
                                                    : v.egress.isolatingPolicies;
   } else if (judged) {

@@ -28,9 +28,9 @@ struct Denial {
   std::string source, destination;           // pods ("ns/name"), or "" for an address
   core::IpAddress sourceIp, destinationIp;
   uint16_t sourcePort = 0, destinationPort = 0;
-  uint8_t protocol = 0;                 // IP protocol number
-  std::vector<std::string> policies;    // the policies that isolate the judged pod
-  uint32_t count = 1;                   // repeats of the flow folded into this record
+  uint8_t protocol = 0;               // IP protocol number
+  std::vector<std::string> policies;  // the policies that isolate the judged pod
+  uint32_t count = 1;                 // repeats of the flow folded into this record
 
   Json toJson() const;
   static std::optional<Denial> fromJson(const Json& json);

@@ -235,13 +235,12 @@ void Enforcer::run(const std::atomic<bool>& stop) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::milliseconds(500), [&] {
-        return stop || (ready_ && (!namespaces_.empty() || !pods_.empty() ||
-                                   !policies_.empty() || !nodes_.empty() || needFull_));
+        return stop || (ready_ && (!namespaces_.empty() || !pods_.empty() || !policies_.empty() ||
+                                   !nodes_.empty() || needFull_));
       });
       if (stop) return;
       if (!ready_) continue;
-      if (namespaces_.empty() && pods_.empty() && policies_.empty() && nodes_.empty() &&
-          !needFull_)
+      if (namespaces_.empty() && pods_.empty() && policies_.empty() && nodes_.empty() && !needFull_)
         continue;
     }
     // A burst (a rollout, an informer's initial list) becomes one transaction.

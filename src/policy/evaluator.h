@@ -66,7 +66,7 @@ struct Endpoint {
   const Pod* pod = nullptr;  // never a hostNetwork pod: those count as their node's address
   Labels namespaceLabels;    // the pod's namespace's
   core::IpAddress ip;
-  std::string node;  // the node the address belongs to, when it is a node's
+  std::string node;              // the node the address belongs to, when it is a node's
   std::string describe() const;  // "x/a (10.244.1.5)" or "10.0.0.1"
 };
 
@@ -131,7 +131,7 @@ struct DirectionVerdict {
 struct Verdict {
   bool allowed = true;
   // Set when the connection is allowed before any policy is consulted.
-  std::string exemption;  // "a pod reaching itself", "from the pod's own node", ""
+  std::string exemption;     // "a pod reaching itself", "from the pod's own node", ""
   DirectionVerdict egress;   // of the source
   DirectionVerdict ingress;  // of the destination
 };

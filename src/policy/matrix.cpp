@@ -71,7 +71,8 @@ class LabelIndex {
         case api::Requirement::Op::NotIn:
           if (auto byValue = values_.find(r.key); byValue != values_.end())
             for (const auto& v : r.values)
-              if (auto it = byValue->second.find(v); it != byValue->second.end()) part |= it->second;
+              if (auto it = byValue->second.find(v); it != byValue->second.end())
+                part |= it->second;
           if (r.op == api::Requirement::Op::NotEquals || r.op == api::Requirement::Op::NotIn)
             part.flip();
           break;
@@ -154,7 +155,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
   auto addressClass = [&](const Pod& pod) -> size_t {
     if (pod.ips.empty()) return 0;
     const core::IpAddress& ip = pod.ips.front();
-    if (!ip.v6) return size_t(std::upper_bound(cuts.begin(), cuts.end(), uint64_t(ip.v4())) - cuts.begin());
+    if (!ip.v6)
+      return size_t(std::upper_bound(cuts.begin(), cuts.end(), uint64_t(ip.v4())) - cuts.begin());
     size_t signature = 1u << 30;
     for (size_t i = 0; i < v6Blocks.size() && i < 30; ++i)
       if (v6Blocks[i]->contains(ip)) signature |= size_t(1) << i;
@@ -183,7 +185,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
   for (size_t c = 0; c < classes; ++c) {
     classLabels.add(c, reps[c]->labels);
     auto it = classesInNamespace.find(reps[c]->ns);
-    if (it == classesInNamespace.end()) it = classesInNamespace.emplace(reps[c]->ns, Bitset(classes)).first;
+    if (it == classesInNamespace.end())
+      it = classesInNamespace.emplace(reps[c]->ns, Bitset(classes)).first;
     it->second.set(c);
   }
   std::vector<std::string> namespaces;
@@ -199,8 +202,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
       key = "ip:" + peer.ipBlock->cidr.toString();
       for (const auto& e : peer.ipBlock->except) key += "," + e.toString();
     } else {
-      key = (peer.namespaceSelector ? selectorKey(peer.namespaceSelector) : "@" + policy.ns) +
-            "|" + selectorKey(peer.podSelector);
+      key = (peer.namespaceSelector ? selectorKey(peer.namespaceSelector) : "@" + policy.ns) + "|" +
+            selectorKey(peer.podSelector);
     }
     auto cached = peerCache.find(key);
     if (cached != peerCache.end()) return cached->second;
@@ -265,7 +268,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
       if (selected.test(c)) members.push_back(c);
     for (Direction d : {Direction::ingress, Direction::egress}) {
       if (!policy.hasType(d)) continue;
-      for (size_t c : members) (d == Direction::ingress ? r.ingressIsolated_ : r.egressIsolated_)[c] = true;
+      for (size_t c : members)
+        (d == Direction::ingress ? r.ingressIsolated_ : r.egressIsolated_)[c] = true;
       for (const auto& rule : policy.rules(d)) {
         Bitset peers(classes);
         if (rule.peers.empty())

@@ -62,10 +62,10 @@ class Reachability {
 
  private:
   PortProtocol port_;
-  std::vector<uint32_t> classOf_;              // per pod
+  std::vector<uint32_t> classOf_;               // per pod
   std::vector<std::vector<uint32_t>> members_;  // per class: pod indexes
-  std::vector<Bitset> ingressFrom_;            // per class: source classes its ingress admits
-  std::vector<Bitset> egressTo_;               // per class: destination classes its egress admits
+  std::vector<Bitset> ingressFrom_;             // per class: source classes its ingress admits
+  std::vector<Bitset> egressTo_;                // per class: destination classes its egress admits
   std::vector<bool> ingressIsolated_, egressIsolated_;
 };
 

@@ -143,21 +143,24 @@ core::Result<PolicyPort> portFromJson(const Json& item, const std::string& path)
   const Json* number = member(item, "port");
   const Json* end = member(item, "endPort");
   if (number && number->is_number_integer()) {
-    int64_t n = number->is_number_unsigned() ? int64_t(std::min<uint64_t>(number->get<uint64_t>(), 1U << 20))
-                                             : number->get<int64_t>();
+    int64_t n = number->is_number_unsigned()
+                    ? int64_t(std::min<uint64_t>(number->get<uint64_t>(), 1U << 20))
+                    : number->get<int64_t>();
     if (n < 1 || n > 65535) return fieldError(path + ".port", "must be between 1 and 65535");
     port.kind = PolicyPort::Kind::number;
     port.port = port.endPort = static_cast<uint16_t>(n);
     if (end) {
       if (!end->is_number_integer()) return fieldError(path + ".endPort", "must be an integer");
-      int64_t e = end->is_number_unsigned() ? int64_t(std::min<uint64_t>(end->get<uint64_t>(), 1U << 20))
-                                            : end->get<int64_t>();
+      int64_t e = end->is_number_unsigned()
+                      ? int64_t(std::min<uint64_t>(end->get<uint64_t>(), 1U << 20))
+                      : end->get<int64_t>();
       if (e < n || e > 65535)
         return fieldError(path + ".endPort", "must be between `port` and 65535");
       port.endPort = static_cast<uint16_t>(e);
     }
   } else if (number && number->is_string()) {
-    if (end) return fieldError(path + ".endPort", "may not be specified when `port` is non-numeric");
+    if (end)
+      return fieldError(path + ".endPort", "may not be specified when `port` is non-numeric");
     port.kind = PolicyPort::Kind::named;
     port.name = number->get<std::string>();
     if (port.name.empty() || port.name.size() > 15)
@@ -271,8 +274,9 @@ Pod podFromJson(const Json& object) {
         for (const Json& p : *ports) {
           const Json* number = member(p, "containerPort");
           if (!number || !number->is_number_integer()) continue;
-          int64_t n = number->is_number_unsigned() ? int64_t(std::min<uint64_t>(number->get<uint64_t>(), 1U << 20))
-                                                   : number->get<int64_t>();
+          int64_t n = number->is_number_unsigned()
+                          ? int64_t(std::min<uint64_t>(number->get<uint64_t>(), 1U << 20))
+                          : number->get<int64_t>();
           if (n < 1 || n > 65535) continue;
           Protocol protocol = Protocol::tcp;
           if (const Json* proto = member(p, "protocol"); proto && proto->is_string()) {
@@ -281,9 +285,10 @@ Pod podFromJson(const Json& object) {
             protocol = *parsed;
           }
           pod.containerPorts.push_back({protocol, static_cast<uint16_t>(n)});
-          if (const Json* name = member(p, "name"); name && name->is_string() &&
-                                                     !name->get<std::string>().empty())
-            pod.namedPorts.push_back({name->get<std::string>(), protocol, static_cast<uint16_t>(n)});
+          if (const Json* name = member(p, "name");
+              name && name->is_string() && !name->get<std::string>().empty())
+            pod.namedPorts.push_back(
+                {name->get<std::string>(), protocol, static_cast<uint16_t>(n)});
         }
       }
   }
@@ -295,7 +300,8 @@ Pod podFromJson(const Json& object) {
                            pod.containerPorts.end());
   if (status) {
     std::string phase;
-    if (const Json* p = member(*status, "phase"); p && p->is_string()) phase = p->get<std::string>();
+    if (const Json* p = member(*status, "phase"); p && p->is_string())
+      phase = p->get<std::string>();
     bool finished = phase == "Succeeded" || phase == "Failed";
     if (!finished) {
       if (const Json* ips = member(*status, "podIPs"); ips && ips->is_array())

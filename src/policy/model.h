@@ -25,7 +25,7 @@ using Labels = std::map<std::string, std::string>;
 
 // IP protocol numbers, as the kernel's meta l4proto holds them.
 enum class Protocol : uint8_t { tcp = 6, udp = 17, sctp = 132 };
-const char* protocolName(Protocol protocol);  // "TCP"
+const char* protocolName(Protocol protocol);                   // "TCP"
 std::optional<Protocol> parseProtocol(std::string_view text);  // "TCP", "udp", ...
 
 // A container port with a name: what a named policy port resolves to.

@@ -160,13 +160,14 @@ void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t id
                     .verdict(NFT_RETURN));
   for (size_t k = 0; k < kSetKinds; ++k)
     batch.addRule(kFamily, t, chain, setRule(d, identity, static_cast<SetKind>(k)));
-  batch.addRule(kFamily, t, chain,
-                NftRule()
-                    .ct(NFT_CT_STATE)
-                    .maskXor(kCtNew, 0)
-                    .notEqual(u32Host(0))
-                    .limit(config.logRatePerSecond, 1, config.logBurst)
-                    .log(config.nflogGroup, std::string(kLogPrefix) + directionName(d), kLogSnaplen));
+  batch.addRule(
+      kFamily, t, chain,
+      NftRule()
+          .ct(NFT_CT_STATE)
+          .maskXor(kCtNew, 0)
+          .notEqual(u32Host(0))
+          .limit(config.logRatePerSecond, 1, config.logBurst)
+          .log(config.nflogGroup, std::string(kLogPrefix) + directionName(d), kLogSnaplen));
   batch.addRule(kFamily, t, chain, NftRule().verdict(NF_DROP));
 }
 

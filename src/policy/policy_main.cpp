@@ -214,7 +214,9 @@ core::Result<Objects> loadObjects(const Options& o, bool withServices) {
             item["kind"] = kind;  // list items carry no kind
             addObject(out, item);
           }
-        std::string next = list->contains("metadata") ? api::getString(*list, Json::json_pointer("/metadata/continue")) : "";
+        std::string next = list->contains("metadata")
+                               ? api::getString(*list, Json::json_pointer("/metadata/continue"))
+                               : "";
         if (next.empty()) break;
         options.continueToken = next;
       }
@@ -230,7 +232,8 @@ core::Result<Objects> loadObjects(const Options& o, bool withServices) {
     for (Json obj : *decoded) {
       auto kind = obj.find("kind");
       if (kind == obj.end() || *kind != "NetworkPolicy") continue;
-      if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
+      if (!obj.contains("metadata") || !obj["metadata"].is_object())
+        obj["metadata"] = Json::object();
       if (api::namespaceOf(obj).empty())
         obj["metadata"]["namespace"] = o.namespaces.empty() ? "default" : o.namespaces.front();
       const auto& resource = api::resource("NetworkPolicy");
@@ -300,9 +303,9 @@ Json directionJson(const DirectionVerdict& v) {
                      {"portMatches", c.portMatches}});
   Json allowedBy = Json::array();
   for (const auto& r : v.allowedBy) allowedBy.push_back(ruleRefJson(r));
-  return {{"allowed", v.allowed},       {"applies", v.applies},
-          {"isolated", v.isolated},     {"isolatingPolicies", v.isolatingPolicies},
-          {"allowedBy", allowedBy},     {"rules", rules},
+  return {{"allowed", v.allowed},   {"applies", v.applies},
+          {"isolated", v.isolated}, {"isolatingPolicies", v.isolatingPolicies},
+          {"allowedBy", allowedBy}, {"rules", rules},
           {"reason", v.reason}};
 }
 
@@ -312,9 +315,10 @@ void printDirection(const ClusterState& state, const char* title, const Directio
   for (const auto& check : v.rules) {
     const Policy* policy = state.findPolicy(check.rule.policy);
     if (!policy) continue;
-    std::string why = !check.peerMatches && !check.portMatches ? "neither the peer nor the port matches"
-                      : !check.peerMatches                     ? "the peer does not match"
-                                                               : "the port does not match";
+    std::string why = !check.peerMatches && !check.portMatches
+                          ? "neither the peer nor the port matches"
+                      : !check.peerMatches ? "the peer does not match"
+                                           : "the port does not match";
     std::printf("    %s %s rule %zu (%s): %s\n", check.rule.policy.c_str(),
                 directionName(v.direction), check.rule.rule,
                 describeRule(*policy, v.direction, check.rule.rule).c_str(), why.c_str());
@@ -449,7 +453,8 @@ int matrix(const Options& o) {
   bool table = o.full || pods.size() <= 100;
   auto started = std::chrono::steady_clock::now();
   std::vector<Reachability> results;
-  for (const auto& port : ports) results.push_back(Reachability::compute(objects->state, pods, port));
+  for (const auto& port : ports)
+    results.push_back(Reachability::compute(objects->state, pods, port));
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -469,7 +474,8 @@ int matrix(const Options& o) {
           t.port = ports[p].port;
           t.protocol = ports[p].protocol;
           if (o.viaServices) {
-            auto route = routes.find({pods[j]->ips.front().toString(), ports[p].port, ports[p].protocol});
+            auto route =
+                routes.find({pods[j]->ips.front().toString(), ports[p].port, ports[p].protocol});
             if (route == routes.end()) {
               t.netnsPath.clear();  // no Service leads there: not probed
             } else {
@@ -551,12 +557,12 @@ int matrix(const Options& o) {
     for (size_t p = 0; p < ports.size(); ++p) {
       const Reachability& r = results[p];
       uint64_t total = uint64_t(pods.size()) * (pods.size() ? pods.size() - 1 : 0);
-      std::printf("%s: %zu pods (%zu kinds), %llu of %llu pairs allowed; isolated: %zu for "
-                  "ingress, %zu for egress\n",
-                  portText(ports[p].protocol, ports[p].port).c_str(), pods.size(), r.classes(),
-                  static_cast<unsigned long long>(r.allowedPairs()),
-                  static_cast<unsigned long long>(total), r.isolatedForIngress(),
-                  r.isolatedForEgress());
+      std::printf(
+          "%s: %zu pods (%zu kinds), %llu of %llu pairs allowed; isolated: %zu for "
+          "ingress, %zu for egress\n",
+          portText(ports[p].protocol, ports[p].port).c_str(), pods.size(), r.classes(),
+          static_cast<unsigned long long>(r.allowedPairs()), static_cast<unsigned long long>(total),
+          r.isolatedForIngress(), r.isolatedForEgress());
       if (!table) continue;
       auto printTable = [&](const char* title, auto cell) {
         std::printf("%s (rows from, columns to; . allowed, X denied%s)\n", title,

@@ -15,10 +15,10 @@
 namespace podnet::policy {
 
 enum class ProbeOutcome {
-  connected,    // answered
-  refused,      // reached, nothing listening
-  blocked,      // no answer before the timeout
-  error,        // could not probe (no such netns, no route, protocol unsupported)
+  connected,  // answered
+  refused,    // reached, nothing listening
+  blocked,    // no answer before the timeout
+  error,      // could not probe (no such netns, no route, protocol unsupported)
 };
 
 struct ProbeTask {
@@ -28,7 +28,9 @@ struct ProbeTask {
   Protocol protocol = Protocol::tcp;
   ProbeOutcome outcome = ProbeOutcome::error;
   std::string detail;  // for error
-  bool reached() const { return outcome == ProbeOutcome::connected || outcome == ProbeOutcome::refused; }
+  bool reached() const {
+    return outcome == ProbeOutcome::connected || outcome == ProbeOutcome::refused;
+  }
 };
 
 // Runs every task, at most `parallel` at a time, each for at most `timeout`.

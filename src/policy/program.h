@@ -19,9 +19,9 @@
 //     <peer> . meta l4proto @<chain>-protocols return       a protocol, every port
 //     <peer> . meta l4proto . th dport @<chain>-ports return        one port
 //     <peer> . meta l4proto . th dport @<chain>-port-ranges return  endPort ranges (intervals)
-//     <peer> . meta l4proto . th dport @<chain>-cidrs return        ipBlocks, "anywhere" (intervals)
-//     ct state new limit rate ... log group <nflog group> prefix "podnet-policy <direction>"
-//     drop
+//     <peer> . meta l4proto . th dport @<chain>-cidrs return        ipBlocks, "anywhere"
+//     (intervals) ct state new limit rate ... log group <nflog group> prefix "podnet-policy
+//     <direction>" drop
 //   where <peer> is ip saddr for ingress and ip daddr for egress.
 //
 // An identity is a kind of pod: one namespace, the same labels and the same
@@ -68,7 +68,7 @@ struct ChainSets {
 struct Program {
   // Isolated local pod IPv4 (host order) -> the identity whose chain judges it.
   std::map<uint32_t, uint32_t> dispatch[kDirections];
-  std::set<uint32_t> localPods;                     // the `self` set
+  std::set<uint32_t> localPods;                       // the `self` set
   std::map<uint32_t, ChainSets> chains[kDirections];  // by identity
   bool operator==(const Program&) const = default;
 };
@@ -88,9 +88,9 @@ struct Delta {
 // The names in the kernel.
 inline constexpr const char* kPolicyTable = "podnet-policy";
 inline constexpr const char* kSelfSet = "self";
-const char* directionName(size_t direction);    // "ingress"
-std::string dispatchMapName(size_t direction);  // "ingress-dispatch"
-std::string chainName(size_t direction, uint32_t identity);  // "ingress-7"
+const char* directionName(size_t direction);                             // "ingress"
+std::string dispatchMapName(size_t direction);                           // "ingress-dispatch"
+std::string chainName(size_t direction, uint32_t identity);              // "ingress-7"
 std::string setName(size_t direction, uint32_t identity, SetKind kind);  // "ingress-7-ports"
 inline constexpr uint16_t kDefaultNflogGroup = 4201;
 inline constexpr const char* kLogPrefix = "podnet-policy ";  // + "ingress"/"egress"

@@ -34,11 +34,11 @@ bool check(const Program& program, size_t d, uint32_t id, const TracePacket& p,
     SetKind kind;
     std::array<uint32_t, 3> key;
   };
-  for (const Probe& probe : {Probe{SetKind::peers, {peer, 0, 0}},
-                             Probe{SetKind::protocols, {peer, p.protocol, 0}},
-                             Probe{SetKind::ports, {peer, p.protocol, p.dport}},
-                             Probe{SetKind::portRanges, {peer, p.protocol, p.dport}},
-                             Probe{SetKind::cidrs, {peer, p.protocol, p.dport}}}) {
+  for (const Probe& probe :
+       {Probe{SetKind::peers, {peer, 0, 0}}, Probe{SetKind::protocols, {peer, p.protocol, 0}},
+        Probe{SetKind::ports, {peer, p.protocol, p.dport}},
+        Probe{SetKind::portRanges, {peer, p.protocol, p.dport}},
+        Probe{SetKind::cidrs, {peer, p.protocol, p.dport}}}) {
     if (covers(sets.sets[static_cast<size_t>(probe.kind)], probe.key)) {
       steps.push_back(setName(d, id, probe.kind));
       return true;

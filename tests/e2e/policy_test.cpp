@@ -56,8 +56,8 @@ class PolicyE2E : public ::testing::Test {
                       " /usr/bin/kubectl " + args);
   }
   std::pair<int, std::string> policyCommand(const std::string& args) {
-    return runCommand(std::string(PODNET_BINARY) + " policy --data-dir " + dataDir_.string() +
-                      " " + args);
+    return runCommand(std::string(PODNET_BINARY) + " policy --data-dir " + dataDir_.string() + " " +
+                      args);
   }
   std::pair<int, std::string> applyYaml(const std::string& yaml) {
     manifest_ = dataDir_.string() + "-manifest.yaml";
@@ -170,8 +170,8 @@ TEST_F(PolicyE2E, UpstreamModelTruthTablesProbedThroughPodIpsAndClusterIps) {
                                      (viaServices ? " --via-services" : ""));
     return std::make_pair(code, Json::parse(out, nullptr, false));
   };
-  ASSERT_TRUE(eventually([&] { return verify("80/TCP", false).first == 0; },
-                         std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      eventually([&] { return verify("80/TCP", false).first == 0; }, std::chrono::seconds(30)))
       << verify("80/TCP", false).second.dump(1);
 
   // Cases that cover every kind of rule: selectors, AND/OR, expressions,
@@ -214,7 +214,8 @@ TEST_F(PolicyE2E, UpstreamModelTruthTablesProbedThroughPodIpsAndClusterIps) {
     for (const auto& ns : kNamespaces) {
       kubectl("delete networkpolicy --all -n " + ns);
       kubectl("label ns " + ns + " ns2- --overwrite");
-      for (const auto& pod : kPods) kubectl("label pod -n " + ns + " " + pod + " pod2- target- pod=" + pod + " --overwrite");
+      for (const auto& pod : kPods)
+        kubectl("label pod -n " + ns + " " + pod + " pod2- target- pod=" + pod + " --overwrite");
     }
     size_t stepIndex = 0;
     for (const Json& step : c.value("steps", Json::array())) {
@@ -237,7 +238,8 @@ TEST_F(PolicyE2E, UpstreamModelTruthTablesProbedThroughPodIpsAndClusterIps) {
       }
       for (const Json& key : step.value("delete", Json::array())) {
         std::string k = key.get<std::string>();
-        kubectl("delete networkpolicy -n " + k.substr(0, k.find('/')) + " " + k.substr(k.find('/') + 1));
+        kubectl("delete networkpolicy -n " + k.substr(0, k.find('/')) + " " +
+                k.substr(k.find('/') + 1));
       }
       Json namespaceLabels = step.value("namespaceLabels", Json::object());
       Json podLabels = step.value("podLabels", Json::object());
@@ -253,11 +255,12 @@ TEST_F(PolicyE2E, UpstreamModelTruthTablesProbedThroughPodIpsAndClusterIps) {
         kubectl("label pod -n " + ns + " " + name + args + " --overwrite");
       }
       for (const Json& expect : step.value("expect", Json::array())) {
-        std::string port = std::to_string(expect.value("port", 0)) + "/" +
-                           expect.value("protocol", "TCP");
+        std::string port =
+            std::to_string(expect.value("port", 0)) + "/" + expect.value("protocol", "TCP");
         auto wantRows = tableRows(expect.value("table", ""));
         bool services = chosen.count(name) && chosen.at(name);
-        for (bool viaServices : services ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
+        for (bool viaServices :
+             services ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
           SCOPED_TRACE(port + (viaServices ? " through ClusterIPs" : " to pod IPs"));
           Json last;
           bool agreed = eventually(
@@ -270,7 +273,8 @@ TEST_F(PolicyE2E, UpstreamModelTruthTablesProbedThroughPodIpsAndClusterIps) {
                        blankDiagonal(entry["observed"]) == wantRows;
               },
               std::chrono::seconds(20));
-          EXPECT_TRUE(agreed) << "upstream:\n" << expect.value("table", "") << "podnet:\n"
+          EXPECT_TRUE(agreed) << "upstream:\n"
+                              << expect.value("table", "") << "podnet:\n"
                               << last.dump(1) << "\npolicies:\n"
                               << kubectl("get networkpolicy -A -o yaml").second
                               << kubectl("get ns --show-labels").second

@@ -158,8 +158,8 @@ class EchoServer {
         } else if (recvfrom(fds[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer),
                             &len) >= 0) {
           std::string reply = ownIp_ + " " + addressText(peer);
-          (void)sendto(fds[i].fd, reply.data(), reply.size(), 0,
-                       reinterpret_cast<sockaddr*>(&peer), len);
+          (void)sendto(fds[i].fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+                       len);
         }
       }
     }

@@ -40,8 +40,8 @@ struct Cluster {
   void sync() {
     for (auto& [node, compiler] : compilers) {
       applyDelta(kernels[node], compiler->takeDelta());
-      ASSERT_EQ(kernels[node], compiler->program()) << "the deltas of " << node
-                                                    << " do not add up to its program";
+      ASSERT_EQ(kernels[node], compiler->program())
+          << "the deltas of " << node << " do not add up to its program";
     }
   }
 

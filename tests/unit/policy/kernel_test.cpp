@@ -55,7 +55,7 @@ Json policyJson(const std::string& name, Json spec) {
 constexpr const char* kA = "10.244.1.10";
 constexpr const char* kB = "10.244.1.11";
 constexpr const char* kC = "10.244.1.12";
-constexpr const char* kR = "10.244.2.10";    // a pod of another node
+constexpr const char* kR = "10.244.2.10";     // a pod of another node
 constexpr const char* kExt = "192.168.77.2";  // outside the cluster
 constexpr const char* kNode = "10.244.1.1";   // the node's own address on the bridge
 
@@ -73,8 +73,8 @@ class PolicyKernel : public ::testing::Test {
          std::vector<std::pair<std::string, std::string>>{{"a", kA}, {"b", kB}, {"c", kC}}) {
       ns_.make(suffix);
       std::string pod = ns_.name(suffix);
-      ASSERT_TRUE(ip("-n " + node + " link add v-" + suffix + " type veth peer name eth0 netns " +
-                     pod));
+      ASSERT_TRUE(
+          ip("-n " + node + " link add v-" + suffix + " type veth peer name eth0 netns " + pod));
       ASSERT_TRUE(ip("-n " + node + " link set v-" + suffix + " master cni0 up"));
       ASSERT_TRUE(ip("-n " + pod + " addr add " + address + "/24 dev eth0"));
       ASSERT_TRUE(ip("-n " + pod + " link set eth0 up"));
@@ -89,8 +89,8 @@ class PolicyKernel : public ::testing::Test {
                            Leg{"ext", "192.168.77.1/24", std::string(kExt) + "/24"}}) {
       ns_.make(leg.suffix);
       std::string peer = ns_.name(leg.suffix);
-      ASSERT_TRUE(ip("-n " + node + " link add n-" + leg.suffix + " type veth peer name eth0 netns " +
-                     peer));
+      ASSERT_TRUE(ip("-n " + node + " link add n-" + leg.suffix +
+                     " type veth peer name eth0 netns " + peer));
       ASSERT_TRUE(ip("-n " + node + " addr add " + leg.nodeSide + " dev n-" + leg.suffix));
       ASSERT_TRUE(ip("-n " + node + " link set n-" + leg.suffix + " up"));
       ASSERT_TRUE(ip("-n " + peer + " addr add " + leg.peerSide + " dev eth0"));
@@ -104,17 +104,19 @@ class PolicyKernel : public ::testing::Test {
     (void)net::writeSysctlIn(*node_, "net/bridge/bridge-nf-call-iptables", "1");
     for (const auto& [suffix, address] : std::vector<std::pair<std::string, std::string>>{
              {"a", kA}, {"b", kB}, {"c", kC}, {"r", kR}, {"ext", kExt}}) {
-      servers_.push_back(std::make_unique<EchoServer>(ns_[suffix], address, std::vector<int>{80, 81}));
+      servers_.push_back(
+          std::make_unique<EchoServer>(ns_[suffix], address, std::vector<int>{80, 81}));
       ASSERT_TRUE(servers_.back()->ok());
     }
     enforcer_ = makeEnforcer();
     ASSERT_NE(enforcer_, nullptr);
     Enforcer& e = *enforcer_;
     e.namespaceChanged(namespaceJson("default"));
-    e.podChanged(podJson("a", kA, {{"pod", "a"}}, "node-1",
-                         Json::array({{{"containerPort", 80}},
-                                      {{"containerPort", 81}, {"name", "http"}},
-                                      {{"containerPort", 80}, {"protocol", "UDP"}, {"name", "dns"}}})));
+    e.podChanged(
+        podJson("a", kA, {{"pod", "a"}}, "node-1",
+                Json::array({{{"containerPort", 80}},
+                             {{"containerPort", 81}, {"name", "http"}},
+                             {{"containerPort", 80}, {"protocol", "UDP"}, {"name", "dns"}}})));
     e.podChanged(podJson("b", kB, {{"pod", "b"}}));
     e.podChanged(podJson("c", kC, {{"pod", "c"}}));
     e.podChanged(podJson("r", kR, {{"pod", "r"}}, "node-2",
@@ -131,8 +133,7 @@ class PolicyKernel : public ::testing::Test {
     }
     EnforcerConfig config;
     config.nodeName = "node-1";
-    return std::make_unique<Enforcer>(config,
-                                      std::make_shared<NetlinkWriter>(std::move(*writer)));
+    return std::make_unique<Enforcer>(config, std::make_shared<NetlinkWriter>(std::move(*writer)));
   }
 
   // Whether a new TCP connection from `from` reaches `to`:`port` (a drop
@@ -192,17 +193,20 @@ TEST_F(PolicyKernel, IngressVerdictsAreStatefulAndTheNodeIsAlwaysAllowed) {
 
   // Only from pod b, TCP 80.
   apply(policyJson("b-to-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                              {"ingress", {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}},
-                                            {"ports", {{{"port", 80}}}}}}}}));
+                              {"ingress",
+                               {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}},
+                                 {"ports", {{{"port", 80}}}}}}}}));
   EXPECT_TRUE(tcp("b", kA));
   EXPECT_FALSE(tcp("b", kA, 81));
   EXPECT_FALSE(tcp("c", kA));
   EXPECT_FALSE(udp("b", kA)) << "a TCP rule never opens UDP";
 
   // The named port "http" is a's 81/TCP; "dns" its 80/UDP.
-  apply(policyJson("b-to-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                              {"ingress", {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}},
-                                            {"ports", {{{"port", "http"}}, {{"port", "dns"}, {"protocol", "UDP"}}}}}}}}));
+  apply(policyJson(
+      "b-to-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
+                 {"ingress",
+                  {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}},
+                    {"ports", {{{"port", "http"}}, {{"port", "dns"}, {"protocol", "UDP"}}}}}}}}));
   EXPECT_FALSE(tcp("b", kA));
   EXPECT_TRUE(tcp("b", kA, 81));
   EXPECT_TRUE(udp("b", kA));
@@ -226,19 +230,25 @@ TEST_F(PolicyKernel, IngressVerdictsAreStatefulAndTheNodeIsAlwaysAllowed) {
 }
 
 TEST_F(PolicyKernel, IpBlockExceptIsAUnionAcrossPolicies) {
-  apply(policyJson("from-lan", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                                {"ingress", {{{"from", {{{"ipBlock", {{"cidr", "192.168.0.0/16"},
-                                                                     {"except", {"192.168.77.0/24"}}}}}}}}}}}));
+  apply(policyJson(
+      "from-lan",
+      {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
+       {"ingress",
+        {{{"from",
+           {{{"ipBlock", {{"cidr", "192.168.0.0/16"}, {"except", {"192.168.77.0/24"}}}}}}}}}}}));
   EXPECT_FALSE(tcp("ext", kA));
   EXPECT_FALSE(tcp("b", kA)) << "the pod's address is outside the block";
   apply(policyJson("from-ext", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                                {"ingress", {{{"from", {{{"ipBlock", {{"cidr", std::string(kExt) + "/32"}}}}}},
-                                              {"ports", {{{"port", 81}}}}}}}}));
+                                {"ingress",
+                                 {{{"from", {{{"ipBlock", {{"cidr", std::string(kExt) + "/32"}}}}}},
+                                   {"ports", {{{"port", 81}}}}}}}}));
   EXPECT_FALSE(tcp("ext", kA));
   EXPECT_TRUE(tcp("ext", kA, 81)) << "excepted by one policy, allowed by another";
   // A pod's address in a block is matched as any address.
-  apply(policyJson("from-b-ip", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                                 {"ingress", {{{"from", {{{"ipBlock", {{"cidr", std::string(kB) + "/32"}}}}}}}}}}));
+  apply(policyJson(
+      "from-b-ip",
+      {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
+       {"ingress", {{{"from", {{{"ipBlock", {{"cidr", std::string(kB) + "/32"}}}}}}}}}}));
   EXPECT_TRUE(tcp("b", kA));
   EXPECT_FALSE(tcp("c", kA));
 }
@@ -246,8 +256,9 @@ TEST_F(PolicyKernel, IpBlockExceptIsAUnionAcrossPolicies) {
 TEST_F(PolicyKernel, EgressToPodsNamedPortsAndTheNode) {
   apply(policyJson("c-out", {{"podSelector", {{"matchLabels", {{"pod", "c"}}}}},
                              {"policyTypes", {"Egress"}},
-                             {"egress", {{{"to", {{{"podSelector", {{"matchLabels", {{"pod", "r"}}}}}}}},
-                                          {"ports", {{{"port", "http"}}}}}}}}));
+                             {"egress",
+                              {{{"to", {{{"podSelector", {{"matchLabels", {{"pod", "r"}}}}}}}},
+                                {"ports", {{{"port", "http"}}}}}}}}));
   EXPECT_TRUE(tcp("c", kR, 81)) << "r's named port http is 81";
   EXPECT_FALSE(tcp("c", kR, 80));
   EXPECT_FALSE(tcp("c", kB, 81)) << "b has no port named http";
@@ -264,8 +275,10 @@ TEST_F(PolicyKernel, EgressToPodsNamedPortsAndTheNode) {
 }
 
 TEST_F(PolicyKernel, ARestartReplacesTheTableAndKeepsConnections) {
-  apply(policyJson("b-to-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                              {"ingress", {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}}}}}}));
+  apply(policyJson(
+      "b-to-a",
+      {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
+       {"ingress", {{{"from", {{{"podSelector", {{"matchLabels", {{"pod", "b"}}}}}}}}}}}}));
   Fd conn(testing::socketIn(ns_["b"], SOCK_STREAM));
   sockaddr_in to = testing::address(kA, 80);
   ASSERT_EQ(connect(conn.get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
@@ -276,8 +289,8 @@ TEST_F(PolicyKernel, ARestartReplacesTheTableAndKeepsConnections) {
   restarted->namespaceChanged(namespaceJson("default"));
   restarted->podChanged(podJson("a", kA, {{"pod", "a"}}));
   restarted->podChanged(podJson("b", kB, {{"pod", "b"}}));
-  restarted->policyChanged(policyJson("deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                                                 {"ingress", Json::array()}}));
+  restarted->policyChanged(policyJson(
+      "deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}}, {"ingress", Json::array()}}));
   ASSERT_OK(restarted->sync());
   EXPECT_TRUE(restarted->lastSync().full);
   timeval timeout{3, 0};
@@ -293,8 +306,8 @@ TEST_F(PolicyKernel, AFailedTransactionMakesTheNextSyncFull) {
   auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
   ASSERT_OK(nft);
   ASSERT_OK(nft->run("delete table ip podnet-policy\n"));
-  enforcer_->policyChanged(policyJson("deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                                                 {"ingress", Json::array()}}));
+  enforcer_->policyChanged(policyJson(
+      "deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}}, {"ingress", Json::array()}}));
   EXPECT_FALSE(enforcer_->sync().ok());
   ASSERT_OK(enforcer_->sync());
   EXPECT_TRUE(enforcer_->lastSync().full);
@@ -304,8 +317,8 @@ TEST_F(PolicyKernel, AFailedTransactionMakesTheNextSyncFull) {
 TEST_F(PolicyKernel, DeniedConnectionsReachNflog) {
   auto reader = net::runInNetns(*node_, [] { return net::NflogReader::open(kDefaultNflogGroup); });
   ASSERT_OK(reader);
-  apply(policyJson("deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}},
-                              {"ingress", Json::array()}}));
+  apply(policyJson(
+      "deny-a", {{"podSelector", {{"matchLabels", {{"pod", "a"}}}}}, {"ingress", Json::array()}}));
   apply(policyJson("c-out", {{"podSelector", {{"matchLabels", {{"pod", "c"}}}}},
                              {"policyTypes", {"Egress"}},
                              {"egress", Json::array()}}));

@@ -182,13 +182,12 @@ struct Probe {
   Protocol protocol;
   uint16_t port;
 };
-const std::vector<Probe> kProbes = {{Protocol::tcp, 80},   {Protocol::tcp, 81},
-                                    {Protocol::tcp, 8080}, {Protocol::tcp, 8050},
-                                    {Protocol::tcp, 9090}, {Protocol::udp, 53},
-                                    {Protocol::udp, 8050}, {Protocol::sctp, 80},
-                                    {Protocol::tcp, 53}};
-const std::vector<std::string> kOutside = {"192.168.7.9", "192.168.1.5", "8.8.8.8",
-                                           "10.244.1.3", "10.244.2.17"};
+const std::vector<Probe> kProbes = {
+    {Protocol::tcp, 80},   {Protocol::tcp, 81},   {Protocol::tcp, 8080},
+    {Protocol::tcp, 8050}, {Protocol::tcp, 9090}, {Protocol::udp, 53},
+    {Protocol::udp, 8050}, {Protocol::sctp, 80},  {Protocol::tcp, 53}};
+const std::vector<std::string> kOutside = {"192.168.7.9", "192.168.1.5", "8.8.8.8", "10.244.1.3",
+                                           "10.244.2.17"};
 
 // Every source x every destination pod x every probe: evaluator == kernel.
 void checkAgreement(Cluster& c, const std::string& context) {
