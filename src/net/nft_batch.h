@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,6 +26,21 @@ namespace podnet::net {
 enum class NftFamily : uint8_t { ip = 2, ip6 = 10 };
 
 using Bytes = std::vector<uint8_t>;
+
+// nft's datatype numbers (src/datatype.h of nftables), which `nft list`
+// reads from a set's key type; a concatenation packs its parts 6 bits each.
+namespace nft_type {
+inline constexpr uint32_t ipv4Address = 7;
+inline constexpr uint32_t ipv6Address = 8;
+inline constexpr uint32_t inetProtocol = 12;
+inline constexpr uint32_t inetService = 13;
+inline constexpr uint32_t mark = 19;
+constexpr uint32_t concat(std::initializer_list<uint32_t> parts) {
+  uint32_t type = 0;
+  for (uint32_t part : parts) type = (type << 6) | part;
+  return type;
+}
+}  // namespace nft_type
 
 // The expressions of one rule, in the kernel's register machine. Registers are
 // numbered as `nft --debug=netlink` prints them: 0 holds the verdict, 1-4 are

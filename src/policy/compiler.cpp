@@ -182,27 +182,6 @@ struct PolicyState {
   std::vector<std::pair<uint32_t, Box>> podIpBoxes;  // (local identity, box) added
 };
 
-std::string identityKeyOf(const Pod& pod) {
-  std::string key = pod.ns;
-  key += '\0';
-  for (const auto& [k, v] : pod.labels) {
-    key += k;
-    key += '=';
-    key += v;
-    key += '\0';
-  }
-  key += '\1';
-  for (const auto& p : pod.namedPorts) {
-    key += p.name;
-    key += '/';
-    key += std::to_string(static_cast<int>(p.protocol));
-    key += ':';
-    key += std::to_string(p.port);
-    key += '\0';
-  }
-  return key;
-}
-
 }  // namespace
 
 struct Compiler::Impl {
@@ -839,7 +818,7 @@ struct Compiler::Impl {
       for (const auto& ip : pod.ips)
         if (!ip.v6) rec.ips.push_back(ip.v4());
       if (!rec.ips.empty()) {
-        rec.identityKey = identityKeyOf(pod);
+        rec.identityKey = kindKey(pod);
         rec.local = pod.nodeName == node;
         next = std::move(rec);
       }

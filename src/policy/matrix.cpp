@@ -103,26 +103,7 @@ std::string selectorKey(const std::optional<api::LabelSelector>& s) {
 // the elementary intervals of every ipBlock bound, so two pods in one class
 // are inside exactly the same blocks.
 std::string classKey(const Pod& pod, size_t addressClass) {
-  std::string key = pod.ns;
-  key += '\0';
-  for (const auto& [k, v] : pod.labels) {
-    key += k;
-    key += '=';
-    key += v;
-    key += '\0';
-  }
-  key += '\1';
-  for (const auto& p : pod.namedPorts) {
-    key += p.name;
-    key += '/';
-    key += std::to_string(int(p.protocol));
-    key += ':';
-    key += std::to_string(p.port);
-    key += '\0';
-  }
-  key += '\2';
-  key += std::to_string(addressClass);
-  return key;
+  return kindKey(pod) + '\2' + std::to_string(addressClass);
 }
 
 }  // namespace

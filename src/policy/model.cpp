@@ -319,6 +319,27 @@ Pod podFromJson(const Json& object) {
   return pod;
 }
 
+std::string kindKey(const Pod& pod) {
+  std::string key = pod.ns;
+  key += '\0';
+  for (const auto& [k, v] : pod.labels) {
+    key += k;
+    key += '=';
+    key += v;
+    key += '\0';
+  }
+  key += '\1';
+  for (const auto& p : pod.namedPorts) {
+    key += p.name;
+    key += '/';
+    key += std::to_string(static_cast<int>(p.protocol));
+    key += ':';
+    key += std::to_string(p.port);
+    key += '\0';
+  }
+  return key;
+}
+
 Namespace namespaceFromJson(const Json& object) {
   Namespace ns;
   ns.name = api::name(object);

@@ -119,6 +119,11 @@ core::Result<Policy> policyFromJson(const Json& object);
 Pod podFromJson(const Json& object);
 Namespace namespaceFromJson(const Json& object);
 
+// What a policy can tell of a pod, as a key: namespace, labels, named
+// ports. Pods with equal keys are one kind (an identity): every rule treats
+// them alike, but for their addresses.
+std::string kindKey(const Pod& pod);
+
 // The label the API server gives every namespace: its name.
 inline constexpr const char* kNamespaceNameLabel = "kubernetes.io/metadata.name";
 

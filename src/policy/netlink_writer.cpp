@@ -15,16 +15,10 @@ using net::NftElement;
 using net::NftFamily;
 using net::NftRule;
 
-// nft's datatype numbers (src/datatype.h of nftables), for `nft list`; a
-// concatenation's type packs its fields' types 6 bits each.
-constexpr uint32_t kTypeIpv4 = 7;
-constexpr uint32_t kTypeProtocol = 12;
-constexpr uint32_t kTypeService = 13;
-constexpr uint32_t concat(std::initializer_list<uint32_t> types) {
-  uint32_t out = 0;
-  for (uint32_t t : types) out = (out << 6) | t;
-  return out;
-}
+constexpr uint32_t kTypeIpv4 = net::nft_type::ipv4Address;
+constexpr uint32_t kTypeProtocol = net::nft_type::inetProtocol;
+constexpr uint32_t kTypeService = net::nft_type::inetService;
+using net::nft_type::concat;
 
 // Registers as nft allocates them for a concatenation: the first field in
 // register 1, the next ones in the 32-bit registers after it.

@@ -16,9 +16,8 @@ namespace {
 using net::Bytes;
 using net::NftRule;
 
-// nft's datatype numbers (src/datatype.h of nftables).
-constexpr uint32_t kTypeIpv4Address = 7;
-constexpr uint32_t kTypeIpv6Address = 8;
+constexpr uint32_t kTypeIpv4Address = net::nft_type::ipv4Address;
+constexpr uint32_t kTypeIpv6Address = net::nft_type::ipv6Address;
 // Reject codes: ICMP_PORT_UNREACH and ICMPV6_PORT_UNREACH.
 constexpr uint8_t kIcmpPortUnreachable = 3;
 constexpr uint8_t kIcmpv6PortUnreachable = 4;
@@ -299,14 +298,9 @@ core::Status encode(net::NftBatch& batch, const Transaction& tx) {
   return core::Ok{};
 }
 
-// nft's datatype numbers for concatenated keys: 6 bits per part.
-constexpr uint32_t kTypeInetProto = 12;
-constexpr uint32_t kTypeInetService = 13;
-constexpr uint32_t concatType(std::initializer_list<uint32_t> parts) {
-  uint32_t type = 0;
-  for (uint32_t part : parts) type = (type << 6) | part;
-  return type;
-}
+constexpr uint32_t kTypeInetProto = net::nft_type::inetProtocol;
+constexpr uint32_t kTypeInetService = net::nft_type::inetService;
+using net::nft_type::concat;
 // The first 32-bit register after a value of `bytes` in register 1 (nft
 // numbers them 8..23; register 1 is 8..11).
 uint32_t registerAfter(uint32_t bytes) { return NFT_REG32_00 + (bytes + 3) / 4; }
@@ -331,15 +325,15 @@ void encodeBase(net::NftBatch& batch, const TableConfig& config) {
     spec.dataLength = 16;  // a verdict is one 16-byte register
     batch.addSet(family, table, spec);
   };
-  const uint32_t serviceKey = concatType({address, kTypeInetProto, kTypeInetService});
-  const uint32_t portKey = concatType({kTypeInetProto, kTypeInetService});
+  const uint32_t serviceKey = concat({address, kTypeInetProto, kTypeInetService});
+  const uint32_t portKey = concat({kTypeInetProto, kTypeInetService});
   verdictMap(kServiceIps, serviceKey, length + 8);
   verdictMap(kNoEndpointServices, serviceKey, length + 8);
   verdictMap(kServiceNodePorts, portKey, 8);
   verdictMap(kNoEndpointNodePorts, portKey, 8);
   net::NftSetSpec hairpin;
   hairpin.name = kHairpin;
-  hairpin.keyType = concatType({address, address});
+  hairpin.keyType = concat({address, address});
   hairpin.keyLength = 2 * length;
   batch.addSet(family, table, hairpin);
 

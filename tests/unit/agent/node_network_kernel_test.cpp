@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/node_network.h"
+#include "kernel_helpers.h"
 #include "net/netns.h"
 
 namespace podnet::agent {
@@ -47,22 +48,7 @@ class NetnsGuard {
   std::vector<std::string> names_;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using testing::Fd;
 
 struct TestNode {
   std::string name;  // also the Kubernetes node name
@@ -75,11 +61,7 @@ struct TestNode {
 };
 
 sockaddr_in socketAddress(const std::string& address, uint16_t port) {
-  sockaddr_in result{};
-  result.sin_family = AF_INET;
-  result.sin_port = htons(port);
-  inet_pton(AF_INET, address.c_str(), &result.sin_addr);
-  return result;
+  return testing::address(address, port);
 }
 
 class NodeNetworkKernelTest : public ::testing::Test {
