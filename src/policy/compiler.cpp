@@ -62,6 +62,8 @@ struct Box {
 };
 
 constexpr uint32_t kAllProtocolsLast = 255;
+// endPort ranges of at most this many ports become single ports.
+constexpr uint32_t kPortsAsSingles = 16;
 constexpr uint32_t kAllPortsLast = 65535;
 
 using Interval = std::pair<uint32_t, uint32_t>;
@@ -151,6 +153,31 @@ struct Identity {
   uint32_t pods = 0;
   std::set<std::string> localPods;           // keys of this node's pods
   uint32_t isolation[kDirections] = {0, 0};  // policies of each type selecting it
+  std::set<std::string> selectedBy[kDirections];  // those policies
+};
+
+// A chain of the program: the local kinds of pods that policies treat
+// alike share one (same selecting policies, and for ingress, where named
+// ports resolve on the local pod, the same named ports).
+struct ChainState {
+  std::string signature;
+  std::set<uint32_t> members;  // local identities
+};
+
+struct ChainElementKey {
+  uint32_t chain = 0;
+  size_t kind = 0;
+  Element element;
+  bool operator==(const ChainElementKey&) const = default;
+};
+
+struct ChainElementKeyHash {
+  size_t operator()(const ChainElementKey& k) const {
+    uint64_t h = 1469598103934665603ULL ^ k.chain ^ (uint64_t(k.kind) << 32);
+    for (uint32_t v : k.element.first) h = (h ^ v) * 1099511628211ULL;
+    for (uint32_t v : k.element.last) h = (h ^ v) * 1099511628211ULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
 };
 
 struct PodRecord {
@@ -207,7 +234,10 @@ struct Compiler::Impl {
   std::map<uint32_t, std::set<uint32_t>> ipsById;  // and back
   std::map<std::string, PolicyState> policies;
   std::map<std::string, std::set<std::string>> policiesByNamespace;
-  std::set<std::string> active;
+  // Policies that select a local pod (the map's nodes stay put), and those
+  // of them whose elements follow pod addresses.
+  std::set<PolicyState*> active;
+  std::set<PolicyState*> activePodIpDependent;
 
   // Reference counts of what the rules want, between identities.
   std::unordered_map<PairKey, uint32_t, PairKeyHash> refs;
@@ -218,18 +248,31 @@ struct Compiler::Impl {
   std::map<BoxOwner, std::map<Box, uint32_t>> boxRefs;
   std::set<RangeOwner> dirtyRanges;
   std::set<BoxOwner> dirtyBoxes;
-  // Present pairs by peer identity: what a new address of that identity gets.
+  // Present pairs by peer identity (what a new address of that identity
+  // gets) and by local identity (what moves with it to another chain).
   std::map<uint32_t, std::set<PairKey>> pairsByPeer;
+  std::map<std::pair<size_t, uint32_t>, std::set<PairKey>> pairsByLocal;
+  // The normalized ipBlock elements of each local identity, as contributed.
+  std::map<BoxOwner, std::set<Element>> boxesPresent;
+
+  // Chains, by number (never reused: a name stays with its chain), and the
+  // members' reference counts of each element.
+  std::map<uint32_t, ChainState> chainStates[kDirections];
+  std::unordered_map<std::string, uint32_t> chainBySignature[kDirections];
+  std::map<uint32_t, uint32_t> chainOf[kDirections];  // local identity -> chain
+  std::unordered_map<ChainElementKey, uint32_t, ChainElementKeyHash> elementRefs[kDirections];
+  uint32_t maxChain = 0;
 
   explicit Impl(std::string n) : node(std::move(n)) {}
 
   // ---- the program, with change tracking ------------------------------------
 
-  void setKernelElement(size_t d, uint32_t local, SetKind kind, const Element& e, bool present) {
-    auto chain = program.chains[d].find(local);
+  void setKernelElement(size_t d, uint32_t chainId, SetKind kind, const Element& e,
+                        bool present) {
+    auto chain = program.chains[d].find(chainId);
     if (chain == program.chains[d].end()) return;  // gone with its chain
     auto& set = chain->second.sets[static_cast<size_t>(kind)];
-    auto key = std::make_tuple(local, static_cast<size_t>(kind), e);
+    auto key = std::make_tuple(chainId, static_cast<size_t>(kind), e);
     if (present) {
       if (set.insert(e).second) touchedElements[d].emplace(key, false);
     } else if (set.erase(e)) {
@@ -237,23 +280,118 @@ struct Compiler::Impl {
     }
   }
 
-  void setChain(size_t d, uint32_t local, bool present) {
+  void setChain(size_t d, uint32_t chainId, bool present) {
     auto& chains = program.chains[d];
-    auto it = chains.find(local);
+    auto it = chains.find(chainId);
     if (present == (it != chains.end())) return;
     if (present) {
-      chains[local];
-      touchedChains[d].emplace(local, false);
+      chains[chainId];
+      touchedChains[d].emplace(chainId, false);
       return;
     }
     // Element by element, so a chain that comes back before the next delta
     // is diffed against what the kernel still holds.
     for (size_t k = 0; k < kSetKinds; ++k) {
       std::vector<Element> all(it->second.sets[k].begin(), it->second.sets[k].end());
-      for (const auto& e : all) setKernelElement(d, local, static_cast<SetKind>(k), e, false);
+      for (const auto& e : all) setKernelElement(d, chainId, static_cast<SetKind>(k), e, false);
     }
-    chains.erase(local);
-    touchedChains[d].emplace(local, true);
+    chains.erase(chainId);
+    touchedChains[d].emplace(chainId, true);
+  }
+
+  // A local identity's share of an element of its chain (none without one).
+  void contribute(size_t d, uint32_t local, SetKind kind, const Element& e, int sign) {
+    auto chain = chainOf[d].find(local);
+    if (chain == chainOf[d].end()) return;
+    ChainElementKey key{chain->second, static_cast<size_t>(kind), e};
+    auto& refs = elementRefs[d];
+    if (sign > 0) {
+      if (++refs[key] == 1) setKernelElement(d, chain->second, kind, e, true);
+      return;
+    }
+    auto it = refs.find(key);
+    if (it == refs.end()) return;
+    if (--it->second == 0) {
+      refs.erase(it);
+      setKernelElement(d, chain->second, kind, e, false);
+    }
+  }
+
+  // Everything a local identity contributes to its chain, added or taken back.
+  void contributeAll(size_t d, uint32_t local, int sign) {
+    if (auto pairs = pairsByLocal.find({d, local}); pairs != pairsByLocal.end())
+      for (const auto& k : pairs->second)
+        if (auto ips = ipsById.find(k.peer); ips != ipsById.end())
+          for (uint32_t ip : ips->second) contribute(d, local, k.kind, elementFor(k, ip), sign);
+    if (auto boxes = boxesPresent.find({d, local}); boxes != boxesPresent.end())
+      for (const auto& e : boxes->second) contribute(d, local, SetKind::cidrs, e, sign);
+  }
+
+  std::string signatureOf(size_t d, const Identity& identity) const {
+    std::string sig;
+    for (const auto& key : identity.selectedBy[d]) {
+      sig += key;
+      sig += '\0';
+    }
+    if (d == kIngress) {
+      sig += '\1';
+      for (const auto& p : identity.representative.namedPorts)
+        sig += p.name + "/" + std::to_string(int(p.protocol)) + ":" + std::to_string(p.port) + ",";
+    }
+    return sig;
+  }
+
+  // Puts a local identity in the chain its selecting policies call for (or
+  // in none, when no policy of direction d selects it), moving what it
+  // contributes. A chain it alone uses changes signature in place, so a
+  // policy change edits that chain instead of building another.
+  void placeInChain(size_t d, uint32_t local) {
+    Identity& identity = identities.at(local);
+    auto current = chainOf[d].find(local);
+    std::optional<uint32_t> from;
+    if (current != chainOf[d].end()) from = current->second;
+    if (identity.isolation[d] == 0 || identity.localPods.empty()) {
+      if (!from) return;
+      leaveChain(d, local, *from);
+      refreshIdentityIps(identity);
+      return;
+    }
+    std::string sig = signatureOf(d, identity);
+    if (from && chainStates[d].at(*from).signature == sig) return;
+    auto existing = chainBySignature[d].find(sig);
+    if (from && existing == chainBySignature[d].end() &&
+        chainStates[d].at(*from).members.size() == 1) {
+      ChainState& chain = chainStates[d].at(*from);
+      chainBySignature[d].erase(chain.signature);
+      chain.signature = sig;
+      chainBySignature[d][sig] = *from;
+      return;
+    }
+    uint32_t to;
+    if (existing != chainBySignature[d].end()) {
+      to = existing->second;
+    } else {
+      to = ++maxChain;
+      chainStates[d][to].signature = sig;
+      chainBySignature[d][sig] = to;
+      setChain(d, to, true);
+    }
+    if (from) leaveChain(d, local, *from);
+    chainStates[d].at(to).members.insert(local);
+    chainOf[d][local] = to;
+    contributeAll(d, local, +1);
+    refreshIdentityIps(identity);
+  }
+
+  void leaveChain(size_t d, uint32_t local, uint32_t chainId) {
+    contributeAll(d, local, -1);
+    chainOf[d].erase(local);
+    ChainState& chain = chainStates[d].at(chainId);
+    chain.members.erase(local);
+    if (!chain.members.empty()) return;
+    chainBySignature[d].erase(chain.signature);
+    chainStates[d].erase(chainId);
+    setChain(d, chainId, false);
   }
 
   void setDispatch(size_t d, uint32_t ip, std::optional<uint32_t> id) {
@@ -281,14 +419,21 @@ struct Compiler::Impl {
   void pairPresent(const PairKey& k, bool present) {
     if (present) {
       pairsByPeer[k.peer].insert(k);
-    } else if (auto it = pairsByPeer.find(k.peer); it != pairsByPeer.end()) {
-      it->second.erase(k);
-      if (it->second.empty()) pairsByPeer.erase(it);
+      pairsByLocal[{k.direction, k.local}].insert(k);
+    } else {
+      if (auto it = pairsByPeer.find(k.peer); it != pairsByPeer.end()) {
+        it->second.erase(k);
+        if (it->second.empty()) pairsByPeer.erase(it);
+      }
+      if (auto it = pairsByLocal.find({k.direction, k.local}); it != pairsByLocal.end()) {
+        it->second.erase(k);
+        if (it->second.empty()) pairsByLocal.erase(it);
+      }
     }
     auto ips = ipsById.find(k.peer);
     if (ips == ipsById.end()) return;
     for (uint32_t ip : ips->second)
-      setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), present);
+      contribute(k.direction, k.local, k.kind, elementFor(k, ip), present ? +1 : -1);
   }
 
   void setIpIdentity(uint32_t ip, std::optional<uint32_t> id) {
@@ -303,14 +448,14 @@ struct Compiler::Impl {
       if (ips.empty()) ipsById.erase(*old);
       if (auto pairs = pairsByPeer.find(*old); pairs != pairsByPeer.end())
         for (const auto& k : pairs->second)
-          setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), false);
+          contribute(k.direction, k.local, k.kind, elementFor(k, ip), -1);
     }
     if (id) {
       ipIdentity[ip] = *id;
       ipsById[*id].insert(ip);
       if (auto pairs = pairsByPeer.find(*id); pairs != pairsByPeer.end())
         for (const auto& k : pairs->second)
-          setKernelElement(k.direction, k.local, k.kind, elementFor(k, ip), true);
+          contribute(k.direction, k.local, k.kind, elementFor(k, ip), +1);
     }
   }
 
@@ -327,8 +472,10 @@ struct Compiler::Impl {
     setIpIdentity(ip, id);
     setLocal(ip, local);
     for (size_t d = 0; d < kDirections; ++d) {
-      bool isolated = local && identities.at(*id).isolation[d] > 0;
-      setDispatch(d, ip, isolated ? id : std::nullopt);
+      std::optional<uint32_t> chain;
+      if (local)
+        if (auto it = chainOf[d].find(*id); it != chainOf[d].end()) chain = it->second;
+      setDispatch(d, ip, chain);
     }
   }
 
@@ -407,21 +554,25 @@ struct Compiler::Impl {
     dirtyRanges.clear();
     for (const auto& owner : dirtyBoxes) {
       auto [d, local] = owner;
-      auto chain = program.chains[d].find(local);
-      if (chain == program.chains[d].end()) continue;  // its chain is gone, and its elements
       std::vector<Box> boxes;
       if (auto it = boxRefs.find(owner); it != boxRefs.end())
         for (const auto& [box, count] : it->second) boxes.push_back(box);
       std::set<Element> want;
       for (const Box& b : normalizeBoxes(boxes))
-        want.insert(
-            Element{{b.ipFirst, b.protoFirst, b.portFirst}, {b.ipLast, b.protoLast, b.portLast}});
-      const auto& current = chain->second.sets[static_cast<size_t>(SetKind::cidrs)];
-      std::vector<Element> stale;
-      for (const auto& e : current)
-        if (!want.count(e)) stale.push_back(e);
-      for (const auto& e : stale) setKernelElement(d, local, SetKind::cidrs, e, false);
-      for (const auto& e : want) setKernelElement(d, local, SetKind::cidrs, e, true);
+        want.insert(Element{{b.ipFirst, b.protoFirst, b.portFirst},
+                            {b.ipLast, b.protoLast, b.portLast}});
+      std::set<Element>& present = boxesPresent[owner];
+      for (auto it = present.begin(); it != present.end();) {
+        if (want.count(*it)) {
+          ++it;
+          continue;
+        }
+        contribute(d, local, SetKind::cidrs, *it, -1);
+        it = present.erase(it);
+      }
+      for (const auto& e : want)
+        if (present.insert(e).second) contribute(d, local, SetKind::cidrs, e, +1);
+      if (present.empty()) boxesPresent.erase(owner);
     }
     dirtyBoxes.clear();
   }
@@ -469,8 +620,12 @@ struct Compiler::Impl {
           break;
         case PolicyPort::Kind::number:
           if (namedOnly) break;
-          if (port.endPort == port.port)
-            ref(PairKey{d, SetKind::ports, local, peer, proto, port.port, port.port}, sign);
+          // A short range is cheaper as single ports: hash sets take and drop
+          // elements in constant time; the kernel's interval sets of
+          // concatenations rework themselves on every change.
+          if (uint32_t(port.endPort) - port.port < kPortsAsSingles)
+            for (uint32_t number = port.port; number <= port.endPort; ++number)
+              ref(PairKey{d, SetKind::ports, local, peer, proto, number, number}, sign);
           else
             rangeRef(d, local, peer, proto, {port.port, port.endPort}, sign);
           break;
@@ -529,7 +684,8 @@ struct Compiler::Impl {
   void activate(PolicyState& p) {
     if (p.active) return;
     p.active = true;
-    active.insert(p.policy.key());
+    active.insert(&p);
+    if (p.podIpDependent) activePodIpDependent.insert(&p);
     for (auto& r : p.rules) {
       if (!r.selectorPeers) continue;
       const Rule& rule = ruleOf(p, r);
@@ -549,7 +705,8 @@ struct Compiler::Impl {
     if (!p.active) return;
     setPodIpBoxes(p, {});
     p.active = false;
-    active.erase(p.policy.key());
+    active.erase(&p);
+    activePodIpDependent.erase(&p);
     for (auto& r : p.rules) r.matched.clear();
   }
 
@@ -557,10 +714,10 @@ struct Compiler::Impl {
     p.selected.insert(local);
     Identity& identity = identities.at(local);
     for (size_t d = 0; d < kDirections; ++d)
-      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
-          ++identity.isolation[d] == 1) {
-        setChain(d, local, true);
-        refreshIdentityIps(identity);
+      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress)) {
+        ++identity.isolation[d];
+        identity.selectedBy[d].insert(p.policy.key());
+        placeInChain(d, local);
       }
     for (const auto& r : p.rules) applyRule(p, r, local, +1);
   }
@@ -569,10 +726,10 @@ struct Compiler::Impl {
     for (const auto& r : p.rules) applyRule(p, r, local, -1);
     Identity& identity = identities.at(local);
     for (size_t d = 0; d < kDirections; ++d)
-      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress) &&
-          --identity.isolation[d] == 0) {
-        refreshIdentityIps(identity);
-        setChain(d, local, false);
+      if (p.policy.hasType(d == kIngress ? Direction::ingress : Direction::egress)) {
+        --identity.isolation[d];
+        identity.selectedBy[d].erase(p.policy.key());
+        placeInChain(d, local);
       }
     p.selected.erase(local);
   }
@@ -628,10 +785,7 @@ struct Compiler::Impl {
   }
 
   void refreshAllPodIpBoxes() {
-    for (const auto& key : active) {
-      PolicyState& p = policies.at(key);
-      if (p.podIpDependent) refreshPodIpBoxes(p);
-    }
+    for (PolicyState* p : activePodIpDependent) refreshPodIpBoxes(*p);
   }
 
   void addPolicy(const Policy& policy) {
@@ -693,8 +847,8 @@ struct Compiler::Impl {
 
   void identityAdded(uint32_t id) {
     const Identity& identity = identities.at(id);
-    for (const auto& key : active) {
-      PolicyState& p = policies.at(key);
+    for (PolicyState* active : this->active) {
+      PolicyState& p = *active;
       for (auto& r : p.rules) {
         const Rule& rule = ruleOf(p, r);
         if (r.selectorPeers && selectorPeerMatches(p.policy, rule, identity)) {
@@ -708,8 +862,8 @@ struct Compiler::Impl {
   }
 
   void identityRemoved(uint32_t id) {
-    for (const auto& key : active) {
-      PolicyState& p = policies.at(key);
+    for (PolicyState* active : this->active) {
+      PolicyState& p = *active;
       for (auto& r : p.rules) {
         const Rule& rule = ruleOf(p, r);
         if (r.matched.erase(id))
@@ -848,8 +1002,8 @@ struct Compiler::Impl {
     current = std::move(labels);
     auto ids = idsByNamespace.find(name);
     if (ids == idsByNamespace.end()) return;
-    for (const auto& key : active) {
-      PolicyState& p = policies.at(key);
+    for (PolicyState* active : this->active) {
+      PolicyState& p = *active;
       for (auto& r : p.rules) {
         if (!r.namespaceSelectorPeers) continue;
         const Rule& rule = ruleOf(p, r);
@@ -963,6 +1117,7 @@ CompilerStats Compiler::stats() const {
   s.policies = impl_->policies.size();
   s.activePolicies = impl_->active.size();
   s.elements = elementCount(impl_->program);
+  for (size_t d = 0; d < kDirections; ++d) s.chains += impl_->program.chains[d].size();
   return s;
 }
 

@@ -9,6 +9,11 @@
 //   each pair is then held once per address of the peer identity's pods in
 //   the chain of the local identity: a new pod of an existing kind adds its
 //   address where its kind is allowed, and a local one only a dispatch entry.
+// - Kinds of local pods that the policies treat alike (the same selecting
+//   policies; for ingress, where named ports resolve on the local pod, the
+//   same named ports) share one chain: a rollout's new pod-template-hash, or
+//   a pod relabelled into an existing group, only moves dispatch entries. A
+//   chain one kind uses alone is edited in place when its policies change.
 // - Only policies that select a pod of this node ("active" ones) have their
 //   peers resolved; the others cost nothing until such a pod arrives.
 // - Every element is reference-counted by the rules that want it, so a
@@ -38,6 +43,7 @@ struct CompilerStats {
   size_t policies = 0;
   size_t activePolicies = 0;  // selecting a pod of this node
   size_t elements = 0;        // in the rule sets
+  size_t chains = 0;          // per-kind chains, both directions
 };
 
 class Compiler {

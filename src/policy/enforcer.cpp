@@ -98,6 +98,14 @@ void Enforcer::podDeleted(const Json& pod) {
 }
 
 void Enforcer::policyChanged(const Json& object) {
+  std::string key = keyOf(object);
+  std::string seen = object.contains("spec") ? object["spec"].dump() : std::string();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = seenPolicies_.find(key);
+    if (it != seenPolicies_.end() && it->second == seen) return;
+    seenPolicies_[key] = seen;
+  }
   auto parsed = policyFromJson(object);
   std::optional<Policy> policy;
   if (parsed) {
@@ -106,7 +114,6 @@ void Enforcer::policyChanged(const Json& object) {
     if (config_.onBadPolicy) config_.onBadPolicy(keyOf(object), parsed.error());
     policy = failClosedPolicy(object);
   }
-  std::string key = keyOf(object);
   std::lock_guard lock(mutex_);
   policies_[key] = std::move(policy);
   markDirty();
@@ -114,6 +121,7 @@ void Enforcer::policyChanged(const Json& object) {
 
 void Enforcer::policyDeleted(const Json& object) {
   std::lock_guard lock(mutex_);
+  seenPolicies_.erase(keyOf(object));
   policies_[keyOf(object)] = std::nullopt;
   markDirty();
 }
@@ -121,12 +129,16 @@ void Enforcer::policyDeleted(const Json& object) {
 void Enforcer::nodeChanged(const Json& node) {
   auto addresses = nodeAddresses(node);
   std::lock_guard lock(mutex_);
+  auto seen = seenNodes_.find(api::name(node));
+  if (seen != seenNodes_.end() && seen->second == addresses) return;
+  seenNodes_[api::name(node)] = addresses;
   nodes_[api::name(node)] = std::move(addresses);
   markDirty();
 }
 
 void Enforcer::nodeDeleted(const Json& node) {
   std::lock_guard lock(mutex_);
+  seenNodes_.erase(api::name(node));
   nodes_[api::name(node)] = std::nullopt;
   markDirty();
 }
@@ -181,15 +193,9 @@ core::Status Enforcer::sync() {
       else
         state_.removeNode(name);
     }
-    for (auto& [key, policy] : policies) {
-      if (policy) {
-        compiler_.setPolicy(*policy);
-        state_.setPolicy(std::move(*policy));
-      } else {
-        compiler_.removePolicy(key);
-        state_.removePolicy(key);
-      }
-    }
+    // Pods before policies: a policy that arrives finds its pods' kinds
+    // and resolves its peers once, instead of every new kind of pod being
+    // checked against every policy already there.
     for (auto& [key, pod] : pods) {
       if (pod) {
         compiler_.setPod(*pod);
@@ -197,6 +203,15 @@ core::Status Enforcer::sync() {
       } else {
         compiler_.removePod(key);
         state_.removePod(key);
+      }
+    }
+    for (auto& [key, policy] : policies) {
+      if (policy) {
+        compiler_.setPolicy(*policy);
+        state_.setPolicy(std::move(*policy));
+      } else {
+        compiler_.removePolicy(key);
+        state_.removePolicy(key);
       }
     }
     delta = compiler_.takeDelta();

@@ -97,7 +97,11 @@ class Enforcer {
   Pending<Pod> pods_;
   Pending<Policy> policies_;
   Pending<std::vector<core::IpAddress>> nodes_;
-  std::map<std::string, Pod> seenPods_;  // as last recorded, to drop status-only updates
+  // As last recorded, to drop updates that change nothing read here (pod
+  // status heartbeats, node heartbeats, a policy relisted unchanged).
+  std::map<std::string, Pod> seenPods_;
+  std::map<std::string, std::string> seenPolicies_;  // serialized metadata.namespace/name + spec
+  std::map<std::string, std::vector<core::IpAddress>> seenNodes_;
   EnforcerSyncStats lastSync_;
 };
 

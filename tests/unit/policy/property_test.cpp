@@ -260,7 +260,7 @@ void checkNoStaleElements(Cluster& c, const std::string& context) {
 }
 
 TEST(PolicyProperty, EvaluatorAndProgramsAgreeThroughRandomChanges) {
-  const int kClusters = 120;
+  const int kClusters = 150;
   const int kChanges = 8;
   for (int seed = 1; seed <= kClusters; ++seed) {
     Generator g(seed);
@@ -282,7 +282,7 @@ TEST(PolicyProperty, EvaluatorAndProgramsAgreeThroughRandomChanges) {
     checkMatrix(c, context);
     for (int step = 0; step < kChanges && !HasFailure(); ++step) {
       std::string what;
-      switch (g.pick(7)) {
+      switch (g.pick(9)) {
         case 0: {  // relabel a pod
           Pod p = *c.state.findPod(g.choose(podKeys));
           p.labels = g.labels(g.podVocabulary).get<Labels>();
@@ -326,6 +326,23 @@ TEST(PolicyProperty, EvaluatorAndProgramsAgreeThroughRandomChanges) {
           p.ips.clear();
           c.setPod(p);
           what = "pod " + p.key() + " finished";
+          break;
+        }
+        case 7: {  // a policy applied again, unchanged (an informer's relist)
+          if (c.state.policies().empty()) break;
+          auto it = c.state.policies().begin();
+          std::advance(it, g.pick(int(c.state.policies().size())));
+          what = "reapply policy " + it->first;
+          Policy same = it->second;
+          c.setPolicy(same);
+          break;
+        }
+        case 8: {  // a pod gets another address on its node (a new sandbox)
+          Pod p = *c.state.findPod(g.choose(podKeys));
+          if (p.hostNetwork) break;
+          p.ips = {testing::ip("10.244." + p.nodeName.substr(5) + "." + std::to_string(host++))};
+          c.setPod(p);
+          what = "new address for " + p.key();
           break;
         }
         default: {  // new named ports (a new identity for the same labels)
