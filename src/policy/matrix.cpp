@@ -219,16 +219,24 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
       if (portMatches(p, port.protocol, port.port, destination)) return true;
     return false;
   };
+  // The classes whose named port `name` is the queried port and protocol.
+  std::unordered_map<std::string, Bitset> namedPortClasses;
+  for (size_t c = 0; c < classes; ++c)
+    for (const auto& np : reps[c]->namedPorts)
+      if (np.protocol == port.protocol && np.port == port.port) {
+        auto it = namedPortClasses.find(np.name);
+        if (it == namedPortClasses.end()) it = namedPortClasses.emplace(np.name, Bitset(classes)).first;
+        it->second.set(c);
+      }
   auto portsAdmitClasses = [&](const Rule& rule) {
     Bitset bits(classes);
-    bool named = false;
-    for (const auto& p : rule.ports) named |= p.kind == PolicyPort::Kind::named;
-    if (!named) {
-      if (portsAdmit(rule, nullptr)) bits.setAll();
+    if (portsAdmit(rule, nullptr)) {  // a number or a protocol matches whoever listens
+      bits.setAll();
       return bits;
     }
-    for (size_t c = 0; c < classes; ++c)
-      if (portsAdmit(rule, reps[c])) bits.set(c);
+    for (const auto& p : rule.ports)
+      if (p.kind == PolicyPort::Kind::named && p.protocol == port.protocol)
+        if (auto it = namedPortClasses.find(p.name); it != namedPortClasses.end()) bits |= it->second;
     return bits;
   };
 
