@@ -1881,9 +1881,8 @@ CheckOutcome modelCheck(const Model& m, const Layout& layout, size_t samples,
           ++out.missingProbes;
           // This node's share: the egress of a local source, the ingress of a
           // local destination (both when both are local).
-          bool allowedHere = !v.exemption.empty() ||
-                             ((!localOf(saddr) || v.egress.allowed) &&
-                              (!localOf(daddr) || v.ingress.allowed));
+          bool allowedHere = !v.exemption.empty() || ((!localOf(saddr) || v.egress.allowed) &&
+                                                      (!localOf(daddr) || v.ingress.allowed));
           if (allowedHere && !after) {
             ++out.missingWronglyDenied;
             if (out.changedExamples.size() < 5)
@@ -2659,7 +2658,8 @@ int main(int argc, char** argv) {
       Synthetic big = generate(mp);
       pol::ClusterState state;
       for (const auto& ev : big.events()) {
-        if (ev.kind == Event::Kind::namespaceSet) state.setNamespace(pol::namespaceFromJson(ev.object));
+        if (ev.kind == Event::Kind::namespaceSet)
+          state.setNamespace(pol::namespaceFromJson(ev.object));
         if (ev.kind == Event::Kind::podSet) state.setPod(pol::podFromJson(ev.object));
         if (ev.kind == Event::Kind::policySet)
           if (auto policy = pol::policyFromJson(ev.object)) state.setPolicy(std::move(*policy));
@@ -2678,8 +2678,8 @@ int main(int argc, char** argv) {
         size_t from = (i * 7919) % pods.size();
         pol::Endpoint src = pol::endpointForPod(state, *pods[from]);
         for (size_t to = 0; to < pods.size(); ++to) {
-          pol::Verdict v =
-              pol::evaluate(state, src, pol::endpointForPod(state, *pods[to]), pol::Protocol::tcp, 8080);
+          pol::Verdict v = pol::evaluate(state, src, pol::endpointForPod(state, *pods[to]),
+                                         pol::Protocol::tcp, 8080);
           ++compared;
           agree += v.allowed == r.allowed(from, to);
         }
@@ -2687,8 +2687,9 @@ int main(int argc, char** argv) {
       double naiveMs = ms(Clock::now() - t3);
       output({{"measurement", "matrix"},
               {"impl", "podnet"},
-              {"what", "every pod to every pod on 8080/TCP from the objects: classes of pods no "
-                       "policy tells apart, selectors as bitsets"},
+              {"what",
+               "every pod to every pod on 8080/TCP from the objects: classes of pods no "
+               "policy tells apart, selectors as bitsets"},
               {"pods", pods.size()},
               {"policies", state.policies().size()},
               {"namespaces", state.namespaces().size()},
@@ -2699,8 +2700,9 @@ int main(int argc, char** argv) {
               {"allowed_pairs", pairs}});
       output({{"measurement", "matrix"},
               {"impl", "per-pair evaluation"},
-              {"what", "policy::evaluate for every pair (the approach of per-pair analyzers), timed on "
-                       "sampled source rows and extrapolated to every row"},
+              {"what",
+               "policy::evaluate for every pair (the approach of per-pair analyzers), timed on "
+               "sampled source rows and extrapolated to every row"},
               {"rows_timed", rows},
               {"ms_for_rows", round3(naiveMs)},
               {"estimated_total_s",

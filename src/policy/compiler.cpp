@@ -151,8 +151,8 @@ struct Identity {
   std::string key;
   Pod representative;  // namespace, labels, named ports: all a policy reads of a pod
   uint32_t pods = 0;
-  std::set<std::string> localPods;           // keys of this node's pods
-  uint32_t isolation[kDirections] = {0, 0};  // policies of each type selecting it
+  std::set<std::string> localPods;                // keys of this node's pods
+  uint32_t isolation[kDirections] = {0, 0};       // policies of each type selecting it
   std::set<std::string> selectedBy[kDirections];  // those policies
 };
 
@@ -187,10 +187,17 @@ struct PodRecord {
   std::vector<uint32_t> ips;  // IPv4, host order
 };
 
+struct PolicyState;
+
 struct RuleState {
+  PolicyState* owner = nullptr;
   Direction direction = Direction::ingress;
   size_t index = 0;
   std::set<uint32_t> matched;  // identities its selector peers match (active policies only)
+  size_t addresses = 0;        // of the pods of those identities
+  // Many addresses: a peer group (a shared set) instead of elements of each
+  // chain; 0 while the rule's peers are few.
+  uint32_t group = 0;
   bool selectorPeers = false;
   bool namespaceSelectorPeers = false;
   // Egress to anywhere with a named port: the name resolves on each
@@ -257,6 +264,19 @@ struct Compiler::Impl {
 
   // Chains, by number (never reused: a name stays with its chain), and the
   // members' reference counts of each element.
+  // Peer groups: the rules whose matched identities include an identity,
+  // rules whose size crossed a threshold, and the per-chain port boxes of
+  // the groups (a Box whose address range is the group's number).
+  std::map<uint32_t, std::set<RuleState*>> rulesByIdentity;
+  std::set<RuleState*> modeDirty;
+  uint32_t maxGroup = 0;
+  std::map<BoxOwner, std::map<Box, uint32_t>> groupBoxRefs;
+  std::map<BoxOwner, std::set<Element>> groupBoxesPresent;
+  std::set<BoxOwner> dirtyGroupBoxes;
+  std::map<uint32_t, bool> touchedGroups;                               // group -> existed
+  std::map<std::pair<uint32_t, uint32_t>, bool> touchedGroupAddresses;  // (group, ip) -> was in
+  size_t groupAtAddresses = 128;
+
   std::map<uint32_t, ChainState> chainStates[kDirections];
   std::unordered_map<std::string, uint32_t> chainBySignature[kDirections];
   std::map<uint32_t, uint32_t> chainOf[kDirections];  // local identity -> chain
@@ -267,8 +287,7 @@ struct Compiler::Impl {
 
   // ---- the program, with change tracking ------------------------------------
 
-  void setKernelElement(size_t d, uint32_t chainId, SetKind kind, const Element& e,
-                        bool present) {
+  void setKernelElement(size_t d, uint32_t chainId, SetKind kind, const Element& e, bool present) {
     auto chain = program.chains[d].find(chainId);
     if (chain == program.chains[d].end()) return;  // gone with its chain
     auto& set = chain->second.sets[static_cast<size_t>(kind)];
@@ -325,6 +344,96 @@ struct Compiler::Impl {
           for (uint32_t ip : ips->second) contribute(d, local, k.kind, elementFor(k, ip), sign);
     if (auto boxes = boxesPresent.find({d, local}); boxes != boxesPresent.end())
       for (const auto& e : boxes->second) contribute(d, local, SetKind::cidrs, e, sign);
+    if (auto boxes = groupBoxesPresent.find({d, local}); boxes != groupBoxesPresent.end())
+      for (const auto& e : boxes->second) contribute(d, local, SetKind::groupPorts, e, sign);
+  }
+
+  // ---- peer groups ------------------------------------------------------------
+
+  void setGroup(uint32_t group, bool present) {
+    auto it = program.groups.find(group);
+    if (present == (it != program.groups.end())) return;
+    if (present) {
+      program.groups[group];
+      touchedGroups.emplace(group, false);
+      return;
+    }
+    for (uint32_t ip : std::vector<uint32_t>(it->second.begin(), it->second.end()))
+      setGroupAddress(group, ip, false);
+    program.groups.erase(group);
+    touchedGroups.emplace(group, true);
+  }
+
+  void setGroupAddress(uint32_t group, uint32_t ip, bool present) {
+    auto it = program.groups.find(group);
+    if (it == program.groups.end()) return;
+    if (present) {
+      if (it->second.insert(ip).second) touchedGroupAddresses.emplace(std::pair{group, ip}, false);
+    } else if (it->second.erase(ip)) {
+      touchedGroupAddresses.emplace(std::pair{group, ip}, true);
+    }
+  }
+
+  size_t addressCount(uint32_t identity) const {
+    auto it = ipsById.find(identity);
+    return it == ipsById.end() ? 0 : it->second.size();
+  }
+
+  void matchedInsert(RuleState& r, uint32_t identity) {
+    if (!r.matched.insert(identity).second) return;
+    rulesByIdentity[identity].insert(&r);
+    r.addresses += addressCount(identity);
+    if (r.group)
+      if (auto ips = ipsById.find(identity); ips != ipsById.end())
+        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, true);
+    modeDirty.insert(&r);
+  }
+
+  void matchedErase(RuleState& r, uint32_t identity) {
+    if (!r.matched.erase(identity)) return;
+    if (auto it = rulesByIdentity.find(identity); it != rulesByIdentity.end()) {
+      it->second.erase(&r);
+      if (it->second.empty()) rulesByIdentity.erase(it);
+    }
+    r.addresses -= std::min(r.addresses, addressCount(identity));
+    if (r.group)
+      if (auto ips = ipsById.find(identity); ips != ipsById.end())
+        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, false);
+    modeDirty.insert(&r);
+  }
+
+  // A rule's peers become a group at `groupAtAddresses` addresses and stop
+  // being one below half of it, so a group does not flap at the edge.
+  bool wantsGroup(const RuleState& r) const {
+    if (!r.selectorPeers) return false;
+    return r.group ? r.addresses * 2 >= groupAtAddresses : r.addresses >= groupAtAddresses;
+  }
+
+  void openGroup(RuleState& r) {
+    r.group = ++maxGroup;
+    setGroup(r.group, true);
+    for (uint32_t identity : r.matched)
+      if (auto ips = ipsById.find(identity); ips != ipsById.end())
+        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, true);
+  }
+
+  void closeGroup(RuleState& r) {
+    if (!r.group) return;
+    setGroup(r.group, false);
+    r.group = 0;
+  }
+
+  void groupBoxRef(size_t d, uint32_t local, const Box& box, int sign) {
+    BoxOwner owner{d, local};
+    auto& counts = groupBoxRefs[owner];
+    if (sign > 0) {
+      ++counts[box];
+    } else {
+      auto it = counts.find(box);
+      if (it != counts.end() && --it->second == 0) counts.erase(it);
+      if (counts.empty()) groupBoxRefs.erase(owner);
+    }
+    dirtyGroupBoxes.insert(owner);
   }
 
   std::string signatureOf(size_t d, const Identity& identity) const {
@@ -446,6 +555,12 @@ struct Compiler::Impl {
       auto& ips = ipsById[*old];
       ips.erase(ip);
       if (ips.empty()) ipsById.erase(*old);
+      if (auto rules = rulesByIdentity.find(*old); rules != rulesByIdentity.end())
+        for (RuleState* r : rules->second) {
+          r->addresses -= std::min<size_t>(r->addresses, 1);
+          if (r->group) setGroupAddress(r->group, ip, false);
+          modeDirty.insert(r);
+        }
       if (auto pairs = pairsByPeer.find(*old); pairs != pairsByPeer.end())
         for (const auto& k : pairs->second)
           contribute(k.direction, k.local, k.kind, elementFor(k, ip), -1);
@@ -453,6 +568,12 @@ struct Compiler::Impl {
     if (id) {
       ipIdentity[ip] = *id;
       ipsById[*id].insert(ip);
+      if (auto rules = rulesByIdentity.find(*id); rules != rulesByIdentity.end())
+        for (RuleState* r : rules->second) {
+          ++r->addresses;
+          if (r->group) setGroupAddress(r->group, ip, true);
+          modeDirty.insert(r);
+        }
       if (auto pairs = pairsByPeer.find(*id); pairs != pairsByPeer.end())
         for (const auto& k : pairs->second)
           contribute(k.direction, k.local, k.kind, elementFor(k, ip), +1);
@@ -528,6 +649,22 @@ struct Compiler::Impl {
   // Interval sets: the elements of each changed owner, made disjoint again
   // (the kernel refuses overlapping intervals).
   void flush() {
+    // Rules whose peers crossed the group threshold change representation:
+    // everything they give their selected kinds is taken back, then given
+    // again the other way.
+    std::set<RuleState*> switching;
+    switching.swap(modeDirty);
+    for (RuleState* r : switching) {
+      if (wantsGroup(*r) == (r->group != 0)) continue;
+      PolicyState& p = *r->owner;
+      for (uint32_t local : p.selected) applyRule(p, *r, local, -1);
+      if (r->group)
+        closeGroup(*r);
+      else
+        openGroup(*r);
+      for (uint32_t local : p.selected) applyRule(p, *r, local, +1);
+    }
+    modeDirty.clear();  // the switches themselves change nothing about sizes
     for (const auto& owner : dirtyRanges) {
       auto [d, local, peer, proto] = owner;
       std::vector<Interval> wanted;
@@ -559,8 +696,8 @@ struct Compiler::Impl {
         for (const auto& [box, count] : it->second) boxes.push_back(box);
       std::set<Element> want;
       for (const Box& b : normalizeBoxes(boxes))
-        want.insert(Element{{b.ipFirst, b.protoFirst, b.portFirst},
-                            {b.ipLast, b.protoLast, b.portLast}});
+        want.insert(
+            Element{{b.ipFirst, b.protoFirst, b.portFirst}, {b.ipLast, b.protoLast, b.portLast}});
       std::set<Element>& present = boxesPresent[owner];
       for (auto it = present.begin(); it != present.end();) {
         if (want.count(*it)) {
@@ -574,6 +711,31 @@ struct Compiler::Impl {
         if (present.insert(e).second) contribute(d, local, SetKind::cidrs, e, +1);
       if (present.empty()) boxesPresent.erase(owner);
     }
+    for (const auto& owner : dirtyGroupBoxes) {
+      auto [d, local] = owner;
+      // Made disjoint group by group (the address field is the group).
+      std::map<uint32_t, std::vector<Box>> byGroup;
+      if (auto it = groupBoxRefs.find(owner); it != groupBoxRefs.end())
+        for (const auto& [box, count] : it->second) byGroup[box.ipFirst].push_back(box);
+      std::set<Element> want;
+      for (const auto& [group, boxes] : byGroup)
+        for (const Box& b : normalizeBoxes(boxes))
+          want.insert(
+              Element{{group, b.protoFirst, b.portFirst}, {group, b.protoLast, b.portLast}});
+      std::set<Element>& present = groupBoxesPresent[owner];
+      for (auto it = present.begin(); it != present.end();) {
+        if (want.count(*it)) {
+          ++it;
+          continue;
+        }
+        contribute(d, local, SetKind::groupPorts, *it, -1);
+        it = present.erase(it);
+      }
+      for (const auto& e : want)
+        if (present.insert(e).second) contribute(d, local, SetKind::groupPorts, e, +1);
+      if (present.empty()) groupBoxesPresent.erase(owner);
+    }
+    dirtyGroupBoxes.clear();
     dirtyBoxes.clear();
   }
 
@@ -693,11 +855,14 @@ struct Compiler::Impl {
         // podSelector alone: only the policy's own namespace can match.
         if (auto it = idsByNamespace.find(p.policy.ns); it != idsByNamespace.end())
           for (uint32_t id : it->second)
-            if (selectorPeerMatches(p.policy, rule, identities.at(id))) r.matched.insert(id);
-        continue;
+            if (selectorPeerMatches(p.policy, rule, identities.at(id))) matchedInsert(r, id);
+      } else {
+        for (const auto& [id, identity] : identities)
+          if (selectorPeerMatches(p.policy, rule, identity)) matchedInsert(r, id);
       }
-      for (const auto& [id, identity] : identities)
-        if (selectorPeerMatches(p.policy, rule, identity)) r.matched.insert(id);
+      // Nothing is selected yet: the representation is chosen now, for free.
+      if (wantsGroup(r)) openGroup(r);
+      modeDirty.erase(&r);
     }
   }
 
@@ -707,7 +872,13 @@ struct Compiler::Impl {
     p.active = false;
     active.erase(&p);
     activePodIpDependent.erase(&p);
-    for (auto& r : p.rules) r.matched.clear();
+    for (auto& r : p.rules) {
+      closeGroup(r);
+      for (uint32_t id : std::vector<uint32_t>(r.matched.begin(), r.matched.end()))
+        matchedErase(r, id);
+      r.addresses = 0;
+      modeDirty.erase(&r);
+    }
   }
 
   void addSelected(PolicyState& p, uint32_t local) {
@@ -737,10 +908,57 @@ struct Compiler::Impl {
   // Everything a rule gives one selected local identity.
   void applyRule(const PolicyState& p, const RuleState& r, uint32_t local, int sign) {
     const Rule& rule = ruleOf(p, r);
-    for (uint32_t peer : r.matched) applyPair(r, rule, local, peer, false, sign);
+    applyPeers(r, rule, local, r.matched, sign);
+    if (r.group) applyGroupPorts(r, rule, local, sign);
     if (r.anyPodNamed)
       for (const auto& [peer, identity] : identities) applyPair(r, rule, local, peer, true, sign);
     applyBoxes(r, rule, local, sign);
+  }
+
+  // What a rule's matched peers give one local identity: pairs, or with a
+  // group, its ports from the group (egress named ports still resolve on
+  // each peer, so those stay pairs).
+  void applyPeers(const RuleState& r, const Rule& rule, uint32_t local,
+                  const std::set<uint32_t>& peers, int sign) {
+    if (!r.group) {
+      for (uint32_t peer : peers) applyPair(r, rule, local, peer, false, sign);
+      return;
+    }
+    if (r.direction == Direction::egress && hasNamedPort(rule))
+      for (uint32_t peer : peers) applyPair(r, rule, local, peer, true, sign);
+  }
+
+  static bool hasNamedPort(const Rule& rule) {
+    for (const auto& port : rule.ports)
+      if (port.kind == PolicyPort::Kind::named) return true;
+    return false;
+  }
+
+  // The ports a rule allows from its group, for one local identity.
+  void applyGroupPorts(const RuleState& r, const Rule& rule, uint32_t local, int sign) {
+    size_t d = directionIndex(r.direction);
+    const Pod& localPod = identities.at(local).representative;
+    auto box = [&](uint32_t protoFirst, uint32_t protoLast, uint32_t portFirst, uint32_t portLast) {
+      groupBoxRef(d, local, Box{r.group, r.group, protoFirst, protoLast, portFirst, portLast},
+                  sign);
+    };
+    if (rule.ports.empty()) box(0, kAllProtocolsLast, 0, kAllPortsLast);
+    for (const auto& port : rule.ports) {
+      uint32_t proto = static_cast<uint32_t>(port.protocol);
+      switch (port.kind) {
+        case PolicyPort::Kind::all:
+          box(proto, proto, 0, kAllPortsLast);
+          break;
+        case PolicyPort::Kind::number:
+          box(proto, proto, port.port, port.endPort);
+          break;
+        case PolicyPort::Kind::named:
+          if (r.direction == Direction::ingress)
+            if (auto number = resolveNamedPort(localPod, port.name, port.protocol))
+              box(proto, proto, *number, *number);
+          break;
+      }
+    }
   }
 
   // Egress to an ipBlock with a named port: one box per selected identity
@@ -797,6 +1015,7 @@ struct Compiler::Impl {
       const auto& rules = policy.rules(dir);
       for (size_t i = 0; i < rules.size(); ++i) {
         RuleState r;
+        r.owner = &p;
         r.direction = dir;
         r.index = i;
         bool named = false, ipBlock = false;
@@ -852,8 +1071,8 @@ struct Compiler::Impl {
       for (auto& r : p.rules) {
         const Rule& rule = ruleOf(p, r);
         if (r.selectorPeers && selectorPeerMatches(p.policy, rule, identity)) {
-          r.matched.insert(id);
-          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, +1);
+          matchedInsert(r, id);
+          for (uint32_t local : p.selected) applyPeers(r, rule, local, {id}, +1);
         }
         if (r.anyPodNamed)
           for (uint32_t local : p.selected) applyPair(r, rule, local, id, true, +1);
@@ -866,8 +1085,10 @@ struct Compiler::Impl {
       PolicyState& p = *active;
       for (auto& r : p.rules) {
         const Rule& rule = ruleOf(p, r);
-        if (r.matched.erase(id))
-          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, -1);
+        if (r.matched.count(id)) {
+          for (uint32_t local : p.selected) applyPeers(r, rule, local, {id}, -1);
+          matchedErase(r, id);
+        }
         if (r.anyPodNamed)
           for (uint32_t local : p.selected) applyPair(r, rule, local, id, true, -1);
       }
@@ -1011,9 +1232,9 @@ struct Compiler::Impl {
           bool now = selectorPeerMatches(p.policy, rule, identities.at(id));
           bool was = r.matched.count(id) > 0;
           if (now == was) continue;
-          if (now) r.matched.insert(id);
-          for (uint32_t local : p.selected) applyPair(r, rule, local, id, false, now ? +1 : -1);
-          if (!now) r.matched.erase(id);
+          if (now) matchedInsert(r, id);
+          for (uint32_t local : p.selected) applyPeers(r, rule, local, {id}, now ? +1 : -1);
+          if (!now) matchedErase(r, id);
         }
       }
     }
@@ -1057,21 +1278,59 @@ struct Compiler::Impl {
         }
       }
       touchedChains[d].clear();
+      constexpr size_t kGroups = static_cast<size_t>(SetKind::groupPorts);
+      std::map<uint32_t, std::set<Element>> groupsBefore;  // persistent chains whose refs changed
       for (const auto& [key, was] : touchedElements[d]) {
         const auto& [id, kind, e] = key;
+        if (delta.chainsRemoved[d].count(id)) {
+          // What the writer must delete with the chain: its group port sets.
+          if (kind == kGroups && was) delta.removed[d][id].sets[kind].insert(e);
+          continue;
+        }
         if (skip.count(id)) continue;
         auto chain = program.chains[d].find(id);
         bool now = chain != program.chains[d].end() && chain->second.sets[kind].count(e) > 0;
+        if (kind == kGroups) {
+          if (now == was) continue;
+          auto [before, fresh] = groupsBefore.try_emplace(id, chain->second.sets[kind]);
+          if (was)
+            before->second.insert(e);
+          else
+            before->second.erase(e);
+          continue;
+        }
         if (now && !was) delta.added[d][id].sets[kind].insert(e);
         if (!now && was) delta.removed[d][id].sets[kind].insert(e);
       }
       touchedElements[d].clear();
+      for (auto& [id, before] : groupsBefore) {
+        const auto& after = program.chains[d].at(id).sets[kGroups];
+        if (before != after) delta.groupRefsChanged[d][id] = {std::move(before), after};
+      }
     }
+    for (const auto& [group, was] : touchedGroups) {
+      bool now = program.groups.count(group) > 0;
+      if (was && !now) delta.groupsRemoved.insert(group);
+      if (!was && now) delta.groupsAdded[group] = program.groups.at(group);
+    }
+    for (const auto& [key, was] : touchedGroupAddresses) {
+      const auto& [group, ip] = key;
+      if (delta.groupsRemoved.count(group) || delta.groupsAdded.count(group)) continue;
+      auto it = program.groups.find(group);
+      bool now = it != program.groups.end() && it->second.count(ip) > 0;
+      if (now && !was) delta.groupAddressesAdded[group].insert(ip);
+      if (!now && was) delta.groupAddressesRemoved[group].insert(ip);
+    }
+    touchedGroups.clear();
+    touchedGroupAddresses.clear();
     return delta;
   }
 };
 
-Compiler::Compiler(std::string nodeName) : impl_(std::make_unique<Impl>(std::move(nodeName))) {}
+Compiler::Compiler(std::string nodeName, CompilerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(nodeName))) {
+  impl_->groupAtAddresses = std::max<size_t>(1, options.groupAtAddresses);
+}
 Compiler::~Compiler() = default;
 
 void Compiler::setNamespace(const Namespace& ns) {
@@ -1118,6 +1377,7 @@ CompilerStats Compiler::stats() const {
   s.activePolicies = impl_->active.size();
   s.elements = elementCount(impl_->program);
   for (size_t d = 0; d < kDirections; ++d) s.chains += impl_->program.chains[d].size();
+  s.groups = impl_->program.groups.size();
   return s;
 }
 

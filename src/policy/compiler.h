@@ -44,11 +44,19 @@ struct CompilerStats {
   size_t activePolicies = 0;  // selecting a pod of this node
   size_t elements = 0;        // in the rule sets
   size_t chains = 0;          // per-kind chains, both directions
+  size_t groups = 0;          // peer groups
+};
+
+struct CompilerOptions {
+  // A rule whose peers hold at least this many addresses gets a peer group
+  // (a set shared by every chain that uses it); below half of it, pairs
+  // again. See program.h.
+  size_t groupAtAddresses = 128;
 };
 
 class Compiler {
  public:
-  explicit Compiler(std::string nodeName);
+  explicit Compiler(std::string nodeName, CompilerOptions options = {});
   ~Compiler();
   Compiler(const Compiler&) = delete;
   Compiler& operator=(const Compiler&) = delete;

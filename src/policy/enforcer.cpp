@@ -60,7 +60,9 @@ std::optional<Policy> failClosedPolicy(const Json& object) {
 }
 
 Enforcer::Enforcer(EnforcerConfig config, std::shared_ptr<ProgramWriter> writer)
-    : config_(std::move(config)), writer_(std::move(writer)), compiler_(config_.nodeName) {}
+    : config_(std::move(config)),
+      writer_(std::move(writer)),
+      compiler_(config_.nodeName, config_.compiler) {}
 
 void Enforcer::markDirty() { wake_.notify_all(); }
 

@@ -25,6 +25,7 @@ namespace podnet::policy {
 
 struct EnforcerConfig {
   std::string nodeName;
+  CompilerOptions compiler;
   // After the first change of a burst, wait this long for more.
   std::chrono::milliseconds coalesce{5};
   std::chrono::milliseconds retryAfterFailure{1000};

@@ -225,7 +225,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
     for (const auto& np : reps[c]->namedPorts)
       if (np.protocol == port.protocol && np.port == port.port) {
         auto it = namedPortClasses.find(np.name);
-        if (it == namedPortClasses.end()) it = namedPortClasses.emplace(np.name, Bitset(classes)).first;
+        if (it == namedPortClasses.end())
+          it = namedPortClasses.emplace(np.name, Bitset(classes)).first;
         it->second.set(c);
       }
   auto portsAdmitClasses = [&](const Rule& rule) {
@@ -236,7 +237,8 @@ Reachability Reachability::compute(const ClusterState& state, const std::vector<
     }
     for (const auto& p : rule.ports)
       if (p.kind == PolicyPort::Kind::named && p.protocol == port.protocol)
-        if (auto it = namedPortClasses.find(p.name); it != namedPortClasses.end()) bits |= it->second;
+        if (auto it = namedPortClasses.find(p.name); it != namedPortClasses.end())
+          bits |= it->second;
     return bits;
   };
 

@@ -139,13 +139,49 @@ NftRule setRule(size_t direction, uint32_t identity, SetKind kind) {
   return r;
 }
 
-// The chain of one local identity in one direction, with its sets.
-void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity) {
+void addElements(NftBatch& batch, const std::string& table, const std::string& set,
+                 const std::vector<NftElement>& items, bool add);
+
+// The peer groups of a chain's group elements, with whether each allows
+// every port (a bare rule) or needs the chain's set of its ports.
+std::map<uint32_t, bool> groupsOf(const std::set<Element>& groupPorts) {
+  std::map<uint32_t, bool> out;
+  for (const auto& e : groupPorts) {
+    auto [it, fresh] = out.emplace(e.first[0], allowsEverything(e));
+    if (!fresh) it->second = false;  // several boxes: never the full one
+  }
+  return out;
+}
+
+// A chain's set of the ports it allows from one group: protocol . port
+// intervals.
+void addGroupPortsSet(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t chain,
+                      uint32_t group, const std::set<Element>& groupPorts) {
+  net::NftSetSpec spec;
+  spec.name = groupPortsSetName(d, chain, group);
+  spec.keyType = concat({kTypeProtocol, kTypeService});
+  spec.keyLength = 8;
+  spec.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
+  spec.fieldLengths = {1, 2};
+  batch.addSet(kFamily, config.table, spec);
+  std::vector<NftElement> items;
+  for (auto it = groupPorts.lower_bound(Element{{group, 0, 0}, {}});
+       it != groupPorts.end() && it->first[0] == group; ++it) {
+    NftElement e;
+    putField(e.key, it->first[1], 1);
+    putField(e.key, it->first[2], 2);
+    putField(e.keyEnd, it->last[1], 1);
+    putField(e.keyEnd, it->last[2], 2);
+    items.push_back(std::move(e));
+  }
+  addElements(batch, config.table, spec.name, items, true);
+}
+
+// Every rule of a chain: the fixed ones around those of its groups.
+void addChainRules(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity,
+                   const std::set<Element>& groupPorts) {
   const std::string& t = config.table;
-  for (size_t k = 0; k < kSetKinds; ++k)
-    batch.addSet(kFamily, t, setSpec(d, identity, static_cast<SetKind>(k)));
   std::string chain = chainName(d, identity);
-  batch.addChain(kFamily, t, chain);
   batch.addRule(kFamily, t, chain,
                 NftRule()
                     .payload(NftRule::Header::network, kSaddr, 4, kReg1)
@@ -154,6 +190,18 @@ void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t id
                     .verdict(NFT_RETURN));
   for (size_t k = 0; k < kSetKinds; ++k)
     batch.addRule(kFamily, t, chain, setRule(d, identity, static_cast<SetKind>(k)));
+  for (const auto& [group, everything] : groupsOf(groupPorts)) {
+    NftRule r;
+    r.payload(NftRule::Header::network, d == 0 ? kSaddr : kDaddr, 4, kReg1);
+    r.lookup(groupSetName(group), kReg1);
+    if (!everything) {
+      r.meta(NFT_META_L4PROTO, kReg1);
+      r.payload(NftRule::Header::transport, 2, 2, kReg32Second);
+      r.lookup(groupPortsSetName(d, identity, group), kReg1);
+    }
+    r.verdict(NFT_RETURN);
+    batch.addRule(kFamily, t, chain, r);
+  }
   batch.addRule(
       kFamily, t, chain,
       NftRule()
@@ -165,15 +213,57 @@ void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t id
   batch.addRule(kFamily, t, chain, NftRule().verdict(NF_DROP));
 }
 
+// The chain of one local identity in one direction, with its sets.
+void addChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity,
+              const std::set<Element>& groupPorts) {
+  const std::string& t = config.table;
+  for (size_t k = 0; k < kSetKinds; ++k)
+    batch.addSet(kFamily, t, setSpec(d, identity, static_cast<SetKind>(k)));
+  for (const auto& [group, everything] : groupsOf(groupPorts))
+    if (!everything) addGroupPortsSet(batch, config, d, identity, group, groupPorts);
+  batch.addChain(kFamily, t, chainName(d, identity));
+  addChainRules(batch, config, d, identity, groupPorts);
+}
+
 // Rules reference sets and maps reference chains: rules go (flush), then
 // the chain, then its sets.
-void removeChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity) {
+void removeChain(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity,
+                 const std::set<Element>& groupPorts) {
   const std::string& t = config.table;
   std::string chain = chainName(d, identity);
   batch.flushChain(kFamily, t, chain);
   batch.deleteChain(kFamily, t, chain);
   for (size_t k = 0; k < kSetKinds; ++k)
     batch.deleteSet(kFamily, t, setName(d, identity, static_cast<SetKind>(k)));
+  for (const auto& [group, everything] : groupsOf(groupPorts))
+    if (!everything) batch.deleteSet(kFamily, t, groupPortsSetName(d, identity, group));
+}
+
+// A chain whose groups changed: its rules again, its group port sets anew.
+void rewriteGroups(NftBatch& batch, const WriterConfig& config, size_t d, uint32_t identity,
+                   const GroupRefs& refs) {
+  batch.flushChain(kFamily, config.table, chainName(d, identity));
+  for (const auto& [group, everything] : groupsOf(refs.before))
+    if (!everything) batch.deleteSet(kFamily, config.table, groupPortsSetName(d, identity, group));
+  for (const auto& [group, everything] : groupsOf(refs.after))
+    if (!everything) addGroupPortsSet(batch, config, d, identity, group, refs.after);
+  addChainRules(batch, config, d, identity, refs.after);
+}
+
+void addGroupSet(NftBatch& batch, const WriterConfig& config, uint32_t group,
+                 const std::set<uint32_t>& addresses) {
+  net::NftSetSpec spec;
+  spec.name = groupSetName(group);
+  spec.keyType = kTypeIpv4;
+  spec.keyLength = 4;
+  batch.addSet(kFamily, config.table, spec);
+  std::vector<NftElement> items;
+  for (uint32_t ip : addresses) {
+    NftElement e;
+    e.key = be32(ip);
+    items.push_back(std::move(e));
+  }
+  addElements(batch, config.table, spec.name, items, true);
 }
 
 void addBase(NftBatch& batch, const WriterConfig& config) {
@@ -248,9 +338,11 @@ NftBatch encodeProgram(const WriterConfig& config, const Program& program) {
   NftBatch batch;
   addBase(batch, config);
   selfElements(batch, config, program.localPods, true);
+  for (const auto& [group, addresses] : program.groups)
+    addGroupSet(batch, config, group, addresses);
   for (size_t d = 0; d < kDirections; ++d) {
     for (const auto& [id, sets] : program.chains[d]) {
-      addChain(batch, config, d, id);
+      addChain(batch, config, d, id, sets.sets[static_cast<size_t>(SetKind::groupPorts)]);
       chainElements(batch, config, d, id, sets, true);
     }
     dispatchElements(batch, config, d, program.dispatch[d], true);
@@ -260,21 +352,50 @@ NftBatch encodeProgram(const WriterConfig& config, const Program& program) {
 
 NftBatch encodeDelta(const WriterConfig& config, const Delta& delta) {
   NftBatch batch;
+  constexpr size_t kGroups = static_cast<size_t>(SetKind::groupPorts);
+  static const std::set<Element> kNone;
   // What goes: dispatch entries (they reference chains), elements, chains.
   selfElements(batch, config, delta.localPodsRemoved, false);
   for (size_t d = 0; d < kDirections; ++d) {
     dispatchElements(batch, config, d, delta.dispatchRemoved[d], false);
     for (const auto& [id, sets] : delta.removed[d])
       if (!delta.chainsRemoved[d].count(id)) chainElements(batch, config, d, id, sets, false);
-    for (uint32_t id : delta.chainsRemoved[d]) removeChain(batch, config, d, id);
+    for (uint32_t id : delta.chainsRemoved[d]) {
+      auto removed = delta.removed[d].find(id);
+      removeChain(batch, config, d, id,
+                  removed == delta.removed[d].end() ? kNone : removed->second.sets[kGroups]);
+    }
   }
-  // What comes: chains, elements, then the dispatch entries that use them.
+  // Groups: new ones before the rules that use them.
+  for (const auto& [group, addresses] : delta.groupsAdded)
+    addGroupSet(batch, config, group, addresses);
+  for (const auto& [group, addresses] : delta.groupAddressesRemoved) {
+    std::vector<NftElement> items;
+    for (uint32_t ip : addresses) items.push_back(NftElement{be32(ip)});
+    addElements(batch, config.table, groupSetName(group), items, false);
+  }
+  for (const auto& [group, addresses] : delta.groupAddressesAdded) {
+    std::vector<NftElement> items;
+    for (uint32_t ip : addresses) items.push_back(NftElement{be32(ip)});
+    addElements(batch, config.table, groupSetName(group), items, true);
+  }
+  // What comes: chains, group rules, elements, then the dispatch entries
+  // that use them.
   selfElements(batch, config, delta.localPodsAdded, true);
   for (size_t d = 0; d < kDirections; ++d) {
-    for (uint32_t id : delta.chainsAdded[d]) addChain(batch, config, d, id);
+    for (uint32_t id : delta.chainsAdded[d]) {
+      auto added = delta.added[d].find(id);
+      addChain(batch, config, d, id,
+               added == delta.added[d].end() ? kNone : added->second.sets[kGroups]);
+    }
+    for (const auto& [id, refs] : delta.groupRefsChanged[d])
+      rewriteGroups(batch, config, d, id, refs);
     for (const auto& [id, sets] : delta.added[d]) chainElements(batch, config, d, id, sets, true);
     dispatchElements(batch, config, d, delta.dispatchAdded[d], true);
   }
+  // Groups no rule uses any more.
+  for (uint32_t group : delta.groupsRemoved)
+    batch.deleteSet(kFamily, config.table, groupSetName(group));
   return batch;
 }
 

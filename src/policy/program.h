@@ -41,9 +41,10 @@
 
 namespace podnet::policy {
 
-enum class SetKind : uint8_t { peers = 0, protocols, ports, portRanges, cidrs };
-inline constexpr size_t kSetKinds = 5;
-inline constexpr size_t kDirections = 2;  // index: 0 ingress, 1 egress
+enum class SetKind : uint8_t { peers = 0, protocols, ports, portRanges, cidrs, groupPorts };
+inline constexpr size_t kSetKinds = 5;      // a chain's own sets of peer addresses
+inline constexpr size_t kElementKinds = 6;  // and the ports it allows from each peer group
+inline constexpr size_t kDirections = 2;    // index: 0 ingress, 1 egress
 
 // One element of a chain's set: up to three fields in key order, as numbers
 // in host order; `last` differs from `first` only in the interval sets.
@@ -52,6 +53,8 @@ inline constexpr size_t kDirections = 2;  // index: 0 ingress, 1 egress
 //   ports:       peer address, protocol, port
 //   port-ranges: peer address, protocol, [first port, last port]
 //   cidrs:       [first address, last address], [protocols], [ports]
+//   groupPorts:  peer group, [protocols], [ports] (a group of the full box:
+//                every port; else the chain's set <chain>-g<group>)
 struct Element {
   std::array<uint32_t, 3> first{};
   std::array<uint32_t, 3> last{};
@@ -61,15 +64,21 @@ struct Element {
 
 // The sets of one chain (one local identity, one direction).
 struct ChainSets {
-  std::set<Element> sets[kSetKinds];
+  std::set<Element> sets[kElementKinds];
   bool operator==(const ChainSets&) const = default;
+};
+
+// The peer groups a chain uses, element by element (SetKind::groupPorts).
+struct GroupRefs {
+  std::set<Element> before, after;
 };
 
 struct Program {
   // Isolated local pod IPv4 (host order) -> the identity whose chain judges it.
   std::map<uint32_t, uint32_t> dispatch[kDirections];
   std::set<uint32_t> localPods;                       // the `self` set
-  std::map<uint32_t, ChainSets> chains[kDirections];  // by identity
+  std::map<uint32_t, ChainSets> chains[kDirections];  // by number
+  std::map<uint32_t, std::set<uint32_t>> groups;      // peer group -> addresses
   bool operator==(const Program&) const = default;
 };
 
@@ -81,6 +90,14 @@ struct Delta {
   std::map<uint32_t, uint32_t> dispatchAdded[kDirections], dispatchRemoved[kDirections];
   std::set<uint32_t> localPodsAdded, localPodsRemoved;
   std::map<uint32_t, ChainSets> added[kDirections], removed[kDirections];
+  // Groups: new ones with their addresses, gone ones, and address changes.
+  std::map<uint32_t, std::set<uint32_t>> groupsAdded;
+  std::set<uint32_t> groupsRemoved;
+  std::map<uint32_t, std::set<uint32_t>> groupAddressesAdded, groupAddressesRemoved;
+  // Chains (present before and after) whose peer-group references changed:
+  // their group rules are rewritten. (A new chain has them in `added`, a
+  // removed one its former ones in `removed`.)
+  std::map<uint32_t, GroupRefs> groupRefsChanged[kDirections];
   bool empty() const;
   size_t size() const;  // chains and elements touched
 };
@@ -92,6 +109,10 @@ const char* directionName(size_t direction);                             // "ing
 std::string dispatchMapName(size_t direction);                           // "ingress-dispatch"
 std::string chainName(size_t direction, uint32_t identity);              // "ingress-7"
 std::string setName(size_t direction, uint32_t identity, SetKind kind);  // "ingress-7-ports"
+std::string groupSetName(uint32_t group);                                // "group-3"
+std::string groupPortsSetName(size_t direction, uint32_t chain, uint32_t group);  // "ingress-7-g3"
+// A group element that allows every port and protocol (a bare rule, no set).
+bool allowsEverything(const Element& groupPorts);
 inline constexpr uint16_t kDefaultNflogGroup = 4201;
 inline constexpr const char* kLogPrefix = "podnet-policy ";  // + "ingress"/"egress"
 

@@ -44,6 +44,17 @@ bool check(const Program& program, size_t d, uint32_t id, const TracePacket& p,
       return true;
     }
   }
+  // The peer groups the chain uses, each with the ports it allows.
+  for (const auto& e : sets.sets[static_cast<size_t>(SetKind::groupPorts)]) {
+    uint32_t group = e.first[0];
+    auto members = program.groups.find(group);
+    if (members == program.groups.end() || !members->second.count(peer)) continue;
+    if (e.first[1] <= p.protocol && p.protocol <= e.last[1] && e.first[2] <= p.dport &&
+        p.dport <= e.last[2]) {
+      steps.push_back(chain + ": " + groupSetName(group));
+      return true;
+    }
+  }
   steps.push_back(chain + ": drop");
   return false;
 }

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ namespace podnet::policy::testing {
 
 inline core::IpAddress ip(const std::string& text) { return *core::IpAddress::parse(text); }
 
+struct Probe {
+  Protocol protocol;
+  uint16_t port;
+};
+inline const std::vector<Probe> kProbes = {
+    {Protocol::tcp, 80},   {Protocol::tcp, 81},   {Protocol::tcp, 8080}, {Protocol::tcp, 8050},
+    {Protocol::tcp, 9090}, {Protocol::udp, 53},   {Protocol::udp, 8050}, {Protocol::sctp, 80},
+    {Protocol::tcp, 53},   {Protocol::tcp, 5432}, {Protocol::tcp, 9001}};
+
 struct Cluster {
   std::vector<std::string> nodes;
   std::map<std::string, std::string> nodeIps;  // node -> address
@@ -28,11 +38,12 @@ struct Cluster {
   std::map<std::string, std::unique_ptr<Compiler>> compilers;
   std::map<std::string, Program> kernels;  // what each node's kernel would hold
 
-  explicit Cluster(std::vector<std::string> nodeNames) : nodes(std::move(nodeNames)) {
+  explicit Cluster(std::vector<std::string> nodeNames, CompilerOptions options = {})
+      : nodes(std::move(nodeNames)) {
     for (size_t i = 0; i < nodes.size(); ++i) {
       nodeIps[nodes[i]] = "172.30.0." + std::to_string(11 + i);
       state.setNodeAddresses(nodes[i], {ip(nodeIps[nodes[i]])});
-      compilers[nodes[i]] = std::make_unique<Compiler>(nodes[i]);
+      compilers[nodes[i]] = std::make_unique<Compiler>(nodes[i], options);
       kernels[nodes[i]];
     }
   }
@@ -103,6 +114,39 @@ struct Cluster {
       return run(toNode, TraceHook::forward);
     }
     return true;
+  }
+
+  // Every source x every destination x every probe: what the evaluator says
+  // equals what the node programs do. The addresses are the pods', the
+  // nodes' and `others` (outside addresses: former pods' above all).
+  void checkAgreement(const std::set<std::string>& others, const std::string& context) {
+    std::set<core::IpAddress> unique;
+    for (const auto& [key, pod] : state.pods())
+      if (!pod.hostNetwork)
+        for (const auto& a : pod.ips) unique.insert(a);
+    for (const auto& text : others) unique.insert(ip(text));
+    std::vector<core::IpAddress> all(unique.begin(), unique.end());
+    for (const auto& [node, text] : nodeIps) all.push_back(ip(text));
+    int mismatches = 0;
+    for (const auto& dst : all) {
+      Endpoint to = endpointForIp(state, dst);
+      for (const auto& src : all) {
+        Endpoint from = endpointForIp(state, src);
+        if (!from.pod && !to.pod) continue;  // no policy between two outside addresses
+        for (const Probe& probe : kProbes) {
+          Verdict v = evaluate(state, from, to, probe.protocol, probe.port);
+          std::string why;
+          bool kernel = kernelAllows(src, dst, probe.protocol, probe.port, &why);
+          if (v.allowed != kernel && ++mismatches <= 5)
+            ADD_FAILURE() << context << ": " << from.describe() << " -> " << to.describe() << " "
+                          << probe.port << "/" << protocolName(probe.protocol) << ": evaluator "
+                          << (v.allowed ? "allows" : "denies") << " (egress: " << v.egress.reason
+                          << "; ingress: " << v.ingress.reason << "), kernel "
+                          << (kernel ? "allows" : "denies") << " (" << why << ")";
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << context;
   }
 
   bool isNodeIp(const core::IpAddress& address) const {

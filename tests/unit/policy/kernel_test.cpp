@@ -125,7 +125,7 @@ class PolicyKernel : public ::testing::Test {
     EXPECT_TRUE(e.lastSync().full);
   }
 
-  std::unique_ptr<Enforcer> makeEnforcer() {
+  std::unique_ptr<Enforcer> makeEnforcer(size_t groupAtAddresses = 128) {
     auto writer = net::runInNetns(*node_, [] { return NetlinkWriter::open(); });
     if (!writer) {
       ADD_FAILURE() << writer.error().message;
@@ -133,6 +133,7 @@ class PolicyKernel : public ::testing::Test {
     }
     EnforcerConfig config;
     config.nodeName = "node-1";
+    config.compiler.groupAtAddresses = groupAtAddresses;
     return std::make_unique<Enforcer>(config, std::make_shared<NetlinkWriter>(std::move(*writer)));
   }
 
@@ -376,6 +377,59 @@ TEST_F(PolicyKernel, EveryKindOfElementIsAccepted) {
   EXPECT_TRUE(tcp("ext", kA)) << "allowed from anywhere but 10/8";
   EXPECT_TRUE(tcp("a", kR, 81)) << "egress to r's http inside the block";
   EXPECT_FALSE(tcp("a", kR, 80));
+}
+
+// Peer groups in the kernel: shared address sets with a rule per chain,
+// created, grown, rewritten and removed as the policies and pods change.
+TEST_F(PolicyKernel, PeerGroupsAreSharedSetsWithARulePerChain) {
+  enforcer_ = makeEnforcer(2);
+  ASSERT_NE(enforcer_, nullptr);
+  Enforcer& e = *enforcer_;
+  e.namespaceChanged(namespaceJson("default"));
+  e.podChanged(podJson("a", kA, {{"pod", "a"}, {"role", "server"}}));
+  e.podChanged(podJson("b", kB, {{"pod", "b"}, {"role", "client"}}));
+  e.podChanged(podJson("c", kC, {{"pod", "c"}, {"role", "server"}}));
+  e.podChanged(podJson("r", kR, {{"pod", "r"}, {"role", "client"}}, "node-2"));
+  ASSERT_OK(e.sync());
+  // Servers accept clients (b and r: a group of two) on 80 only.
+  apply(policyJson("clients-in", Json::parse(R"({
+    "podSelector": {"matchLabels": {"role": "server"}},
+    "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+                 "ports": [{"port": 80}]}]})")));
+  EXPECT_EQ(e.compilerStats().groups, 1U);
+  std::string table = listTable();
+  EXPECT_NE(table.find("set group-"), std::string::npos) << table;
+  EXPECT_NE(table.find("ip saddr @group-"), std::string::npos) << table;
+  EXPECT_TRUE(tcp("b", kA));
+  EXPECT_TRUE(tcp("r", kC));
+  EXPECT_FALSE(tcp("b", kA, 81));
+  EXPECT_FALSE(tcp("ext", kA));
+  // Every port from the group now: the chain's rule is rewritten, bare.
+  apply(policyJson("clients-in", Json::parse(R"({
+    "podSelector": {"matchLabels": {"role": "server"}},
+    "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}]}]})")));
+  EXPECT_TRUE(tcp("b", kA, 81));
+  // r stops being a client: out of the group.
+  e.podChanged(podJson("r", kR, {{"pod", "r"}}, "node-2"));
+  ASSERT_OK(e.sync());
+  EXPECT_FALSE(e.lastSync().full);
+  EXPECT_FALSE(tcp("r", kA));
+  EXPECT_TRUE(tcp("b", kA));
+  // b too: no address left, pairs again (none), no group.
+  e.podChanged(podJson("b", kB, {{"pod", "b"}}));
+  ASSERT_OK(e.sync());
+  EXPECT_EQ(e.compilerStats().groups, 0U);
+  EXPECT_FALSE(tcp("b", kA));
+  // And back: a group again.
+  e.podChanged(podJson("r", kR, {{"pod", "r"}, {"role", "client"}}, "node-2"));
+  e.podChanged(podJson("b", kB, {{"pod", "b"}, {"role", "client"}}));
+  ASSERT_OK(e.sync());
+  EXPECT_EQ(e.compilerStats().groups, 1U);
+  EXPECT_TRUE(tcp("r", kA));
+  remove("clients-in");
+  EXPECT_EQ(e.compilerStats().groups, 0U);
+  EXPECT_EQ(listTable().find("set group-"), std::string::npos) << listTable();
+  EXPECT_TRUE(tcp("ext", kA));
 }
 
 }  // namespace

@@ -36,10 +36,11 @@ std::vector<Json> loadCases() {
 // The pods live on three nodes; x/a, y/a, z/a on node-1 and so on, so
 // every case has same-node and cross-node pairs.
 struct Model {
-  Cluster cluster{{"node-1", "node-2", "node-3"}};
+  Cluster cluster;
   std::map<std::string, std::string> podIps;
 
-  explicit Model(const Json& model) {
+  Model(const Json& model, CompilerOptions options)
+      : cluster({"node-1", "node-2", "node-3"}, options) {
     for (const auto& ns : kNamespaces) cluster.setNamespace(ns, {});
     std::vector<int> ports;
     std::vector<std::string> protocols;
@@ -96,14 +97,19 @@ std::vector<std::string> gridKeys() {
   return keys;
 }
 
-TEST(UpstreamE2E, EveryCase) {
+// Parameter: the peer-group threshold (1: every selector rule is a group).
+class UpstreamE2E : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(UpstreamE2E, EveryCase) {
+  CompilerOptions options;
+  options.groupAtAddresses = GetParam();
   auto cases = loadCases();
   ASSERT_EQ(cases.size(), 48U);
   size_t tables = 0;
   for (const Json& c : cases) {
     std::string name = c.value("name", "") + " [" + c.value("upstream", "") + "]";
     SCOPED_TRACE(name);
-    Model model(c.value("model", Json::object()));
+    Model model(c.value("model", Json::object()), options);
     size_t stepIndex = 0;
     for (const Json& step : c.value("steps", Json::array())) {
       SCOPED_TRACE("step " + std::to_string(++stepIndex));
@@ -168,6 +174,11 @@ TEST(UpstreamE2E, EveryCase) {
   }
   EXPECT_EQ(tables, 65U);
 }
+
+INSTANTIATE_TEST_SUITE_P(GroupThresholds, UpstreamE2E, ::testing::Values(128, 1),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return "GroupAt" + std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace podnet::policy
