@@ -196,8 +196,10 @@ struct RuleState {
   std::set<uint32_t> matched;  // identities its selector peers match (active policies only)
   size_t addresses = 0;        // of the pods of those identities
   // Many addresses: a peer group (a shared set) instead of elements of each
-  // chain; 0 while the rule's peers are few.
+  // chain; 0 while the rule's peers are few. Rules with the same peers (the
+  // key) share one group.
   uint32_t group = 0;
+  std::string peerKey;
   bool selectorPeers = false;
   bool namespaceSelectorPeers = false;
   // Egress to anywhere with a named port: the name resolves on each
@@ -270,6 +272,14 @@ struct Compiler::Impl {
   std::map<uint32_t, std::set<RuleState*>> rulesByIdentity;
   std::set<RuleState*> modeDirty;
   uint32_t maxGroup = 0;
+  struct GroupState {
+    uint32_t id = 0;
+    uint32_t users = 0;  // rules in group mode with these peers
+  };
+  std::unordered_map<std::string, GroupState> groupsByKey;
+  // Each user rule adds its peers' addresses: an address is in the group
+  // while one does.
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> groupAddressRefs;
   std::map<BoxOwner, std::map<Box, uint32_t>> groupBoxRefs;
   std::map<BoxOwner, std::set<Element>> groupBoxesPresent;
   std::set<BoxOwner> dirtyGroupBoxes;
@@ -385,7 +395,7 @@ struct Compiler::Impl {
     r.addresses += addressCount(identity);
     if (r.group)
       if (auto ips = ipsById.find(identity); ips != ipsById.end())
-        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, true);
+        for (uint32_t ip : ips->second) groupAddressRef(r.group, ip, +1);
     modeDirty.insert(&r);
   }
 
@@ -398,7 +408,7 @@ struct Compiler::Impl {
     r.addresses -= std::min(r.addresses, addressCount(identity));
     if (r.group)
       if (auto ips = ipsById.find(identity); ips != ipsById.end())
-        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, false);
+        for (uint32_t ip : ips->second) groupAddressRef(r.group, ip, -1);
     modeDirty.insert(&r);
   }
 
@@ -409,17 +419,42 @@ struct Compiler::Impl {
     return r.group ? r.addresses * 2 >= groupAtAddresses : r.addresses >= groupAtAddresses;
   }
 
+  void groupAddressRef(uint32_t group, uint32_t ip, int sign) {
+    auto key = std::pair{group, ip};
+    if (sign > 0) {
+      if (++groupAddressRefs[key] == 1) setGroupAddress(group, ip, true);
+      return;
+    }
+    auto it = groupAddressRefs.find(key);
+    if (it == groupAddressRefs.end()) return;
+    if (--it->second == 0) {
+      groupAddressRefs.erase(it);
+      setGroupAddress(group, ip, false);
+    }
+  }
+
   void openGroup(RuleState& r) {
-    r.group = ++maxGroup;
-    setGroup(r.group, true);
+    GroupState& g = groupsByKey[r.peerKey];
+    if (g.users++ == 0) {
+      g.id = ++maxGroup;
+      setGroup(g.id, true);
+    }
+    r.group = g.id;
     for (uint32_t identity : r.matched)
       if (auto ips = ipsById.find(identity); ips != ipsById.end())
-        for (uint32_t ip : ips->second) setGroupAddress(r.group, ip, true);
+        for (uint32_t ip : ips->second) groupAddressRef(r.group, ip, +1);
   }
 
   void closeGroup(RuleState& r) {
     if (!r.group) return;
-    setGroup(r.group, false);
+    for (uint32_t identity : r.matched)
+      if (auto ips = ipsById.find(identity); ips != ipsById.end())
+        for (uint32_t ip : ips->second) groupAddressRef(r.group, ip, -1);
+    auto g = groupsByKey.find(r.peerKey);
+    if (g != groupsByKey.end() && --g->second.users == 0) {
+      setGroup(g->second.id, false);
+      groupsByKey.erase(g);
+    }
     r.group = 0;
   }
 
@@ -558,7 +593,7 @@ struct Compiler::Impl {
       if (auto rules = rulesByIdentity.find(*old); rules != rulesByIdentity.end())
         for (RuleState* r : rules->second) {
           r->addresses -= std::min<size_t>(r->addresses, 1);
-          if (r->group) setGroupAddress(r->group, ip, false);
+          if (r->group) groupAddressRef(r->group, ip, -1);
           modeDirty.insert(r);
         }
       if (auto pairs = pairsByPeer.find(*old); pairs != pairsByPeer.end())
@@ -571,7 +606,7 @@ struct Compiler::Impl {
       if (auto rules = rulesByIdentity.find(*id); rules != rulesByIdentity.end())
         for (RuleState* r : rules->second) {
           ++r->addresses;
-          if (r->group) setGroupAddress(r->group, ip, true);
+          if (r->group) groupAddressRef(r->group, ip, +1);
           modeDirty.insert(r);
         }
       if (auto pairs = pairsByPeer.find(*id); pairs != pairsByPeer.end())
@@ -839,6 +874,27 @@ struct Compiler::Impl {
 
   // ---- policies -------------------------------------------------------------------
 
+  // What a rule's selector peers mean, as a key: rules with equal keys
+  // match the same pods.
+  static std::string peerKeyOf(const Policy& policy, const Rule& rule) {
+    std::vector<std::string> parts;
+    auto selector = [](const std::optional<api::LabelSelector>& s) {
+      if (!s) return std::string("*");
+      if (!s->selectsEverything() && s->requirements().empty()) return std::string("!");
+      return "{" + s->toString() + "}";
+    };
+    for (const auto& peer : rule.peers) {
+      if (peer.ipBlock) continue;
+      parts.push_back((peer.namespaceSelector ? selector(peer.namespaceSelector) : "@" + policy.ns) +
+                      "|" + selector(peer.podSelector));
+    }
+    std::sort(parts.begin(), parts.end());
+    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+    std::string key;
+    for (const auto& part : parts) key += part + "\n";
+    return key;
+  }
+
   const Rule& ruleOf(const PolicyState& p, const RuleState& r) {
     return p.policy.rules(r.direction)[r.index];
   }
@@ -1029,6 +1085,7 @@ struct Compiler::Impl {
           r.namespaceSelectorPeers |= peer.namespaceSelector.has_value();
         }
         r.anyPodNamed = dir == Direction::egress && rules[i].peers.empty() && named;
+        r.peerKey = peerKeyOf(policy, rules[i]);
         p.podIpDependent |= dir == Direction::egress && ipBlock && named;
         p.rules.push_back(std::move(r));
       }

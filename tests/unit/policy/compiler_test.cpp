@@ -99,6 +99,33 @@ TEST_F(GroupsFixture, ARuleBecomesAGroupAndBackWithItsPeers) {
   EXPECT_EQ(stats().chains, 0U);
 }
 
+TEST_F(GroupsFixture, RulesWithTheSamePeersShareOneGroup) {
+  c.setNamespace("mon", {{"purpose", "monitoring"}});
+  c.setNamespace("a", {});
+  c.setNamespace("b", {});
+  for (int i = 0; i < 5; ++i)
+    setPod(pod("mon", "m" + std::to_string(i), {{"app", "prom"}}, 2, 10 + i));
+  setPod(pod("a", "api", {{"app", "api"}}, 1, 2));
+  setPod(pod("b", "db", {{"app", "db"}}, 1, 3));
+  // The same peers in two namespaces' policies, with other ports.
+  for (const auto& [ns, port] : {std::pair{"a", 9090}, std::pair{"b", 9187}})
+    c.setPolicyJson(policyJson(ns, "scrape", Json{
+        {"podSelector", Json::object()},
+        {"ingress", {{{"from", {{{"namespaceSelector", {{"matchLabels", {{"purpose", "monitoring"}}}}}}}},
+                      {"ports", {{{"port", port}}}}}}}}));
+  check("two policies, one group");
+  EXPECT_EQ(stats().groups, 1U);
+  EXPECT_EQ(c.compilers.at("node-1")->program().groups.begin()->second.size(), 5U);
+  c.removePolicy("a/scrape");
+  check("one policy left");
+  EXPECT_EQ(stats().groups, 1U);
+  c.removePod("mon/m0");
+  check("a peer gone");
+  c.removePolicy("b/scrape");
+  check("none left");
+  EXPECT_EQ(stats().groups, 0U);
+}
+
 TEST_F(GroupsFixture, EgressNamedPortsResolveOnEachPeerOfAGroup) {
   c.setNamespace("app", {});
   setPod(pod("app", "client", {{"role", "client"}}, 1, 2));
