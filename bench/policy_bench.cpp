@@ -1140,14 +1140,18 @@ class Translator {
     std::string comment =
         "rule to ACCEPT traffic from source pods to dest pods selected by policy name " +
         policy.name + " namespace " + policy.ns;
-    if (policy.ingress) {
-      std::string targetSet = "KUBE-DST-" + h16(key);
+    for (bool ingress : {true, false}) {
+      if (ingress ? !policy.ingress : !policy.egress) continue;
+      // The selected pods are the destinations of its ingress and the
+      // sources of its egress; the rule's peers the other end.
+      std::string targetSet = (ingress ? "KUBE-DST-" : "KUBE-SRC-") + h16(key);
+      const char* peerPrefix = ingress ? "KUBE-SRC-" : "KUBE-DST-";
       addSet(targetSet, false, entriesOf(targets));
-      const auto& rules = policy.ingressRules;
+      const auto& rules = ingress ? policy.ingressRules : policy.egressRules;
       for (size_t r = 0; r < rules.size(); ++r) {
         const pol::Rule& rule = rules[r];
-        std::string tag = key + "|in|" + std::to_string(r);
-        std::vector<const pol::Pod*> sources;
+        std::string tag = key + (ingress ? "|in|" : "|out|") + std::to_string(r);
+        std::vector<const pol::Pod*> peers;
         std::vector<SetEntry> blocks;
         for (const auto& peer : rule.peers) {
           if (peer.ipBlock) {
@@ -1155,52 +1159,26 @@ class Translator {
             blocks.insert(blocks.end(), e.begin(), e.end());
           } else {
             auto pods = peerPods(policy, peer);
-            sources.insert(sources.end(), pods.begin(), pods.end());
+            peers.insert(peers.end(), pods.begin(), pods.end());
           }
         }
-        if (!sources.empty()) {
-          std::string set = "KUBE-SRC-" + h16(tag);
-          addSet(set, false, entriesOf(sources));
-          portRules(chainName, comment, tag, rule, set, targetSet, true, &targets);
+        // Named ports resolve on the destinations.
+        auto rulesFor = [&](const std::string& peerSet, std::vector<const pol::Pod*>* peerPods) {
+          if (ingress)
+            portRules(chainName, comment, tag, rule, peerSet, targetSet, true, &targets);
+          else
+            portRules(chainName, comment, tag, rule, targetSet, peerSet, false, peerPods);
+        };
+        if (!peers.empty()) {
+          std::string set = peerPrefix + h16(tag);
+          addSet(set, false, entriesOf(peers));
+          rulesFor(set, &peers);
         }
-        if (rule.peers.empty())
-          portRules(chainName, comment, tag, rule, "", targetSet, true, &targets);
+        if (rule.peers.empty()) rulesFor("", &all_);
         if (!blocks.empty()) {
-          std::string set = "KUBE-SRC-" + h16(tag + "|ipblock");
+          std::string set = peerPrefix + h16(tag + "|ipblock");
           addSet(set, true, std::move(blocks));
-          portRules(chainName, comment, tag, rule, set, targetSet, true, &targets);
-        }
-      }
-    }
-    if (policy.egress) {
-      std::string targetSet = "KUBE-SRC-" + h16(key);
-      addSet(targetSet, false, entriesOf(targets));
-      const auto& rules = policy.egressRules;
-      for (size_t r = 0; r < rules.size(); ++r) {
-        const pol::Rule& rule = rules[r];
-        std::string tag = key + "|out|" + std::to_string(r);
-        std::vector<const pol::Pod*> destinations;
-        std::vector<SetEntry> blocks;
-        for (const auto& peer : rule.peers) {
-          if (peer.ipBlock) {
-            auto e = blockEntries(*peer.ipBlock);
-            blocks.insert(blocks.end(), e.begin(), e.end());
-          } else {
-            auto pods = peerPods(policy, peer);
-            destinations.insert(destinations.end(), pods.begin(), pods.end());
-          }
-        }
-        if (!destinations.empty()) {
-          std::string set = "KUBE-DST-" + h16(tag);
-          addSet(set, false, entriesOf(destinations));
-          portRules(chainName, comment, tag, rule, targetSet, set, false, &destinations);
-        }
-        if (rule.peers.empty())
-          portRules(chainName, comment, tag, rule, targetSet, "", false, &all_);
-        if (!blocks.empty()) {
-          std::string set = "KUBE-DST-" + h16(tag + "|ipblock");
-          addSet(set, true, std::move(blocks));
-          portRules(chainName, comment, tag, rule, targetSet, set, false, nullptr);
+          rulesFor(set, nullptr);
         }
       }
     }
