@@ -19,6 +19,8 @@ packages=(
   nftables libnftables-dev libnftnl-dev conntrack
   # cluster DNS (issue 6): dig and friends for the end-to-end tests
   bind9-dnsutils
+  # Ingress (issue 13): RE2 for use-regex paths (linear time, no backtracking)
+  libre2-dev
 )
 
 missing=()
