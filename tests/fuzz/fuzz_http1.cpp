@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "ingress/http1.h"
+#include "http/http1.h"
 
-namespace http1 = podnet::ingress::http1;
+namespace http1 = podnet::http;
 
 namespace {
 

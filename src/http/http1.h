@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace podnet::ingress::http1 {
+namespace podnet::http {
 
 struct Header {
   std::string name;   // as received
@@ -103,4 +103,4 @@ class ChunkedDecoder {
   std::string error_;
 };
 
-}  // namespace podnet::ingress::http1
+}  // namespace podnet::http

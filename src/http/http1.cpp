@@ -1,8 +1,8 @@
-#include "ingress/http1.h"
+#include "http/http1.h"
 
 #include <cctype>
 
-namespace podnet::ingress::http1 {
+namespace podnet::http {
 
 namespace {
 
@@ -479,4 +479,4 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view& in, std::string& o
   return state_ == State::done ? Result::done : Result::more;
 }
 
-}  // namespace podnet::ingress::http1
+}  // namespace podnet::http

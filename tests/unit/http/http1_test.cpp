@@ -1,11 +1,11 @@
 // The strict HTTP/1.1 parser: what a client may send, what smuggling and
 // header abuse get (HAProxy's http_transfer_encoding.vtc and RFC 9112's
 // section 6 cases), chunked bodies fed byte by byte, and upstream responses.
-#include "ingress/http1.h"
+#include "http/http1.h"
 
 #include <gtest/gtest.h>
 
-namespace podnet::ingress::http1 {
+namespace podnet::http {
 namespace {
 
 using State = Parsed<RequestHead>::State;
@@ -191,4 +191,4 @@ TEST(Http1Response, FramingOfUpstreamAnswers) {
 }
 
 }  // namespace
-}  // namespace podnet::ingress::http1
+}  // namespace podnet::http
