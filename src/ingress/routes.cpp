@@ -428,24 +428,27 @@ struct RoutingTableBuilder {
     // The classes served: ours by controller, and the configured names.
     std::set<std::string> classes(in.classes.begin(), in.classes.end());
     bool defaultIsOurs = false;
-    for (const Json& c : in.ingressClasses) {
-      IngressClass ic = ingressClassFromJson(c);
+    for (const auto& c : in.ingressClasses) {
+      IngressClass ic = ingressClassFromJson(*c);
       bool ours = ic.controller == kController;
       if (ours) classes.insert(ic.name);
       if (!ours) classes.erase(ic.name);  // another controller's class
       if (ic.isDefault) defaultIsOurs = ours;
     }
-    for (const Json& s : in.services) services[api::namespaceOf(s) + "/" + api::name(s)] = &s;
-    for (const Json& s : in.endpointSlices) {
+    for (const auto& s : in.services)
+      services[api::namespaceOf(*s) + "/" + api::name(*s)] = s.get();
+    for (const auto& slice : in.endpointSlices) {
+      const Json& s = *slice;
       auto labels = api::labels(s);
       auto owner = labels.find("kubernetes.io/service-name");
       if (owner != labels.end())
         slicesByService[api::namespaceOf(s) + "/" + owner->second].push_back(&s);
     }
-    for (const Json& s : in.secrets) secrets[api::namespaceOf(s) + "/" + api::name(s)] = &s;
+    for (const auto& s : in.secrets) secrets[api::namespaceOf(*s) + "/" + api::name(*s)] = s.get();
 
     std::vector<Ingress> ingresses;
-    for (const Json& object : in.ingresses) {
+    for (const auto& objectPtr : in.ingresses) {
+      const Json& object = *objectPtr;
       auto parsed = ingressFromJson(object);
       if (!parsed) {
         std::string key = api::namespaceOf(object) + "/" + api::name(object);

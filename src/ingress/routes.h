@@ -105,7 +105,8 @@ class RoutingTable {
 
 // The objects the table is compiled from (as the API server holds them).
 struct RouteInputs {
-  std::vector<Json> ingresses, ingressClasses, services, endpointSlices, secrets;
+  using Objects = std::vector<std::shared_ptr<const Json>>;  // as informers list them
+  Objects ingresses, ingressClasses, services, endpointSlices, secrets;
   // The classes served: IngressClass names whose controller is ours are
   // served whatever this says; these are the names served even without an
   // IngressClass object (e.g. "nginx" before its class is created).

@@ -50,6 +50,10 @@ Json slice(const std::string& service, const std::vector<std::string>& ips, bool
           {"endpoints", endpoints}};
 }
 
+std::shared_ptr<const Json> ptr(Json object) {
+  return std::make_shared<const Json>(std::move(object));
+}
+
 using Got = std::pair<std::string, std::string>;  // Service, upstream path
 
 struct Table {
@@ -57,11 +61,11 @@ struct Table {
   CompiledRoutes compiled;
   Table() {
     for (const auto& name : {"a", "b", "c", "d", "web", "api", "canary", "fallback"}) {
-      inputs.services.push_back(serviceJson(name));
-      inputs.endpointSlices.push_back(slice(name, {"10.244.1." + std::to_string(name[0])}));
+      inputs.services.push_back(ptr(serviceJson(name)));
+      inputs.endpointSlices.push_back(ptr(slice(name, {"10.244.1." + std::to_string(name[0])})));
     }
   }
-  void add(Json object) { inputs.ingresses.push_back(std::move(object)); }
+  void add(Json object) { inputs.ingresses.push_back(ptr(std::move(object))); }
   void compile() { compiled = compileRoutes(inputs); }
   // The Service a request reaches ("" for a 404), and the path it gets.
   std::pair<std::string, std::string> get(const std::string& host, const std::string& rawPath) {
@@ -186,8 +190,9 @@ TEST(IngressRoutes, ClassesOursTheLegacyAnnotationAndOthersLeftAlone) {
   t.add(ingress("traefik", other));
   t.add(ingress("legacy", classless, {{"kubernetes.io/ingress.class", "podnet"}}));
   t.add(ingress("classless", classless));
-  t.inputs.ingressClasses.push_back({{"metadata", {{"name", "traefik"}}},
-                                     {"spec", {{"controller", "traefik.io/ingress-controller"}}}});
+  t.inputs.ingressClasses.push_back(
+      ptr({{"metadata", {{"name", "traefik"}}},
+           {"spec", {{"controller", "traefik.io/ingress-controller"}}}}));
   t.compile();
   std::set<std::string> served(t.compiled.served.begin(), t.compiled.served.end());
   EXPECT_TRUE(served.count("default/nginx-class"));
@@ -196,10 +201,10 @@ TEST(IngressRoutes, ClassesOursTheLegacyAnnotationAndOthersLeftAlone) {
   EXPECT_FALSE(served.count("default/classless")) << "no class and no default class of ours";
   // Our class made the default: class-less Ingresses are ours too.
   t.inputs.ingressClasses.push_back(
-      {{"metadata",
-        {{"name", "podnet"},
-         {"annotations", {{"ingressclass.kubernetes.io/is-default-class", "true"}}}}},
-       {"spec", {{"controller", "podnet.io/ingress"}}}});
+      ptr({{"metadata",
+            {{"name", "podnet"},
+             {"annotations", {{"ingressclass.kubernetes.io/is-default-class", "true"}}}}},
+           {"spec", {{"controller", "podnet.io/ingress"}}}}));
   t.compile();
   served = {t.compiled.served.begin(), t.compiled.served.end()};
   EXPECT_TRUE(served.count("default/classless"));
@@ -266,8 +271,8 @@ TEST(IngressRoutes, PathsAreNormalizedBeforeMatching) {
 
 TEST(IngressRoutes, BackendsAreReadyEndpointsOfTheServicePort) {
   Table t;
-  t.inputs.endpointSlices = {slice("a", {"10.244.1.2", "10.244.2.2"}),
-                             slice("a", {"10.244.3.2"}, false)};
+  t.inputs.endpointSlices = {ptr(slice("a", {"10.244.1.2", "10.244.2.2"})),
+                             ptr(slice("a", {"10.244.3.2"}, false))};
   t.add(
       ingress("i", rules({rule("", {path("/", "Prefix", "a", "http"), path("/x", "Prefix", "a", 81),
                                     path("/y", "Prefix", "missing")})})));
