@@ -1,5 +1,7 @@
 #include "ingress/routes.h"
 
+#include "ingress/metrics.h"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -335,6 +337,13 @@ struct RoutingTableBuilder {
     return false;
   }
 
+  static std::string routeLabels(const Ingress& ingress, const std::string& host,
+                                 const std::string& path, const Backend& backend) {
+    return "namespace=\"" + labelValue(ingress.ns) + "\",ingress=\"" + labelValue(ingress.name) +
+           "\",host=\"" + labelValue(host) + "\",path=\"" + labelValue(path) +
+           "\",service=\"" + labelValue(backend.service) + "\"";
+  }
+
   std::shared_ptr<Route> makeRoute(const Ingress& ingress,
                                    const std::shared_ptr<const Annotations>& annotations,
                                    const std::string& host, const IngressPath& p) {
@@ -346,6 +355,7 @@ struct RoutingTableBuilder {
     route->annotations = annotations;
     route->tls = tlsFor(ingress, host);
     route->backend = backendFor(ingress, p.backend);
+    route->labels = routeLabels(ingress, host, p.path, p.backend);
     bool regex = p.type == PathType::implementationSpecific &&
                  (annotations->useRegex || annotations->rewriteTarget);
     if (regex) {
@@ -405,6 +415,7 @@ struct RoutingTableBuilder {
     fallback->path = "/";
     fallback->annotations = annotations;
     fallback->backend = backendFor(ingress, *ingress.defaultBackend);
+    fallback->labels = routeLabels(ingress, "", "", *ingress.defaultBackend);
     if (ingress.rules.empty()) {
       if (!table->defaultBackend_) table->defaultBackend_ = fallback;
       return;

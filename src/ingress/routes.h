@@ -17,6 +17,7 @@
 //   two Ingresses with the same host, path and type: the oldest wins.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,6 +48,8 @@ struct BackendTarget {
   std::string port;     // the Service port as the Ingress names it ("80", "http")
   std::vector<Endpoint> endpoints;
   std::string problem;  // why there is nothing to send to ("" when endpoints exist)
+  // Round-robin position, shared by the proxy's threads.
+  mutable std::atomic<uint32_t> next{0};
 };
 
 struct Route {
@@ -61,6 +64,8 @@ struct Route {
   // Canary Ingresses for the same host and path, tried first (by header,
   // then cookie, then weight).
   std::vector<std::shared_ptr<const Route>> canaries;
+  // Its metric labels: namespace="..",ingress="..",host="..",path="..",service="..".
+  std::string labels;
 };
 
 struct Certificate {

@@ -1,0 +1,459 @@
+#include "ingress/exchange.h"
+
+#include <cstdio>
+
+#include "ingress/balancer.h"
+#include "ingress/metrics.h"
+
+namespace podnet::ingress {
+
+namespace {
+
+// Bytes the proxy holds for one direction before it stops reading the
+// other side (flow control).
+constexpr size_t kMaxQueued = 256 * 1024;
+// A request whose head and body fit here can be sent again on a retry.
+constexpr size_t kMaxReplay = 64 * 1024;
+constexpr size_t kUpstreamRead = 64 * 1024;
+
+bool inRanges(const std::vector<core::Cidr>& ranges, const std::string& ip) {
+  auto address = core::IpAddress::parse(ip);
+  if (!address) return false;
+  // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d.
+  for (const auto& range : ranges)
+    if (range.contains(*address)) return true;
+  return false;
+}
+
+std::string hexChunkSize(size_t n) {
+  char text[24];
+  int length = std::snprintf(text, sizeof text, "%zx\r\n", n);
+  return std::string(text, size_t(length));
+}
+
+}  // namespace
+
+Exchange::Exchange(WorkerContext& worker, ClientSide& client, UpstreamUser& user,
+                   std::shared_ptr<const Snapshot> snapshot, ProxyRequest request,
+                   bool expectContinue)
+    : worker_(worker),
+      client_(client),
+      user_(user),
+      snapshot_(std::move(snapshot)),
+      request_(std::move(request)),
+      expectContinue_(expectContinue),
+      connectTimeoutMs_(worker.settings.connectTimeoutMs),
+      readTimeoutMs_(worker.settings.readTimeoutMs),
+      sendTimeoutMs_(worker.settings.sendTimeoutMs) {
+  startedMs_ = worker_.loop.now();
+}
+
+Exchange::~Exchange() { releaseUpstream(false); }
+
+bool Exchange::idempotent() const {
+  const std::string& m = request_.method;
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
+         m == "TRACE";
+}
+
+void Exchange::answer(LocalResponse response) {
+  status_ = response.status;
+  // A body the client may still send is not read: the connection closes.
+  if (request_.hasBody && !requestEnded_) closeClient_ = true;
+  client_.sendLocal(response);
+  worker_.stats.record(route_ ? route_->labels : std::string(), response.status, -1);
+  phase_ = Phase::done;
+  deadline_ = 0;
+}
+
+void Exchange::start() {
+  const RoutingTable& table = *snapshot_->table;
+  auto path = normalizePath(request_.path);
+  if (!path) return answer({.status = 400});
+  RouteMatch match = table.match(request_.host, *path);
+  if (!match.route) return answer({.status = 404});
+  mainRoute_ = route_ = match.route;
+  const Annotations& a = *route_->annotations;
+  std::string hostOnly = hostName(request_.host);
+  if (!a.allowSourceRange.empty() && !inRanges(a.allowSourceRange, request_.clientIp))
+    return answer({.status = 403});
+  if (!request_.secure && (a.forceSslRedirect || (route_->tls && a.sslRedirect.value_or(true)))) {
+    std::string location = "https://" + hostOnly + request_.path;
+    if (!request_.query.empty()) location += "?" + request_.query;
+    return answer({.status = 308, .location = location});
+  }
+  if (a.appRoot && *path == "/")
+    return answer({.status = 302,
+                   .location = std::string(request_.secure ? "https://" : "http://") +
+                               request_.host + *a.appRoot});
+  uint64_t limit = a.proxyBodySize.value_or(worker_.settings.bodyLimit);
+  if (limit > 0 && request_.contentLength && *request_.contentLength > limit)
+    return answer({.status = 413});
+  if (a.enableCors) {
+    extraResponseHeaders_ += corsHeaders();
+    if (request_.method == "OPTIONS")
+      return answer({.status = 204,
+                     .extraHeaders = std::string(corsHeaders()) +
+                                     "Content-Type: text/plain charset=UTF-8\r\n"
+                                     "Content-Length: 0\r\n"});
+  }
+  route_ = &chooseCanary(*mainRoute_, request_.headers, uint32_t(worker_.random()));
+  const Annotations& ra = *route_->annotations;
+  if (ra.connectTimeout) connectTimeoutMs_ = uint64_t(*ra.connectTimeout) * 1000;
+  if (ra.readTimeout) readTimeoutMs_ = uint64_t(*ra.readTimeout) * 1000;
+  if (ra.sendTimeout) sendTimeoutMs_ = uint64_t(*ra.sendTimeout) * 1000;
+  if (!route_->backend || route_->backend->endpoints.empty()) return answer({.status = 503});
+  upstreamPath_ = std::move(match.upstreamPath);
+  std::string_view given = acceptedRequestId(request_.headers);
+  if (!given.empty()) {
+    requestId_ = given;
+  } else {
+    static const char* hex = "0123456789abcdef";
+    requestId_.resize(32);
+    for (size_t i = 0; i < 32; i += 8) {
+      uint32_t r = uint32_t(worker_.random()) ^ (uint32_t(worker_.random()) << 16);
+      for (size_t j = 0; j < 8; ++j) requestId_[i + j] = hex[(r >> (4 * j)) & 15];
+    }
+  }
+  if (!request_.hasBody)
+    upstreamFraming_ = BodyFraming::none;
+  else if (request_.contentLength)
+    upstreamFraming_ = BodyFraming::length;
+  else
+    upstreamFraming_ = BodyFraming::chunked;
+  if (request_.upgrade) upstreamFraming_ = BodyFraming::none;
+  Buffer head;
+  writeUpstreamRequest(head, request_, upstreamPath_, requestId_, upstreamFraming_,
+                       request_.contentLength.value_or(0));
+  replay_.assign(head.view());
+  if (!request_.hasBody) requestEnded_ = true;
+  phase_ = Phase::upstream;
+  auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+  extraResponseHeaders_ += choice.setCookie;
+  if (!choice.endpoint) return answer({.status = 503});
+  if (!connectTo(*choice.endpoint)) return;
+  if (expectContinue_ && request_.hasBody) client_.sendContinue();
+}
+
+bool Exchange::connectTo(const Endpoint& endpoint) {
+  ++attempts_;
+  tried_.push_back(endpoint);
+  std::string why;
+  bool tls = route_->annotations->backendProtocol == BackendProtocol::https;
+  upstream_ = worker_.pool.acquire(endpoint, tls, &user_, this, why);
+  if (!upstream_) {
+    retryOrFail(502, true);
+    return phase_ == Phase::upstream;
+  }
+  if (!upstream_->reused) worker_.stats.upstreamConnects.fetch_add(1, std::memory_order_relaxed);
+  upstream_->out.append(replay_);
+  requestFullySent_ = false;
+  responseBytesSeen_ = false;
+  sentSomething_ = false;
+  upstreamEof_ = false;
+  upstreamStartMs_ = worker_.loop.now();
+  deadline_ = worker_.loop.now() + (upstream_->connected ? sendTimeoutMs_ : connectTimeoutMs_);
+  // A reused connection is writable now; a new one says so when connected.
+  if (upstream_->reused) upstream_->writable = true;
+  return true;
+}
+
+void Exchange::releaseUpstream(bool reusable) {
+  if (!upstream_) return;
+  worker_.pool.release(upstream_, reusable);
+  upstream_ = nullptr;
+}
+
+void Exchange::retryOrFail(int status, bool mayRetry) {
+  bool reused = upstream_ && upstream_->reused;
+  releaseUpstream(false);
+  if (mayRetry && replayable_ && !responseStarted_ && attempts_ < worker_.settings.maxAttempts) {
+    auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+    const Endpoint* next = choice.endpoint;
+    // A pooled connection the backend had closed says nothing about the
+    // endpoint: a fresh connection to it is as good as any.
+    if (!next && reused) next = &tried_.back();
+    if (next) {
+      Endpoint target = *next;
+      worker_.stats.upstreamRetries.fetch_add(1, std::memory_order_relaxed);
+      connectTo(target);
+      return;
+    }
+  }
+  if (responseStarted_) {
+    closeClient_ = true;
+    client_.abortResponse();
+    phase_ = Phase::failed;
+    deadline_ = 0;
+    return;
+  }
+  answer({.status = status});
+}
+
+void Exchange::appendToUpstream(std::string_view bytes) {
+  if (upstream_) upstream_->out.append(bytes);
+  if (replayable_) {
+    if (replay_.size() + bytes.size() > kMaxReplay) {
+      replayable_ = false;
+      replay_.clear();
+      replay_.shrink_to_fit();
+    } else {
+      replay_.append(bytes);
+    }
+  }
+}
+
+void Exchange::frameRequestBody(std::string_view payload) {
+  if (payload.empty()) return;
+  requestBodyBytes_ += payload.size();
+  if (upstreamFraming_ == BodyFraming::chunked) {
+    appendToUpstream(hexChunkSize(payload.size()));
+    appendToUpstream(payload);
+    appendToUpstream("\r\n");
+  } else {
+    appendToUpstream(payload);
+  }
+}
+
+void Exchange::requestBody(std::string_view payload) {
+  if (phase_ == Phase::tunnel) {
+    if (upstream_) upstream_->out.append(payload);
+    return;
+  }
+  if (finished() || requestEnded_) return;
+  const Annotations* a = route_ ? route_->annotations.get() : nullptr;
+  uint64_t limit = a && a->proxyBodySize ? *a->proxyBodySize : worker_.settings.bodyLimit;
+  if (limit > 0 && requestBodyBytes_ + payload.size() > limit) {
+    // A chunked body grew past the limit: the upstream gets nothing more.
+    requestEnded_ = true;
+    closeClient_ = true;
+    if (!responseStarted_) {
+      releaseUpstream(false);
+      answer({.status = 413});
+    }
+    return;
+  }
+  frameRequestBody(payload);
+}
+
+void Exchange::requestEnd() {
+  if (requestEnded_ || finished()) {
+    requestEnded_ = true;
+    return;
+  }
+  requestEnded_ = true;
+  if (upstreamFraming_ == BodyFraming::chunked) appendToUpstream("0\r\n\r\n");
+}
+
+bool Exchange::acceptsRequestBody() const {
+  if (phase_ == Phase::tunnel) return upstream_ && upstream_->out.size() < kMaxQueued;
+  if (finished()) return true;  // read and dropped (or the connection closes)
+  return upstream_ && upstream_->out.size() < kMaxQueued;
+}
+
+void Exchange::checkTimeout(uint64_t now) {
+  if (deadline_ == 0 || now < deadline_ || finished()) return;
+  deadline_ = 0;
+  if (!upstream_) return;
+  if (!upstream_->connected) return retryOrFail(504, true);  // connect timeout
+  if (phase_ == Phase::tunnel) {
+    closeClient_ = true;
+    releaseUpstream(false);
+    client_.endResponse();
+    phase_ = Phase::done;
+    return;
+  }
+  retryOrFail(504, false);  // read or send timeout: the request may be running
+}
+
+bool Exchange::advance() {
+  bool progressed = false;
+  for (int round = 0; round < 16 && upstream_ && !finished(); ++round) {
+    bool moved = false;
+    UpstreamConnection& u = *upstream_;
+    if (!u.connected) {
+      IoState s = u.finishConnect();
+      if (s == IoState::wouldBlock) break;
+      if (s != IoState::progress) {
+        retryOrFail(502, true);
+        return true;
+      }
+      moved = true;
+      deadline_ = worker_.loop.now() + sendTimeoutMs_;
+    }
+    if (!u.out.empty() && u.writable) {
+      IoState s = u.stream->write(u.out);
+      if (s == IoState::progress) {
+        moved = true;
+        sentSomething_ = true;
+        deadline_ = worker_.loop.now() + (u.out.empty() ? readTimeoutMs_ : sendTimeoutMs_);
+      } else if (s == IoState::wouldBlock) {
+        u.writable = false;
+      } else {
+        // A pooled connection the backend closed, or a reset.
+        retryOrFail(502, idempotent() || !sentSomething_);
+        return true;
+      }
+    }
+    if (u.out.empty() && requestEnded_) requestFullySent_ = true;
+    if (u.readable && client_.queuedTowardsClient() < kMaxQueued) {
+      IoState s = u.stream->read(u.in, kUpstreamRead);
+      if (s == IoState::progress) {
+        moved = true;
+        responseBytesSeen_ = true;
+        deadline_ = worker_.loop.now() + readTimeoutMs_;
+      } else if (s == IoState::wouldBlock) {
+        u.readable = false;
+      } else {
+        u.readable = false;
+        upstreamEof_ = true;
+        if (s == IoState::error && !responseBytesSeen_) {
+          retryOrFail(502, idempotent() || !sentSomething_);
+          return true;
+        }
+      }
+    }
+    if (processUpstreamInput()) moved = true;
+    if (!moved) break;
+    progressed = true;
+  }
+  return progressed;
+}
+
+void Exchange::startResponse(const http::ResponseHead& head) {
+  responseStarted_ = true;
+  status_ = head.status;
+  ResponseShape shape;
+  bool noBody = request_.method == "HEAD" || head.status == 204 || head.status == 304 ||
+                (head.status >= 100 && head.status < 200);
+  if (head.status == 101) {
+    shape.upgrade = true;
+    shape.hasBody = false;
+    bodyState_ = BodyState::none;
+  } else if (noBody) {
+    shape.hasBody = false;
+    bodyState_ = BodyState::none;
+    // HEAD keeps the length the upstream announced.
+    if (head.framing == http::Framing::length) shape.length = head.contentLength;
+  } else if (head.framing == http::Framing::length) {
+    shape.length = head.contentLength;
+    remaining_ = head.contentLength;
+    bodyState_ = remaining_ == 0 ? BodyState::none : BodyState::length;
+  } else if (head.framing == http::Framing::chunked) {
+    bodyState_ = BodyState::chunked;
+    chunks_ = http::ChunkedDecoder();
+  } else {
+    bodyState_ = BodyState::untilClose;
+  }
+  double seconds = double(worker_.loop.now() - upstreamStartMs_) / 1000.0;
+  worker_.stats.record(route_->labels, head.status, seconds);
+  client_.sendResponseHead(head, shape, extraResponseHeaders_);
+}
+
+bool Exchange::processUpstreamInput() {
+  if (!upstream_) return false;
+  UpstreamConnection& u = *upstream_;
+  bool moved = false;
+  while (bodyState_ == BodyState::head) {
+    if (phase_ == Phase::tunnel) break;
+    auto parsed = http::parseResponse(u.in.view(), request_.method);
+    if (parsed.state == http::Parsed<http::ResponseHead>::State::incomplete) {
+      if (upstreamEof_) retryOrFail(502, u.in.empty() && (idempotent() || !sentSomething_));
+      return true;
+    }
+    if (parsed.state == http::Parsed<http::ResponseHead>::State::error) {
+      retryOrFail(502, false);
+      return true;
+    }
+    u.in.consume(parsed.consumed);
+    moved = true;
+    const auto& head = parsed.head;
+    if (head.status == 101) {
+      if (!request_.upgrade) {
+        retryOrFail(502, false);
+        return true;
+      }
+      startResponse(head);
+      phase_ = Phase::tunnel;
+      deadline_ = 0;
+      break;
+    }
+    if (head.status >= 100 && head.status < 200) continue;  // interim: dropped
+    responseHead_ = head;
+    startResponse(head);
+    if (bodyState_ == BodyState::none) {
+      finishResponse();
+      return true;
+    }
+  }
+  if (phase_ == Phase::tunnel) {
+    if (!u.in.empty()) {
+      client_.sendResponseBody(u.in.view());
+      u.in.clear();
+      moved = true;
+    }
+    if (upstreamEof_) {
+      closeClient_ = true;
+      releaseUpstream(false);
+      client_.endResponse();
+      phase_ = Phase::done;
+      return true;
+    }
+    return moved;
+  }
+  while (!u.in.empty() && client_.queuedTowardsClient() < kMaxQueued &&
+         (bodyState_ == BodyState::length || bodyState_ == BodyState::chunked ||
+          bodyState_ == BodyState::untilClose)) {
+    moved = true;
+    if (bodyState_ == BodyState::length) {
+      size_t n = size_t(std::min<uint64_t>(remaining_, u.in.size()));
+      client_.sendResponseBody(u.in.view().substr(0, n));
+      u.in.consume(n);
+      remaining_ -= n;
+      if (remaining_ == 0) {
+        finishResponse();
+        return true;
+      }
+    } else if (bodyState_ == BodyState::chunked) {
+      std::string_view view = u.in.view();
+      size_t before = view.size();
+      scratch_.clear();
+      auto result = chunks_.feed(view, scratch_);
+      u.in.consume(before - view.size());
+      if (!scratch_.empty()) client_.sendResponseBody(scratch_);
+      if (result == http::ChunkedDecoder::Result::done) {
+        finishResponse();
+        return true;
+      }
+      if (result == http::ChunkedDecoder::Result::error) {
+        retryOrFail(502, false);
+        return true;
+      }
+    } else {
+      client_.sendResponseBody(u.in.view());
+      u.in.clear();
+    }
+  }
+  if (upstreamEof_ && u.in.empty()) {
+    if (bodyState_ == BodyState::untilClose) {
+      responseHead_.keepAlive = false;
+      finishResponse();
+    } else {
+      retryOrFail(502, false);  // cut short: the client's response is too
+    }
+    return true;
+  }
+  return moved;
+}
+
+void Exchange::finishResponse() {
+  bool reusable = responseHead_.keepAlive && requestEnded_ && upstream_ && upstream_->out.empty() &&
+                  upstream_->in.empty() && !upstreamEof_;
+  if (!requestEnded_) closeClient_ = true;
+  releaseUpstream(reusable);
+  phase_ = Phase::done;
+  deadline_ = 0;
+  client_.endResponse();
+}
+
+}  // namespace podnet::ingress

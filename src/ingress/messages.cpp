@@ -1,0 +1,272 @@
+#include "ingress/messages.h"
+
+#include <time.h>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+
+namespace podnet::ingress {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kHopByHop = {
+    "connection", "keep-alive", "proxy-connection", "te",
+    "trailer",    "transfer-encoding", "upgrade",   "http2-settings"};
+
+// Set by the proxy itself; whatever the client sent under these names is
+// dropped (a client must not choose its own X-Forwarded-For).
+constexpr std::array<std::string_view, 10> kProxySet = {
+    "x-forwarded-for",  "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto",
+    "x-forwarded-scheme", "x-real-ip",      "x-scheme",         "x-request-id",
+    "content-length",   "expect"};
+
+bool inList(std::string_view name, const auto& list) {
+  for (std::string_view n : list)
+    if (http::equalsIgnoreCase(name, n)) return true;
+  return false;
+}
+
+void appendNumber(Buffer& out, uint64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  (void)ec;
+  out.append(std::string_view(digits, size_t(end - digits)));
+}
+
+void appendHeader(Buffer& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+std::string_view defaultText(int status) {
+  switch (status) {
+    case 400: return "400 Bad Request";
+    case 403: return "403 Forbidden";
+    case 404: return "404 Not Found";
+    case 408: return "408 Request Timeout";
+    case 413: return "413 Request Entity Too Large";
+    case 414: return "414 Request-URI Too Large";
+    case 431: return "431 Request Header Fields Too Large";
+    case 500: return "500 Internal Server Error";
+    case 501: return "501 Not Implemented";
+    case 502: return "502 Bad Gateway";
+    case 503: return "503 Service Temporarily Unavailable";
+    case 504: return "504 Gateway Time-out";
+    case 505: return "505 HTTP Version Not Supported";
+    default: return {};
+  }
+}
+
+}  // namespace
+
+bool isHopByHop(std::string_view name, const std::vector<http::Header>& headers) {
+  if (inList(name, kHopByHop)) return true;
+  for (const auto& h : headers) {
+    if (!http::equalsIgnoreCase(h.name, "connection")) continue;
+    std::string_view value = h.value;
+    while (!value.empty()) {
+      size_t comma = value.find(',');
+      std::string_view option = value.substr(0, comma);
+      while (!option.empty() && (option.front() == ' ' || option.front() == '\t'))
+        option.remove_prefix(1);
+      while (!option.empty() && (option.back() == ' ' || option.back() == '\t'))
+        option.remove_suffix(1);
+      if (http::equalsIgnoreCase(option, name)) return true;
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+std::string_view acceptedRequestId(const std::vector<http::Header>& headers) {
+  const http::Header* id = http::findHeader(headers, "x-request-id");
+  if (!id || id->value.empty() || id->value.size() > 128) return {};
+  for (unsigned char c : id->value)
+    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':')) return {};
+  return id->value;
+}
+
+void writeUpstreamRequest(Buffer& out, const ProxyRequest& request, std::string_view path,
+                          std::string_view requestId, BodyFraming framing,
+                          uint64_t contentLength) {
+  out.append(request.method);
+  out.append(" ");
+  out.append(path);
+  if (!request.query.empty()) {
+    out.append("?");
+    out.append(request.query);
+  }
+  out.append(" HTTP/1.1\r\n");
+  bool hostSeen = false;
+  for (const auto& h : request.headers) {
+    if (isHopByHop(h.name, request.headers) || inList(h.name, kProxySet)) continue;
+    if (http::equalsIgnoreCase(h.name, "host")) {
+      hostSeen = true;
+      appendHeader(out, "Host", request.host);
+      continue;
+    }
+    appendHeader(out, h.name, h.value);
+  }
+  if (!hostSeen && !request.host.empty()) appendHeader(out, "Host", request.host);
+  if (request.upgrade) {
+    if (const http::Header* up = http::findHeader(request.headers, "upgrade"))
+      appendHeader(out, "Upgrade", up->value);
+    out.append("Connection: upgrade\r\n");
+  }
+  appendHeader(out, "X-Request-ID", requestId);
+  appendHeader(out, "X-Real-IP", request.clientIp);
+  // The client's own X-Forwarded-For is not trusted (ingress-nginx's
+  // default, use-forwarded-headers off): the proxy's peer is the client.
+  appendHeader(out, "X-Forwarded-For", request.clientIp);
+  if (!request.host.empty()) appendHeader(out, "X-Forwarded-Host", request.host);
+  out.append("X-Forwarded-Port: ");
+  appendNumber(out, request.serverPort);
+  out.append("\r\n");
+  std::string_view scheme = request.secure ? "https" : "http";
+  appendHeader(out, "X-Forwarded-Proto", scheme);
+  appendHeader(out, "X-Forwarded-Scheme", scheme);
+  appendHeader(out, "X-Scheme", scheme);
+  if (framing == BodyFraming::length) {
+    out.append("Content-Length: ");
+    appendNumber(out, contentLength);
+    out.append("\r\n");
+  } else if (framing == BodyFraming::chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  out.append("\r\n");
+}
+
+void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
+                       const ClientResponse& response, std::string_view extraHeaders) {
+  out.append("HTTP/1.1 ");
+  appendNumber(out, uint64_t(upstream.status));
+  out.append(" ");
+  out.append(upstream.reason.empty() ? reasonPhrase(upstream.status) : upstream.reason);
+  out.append("\r\n");
+  for (const auto& h : upstream.headers) {
+    if (isHopByHop(h.name, upstream.headers) || http::equalsIgnoreCase(h.name, "content-length"))
+      continue;
+    appendHeader(out, h.name, h.value);
+  }
+  out.append(extraHeaders);
+  if (response.upgrade) {
+    if (const http::Header* up = http::findHeader(upstream.headers, "upgrade"))
+      appendHeader(out, "Upgrade", up->value);
+    out.append("Connection: upgrade\r\n\r\n");
+    return;
+  }
+  if (response.framing == BodyFraming::length) {
+    out.append("Content-Length: ");
+    appendNumber(out, response.contentLength);
+    out.append("\r\n");
+  } else if (response.framing == BodyFraming::chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (!response.keepAlive)
+    out.append("Connection: close\r\n");
+  else if (response.http10)
+    out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+}
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Temporarily Unavailable";
+    case 504: return "Gateway Time-out";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 200 ? "Informational" : status < 300 ? "OK" : status < 400 ? "Redirect"
+                                                   : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+std::string_view dateHeader() {
+  thread_local time_t cachedSecond = 0;
+  thread_local char line[64];
+  thread_local size_t length = 0;
+  time_t now = ::time(nullptr);
+  if (now != cachedSecond) {
+    cachedSecond = now;
+    tm utc{};
+    ::gmtime_r(&now, &utc);
+    length = ::strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &utc);
+  }
+  return {line, length};
+}
+
+void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
+                        bool head) {
+  std::string body = response.body;
+  std::string contentType = response.contentType;
+  if (body.empty() && response.status >= 300 && response.status != 304) {
+    std::string_view text = defaultText(response.status);
+    std::string title = text.empty() ? std::to_string(response.status) + " " +
+                                           std::string(reasonPhrase(response.status))
+                                     : std::string(text);
+    body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
+           title + "</h1></center>\r\n<hr><center>podnet</center>\r\n</body>\r\n</html>\r\n";
+    contentType = "text/html";
+  }
+  if (contentType.empty()) contentType = "text/plain";
+  out.append("HTTP/1.1 ");
+  appendNumber(out, uint64_t(response.status));
+  out.append(" ");
+  out.append(reasonPhrase(response.status));
+  out.append("\r\n");
+  out.append(dateHeader());
+  out.append("Server: podnet\r\n");
+  if (response.status != 204 && response.status != 304) {
+    appendHeader(out, "Content-Type", contentType);
+    out.append("Content-Length: ");
+    appendNumber(out, body.size());
+    out.append("\r\n");
+  }
+  if (!response.location.empty()) appendHeader(out, "Location", response.location);
+  out.append(response.extraHeaders);
+  if (!keepAlive)
+    out.append("Connection: close\r\n");
+  else if (http10)
+    out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+  if (!head && response.status != 204 && response.status != 304) out.append(body);
+}
+
+std::string_view corsHeaders() {
+  return "Access-Control-Allow-Origin: *\r\n"
+         "Access-Control-Allow-Credentials: true\r\n"
+         "Access-Control-Allow-Methods: GET, PUT, POST, DELETE, PATCH, OPTIONS\r\n"
+         "Access-Control-Allow-Headers: DNT,Keep-Alive,User-Agent,X-Requested-With,"
+         "If-Modified-Since,Cache-Control,Content-Type,Range,Authorization\r\n"
+         "Access-Control-Max-Age: 1728000\r\n";
+}
+
+}  // namespace podnet::ingress

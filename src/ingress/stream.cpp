@@ -1,0 +1,150 @@
+#include "ingress/stream.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace podnet::ingress {
+
+namespace {
+constexpr size_t kReadChunk = 16384;
+}
+
+Stream::~Stream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+IoState Stream::read(Buffer& in, size_t max) {
+  size_t total = 0;
+  while (total < max) {
+    size_t want = std::min(kReadChunk, max - total);
+    char* at = in.prepare(want);
+    size_t room = std::min(in.room(), max - total);
+    ssize_t n = ::recv(fd_, at, room, 0);
+    if (n > 0) {
+      in.commit(size_t(n));
+      total += size_t(n);
+      // A short read drained the socket: new bytes bring a new edge, so
+      // the recv that would say EAGAIN is saved (not after a FIN).
+      if (size_t(n) < room && !hungUp_) return IoState::progress;
+      continue;
+    }
+    if (n == 0) return total > 0 ? IoState::progress : IoState::eof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return total > 0 ? IoState::progress : IoState::wouldBlock;
+    return total > 0 ? IoState::progress : IoState::error;
+  }
+  return IoState::progress;
+}
+
+IoState Stream::write(Buffer& out) {
+  bool wrote = false;
+  while (!out.empty()) {
+    ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      out.consume(size_t(n));
+      wrote = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return wrote ? IoState::progress : IoState::wouldBlock;
+    return IoState::error;
+  }
+  return IoState::progress;
+}
+
+void Stream::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+TlsStream::TlsStream(int fd, SSL* ssl, bool server) : Stream(fd), ssl_(ssl) {
+  SSL_set_fd(ssl_, fd);
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                         SSL_MODE_RELEASE_BUFFERS);
+  if (server)
+    SSL_set_accept_state(ssl_);
+  else
+    SSL_set_connect_state(ssl_);
+}
+
+TlsStream::~TlsStream() { SSL_free(ssl_); }
+
+IoState TlsStream::failure(int result) {
+  int error = SSL_get_error(ssl_, result);
+  ERR_clear_error();
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      return IoState::wouldBlock;
+    case SSL_ERROR_ZERO_RETURN:
+      return IoState::eof;
+    default:
+      return IoState::error;
+  }
+}
+
+IoState TlsStream::handshake() {
+  if (handshakeDone_) return IoState::progress;
+  int result = SSL_do_handshake(ssl_);
+  if (result == 1) {
+    handshakeDone_ = true;
+    return IoState::progress;
+  }
+  return failure(result);
+}
+
+IoState TlsStream::read(Buffer& in, size_t max) {
+  size_t total = 0;
+  while (total < max) {
+    char* at = in.prepare(std::min(kReadChunk, max - total));
+    int room = int(std::min(in.room(), max - total));
+    int n = SSL_read(ssl_, at, room);
+    if (n > 0) {
+      in.commit(size_t(n));
+      total += size_t(n);
+      continue;
+    }
+    IoState state = failure(n);
+    return total > 0 ? IoState::progress : state;
+  }
+  return IoState::progress;
+}
+
+IoState TlsStream::write(Buffer& out) {
+  bool wrote = false;
+  while (!out.empty()) {
+    int n = SSL_write(ssl_, out.data(), int(std::min<size_t>(out.size(), 1 << 30)));
+    if (n > 0) {
+      out.consume(size_t(n));
+      wrote = true;
+      continue;
+    }
+    IoState state = failure(n);
+    if (state == IoState::wouldBlock && wrote) return IoState::progress;
+    return state == IoState::eof ? IoState::error : state;
+  }
+  return IoState::progress;
+}
+
+std::string_view TlsStream::protocol() const {
+  const unsigned char* data = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &data, &length);
+  return {reinterpret_cast<const char*>(data), length};
+}
+
+std::string_view TlsStream::serverName() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name ? std::string_view(name) : std::string_view();
+}
+
+void TlsStream::shutdownWrite() {
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+}  // namespace podnet::ingress

@@ -1,0 +1,73 @@
+// Byte buffers and the two kinds of non-blocking stream the proxy speaks:
+// plain TCP and TLS (OpenSSL over the same socket). Both read until the
+// socket is drained, as edge-triggered epoll needs.
+#pragma once
+
+#include <string_view>
+
+#include "ingress/buffer.h"
+
+using SSL = struct ssl_st;
+using SSL_CTX = struct ssl_ctx_st;
+
+namespace podnet::ingress {
+
+enum class IoState {
+  progress,    // some bytes moved (maybe more can)
+  wouldBlock,  // nothing now; epoll says when
+  eof,         // the peer closed its side cleanly
+  error,
+};
+
+// A connected socket, plain or TLS. The stream owns the descriptor.
+class Stream {
+ public:
+  explicit Stream(int fd) : fd_(fd) {}
+  virtual ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  int fd() const { return fd_; }
+  // Appends what can be read now to `in`, at most `max` bytes.
+  virtual IoState read(Buffer& in, size_t max);
+  // Writes what it can of `out`, consuming it.
+  virtual IoState write(Buffer& out);
+  // TLS: finishes the handshake (progress when done). Plain: progress.
+  virtual IoState handshake() { return IoState::progress; }
+  // After the handshake: the ALPN protocol ("h2", "http/1.1") or "".
+  virtual std::string_view protocol() const { return {}; }
+  virtual std::string_view serverName() const { return {}; }
+  virtual bool secure() const { return false; }
+  // Half-closes the sending side (plain TCP; TLS sends close_notify).
+  virtual void shutdownWrite();
+  // epoll reported the peer's FIN (EPOLLRDHUP): read() then reads on to
+  // the end instead of stopping at a short read, as no new edge will come.
+  void noteHangup() { hungUp_ = true; }
+
+ protected:
+  int fd_;
+  bool hungUp_ = false;
+};
+
+// A TLS server- or client-side stream over a connected socket.
+class TlsStream : public Stream {
+ public:
+  // Takes ownership of `ssl` (already created from a context); `server`
+  // selects accept or connect state.
+  TlsStream(int fd, SSL* ssl, bool server);
+  ~TlsStream() override;
+  IoState read(Buffer& in, size_t max) override;
+  IoState write(Buffer& out) override;
+  IoState handshake() override;
+  std::string_view protocol() const override;
+  std::string_view serverName() const override;
+  bool secure() const override { return true; }
+  void shutdownWrite() override;
+
+ private:
+  IoState failure(int result);
+  SSL* ssl_;
+  bool handshakeDone_ = false;
+};
+
+}  // namespace podnet::ingress

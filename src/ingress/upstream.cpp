@@ -1,0 +1,167 @@
+#include "ingress/upstream.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace podnet::ingress {
+
+UpstreamConnection::UpstreamConnection(UpstreamPool& pool, const Endpoint& endpoint_, bool tls_)
+    : endpoint(endpoint_), tls(tls_), pool_(pool) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (stream) pool_.loop().remove(stream->fd());
+}
+
+void UpstreamConnection::onIo(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP)) stream->noteHangup();
+  if (user) {
+    user->onUpstreamIo(*this, events);
+    return;
+  }
+  // Idle: the backend closed it (or sent what it must not): drop it.
+  pool_.drop(this);
+}
+
+void UpstreamConnection::onDeadline() {
+  if (!user) pool_.drop(this);  // idle too long
+}
+
+IoState UpstreamConnection::finishConnect() {
+  if (connected) return IoState::progress;
+  if (!writable) return IoState::wouldBlock;
+  if (connectError_ == 0) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(stream->fd(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    if (error == EINPROGRESS || error == EALREADY) {
+      writable = false;
+      return IoState::wouldBlock;
+    }
+    if (error != 0) {
+      connectError_ = error;
+      return IoState::error;
+    }
+    connectError_ = -1;  // TCP is up
+  }
+  if (connectError_ > 0) return IoState::error;
+  IoState handshake = stream->handshake();
+  if (handshake == IoState::progress) connected = true;
+  if (handshake == IoState::wouldBlock) readable = writable = false;
+  return handshake;
+}
+
+UpstreamPool::~UpstreamPool() {
+  for (auto& [key, list] : idle_)
+    for (UpstreamConnection* c : list) delete c;
+  if (clientTls_) SSL_CTX_free(clientTls_);
+}
+
+std::string UpstreamPool::key(const Endpoint& endpoint, bool tls) {
+  std::string k = endpoint.ip.toString();
+  k += tls ? '#' : ':';
+  k += std::to_string(endpoint.port);
+  return k;
+}
+
+UpstreamConnection* UpstreamPool::acquire(const Endpoint& endpoint, bool tls, UpstreamUser* user,
+                                          void* tag, std::string& why) {
+  auto it = idle_.find(key(endpoint, tls));
+  if (it != idle_.end() && !it->second.empty()) {
+    UpstreamConnection* c = it->second.back();
+    it->second.pop_back();
+    c->user = user;
+    c->tag = tag;
+    c->reused = true;
+    c->deadline = 0;
+    return c;
+  }
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  bool v6 = endpoint.ip.v6;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&address);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(endpoint.port);
+    std::memcpy(&a->sin6_addr, endpoint.ip.bytes.data(), 16);
+    length = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&address);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(endpoint.port);
+    std::memcpy(&a->sin_addr, endpoint.ip.bytes.data(), 4);
+    length = sizeof *a;
+  }
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why = std::string("socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto* c = new UpstreamConnection(*this, endpoint, tls);
+  if (tls) {
+    if (!clientTls_) {
+      clientTls_ = SSL_CTX_new(TLS_client_method());
+      SSL_CTX_set_verify(clientTls_, SSL_VERIFY_NONE, nullptr);
+    }
+    c->stream = std::make_unique<TlsStream>(fd, SSL_new(clientTls_), false);
+  } else {
+    c->stream = std::make_unique<Stream>(fd);
+  }
+  c->user = user;
+  c->tag = tag;
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&address), length);
+  if (rc != 0 && errno != EINPROGRESS) {
+    c->connectError_ = errno;
+    c->writable = true;  // finishConnect reports the error at once
+  }
+  if (!loop_.add(fd, c)) {
+    why = std::string("epoll: ") + std::strerror(errno);
+    delete c;
+    return nullptr;
+  }
+  return c;
+}
+
+void UpstreamPool::release(UpstreamConnection* c, bool reusable) {
+  c->user = nullptr;
+  c->tag = nullptr;
+  if (reusable && c->connected && c->in.empty() && c->out.empty()) {
+    auto& list = idle_[key(c->endpoint, c->tls)];
+    if (list.size() < idlePerEndpoint_) {
+      c->in.shrink();
+      c->out.shrink();
+      c->deadline = loop_.now() + idleTimeoutMs_;
+      list.push_back(c);
+      return;
+    }
+  }
+  loop_.retire(c);
+}
+
+void UpstreamPool::drop(UpstreamConnection* c) {
+  auto it = idle_.find(key(c->endpoint, c->tls));
+  if (it != idle_.end()) {
+    auto& list = it->second;
+    list.erase(std::remove(list.begin(), list.end(), c), list.end());
+  }
+  loop_.retire(c);
+}
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [key, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace podnet::ingress
