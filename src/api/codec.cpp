@@ -1,11 +1,13 @@
 #include "api/codec.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <regex>
+#include <sstream>
 
 namespace podnet::api {
 
@@ -199,12 +201,47 @@ void emit(YAML::Emitter& out, const Json& value) {
   }
 }
 
+// Counts documents and nothing else.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  size_t documents = 0;
+  void OnDocumentStart(const YAML::Mark&) override { ++documents; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 never ends on a document that starts with a stray `,` (the
+// parser reports an empty document without consuming the token, forever):
+// LoadAll would spin. Every document after the first needs a `---` or
+// `...` marker, so more documents than the text has room for markers means
+// the parser is stuck.
+bool parserWouldSpin(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentCounter counter;
+  const size_t bound = text.size() / 3 + 2;
+  while (parser.HandleNextDocument(counter))
+    if (counter.documents > bound) return true;
+  return false;
+}
+
 }  // namespace
 
 core::Result<std::vector<Json>> decodeYamlDocuments(std::string_view text) {
   if (text.size() > kMaxBodyBytes * 4) return core::badRequest("yaml: input too large");
   std::vector<YAML::Node> nodes;
   try {
+    if (parserWouldSpin(std::string(text)))
+      return core::badRequest("error converting YAML to JSON: unexpected ',' at the start of a document");
     nodes = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     return core::badRequest(std::string("error converting YAML to JSON: ") + e.what());

@@ -91,6 +91,18 @@ TEST(DecodeYaml, SyntaxErrorIsBadRequest) {
   EXPECT_NE(doc.error().message.find("error converting YAML to JSON"), std::string::npos);
 }
 
+// yaml-cpp 0.7 spins forever on a document starting with a stray comma.
+TEST(DecodeYaml, StrayCommaIsBadRequestNotAHang) {
+  for (const char* text : {",", ",\r", "---\n,", "a: 1\n---\n, b", "!t ,", "\xef\xbb\xbf,"}) {
+    auto docs = decodeYamlDocuments(text);
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_EQ(docs.error().code, 400);
+  }
+  auto many = decodeYamlDocuments("---\n---\n---\na: 1\n...\n---\nb: 2\n");
+  ASSERT_TRUE(many.ok()) << many.error().message;
+  EXPECT_EQ(many->size(), 2u);
+}
+
 TEST(DecodeYaml, AcceptsJson) {
   auto doc = decodeYaml(R"({"kind": "Service", "spec": {"ports": [{"port": 80}]}})");
   ASSERT_TRUE(doc.ok());
