@@ -241,7 +241,8 @@ core::Result<std::vector<Json>> decodeYamlDocuments(std::string_view text) {
   std::vector<YAML::Node> nodes;
   try {
     if (parserWouldSpin(std::string(text)))
-      return core::badRequest("error converting YAML to JSON: unexpected ',' at the start of a document");
+      return core::badRequest(
+          "error converting YAML to JSON: unexpected ',' at the start of a document");
     nodes = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     return core::badRequest(std::string("error converting YAML to JSON: ") + e.what());

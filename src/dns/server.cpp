@@ -11,7 +11,14 @@
 #include <cstring>
 #include <future>
 
+#include "core/socket_address.h"
+
 namespace podnet::dns {
+
+using core::addressText;
+using core::parseListenAddress;
+using core::portOf;
+using core::setPort;
 
 namespace {
 
@@ -23,31 +30,6 @@ core::Error hostError(std::string message) {
 constexpr int kBatch = 32;
 constexpr size_t kRecvSize = 4096;                // a query bigger than this is dropped
 constexpr size_t kUdpOutSize = kMaxUdpSize + 64;  // room for the OPT record past the limit
-
-std::string addressText(const sockaddr_storage& address) {
-  char host[INET6_ADDRSTRLEN] = {0};
-  if (address.ss_family == AF_INET6) {
-    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
-    ::inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6.sin6_port));
-  }
-  const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
-  ::inet_ntop(AF_INET, &v4.sin_addr, host, sizeof host);
-  return std::string(host) + ":" + std::to_string(ntohs(v4.sin_port));
-}
-
-void setPort(sockaddr_storage& address, uint16_t port) {
-  if (address.ss_family == AF_INET6)
-    reinterpret_cast<sockaddr_in6&>(address).sin6_port = htons(port);
-  else
-    reinterpret_cast<sockaddr_in&>(address).sin_port = htons(port);
-}
-
-uint16_t portOf(const sockaddr_storage& address) {
-  return address.ss_family == AF_INET6
-             ? ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port)
-             : ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
-}
 
 std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -93,40 +75,6 @@ void sendFragmentable(int fd, const msghdr& message) {
 }
 
 }  // namespace
-
-bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length) {
-  std::string host, port;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return false;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return false;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  int number = std::stoi(port);
-  if (number > 65535) return false;
-  out = {};
-  if (host.empty()) host = "0.0.0.0";
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    length = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    length = sizeof(sockaddr_in6);
-  } else {
-    return false;
-  }
-  setPort(out, uint16_t(number));
-  return true;
-}
 
 Server::Server(ServerOptions options, const Authority& authority, const SnapshotSlot& slot,
                Forwarder* forwarder)

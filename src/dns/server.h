@@ -84,7 +84,4 @@ class Server {
   ServerStats stats_;
 };
 
-// Parses "ADDR:PORT" / "[ADDR]:PORT" / ":PORT" (all addresses).
-bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length);
-
 }  // namespace podnet::dns

@@ -103,4 +103,7 @@ class ChunkedDecoder {
   std::string error_;
 };
 
+// The standard reason phrase of a status code ("Unknown" for others).
+std::string_view reasonPhrase(int status);
+
 }  // namespace podnet::http

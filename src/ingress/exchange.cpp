@@ -52,8 +52,7 @@ Exchange::~Exchange() { releaseUpstream(false); }
 
 bool Exchange::idempotent() const {
   const std::string& m = request_.method;
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
 void Exchange::answer(LocalResponse response) {

@@ -128,7 +128,7 @@ class Exchange {
   bool expectContinue_;
 
   Phase phase_ = Phase::routing;
-  const Route* route_ = nullptr;   // the route chosen (a canary maybe)
+  const Route* route_ = nullptr;  // the route chosen (a canary maybe)
   const Route* mainRoute_ = nullptr;
   std::string upstreamPath_;
   std::string requestId_;

@@ -269,8 +269,8 @@ bool Http1Connection::finishExchange() {
   }
   if (!exchange_->finished() || !responseEnded_) return false;
   if (state_ == State::body) return false;  // still reading a body the upstream takes
-  bool close = exchange_->closesClient() || !keepAlive_ || closeAfterResponse_ ||
-               state_ == State::tunnel;
+  bool close =
+      exchange_->closesClient() || !keepAlive_ || closeAfterResponse_ || state_ == State::tunnel;
   exchange_.reset();
   if (close) {
     state_ = State::closing;
@@ -349,13 +349,21 @@ void Http1Connection::updateDeadline() {
   const ClientSettings& s = owner_.clientSettings();
   uint64_t own = 0;
   switch (state_) {
-    case State::handshake: own = lastActivity_ + s.handshakeTimeoutMs; break;
+    case State::handshake:
+      own = lastActivity_ + s.handshakeTimeoutMs;
+      break;
     case State::head:
       own = lastActivity_ + (in_.empty() ? s.keepAliveTimeoutMs : s.headerTimeoutMs);
       break;
-    case State::body: own = lastActivity_ + s.bodyTimeoutMs; break;
-    case State::closing: own = lastActivity_ + kLingerMs; break;
-    default: own = 0; break;
+    case State::body:
+      own = lastActivity_ + s.bodyTimeoutMs;
+      break;
+    case State::closing:
+      own = lastActivity_ + kLingerMs;
+      break;
+    default:
+      own = 0;
+      break;
   }
   uint64_t theirs = exchange_ ? exchange_->deadline() : 0;
   if (own == 0 || (theirs != 0 && theirs < own)) own = theirs;

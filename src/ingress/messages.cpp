@@ -11,15 +11,16 @@ namespace podnet::ingress {
 namespace {
 
 constexpr std::array<std::string_view, 8> kHopByHop = {
-    "connection", "keep-alive", "proxy-connection", "te",
-    "trailer",    "transfer-encoding", "upgrade",   "http2-settings"};
+    "connection", "keep-alive",        "proxy-connection", "te",
+    "trailer",    "transfer-encoding", "upgrade",          "http2-settings"};
 
 // Set by the proxy itself; whatever the client sent under these names is
 // dropped (a client must not choose its own X-Forwarded-For).
-constexpr std::array<std::string_view, 10> kProxySet = {
-    "x-forwarded-for",  "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto",
-    "x-forwarded-scheme", "x-real-ip",      "x-scheme",         "x-request-id",
-    "content-length",   "expect"};
+constexpr std::array<std::string_view, 10> kProxySet = {"x-forwarded-for",    "x-forwarded-host",
+                                                        "x-forwarded-port",   "x-forwarded-proto",
+                                                        "x-forwarded-scheme", "x-real-ip",
+                                                        "x-scheme",           "x-request-id",
+                                                        "content-length",     "expect"};
 
 bool inList(std::string_view name, const auto& list) {
   for (std::string_view n : list)
@@ -43,20 +44,34 @@ void appendHeader(Buffer& out, std::string_view name, std::string_view value) {
 
 std::string_view defaultText(int status) {
   switch (status) {
-    case 400: return "400 Bad Request";
-    case 403: return "403 Forbidden";
-    case 404: return "404 Not Found";
-    case 408: return "408 Request Timeout";
-    case 413: return "413 Request Entity Too Large";
-    case 414: return "414 Request-URI Too Large";
-    case 431: return "431 Request Header Fields Too Large";
-    case 500: return "500 Internal Server Error";
-    case 501: return "501 Not Implemented";
-    case 502: return "502 Bad Gateway";
-    case 503: return "503 Service Temporarily Unavailable";
-    case 504: return "504 Gateway Time-out";
-    case 505: return "505 HTTP Version Not Supported";
-    default: return {};
+    case 400:
+      return "400 Bad Request";
+    case 403:
+      return "403 Forbidden";
+    case 404:
+      return "404 Not Found";
+    case 408:
+      return "408 Request Timeout";
+    case 413:
+      return "413 Request Entity Too Large";
+    case 414:
+      return "414 Request-URI Too Large";
+    case 431:
+      return "431 Request Header Fields Too Large";
+    case 500:
+      return "500 Internal Server Error";
+    case 501:
+      return "501 Not Implemented";
+    case 502:
+      return "502 Bad Gateway";
+    case 503:
+      return "503 Service Temporarily Unavailable";
+    case 504:
+      return "504 Gateway Time-out";
+    case 505:
+      return "505 HTTP Version Not Supported";
+    default:
+      return {};
   }
 }
 
@@ -91,8 +106,7 @@ std::string_view acceptedRequestId(const std::vector<http::Header>& headers) {
 }
 
 void writeUpstreamRequest(Buffer& out, const ProxyRequest& request, std::string_view path,
-                          std::string_view requestId, BodyFraming framing,
-                          uint64_t contentLength) {
+                          std::string_view requestId, BodyFraming framing, uint64_t contentLength) {
   out.append(request.method);
   out.append(" ");
   out.append(path);
@@ -145,7 +159,7 @@ void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
   out.append("HTTP/1.1 ");
   appendNumber(out, uint64_t(upstream.status));
   out.append(" ");
-  out.append(upstream.reason.empty() ? reasonPhrase(upstream.status) : upstream.reason);
+  out.append(upstream.reason.empty() ? http::reasonPhrase(upstream.status) : upstream.reason);
   out.append("\r\n");
   for (const auto& h : upstream.headers) {
     if (isHopByHop(h.name, upstream.headers) || http::equalsIgnoreCase(h.name, "content-length"))
@@ -173,42 +187,6 @@ void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
   out.append("\r\n");
 }
 
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Temporarily Unavailable";
-    case 504: return "Gateway Time-out";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 200 ? "Informational" : status < 300 ? "OK" : status < 400 ? "Redirect"
-                                                   : status < 500 ? "Client Error" : "Server Error";
-  }
-}
-
 std::string_view dateHeader() {
   thread_local time_t cachedSecond = 0;
   thread_local char line[64];
@@ -230,17 +208,17 @@ void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10,
   if (body.empty() && response.status >= 300 && response.status != 304) {
     std::string_view text = defaultText(response.status);
     std::string title = text.empty() ? std::to_string(response.status) + " " +
-                                           std::string(reasonPhrase(response.status))
+                                           std::string(http::reasonPhrase(response.status))
                                      : std::string(text);
-    body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
-           title + "</h1></center>\r\n<hr><center>podnet</center>\r\n</body>\r\n</html>\r\n";
+    body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+           "</h1></center>\r\n<hr><center>podnet</center>\r\n</body>\r\n</html>\r\n";
     contentType = "text/html";
   }
   if (contentType.empty()) contentType = "text/plain";
   out.append("HTTP/1.1 ");
   appendNumber(out, uint64_t(response.status));
   out.append(" ");
-  out.append(reasonPhrase(response.status));
+  out.append(http::reasonPhrase(response.status));
   out.append("\r\n");
   out.append(dateHeader());
   out.append("Server: podnet\r\n");

@@ -19,9 +19,9 @@ namespace podnet::ingress {
 // over HTTP/1 or as an HTTP/2 stream.
 struct ProxyRequest {
   std::string method;
-  std::string path;   // as the client sent it (before normalization)
-  std::string query;  // after '?', without it
-  std::string host;   // Host header (HTTP/2: :authority)
+  std::string path;                   // as the client sent it (before normalization)
+  std::string query;                  // after '?', without it
+  std::string host;                   // Host header (HTTP/2: :authority)
   std::vector<http::Header> headers;  // as received (HTTP/2: without pseudo-headers)
   bool http10 = false;
   bool upgrade = false;  // HTTP/1.1 Upgrade (WebSocket): forwarded, then a tunnel on 101
@@ -57,8 +57,8 @@ void writeUpstreamRequest(Buffer& out, const ProxyRequest& request, std::string_
 // lines, each ending in CRLF), the framing towards the client and the
 // connection's fate.
 struct ClientResponse {
-  bool http10 = false;     // the client spoke HTTP/1.0
-  bool keepAlive = true;   // the connection stays open after this response
+  bool http10 = false;    // the client spoke HTTP/1.0
+  bool keepAlive = true;  // the connection stays open after this response
   BodyFraming framing = BodyFraming::length;
   uint64_t contentLength = 0;
   bool upgrade = false;  // 101: Connection/Upgrade kept
@@ -76,7 +76,6 @@ struct LocalResponse {
 };
 void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
                         bool head);
-std::string_view reasonPhrase(int status);
 // "Date: ...\r\n" for now (cached per second, per thread).
 std::string_view dateHeader();
 

@@ -65,16 +65,18 @@ std::string renderMetrics(const std::vector<ProxyStats*>& workers, const Control
     retries += w->upstreamRetries.load(std::memory_order_relaxed);
   }
   std::string out;
-  out += "# HELP podnet_ingress_requests_total Requests served, by Ingress, host, path rule and "
-         "status class.\n# TYPE podnet_ingress_requests_total counter\n";
+  out +=
+      "# HELP podnet_ingress_requests_total Requests served, by Ingress, host, path rule and "
+      "status class.\n# TYPE podnet_ingress_requests_total counter\n";
   static const char* classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
   for (const auto& [labels, r] : merged)
     for (size_t i = 0; i < r.byClass.size(); ++i)
       if (r.byClass[i])
         out += "podnet_ingress_requests_total{" + labels + ",status=\"" + classes[i] + "\"} " +
                std::to_string(r.byClass[i]) + "\n";
-  out += "# HELP podnet_ingress_upstream_latency_seconds Time from sending a request upstream "
-         "to its response head.\n# TYPE podnet_ingress_upstream_latency_seconds histogram\n";
+  out +=
+      "# HELP podnet_ingress_upstream_latency_seconds Time from sending a request upstream "
+      "to its response head.\n# TYPE podnet_ingress_upstream_latency_seconds histogram\n";
   for (const auto& [labels, r] : merged) {
     if (r.latencyCount == 0) continue;
     uint64_t cumulative = 0;
@@ -112,10 +114,11 @@ std::string renderMetrics(const std::vector<ProxyStats*>& workers, const Control
           "gauge");
   counter("podnet_ingress_certificates", "TLS certificates served by SNI.", gauges.certificates,
           "gauge");
-  out += "# HELP podnet_ingress_config_last_reload_timestamp_seconds When the snapshot served "
-         "was published.\n# TYPE podnet_ingress_config_last_reload_timestamp_seconds gauge\n"
-         "podnet_ingress_config_last_reload_timestamp_seconds " +
-         number(gauges.lastReloadSeconds) + "\n";
+  out +=
+      "# HELP podnet_ingress_config_last_reload_timestamp_seconds When the snapshot served "
+      "was published.\n# TYPE podnet_ingress_config_last_reload_timestamp_seconds gauge\n"
+      "podnet_ingress_config_last_reload_timestamp_seconds " +
+      number(gauges.lastReloadSeconds) + "\n";
   return out;
 }
 

@@ -1,7 +1,5 @@
 #include "ingress/routes.h"
 
-#include "ingress/metrics.h"
-
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 
 #include "api/object.h"
 #include "client/kubeconfig.h"
+#include "ingress/metrics.h"
 
 namespace podnet::ingress {
 
@@ -188,6 +187,13 @@ const Certificate* RoutingTable::certificateFor(std::string_view serverName) con
   return nullptr;
 }
 
+std::vector<const Certificate*> RoutingTable::certificates() const {
+  std::vector<const Certificate*> all;
+  for (const auto& [host, c] : certificates_) all.push_back(&c);
+  for (const auto& [host, c] : wildcardCertificates_) all.push_back(&c);
+  return all;
+}
+
 size_t RoutingTable::routeCount() const {
   size_t n = anyHost_.routes.size();
   for (const auto& [h, r] : exact_) n += r.routes.size();
@@ -340,8 +346,8 @@ struct RoutingTableBuilder {
   static std::string routeLabels(const Ingress& ingress, const std::string& host,
                                  const std::string& path, const Backend& backend) {
     return "namespace=\"" + labelValue(ingress.ns) + "\",ingress=\"" + labelValue(ingress.name) +
-           "\",host=\"" + labelValue(host) + "\",path=\"" + labelValue(path) +
-           "\",service=\"" + labelValue(backend.service) + "\"";
+           "\",host=\"" + labelValue(host) + "\",path=\"" + labelValue(path) + "\",service=\"" +
+           labelValue(backend.service) + "\"";
   }
 
   std::shared_ptr<Route> makeRoute(const Ingress& ingress,

@@ -93,6 +93,8 @@ class RoutingTable {
   // The certificate for an SNI name (exact, then one-label wildcard).
   const Certificate* certificateFor(std::string_view serverName) const;
   size_t routeCount() const;
+  // Every host's certificate (a Secret serving several hosts appears once per host).
+  std::vector<const Certificate*> certificates() const;
 
  private:
   friend struct RoutingTableBuilder;

@@ -47,9 +47,9 @@ class UpstreamConnection : public IoHandler {
   Buffer in, out;
   bool connected = false;
   bool readable = false, writable = false;
-  bool reused = false;    // it served a request before this one
+  bool reused = false;  // it served a request before this one
   UpstreamUser* user = nullptr;
-  void* tag = nullptr;    // the user's (which exchange this is)
+  void* tag = nullptr;  // the user's (which exchange this is)
 
  private:
   friend class UpstreamPool;

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "http/http1.h"
+
 namespace podnet::testserver {
 namespace {
 
@@ -171,8 +173,8 @@ ParseResult parseHttpRequest(std::string_view buffer) {
     req.headers.emplace_back(std::string(name), std::string(value));
   }
 
-  // Body framing: Content-Length only.
-  if (req.header("Transfer-Encoding")) return malformed(501, "Transfer-Encoding not supported");
+  // Body framing: Content-Length, or chunked (proxies stream uploads so).
+  auto transferEncoding = req.header("Transfer-Encoding");
   std::optional<size_t> contentLength;
   for (const auto& [key, value] : req.headers) {
     if (!iequals(key, "Content-Length")) continue;
@@ -183,10 +185,34 @@ ParseResult parseHttpRequest(std::string_view buffer) {
     if (contentLength && *contentLength != n) return malformed(400, "conflicting Content-Length");
     contentLength = n;
   }
-  size_t bodyLength = contentLength.value_or(0);
-  if (bodyLength > kMaxBodyBytes) return malformed(413, "request body too large");
-  if (buffer.size() - headEnd < bodyLength) return {};
-  req.body = std::string(buffer.substr(headEnd, bodyLength));
+  size_t bodyEnd = headEnd;
+  if (transferEncoding) {
+    if (!iequals(*transferEncoding, "chunked"))
+      return malformed(501, "Transfer-Encoding other than chunked not supported");
+    if (contentLength) return malformed(400, "both Content-Length and Transfer-Encoding");
+    // Decoded afresh from the whole buffer each time more arrives: a test
+    // server's bodies are small.
+    http::ChunkedDecoder decoder;
+    std::string_view rest = buffer.substr(headEnd);
+    for (;;) {
+      auto step = decoder.feed(rest, req.body);
+      if (req.body.size() > kMaxBodyBytes) return malformed(413, "request body too large");
+      if (step == http::ChunkedDecoder::Result::error)
+        return malformed(400, "bad chunked body: " + decoder.error());
+      if (step == http::ChunkedDecoder::Result::more) {
+        if (rest.empty()) return {};
+        continue;
+      }
+      break;
+    }
+    bodyEnd = buffer.size() - rest.size();
+  } else {
+    size_t bodyLength = contentLength.value_or(0);
+    if (bodyLength > kMaxBodyBytes) return malformed(413, "request body too large");
+    if (buffer.size() - headEnd < bodyLength) return {};
+    req.body = std::string(buffer.substr(headEnd, bodyLength));
+    bodyEnd = headEnd + bodyLength;
+  }
 
   // Persistence: HTTP/1.1 keeps alive unless "close"; HTTP/1.0 only with "keep-alive".
   auto connection = req.header("Connection");
@@ -196,7 +222,7 @@ ParseResult parseHttpRequest(std::string_view buffer) {
     req.keepAlive = connection && hasToken(*connection, "keep-alive");
 
   result.state = ParseState::complete;
-  result.consumed = headEnd + bodyLength;
+  result.consumed = bodyEnd;
   return result;
 }
 
@@ -263,6 +289,29 @@ HttpReply answerHttp(const Request& request, const Identity& self, const PeerInf
         {"name", self.name}, {"ip", self.ip}, {"client", peer.client}, {"port", peer.localPort}};
     reply = text(200, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     reply.contentType = "application/json";
+  } else if (path == "/request" || path.starts_with("/request/")) {
+    // What arrived, for proxies' tests (ingress rewrites, forwarded headers).
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [name, value] : request.headers) {
+      std::string key = name;
+      for (char& c : key) c = char(std::tolower(static_cast<unsigned char>(c)));
+      if (headers.contains(key))
+        headers[key] = headers[key].get<std::string>() + "," + value;
+      else
+        headers[key] = value;
+    }
+    nlohmann::json info = {{"name", self.name},
+                           {"method", request.method},
+                           {"target", request.target},
+                           {"headers", headers},
+                           {"bodyBytes", request.body.size()}};
+    reply = text(200, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    reply.contentType = "application/json";
+  } else if (path.starts_with("/status/") && path.size() == 11 &&
+             path.find_first_not_of("0123456789", 8) == std::string::npos && path[8] >= '2' &&
+             path[8] <= '5') {
+    int status = std::stoi(path.substr(8));
+    reply = text(status, self.name + " " + std::to_string(status) + "\n");
   } else {
     reply = text(404, "404 page not found\n");
   }
@@ -272,41 +321,23 @@ HttpReply answerHttp(const Request& request, const Identity& self, const PeerInf
 }
 
 HttpReply malformedReply(const ParseResult& result) {
-  HttpReply reply = text(result.errorStatus, std::string(reasonPhrase(result.errorStatus)) + ": " +
-                                                 result.error + "\n");
+  HttpReply reply = text(result.errorStatus, std::string(http::reasonPhrase(result.errorStatus)) +
+                                                 ": " + result.error + "\n");
   reply.close = true;
   return reply;
 }
 
-std::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 413:
-      return "Content Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 501:
-      return "Not Implemented";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
-
 std::string serializeReply(const HttpReply& reply) {
   std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " ";
-  out += reasonPhrase(reply.status);
-  out += "\r\nContent-Type: " + reply.contentType;
-  out += "\r\nContent-Length: " + std::to_string(reply.body.size());
+  out += http::reasonPhrase(reply.status);
+  bool bodiless = reply.status == 204 || reply.status == 304;  // no body, no length (RFC 9110)
+  if (!bodiless) {
+    out += "\r\nContent-Type: " + reply.contentType;
+    out += "\r\nContent-Length: " + std::to_string(reply.body.size());
+  }
   out += reply.close ? "\r\nConnection: close" : "\r\nConnection: keep-alive";
   out += "\r\n\r\n";
-  if (!reply.headOnly) out += reply.body;
+  if (!reply.headOnly && !bodiless) out += reply.body;
   return out;
 }
 

@@ -77,7 +77,6 @@ HttpReply malformedReply(const ParseResult& result);
 
 // The bytes on the wire.
 std::string serializeReply(const HttpReply& reply);
-std::string_view reasonPhrase(int status);
 
 // The answer to one UDP datagram.
 std::string answerUdp(std::string_view datagram, const Identity& self, const PeerInfo& peer);

@@ -577,15 +577,5 @@ TEST(ResolvConf, NameserversBecomeUpstreams) {
   EXPECT_FALSE(Upstream::parse("example.org"));
 }
 
-TEST(ListenAddress, Parses) {
-  sockaddr_storage address;
-  socklen_t length;
-  EXPECT_TRUE(parseListenAddress(":53", address, length));
-  EXPECT_TRUE(parseListenAddress("127.0.0.1:0", address, length));
-  EXPECT_TRUE(parseListenAddress("[::1]:5353", address, length));
-  EXPECT_FALSE(parseListenAddress("127.0.0.1", address, length));
-  EXPECT_FALSE(parseListenAddress("127.0.0.1:70000", address, length));
-}
-
 }  // namespace
 }  // namespace podnet::dns

@@ -107,8 +107,22 @@ TEST(Parse, Malformed) {
     EXPECT_GE(reply.status, 400) << bad;
     EXPECT_TRUE(reply.close);
   }
-  EXPECT_EQ(parseHttpRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").errorStatus,
+  EXPECT_EQ(parseHttpRequest("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").errorStatus,
             501);
+  EXPECT_EQ(
+      parseHttpRequest("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").errorStatus,
+      400);
+  {
+    std::string chunked =
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nGET";
+    EXPECT_EQ(parseHttpRequest(chunked.substr(0, chunked.size() - 10)).state,
+              ParseState::incomplete);
+    auto whole = parseHttpRequest(chunked);
+    ASSERT_EQ(whole.state, ParseState::complete);
+    EXPECT_EQ(whole.request.body, "abcde");
+    EXPECT_EQ(whole.consumed, chunked.size() - 3);
+  }
   EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n").errorStatus,
             413);
   std::string huge = "GET / HTTP/1.1\r\nX: " + std::string(kMaxHeadBytes, 'a');
