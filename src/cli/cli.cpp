@@ -14,6 +14,7 @@
 #include "cni/entry.h"
 #include "controllers/load_balancer_pool.h"
 #include "dns/dns_main.h"
+#include "ingress/ingress_main.h"
 #include "policy/policy_main.h"
 #include "testserver/testserver.h"
 
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  policy   what NetworkPolicies allow and why: explain, matrix, log (podnet policy --help)\n"
     "  agent    the node agent (pods, pod network, routes between nodes)\n"
     "  dns      the cluster DNS server (podnet dns --help)\n"
+    "  ingress  the Ingress controller and its HTTP(S) proxy (podnet ingress --help)\n"
     "  testserver  the built-in test server that images without a host program run\n"
     "  cni      the CNI plugin (CNI_* environment, config on stdin); also run as\n"
     "           podnet-cni (a link named so)\n"
@@ -139,6 +141,7 @@ int run(int argc, char** argv) {
   std::string_view command = argv[1];
   if (command == "agent") return agent::runAgentMain(rest);
   if (command == "dns") return dns::runDnsMain(rest);
+  if (command == "ingress") return ingress::runIngressMain(rest);
   if (command == "testserver") return testserver::runMain(rest);
   if (command == "up") return cluster::runUp(rest);
   if (command == "down") return cluster::runDown(rest);

@@ -369,6 +369,72 @@ spec:
       std::fprintf(stderr, "podnet up: could not create the cluster DNS (kube-dns)\n");
   }
 
+  // Ingress as ingress-nginx users expect it: `podnet ingress` as a
+  // kube-system Deployment behind a LoadBalancer Service (the pool's last
+  // address, so the first LoadBalancer of the user's manifests keeps the
+  // first), the IngressClasses podnet (the default) and nginx, both ours,
+  // so Ingresses written for ingress-nginx are served unchanged.
+  {
+    fs::path ingressManifest = dataDir / "server" / "podnet-ingress.yaml";
+    std::ofstream(ingressManifest) << R"(apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: podnet
+  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
+spec: {controller: podnet.io/ingress}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: nginx}
+spec: {controller: podnet.io/ingress}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: podnet-ingress
+  namespace: kube-system
+  labels: {app.kubernetes.io/name: podnet-ingress}
+  annotations: {metallb.universe.tf/loadBalancerIPs: ")" +
+                                          options.nodeSubnet + R"(.250"}
+spec:
+  type: LoadBalancer
+  selector: {app.kubernetes.io/name: podnet-ingress}
+  ports:
+    - {name: http, port: 80, targetPort: http, protocol: TCP}
+    - {name: https, port: 443, targetPort: https, protocol: TCP}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podnet-ingress
+  namespace: kube-system
+  labels: {app.kubernetes.io/name: podnet-ingress}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: podnet-ingress}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: podnet-ingress}}
+    spec:
+      containers:
+        - name: controller
+          image: podnet/ingress
+          command: [")" + self + R"(", ingress, --kubeconfig, ")" +
+                                          kubeconfig.string() +
+                                          R"(", --publish-service, kube-system/podnet-ingress, --threads, "2"]
+          ports:
+            - {name: http, containerPort: 80, protocol: TCP}
+            - {name: https, containerPort: 443, protocol: TCP}
+            - {name: metrics, containerPort: 10254, protocol: TCP}
+          readinessProbe:
+            httpGet: {path: /healthz, port: 10254}
+            periodSeconds: 1
+)";
+    std::string command = "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" +
+                          ingressManifest.string() + "' >/dev/null";
+    if (std::system(command.c_str()) != 0)
+      std::fprintf(stderr, "podnet up: could not create the ingress controller\n");
+  }
+
   if (!options.manifests.empty() && fs::is_directory(options.manifests)) {
     std::string command =
         "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" + options.manifests + "'";

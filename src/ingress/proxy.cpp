@@ -243,8 +243,9 @@ namespace {
 // closed (Prometheus scrapes and probes need nothing more).
 class MetricsConnection : public IoHandler {
  public:
-  MetricsConnection(EventLoop& loop, int fd, std::function<std::string()> render)
-      : loop_(loop), stream_(fd), render_(std::move(render)) {
+  MetricsConnection(EventLoop& loop, int fd, std::function<std::string()> render,
+                    std::function<bool()> ready)
+      : loop_(loop), stream_(fd), render_(std::move(render)), ready_(std::move(ready)) {
     deadline = loop.now() + 10000;
   }
   void onIo(uint32_t events) override {
@@ -266,9 +267,10 @@ class MetricsConnection : public IoHandler {
         response.contentType = "text/plain; version=0.0.4; charset=utf-8";
         response.body = render_();
       } else if (parsed.head.path == "/healthz") {
-        response.status = 200;
+        bool ready = ready_();
+        response.status = ready ? 200 : 503;
         response.contentType = "text/plain; charset=utf-8";
-        response.body = "ok";
+        response.body = ready ? "ok" : "not ready: no routing table yet";
       } else {
         response.status = 404;
       }
@@ -291,6 +293,7 @@ class MetricsConnection : public IoHandler {
   EventLoop& loop_;
   Stream stream_;
   std::function<std::string()> render_;
+  std::function<bool()> ready_;
   Buffer in_, out_;
   bool answered_ = false, done_ = false;
 };
@@ -298,7 +301,8 @@ class MetricsConnection : public IoHandler {
 }  // namespace
 
 void Proxy::Worker::serveMetrics(int fd) {
-  auto* connection = new MetricsConnection(loop_, fd, [this] { return proxy_.metricsText(); });
+  auto* connection = new MetricsConnection(
+      loop_, fd, [this] { return proxy_.metricsText(); }, [this] { return proxy_.isReady(); });
   if (!loop_.add(fd, connection)) {
     ::close(fd);
     delete connection;

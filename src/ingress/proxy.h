@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,6 +68,9 @@ class Proxy {
   uint16_t metricsPort() const { return metricsPort_; }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::string metricsText();
+  // What /healthz says: 200 once `ready` holds (set before start()), else 503.
+  void setReadyCheck(std::function<bool()> ready) { ready_ = std::move(ready); }
+  bool isReady() const { return !ready_ || ready_(); }
 
   class Worker;  // one serving thread
 
@@ -88,6 +92,7 @@ class Proxy {
   std::mutex gaugesMutex_;
   ControllerGauges gauges_;
   bool started_ = false;
+  std::function<bool()> ready_;
 };
 
 }  // namespace podnet::ingress
