@@ -6,9 +6,11 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "api/codec.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "ingress/controller.h"
@@ -22,8 +24,10 @@ std::atomic<bool> stopRequested{false};
 void onSignal(int) { stopRequested = true; }
 
 constexpr const char* kUsage =
-    "usage: podnet ingress --kubeconfig FILE [flags]\n"
+    "usage: podnet ingress (--kubeconfig FILE | --objects FILE) [flags]\n"
     "  --kubeconfig FILE            the cluster whose Ingresses to serve\n"
+    "  --objects FILE               serve a fixed JSON/YAML file of Ingresses, IngressClasses,\n"
+    "                               Services, EndpointSlices and Secrets (no API server)\n"
     "  --listen-http ADDR:PORT      default :80 ('' for none)\n"
     "  --listen-https ADDR:PORT     default :443 ('' for none)\n"
     "  --listen-metrics ADDR:PORT   /metrics and /healthz, default :10254 ('' for none)\n"
@@ -52,10 +56,35 @@ bool parseNumber(const std::string& text, long& out) {
 
 }  // namespace
 
+core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::badRequest("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto decoded = api::decodeObjects(text.str());
+  if (!decoded) return core::badRequest(path + ": " + decoded.error().message);
+  RouteInputs inputs;
+  for (auto& object : *decoded) {
+    std::string kind = object.value("kind", "");
+    auto shared = std::make_shared<const Json>(std::move(object));
+    if (kind == "Ingress")
+      inputs.ingresses.push_back(shared);
+    else if (kind == "IngressClass")
+      inputs.ingressClasses.push_back(shared);
+    else if (kind == "Service")
+      inputs.services.push_back(shared);
+    else if (kind == "EndpointSlice")
+      inputs.endpointSlices.push_back(shared);
+    else if (kind == "Secret")
+      inputs.secrets.push_back(shared);
+  }
+  return inputs;
+}
+
 int runIngressMain(const std::vector<std::string>& args) {
   ProxyOptions proxyOptions;
   ControllerOptions controllerOptions;
-  std::string kubeconfig;
+  std::string kubeconfig, objectsFile;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i], value;
     if (flag == "--help" || flag == "-h") {
@@ -74,6 +103,8 @@ int runIngressMain(const std::vector<std::string>& args) {
     long number = 0;
     if (flag == "--kubeconfig") {
       kubeconfig = value;
+    } else if (flag == "--objects") {
+      objectsFile = value;
     } else if (flag == "--listen-http") {
       proxyOptions.httpListen = value;
     } else if (flag == "--listen-https") {
@@ -96,22 +127,38 @@ int runIngressMain(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  if (kubeconfig.empty()) {
-    std::fprintf(stderr, "podnet ingress: --kubeconfig is required\n%s", kUsage);
+  if (kubeconfig.empty() == objectsFile.empty()) {
+    std::fprintf(stderr, "podnet ingress: give exactly one of --kubeconfig and --objects\n%s",
+                 kUsage);
     return 2;
   }
-  auto rest = client::loadKubeconfig(kubeconfig);
-  if (!rest) {
-    std::fprintf(stderr, "podnet ingress: %s\n", rest.error().message.c_str());
-    return 1;
+  std::unique_ptr<client::Client> api;
+  CompiledRoutes fixed;
+  if (!objectsFile.empty()) {
+    auto inputs = loadRouteInputs(objectsFile);
+    if (!inputs) {
+      std::fprintf(stderr, "podnet ingress: %s\n", inputs.error().message.c_str());
+      return 1;
+    }
+    inputs->classes = controllerOptions.classes;
+    fixed = compileRoutes(*inputs);
+    for (const auto& d : fixed.diagnostics)
+      std::fprintf(stderr, "podnet ingress: %s: %s: %s\n", d.ingress.c_str(), d.reason.c_str(),
+                   d.message.c_str());
+  } else {
+    auto rest = client::loadKubeconfig(kubeconfig);
+    if (!rest) {
+      std::fprintf(stderr, "podnet ingress: %s\n", rest.error().message.c_str());
+      return 1;
+    }
+    rest->userAgent = "podnet/ingress";
+    auto made = client::RestClient::make(*rest);
+    if (!made) {
+      std::fprintf(stderr, "podnet ingress: %s\n", made.error().message.c_str());
+      return 1;
+    }
+    api = std::move(*made);
   }
-  rest->userAgent = "podnet/ingress";
-  auto made = client::RestClient::make(*rest);
-  if (!made) {
-    std::fprintf(stderr, "podnet ingress: %s\n", made.error().message.c_str());
-    return 1;
-  }
-  std::unique_ptr<client::Client> api = std::move(*made);
 
   struct sigaction action {};
   action.sa_handler = onSignal;
@@ -121,17 +168,24 @@ int runIngressMain(const std::vector<std::string>& args) {
 
   Proxy proxy(proxyOptions);
   std::atomic<Controller*> readiness{nullptr};
-  proxy.setReadyCheck([&readiness] {
+  std::atomic<bool> fixedReady{false};
+  proxy.setReadyCheck([&readiness, &fixedReady] {
     Controller* controller = readiness.load();
-    return controller && controller->ready();
+    return fixedReady.load() || (controller && controller->ready());
   });
   if (auto started = proxy.start(); !started) {
     std::fprintf(stderr, "podnet ingress: %s\n", started.error().message.c_str());
     return 1;
   }
-  Controller controller(*api, proxy, controllerOptions);
-  readiness.store(&controller);
-  controller.start();
+  std::unique_ptr<Controller> controller;
+  if (api) {
+    controller = std::make_unique<Controller>(*api, proxy, controllerOptions);
+    readiness.store(controller.get());
+    controller->start();
+  } else {
+    proxy.publish(fixed.table, fixed.diagnostics.size());
+    fixedReady.store(true);
+  }
   std::printf("podnet ingress: serving HTTP on %s, HTTPS on %s, metrics on %s\n",
               proxyOptions.httpListen.empty() ? "-" : proxyOptions.httpListen.c_str(),
               proxyOptions.httpsListen.empty() ? "-" : proxyOptions.httpsListen.c_str(),
@@ -139,7 +193,7 @@ int runIngressMain(const std::vector<std::string>& args) {
   std::fflush(stdout);
   while (!stopRequested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   proxy.stop();
-  controller.stop();
+  if (controller) controller->stop();
   std::fprintf(stderr, "podnet ingress: stopped\n");
   return 0;
 }
