@@ -1,6 +1,7 @@
 #include "http/http1.h"
 
 #include <cctype>
+#include <ctime>
 
 namespace podnet::http {
 
@@ -546,6 +547,20 @@ std::string_view reasonPhrase(int status) {
              : status < 500 ? "Client Error"
                             : "Server Error";
   }
+}
+
+std::string_view dateHeader() {
+  thread_local time_t cachedSecond = 0;
+  thread_local char line[64];
+  thread_local size_t length = 0;
+  time_t now = ::time(nullptr);
+  if (now != cachedSecond) {
+    cachedSecond = now;
+    tm utc{};
+    ::gmtime_r(&now, &utc);
+    length = ::strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &utc);
+  }
+  return {line, length};
 }
 
 }  // namespace podnet::http

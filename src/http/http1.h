@@ -106,4 +106,7 @@ class ChunkedDecoder {
 // The standard reason phrase of a status code ("Unknown" for others).
 std::string_view reasonPhrase(int status);
 
+// "Date: <now as an HTTP-date>\r\n" (cached per second, per thread).
+std::string_view dateHeader();
+
 }  // namespace podnet::http

@@ -187,20 +187,6 @@ void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
   out.append("\r\n");
 }
 
-std::string_view dateHeader() {
-  thread_local time_t cachedSecond = 0;
-  thread_local char line[64];
-  thread_local size_t length = 0;
-  time_t now = ::time(nullptr);
-  if (now != cachedSecond) {
-    cachedSecond = now;
-    tm utc{};
-    ::gmtime_r(&now, &utc);
-    length = ::strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &utc);
-  }
-  return {line, length};
-}
-
 void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
                         bool head) {
   std::string body = response.body;
@@ -220,7 +206,7 @@ void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10,
   out.append(" ");
   out.append(http::reasonPhrase(response.status));
   out.append("\r\n");
-  out.append(dateHeader());
+  out.append(http::dateHeader());
   out.append("Server: podnet\r\n");
   if (response.status != 204 && response.status != 304) {
     appendHeader(out, "Content-Type", contentType);

@@ -76,8 +76,6 @@ struct LocalResponse {
 };
 void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
                         bool head);
-// "Date: ...\r\n" for now (cached per second, per thread).
-std::string_view dateHeader();
 
 // The CORS headers ingress-nginx's enable-cors sends (its defaults).
 std::string_view corsHeaders();

@@ -289,8 +289,17 @@ HttpReply answerHttp(const Request& request, const Identity& self, const PeerInf
         {"name", self.name}, {"ip", self.ip}, {"client", peer.client}, {"port", peer.localPort}};
     reply = text(200, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     reply.contentType = "application/json";
-  } else if (path == "/request" || path.starts_with("/request/")) {
-    // What arrived, for proxies' tests (ingress rewrites, forwarded headers).
+  } else if (path.starts_with("/status/") && path.size() == 11 &&
+             path.find_first_not_of("0123456789", 8) == std::string::npos && path[8] >= '2' &&
+             path[8] <= '5') {
+    int status = std::stoi(path.substr(8));
+    reply = text(status, self.name + " " + std::to_string(status) + "\n");
+  } else if (path.starts_with("/delay/") && path.size() > 7 && path.size() <= 16 &&
+             path.find_first_not_of("0123456789", 7) == std::string::npos) {
+    reply = text(200, self.name + "\n");
+    reply.delayMs = std::min(std::stoi(path.substr(7)), 60000);
+  } else {
+    // Anything else: what arrived, so a test sees what a proxy sent on.
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [name, value] : request.headers) {
       std::string key = name;
@@ -301,19 +310,16 @@ HttpReply answerHttp(const Request& request, const Identity& self, const PeerInf
         headers[key] = value;
     }
     nlohmann::json info = {{"name", self.name},
+                           {"namespace", self.ns},
                            {"method", request.method},
                            {"target", request.target},
+                           {"path", request.path},
+                           {"query", request.query},
+                           {"host", request.header("Host").value_or("")},
                            {"headers", headers},
                            {"bodyBytes", request.body.size()}};
     reply = text(200, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     reply.contentType = "application/json";
-  } else if (path.starts_with("/status/") && path.size() == 11 &&
-             path.find_first_not_of("0123456789", 8) == std::string::npos && path[8] >= '2' &&
-             path[8] <= '5') {
-    int status = std::stoi(path.substr(8));
-    reply = text(status, self.name + " " + std::to_string(status) + "\n");
-  } else {
-    reply = text(404, "404 page not found\n");
   }
   reply.close = !request.keepAlive;
   reply.headOnly = request.method == "HEAD";
@@ -327,9 +333,14 @@ HttpReply malformedReply(const ParseResult& result) {
   return reply;
 }
 
-std::string serializeReply(const HttpReply& reply) {
+std::string serializeReply(const HttpReply& reply, std::string_view date) {
   std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " ";
   out += http::reasonPhrase(reply.status);
+  if (!date.empty()) {
+    out += "\r\n";
+    out += date.substr(0, date.size() - 2);  // without its CRLF
+  }
+  out += "\r\nServer: podnet-testserver";
   bool bodiless = reply.status == 204 || reply.status == 304;  // no body, no length (RFC 9110)
   if (!bodiless) {
     out += "\r\nContent-Type: " + reply.contentType;

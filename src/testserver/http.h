@@ -17,6 +17,7 @@ namespace podnet::testserver {
 struct Identity {
   std::string name;
   std::string ip;
+  std::string ns;  // the pod's namespace ($POD_NAMESPACE), "" outside a pod
 };
 
 // The other end of a connection or datagram, as the server sees it.
@@ -45,6 +46,7 @@ struct HttpReply {
   std::string body;
   bool close = false;     // send "Connection: close" and close afterwards
   bool headOnly = false;  // HEAD: headers (with the body's Content-Length) but no body
+  int delayMs = 0;        // /delay/MS: wait this long before answering
 };
 
 enum class ParseState { incomplete, complete, malformed };
@@ -76,7 +78,8 @@ HttpReply answerHttp(const Request& request, const Identity& self, const PeerInf
 HttpReply malformedReply(const ParseResult& result);
 
 // The bytes on the wire.
-std::string serializeReply(const HttpReply& reply);
+// `date`: a "Date: ...\r\n" line (http::dateHeader()), or "" for none.
+std::string serializeReply(const HttpReply& reply, std::string_view date = {});
 
 // The answer to one UDP datagram.
 std::string answerUdp(std::string_view datagram, const Identity& self, const PeerInfo& peer);

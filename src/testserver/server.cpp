@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "http/http1.h"
+
 namespace podnet::testserver {
 namespace {
 
@@ -342,13 +344,14 @@ void Server::serveConnection(int fd, uint16_t localPort) {
       ParseResult parsed = parseHttpRequest(buffer);
       if (parsed.state == ParseState::incomplete) break;
       if (parsed.state == ParseState::malformed) {
-        sendAll(fd, serializeReply(malformedReply(parsed)));
+        sendAll(fd, serializeReply(malformedReply(parsed), http::dateHeader()));
         shutdown(fd, SHUT_WR);
         return;
       }
       buffer.erase(0, parsed.consumed);
       HttpReply reply = answerHttp(parsed.request, options_.self, peer);
-      if (!sendAll(fd, serializeReply(reply))) return;
+      if (reply.delayMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(reply.delayMs));
+      if (!sendAll(fd, serializeReply(reply, http::dateHeader()))) return;
       if (reply.close) {
         shutdown(fd, SHUT_WR);
         return;

@@ -24,6 +24,7 @@ int runMain(const std::vector<std::string>& args) {
     std::fprintf(stderr, "podnet testserver: %s\n%s", parsed.error.c_str(), kUsage);
     return 2;
   }
+  if (const char* ns = std::getenv("POD_NAMESPACE")) parsed.options.self.ns = ns;
 
   // SIGTERM and SIGINT are blocked in every thread and taken by sigwait below.
   sigset_t signals, previous;

@@ -137,8 +137,19 @@ TEST(Answer, Endpoints) {
   EXPECT_EQ(get("/echo?msg=hello+big%20world%21").body, "hello big world!");
   EXPECT_EQ(get("/echo?a=1&msg=x&msg=y").body, "x");
   EXPECT_EQ(get("/echo?msg=%zz").status, 400);
-  EXPECT_EQ(get("/nope").status, 404);
-  EXPECT_EQ(get("/hostname/").status, 404);
+  // Any other path: a reflection of the request.
+  HttpReply reflected = get("/nope/x?a=1");
+  EXPECT_EQ(reflected.status, 200);
+  auto seen = nlohmann::json::parse(reflected.body);
+  EXPECT_EQ(seen["path"], "/nope/x");
+  EXPECT_EQ(seen["query"], "a=1");
+  EXPECT_EQ(seen["method"], "GET");
+  EXPECT_EQ(seen["name"], "pod-a");
+  EXPECT_EQ(get("/hostname/").contentType, "application/json");
+  EXPECT_EQ(get("/status/503").status, 503);
+  EXPECT_EQ(get("/status/99").contentType, "application/json");  // not a status: reflected
+  EXPECT_EQ(get("/delay/250").delayMs, 250);
+  EXPECT_EQ(get("/delay/999999").delayMs, 60000);
   HttpReply info = get("/info");
   EXPECT_EQ(info.contentType, "application/json");
   auto json = nlohmann::json::parse(info.body);
@@ -152,8 +163,11 @@ TEST(Answer, Endpoints) {
 TEST(Answer, Serialize) {
   HttpReply r = get("/hostname");
   EXPECT_EQ(serializeReply(r),
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
-            "5\r\nConnection: keep-alive\r\n\r\npod-a");
+            "HTTP/1.1 200 OK\r\nServer: podnet-testserver\r\nContent-Type: text/plain; "
+            "charset=utf-8\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\npod-a");
+  EXPECT_EQ(serializeReply(r, "Date: Sun, 06 Dec 2026 22:00:00 GMT\r\n")
+                .rfind("HTTP/1.1 200 OK\r\nDate: Sun, 06 Dec 2026 22:00:00 GMT\r\nServer: ", 0),
+            0u);
   HttpReply head = answerHttp(parseOk("HEAD /hostname HTTP/1.1\r\n\r\n"), kSelf, kPeer);
   std::string wire = serializeReply(head);
   EXPECT_NE(wire.find("Content-Length: 5\r\n"), std::string::npos);
