@@ -19,8 +19,9 @@ packages=(
   nftables libnftables-dev libnftnl-dev conntrack
   # cluster DNS (issue 6): dig and friends for the end-to-end tests
   bind9-dnsutils
-  # Ingress (issue 13): RE2 for use-regex paths (linear time, no backtracking)
-  libre2-dev
+  # Ingress (issue 13): RE2 for use-regex paths (linear time, no backtracking),
+  # nghttp2 for HTTP/2 towards clients
+  libre2-dev libnghttp2-dev
 )
 
 missing=()

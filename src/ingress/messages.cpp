@@ -187,20 +187,44 @@ void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
   out.append("\r\n");
 }
 
-void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
-                        bool head) {
-  std::string body = response.body;
-  std::string contentType = response.contentType;
-  if (body.empty() && response.status >= 300 && response.status != 304) {
+LocalContent localContent(const LocalResponse& response) {
+  LocalContent content{response.body, response.contentType};
+  if (response.status == 204 || response.status == 304) return {};
+  if (content.body.empty() && response.status >= 300) {
     std::string_view text = defaultText(response.status);
     std::string title = text.empty() ? std::to_string(response.status) + " " +
                                            std::string(http::reasonPhrase(response.status))
                                      : std::string(text);
-    body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
-           "</h1></center>\r\n<hr><center>podnet</center>\r\n</body>\r\n</html>\r\n";
-    contentType = "text/html";
+    content.body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
+                   title +
+                   "</h1></center>\r\n<hr><center>podnet</center>\r\n</body>\r\n</html>\r\n";
+    content.contentType = "text/html";
   }
-  if (contentType.empty()) contentType = "text/plain";
+  if (content.contentType.empty()) content.contentType = "text/plain";
+  return content;
+}
+
+std::vector<http::Header> splitHeaderLines(std::string_view lines) {
+  std::vector<http::Header> headers;
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+  }
+  return headers;
+}
+
+void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
+                        bool head) {
+  LocalContent content = localContent(response);
+  const std::string& body = content.body;
+  const std::string& contentType = content.contentType;
   out.append("HTTP/1.1 ");
   appendNumber(out, uint64_t(response.status));
   out.append(" ");

@@ -76,6 +76,15 @@ struct LocalResponse {
 };
 void writeLocalResponse(Buffer& out, const LocalResponse& response, bool http10, bool keepAlive,
                         bool head);
+// The body and Content-Type a local response carries (the status's default
+// HTML page when it has no body of its own; "" for 204 and 304).
+struct LocalContent {
+  std::string body;
+  std::string contentType;
+};
+LocalContent localContent(const LocalResponse& response);
+// Whole header lines ("Name: value\r\n"...) as name/value pairs.
+std::vector<http::Header> splitHeaderLines(std::string_view lines);
 
 // The CORS headers ingress-nginx's enable-cors sends (its defaults).
 std::string_view corsHeaders();

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/socket_address.h"
+#include "ingress/http2_connection.h"
 #include "pki/certificates.h"
 
 namespace podnet::ingress {
@@ -26,10 +27,10 @@ core::Error hostError(std::string message) {
   return core::Error{500, "InternalError", std::move(message)};
 }
 
-// ALPN: HTTP/1.1 only, so far (h2 clients fall back to it).
+// ALPN: h2 first, then HTTP/1.1 (the server's preference decides).
 int selectProtocol(SSL*, const unsigned char** out, unsigned char* outLength,
                    const unsigned char* in, unsigned int inLength, void*) {
-  static const unsigned char kOurs[] = "\x08http/1.1";
+  static const unsigned char kOurs[] = "\x02h2\x08http/1.1";
   unsigned char* chosen = nullptr;
   if (SSL_select_next_proto(&chosen, outLength, kOurs, sizeof kOurs - 1, in, inLength) !=
       OPENSSL_NPN_NEGOTIATED)
@@ -130,9 +131,13 @@ class Proxy::Worker : public ConnectionOwner {
     --open_;
     stats_.connectionsOpen.fetch_sub(1, std::memory_order_relaxed);
   }
-  void startHttp2(std::unique_ptr<Stream>, const std::string&, uint16_t) override {
-    // Not offered by ALPN yet: a client cannot get here. The stream closes.
-    connectionClosed();
+  void startHttp2(std::unique_ptr<Stream> stream, const std::string& clientIp,
+                  uint16_t serverPort) override {
+    auto* connection = new Http2Connection(*this, std::move(stream), clientIp, serverPort);
+    if (!connection->start()) {
+      connectionClosed();
+      delete connection;
+    }
   }
 
   enum class Kind { http, https, metrics };

@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -208,7 +210,38 @@ TEST_F(IngressProxy, ServesTheSeedsIngressOverTlsWithRewrite) {
                           ":127.0.0.1 https://other.example.org:" + port + "/ 2>&1");
   EXPECT_NE(other.find("Kubernetes Ingress Controller Fake Certificate"), std::string::npos)
       << other;
-  EXPECT_NE(other.find("< HTTP/1.1 404"), std::string::npos) << other;
+  EXPECT_NE(other.find("< HTTP/2 404"), std::string::npos) << other;
+}
+
+TEST_F(IngressProxy, SpeaksHttp2ToClientsThatOfferIt) {
+  // ALPN picks h2; each stream is routed and answered as over HTTP/1.1.
+  EXPECT_EQ(https("learn.example.org", "/api", "--http2 -o /dev/null -w '%{http_version}'"), "2");
+  EXPECT_EQ(https("learn.example.org", "/api", "--http2"), "api-pod\n");
+  EXPECT_EQ(https("learn.example.org", "/", "--http1.1 -o /dev/null -w '%{http_version}'"), "1.1");
+  // Many streams at once on one connection, with bodies both ways.
+  std::string urls;
+  for (int i = 0; i < 40; ++i)
+    urls += " https://learn.example.org:" + std::to_string(proxy_->httpsPort()) +
+            (i % 2 ? "/api" : "/");
+  std::string many = https(
+      "learn.example.org", "",
+      "--http2 --no-progress-meter --parallel --parallel-max 20 -w '%{http_code}\\n' -o /dev/null" +
+          urls);
+  // (the first URL is the helper's own, without a path: it gets the app too)
+  std::map<std::string, int> codes;
+  std::istringstream lines(many);
+  for (std::string line; std::getline(lines, line);) ++codes[line];
+  EXPECT_EQ(codes["200"], 41) << many;
+  std::string posted = https("learn.example.org", "/api", "--http2 --data-binary @/etc/os-release");
+  EXPECT_EQ(posted, "api-pod\n");
+  // The proxy's own answers and HEAD.
+  std::string port = std::to_string(proxy_->httpsPort());
+  std::string missing = run("curl -sk --http2 -i -m 5 --resolve nobody.example.org:" + port +
+                            ":127.0.0.1 https://nobody.example.org:" + port + "/");
+  EXPECT_EQ(missing.rfind("HTTP/2 404", 0), 0u) << missing;
+  EXPECT_NE(missing.find("server: podnet"), std::string::npos) << missing;
+  std::string head = https("learn.example.org", "/api", "--http2 -I");
+  EXPECT_EQ(head.rfind("HTTP/2 200", 0), 0u) << head;
 }
 
 TEST_F(IngressProxy, RedirectsPlainHttpToHttpsForTlsHosts) {
