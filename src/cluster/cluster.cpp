@@ -398,6 +398,9 @@ metadata:
                                           options.nodeSubnet + R"(.250"}
 spec:
   type: LoadBalancer
+  # As ingress-nginx's: clients' addresses reach the proxy unchanged
+  # (X-Forwarded-For, source-range annotations).
+  externalTrafficPolicy: Local
   selector: {app.kubernetes.io/name: podnet-ingress}
   ports:
     - {name: http, port: 80, targetPort: http, protocol: TCP}

@@ -41,7 +41,7 @@ struct WorkerContext {
   UpstreamPool& pool;
   ProxyStats& stats;
   const ExchangeSettings& settings;
-  std::minstd_rand random;
+  std::mt19937 random;  // full 32-bit draws (canary weights scale them)
 };
 
 // The routing snapshot an exchange holds on to while it runs.

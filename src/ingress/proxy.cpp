@@ -114,8 +114,7 @@ class Proxy::Worker : public ConnectionOwner {
       : proxy_(proxy),
         options_(options),
         pool_(loop_, options.idlePerEndpoint, options.upstreamIdleTimeoutMs),
-        context_{loop_, pool_, stats_, options.exchange, std::minstd_rand(std::random_device{}())} {
-  }
+        context_{loop_, pool_, stats_, options.exchange, std::mt19937(std::random_device{}())} {}
 
   ~Worker() override {
     for (auto& l : listeners_) ::close(l->fd);

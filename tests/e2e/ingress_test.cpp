@@ -4,6 +4,11 @@
 // address from the host, with the status and Events kubectl shows; other
 // classes left alone; the legacy class annotation and the default class;
 // changes served without a failed request while the backends scale.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -119,6 +124,170 @@ metadata: {name: broken}
 spec:
   ingressClassName: podnet
   rules: [{host: broken.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: missing, port: {number: 80}}}}]}}]
+)";
+
+// Sends raw bytes to ADDRESS:80 and returns everything answered until the
+// proxy closes (or 2 s of silence); `closed` says whether it closed.
+std::string rawExchange(const std::string& bytes, bool* closed = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(80);
+  ::inet_pton(AF_INET, kAddress, &address.sin_addr);
+  timeval timeout{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string answer;
+  bool ended = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        answer.append(buffer, size_t(n));
+        continue;
+      }
+      ended = n == 0;
+      break;
+    }
+  }
+  ::close(fd);
+  if (closed) *closed = ended;
+  return answer;
+}
+
+int statusOf(const std::string& response) {
+  if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
+  return std::atoi(response.c_str() + 9);
+}
+
+constexpr const char* kRoutingManifests = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a}
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: {containers: [{name: a, image: nextgen-app:1.0, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: b}
+spec:
+  selector: {matchLabels: {app: b}}
+  template:
+    metadata: {labels: {app: b}}
+    spec: {containers: [{name: b, image: nextgen-app:1.0, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: c}
+spec:
+  selector: {matchLabels: {app: c}}
+  template:
+    metadata: {labels: {app: c}}
+    spec: {containers: [{name: c, image: nextgen-app:1.0, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {selector: {app: a}, ports: [{name: http, port: 80, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {selector: {app: b}, ports: [{name: http, port: 8080, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: c}
+spec: {selector: {app: c}, ports: [{port: 80, targetPort: 3000}]}
+---
+# The documentation's path table.
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: table}
+spec:
+  rules:
+  - host: table.example
+    http:
+      paths:
+      - {path: /foo, pathType: Exact, backend: {service: {name: a, port: {number: 80}}}}
+      - {path: /foo, pathType: Prefix, backend: {service: {name: b, port: {name: http}}}}
+      - {path: /aaa/bbb, pathType: Prefix, backend: {service: {name: c, port: {number: 80}}}}
+      - {path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}
+  - host: "*.wild.example"
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: b, port: {number: 8080}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rewrite
+  annotations:
+    nginx.ingress.kubernetes.io/use-regex: "true"
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+spec:
+  rules:
+  - host: rw.example
+    http:
+      paths: [{path: /something(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: a, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: approot
+  annotations: {nginx.ingress.kubernetes.io/app-root: /app1}
+spec:
+  rules: [{host: root.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: force
+  annotations: {nginx.ingress.kubernetes.io/force-ssl-redirect: "true"}
+spec:
+  rules: [{host: force.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: deny
+  annotations: {nginx.ingress.kubernetes.io/whitelist-source-range: "10.0.0.0/8, 192.168.0.0/16"}
+spec:
+  rules: [{host: deny.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: allow
+  annotations: {nginx.ingress.kubernetes.io/allowlist-source-range: 172.30.0.0/24}
+spec:
+  rules: [{host: allow.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: main}
+spec:
+  rules: [{host: canary.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: main-canary
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-weight: "30"
+    nginx.ingress.kubernetes.io/canary-by-header: X-Canary
+spec:
+  rules: [{host: canary.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: b, port: {number: 8080}}}}]}}]
+)";
+
+constexpr const char* kDefaultBackend = R"(apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: fallback}
+spec:
+  defaultBackend: {service: {name: c, port: {number: 80}}}
 )";
 
 class IngressE2E : public ::testing::Test {
@@ -282,6 +451,112 @@ TEST_F(IngressE2E, TheSeedsIngressIsServedAsWrittenAndChangesFailNoRequest) {
     for (const auto& [s, n] : counts) all += s + " x" + std::to_string(n) + " ";
     return all;
   }();
+}
+
+// The reflection the test image answers with: which Deployment's pod, and what it got.
+std::pair<std::string, std::string> podAndPath(const std::string& body) {
+  Json seen = Json::parse(body, nullptr, false);
+  if (!seen.is_object()) return {"?" + body.substr(0, 80), ""};
+  std::string pod = seen.value("name", "");
+  return {pod.substr(0, pod.find('-')), seen.value("target", "")};
+}
+
+TEST_F(IngressE2E, RoutingAnnotationsAndBadInputAsIngressNginxUsersExpect) {
+  auto [applied, appliedOut] = apply("routing.yaml", kRoutingManifests);
+  ASSERT_EQ(applied, 0) << appliedOut;
+  for (const char* app : {"app=a", "app=b", "app=c"}) ASSERT_TRUE(readyPods(app, 1)) << app;
+  auto route = [&](const std::string& host, const std::string& path) {
+    return podAndPath(get("http", host, path)).first;
+  };
+  ASSERT_TRUE(eventually([&] { return route("table.example", "/foo") == "a"; }))
+      << get("http", "table.example", "/foo", "-i");
+
+  // kubernetes.io/docs/concepts/services-networking/ingress/#examples
+  EXPECT_EQ(route("table.example", "/foo"), "a");   // Exact wins the tie
+  EXPECT_EQ(route("table.example", "/foo/"), "b");  // Prefix
+  EXPECT_EQ(route("table.example", "/foo/bar"), "b");
+  EXPECT_EQ(route("table.example", "/foobar"), "a");  // not a path element of /foo
+  EXPECT_EQ(route("table.example", "/aaa/bbb"), "c");
+  EXPECT_EQ(route("table.example", "/aaa/bbb/ccc"), "c");
+  EXPECT_EQ(route("table.example", "/aaa/bbbxyz"), "a");
+  EXPECT_EQ(podAndPath(get("http", "table.example", "/aaa//bbb/./x/../ccc")).second,
+            "/aaa/bbb/ccc");
+  // One-label wildcards.
+  EXPECT_EQ(route("x.wild.example", "/r"), "b");
+  EXPECT_EQ(statusOf(get("http", "a.b.wild.example", "/", "-i")), 404);
+  EXPECT_EQ(statusOf(get("http", "wild.example", "/", "-i")), 404);
+  // Nothing matches: 404, until an Ingress with only a defaultBackend exists.
+  EXPECT_EQ(statusOf(get("http", "unknown.example", "/", "-i")), 404);
+  ASSERT_EQ(apply("fallback.yaml", kDefaultBackend).first, 0);
+  EXPECT_TRUE(eventually([&] { return route("unknown.example", "/x") == "c"; }));
+
+  // rewrite-target with capture groups (ingress-nginx's documented example).
+  EXPECT_EQ(podAndPath(get("http", "rw.example", "/something/new?q=1")).second, "/new?q=1");
+  EXPECT_EQ(get("http", "rw.example", "/something").rfind("a-", 0), 0u);  // "/": the pod's name
+  // Redirects: app-root (302), force-ssl-redirect without TLS (308).
+  std::string root = get("http", "root.example", "/", "-i");
+  EXPECT_EQ(statusOf(root), 302) << root;
+  EXPECT_NE(root.find("Location: http://root.example/app1"), std::string::npos) << root;
+  std::string forced = get("http", "force.example", "/x", "-i");
+  EXPECT_EQ(statusOf(forced), 308) << forced;
+  EXPECT_NE(forced.find("Location: https://force.example/x"), std::string::npos) << forced;
+  // Source ranges: the client's address (kept: the controller's Service has
+  // externalTrafficPolicy Local) is the host's, in 172.30.0.0/24.
+  EXPECT_EQ(statusOf(get("http", "deny.example", "/", "-i")), 403);
+  EXPECT_EQ(statusOf(get("http", "allow.example", "/", "-i")), 200);
+
+  // Canary: by header always, by weight 30 of 100.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(podAndPath(get("http", "canary.example", "/r", "-H 'X-Canary: always'")).first, "b");
+  EXPECT_EQ(podAndPath(get("http", "canary.example", "/r", "-H 'X-Canary: never'")).first, "a");
+  std::string urls;
+  for (int i = 0; i < 200; ++i) urls += " http://canary.example/r";
+  auto [code, bodies] =
+      runCommand("curl -s -m 60 --resolve canary.example:80:" + std::string(kAddress) + urls);
+  int toCanary = 0, total = 0;
+  std::istringstream lines(bodies);
+  for (std::string line; std::getline(lines, line);) {
+    std::string pod = podAndPath(line).first;
+    total += pod == "a" || pod == "b";
+    toCanary += pod == "b";
+  }
+  EXPECT_EQ(total, 200);
+  EXPECT_GT(toCanary, 25) << toCanary << " of 200 to the canary";  // expected 60
+  EXPECT_LT(toCanary, 100) << toCanary << " of 200 to the canary";
+
+  // Request smuggling and header abuse, sent raw: 400 and the connection closed.
+  const std::string host = "Host: table.example\r\n";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"CL and TE", "POST / HTTP/1.1\r\n" + host +
+                        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+      {"two lengths",
+       "POST / HTTP/1.1\r\n" + host + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"},
+      {"bad length", "POST / HTTP/1.1\r\n" + host + "Content-Length: 1x\r\n\r\na"},
+      {"signed length", "POST / HTTP/1.1\r\n" + host + "Content-Length: +1\r\n\r\na"},
+      {"coding after chunked",
+       "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, gzip\r\n\r\n"},
+      {"space before colon", "GET / HTTP/1.1\r\n" + host + "X-A : b\r\n\r\n"},
+      {"bare CR", "GET / HTTP/1.1\r\n" + host + "X-A: b\rc\r\n\r\n"},
+      {"NUL", std::string("GET / HTTP/1.1\r\n") + host + std::string("X-A: b\0c\r\n\r\n", 14)},
+      {"obs-fold", "GET / HTTP/1.1\r\n" + host + "X-A: b\r\n c\r\n\r\n"},
+      {"no Host", "GET / HTTP/1.1\r\n\r\n"},
+      {"two Hosts", "GET / HTTP/1.1\r\n" + host + "Host: other.example\r\n\r\n"},
+      {"bad chunk size", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\nzz\r\n"},
+  };
+  for (const auto& [what, bytes] : refused) {
+    bool closed = false;
+    std::string answer = rawExchange(bytes, &closed);
+    EXPECT_EQ(statusOf(answer), 400) << what << ": " << answer.substr(0, 200);
+    EXPECT_TRUE(closed) << what << ": the connection stays open";
+  }
+  EXPECT_EQ(
+      statusOf(rawExchange("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n" + host + "\r\n")),
+      414);
+  EXPECT_EQ(statusOf(rawExchange("GET / HTTP/1.1\r\n" + host + "X-Big: " + std::string(70000, 'b') +
+                                 "\r\n\r\n")),
+            431);
+  // The proxy kept serving everyone else.
+  EXPECT_EQ(route("table.example", "/foo"), "a");
 }
 
 }  // namespace
