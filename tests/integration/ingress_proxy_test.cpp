@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +104,51 @@ int statusOf(const std::string& response) {
   if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
   return std::atoi(response.c_str() + 9);
 }
+
+// A backend that upgrades one connection to a WebSocket-like echo: answers
+// the upgrade request with 101, then sends back every byte it gets.
+class UpgradeEchoBackend {
+ public:
+  UpgradeEchoBackend() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(listener_, 4);
+    socklen_t length = sizeof address;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      char c;
+      while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+      request = head;
+      std::string answer =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+      ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      char buffer[1024];
+      ssize_t n;
+      while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+        ::send(fd, buffer, size_t(n), MSG_NOSIGNAL);
+      ::close(fd);
+    });
+  }
+  ~UpgradeEchoBackend() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::string request;
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
 
 class IngressProxy : public ::testing::Test {
  protected:
@@ -242,6 +288,98 @@ TEST_F(IngressProxy, SpeaksHttp2ToClientsThatOfferIt) {
   EXPECT_NE(missing.find("server: podnet"), std::string::npos) << missing;
   std::string head = https("learn.example.org", "/api", "--http2 -I");
   EXPECT_EQ(head.rfind("HTTP/2 200", 0), 0u) << head;
+}
+
+TEST_F(IngressProxy, TunnelsWebSocketUpgrades) {
+  UpgradeEchoBackend echo;
+  inputs_.services.push_back(ptr(service("ws")));
+  inputs_.endpointSlices.push_back(ptr(slice("ws", echo.port())));
+  inputs_.ingresses.push_back(
+      ptr({{"metadata", {{"name", "ws"}, {"namespace", "default"}}},
+           {"spec",
+            {{"ingressClassName", "podnet"},
+             {"rules",
+              {{{"host", "ws.example.org"},
+                {"http", {{"paths", {pathTo("/", "Prefix", "ws")}}}}}}}}}}));
+  publish();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(proxy_->httpPort());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::string upgrade =
+      "GET /chat HTTP/1.1\r\nHost: ws.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  ::send(fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buffer[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    got.append(buffer, size_t(n));
+  }
+  EXPECT_EQ(statusOf(got), 101) << got;
+  EXPECT_NE(got.find("Upgrade: websocket"), std::string::npos) << got;
+  // Bytes both ways through the tunnel.
+  for (std::string message : {"ping", "a longer message"}) {
+    ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+    std::string echoed;
+    while (echoed.size() < message.size()) {
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      echoed.append(buffer, size_t(n));
+    }
+    EXPECT_EQ(echoed, message);
+  }
+  ::close(fd);
+  EXPECT_NE(echo.request.find("Upgrade: websocket"), std::string::npos) << echo.request;
+  EXPECT_NE(echo.request.find("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="), std::string::npos);
+}
+
+TEST_F(IngressProxy, CorsTimeoutsAndCertificateRotation) {
+  auto annotated = [](const std::string& name, const std::string& host, Json annotations) {
+    return ptr(
+        {{"metadata", {{"name", name}, {"namespace", "default"}, {"annotations", annotations}}},
+         {"spec",
+          {{"ingressClassName", "podnet"},
+           {"rules",
+            {{{"host", host}, {"http", {{"paths", {pathTo("/", "Prefix", "app-service")}}}}}}}}}});
+  };
+  inputs_.ingresses.push_back(
+      annotated("cors", "cors.example.org", {{"nginx.ingress.kubernetes.io/enable-cors", "true"}}));
+  inputs_.ingresses.push_back(annotated("slow", "slow.example.org",
+                                        {{"nginx.ingress.kubernetes.io/proxy-read-timeout", "1"}}));
+  publish();
+  // CORS: a preflight is answered by the proxy; other answers carry the headers.
+  std::string preflight =
+      http("cors.example.org", "/x", "-i -X OPTIONS -H 'Origin: https://a.example'");
+  EXPECT_EQ(statusOf(preflight), 204) << preflight;
+  EXPECT_NE(preflight.find("Access-Control-Allow-Origin: *"), std::string::npos) << preflight;
+  std::string plain = http("cors.example.org", "/x", "-i");
+  EXPECT_EQ(statusOf(plain), 200) << plain;
+  EXPECT_NE(plain.find("Access-Control-Allow-Methods:"), std::string::npos) << plain;
+  // proxy-read-timeout 1 s against a backend taking 3 s: 504 (a GET is not retried
+  // after a read timeout: the request may have run).
+  auto started = std::chrono::steady_clock::now();
+  std::string late = http("slow.example.org", "/delay/3000", "-i");
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(statusOf(late), 504) << late;
+  EXPECT_LT(took, std::chrono::milliseconds(2900));
+  EXPECT_EQ(http("slow.example.org", "/delay/100"), "app-pod\n");
+
+  // A new certificate in the Secret is served from the next handshake on.
+  auto renewed = *pki::issueCertificate(
+      {"learn.example.org renewed", "", {"learn.example.org"}, 30, false}, &ca_);
+  inputs_.secrets[0] =
+      ptr({{"metadata", {{"name", "learn-tls"}, {"namespace", "default"}}},
+           {"type", "kubernetes.io/tls"},
+           {"data", {{"tls.crt", base64(renewed.certPem)}, {"tls.key", base64(renewed.keyPem)}}}});
+  publish();
+  std::string verbose = https("learn.example.org", "/", "-v -o /dev/null 2>&1");
+  EXPECT_NE(verbose.find("CN=learn.example.org renewed"), std::string::npos) << verbose;
 }
 
 TEST_F(IngressProxy, RedirectsPlainHttpToHttpsForTlsHosts) {
