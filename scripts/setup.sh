@@ -20,8 +20,9 @@ packages=(
   # cluster DNS (issue 6): dig and friends for the end-to-end tests
   bind9-dnsutils
   # Ingress (issue 13): RE2 for use-regex paths (linear time, no backtracking),
-  # nghttp2 for HTTP/2 towards clients
-  libre2-dev libnghttp2-dev
+  # nghttp2 for HTTP/2 (clients, gRPC backends); nghttpd stands in for a gRPC
+  # server in the tests (its package runs no service)
+  libre2-dev libnghttp2-dev nghttp2-server
 )
 
 missing=()

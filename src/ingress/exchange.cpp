@@ -114,6 +114,21 @@ void Exchange::start() {
       for (size_t j = 0; j < 8; ++j) requestId_[i + j] = hex[(r >> (4 * j)) & 15];
     }
   }
+  BackendProtocol protocol = route_->annotations->backendProtocol;
+  grpc_ = protocol == BackendProtocol::grpc || protocol == BackendProtocol::grpcs;
+  if (grpc_) {
+    // gRPC is HTTP/2 end to end: an HTTP/1 client cannot carry its trailers.
+    if (!request_.http2) return answer({.status = 502});
+    http2Headers_ = upstreamHttp2Headers(request_, upstreamPath_, requestId_,
+                                         protocol == BackendProtocol::grpcs);
+    replay_.clear();
+    if (!request_.hasBody) requestEnded_ = true;
+    phase_ = Phase::upstream;
+    auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+    if (!choice.endpoint) return answer({.status = 503});
+    connectTo(*choice.endpoint);
+    return;
+  }
   if (!request_.hasBody)
     upstreamFraming_ = BodyFraming::none;
   else if (request_.contentLength)
@@ -138,14 +153,28 @@ bool Exchange::connectTo(const Endpoint& endpoint) {
   ++attempts_;
   tried_.push_back(endpoint);
   std::string why;
-  bool tls = route_->annotations->backendProtocol == BackendProtocol::https;
-  upstream_ = worker_.pool.acquire(endpoint, tls, &user_, this, why);
+  BackendProtocol protocol = route_->annotations->backendProtocol;
+  bool tls = protocol == BackendProtocol::https || protocol == BackendProtocol::grpcs;
+  upstream_ = worker_.pool.acquire(endpoint, tls, &user_, this, why, grpc_);
   if (!upstream_) {
     retryOrFail(502, true);
     return phase_ == Phase::upstream;
   }
   if (!upstream_->reused) worker_.stats.upstreamConnects.fetch_add(1, std::memory_order_relaxed);
-  upstream_->out.append(replay_);
+  if (grpc_) {
+    http2_ = std::make_unique<UpstreamHttp2>(static_cast<UpstreamHttp2Sink&>(*this));
+    http2Ended_ = false;
+    http2Error_ = 0;
+    if (!http2_->start(http2Headers_, request_.hasBody)) {
+      retryOrFail(502, false);
+      return false;
+    }
+    if (!replay_.empty()) http2_->body(replay_);
+    if (requestEnded_ && request_.hasBody) http2_->endBody();
+    http2_->pump(upstream_->in, upstream_->out);  // the preface, SETTINGS and the request
+  } else {
+    upstream_->out.append(replay_);
+  }
   requestFullySent_ = false;
   responseBytesSeen_ = false;
   sentSomething_ = false;
@@ -159,8 +188,9 @@ bool Exchange::connectTo(const Endpoint& endpoint) {
 
 void Exchange::releaseUpstream(bool reusable) {
   if (!upstream_) return;
-  worker_.pool.release(upstream_, reusable);
+  worker_.pool.release(upstream_, reusable && !grpc_);
   upstream_ = nullptr;
+  http2_.reset();
 }
 
 void Exchange::retryOrFail(int status, bool mayRetry) {
@@ -205,6 +235,19 @@ void Exchange::appendToUpstream(std::string_view bytes) {
 void Exchange::frameRequestBody(std::string_view payload) {
   if (payload.empty()) return;
   requestBodyBytes_ += payload.size();
+  if (grpc_) {
+    // Framed by nghttp2; kept raw for a retry on another endpoint.
+    if (http2_) http2_->body(payload);
+    if (replayable_) {
+      if (replay_.size() + payload.size() > kMaxReplay) {
+        replayable_ = false;
+        replay_.clear();
+      } else {
+        replay_.append(payload);
+      }
+    }
+    return;
+  }
   if (upstreamFraming_ == BodyFraming::chunked) {
     appendToUpstream(hexChunkSize(payload.size()));
     appendToUpstream(payload);
@@ -241,12 +284,17 @@ void Exchange::requestEnd() {
     return;
   }
   requestEnded_ = true;
+  if (grpc_) {
+    if (http2_ && request_.hasBody) http2_->endBody();
+    return;
+  }
   if (upstreamFraming_ == BodyFraming::chunked) appendToUpstream("0\r\n\r\n");
 }
 
 bool Exchange::acceptsRequestBody() const {
   if (phase_ == Phase::tunnel) return upstream_ && upstream_->out.size() < kMaxQueued;
   if (finished()) return true;  // read and dropped (or the connection closes)
+  if (grpc_ && http2_ && http2_->bufferedBody() >= kMaxQueued) return false;
   return upstream_ && upstream_->out.size() < kMaxQueued;
 }
 
@@ -349,8 +397,59 @@ void Exchange::startResponse(const http::ResponseHead& head) {
   client_.sendResponseHead(head, shape, extraResponseHeaders_);
 }
 
+bool Exchange::processHttp2() {
+  UpstreamConnection& u = *upstream_;
+  size_t inBefore = u.in.size(), outBefore = u.out.size();
+  if (!http2_ || !http2_->pump(u.in, u.out)) {
+    retryOrFail(502, false);
+    return true;
+  }
+  // The stream's end is acted on here, not in nghttp2's callback: giving
+  // the connection back there would free the buffer it is reading.
+  if (http2Ended_) {
+    if (http2Error_ == 0 && responseStarted_) {
+      requestEnded_ = true;
+      finishResponse();
+    } else {
+      retryOrFail(502, false);
+    }
+    return true;
+  }
+  if (upstreamEof_ && u.in.empty()) {
+    retryOrFail(502, false);
+    return true;
+  }
+  return u.in.size() != inBefore || u.out.size() != outBefore;
+}
+
+void Exchange::onHttp2Head(int status, std::vector<http::Header> headers, bool endStream) {
+  responseStarted_ = true;
+  status_ = status;
+  http::ResponseHead head;
+  head.status = status;
+  head.headers = std::move(headers);
+  head.keepAlive = false;
+  ResponseShape shape;
+  shape.hasBody = !endStream && request_.method != "HEAD";
+  double seconds = double(worker_.loop.now() - upstreamStartMs_) / 1000.0;
+  worker_.stats.record(route_->labels, status, seconds);
+  client_.sendResponseHead(head, shape, extraResponseHeaders_);
+}
+
+void Exchange::onHttp2Data(std::string_view payload) { client_.sendResponseBody(payload); }
+
+void Exchange::onHttp2Trailers(std::vector<http::Header> trailers) {
+  client_.sendTrailers(trailers);
+}
+
+void Exchange::onHttp2End(uint32_t error) {
+  http2Ended_ = true;
+  http2Error_ = error;
+}
+
 bool Exchange::processUpstreamInput() {
   if (!upstream_) return false;
+  if (grpc_) return processHttp2();
   UpstreamConnection& u = *upstream_;
   bool moved = false;
   while (bodyState_ == BodyState::head) {

@@ -20,6 +20,7 @@
 #include "ingress/messages.h"
 #include "ingress/routes.h"
 #include "ingress/upstream.h"
+#include "ingress/upstream_http2.h"
 
 namespace podnet::ingress {
 
@@ -70,15 +71,18 @@ class ClientSide {
   virtual void sendLocal(const LocalResponse& response) = 0;
   // The upstream failed after the head went out: cut the response short.
   virtual void abortResponse() = 0;
+  // Trailer fields after the body (gRPC's grpc-status); before endResponse().
+  // Only HTTP/2 carries them.
+  virtual void sendTrailers(const std::vector<http::Header>& trailers) { (void)trailers; }
   // Response bytes queued towards the client, not yet written.
   virtual size_t queuedTowardsClient() const = 0;
 };
 
-class Exchange {
+class Exchange : private UpstreamHttp2Sink {
  public:
   Exchange(WorkerContext& worker, ClientSide& client, UpstreamUser& user,
            std::shared_ptr<const Snapshot> snapshot, ProxyRequest request, bool expectContinue);
-  ~Exchange();
+  ~Exchange() override;
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -119,6 +123,12 @@ class Exchange {
   void frameRequestBody(std::string_view payload);
   void appendToUpstream(std::string_view bytes);
   bool idempotent() const;
+  // gRPC: the request over HTTP/2 to the backend.
+  bool processHttp2();
+  void onHttp2Head(int status, std::vector<http::Header> headers, bool endStream) override;
+  void onHttp2Data(std::string_view payload) override;
+  void onHttp2Trailers(std::vector<http::Header> trailers) override;
+  void onHttp2End(uint32_t error) override;
 
   WorkerContext& worker_;
   ClientSide& client_;
@@ -158,6 +168,12 @@ class Exchange {
   uint64_t upstreamStartMs_ = 0;
   uint64_t connectTimeoutMs_, readTimeoutMs_, sendTimeoutMs_;
   int status_ = 0;
+  // gRPC backends (backend-protocol GRPC / GRPCS).
+  bool grpc_ = false;
+  std::vector<http::Header> http2Headers_;
+  std::unique_ptr<UpstreamHttp2> http2_;
+  bool http2Ended_ = false;
+  uint32_t http2Error_ = 0;
 };
 
 }  // namespace podnet::ingress

@@ -114,6 +114,11 @@ class Http2Connection::H2Stream : public ClientSide, public UpstreamUser {
 
   size_t queuedTowardsClient() const override { return body_.size(); }
 
+  void sendTrailers(const std::vector<http::Header>& trailers) override {
+    for (const auto& h : trailers) trailers_.push_back({lowercase(h.name), h.value});
+    hasTrailers_ = true;
+  }
+
   // The request, built from the HEADERS frame.
   ProxyRequest request;
   std::vector<std::string> cookies;  // joined into one header (RFC 9113 8.2.3)
@@ -133,6 +138,13 @@ class Http2Connection::H2Stream : public ClientSide, public UpstreamUser {
     }
     if (body_.empty() && ended_) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (hasTrailers_) {
+        // The stream ends with the trailers' HEADERS frame instead.
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        std::vector<nghttp2_nv> nva;
+        for (const auto& h : trailers_) nva.push_back(header(h.name, h.value));
+        nghttp2_submit_trailer(connection_.session_, id_, nva.data(), nva.size());
+      }
       return ssize_t(n);
     }
     if (n == 0) {
@@ -167,6 +179,8 @@ class Http2Connection::H2Stream : public ClientSide, public UpstreamUser {
   Http2Connection& connection_;
   int32_t id_;
   Buffer body_;
+  std::vector<http::Header> trailers_;
+  bool hasTrailers_ = false;
   bool headRequest_ = false, withBody_ = false, ended_ = false, submitted_ = false,
        deferred_ = false;
 };
@@ -249,6 +263,7 @@ struct Http2Callbacks {
     r.clientIp = c.clientIp_;
     r.secure = c.stream_->secure();
     r.serverPort = c.serverPort_;
+    r.http2 = true;
     s.setHeadRequest(r.method == "HEAD");
     bool expectContinue = false;
     if (const http::Header* expect = http::findHeader(r.headers, "expect"))

@@ -154,6 +154,38 @@ void writeUpstreamRequest(Buffer& out, const ProxyRequest& request, std::string_
   out.append("\r\n");
 }
 
+std::vector<http::Header> upstreamHttp2Headers(const ProxyRequest& request, std::string_view path,
+                                               std::string_view requestId, bool tlsUpstream) {
+  std::string target(path);
+  if (!request.query.empty()) target += "?" + request.query;
+  std::vector<http::Header> out = {{":method", request.method},
+                                   {":scheme", tlsUpstream ? "https" : "http"},
+                                   {":authority", request.host},
+                                   {":path", std::move(target)}};
+  for (const auto& h : request.headers) {
+    if (http::equalsIgnoreCase(h.name, "te")) {
+      if (h.value.find("trailers") != std::string::npos) out.push_back({"te", "trailers"});
+      continue;
+    }
+    if (isHopByHop(h.name, request.headers) || inList(h.name, kProxySet) ||
+        http::equalsIgnoreCase(h.name, "host"))
+      continue;
+    std::string name = h.name;
+    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+    out.push_back({std::move(name), h.value});
+  }
+  std::string_view scheme = request.secure ? "https" : "http";
+  out.push_back({"x-request-id", std::string(requestId)});
+  out.push_back({"x-real-ip", request.clientIp});
+  out.push_back({"x-forwarded-for", request.clientIp});
+  if (!request.host.empty()) out.push_back({"x-forwarded-host", request.host});
+  out.push_back({"x-forwarded-port", std::to_string(request.serverPort)});
+  out.push_back({"x-forwarded-proto", std::string(scheme)});
+  out.push_back({"x-forwarded-scheme", std::string(scheme)});
+  out.push_back({"x-scheme", std::string(scheme)});
+  return out;
+}
+
 void writeResponseHead(Buffer& out, const http::ResponseHead& upstream,
                        const ClientResponse& response, std::string_view extraHeaders) {
   out.append("HTTP/1.1 ");

@@ -31,6 +31,7 @@ struct ProxyRequest {
   std::string clientIp;
   bool secure = false;
   uint16_t serverPort = 0;
+  bool http2 = false;  // the client spoke HTTP/2 (gRPC needs it end to end)
 };
 
 // How a body is framed on the next hop.
@@ -51,6 +52,13 @@ std::string_view acceptedRequestId(const std::vector<http::Header>& headers);
 // framed as `framing` (length: `contentLength`).
 void writeUpstreamRequest(Buffer& out, const ProxyRequest& request, std::string_view path,
                           std::string_view requestId, BodyFraming framing, uint64_t contentLength);
+
+// The same request as HTTP/2 header fields, for a gRPC backend: the
+// pseudo-headers (:scheme `tlsUpstream` ? https : http), then the client's
+// fields as writeUpstreamRequest forwards them (names lowercase; `te:
+// trailers` kept, as gRPC needs it), then the proxy's own.
+std::vector<http::Header> upstreamHttp2Headers(const ProxyRequest& request, std::string_view path,
+                                               std::string_view requestId, bool tlsUpstream);
 
 // The response head an HTTP/1 client gets for an upstream response: status
 // line, the upstream's headers minus hop-by-hop, `extraHeaders` (whole

@@ -74,8 +74,8 @@ std::string UpstreamPool::key(const Endpoint& endpoint, bool tls) {
 }
 
 UpstreamConnection* UpstreamPool::acquire(const Endpoint& endpoint, bool tls, UpstreamUser* user,
-                                          void* tag, std::string& why) {
-  auto it = idle_.find(key(endpoint, tls));
+                                          void* tag, std::string& why, bool http2) {
+  auto it = http2 ? idle_.end() : idle_.find(key(endpoint, tls));
   if (it != idle_.end() && !it->second.empty()) {
     UpstreamConnection* c = it->second.back();
     it->second.pop_back();
@@ -114,7 +114,9 @@ UpstreamConnection* UpstreamPool::acquire(const Endpoint& endpoint, bool tls, Up
       clientTls_ = SSL_CTX_new(TLS_client_method());
       SSL_CTX_set_verify(clientTls_, SSL_VERIFY_NONE, nullptr);
     }
-    c->stream = std::make_unique<TlsStream>(fd, SSL_new(clientTls_), false);
+    SSL* ssl = SSL_new(clientTls_);
+    if (http2 && ssl) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2"), 3);
+    c->stream = std::make_unique<TlsStream>(fd, ssl, false);
   } else {
     c->stream = std::make_unique<Stream>(fd);
   }

@@ -64,9 +64,11 @@ class UpstreamPool {
   ~UpstreamPool();
 
   // An idle connection to `endpoint`, else a new one with its connect
-  // started; nullptr if no socket could be made (error in `why`).
+  // started; nullptr if no socket could be made (error in `why`). `http2`:
+  // a new connection for HTTP/2 (gRPC backends: never pooled; TLS offers h2
+  // by ALPN).
   UpstreamConnection* acquire(const Endpoint& endpoint, bool tls, UpstreamUser* user, void* tag,
-                              std::string& why);
+                              std::string& why, bool http2 = false);
   // Gives a connection back: kept idle if `reusable` and there is room,
   // else closed.
   void release(UpstreamConnection* connection, bool reusable);

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -380,6 +382,75 @@ TEST_F(IngressProxy, CorsTimeoutsAndCertificateRotation) {
   publish();
   std::string verbose = https("learn.example.org", "/", "-v -o /dev/null 2>&1");
   EXPECT_NE(verbose.find("CN=learn.example.org renewed"), std::string::npos) << verbose;
+}
+
+// gRPC (backend-protocol GRPC): HTTP/2 end to end, h2c to the backend,
+// trailers (grpc-status) passed back. nghttpd stands in for a gRPC server:
+// it answers over h2c and sends the trailer given.
+TEST_F(IngressProxy, PassesGrpcOverHttp2WithTrailers) {
+  if (!std::filesystem::exists("/usr/sbin/nghttpd")) GTEST_SKIP() << "no nghttpd (nghttp2-server)";
+  std::filesystem::path docs = caFile_.string() + "-htdocs";
+  std::filesystem::create_directories(docs / "helloworld.Greeter");
+  std::ofstream(docs / "helloworld.Greeter" / "SayHello") << std::string("\0\0\0\0\5hello", 10);
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  uint16_t port = ntohs(address.sin_port);
+  ::close(probe);
+  pid_t server = ::fork();
+  if (server == 0) {
+    ::execl("/usr/sbin/nghttpd", "nghttpd", "--no-tls", "-d", docs.c_str(), "--trailer",
+            "grpc-status: 0", "--trailer", "grpc-message: fine", std::to_string(port).c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    std::filesystem::path dir;
+    ~Stop() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      std::filesystem::remove_all(dir);
+    }
+  } stop{server, docs};
+  inputs_.services.push_back(ptr(service("greeter")));
+  inputs_.endpointSlices.push_back(ptr(slice("greeter", port)));
+  inputs_.ingresses.push_back(
+      ptr({{"metadata",
+            {{"name", "grpc"},
+             {"namespace", "default"},
+             {"annotations", {{"nginx.ingress.kubernetes.io/backend-protocol", "GRPC"}}}}},
+           {"spec",
+            {{"ingressClassName", "podnet"},
+             {"tls", {{{"hosts", {"learn.example.org"}}, {"secretName", "learn-tls"}}}},
+             {"rules",
+              {{{"host", "grpc.example.org"},
+                {"http", {{"paths", {pathTo("/", "Prefix", "greeter")}}}}}}}}}}));
+  publish();
+  std::string hostPort = "grpc.example.org:" + std::to_string(proxy_->httpsPort());
+  std::string call = "curl -sk --http2 -i -m 5 --resolve " + hostPort +
+                     ":127.0.0.1 -H 'content-type: application/grpc' -H 'te: trailers' "
+                     "--data-binary @/etc/hostname https://" +
+                     hostPort + "/helloworld.Greeter/SayHello";
+  std::string answer;
+  for (int i = 0; i < 50; ++i) {  // until nghttpd listens
+    answer = run(call);
+    if (answer.rfind("HTTP/2 200", 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(answer.rfind("HTTP/2 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("hello"), std::string::npos) << answer;
+  // curl -i prints the trailers after the body.
+  EXPECT_NE(answer.find("grpc-status: 0"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("grpc-message: fine"), std::string::npos) << answer;
+  // gRPC cannot ride HTTP/1.1 (no trailers): the proxy says so instead of breaking it.
+  std::string http1 = run("curl -sk --http1.1 -i -m 5 --resolve " + hostPort +
+                          ":127.0.0.1 https://" + hostPort + "/helloworld.Greeter/SayHello");
+  EXPECT_EQ(statusOf(http1), 502) << http1;
 }
 
 TEST_F(IngressProxy, RedirectsPlainHttpToHttpsForTlsHosts) {
