@@ -7,6 +7,7 @@
 
 #include "api/object.h"
 #include "api/resource.h"
+#include "core/ip.h"
 
 namespace podnet::ingress {
 
@@ -38,8 +39,7 @@ Json ingressLoadBalancer(const Json* publishedService, const std::vector<std::st
   Json entries = Json::array();
   auto add = [&](const std::string& address) {
     if (address.empty()) return;
-    bool ip = address.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos &&
-              address.find_first_of(".:") != std::string::npos;
+    bool ip = core::IpAddress::parse(address).has_value();
     entries.push_back({{ip ? "ip" : "hostname", address}});
   };
   for (const auto& a : fixed) add(a);
