@@ -450,8 +450,9 @@ spec:
       "  kubectl get nodes -o wide\n"
       "  kubectl get pods -o wide\n"
       "  podnet exec POD -- curl -s http://<another pod IP>:<port>/clientip\n"
+      "  Ingresses (classes podnet, nginx) are served at %s.250 (HTTP and HTTPS)\n"
       "  podnet down%s            stops it and removes everything it created\n",
-      options.nodes, options.overlay.c_str(), kubeconfig.c_str(),
+      options.nodes, options.overlay.c_str(), kubeconfig.c_str(), options.nodeSubnet.c_str(),
       options.dataDir == "data" ? "" : (" --data-dir " + options.dataDir).c_str());
   return 0;
 }

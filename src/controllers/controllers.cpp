@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "api/object.h"
+#include "controllers/default_ingress_class.h"
 #include "controllers/runtime.h"
 #include "controllers/service_allocator.h"
 #include "controllers/util.h"
@@ -90,6 +91,7 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   if (!services.ok()) return services.takeError();
   (*allocator)->rebuild(*services);
   registry.addAdmissionHook(*allocator);
+  registry.addAdmissionHook(std::make_shared<DefaultIngressClass>(registry));
 
   if (auto st = ensureBuiltins(registry, (*allocator)->firstServiceIp()); !st.ok())
     return st.takeError();

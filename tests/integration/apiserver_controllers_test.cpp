@@ -194,3 +194,54 @@ TEST_F(ControllersTest, NamespaceDeletionRemovesItsObjects) {
 
 }  // namespace
 }  // namespace podnet::testing
+
+namespace podnet::testing {
+namespace {
+
+// DefaultIngressClass admission: a classless Ingress gets the default
+// IngressClass (the newest of several); an explicit class or the legacy
+// annotation is left alone.
+TEST_F(ControllersTest, IngressesWithoutClassGetTheDefaultIngressClass) {
+  makeNamespace("ing");
+  std::string ingresses = "/apis/networking.k8s.io/v1/namespaces/ing/ingresses";
+  auto rule = Json::array(
+      {{{"host", "a.example"},
+        {"http",
+         {{"paths",
+           {{{"path", "/"},
+             {"pathType", "Prefix"},
+             {"backend", {{"service", {{"name", "web"}, {"port", {{"number", 80}}}}}}}}}}}}}});
+  auto before =
+      api().post(ingresses, {{"metadata", {{"name", "before"}}}, {"spec", {{"rules", rule}}}});
+  ASSERT_EQ(before.status, 201) << before.body;
+  EXPECT_FALSE(before.json()["spec"].contains("ingressClassName"));
+  for (const char* name : {"older", "newer"}) {
+    auto made =
+        api().post("/apis/networking.k8s.io/v1/ingressclasses",
+                   {{"metadata",
+                     {{"name", name},
+                      {"annotations", {{"ingressclass.kubernetes.io/is-default-class", "true"}}}}},
+                    {"spec", {{"controller", "podnet.io/ingress"}}}});
+    ASSERT_EQ(made.status, 201) << made.body;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1100));  // creationTimestamp is in seconds
+  }
+  auto defaulted =
+      api().post(ingresses, {{"metadata", {{"name", "defaulted"}}}, {"spec", {{"rules", rule}}}});
+  ASSERT_EQ(defaulted.status, 201) << defaulted.body;
+  EXPECT_EQ(defaulted.json()["spec"]["ingressClassName"], "newer");
+  auto explicitClass =
+      api().post(ingresses, {{"metadata", {{"name", "explicit"}}},
+                             {"spec", {{"ingressClassName", "other"}, {"rules", rule}}}});
+  EXPECT_EQ(explicitClass.json()["spec"]["ingressClassName"], "other");
+  auto legacy = api().post(
+      ingresses,
+      {{"metadata",
+        {{"name", "legacy"}, {"annotations", {{"kubernetes.io/ingress.class", "nginx"}}}}},
+       {"spec", {{"rules", rule}}}});
+  ASSERT_EQ(legacy.status, 201) << legacy.body;
+  EXPECT_FALSE(legacy.json()["spec"].contains("ingressClassName"));
+}
+
+}  // namespace
+}  // namespace podnet::testing
