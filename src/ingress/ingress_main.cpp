@@ -65,7 +65,10 @@ core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
   if (!decoded) return core::badRequest(path + ": " + decoded.error().message);
   RouteInputs inputs;
   for (auto& object : *decoded) {
-    std::string kind = object.value("kind", "");
+    auto kindField = object.is_object() ? object.find("kind") : object.end();
+    std::string kind = kindField != object.end() && kindField->is_string()
+                           ? kindField->get<std::string>()
+                           : std::string();
     auto shared = std::make_shared<const Json>(std::move(object));
     if (kind == "Ingress")
       inputs.ingresses.push_back(shared);

@@ -24,7 +24,8 @@ std::shared_ptr<const Json> shared(Json j) { return std::make_shared<const Json>
 const ingress::RouteInputs& fixedInputs() {
   static const ingress::RouteInputs inputs = [] {
     ingress::RouteInputs in;
-    in.services.push_back(shared(Json::parse(R"({"kind":"Service","metadata":{"name":"web","namespace":"default"},
+    in.services.push_back(
+        shared(Json::parse(R"({"kind":"Service","metadata":{"name":"web","namespace":"default"},
       "spec":{"ports":[{"name":"http","port":80,"protocol":"TCP"}]}})")));
     in.endpointSlices.push_back(shared(Json::parse(R"({"kind":"EndpointSlice",
       "metadata":{"name":"web-1","namespace":"default","labels":{"kubernetes.io/service-name":"web"}},
@@ -45,7 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto objects = podnet::api::decodeObjects(input)) {
     for (auto& object : *objects) {
       if (!object.is_object()) continue;
-      std::string kind = object.value("kind", "Ingress");
+      auto kindField = object.find("kind");
+      std::string kind = kindField != object.end() && kindField->is_string()
+                             ? kindField->get<std::string>()
+                             : std::string("Ingress");
       auto ptr = shared(std::move(object));
       if (kind == "IngressClass")
         inputs.ingressClasses.push_back(ptr);
@@ -64,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t start = 0;
   for (int i = 0; i < 32 && start <= input.size(); ++i) {
     size_t end = input.find('\n', start);
-    std::string_view line = input.substr(start, end == std::string_view::npos ? input.npos : end - start);
+    std::string_view line =
+        input.substr(start, end == std::string_view::npos ? input.npos : end - start);
     std::string host = ingress::hostName(line);
     (void)compiled.table->certificateFor(host);
     if (auto path = ingress::normalizePath(line)) {
