@@ -124,6 +124,7 @@ class Http2Connection::H2Stream : public ClientSide, public UpstreamUser {
   std::vector<std::string> cookies;  // joined into one header (RFC 9113 8.2.3)
   std::string pathHeader, schemeHeader, authority;
   bool badRequest = false;
+  size_t headerBytes = 0, headerCount = 0;
   std::unique_ptr<Exchange> exchange;
   bool closed = false;
 
@@ -200,13 +201,20 @@ struct Http2Callbacks {
   }
 
   static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
-                      size_t nameLength, const uint8_t* value, size_t valueLength, uint8_t, void*) {
+                      size_t nameLength, const uint8_t* value, size_t valueLength, uint8_t,
+                      void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     auto* s = static_cast<Http2Connection::H2Stream*>(
         nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
     if (!s) return 0;
     std::string_view n(reinterpret_cast<const char*>(name), nameLength);
     std::string_view v(reinterpret_cast<const char*>(value), valueLength);
+    // The same limits as for HTTP/1 heads (HPACK lets a small frame carry a
+    // big list): past them the stream is reset.
+    const http::Limits& limits = connection(user).owner_.clientSettings().limits;
+    s->headerBytes += nameLength + valueLength + 32;  // RFC 9113's size of a field
+    if (s->headerBytes > limits.maxHeaderBytes || ++s->headerCount > limits.maxHeaders)
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     if (n == ":method")
       s->request.method = v;
     else if (n == ":path")

@@ -288,6 +288,11 @@ TEST_F(IngressProxy, SpeaksHttp2ToClientsThatOfferIt) {
                             ":127.0.0.1 https://nobody.example.org:" + port + "/");
   EXPECT_EQ(missing.rfind("HTTP/2 404", 0), 0u) << missing;
   EXPECT_NE(missing.find("server: podnet"), std::string::npos) << missing;
+  // A header list past the limit resets that stream; the connection's others go on.
+  std::string big =
+      https("learn.example.org", "/api",
+            "--http2 -o /dev/null -w '%{http_code}' -H 'X-Big: " + std::string(70000, 'b') + "'");
+  EXPECT_NE(big, "200") << big;
   std::string head = https("learn.example.org", "/api", "--http2 -I");
   EXPECT_EQ(head.rfind("HTTP/2 200", 0), 0u) << head;
 }
