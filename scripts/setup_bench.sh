@@ -4,19 +4,24 @@
 # unbound, dnsmasq), plus dig for the answer spot checks; and those of
 # bench/policy_bench (issue 12): iptables (iptables-nft-restore/-save) and
 # ipset, with which the bench programs NetworkPolicies the way kube-router and
-# Calico do, inside its own network namespaces only. They are not needed to
-# build or test podnet, so scripts/setup.sh does not install them. (Debian's
-# iptables package runs no service and loads no rules on install.)
+# Calico do, inside its own network namespaces only; and those of
+# bench/ingress_bench (issue 13): nginx (nginx-light: the backend and one of
+# the proxies under test), HAProxy and the wrk load generator. They are not
+# needed to build or test podnet, so scripts/setup.sh does not install them.
+# (Debian's iptables package runs no service and loads no rules on install.)
 #
-# The benchmark starts every server itself, on loopback, with its own config in
-# a temp dir. A Debian package may start its system service on install (when
-# there is an init system and no policy-rc.d forbids it): that daemon would
-# listen on port 53 and, for unbound, recurse to the internet. So after the
-# install this script stops any such daemon by its pid file and fails if one of
-# these daemons is still running. Idempotent.
+# The benchmarks start every server themselves, on loopback, with their own
+# config in a temp dir. A Debian package may start its system service on
+# install (when there is an init system and no policy-rc.d forbids it): that
+# daemon would listen on port 53 (and, for unbound, recurse to the internet),
+# on port 80 (nginx's default site), or idle in the background (HAProxy), and
+# take CPU from the measured peers. So after the install this script stops
+# any such daemon by its pid file and fails if one of these daemons is still
+# running. Idempotent.
 set -euo pipefail
 
-packages=(dnsperf knot nsd unbound dnsmasq-base bind9-dnsutils iptables ipset)
+packages=(dnsperf knot nsd unbound dnsmasq-base bind9-dnsutils iptables ipset nginx-light haproxy
+  wrk)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,8 +41,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Daemon binaries and the pid files their Debian services write.
-daemons=(/usr/sbin/knotd /usr/sbin/nsd /usr/sbin/unbound /usr/sbin/dnsmasq)
-pidfiles=(/run/knot/knot.pid /run/nsd/nsd.pid /run/unbound.pid /run/dnsmasq/dnsmasq.pid)
+daemons=(/usr/sbin/knotd /usr/sbin/nsd /usr/sbin/unbound /usr/sbin/dnsmasq /usr/sbin/nginx
+  /usr/sbin/haproxy)
+pidfiles=(/run/knot/knot.pid /run/nsd/nsd.pid /run/unbound.pid /run/dnsmasq/dnsmasq.pid
+  /run/nginx.pid /run/haproxy.pid)
 
 # Stop a service started by the package, by its pid file (never by name), and
 # disable it so a reboot does not start it either (systemd machines only).
@@ -51,7 +58,7 @@ for f in "${pidfiles[@]}"; do
   fi
 done
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  for unit in knot nsd unbound; do
+  for unit in knot nsd unbound nginx haproxy; do
     $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi
@@ -69,17 +76,17 @@ for exe in /proc/[0-9]*/exe; do
   done
 done
 if [ ${#running[@]} -gt 0 ]; then
-  echo "setup_bench: these DNS daemons are running; stop them (by pid) before benchmarking:" >&2
+  echo "setup_bench: these daemons are running; stop them (by pid) before benchmarking:" >&2
   printf '  %s\n' "${running[@]}" >&2
-  echo "  (if dns_bench started them, they are its own and end with it)" >&2
+  echo "  (if dns_bench or ingress_bench started them, they are its own and end with it)" >&2
   exit 1
 fi
 
 for tool in dnsperf knotd knotc nsd nsd-control unbound dnsmasq dig iptables-nft-restore \
-  iptables-nft-save ipset; do
+  iptables-nft-save ipset nginx haproxy wrk; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
     echo "setup_bench: $tool missing after install" >&2
     exit 1
   }
 done
-echo "setup_bench: dnsperf, knot, nsd, unbound, dnsmasq, dig, iptables and ipset are installed; no DNS daemon is running"
+echo "setup_bench: dnsperf, knot, nsd, unbound, dnsmasq, dig, iptables, ipset, nginx, haproxy and wrk are installed; no DNS, nginx or HAProxy daemon is running"
