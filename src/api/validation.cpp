@@ -1257,8 +1257,17 @@ const char* const kInvalidCidr = "must be a valid CIDR value, (e.g. 10.9.8.0/24 
 
 // ValidateNonSpecialIP / ValidateEndpointIP: addresses that can never be an
 // endpoint or an external IP.
-void validateNonSpecialIp(Validator& v, const core::IpAddress& ip, std::string_view text,
+void validateNonSpecialIp(Validator& v, const core::IpAddress& given, std::string_view text,
                           const std::string& path) {
+  // An IPv4-mapped IPv6 address is its IPv4 address (as Go's net.IP sees
+  // it): ::ffff:127.0.0.1 is loopback.
+  core::IpAddress ip = given;
+  const auto& g = given.bytes;
+  if (given.v6 && std::all_of(g.begin(), g.begin() + 10, [](uint8_t x) { return x == 0; }) &&
+      g[10] == 0xff && g[11] == 0xff) {
+    ip.v6 = false;
+    std::copy(g.begin() + 12, g.begin() + 16, ip.bytes.begin());
+  }
   const auto& b = ip.bytes;
   bool unspecified =
       ip.v6 ? std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; }) : ip.v4() == 0;

@@ -349,6 +349,7 @@ bool Exchange::advance() {
         moved = true;
         responseBytesSeen_ = true;
         deadline_ = worker_.loop.now() + readTimeoutMs_;
+        if (u.stream->drained()) u.readable = false;
       } else if (s == IoState::wouldBlock) {
         u.readable = false;
       } else {
@@ -456,8 +457,13 @@ bool Exchange::processUpstreamInput() {
     if (phase_ == Phase::tunnel) break;
     auto parsed = http::parseResponse(u.in.view(), request_.method);
     if (parsed.state == http::Parsed<http::ResponseHead>::State::incomplete) {
-      if (upstreamEof_) retryOrFail(502, u.in.empty() && (idempotent() || !sentSomething_));
-      return true;
+      if (upstreamEof_) {
+        retryOrFail(502, u.in.empty() && (idempotent() || !sentSomething_));
+        return true;
+      }
+      // Nothing to do until more arrives: saying "moved" here made the
+      // callers parse the same bytes again hundreds of times per request.
+      return moved;
     }
     if (parsed.state == http::Parsed<http::ResponseHead>::State::error) {
       retryOrFail(502, false);

@@ -82,6 +82,7 @@ bool Http1Connection::readClient() {
   IoState s = stream_->read(in_, 64 * 1024);
   if (s == IoState::progress) {
     lastActivity_ = worker_.loop.now();
+    if (stream_->drained()) readable_ = false;
     return true;
   }
   if (s == IoState::wouldBlock) {
@@ -144,7 +145,9 @@ void Http1Connection::drive() {
 bool Http1Connection::processInput() {
   bool moved = false;
   if (state_ == State::head && !in_.empty() && !exchange_) {
-    if (!startRequest()) return true;
+    // An incomplete head waits for more bytes (not "moved": the drive loop
+    // would parse it again and again); a refused one changed the state.
+    if (!startRequest()) return state_ != State::head;
     moved = true;
   }
   if (state_ == State::body && feedBody()) moved = true;

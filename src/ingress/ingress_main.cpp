@@ -38,7 +38,9 @@ constexpr const char* kUsage =
     "                               Ingress status\n"
     "  --publish-status-address A   a fixed address for Ingress status instead (repeatable)\n"
     "  --threads N                  proxy threads, default: one per CPU\n"
-    "  --proxy-body-size BYTES      request body limit (0: none), default 1048576\n";
+    "  --proxy-body-size BYTES      request body limit (0: none), default 1048576\n"
+    "  --upstream-keepalive-connections N\n"
+    "                               idle connections kept per endpoint and thread, default 320\n";
 
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
@@ -122,6 +124,9 @@ int runIngressMain(const std::vector<std::string>& args) {
       controllerOptions.publishAddresses.push_back(value);
     } else if (flag == "--threads" && parseNumber(value, number) && number > 0 && number <= 256) {
       proxyOptions.threads = int(number);
+    } else if (flag == "--upstream-keepalive-connections" && parseNumber(value, number) &&
+               number >= 0 && number <= 100000) {
+      proxyOptions.idlePerEndpoint = size_t(number);
     } else if (flag == "--proxy-body-size" && parseNumber(value, number) && number >= 0) {
       proxyOptions.exchange.bodyLimit = uint64_t(number);
     } else {

@@ -31,7 +31,10 @@ struct ProxyOptions {
   std::string metricsListen = ":10254";  // /metrics and /healthz, as ingress-nginx; "" for none
   int threads = 0;                       // 0: one per CPU
   size_t maxConnectionsPerThread = 16384;
-  size_t idlePerEndpoint = 32;  // upstream keep-alive connections kept per endpoint and thread
+  // Idle upstream keep-alive connections kept per endpoint and thread
+  // (ingress-nginx's upstream-keepalive-connections: 320); fewer than the
+  // clients' concurrency means reconnecting under load.
+  size_t idlePerEndpoint = 320;
   uint64_t upstreamIdleTimeoutMs = 60000;
   ClientSettings client;
   ExchangeSettings exchange;

@@ -20,6 +20,7 @@ Stream::~Stream() {
 
 IoState Stream::read(Buffer& in, size_t max) {
   size_t total = 0;
+  drained_ = false;
   while (total < max) {
     size_t want = std::min(kReadChunk, max - total);
     char* at = in.prepare(want);
@@ -30,7 +31,10 @@ IoState Stream::read(Buffer& in, size_t max) {
       total += size_t(n);
       // A short read drained the socket: new bytes bring a new edge, so
       // the recv that would say EAGAIN is saved (not after a FIN).
-      if (size_t(n) < room && !hungUp_) return IoState::progress;
+      if (size_t(n) < room && !hungUp_) {
+        drained_ = true;
+        return IoState::progress;
+      }
       continue;
     }
     if (n == 0) return total > 0 ? IoState::progress : IoState::eof;

@@ -43,10 +43,14 @@ class Stream {
   // epoll reported the peer's FIN (EPOLLRDHUP): read() then reads on to
   // the end instead of stopping at a short read, as no new edge will come.
   void noteHangup() { hungUp_ = true; }
+  // The last read() ended on a short read: the socket is empty, and new
+  // bytes bring a new edge (callers skip the recv that would say EAGAIN).
+  bool drained() const { return drained_; }
 
  protected:
   int fd_;
   bool hungUp_ = false;
+  bool drained_ = false;
 };
 
 // A TLS server- or client-side stream over a connected socket.

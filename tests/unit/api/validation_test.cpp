@@ -1,11 +1,10 @@
 #include "api/validation.h"
 
-#include "api/defaults.h"
-#include "api/codec.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/codec.h"
+#include "api/defaults.h"
 #include "test_util.h"
 
 namespace podnet::api {
@@ -659,6 +658,12 @@ TEST(EndpointSliceValidation, AddressesAndPorts) {
           "endpoints[0].addresses[1]: Invalid value: \"127.0.0.1\": may not be in the loopback "
           "range (127.0.0.0/8, ::1/128)",
           "endpoints[1].addresses: Required value: must contain at least 1 address"));
+  // An IPv4-mapped address is its IPv4 address: loopback stays loopback.
+  EXPECT_THAT(errorsOf("EndpointSlice",
+                       yaml(std::string(base) + "addressType: IPv6\nendpoints: [{addresses: "
+                                                "['::ffff:127.0.0.1', 'fd00::5']}]")),
+              ElementsAre("endpoints[0].addresses[0]: Invalid value: \"::ffff:127.0.0.1\": may "
+                          "not be in the loopback range (127.0.0.0/8, ::1/128)"));
   EXPECT_THAT(errorsOf("EndpointSlice",
                        yaml(std::string(base) + "addressType: IPv4\nports: [{name: http, port: "
                                                 "80}, {name: http, port: 81, protocol: HTTP}]")),
