@@ -28,7 +28,18 @@ void UpstreamConnection::onIo(uint32_t events) {
     user->onUpstreamIo(*this, events);
     return;
   }
-  // Idle: the backend closed it (or sent what it must not): drop it.
+  // Idle. Room in the send buffer (an ACK's EPOLLOUT edge) says nothing;
+  // an input event may be one collected before the last response was read.
+  // Only a FIN, an error or bytes nobody asked for end an idle connection.
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+  if (!(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    char byte;
+    ssize_t n = ::recv(stream->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readable = false;
+      return;
+    }
+  }
   pool_.drop(this);
 }
 
