@@ -338,8 +338,15 @@ bool Http2Connection::start() {
 }
 
 void Http2Connection::onIo(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    readable_ = true;
+    if (stream_->writeNeedsReadable()) writable_ = true;
+  }
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+    writable_ = true;
+    if (stream_->readNeedsWritable()) readable_ = true;
+  }
   if (events & (EPOLLRDHUP | EPOLLHUP)) stream_->noteHangup();
-  readable_ = writable_ = true;  // TLS: reads may need writes and back
   drive();
 }
 
@@ -366,6 +373,7 @@ void Http2Connection::drive() {
       if (s == IoState::progress) {
         moved = true;
         lastActivity_ = worker_.loop.now();
+        if (stream_->drained()) readable_ = false;
       } else if (s == IoState::wouldBlock) {
         readable_ = false;
       } else {

@@ -47,6 +47,9 @@ std::shared_ptr<SSL_CTX> newServerContext() {
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_alpn_select_cb(raw, selectProtocol, nullptr);
+  // Whole records and what follows them in one recv, instead of a 5-byte
+  // header read then the body: half the system calls per request.
+  SSL_CTX_set_read_ahead(raw, 1);
   return context;
 }
 

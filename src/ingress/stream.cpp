@@ -65,8 +65,26 @@ IoState Stream::write(Buffer& out) {
 
 void Stream::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
+namespace {
+
+// Sees every read of the socket BIO under a TLS stream.
+long observeSocketRead(BIO* bio, int operation, const char*, size_t length, int, long, int result,
+                       size_t* processed) {
+  if (operation == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* stream = reinterpret_cast<TlsStream*>(BIO_get_callback_arg(bio));
+    if (stream) stream->noteSocketRead(length, result > 0 && processed ? *processed : 0);
+  }
+  return result;
+}
+
+}  // namespace
+
 TlsStream::TlsStream(int fd, SSL* ssl, bool server) : Stream(fd), ssl_(ssl) {
   SSL_set_fd(ssl_, fd);
+  if (BIO* socket = SSL_get_rbio(ssl_)) {
+    BIO_set_callback_arg(socket, reinterpret_cast<char*>(this));
+    BIO_set_callback_ex(socket, observeSocketRead);
+  }
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                          SSL_MODE_RELEASE_BUFFERS);
   if (server)
@@ -77,12 +95,15 @@ TlsStream::TlsStream(int fd, SSL* ssl, bool server) : Stream(fd), ssl_(ssl) {
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }
 
-IoState TlsStream::failure(int result) {
+IoState TlsStream::failure(int result, bool* wantsOther) {
   int error = SSL_get_error(ssl_, result);
   ERR_clear_error();
   switch (error) {
     case SSL_ERROR_WANT_READ:
+      if (wantsOther) *wantsOther = wantsOther == &writeWantsRead_;
+      return IoState::wouldBlock;
     case SSL_ERROR_WANT_WRITE:
+      if (wantsOther) *wantsOther = wantsOther == &readWantsWrite_;
       return IoState::wouldBlock;
     case SSL_ERROR_ZERO_RETURN:
       return IoState::eof;
@@ -98,11 +119,14 @@ IoState TlsStream::handshake() {
     handshakeDone_ = true;
     return IoState::progress;
   }
-  return failure(result);
+  return failure(result, nullptr);
 }
 
 IoState TlsStream::read(Buffer& in, size_t max) {
   size_t total = 0;
+  drained_ = false;
+  readWantsWrite_ = false;
+  shortRead_ = false;
   while (total < max) {
     char* at = in.prepare(std::min(kReadChunk, max - total));
     int room = int(std::min(in.room(), max - total));
@@ -110,9 +134,15 @@ IoState TlsStream::read(Buffer& in, size_t max) {
     if (n > 0) {
       in.commit(size_t(n));
       total += size_t(n);
+      // The socket gave less than asked and OpenSSL holds nothing more:
+      // empty until the next edge (saves the read that would say EAGAIN).
+      if (shortRead_ && !hungUp_ && SSL_has_pending(ssl_) == 0) {
+        drained_ = true;
+        return IoState::progress;
+      }
       continue;
     }
-    IoState state = failure(n);
+    IoState state = failure(n, &readWantsWrite_);
     return total > 0 ? IoState::progress : state;
   }
   return IoState::progress;
@@ -120,6 +150,7 @@ IoState TlsStream::read(Buffer& in, size_t max) {
 
 IoState TlsStream::write(Buffer& out) {
   bool wrote = false;
+  writeWantsRead_ = false;
   while (!out.empty()) {
     int n = SSL_write(ssl_, out.data(), int(std::min<size_t>(out.size(), 1 << 30)));
     if (n > 0) {
@@ -127,7 +158,7 @@ IoState TlsStream::write(Buffer& out) {
       wrote = true;
       continue;
     }
-    IoState state = failure(n);
+    IoState state = failure(n, &writeWantsRead_);
     if (state == IoState::wouldBlock && wrote) return IoState::progress;
     return state == IoState::eof ? IoState::error : state;
   }

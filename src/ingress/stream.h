@@ -46,6 +46,10 @@ class Stream {
   // The last read() ended on a short read: the socket is empty, and new
   // bytes bring a new edge (callers skip the recv that would say EAGAIN).
   bool drained() const { return drained_; }
+  // TLS: a read that must wait for the socket to be writable (or a write
+  // for it to be readable), so the other direction's event resumes it.
+  virtual bool readNeedsWritable() const { return false; }
+  virtual bool writeNeedsReadable() const { return false; }
 
  protected:
   int fd_;
@@ -67,11 +71,16 @@ class TlsStream : public Stream {
   std::string_view serverName() const override;
   bool secure() const override { return true; }
   void shutdownWrite() override;
+  bool readNeedsWritable() const override { return readWantsWrite_ || !handshakeDone_; }
+  bool writeNeedsReadable() const override { return writeWantsRead_ || !handshakeDone_; }
+  // The socket BIO's reads, observed: a short one means the socket is empty.
+  void noteSocketRead(size_t asked, size_t got) { shortRead_ = got < asked; }
 
  private:
-  IoState failure(int result);
+  IoState failure(int result, bool* wantsOther);
   SSL* ssl_;
   bool handshakeDone_ = false;
+  bool readWantsWrite_ = false, writeWantsRead_ = false, shortRead_ = false;
 };
 
 }  // namespace podnet::ingress

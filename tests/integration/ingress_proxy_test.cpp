@@ -4,6 +4,7 @@
 // snapshot picked up with no dropped connection, malformed and smuggling
 // requests refused, the proxy's own answers, /metrics.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -456,6 +457,66 @@ TEST_F(IngressProxy, PassesGrpcOverHttp2WithTrailers) {
   std::string http1 = run("curl -sk --http1.1 -i -m 5 --resolve " + hostPort +
                           ":127.0.0.1 https://" + hostPort + "/helloworld.Greeter/SayHello");
   EXPECT_EQ(statusOf(http1), 502) << http1;
+}
+
+// backend-protocol HTTPS: TLS to the backend (openssl s_server -www stands
+// in: it answers GET over TLS with a status page).
+TEST_F(IngressProxy, ProxiesToHttpsBackends) {
+  std::filesystem::path keyFile = caFile_.string() + "-backend.key",
+                        certFile = caFile_.string() + "-backend.crt";
+  auto backend = *pki::issueCertificate({"backend", "", {"127.0.0.1"}, 2, false}, &ca_);
+  std::ofstream(keyFile) << backend.keyPem;
+  std::ofstream(certFile) << backend.certPem;
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  uint16_t port = ntohs(address.sin_port);
+  ::close(probe);
+  pid_t server = ::fork();
+  if (server == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept",
+             ("127.0.0.1:" + std::to_string(port)).c_str(), "-cert", certFile.c_str(), "-key",
+             keyFile.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    std::vector<std::filesystem::path> files;
+    ~Stop() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      for (const auto& f : files) std::filesystem::remove(f);
+    }
+  } stop{server, {keyFile, certFile}};
+  inputs_.services.push_back(ptr(service("secure")));
+  inputs_.endpointSlices.push_back(ptr(slice("secure", port)));
+  inputs_.ingresses.push_back(
+      ptr({{"metadata",
+            {{"name", "secure"},
+             {"namespace", "default"},
+             {"annotations", {{"nginx.ingress.kubernetes.io/backend-protocol", "HTTPS"}}}}},
+           {"spec",
+            {{"ingressClassName", "podnet"},
+             {"rules",
+              {{{"host", "secure.example.org"},
+                {"http", {{"paths", {pathTo("/", "Prefix", "secure")}}}}}}}}}}));
+  publish();
+  std::string answer;
+  for (int i = 0; i < 50; ++i) {  // until s_server listens
+    answer = http("secure.example.org", "/", "-i");
+    if (statusOf(answer) == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(statusOf(answer), 200) << answer;
+  EXPECT_NE(answer.find("s_server"), std::string::npos) << answer.substr(0, 300);
 }
 
 TEST_F(IngressProxy, RedirectsPlainHttpToHttpsForTlsHosts) {
