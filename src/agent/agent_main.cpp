@@ -9,6 +9,7 @@
 #include "agent/agent.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "core/flags.h"
 
 namespace podnet::agent {
 
@@ -33,21 +34,16 @@ constexpr const char* kUsage =
 int runAgentMain(const std::vector<std::string>& args) {
   AgentConfig config;
   std::string kubeconfig;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i], value;
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (size_t equals = flag.find('='); equals != std::string::npos) {
-      value = flag.substr(equals + 1);
-      flag.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      std::fprintf(stderr, "podnet agent: %s needs a value\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  core::Flags flags = core::splitFlags(args);
+  if (flags.help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.missingValue.empty()) {
+    std::fprintf(stderr, "podnet agent: %s needs a value\n%s", flags.missingValue.c_str(), kUsage);
+    return 2;
+  }
+  for (const auto& [flag, value] : flags.values) {
     if (flag == "--kubeconfig")
       kubeconfig = value;
     else if (flag == "--node-name")

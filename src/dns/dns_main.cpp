@@ -19,6 +19,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "core/flags.h"
 #include "dns/forwarder.h"
 #include "dns/responder.h"
 #include "dns/server.h"
@@ -46,11 +47,6 @@ constexpr const char* kUsage =
     "  --service-cidr CIDR    reverse zone answered here, default 10.96.0.0/12 (repeatable)\n"
     "  --cluster-cidr CIDR    reverse zone answered here, default 10.244.0.0/16 (repeatable)\n"
     "  --tcp-idle-timeout S   default 10\n";
-
-bool parseNumber(const std::string& text, long& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
 
 // Rebuilds the snapshot from the informer caches whenever they change:
 // handlers only mark the state dirty; one thread coalesces a burst of
@@ -185,21 +181,16 @@ int runDnsMain(const std::vector<std::string>& args) {
   std::string kubeconfig, objectsFile;
   std::vector<std::string> upstreamTexts;
   std::vector<std::string> cidrTexts;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i], value;
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (size_t equals = flag.find('='); equals != std::string::npos) {
-      value = flag.substr(equals + 1);
-      flag.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      std::fprintf(stderr, "podnet dns: %s needs a value\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  core::Flags flags = core::splitFlags(args);
+  if (flags.help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.missingValue.empty()) {
+    std::fprintf(stderr, "podnet dns: %s needs a value\n%s", flags.missingValue.c_str(), kUsage);
+    return 2;
+  }
+  for (const auto& [flag, value] : flags.values) {
     long number = 0;
     if (flag == "--kubeconfig") {
       kubeconfig = value;
@@ -209,15 +200,18 @@ int runDnsMain(const std::vector<std::string>& args) {
       serverOptions.listen = value;
     } else if (flag == "--zone" && textToWire(value) && !value.empty() && value != ".") {
       config.zone = value;
-    } else if (flag == "--ttl" && parseNumber(value, number) && number >= 0 && number <= 3600) {
+    } else if (flag == "--ttl" && core::parseWholeNumber(value, number) && number >= 0 &&
+               number <= 3600) {
       config.ttl = uint32_t(number);
     } else if (flag == "--upstream") {
       upstreamTexts.push_back(value);
-    } else if (flag == "--threads" && parseNumber(value, number) && number > 0 && number <= 256) {
+    } else if (flag == "--threads" && core::parseWholeNumber(value, number) && number > 0 &&
+               number <= 256) {
       serverOptions.udpThreads = int(number);
     } else if (flag == "--cpu-affinity" && (value == "on" || value == "off")) {
       serverOptions.cpuAffinity = value == "on";
-    } else if (flag == "--tcp-idle-timeout" && parseNumber(value, number) && number > 0) {
+    } else if (flag == "--tcp-idle-timeout" && core::parseWholeNumber(value, number) &&
+               number > 0) {
       serverOptions.tcpIdleTimeout = std::chrono::seconds(number);
     } else if (flag == "--service-cidr" || flag == "--cluster-cidr") {
       cidrTexts.push_back(value);

@@ -41,15 +41,7 @@ bool Http1Connection::start() {
 }
 
 void Http1Connection::onIo(uint32_t events) {
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    readable_ = true;
-    if (stream_->writeNeedsReadable()) writable_ = true;
-  }
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-    writable_ = true;
-    if (stream_->readNeedsWritable()) readable_ = true;
-  }
-  if (events & (EPOLLRDHUP | EPOLLHUP)) stream_->noteHangup();
+  noteEvents(*stream_, events, readable_, writable_);
   drive();
 }
 

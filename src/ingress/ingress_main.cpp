@@ -13,6 +13,7 @@
 #include "api/codec.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "core/flags.h"
 #include "ingress/controller.h"
 #include "ingress/proxy.h"
 
@@ -51,11 +52,6 @@ std::vector<std::string> splitList(const std::string& text) {
   return out;
 }
 
-bool parseNumber(const std::string& text, long& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 }  // namespace
 
 core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
@@ -90,21 +86,17 @@ int runIngressMain(const std::vector<std::string>& args) {
   ProxyOptions proxyOptions;
   ControllerOptions controllerOptions;
   std::string kubeconfig, objectsFile;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i], value;
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (size_t equals = flag.find('='); equals != std::string::npos) {
-      value = flag.substr(equals + 1);
-      flag.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      std::fprintf(stderr, "podnet ingress: %s needs a value\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  core::Flags flags = core::splitFlags(args);
+  if (flags.help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.missingValue.empty()) {
+    std::fprintf(stderr, "podnet ingress: %s needs a value\n%s", flags.missingValue.c_str(),
+                 kUsage);
+    return 2;
+  }
+  for (const auto& [flag, value] : flags.values) {
     long number = 0;
     if (flag == "--kubeconfig") {
       kubeconfig = value;
@@ -122,12 +114,14 @@ int runIngressMain(const std::vector<std::string>& args) {
       controllerOptions.publishService = value;
     } else if (flag == "--publish-status-address") {
       controllerOptions.publishAddresses.push_back(value);
-    } else if (flag == "--threads" && parseNumber(value, number) && number > 0 && number <= 256) {
+    } else if (flag == "--threads" && core::parseWholeNumber(value, number) && number > 0 &&
+               number <= 256) {
       proxyOptions.threads = int(number);
-    } else if (flag == "--upstream-keepalive-connections" && parseNumber(value, number) &&
-               number >= 0 && number <= 100000) {
+    } else if (flag == "--upstream-keepalive-connections" &&
+               core::parseWholeNumber(value, number) && number >= 0 && number <= 100000) {
       proxyOptions.idlePerEndpoint = size_t(number);
-    } else if (flag == "--proxy-body-size" && parseNumber(value, number) && number >= 0) {
+    } else if (flag == "--proxy-body-size" && core::parseWholeNumber(value, number) &&
+               number >= 0) {
       proxyOptions.exchange.bodyLimit = uint64_t(number);
     } else {
       std::fprintf(stderr, "podnet ingress: unknown or invalid flag %s %s\n%s", flag.c_str(),

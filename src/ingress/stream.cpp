@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -12,6 +13,18 @@ namespace podnet::ingress {
 
 namespace {
 constexpr size_t kReadChunk = 16384;
+}
+
+void noteEvents(Stream& stream, uint32_t events, bool& readable, bool& writable) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    readable = true;
+    if (stream.writeNeedsReadable()) writable = true;
+  }
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+    writable = true;
+    if (stream.readNeedsWritable()) readable = true;
+  }
+  if (events & (EPOLLRDHUP | EPOLLHUP)) stream.noteHangup();
 }
 
 Stream::~Stream() {

@@ -3,6 +3,7 @@
 // socket is drained, as edge-triggered epoll needs.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "ingress/buffer.h"
@@ -56,6 +57,11 @@ class Stream {
   bool hungUp_ = false;
   bool drained_ = false;
 };
+
+// What an epoll event means for a stream's readiness flags: input events
+// make it readable, output events writable, and a TLS operation waiting for
+// the other direction is resumed by that direction's event.
+void noteEvents(Stream& stream, uint32_t events, bool& readable, bool& writable);
 
 // A TLS server- or client-side stream over a connected socket.
 class TlsStream : public Stream {

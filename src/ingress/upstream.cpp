@@ -21,15 +21,7 @@ UpstreamConnection::~UpstreamConnection() {
 }
 
 void UpstreamConnection::onIo(uint32_t events) {
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    readable = true;
-    if (stream->writeNeedsReadable()) writable = true;  // a TLS handshake under a write
-  }
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-    writable = true;
-    if (stream->readNeedsWritable()) readable = true;
-  }
-  if (events & (EPOLLRDHUP | EPOLLHUP)) stream->noteHangup();
+  noteEvents(*stream, events, readable, writable);
   if (user) {
     user->onUpstreamIo(*this, events);
     return;

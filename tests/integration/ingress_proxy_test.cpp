@@ -103,6 +103,19 @@ std::string rawExchange(uint16_t port, const std::string& bytes) {
   return answer;
 }
 
+// A loopback port free now (for a server the test starts as a process).
+uint16_t freeLoopbackPort() {
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(probe);
+  return ntohs(address.sin_port);
+}
+
 int statusOf(const std::string& response) {
   if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
   return std::atoi(response.c_str() + 9);
@@ -398,15 +411,7 @@ TEST_F(IngressProxy, PassesGrpcOverHttp2WithTrailers) {
   std::filesystem::path docs = caFile_.string() + "-htdocs";
   std::filesystem::create_directories(docs / "helloworld.Greeter");
   std::ofstream(docs / "helloworld.Greeter" / "SayHello") << std::string("\0\0\0\0\5hello", 10);
-  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
-  uint16_t port = ntohs(address.sin_port);
-  ::close(probe);
+  uint16_t port = freeLoopbackPort();
   pid_t server = ::fork();
   if (server == 0) {
     ::execl("/usr/sbin/nghttpd", "nghttpd", "--no-tls", "-d", docs.c_str(), "--trailer",
@@ -467,15 +472,7 @@ TEST_F(IngressProxy, ProxiesToHttpsBackends) {
   auto backend = *pki::issueCertificate({"backend", "", {"127.0.0.1"}, 2, false}, &ca_);
   std::ofstream(keyFile) << backend.keyPem;
   std::ofstream(certFile) << backend.certPem;
-  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
-  uint16_t port = ntohs(address.sin_port);
-  ::close(probe);
+  uint16_t port = freeLoopbackPort();
   pid_t server = ::fork();
   if (server == 0) {
     int devnull = ::open("/dev/null", O_RDWR);
