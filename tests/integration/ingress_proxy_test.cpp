@@ -636,6 +636,47 @@ TEST_F(IngressProxy, PostsBodiesAndEnforcesTheBodyLimit) {
   EXPECT_EQ(statusOf(head), 413) << head.substr(0, 200);
 }
 
+// A cap on connections per thread: past it, a new connection is closed at
+// once (and counted); the ones already open keep being served.
+TEST(IngressProxyLimits, ConnectionCapClosesTheExtraOnes) {
+  ProxyOptions options;
+  options.httpListen = "127.0.0.1:0";
+  options.httpsListen = "";
+  options.metricsListen = "127.0.0.1:0";
+  options.threads = 1;
+  options.maxConnectionsPerThread = 2;
+  Proxy proxy(options);
+  ASSERT_TRUE(proxy.start().ok());
+  auto connect = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(proxy.httpPort());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    return fd;
+  };
+  int first = connect(), second = connect();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // both accepted
+  int third = connect();
+  char byte;
+  EXPECT_EQ(::recv(third, &byte, 1, 0), 0) << "the third connection is closed at once";
+  // The first is still served (404: no routes published).
+  std::string request = "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n";
+  ::send(first, request.data(), request.size(), MSG_NOSIGNAL);
+  char buffer[512];
+  ssize_t n = ::recv(first, buffer, sizeof buffer, 0);
+  ASSERT_GT(n, 12);
+  EXPECT_EQ(statusOf(std::string(buffer, size_t(n))), 404);
+  for (int fd : {first, second, third}) ::close(fd);
+  std::string metrics =
+      run("curl -s -m 5 http://127.0.0.1:" + std::to_string(proxy.metricsPort()) + "/metrics");
+  EXPECT_NE(metrics.find("podnet_ingress_connections_refused_total 1"), std::string::npos)
+      << metrics;
+}
+
 TEST_F(IngressProxy, ServesMetricsAndHealth) {
   http("plain.example.org", "/request");
   http("plain.example.org", "/request/nope");
