@@ -423,7 +423,7 @@ TEST_F(IngressProxy, PassesGrpcOverHttp2WithTrailers) {
     pid_t pid;
     std::filesystem::path dir;
     ~Stop() {
-      ::kill(pid, SIGTERM);
+      ::kill(pid, SIGKILL);  // a test server: nothing to flush, and waitpid must not hang
       ::waitpid(pid, nullptr, 0);
       std::filesystem::remove_all(dir);
     }
@@ -488,7 +488,7 @@ TEST_F(IngressProxy, ProxiesToHttpsBackends) {
     pid_t pid;
     std::vector<std::filesystem::path> files;
     ~Stop() {
-      ::kill(pid, SIGTERM);
+      ::kill(pid, SIGKILL);  // a test server: nothing to flush, and waitpid must not hang
       ::waitpid(pid, nullptr, 0);
       for (const auto& f : files) std::filesystem::remove(f);
     }
