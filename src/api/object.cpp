@@ -5,6 +5,20 @@
 
 namespace podnet::api {
 
+const Json* member(const Json& obj, std::string_view key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(std::string(key));
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string stringAt(const Json& obj, std::string_view key) {
+  const Json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+std::string kindOf(const Json& obj) { return stringAt(obj, "kind"); }
+
 std::string getString(const Json& obj, const Json::json_pointer& path) {
   if (!obj.is_object() || !obj.contains(path)) return {};
   const Json& v = obj.at(path);

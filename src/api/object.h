@@ -4,11 +4,19 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "api/codec.h"
 
 namespace podnet::api {
 
+// The member at `key` of an object, or nullptr when the object is not one,
+// the key is absent or the value is null (Go decodes null as unset).
+const Json* member(const Json& obj, std::string_view key);
+// The string at `key`, or "" when it is absent or not a string.
+std::string stringAt(const Json& obj, std::string_view key);
+// obj.kind when it is a string, else "" (decoded files hold anything).
+std::string kindOf(const Json& obj);
 std::string getString(const Json& obj, const Json::json_pointer& path);
 std::string name(const Json& obj);
 std::string namespaceOf(const Json& obj);

@@ -418,20 +418,6 @@ std::string keyed(const std::string& path, std::string_view key) {
   return path + "[" + std::string(key) + "]";
 }
 
-// The member at `key` of an object, or nullptr when the object is not one,
-// the key is absent or the value is null (Go decodes null as unset).
-const Json* member(const Json& obj, std::string_view key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(std::string(key));
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::string stringAt(const Json& obj, std::string_view key) {
-  const Json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
 class Validator {
  public:
   std::vector<core::Cause> causes;

@@ -150,8 +150,7 @@ core::Result<ClusterObjects> parseObjects(std::string_view text) {
   if (!decoded) return decoded.takeError();
   ClusterObjects objects;
   for (auto& obj : *decoded) {
-    auto kindIt = obj.find("kind");
-    std::string kind = kindIt != obj.end() && kindIt->is_string() ? kindIt->get<std::string>() : "";
+    std::string kind = api::kindOf(obj);
     auto ptr = std::make_shared<const api::Json>(std::move(obj));
     if (kind == "Service")
       objects.services.push_back(ptr);

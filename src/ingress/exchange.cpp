@@ -219,17 +219,20 @@ void Exchange::retryOrFail(int status, bool mayRetry) {
   answer({.status = status});
 }
 
+void Exchange::keepForReplay(std::string_view bytes) {
+  if (!replayable_) return;
+  if (replay_.size() + bytes.size() > kMaxReplay) {
+    replayable_ = false;
+    replay_.clear();
+    replay_.shrink_to_fit();
+  } else {
+    replay_.append(bytes);
+  }
+}
+
 void Exchange::appendToUpstream(std::string_view bytes) {
   if (upstream_) upstream_->out.append(bytes);
-  if (replayable_) {
-    if (replay_.size() + bytes.size() > kMaxReplay) {
-      replayable_ = false;
-      replay_.clear();
-      replay_.shrink_to_fit();
-    } else {
-      replay_.append(bytes);
-    }
-  }
+  keepForReplay(bytes);
 }
 
 void Exchange::frameRequestBody(std::string_view payload) {
@@ -238,14 +241,7 @@ void Exchange::frameRequestBody(std::string_view payload) {
   if (grpc_) {
     // Framed by nghttp2; kept raw for a retry on another endpoint.
     if (http2_) http2_->body(payload);
-    if (replayable_) {
-      if (replay_.size() + payload.size() > kMaxReplay) {
-        replayable_ = false;
-        replay_.clear();
-      } else {
-        replay_.append(payload);
-      }
-    }
+    keepForReplay(payload);
     return;
   }
   if (upstreamFraming_ == BodyFraming::chunked) {

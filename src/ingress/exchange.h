@@ -122,6 +122,8 @@ class Exchange : private UpstreamHttp2Sink {
   void releaseUpstream(bool reusable);
   void frameRequestBody(std::string_view payload);
   void appendToUpstream(std::string_view bytes);
+  // What went upstream, kept (while small) to send again on a retry.
+  void keepForReplay(std::string_view bytes);
   bool idempotent() const;
   // gRPC: the request over HTTP/2 to the backend.
   bool processHttp2();

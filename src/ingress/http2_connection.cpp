@@ -123,7 +123,6 @@ class Http2Connection::H2Stream : public ClientSide, public UpstreamUser {
   ProxyRequest request;
   std::vector<std::string> cookies;  // joined into one header (RFC 9113 8.2.3)
   std::string pathHeader, schemeHeader, authority;
-  bool badRequest = false;
   size_t headerBytes = 0, headerCount = 0;
   std::unique_ptr<Exchange> exchange;
   bool closed = false;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/codec.h"
+#include "api/object.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "core/flags.h"
@@ -63,10 +64,7 @@ core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
   if (!decoded) return core::badRequest(path + ": " + decoded.error().message);
   RouteInputs inputs;
   for (auto& object : *decoded) {
-    auto kindField = object.is_object() ? object.find("kind") : object.end();
-    std::string kind = kindField != object.end() && kindField->is_string()
-                           ? kindField->get<std::string>()
-                           : std::string();
+    std::string kind = api::kindOf(object);
     auto shared = std::make_shared<const Json>(std::move(object));
     if (kind == "Ingress")
       inputs.ingresses.push_back(shared);

@@ -9,17 +9,8 @@ namespace podnet::ingress {
 
 namespace {
 
-const Json* member(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::string stringAt(const Json& object, const char* key) {
-  const Json* v = member(object, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
+using api::member;
+using api::stringAt;
 
 core::Error bad(const std::string& path, const std::string& message) {
   return core::badRequest(path + ": " + message);

@@ -75,16 +75,20 @@ UpstreamPool::~UpstreamPool() {
   if (clientTls_) SSL_CTX_free(clientTls_);
 }
 
-std::string UpstreamPool::key(const Endpoint& endpoint, bool tls) {
-  std::string k = endpoint.ip.toString();
-  k += tls ? '#' : ':';
-  k += std::to_string(endpoint.port);
-  return k;
+size_t UpstreamPool::KeyHash::operator()(const Key& k) const {
+  // FNV-1a over the address bytes, the port and the protocol.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
+  for (size_t i = 0; i < (k.endpoint.ip.v6 ? 16u : 4u); ++i) mix(k.endpoint.ip.bytes[i]);
+  mix(uint8_t(k.endpoint.port >> 8));
+  mix(uint8_t(k.endpoint.port));
+  mix(uint8_t(k.tls));
+  return size_t(h);
 }
 
 UpstreamConnection* UpstreamPool::acquire(const Endpoint& endpoint, bool tls, UpstreamUser* user,
                                           void* tag, std::string& why, bool http2) {
-  auto it = http2 ? idle_.end() : idle_.find(key(endpoint, tls));
+  auto it = http2 ? idle_.end() : idle_.find(Key{endpoint, tls});
   if (it != idle_.end() && !it->second.empty()) {
     UpstreamConnection* c = it->second.back();
     it->second.pop_back();
@@ -148,7 +152,7 @@ void UpstreamPool::release(UpstreamConnection* c, bool reusable) {
   c->user = nullptr;
   c->tag = nullptr;
   if (reusable && c->connected && c->in.empty() && c->out.empty()) {
-    auto& list = idle_[key(c->endpoint, c->tls)];
+    auto& list = idle_[Key{c->endpoint, c->tls}];
     if (list.size() < idlePerEndpoint_) {
       c->in.shrink();
       c->out.shrink();
@@ -161,7 +165,7 @@ void UpstreamPool::release(UpstreamConnection* c, bool reusable) {
 }
 
 void UpstreamPool::drop(UpstreamConnection* c) {
-  auto it = idle_.find(key(c->endpoint, c->tls));
+  auto it = idle_.find(Key{c->endpoint, c->tls});
   if (it != idle_.end()) {
     auto& list = it->second;
     list.erase(std::remove(list.begin(), list.end(), c), list.end());

@@ -78,12 +78,21 @@ class UpstreamPool {
  private:
   friend class UpstreamConnection;
   void drop(UpstreamConnection* connection);  // an idle one closed
-  static std::string key(const Endpoint& endpoint, bool tls);
+  // Idle connections by endpoint and protocol, without building a string
+  // per request.
+  struct Key {
+    Endpoint endpoint;
+    bool tls = false;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
 
   EventLoop& loop_;
   size_t idlePerEndpoint_;
   uint64_t idleTimeoutMs_;
-  std::unordered_map<std::string, std::vector<UpstreamConnection*>> idle_;
+  std::unordered_map<Key, std::vector<UpstreamConnection*>, KeyHash> idle_;
   SSL_CTX* clientTls_ = nullptr;  // backend-protocol HTTPS (no verification, as ingress-nginx)
 };
 

@@ -64,12 +64,7 @@ std::vector<std::pair<uint32_t, uint32_t>> IpBlock::ipv4Ranges() const {
 
 namespace {
 
-const Json* member(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
+using api::member;
 
 core::Error fieldError(const std::string& path, const std::string& message) {
   return core::badRequest(path + ": " + message);

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "api/codec.h"
+#include "api/object.h"
 #include "ingress/routes.h"
 
 namespace {
@@ -46,10 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto objects = podnet::api::decodeObjects(input)) {
     for (auto& object : *objects) {
       if (!object.is_object()) continue;
-      auto kindField = object.find("kind");
-      std::string kind = kindField != object.end() && kindField->is_string()
-                             ? kindField->get<std::string>()
-                             : std::string("Ingress");
+      std::string kind = podnet::api::kindOf(object);
+      if (kind.empty()) kind = "Ingress";
       auto ptr = shared(std::move(object));
       if (kind == "IngressClass")
         inputs.ingressClasses.push_back(ptr);
