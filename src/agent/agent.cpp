@@ -16,7 +16,6 @@
 #include <thread>
 #include <tuple>
 
-#include "agent/container_process.h"
 #include "agent/network_policy.h"
 #include "agent/pod_plan.h"
 #include "agent/probe.h"
@@ -25,35 +24,32 @@
 #include "api/resource.h"
 #include "cni/netlink_backend.h"
 #include "cni/plugin.h"
+#include "core/files.h"
 #include "net/netlink.h"
 #include "net/netns.h"
+#include "nodeapi/node_api.h"
+#include "nodeapi/pods.h"
+#include "runtime/container_log.h"
+#include "runtime/container_process.h"
+#include "runtime/container_shim.h"
 
 namespace podnet::agent {
+
+using runtime::ProcessSpec;
+using runtime::processStartTime;
+using runtime::spawnInPod;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+std::string readFile(const fs::path& path) { return core::readFile(path.string()); }
 
-bool writeFileAtomically(const fs::path& path, const std::string& content) {
-  fs::path temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out << content;
-    if (!out.flush()) return false;
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  return !error;
+// Pod state is private; resolv.conf and hosts are bind mounted into the
+// pod, where any user of the container reads them.
+void writeFileAtomically(const fs::path& path, const std::string& content, int mode = 0600) {
+  core::writeFileAtomically(path.string(), content, mode);
 }
 
 bool isZombie(pid_t pid) {
@@ -97,9 +93,15 @@ std::string stringAt(const Json& object, const char* key) {
 // restarted agent adopts the processes its predecessor started.
 struct ContainerRuntime {
   std::string name;
+  // The shim (runtime/container_shim.h), which lives as long as the
+  // program: the process the agent waits for.
   pid_t pid = 0;
   unsigned long long procStart = 0;
   bool child = false;  // started by this agent process (waitpid works)
+  // The program itself: what stops are signalled to.
+  pid_t containerPid = 0;
+  unsigned long long containerStart = 0;
+  int instance = -1;  // the restart count it started with: names its log
   int restartCount = 0;
   std::string startedAt;
   Json lastState = Json::object();
@@ -122,6 +124,9 @@ struct ContainerRuntime {
     return {{"name", name},
             {"pid", pid},
             {"procStart", procStart},
+            {"containerPid", containerPid},
+            {"containerStart", containerStart},
+            {"instance", instance},
             {"restartCount", restartCount},
             {"startedAt", startedAt},
             {"lastState", lastState},
@@ -133,6 +138,9 @@ struct ContainerRuntime {
     c.name = json.value("name", "");
     c.pid = json.value("pid", 0);
     c.procStart = json.value("procStart", 0ULL);
+    c.containerPid = json.value("containerPid", 0);
+    c.containerStart = json.value("containerStart", 0ULL);
+    c.instance = json.value("instance", -1);
     c.restartCount = json.value("restartCount", 0);
     c.startedAt = json.value("startedAt", "");
     if (json.contains("lastState") && json["lastState"].is_object())
@@ -174,6 +182,8 @@ struct Agent::Impl {
   std::unique_ptr<client::SharedInformers> informers;  // shared by the parts below
   std::unique_ptr<ServiceProxy> serviceProxy;
   std::unique_ptr<NetworkPolicy> networkPolicy;
+  nodeapi::PodDirectory podDirectory;
+  std::unique_ptr<nodeapi::NodeApiServer> nodeApi;
   std::optional<NodeNetworkProgram> appliedProgram;
   Clock::time_point lastHeartbeat{};
   Clock::time_point lastNodeSync{};
@@ -214,7 +224,7 @@ struct Agent::Impl {
                                          {"message", "podnet agent is posting ready status"},
                                          {"lastHeartbeatTime", now},
                                          {"lastTransitionTime", transition}}})},
-            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
+            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", config.nodeApiPort}}}}},
             {"nodeInfo",
              {{"machineID", ""},
               {"systemUUID", ""},
@@ -285,11 +295,7 @@ struct Agent::Impl {
           ContainerRuntime c = ContainerRuntime::fromJson(item);
           // A pid is ours only if the process that has it started when ours did.
           if (c.pid > 0 && (processStartTime(c.pid) != c.procStart || isZombie(c.pid))) {
-            c.terminated = {{"exitCode", 137},
-                            {"reason", "ContainerStatusUnknown"},
-                            {"message", "the container ended while the agent was down"},
-                            {"startedAt", c.startedAt},
-                            {"finishedAt", api::nowRfc3339()}};
+            c.terminated = endedWhileAway(sandbox, c);
             c.pid = 0;
           }
           // Running before the restart: it stays Ready (readiness probes, if
@@ -350,9 +356,9 @@ struct Agent::Impl {
     sandbox.podIp = address.substr(0, address.find('/'));
     std::string hostResolv = readFile("/etc/resolv.conf");
     writeFileAtomically(fs::path(sandbox.dir) / "resolv.conf",
-                        resolvConf(pod, config.clusterDns, config.clusterDomain, hostResolv));
+                        resolvConf(pod, config.clusterDns, config.clusterDomain, hostResolv), 0644);
     writeFileAtomically(fs::path(sandbox.dir) / "hosts",
-                        hostsFile(pod, sandbox.podIp, config.clusterDomain));
+                        hostsFile(pod, sandbox.podIp, config.clusterDomain), 0644);
     saveSandbox(sandbox);
     log("pod " + sandbox.ns + "/" + sandbox.name + " got " + sandbox.podIp);
     return core::Ok{};
@@ -374,12 +380,44 @@ struct Agent::Impl {
 
   bool alive(const ContainerRuntime& c) const { return c.pid > 0; }
 
+  std::string logDir(const Sandbox& sandbox, const std::string& container) const {
+    return (fs::path(sandbox.dir) / "logs" / container).string();
+  }
+  std::string exitPath(const Sandbox& sandbox, const ContainerRuntime& c) const {
+    return (fs::path(logDir(sandbox, c.name)) / (std::to_string(c.instance) + ".exit")).string();
+  }
+  // Short (a unix socket path has at most 107 bytes): the container's index.
+  std::string attachSocket(const Sandbox& sandbox, const Json& pod, const std::string& name) {
+    size_t index = 0;
+    for (const Json& spec : pod["spec"]["containers"]) {
+      if (stringAt(spec, "name") == name) break;
+      ++index;
+    }
+    return (fs::path(sandbox.dir) / ("attach-" + std::to_string(index))).string();
+  }
+
+  // How a container ended while no agent watched: the shim wrote it down,
+  // else (a shim killed with it) kubelet's ContainerStatusUnknown.
+  Json endedWhileAway(const Sandbox& sandbox, const ContainerRuntime& c) {
+    if (auto record = runtime::readExitRecord(exitPath(sandbox, c)))
+      return {{"exitCode", record->exitCode},
+              {"reason", record->reason},
+              {"startedAt", c.startedAt},
+              {"finishedAt", record->finishedAt.empty() ? api::nowRfc3339() : record->finishedAt},
+              {"containerID", "podnet://" + std::to_string(c.containerPid)}};
+    return {{"exitCode", 137},
+            {"reason", "ContainerStatusUnknown"},
+            {"message", "the container ended while the agent was down"},
+            {"startedAt", c.startedAt},
+            {"finishedAt", api::nowRfc3339()}};
+  }
+
   void killContainer(ContainerRuntime& c, int signal) {
-    if (c.pid <= 0) return;
-    if (!c.child && processStartTime(c.pid) != c.procStart) return;
-    // The process leads its own session: signal the whole group.
-    ::kill(-c.pid, signal);
-    ::kill(c.pid, signal);
+    if (c.pid <= 0 || c.containerPid <= 0) return;
+    if (processStartTime(c.containerPid) != c.containerStart) return;
+    // The program leads its own session: signal the whole group.
+    ::kill(-c.containerPid, signal);
+    ::kill(c.containerPid, signal);
   }
 
   // Only the containers' pids: exec probes wait for their own processes.
@@ -393,7 +431,7 @@ struct Agent::Impl {
   }
 
   // Whether the container's process has ended; fills `terminated`.
-  bool checkExited(ContainerRuntime& c) {
+  bool checkExited(const Sandbox& sandbox, ContainerRuntime& c) {
     if (c.pid <= 0) return false;
     std::optional<int> exitCode;
     std::string reason;
@@ -411,14 +449,23 @@ struct Agent::Impl {
       }
     } else {
       if (processStartTime(c.pid) == c.procStart && !isZombie(c.pid)) return false;
-      exitCode = 137;
-      reason = "ContainerStatusUnknown";
+      c.terminated = endedWhileAway(sandbox, c);
+      c.pid = 0;
+      return true;
+    }
+    std::string finishedAt = api::nowRfc3339();
+    // The shim's record has the program's own code (the shim's exit status
+    // says the same unless the shim itself failed).
+    if (auto record = runtime::readExitRecord(exitPath(sandbox, c))) {
+      exitCode = record->exitCode;
+      reason = record->reason;
+      if (!record->finishedAt.empty()) finishedAt = record->finishedAt;
     }
     c.terminated = {{"exitCode", *exitCode},
                     {"reason", reason},
                     {"startedAt", c.startedAt},
-                    {"finishedAt", api::nowRfc3339()},
-                    {"containerID", "podnet://" + std::to_string(c.pid)}};
+                    {"finishedAt", finishedAt},
+                    {"containerID", "podnet://" + std::to_string(c.containerPid)}};
     c.pid = 0;
     return true;
   }
@@ -434,8 +481,24 @@ struct Agent::Impl {
     process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
     process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
     process.hostname = podHostname(pod);
-    process.logPath = (fs::path(sandbox.dir) / (c.name + ".log")).string();
-    auto started = spawnInPod(process);
+    runtime::ShimSpec shim;
+    shim.process = process;
+    std::string logs = logDir(sandbox, c.name);
+    std::error_code error;
+    fs::create_directories(logs, error);
+    // This instance and the one before it keep their logs (kubectl logs -p).
+    c.instance = c.restartCount;
+    runtime::pruneInstanceLogs(logs, c.instance - 1);
+    shim.logPath = runtime::instanceLogPath(logs, c.instance);
+    shim.exitPath = exitPath(sandbox, c);
+    fs::remove(shim.exitPath, error);
+    shim.attachSocket = attachSocket(sandbox, pod, c.name);
+    shim.stdinOpen = spec.value("stdin", false);
+    shim.stdinOnce = spec.value("stdinOnce", false);
+    shim.tty = spec.value("tty", false);
+    auto started =
+        runtime::startShim(config.selfBinary, shim,
+                           (fs::path(logs) / (std::to_string(c.instance) + ".json")).string());
     if (!started) {
       // Kubernetes: the attempt counts as a restart and the container waits
       // in back-off with the runtime's message.
@@ -451,9 +514,11 @@ struct Agent::Impl {
       scheduleRestart(c);
       return;
     }
-    c.pid = *started;
+    c.pid = started->shimPid;
     c.child = true;
     c.procStart = processStartTime(c.pid);
+    c.containerPid = started->containerPid;
+    c.containerStart = processStartTime(c.containerPid);
     c.startedAt = api::nowRfc3339();
     c.runningSince = Clock::now();
     c.ready = !spec.contains("readinessProbe");
@@ -488,7 +553,7 @@ struct Agent::Impl {
                    {"ready", alive(c) && c.ready},
                    {"started", alive(c)}};
     if (alive(c)) {
-      status["containerID"] = "podnet://" + std::to_string(c.pid);
+      status["containerID"] = "podnet://" + std::to_string(c.containerPid);
       status["state"] = {{"running", {{"startedAt", c.startedAt}}}};
     } else if (!c.terminated.is_null() && (c.done || c.waitingReason.empty())) {
       status["state"] = {{"terminated", c.terminated}};
@@ -602,7 +667,7 @@ struct Agent::Impl {
     }
     Sandbox& sandbox = it->second;
     bool changed = false;
-    for (auto& [_, c] : sandbox.containers) changed |= checkExited(c);
+    for (auto& [_, c] : sandbox.containers) changed |= checkExited(sandbox, c);
 
     if (deleting) {
       stopSandbox(pod, sandbox);
@@ -763,6 +828,51 @@ struct Agent::Impl {
       destroySandbox(it->second);
       it = sandboxes.erase(it);
     }
+    publishPods((*list)["items"]);
+  }
+
+  // What the node API serves from: this node's pods as the sync left them.
+  void publishPods(const Json& items) {
+    auto snapshot = std::make_shared<nodeapi::PodDirectory::Snapshot>();
+    for (const Json& pod : items) {
+      auto it = sandboxes.find(api::uid(pod));
+      if (it == sandboxes.end()) continue;
+      const Sandbox& sandbox = it->second;
+      nodeapi::PodView view;
+      view.ns = sandbox.ns;
+      view.name = sandbox.name;
+      view.uid = sandbox.uid;
+      view.podIp = sandbox.podIp;
+      view.netnsPath = net::namedNetnsPath(sandbox.netns);
+      for (const Json& spec : pod["spec"]["containers"]) {
+        nodeapi::ContainerView container;
+        container.name = stringAt(spec, "name");
+        container.logDir = logDir(sandbox, container.name);
+        auto c = sandbox.containers.find(container.name);
+        if (c != sandbox.containers.end()) {
+          container.instance = c->second.instance;
+          container.running = alive(c->second);
+          container.waitingReason = c->second.waitingReason;
+        }
+        if (!container.running && container.waitingReason.empty())
+          container.waitingReason = "ContainerCreating";
+        container.attachSocket = attachSocket(sandbox, pod, container.name);
+        container.stdinOpen = spec.value("stdin", false);
+        container.tty = spec.value("tty", false);
+        runtime::ProcessSpec& exec = container.execTemplate;
+        exec.env = containerEnvironment(pod, spec,
+                                        {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName,
+                                         nodeIp, stringAt(pod["spec"], "serviceAccountName")});
+        exec.workingDir = stringAt(spec, "workingDir");
+        exec.netnsPath = view.netnsPath;
+        exec.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
+        exec.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
+        exec.hostname = podHostname(pod);
+        view.containers.push_back(std::move(container));
+      }
+      (*snapshot)[{view.ns, view.name}] = std::move(view);
+    }
+    podDirectory.publish(std::move(snapshot));
   }
 
   // ---- node network --------------------------------------------------------
@@ -806,6 +916,23 @@ struct Agent::Impl {
       return;
     }
     appliedProgram = *program;
+  }
+
+  core::Status startNodeApi() {
+    nodeapi::NodeApiOptions options;
+    options.host = nodeIp;
+    options.port = config.nodeApiPort;
+    options.certPem = readFile(config.tlsCertFile);
+    options.keyPem = readFile(config.tlsKeyFile);
+    options.clientCaPem = readFile(config.clientCaFile);
+    if (options.certPem.empty() || options.keyPem.empty())
+      return core::badRequest("cannot read " + config.tlsCertFile + " and " + config.tlsKeyFile);
+    if (options.clientCaPem.empty())
+      return core::badRequest("--client-ca-file is required with --tls-cert-file");
+    nodeApi = std::make_unique<nodeapi::NodeApiServer>(podDirectory, options);
+    core::Status started = nodeApi->start();
+    if (started) log("node API on https://" + nodeIp + ":" + std::to_string(nodeApi->port()));
+    return started;
   }
 
   int run(const std::atomic<bool>& stop) {
@@ -878,6 +1005,15 @@ struct Agent::Impl {
       }
     }
     informers->start();
+    if (!config.tlsCertFile.empty()) {
+      core::Status served = startNodeApi();
+      if (!served) {
+        log("node API: " + served.error().message);
+        return 1;
+      }
+    } else {
+      log("no --tls-cert-file: not serving the node API (logs, exec, attach, port-forward)");
+    }
 
     while (!stop) {
       auto started = Clock::now();
@@ -897,6 +1033,7 @@ struct Agent::Impl {
     }
     // Pods keep running: a restarted agent adopts them. The nftables rules
     // stay too, so Services keep working until the next agent syncs.
+    if (nodeApi) nodeApi->stop();
     if (serviceProxy) serviceProxy->stop();
     if (networkPolicy) networkPolicy->stop();
     informers->stop();

@@ -26,6 +26,10 @@ struct AgentConfig {
   bool serviceProxy = true;  // program Services into this node's nftables
   bool networkPolicy = true;  // enforce NetworkPolicies in this node's nftables
   uint16_t nflogGroup = 4201;  // where the kernel logs denied connections
+  // The node API (kubelet's port): served when a certificate is given; only
+  // clients with a certificate from the client CA get in.
+  std::string tlsCertFile, tlsKeyFile, clientCaFile;
+  uint16_t nodeApiPort = 10250;
   std::string selfBinary;  // the podnet binary, for the test server; empty: /proc/self/exe
   std::chrono::milliseconds syncPeriod{200};
   std::chrono::seconds heartbeatPeriod{10};

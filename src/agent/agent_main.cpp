@@ -27,7 +27,12 @@ constexpr const char* kUsage =
     "  --service-cidr CIDR     default 10.96.0.0/12\n"
     "  --cluster-dns IP        default 10.96.0.10\n"
     "  --network-policy on|off enforce NetworkPolicies (default on)\n"
-    "  --nflog-group N         where the kernel logs denied connections (default 4201)\n";
+    "  --nflog-group N         where the kernel logs denied connections (default 4201)\n"
+    "  --tls-cert-file F       serving certificate of the node API (logs, exec, attach,\n"
+    "                          port-forward); without it the node API is off\n"
+    "  --tls-private-key-file F  its key\n"
+    "  --client-ca-file F      the CA whose client certificates the node API accepts\n"
+    "  --port N                the node API's port (default 10250)\n";
 
 }  // namespace
 
@@ -64,6 +69,15 @@ int runAgentMain(const std::vector<std::string>& args) {
              value.find_first_not_of("0123456789") == std::string::npos &&
              std::stoul(value) <= 65535)
       config.nflogGroup = static_cast<uint16_t>(std::stoul(value));
+    else if (flag == "--tls-cert-file")
+      config.tlsCertFile = value;
+    else if (flag == "--tls-private-key-file")
+      config.tlsKeyFile = value;
+    else if (flag == "--client-ca-file")
+      config.clientCaFile = value;
+    else if (long port = 0;
+             flag == "--port" && core::parseWholeNumber(value, port) && port > 0 && port <= 65535)
+      config.nodeApiPort = static_cast<uint16_t>(port);
     else if (flag == "--overlay" && (value == "vxlan" || value == "host-gw"))
       config.overlay = value == "vxlan" ? OverlayMode::vxlan : OverlayMode::hostGw;
     else {

@@ -99,13 +99,13 @@ bool httpProbe(const Json& action, const Json& container, const ProbeTarget& tar
 }
 
 bool execProbe(const Json& action, const ProbeTarget& target, Clock::time_point deadline) {
-  ProcessSpec spec = target.execTemplate;
+  runtime::ProcessSpec spec = target.execTemplate;
   spec.argv.clear();
   if (auto command = action.find("command"); command != action.end() && command->is_array())
     for (const Json& arg : *command)
       if (arg.is_string()) spec.argv.push_back(arg.get<std::string>());
   if (spec.argv.empty()) return false;
-  auto started = spawnInPod(spec);
+  auto started = runtime::spawnInPod(spec);
   if (!started) return false;
   while (true) {
     int status = 0;

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "agent/container_process.h"
+#include "runtime/container_process.h"
 #include "api/object.h"
 
 namespace podnet::agent {
 
 struct ProbeTarget {
   std::string podIp;
-  ProcessSpec execTemplate;  // namespaces, files and env for exec probes (argv is replaced)
+  runtime::ProcessSpec execTemplate;  // namespaces, files and env for exec probes (argv is replaced)
 };
 
 // Blocking; at most timeoutSeconds (default 1). `container` resolves named ports.

@@ -131,6 +131,9 @@ int runServer(const ServerOptions& options) {
   httpOptions.port = listen->port;
   httpOptions.certPem = pki->serverCertPem;
   httpOptions.keyPem = pki->serverKeyPem;
+  httpOptions.kubeletClientCertPem = pki->kubeletClientCertPem;
+  httpOptions.kubeletClientKeyPem = pki->kubeletClientKeyPem;
+  httpOptions.kubeletCaPem = pki->caCertPem;
   httpOptions.threads = options.threads;
   // /readyz answers only once the kubeconfig is written, so whoever waits
   // for readiness (make up, tests) can use it at once.

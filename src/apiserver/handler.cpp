@@ -14,6 +14,7 @@
 #include "apiserver/patch.h"
 #include "apiserver/protobuf.h"
 #include "apiserver/tables.h"
+#include "http/query.h"
 
 namespace podnet::apiserver {
 
@@ -418,6 +419,9 @@ HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
 HttpResponse Handler::handleResource(const HttpRequest& request, const Route& route) {
   const std::string& method = request.method;
   bool collection = route.isCollection();
+  if (!route.name.empty() && (route.subresource == "log" || route.subresource == "exec" ||
+                              route.subresource == "attach" || route.subresource == "portforward"))
+    return streamPod(request, route);
   if (method == "GET") {
     bool watch = route.watchPrefix || isTrueParameter(route.queryValue("watch"));
     if (collection) return getCollection(request, route);
@@ -524,6 +528,92 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
 }
 
 // POST pods/NAME/binding with a v1 Binding: how a scheduler assigns a pod.
+// pods/log, exec, attach, portforward: checked here as kube-apiserver does
+// (the pod, its node, the container), then proxied to the node's API.
+HttpResponse Handler::streamPod(const HttpRequest& request, const Route& route) {
+  const std::string& sub = route.subresource;
+  bool isLog = sub == "log";
+  if (isLog ? request.method != "GET" : request.method != "GET" && request.method != "POST")
+    return errorResponse(notAllowed());
+  auto pod = client_.get(api::resource("Pod"), route.ns, route.name);
+  if (!pod) return errorResponse(pod.error());
+  const Json& spec = (*pod)["spec"];
+  std::string nodeName = spec.value("nodeName", "");
+  std::vector<std::string> names;
+  for (const char* key : {"initContainers", "containers", "ephemeralContainers"})
+    if (spec.contains(key) && spec[key].is_array())
+      for (const Json& container : spec[key]) names.push_back(container.value("name", ""));
+  std::string container = route.queryValue("container");
+  if (sub != "portforward") {
+    if (container.empty()) {
+      if (names.size() != 1) {
+        std::string list;
+        for (const std::string& name : names) list += (list.empty() ? "" : " ") + name;
+        return errorResponse(core::badRequest("a container name must be specified for pod " +
+                                              route.name + ", choose one of: [" + list + "]"));
+      }
+      container = names.front();
+    } else if (std::find(names.begin(), names.end(), container) == names.end()) {
+      return errorResponse(
+          core::badRequest("container " + container + " is not valid for pod " + route.name));
+    }
+  }
+  if (nodeName.empty())
+    return errorResponse(core::badRequest("pod " + route.name + " does not have a host assigned"));
+  std::string phase = (*pod).contains("status") ? (*pod)["status"].value("phase", "") : "";
+  if ((sub == "exec" || sub == "attach") && (phase == "Succeeded" || phase == "Failed"))
+    return errorResponse(core::badRequest(
+        "cannot " + sub + " into a container in a completed pod; current phase is " + phase));
+  auto node = client_.get(api::resource("Node"), "", nodeName);
+  if (!node)
+    return errorResponse(
+        core::internal("error dialing backend: node " + nodeName + ": " + node.error().message));
+  NodeProxy proxy;
+  proxy.method = request.method;
+  const Json& nodeStatus = (*node).value("status", Json::object());
+  if (nodeStatus.contains("addresses") && nodeStatus["addresses"].is_array())
+    for (const Json& address : nodeStatus["addresses"])
+      if (address.value("type", "") == "InternalIP" && proxy.host.empty())
+        proxy.host = address.value("address", "");
+  if (nodeStatus.contains("daemonEndpoints") &&
+      nodeStatus["daemonEndpoints"].contains("kubeletEndpoint") &&
+      nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 0) > 0)
+    proxy.port = static_cast<uint16_t>(
+        nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 10250));
+  if (proxy.host.empty())
+    return errorResponse(
+        core::internal("error dialing backend: node " + nodeName + " has no InternalIP"));
+  std::string path = "/" +
+                     std::string(isLog                  ? "containerLogs"
+                                 : sub == "portforward" ? "portForward"
+                                                        : sub) +
+                     "/" + http::urlEncode(route.ns) + "/" + http::urlEncode(route.name);
+  if (sub != "portforward") path += "/" + http::urlEncode(container);
+  std::string query;
+  auto add = [&](const std::string& key, const std::string& value) {
+    query += (query.empty() ? "?" : "&") + http::urlEncode(key) + "=" + http::urlEncode(value);
+  };
+  if (isLog) {
+    for (const char* key : {"follow", "previous", "timestamps", "tailLines", "sinceSeconds",
+                            "sinceTime", "limitBytes"})
+      if (route.hasQuery(key)) add(key, route.queryValue(key));
+  } else if (sub != "portforward") {
+    // kubelet's names for the streams; every command argument in order.
+    size_t question = request.target.find('?');
+    if (sub == "exec" && question != std::string::npos)
+      for (const auto& [key, value] :
+           http::queryParameters(std::string_view(request.target).substr(question + 1)))
+        if (key == "command") add("command", value);
+    for (auto [apiName, nodeName] :
+         {std::pair{"stdin", "input"}, {"stdout", "output"}, {"stderr", "error"}, {"tty", "tty"}})
+      if (isTrueParameter(route.queryValue(apiName))) add(nodeName, "1");
+  }
+  proxy.target = path + query;
+  HttpResponse response;
+  response.nodeProxy = std::move(proxy);
+  return response;
+}
+
 HttpResponse Handler::bindPod(const HttpRequest& request, const Route& route) {
   auto options = writeOptions(route);
   if (!options) return errorResponse(options.error());
@@ -598,14 +688,14 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
   if (!options) return errorResponse(options.error());
   PatchType type = patchTypeOf(request.contentType);
   if (type == PatchType::Apply && route.subresource.empty()) {
-    auto applied = serverSideApply(
-        client_, guaranteedUpdate_,
-        {&resource, route.ns, route.name, request.body, options->fieldManager,
-         route.queryValue("force"), route.queryValue("fieldValidation"), *options});
+    auto applied =
+        serverSideApply(client_, guaranteedUpdate_,
+                        {&resource, route.ns, route.name, request.body, options->fieldManager,
+                         route.queryValue("force"), route.queryValue("fieldValidation"), *options});
     if (!applied) return errorResponse(applied.error());
-    return withWarnings(objectResponse(request, route, applied->created ? 201 : 200,
-                                       applied->object),
-                        applied->warnings);
+    return withWarnings(
+        objectResponse(request, route, applied->created ? 201 : 200, applied->object),
+        applied->warnings);
   }
   if (type == PatchType::Apply || type == PatchType::Unsupported)
     return errorResponse(core::unsupportedMediaType(bareMediaType(request.contentType)));

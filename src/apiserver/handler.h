@@ -62,6 +62,15 @@ class WatchStream {
   EventTransform transform_;
 };
 
+// pods/log, exec, attach and portforward: the transport sends the request
+// to the pod's node API (kubelet's port) and relays both ways.
+struct NodeProxy {
+  std::string host;  // the node's InternalIP
+  uint16_t port = 10250;
+  std::string method;
+  std::string target;  // path and query on the node API
+};
+
 struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
@@ -71,6 +80,7 @@ struct HttpResponse {
   // Set for a watch: the transport sends a 200 with chunked encoding and
   // streams the events until the stream ends or the client goes away.
   std::unique_ptr<WatchStream> watch;
+  std::optional<NodeProxy> nodeProxy;
 };
 
 // Registry::guaranteedUpdate, passed in so the handler depends only on the
@@ -106,6 +116,7 @@ class Handler {
   HttpResponse getObject(const HttpRequest& request, const Route& route);
   HttpResponse createObject(const HttpRequest& request, const Route& route);
   HttpResponse bindPod(const HttpRequest& request, const Route& route);
+  HttpResponse streamPod(const HttpRequest& request, const Route& route);
   HttpResponse updateObject(const HttpRequest& request, const Route& route);
   HttpResponse patchObject(const HttpRequest& request, const Route& route);
   HttpResponse deleteObject(const HttpRequest& request, const Route& route);

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -72,6 +73,8 @@ struct HttpServer::Impl {
   // Declared before the io_context so it outlives the sessions the
   // io_context destroys.
   ssl::context sslContext{ssl::context::tls_server};
+  ssl::context kubeletSsl{ssl::context::tls_client};
+  bool kubeletSslReady = false;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -141,10 +144,127 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = message.version();
     bool head = message.method() == http::verb::head;
 
+    // What an upgrade to the node's API must carry (WebSocket or SPDY).
+    std::vector<std::pair<std::string, std::string>> upgradeHeaders;
+    for (const auto& field : message) {
+      beast::string_view name = field.name_string();
+      for (const char* wanted :
+           {"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+            "Sec-WebSocket-Protocol", "X-Stream-Protocol-Version"})
+        if (beast::iequals(name, wanted))
+          upgradeHeaders.emplace_back(std::string(name), std::string(field.value()));
+    }
     HttpResponse response = server_.handler.handle(request);
     if (response.watch) return startWatch(std::move(response.watch));
-    send(response.status, response.contentType, std::move(response.body), head,
-         response.headers);
+    if (response.nodeProxy)
+      return proxyToNode(std::move(*response.nodeProxy), std::move(upgradeHeaders));
+    send(response.status, response.contentType, std::move(response.body), head, response.headers);
+  }
+
+  // ---- pods/log, exec, attach, portforward: relayed to the node's API ----
+  //
+  // As kube-apiserver's UpgradeAwareHandler: the request goes to the node
+  // over TLS with the server's client certificate, and from then on bytes
+  // are copied both ways unchanged (the WebSocket or SPDY session, or a
+  // chunked log) until either side closes. Nothing is buffered beyond one
+  // read per direction.
+  void proxyToNode(NodeProxy proxy,
+                   std::vector<std::pair<std::string, std::string>> upgradeHeaders) {
+    if (!server_.kubeletSslReady)
+      return sendError(503, "ServiceUnavailable",
+                       "the server has no client certificate for the nodes");
+    beast::error_code ec;
+    auto address = net::ip::make_address(proxy.host, ec);
+    if (ec)
+      return sendError(500, "InternalError",
+                       "error dialing backend: bad node address " + proxy.host);
+    std::string hostPort =
+        (address.is_v6() ? "[" + proxy.host + "]" : proxy.host) + ":" + std::to_string(proxy.port);
+    std::string head =
+        proxy.method + " " + proxy.target + " HTTP/1.1\r\nHost: " + hostPort + "\r\n";
+    bool upgrade = false;
+    for (const auto& [name, value] : upgradeHeaders) {
+      head += name + ": " + value + "\r\n";
+      upgrade = upgrade || beast::iequals(name, "Upgrade");
+    }
+    if (!upgrade) head += "Connection: close\r\n";
+    head += "User-Agent: podnet-apiserver\r\n\r\n";
+    // What the client sent past its request belongs to the stream.
+    head += beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    upstream_.emplace(stream_.get_executor(), server_.kubeletSsl);
+    upstream_->set_verify_mode(ssl::verify_peer);
+    upstream_->set_verify_callback(ssl::host_name_verification(proxy.host));
+    beast::get_lowest_layer(stream_).expires_never();
+    auto& socket = beast::get_lowest_layer(*upstream_);
+    socket.expires_after(std::chrono::seconds(10));
+    auto self = shared_from_this();
+    auto headPtr = std::make_shared<std::string>(std::move(head));
+    tcp::endpoint endpoint(address, proxy.port);
+    socket.async_connect(endpoint, [self, headPtr, hostPort](beast::error_code ec) {
+      if (ec)
+        return self->sendError(500, "InternalError",
+                               "error dialing backend: dial tcp " + hostPort + ": " + ec.message());
+      self->upstream_->async_handshake(
+          ssl::stream_base::client, [self, headPtr, hostPort](beast::error_code ec) {
+            if (ec)
+              return self->sendError(
+                  500, "InternalError",
+                  "error dialing backend: tls with " + hostPort + ": " + ec.message());
+            net::async_write(*self->upstream_, net::buffer(*headPtr),
+                             [self, headPtr](beast::error_code ec, size_t) {
+                               if (ec) return self->closeRelay();
+                               beast::get_lowest_layer(*self->upstream_).expires_never();
+                               self->relayToNode();
+                               self->relayToClient();
+                             });
+          });
+    });
+  }
+
+  void relayToNode() {
+    stream_.async_read_some(net::buffer(fromClient_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->closeRelay();
+                              net::async_write(*self->upstream_, net::buffer(self->fromClient_, n),
+                                               [self](beast::error_code ec, size_t) {
+                                                 if (ec) return self->closeRelay();
+                                                 self->relayToNode();
+                                               });
+                            });
+  }
+
+  void relayToClient() {
+    upstream_->async_read_some(net::buffer(fromNode_),
+                               [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                 if (ec) {
+                                   // The node is done (a log ends, a session closes). A FIN after
+                                   // what was written, not a close: closing with unread bytes from
+                                   // the client would reset the connection and could lose the tail.
+                                   // The pending read from the client ends the relay when it
+                                   // closes.
+                                   beast::error_code ignored;
+                                   auto& client = beast::get_lowest_layer(self->stream_);
+                                   client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                                   client.expires_after(std::chrono::seconds(5));
+                                   return;
+                                 }
+                                 net::async_write(self->stream_, net::buffer(self->fromNode_, n),
+                                                  [self](beast::error_code ec, size_t) {
+                                                    if (ec) return self->closeRelay();
+                                                    self->relayToClient();
+                                                  });
+                               });
+  }
+
+  void closeRelay() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+    if (upstream_) {
+      beast::get_lowest_layer(*upstream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(*upstream_).close();
+    }
   }
 
   void sendError(int code, const std::string& reason, const std::string& message) {
@@ -265,6 +385,9 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> upstream_;
+  char fromClient_[32 * 1024];
+  char fromNode_[32 * 1024];
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keepAlive_ = true;
   unsigned version_ = 11;
@@ -320,6 +443,16 @@ core::Status HttpServer::start() {
     impl.sslContext.use_certificate_chain(net::buffer(impl.options.certPem));
     impl.sslContext.use_private_key(net::buffer(impl.options.keyPem), ssl::context::pem);
     SSL_CTX_set_alpn_select_cb(impl.sslContext.native_handle(), selectAlpn, nullptr);
+    if (!impl.options.kubeletClientCertPem.empty()) {
+      impl.kubeletSsl.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                  ssl::context::no_tlsv1_1);
+      impl.kubeletSsl.use_certificate_chain(net::buffer(impl.options.kubeletClientCertPem));
+      impl.kubeletSsl.use_private_key(net::buffer(impl.options.kubeletClientKeyPem),
+                                      ssl::context::pem);
+      impl.kubeletSsl.add_certificate_authority(net::buffer(impl.options.kubeletCaPem));
+      impl.kubeletSslReady = true;
+    }
 
     beast::error_code ec;
     auto address = net::ip::make_address(impl.options.host, ec);

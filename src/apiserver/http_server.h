@@ -19,6 +19,10 @@ struct HttpServerOptions {
   std::string certPem;   // the serving certificate chain
   std::string keyPem;
   int threads = 0;  // 0: twice the number of cores
+  // How the server reaches the nodes' API for pods/log, exec, attach and
+  // portforward: its client certificate, and the CA the nodes' serving
+  // certificates must chain to. Empty: those subresources answer 503.
+  std::string kubeletClientCertPem, kubeletClientKeyPem, kubeletCaPem;
 };
 
 class HttpServer {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/files.h"
 #include "pki/certificates.h"
 
 namespace podnet::apiserver {
@@ -26,12 +27,7 @@ const char* const kServiceNames[] = {"localhost", "kubernetes", "kubernetes.defa
                                      "kubernetes.default.svc",
                                      "kubernetes.default.svc.cluster.local"};
 
-std::string readFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+std::string readFile(const std::filesystem::path& path) { return core::readFile(path.string()); }
 
 std::vector<std::string> servingHosts(const std::string& serviceIp,
                                       const std::vector<std::string>& extraHosts) {
@@ -64,28 +60,6 @@ std::string base64(const std::string& data) {
 }
 
 }  // namespace
-
-core::Status writeFileAtomically(const std::string& path, const std::string& content, int mode) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return core::internal("cannot write " + temp + ": " + std::strerror(errno));
-  ::fchmod(fd, mode_t(mode));  // also when the temp file existed with another mode
-  size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return core::internal("cannot write " + temp + ": " + std::strerror(errno));
-    }
-    written += size_t(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0)
-    return core::internal("cannot rename " + temp + ": " + std::strerror(errno));
-  return core::Ok{};
-}
 
 core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string& serviceIp,
                                   const std::vector<std::string>& extraHosts) {
@@ -137,6 +111,35 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
     if (auto ok = writeFileAtomically((dir / "server.key").string(), pki.serverKeyPem, 0600); !ok)
       return ok.takeError();
     if (auto ok = writeFileAtomically((dir / "server.crt").string(), pki.serverCertPem, 0644); !ok)
+      return ok.takeError();
+  }
+
+  // The client certificate for the node API: its name is what the agents
+  // let in, so only the name and the CA are checked on reuse.
+  if (fs::exists(dir / "kubelet-client.crt") && fs::exists(dir / "kubelet-client.key")) {
+    pki.kubeletClientCertPem = readFile(dir / "kubelet-client.crt");
+    pki.kubeletClientKeyPem = readFile(dir / "kubelet-client.key");
+    if (!pki::certificateMatches(pki.kubeletClientCertPem, pki.kubeletClientKeyPem, pki.caKeyPem) ||
+        !pki::certificateCovers(pki.kubeletClientCertPem, {}, kRenewBeforeSeconds))
+      pki.kubeletClientCertPem.clear();
+  }
+  if (pki.kubeletClientCertPem.empty()) {
+    pki::Credentials ca{pki.caCertPem, pki.caKeyPem};
+    auto client = pki::issueCertificate({.commonName = "kube-apiserver-kubelet-client",
+                                         .organization = "system:masters",
+                                         .days = kServerDays,
+                                         .clientAuth = true},
+                                        &ca);
+    if (!client) return client.takeError();
+    pki.kubeletClientCertPem = client->certPem;
+    pki.kubeletClientKeyPem = client->keyPem;
+    if (auto ok = writeFileAtomically((dir / "kubelet-client.key").string(),
+                                      pki.kubeletClientKeyPem, 0600);
+        !ok)
+      return ok.takeError();
+    if (auto ok = writeFileAtomically((dir / "kubelet-client.crt").string(),
+                                      pki.kubeletClientCertPem, 0644);
+        !ok)
       return ok.takeError();
   }
 

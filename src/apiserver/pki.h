@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/files.h"
 #include "core/result.h"
 
 namespace podnet::apiserver {
@@ -16,6 +17,12 @@ struct Pki {
   std::string serverCertPem;
   std::string serverKeyPem;
   std::string adminToken;
+  // What the server presents to the agents' node API (kubelet's port) when
+  // it proxies logs, exec, attach and port-forward: kube-apiserver's
+  // --kubelet-client-certificate, CN kube-apiserver-kubelet-client in
+  // system:masters.
+  std::string kubeletClientCertPem;
+  std::string kubeletClientKeyPem;
 };
 
 // Reads DIR/pki/{ca.crt,ca.key,server.crt,server.key,admin.token}, creating
@@ -30,7 +37,6 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
 std::string kubeconfigYaml(const std::string& serverUrl, const std::string& caCertPem,
                            const std::string& token);
 
-// Writes a file atomically (temp file, fsync, rename) with the given mode.
-core::Status writeFileAtomically(const std::string& path, const std::string& content, int mode);
+using core::writeFileAtomically;  // core/files.h
 
 }  // namespace podnet::apiserver

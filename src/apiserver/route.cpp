@@ -70,7 +70,9 @@ void routeResource(Route& route, std::vector<std::string> rest) {
     bool known =
         (subresource == "status" && info->hasStatus) ||
         (subresource == "scale" && info->hasScale) ||
-        (subresource == "binding" && info->kind == "Pod");
+        (info->kind == "Pod" && (subresource == "binding" || subresource == "log" ||
+                                 subresource == "exec" || subresource == "attach" ||
+                                 subresource == "portforward"));
     if (!known) return;
   }
   route.kind = RouteKind::Resource;

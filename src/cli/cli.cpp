@@ -16,6 +16,7 @@
 #include "dns/dns_main.h"
 #include "ingress/ingress_main.h"
 #include "policy/policy_main.h"
+#include "runtime/container_shim.h"
 #include "testserver/testserver.h"
 
 namespace podnet::cli {
@@ -147,6 +148,8 @@ int run(int argc, char** argv) {
   if (command == "down") return cluster::runDown(rest);
   if (command == "exec") return cluster::runExec(rest);
   if (command == "policy") return policy::runPolicyMain(rest);
+  // Started by the agent, one per container (not for users: no usage line).
+  if (command == "container-shim" && rest.size() == 1) return runtime::runShim(rest[0]);
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);
   return 2;
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,13 +14,15 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/container_process.h"
 #include "api/object.h"
 #include "api/resource.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "core/files.h"
 #include "net/netlink.h"
 #include "net/netns.h"
+#include "pki/certificates.h"
+#include "runtime/container_process.h"
 
 namespace podnet::cluster {
 
@@ -279,11 +282,49 @@ int runUp(const std::vector<std::string>& args) {
     defaultRoute.device = "eth0";
     if (auto added = inside->replaceRoute(defaultRoute); !added)
       return fail("default route in " + netns + ": " + added.error().message);
-    pid_t agent = spawnDaemon(
-        {self, "agent", "--kubeconfig", kubeconfig.string(), "--node-name", name, "--data-dir",
-         (dataDir / "nodes" / name).string(), "--node-ip", nodeIp, "--overlay", options.overlay,
-         "--cluster-cidr", options.clusterCidr, "--service-cidr", options.serviceCidr},
-        (dataDir / ("agent-" + name + ".log")).string(), net::namedNetnsPath(netns));
+    // The node API's serving certificate, from the cluster CA (kubelet's
+    // --tls-cert-file); the API server verifies it when it proxies logs,
+    // exec, attach and port-forward, and the node lets in only clients with
+    // a certificate from the same CA.
+    fs::path nodeDir = dataDir / "nodes" / name;
+    fs::path nodePki = nodeDir / "pki";
+    std::error_code ignored;
+    fs::create_directories(nodePki, ignored);
+    ::chmod(nodePki.c_str(), 0700);
+    fs::path caCert = dataDir / "server" / "pki" / "ca.crt";
+    pki::Credentials ca{core::readFile(caCert.string()),
+                        core::readFile((dataDir / "server" / "pki" / "ca.key").string())};
+    if (auto issued = pki::ensureCertificate({.commonName = "system:node:" + name,
+                                              .organization = "system:nodes",
+                                              .hosts = {name, nodeIp}},
+                                             ca, (nodePki / "node.crt").string(),
+                                             (nodePki / "node.key").string());
+        !issued)
+      return fail("certificate of " + name + ": " + issued.error().message);
+    pid_t agent =
+        spawnDaemon({self,
+                     "agent",
+                     "--kubeconfig",
+                     kubeconfig.string(),
+                     "--node-name",
+                     name,
+                     "--data-dir",
+                     nodeDir.string(),
+                     "--node-ip",
+                     nodeIp,
+                     "--overlay",
+                     options.overlay,
+                     "--cluster-cidr",
+                     options.clusterCidr,
+                     "--service-cidr",
+                     options.serviceCidr,
+                     "--tls-cert-file",
+                     (nodePki / "node.crt").string(),
+                     "--tls-private-key-file",
+                     (nodePki / "node.key").string(),
+                     "--client-ca-file",
+                     caCert.string()},
+                    (dataDir / ("agent-" + name + ".log")).string(), net::namedNetnsPath(netns));
     state["nodes"].back()["agentPid"] = agent;
     save();
   }
@@ -376,7 +417,8 @@ spec:
   // so Ingresses written for ingress-nginx are served unchanged.
   {
     fs::path ingressManifest = dataDir / "server" / "podnet-ingress.yaml";
-    std::ofstream(ingressManifest) << R"(apiVersion: networking.k8s.io/v1
+    std::ofstream(ingressManifest)
+        << R"(apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata:
   name: podnet
@@ -395,7 +437,7 @@ metadata:
   namespace: kube-system
   labels: {app.kubernetes.io/name: podnet-ingress}
   annotations: {metallb.universe.tf/loadBalancerIPs: ")" +
-                                          options.nodeSubnet + R"(.250"}
+               options.nodeSubnet + R"(.250"}
 spec:
   type: LoadBalancer
   # As ingress-nginx's: clients' addresses reach the proxy unchanged
@@ -421,9 +463,9 @@ spec:
       containers:
         - name: controller
           image: podnet/ingress
-          command: [")" + self + R"(", ingress, --kubeconfig, ")" +
-                                          kubeconfig.string() +
-                                          R"(", --publish-service, kube-system/podnet-ingress, --threads, "2"]
+          command: [")" +
+               self + R"(", ingress, --kubeconfig, ")" + kubeconfig.string() +
+               R"(", --publish-service, kube-system/podnet-ingress, --threads, "2"]
           ports:
             - {name: http, containerPort: 80, protocol: TCP}
             - {name: https, containerPort: 443, protocol: TCP}
@@ -472,7 +514,7 @@ int down(const fs::path& dataDir, bool quiet) {
   for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
     for (const Json& container : sandbox.value("containers", Json::array())) {
       pid_t pid = container.value("pid", 0);
-      if (pid > 0 && agent::processStartTime(pid) == container.value("procStart", 0ULL)) {
+      if (pid > 0 && runtime::processStartTime(pid) == container.value("procStart", 0ULL)) {
         ::kill(-pid, SIGKILL);
         ::kill(pid, SIGKILL);
       }
@@ -543,7 +585,7 @@ int runExec(const std::vector<std::string>& args) {
                       "usage: podnet exec [--data-dir DIR] [-n NS] POD [-c CONTAINER] -- CMD...");
   for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
     if (sandbox.value("namespace", "") != ns || sandbox.value("name", "") != pod) continue;
-    agent::ProcessSpec spec;
+    runtime::ProcessSpec spec;
     spec.argv = command;
     const char* term = std::getenv("TERM");
     spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -559,7 +601,7 @@ int runExec(const std::vector<std::string>& args) {
     spec.hostname = pod;
     spec.newSession = false;
     spec.keepStdin = true;
-    auto started = agent::spawnInPod(spec);
+    auto started = runtime::spawnInPod(spec);
     if (!started) {
       std::fprintf(stderr, "podnet exec: %s\n", started.error().message.c_str());
       return 126;

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <memory>
 
+#include "core/files.h"
+
 namespace podnet::pki {
 
 namespace {
@@ -134,7 +136,8 @@ core::Result<Credentials> issueCertificate(const CertificateRequest& request,
     ok = ok && addExtension(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
     ok = ok &&
          addExtension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-    ok = ok && addExtension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth");
+    ok = ok && addExtension(cert.get(), &ctx, NID_ext_key_usage,
+                            request.clientAuth ? "clientAuth" : "serverAuth");
     if (issuerCert)
       ok = ok && addExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
   }
@@ -168,6 +171,18 @@ bool certificateMatches(const std::string& certPem, const std::string& keyPem,
   KeyPtr issuerKey = parseKey(issuerKeyPem);
   return cert && key && issuerKey && X509_verify(cert.get(), issuerKey.get()) == 1 &&
          X509_check_private_key(cert.get(), key.get()) == 1;
+}
+
+core::Status ensureCertificate(const CertificateRequest& request, const Credentials& issuer,
+                               const std::string& certPath, const std::string& keyPath) {
+  std::string certPem = core::readFile(certPath), keyPem = core::readFile(keyPath);
+  if (!certPem.empty() && certificateMatches(certPem, keyPem, issuer.keyPem) &&
+      certificateCovers(certPem, request.hosts, 30L * 24 * 3600))
+    return core::Ok{};
+  auto issued = issueCertificate(request, &issuer);
+  if (!issued) return issued.takeError();
+  if (auto ok = core::writeFileAtomically(keyPath, issued->keyPem, 0600); !ok) return ok;
+  return core::writeFileAtomically(certPath, issued->certPem, 0644);
 }
 
 bool validKeyPair(const std::string& certPem, const std::string& keyPem) {

@@ -21,6 +21,7 @@ struct CertificateRequest {
   std::vector<std::string> hosts;  // subjectAltNames: DNS names (wildcards too) or IP addresses
   int days = 365;
   bool isCa = false;
+  bool clientAuth = false;  // a client certificate (extended key usage clientAuth, not serverAuth)
 };
 
 // A new P-256 key and a certificate for it, signed by `issuer` or, when it
@@ -38,6 +39,13 @@ bool certificateMatches(const std::string& certPem, const std::string& keyPem,
 // Whether a PEM certificate and a PEM key parse and belong together (what a
 // kubernetes.io/tls Secret must hold).
 bool validKeyPair(const std::string& certPem, const std::string& keyPem);
+
+// Keeps the certificate at `certPath` (key at `keyPath`) if `issuer` signed
+// it and it still covers `request.hosts` for 30 more days; otherwise issues a
+// new one and writes both (key 0600, certificate 0644). How a node's API gets
+// its serving certificate from the cluster CA.
+core::Status ensureCertificate(const CertificateRequest& request, const Credentials& issuer,
+                               const std::string& certPath, const std::string& keyPath);
 
 bool isIpAddress(const std::string& host);
 // 2 * `bytes` random hex digits ("" if the random source fails).

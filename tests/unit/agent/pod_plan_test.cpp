@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/container_process.h"
+#include "runtime/container_process.h"
 
 namespace podnet::agent {
 namespace {
@@ -295,40 +295,40 @@ class FindExecutable : public ::testing::Test {
 
 TEST_F(FindExecutable, FirstMatchInPathOrder) {
   std::string path = (dir_ / "b").string() + ":" + (dir_ / "a").string();
-  auto found = findExecutable("prog", path);
+  auto found = runtime::findExecutable("prog", path);
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, (dir_ / "b" / "prog").string());
-  found = findExecutable("prog", (dir_ / "a").string() + ":" + (dir_ / "b").string());
+  found = runtime::findExecutable("prog", (dir_ / "a").string() + ":" + (dir_ / "b").string());
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, (dir_ / "a" / "prog").string());
 }
 
 TEST_F(FindExecutable, SkipsDirectoriesAndNonExecutables) {
   std::string path = (dir_ / "a").string() + ":" + (dir_ / "b").string();
-  auto found = findExecutable("tool", path);
+  auto found = runtime::findExecutable("tool", path);
   ASSERT_FALSE(found);
   EXPECT_EQ(found.error().message, "exec: \"tool\": executable file not found in $PATH");
 }
 
 TEST_F(FindExecutable, SystemProgramsAndMissingOnes) {
-  auto sh = findExecutable("sh", "/usr/local/bin:/usr/bin:/bin");
+  auto sh = runtime::findExecutable("sh", "/usr/local/bin:/usr/bin:/bin");
   ASSERT_TRUE(sh);
   EXPECT_EQ(::access(sh->c_str(), X_OK), 0);
-  auto missing = findExecutable("nosuchprogram", "/usr/local/bin:/usr/bin:/bin");
+  auto missing = runtime::findExecutable("nosuchprogram", "/usr/local/bin:/usr/bin:/bin");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message, "exec: \"nosuchprogram\": executable file not found in $PATH");
-  auto empty = findExecutable("", "/usr/bin");
+  auto empty = runtime::findExecutable("", "/usr/bin");
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().message, "exec: \"\": executable file not found in $PATH");
 }
 
 TEST_F(FindExecutable, PathsWithASlashAreUsedAsIs) {
   std::string program = (dir_ / "c-tool").string();
-  auto found = findExecutable(program, "");
+  auto found = runtime::findExecutable(program, "");
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, program);
   std::string missing = (dir_ / "nope").string();
-  auto error = findExecutable(missing, "/usr/bin");
+  auto error = runtime::findExecutable(missing, "/usr/bin");
   ASSERT_FALSE(error);
   EXPECT_EQ(error.error().message,
             "exec: \"" + missing + "\": stat " + missing + ": no such file or directory");
@@ -337,7 +337,7 @@ TEST_F(FindExecutable, PathsWithASlashAreUsedAsIs) {
 TEST_F(FindExecutable, EmptyPathEntryIsTheCurrentDirectory) {
   std::filesystem::path old = std::filesystem::current_path();
   std::filesystem::current_path(dir_ / "a");
-  auto found = findExecutable("prog", ":/nonexistent");
+  auto found = runtime::findExecutable("prog", ":/nonexistent");
   std::filesystem::current_path(old);
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, "./prog");

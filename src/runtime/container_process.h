@@ -11,7 +11,7 @@
 
 #include "core/result.h"
 
-namespace podnet::agent {
+namespace podnet::runtime {
 
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH (of `env`, else the agent's)
@@ -24,6 +24,12 @@ struct ProcessSpec {
   std::string logPath;            // stdout+stderr appended here; empty: inherit
   bool newSession = true;         // setsid, so the agent's terminal signals don't reach it
   bool keepStdin = false;         // podnet exec: the caller's stdin; else /dev/null
+  // Descriptors of the caller that become the process's 0, 1 and 2 (a pipe
+  // or a terminal's replica); -1: the defaults above (logPath, keepStdin).
+  int stdinFd = -1, stdoutFd = -1, stderrFd = -1;
+  // stdin is a terminal that becomes the controlling terminal of the new
+  // session (needs newSession), so ^C and window changes reach the process.
+  bool controllingTerminal = false;
 };
 
 // The absolute path of `program` as execvp would find it with `pathVariable`,
@@ -41,4 +47,4 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec);
 // tells a process from a later one that reuses its pid. 0 when it is gone.
 unsigned long long processStartTime(pid_t pid);
 
-}  // namespace podnet::agent
+}  // namespace podnet::runtime

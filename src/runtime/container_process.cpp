@@ -1,8 +1,9 @@
-#include "agent/container_process.h"
+#include "runtime/container_process.h"
 
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,7 +16,7 @@
 
 #include "core/error.h"
 
-namespace podnet::agent {
+namespace podnet::runtime {
 
 core::Result<std::string> findExecutable(const std::string& program,
                                          const std::string& pathVariable) {
@@ -124,7 +125,9 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0)
       failChild(report[1], "sethostname");
     if (::chdir(workingDir.c_str()) != 0) failChild(report[1], "chdir to workingDir");
-    if (!spec.keepStdin) {
+    if (spec.stdinFd >= 0) {
+      ::dup2(spec.stdinFd, 0);
+    } else if (!spec.keepStdin) {
       int devNull = ::open("/dev/null", O_RDONLY);
       if (devNull >= 0) ::dup2(devNull, 0);
     }
@@ -132,6 +135,10 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
       ::dup2(logFd, 1);
       ::dup2(logFd, 2);
     }
+    if (spec.stdoutFd >= 0) ::dup2(spec.stdoutFd, 1);
+    if (spec.stderrFd >= 0) ::dup2(spec.stderrFd, 2);
+    if (spec.controllingTerminal && ::ioctl(0, TIOCSCTTY, 0) != 0)
+      failChild(report[1], "set the controlling terminal");
     ::execve(program->c_str(), argv.data(), envp.data());
     failChild(report[1], "exec");
   }
@@ -171,4 +178,4 @@ unsigned long long processStartTime(pid_t pid) {
   return 0;
 }
 
-}  // namespace podnet::agent
+}  // namespace podnet::runtime
