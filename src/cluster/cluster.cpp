@@ -513,10 +513,14 @@ int down(const fs::path& dataDir, bool quiet) {
     stopProcess(node.value("agentPid", 0), std::chrono::seconds(5));
   for (const auto& [dir, sandbox] : sandboxes(dataDir)) {
     for (const Json& container : sandbox.value("containers", Json::array())) {
-      pid_t pid = container.value("pid", 0);
-      if (pid > 0 && runtime::processStartTime(pid) == container.value("procStart", 0ULL)) {
-        ::kill(-pid, SIGKILL);
-        ::kill(pid, SIGKILL);
+      // The program (and its process group), then its shim.
+      for (auto [pidKey, startKey] :
+           {std::pair{"containerPid", "containerStart"}, {"pid", "procStart"}}) {
+        pid_t pid = container.value(pidKey, 0);
+        if (pid > 0 && runtime::processStartTime(pid) == container.value(startKey, 0ULL)) {
+          ::kill(-pid, SIGKILL);
+          ::kill(pid, SIGKILL);
+        }
       }
     }
     net::deleteNamedNetns(sandbox.value("netns", ""));

@@ -311,9 +311,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool previous = isTrue(parameter("previous"));
     int instance = container.instance;
     if (previous) {
+      // kubelet's lastState.terminated: while the container waits to be
+      // restarted, that is the instance that just ended; else the one
+      // before the current one.
       int found = -1;
+      bool awaitingRestart = !container.running && container.instance >= 0 &&
+                             container.waitingReason == "CrashLoopBackOff";
       for (int logged : runtime::loggedInstances(container.logDir))
-        if (logged < container.instance) found = logged;
+        if (logged < container.instance || (awaitingRestart && logged == container.instance))
+          found = logged;
       if (found < 0)
         return reply(400, "BadRequest",
                      "previous terminated container \"" + container.name + "\" in pod \"" +

@@ -149,12 +149,14 @@ class AgentTest : public ::testing::Test {
         if (!state.is_object()) continue;
         if (state.contains("containers") && state["containers"].is_array())
           for (const Json& c : state["containers"]) {
-            int pid = c.value("pid", 0);
             // Containers run in a session of their own: the group holds
-            // their children too (a shell's `sleep`).
-            if (pid > 1) {
-              ::kill(-pid, SIGKILL);
-              ::kill(pid, SIGKILL);
+            // their children too (a shell's `sleep`). Then their shims.
+            for (const char* key : {"containerPid", "pid"}) {
+              int pid = c.value(key, 0);
+              if (pid > 1) {
+                ::kill(-pid, SIGKILL);
+                ::kill(pid, SIGKILL);
+              }
             }
           }
         std::string netns = state.value("netns", "");
@@ -221,7 +223,7 @@ class AgentTest : public ::testing::Test {
     Json state = sandbox(pod);
     if (!state.is_object() || !state.contains("containers")) return 0;
     for (const Json& c : state["containers"])
-      if (c.value("name", "") == container) return c.value("pid", 0);
+      if (c.value("name", "") == container) return c.value("containerPid", 0);
     return 0;
   }
   static std::string agentLog() { return readFile(dataDir_ + "/agent.log"); }
@@ -303,7 +305,7 @@ TEST_F(AgentTest, TwoContainersTalkOverLocalhost) {
   Json running = waitPhase("pair", "Running");
   ASSERT_TRUE(running.is_object()) << getJson("pod pair").dump(2);
   std::string logPath =
-      dataDir_ + "/n1/pods/" + running["metadata"].value("uid", "") + "/client.log";
+      dataDir_ + "/n1/pods/" + running["metadata"].value("uid", "") + "/logs/client/0.log";
   EXPECT_TRUE(waitUntil([&] {
     return readFile(logPath).find("hello-from-server") != std::string::npos;
   })) << readFile(logPath);
