@@ -109,7 +109,10 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
-    signal(SIGPIPE, SIG_DFL);
+    // Ignored signals stay ignored across exec: the shim ignores SIGTERM,
+    // its program must not.
+    for (int number = 1; number < NSIG; ++number)
+      if (number != SIGKILL && number != SIGSTOP) signal(number, SIG_DFL);
     if (spec.newSession) ::setsid();
     if (::setns(netnsFd, CLONE_NEWNET) != 0) failChild(report[1], "setns");
     if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) failChild(report[1], "unshare");
