@@ -16,8 +16,12 @@ namespace podnet::agent {
 namespace {
 
 std::atomic<bool> stopRequested{false};
+std::atomic<int> stopSignal{0};
 
-void onSignal(int) { stopRequested = true; }
+void onSignal(int number) {
+  stopSignal = number;
+  stopRequested = true;
+}
 
 constexpr const char* kUsage =
     "usage: podnet agent --kubeconfig FILE --node-name NAME --data-dir DIR [flags]\n"
@@ -106,8 +110,13 @@ int runAgentMain(const std::vector<std::string>& args) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A daemon: a hang-up (a terminal going away) is no reason to stop.
+  signal(SIGHUP, SIG_IGN);
   Agent agent(std::move(config), apiClient);
-  return agent.run(stopRequested);
+  int code = agent.run(stopRequested);
+  if (stopSignal != 0)
+    std::fprintf(stderr, "podnet agent: stopped by signal %d\n", stopSignal.load());
+  return code;
 }
 
 }  // namespace podnet::agent

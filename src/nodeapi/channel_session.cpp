@@ -23,6 +23,7 @@
 #include "nodeapi/sessions.h"
 #include "runtime/container_shim.h"
 #include "streaming/channel.h"
+#include "streaming/spdy.h"
 
 namespace podnet::nodeapi::detail {
 
@@ -54,37 +55,50 @@ std::string chooseProtocol(std::string_view offered) {
   return {};
 }
 
-// What the two sessions share: the WebSocket, the queue of messages to the
-// client, and the end (status, then close 1000).
+// What the two sessions share: the client's transport, the queue of output
+// to it, and the end. Two transports: WebSocket (channel.k8s.io v5/v4:
+// one binary message per write, the channel in its first byte; the end is
+// the status on channel 3, then a close with 1000) and SPDY/3.1 (kubectl's
+// fallback and older kubectl: one stream per channel, opened by the client
+// with a streamtype header; the end is FIN on the output streams, the status
+// on the error stream, then GOAWAY).
 class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
  public:
-  ChannelSession(TlsStream stream, SessionContext context)
-      : ws_(std::move(stream)), context_(std::move(context)), timer_(ws_.get_executor()) {}
+  ChannelSession(TlsStream stream, SessionContext context, bool websocket)
+      : context_(std::move(context)), websocket_(websocket), timer_(stream.get_executor()) {
+    if (websocket_)
+      ws_.emplace(std::move(stream));
+    else
+      raw_.emplace(std::move(stream));
+  }
   virtual ~ChannelSession() = default;
+
+  // Which streams the request asked for (exec's and attach's query).
+  void setStreams(const StreamOptions& streams) { streams_ = streams; }
 
   void accept(Request request, beast::flat_buffer buffer) {
     request_ = std::move(request);
+    if (!websocket_) return acceptSpdy(std::move(buffer));
     beast::string_view offered = request_[http::field::sec_websocket_protocol];
     protocol_ = chooseProtocol(std::string_view(offered.data(), offered.size()));
-    if (protocol_.empty()) return refuse();
+    if (protocol_.empty())
+      return refuse(400,
+                    "no supported stream protocol offered (want v5.channel.k8s.io or "
+                    "v4.channel.k8s.io)");
     websocket::stream_base::timeout timeout{};
     timeout.handshake_timeout = std::chrono::seconds(30);
     timeout.idle_timeout = context_.idleTimeout;
     timeout.keep_alive_pings = true;
-    ws_.set_option(timeout);
-    ws_.binary(true);
-    ws_.read_message_max(16 * 1024 * 1024);
+    ws_->set_option(timeout);
+    ws_->binary(true);
+    ws_->read_message_max(16 * 1024 * 1024);
     std::string protocol = protocol_;
-    ws_.set_option(
+    ws_->set_option(
         websocket::stream_base::decorator([protocol](websocket::response_type& response) {
           response.set(http::field::sec_websocket_protocol, protocol);
         }));
-    // Bytes the HTTP parser read past the request belong to the WebSocket.
-    if (buffer.size() > 0) {
-      // Beast's accept with a request takes no extra bytes; kubectl waits
-      // for the 101 before it sends, so there are none in practice.
-    }
-    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+    // kubectl waits for the 101 before it sends: no bytes past the request.
+    ws_->async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
       self->startedAt_ = std::chrono::steady_clock::now();
       self->start();
@@ -100,10 +114,14 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   // The client is gone before the end.
   virtual void onAbort() = 0;
 
+  asio::any_io_executor executor() { return timer_.get_executor(); }
   bool v5() const { return protocol_ == "v5.channel.k8s.io"; }
 
+  // Reads what the client sends next (called once at start and after each
+  // piece of stdin is delivered: a slow program slows the client).
   void readClient() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (!websocket_) return resumeSpdy();
+    ws_->async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) {
         if (!self->finishing_) self->onAbort();
         return;
@@ -114,29 +132,52 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
     });
   }
 
-  // Queues one message to the client; `sent` runs once it is written (the
-  // reader of the stream it came from goes on then: no unbounded queue).
+  // Queues output to the client; `sent` runs once it is written (the reader
+  // of the stream it came from goes on then: no unbounded queue).
   void send(streaming::Channel channel, std::string_view payload,
             std::function<void()> sent = nullptr) {
-    queue_.push_back({streaming::encodeChannelMessage(channel, payload), std::move(sent)});
+    if (websocket_) {
+      queue_.push_back({streaming::encodeChannelMessage(channel, payload), std::move(sent)});
+    } else {
+      uint32_t stream = channel == streaming::Channel::stderrData ? stderrStream_ : stdoutStream_;
+      std::string frames;
+      if (stream != 0) codec_.data(frames, stream, payload);
+      queue_.push_back({std::move(frames), std::move(sent)});
+    }
     if (!writing_) writeNext();
   }
 
-  // Sends the status and closes with 1000 once everything queued is out.
+  // Sends the status and ends the session once everything queued is out.
   void finish(std::string status) {
     if (finishing_) return;
     finishing_ = true;
-    queue_.push_back(
-        {streaming::encodeChannelMessage(streaming::Channel::status, status), nullptr});
+    if (websocket_) {
+      queue_.push_back(
+          {streaming::encodeChannelMessage(streaming::Channel::status, status), nullptr});
+    } else {
+      std::string frames;
+      for (uint32_t stream : {stdoutStream_, stderrStream_})
+        if (stream != 0) codec_.data(frames, stream, "", true);
+      if (errorStream_ != 0) {
+        // v4 carries the Status as JSON, Success included (as kubelet).
+        codec_.data(frames, errorStream_, status);
+        codec_.data(frames, errorStream_, "", true);
+      }
+      codec_.goAway(frames, lastStreamId_);
+      queue_.push_back({std::move(frames), nullptr});
+    }
     closeAfterQueue_ = true;
     if (!writing_) writeNext();
   }
 
-  websocket::stream<TlsStream> ws_;
   SessionContext context_;
+  bool websocket_;
+  std::optional<websocket::stream<TlsStream>> ws_;
+  std::optional<TlsStream> raw_;
   asio::steady_timer timer_;
   Request request_;
   std::string protocol_;
+  StreamOptions streams_;
 
  private:
   struct Outgoing {
@@ -144,28 +185,32 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
     std::function<void()> sent;
   };
 
-  void refuse() {
+  TlsStream& tls() { return websocket_ ? ws_->next_layer() : *raw_; }
+
+  void refuse(int code, const std::string& message,
+              std::vector<std::pair<std::string, std::string>> headers = {}) {
     auto response =
-        std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
+        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(code), 11);
     response->set(http::field::content_type, "application/json");
-    response->body() = statusJson(400, "BadRequest",
-                                  "no supported stream protocol offered (want v5.channel.k8s.io or "
-                                  "v4.channel.k8s.io)");
+    for (const auto& [name, value] : headers) response->set(name, value);
+    response->body() = statusJson(code, code == 403 ? "Forbidden" : "BadRequest", message);
     response->keep_alive(false);
     response->prepare_payload();
-    http::async_write(ws_.next_layer(), *response,
+    http::async_write(tls(), *response,
                       [self = shared_from_this(), response](beast::error_code, size_t) {
-                        beast::get_lowest_layer(self->ws_).close();
+                        beast::get_lowest_layer(self->tls()).close();
                       });
   }
+
+  // ---- WebSocket -------------------------------------------------------------
 
   void handleMessage(std::string message) {
     auto decoded = streaming::decodeChannelMessage(message, v5());
     if (!decoded) {
       // A malformed message ends the session with a protocol error.
-      ws_.async_close(websocket::close_reason(websocket::close_code::protocol_error,
-                                              decoded.error().message.substr(0, 100)),
-                      [self = shared_from_this()](beast::error_code) { self->onAbort(); });
+      ws_->async_close(websocket::close_reason(websocket::close_code::protocol_error,
+                                               decoded.error().message.substr(0, 100)),
+                       [self = shared_from_this()](beast::error_code) { self->onAbort(); });
       return;
     }
     if (decoded->close) {
@@ -184,6 +229,174 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
         return readClient();  // channels a client does not send: ignored
     }
   }
+
+  // ---- SPDY ------------------------------------------------------------------
+
+  void acceptSpdy(beast::flat_buffer buffer) {
+    bool offered = false;
+    for (const auto& field : request_)
+      if (beast::iequals(field.name_string(), "X-Stream-Protocol-Version") &&
+          field.value() == "v4.channel.k8s.io")
+        offered = true;
+    // kubelet speaks v4 down to v1 over SPDY; every kubectl since 1.5 offers v4.
+    if (!offered)
+      return refuse(403, "no supported stream protocol offered (want v4.channel.k8s.io)",
+                    {{"X-Accepted-Stream-Protocol-Versions", "v4.channel.k8s.io"}});
+    protocol_ = "v4.channel.k8s.io";
+    spdyInput_ = beast::buffers_to_string(buffer.data());
+    auto reply = std::make_shared<std::string>(
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Connection: Upgrade\r\n"
+        "Upgrade: SPDY/3.1\r\n"
+        "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n");
+    auto self = shared_from_this();
+    asio::async_write(*raw_, asio::buffer(*reply), [self, reply](beast::error_code ec, size_t) {
+      if (ec) return;
+      self->startedAt_ = std::chrono::steady_clock::now();
+      // kubelet gives the client 30 s to open its streams.
+      self->timer_.expires_after(std::chrono::seconds(30));
+      self->timer_.async_wait([self](beast::error_code ec) {
+        if (!ec && !self->started_) self->endSpdy();
+      });
+      self->spdyPaused_ = false;
+      self->processSpdy();
+      self->readSpdy();
+    });
+  }
+
+  void readSpdy() {
+    if (spdyReading_ || spdyEnded_) return;
+    spdyReading_ = true;
+    raw_->async_read_some(asio::buffer(spdyChunk_),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            self->spdyReading_ = false;
+                            if (ec) {
+                              if (!self->finishing_) self->onAbort();
+                              return self->endSpdy();
+                            }
+                            self->spdyInput_.append(self->spdyChunk_, n);
+                            self->processSpdy();
+                            if (!self->spdyPaused_) self->readSpdy();
+                          });
+  }
+
+  void resumeSpdy() {
+    if (!spdyPaused_) return;
+    spdyPaused_ = false;
+    processSpdy();
+    if (!spdyPaused_) readSpdy();
+  }
+
+  // Handles complete frames until one is stdin for the program (then waits
+  // for it to be delivered) or the input runs out.
+  void processSpdy() {
+    size_t offset = 0;
+    while (!spdyEnded_ && !spdyPaused_) {
+      streaming::spdy::Frame frame;
+      auto parsed = codec_.parse(std::string_view(spdyInput_).substr(offset), frame);
+      if (parsed.outcome == streaming::spdy::Codec::Outcome::needMore) break;
+      if (parsed.outcome == streaming::spdy::Codec::Outcome::error) {
+        std::string out;
+        codec_.goAway(out, lastStreamId_, streaming::spdy::kProtocolError);
+        queue_.push_back({std::move(out), [self = shared_from_this()] { self->endSpdy(); }});
+        if (!writing_) writeNext();
+        if (!finishing_) onAbort();
+        spdyInput_.clear();
+        return;
+      }
+      offset += parsed.consumed;
+      handleSpdyFrame(frame);
+    }
+    spdyInput_.erase(0, offset);
+  }
+
+  void handleSpdyFrame(streaming::spdy::Frame& frame) {
+    using streaming::spdy::FrameType;
+    switch (frame.type) {
+      case FrameType::synStream: {
+        lastStreamId_ = std::max(lastStreamId_, frame.streamId);
+        std::string out;
+        codec_.synReply(out, frame.streamId, {});
+        queue_.push_back({std::move(out), nullptr});
+        if (!writing_) writeNext();
+        std::string_view type = streaming::spdy::headerValue(frame.headers, "streamtype");
+        if (type == "error") errorStream_ = frame.streamId;
+        if (type == "stdin") stdinStream_ = frame.streamId;
+        if (type == "stdout") stdoutStream_ = frame.streamId;
+        if (type == "stderr") stderrStream_ = frame.streamId;
+        if (type == "resize") resizeStream_ = frame.streamId;
+        if (frame.fin() && frame.streamId == stdinStream_) stdinEnded_ = true;
+        // Runs once every stream the request asked for is open.
+        bool ready = errorStream_ != 0 && (!streams_.in || stdinStream_ != 0) &&
+                     (!streams_.out || stdoutStream_ != 0) &&
+                     (!streams_.err || streams_.tty || stderrStream_ != 0) &&
+                     (!streams_.tty || resizeStream_ != 0);
+        if (ready && !started_) {
+          started_ = true;
+          timer_.cancel();
+          start();
+          if (earlySize_) onResize(earlySize_->width, earlySize_->height);
+          if (stdinEnded_) onCloseStdin();
+        }
+        return;
+      }
+      case FrameType::data: {
+        if (frame.streamId == stdinStream_ && stdinStream_ != 0) {
+          bool fin = frame.fin();
+          if (!frame.data.empty() && started_) {
+            spdyPaused_ = true;
+            onStdin(std::move(frame.data), [self = shared_from_this(), fin] {
+              if (fin) self->onCloseStdin();
+              self->resumeSpdy();
+            });
+            return;
+          }
+          if (fin) {
+            stdinEnded_ = true;
+            if (started_) onCloseStdin();
+          }
+        } else if (frame.streamId == resizeStream_ && resizeStream_ != 0) {
+          // JSON objects, one per write; a size may straddle two frames.
+          resizeInput_ += frame.data;
+          size_t end;
+          while ((end = resizeInput_.find('}')) != std::string::npos) {
+            if (auto size = streaming::decodeResize(resizeInput_.substr(0, end + 1))) {
+              // The first size may come before the last stream is open.
+              if (started_)
+                onResize(size->width, size->height);
+              else
+                earlySize_ = *size;
+            }
+            resizeInput_.erase(0, end + 1);
+          }
+          if (resizeInput_.size() > 4096) resizeInput_.clear();
+        }
+        return;
+      }
+      case FrameType::ping: {
+        std::string out;
+        codec_.ping(out, frame.pingId);
+        queue_.push_back({std::move(out), nullptr});
+        if (!writing_) writeNext();
+        return;
+      }
+      case FrameType::goAway:
+        if (!finishing_) onAbort();
+        return endSpdy();
+      default:
+        return;  // RST_STREAM of a stream, SETTINGS, WINDOW_UPDATE: nothing to do
+    }
+  }
+
+  void endSpdy() {
+    if (spdyEnded_) return;
+    spdyEnded_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(*raw_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*raw_).close();
+  }
+
+  // ---- writing -------------------------------------------------------------
 
   void writeNext() {
     if (queue_.empty()) {
@@ -205,25 +418,31 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
           });
           return;
         }
-        ws_.async_close(websocket::close_code::normal,
-                        [self = shared_from_this()](beast::error_code) {});
+        if (websocket_)
+          ws_->async_close(websocket::close_code::normal,
+                           [self = shared_from_this()](beast::error_code) {});
+        else
+          endSpdy();
       }
       return;
     }
     writing_ = true;
-    ws_.async_write(asio::buffer(queue_.front().message),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) {
-                        self->queue_.clear();
-                        self->writing_ = false;
-                        if (!self->finishing_) self->onAbort();
-                        return;
-                      }
-                      std::function<void()> sent = std::move(self->queue_.front().sent);
-                      self->queue_.pop_front();
-                      if (sent) sent();
-                      self->writeNext();
-                    });
+    auto done = [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->queue_.clear();
+        self->writing_ = false;
+        if (!self->finishing_) self->onAbort();
+        return;
+      }
+      std::function<void()> sent = std::move(self->queue_.front().sent);
+      self->queue_.pop_front();
+      if (sent) sent();
+      self->writeNext();
+    };
+    if (websocket_)
+      ws_->async_write(asio::buffer(queue_.front().message), done);
+    else
+      asio::async_write(*raw_, asio::buffer(queue_.front().message), done);
   }
 
   beast::flat_buffer in_;
@@ -231,6 +450,17 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   bool writing_ = false;
   bool closeAfterQueue_ = false;
   std::chrono::steady_clock::time_point startedAt_{};
+  // SPDY
+  streaming::spdy::Codec codec_;
+  std::string spdyInput_;
+  char spdyChunk_[kReadChunk];
+  bool spdyReading_ = false, spdyPaused_ = true, spdyEnded_ = false;
+  bool started_ = false, stdinEnded_ = false;
+  uint32_t lastStreamId_ = 0;
+  uint32_t errorStream_ = 0, stdinStream_ = 0, stdoutStream_ = 0, stderrStream_ = 0,
+           resizeStream_ = 0;
+  std::string resizeInput_;
+  std::optional<streaming::TerminalSize> earlySize_;
 
  protected:
   bool finishing_ = false;
@@ -240,8 +470,11 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
 
 class ExecSession : public ChannelSession {
  public:
-  ExecSession(TlsStream stream, ExecTarget target, SessionContext context)
-      : ChannelSession(std::move(stream), std::move(context)), target_(std::move(target)) {}
+  ExecSession(TlsStream stream, ExecTarget target, SessionContext context, bool websocket)
+      : ChannelSession(std::move(stream), std::move(context), websocket),
+        target_(std::move(target)) {
+    setStreams(target_.streams);
+  }
 
   ~ExecSession() override {
     if (pid_ > 0 && !exited_) {
@@ -334,7 +567,7 @@ class ExecSession : public ChannelSession {
       }
       int replica = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
       closeLater(replica);
-      terminal_.emplace(ws_.get_executor(), master);
+      terminal_.emplace(executor(), master);
       childIn = childOut = childErr = replica;
       process.controllingTerminal = true;
       process.newSession = true;
@@ -348,7 +581,7 @@ class ExecSession : public ChannelSession {
         }
       if (streams.in) {
         childIn = pipes[0][0];
-        stdin_.emplace(ws_.get_executor(), pipes[0][1]);
+        stdin_.emplace(executor(), pipes[0][1]);
       } else {
         ::close(pipes[0][1]);
         childIn = devNull;
@@ -356,7 +589,7 @@ class ExecSession : public ChannelSession {
       closeLater(pipes[0][0]);
       if (streams.out) {
         childOut = pipes[1][1];
-        stdout_.emplace(ws_.get_executor(), pipes[1][0]);
+        stdout_.emplace(executor(), pipes[1][0]);
       } else {
         ::close(pipes[1][0]);
         childOut = devNull;
@@ -364,7 +597,7 @@ class ExecSession : public ChannelSession {
       closeLater(pipes[1][1]);
       if (streams.err) {
         childErr = pipes[2][1];
-        stderr_.emplace(ws_.get_executor(), pipes[2][0]);
+        stderr_.emplace(executor(), pipes[2][0]);
       } else {
         ::close(pipes[2][0]);
         childErr = devNull;
@@ -380,7 +613,7 @@ class ExecSession : public ChannelSession {
     if (!started) return started.takeError();
     pid_ = *started;
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd >= 0) pidfd_.emplace(ws_.get_executor(), pidfd);
+    if (pidfd >= 0) pidfd_.emplace(executor(), pidfd);
     return core::Ok{};
   }
 
@@ -465,10 +698,12 @@ class ExecSession : public ChannelSession {
 
 class AttachSession : public ChannelSession {
  public:
-  AttachSession(TlsStream stream, AttachTarget target, SessionContext context)
-      : ChannelSession(std::move(stream), std::move(context)),
+  AttachSession(TlsStream stream, AttachTarget target, SessionContext context, bool websocket)
+      : ChannelSession(std::move(stream), std::move(context), websocket),
         target_(std::move(target)),
-        shim_(ws_.get_executor()) {}
+        shim_(executor()) {
+    setStreams(target_.streams);
+  }
 
  protected:
   void start() override {
@@ -575,13 +810,16 @@ class AttachSession : public ChannelSession {
 
 void startExecSession(TlsStream stream, beast::flat_buffer buffer, Request request,
                       ExecTarget target, SessionContext context) {
-  std::make_shared<ExecSession>(std::move(stream), std::move(target), std::move(context))
+  bool websocket = websocket::is_upgrade(request);
+  std::make_shared<ExecSession>(std::move(stream), std::move(target), std::move(context), websocket)
       ->accept(std::move(request), std::move(buffer));
 }
 
 void startAttachSession(TlsStream stream, beast::flat_buffer buffer, Request request,
                         AttachTarget target, SessionContext context) {
-  std::make_shared<AttachSession>(std::move(stream), std::move(target), std::move(context))
+  bool websocket = websocket::is_upgrade(request);
+  std::make_shared<AttachSession>(std::move(stream), std::move(target), std::move(context),
+                                  websocket)
       ->accept(std::move(request), std::move(buffer));
 }
 

@@ -237,15 +237,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     streams.err = isTrue(parameter("error")) || isTrue(parameter("stderr"));
     streams.tty = isTrue(parameter("tty"));
     if (streams.tty) streams.err = false;
-    if (!beast::websocket::is_upgrade(request)) {
-      if (beast::iequals(request[http::field::upgrade], "SPDY/3.1"))
-        return reply(400, "BadRequest",
-                     "podnet serves " + kind +
-                         " over WebSocket (v5.channel.k8s.io) only; unset "
-                         "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false",
-                     false);
+    if (!beast::websocket::is_upgrade(request) &&
+        !beast::iequals(request[http::field::upgrade], "SPDY/3.1"))
       return reply(400, "BadRequest", "Upgrade request required", false);
-    }
     if (!container->running)
       return reply(400, "BadRequest",
                    "container " + containerName + " is not running in pod " + podName +
