@@ -351,6 +351,39 @@ TEST_F(StreamingE2E, CpDirectoryBothWays) {
             sha256Of((source / "sub" / "deeper" / "blob").string()));
 }
 
+// kubectl's fallback (and every kubectl before 1.30): exec, attach and cp
+// over SPDY/3.1 instead of WebSocket.
+TEST_F(StreamingE2E, ExecAttachAndCpOverSpdy) {
+  ASSERT_EQ(apply("app.yaml", kApp).first, 0);
+  ASSERT_TRUE(readyPods("app=app", 1));
+  std::string pod = podName("app=app");
+  const std::string spdy = "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false ";
+  auto [exitCode, exitOut] =
+      runCommand(spdy + kubectlCommand("exec " + pod + " -- sh -c 'echo out; exit 3'"));
+  EXPECT_EQ(exitCode, 3) << exitOut;
+  EXPECT_NE(exitOut.find("out\n"), std::string::npos) << exitOut;
+  EXPECT_NE(exitOut.find("command terminated with exit code 3"), std::string::npos) << exitOut;
+  auto [catCode, catOut] = runCommand("head -c 2000000 /dev/zero | " + spdy +
+                                      kubectlCommand("exec -i " + pod + " -- wc -c"));
+  EXPECT_EQ(catOut, "2000000\n");
+  auto [ttyCode, ttyOut] = withTerminal(
+      spdy + kubectlCommand("exec -it " + pod + " -- sh -c 'sleep 0.3; stty size; exit 5'"));
+  EXPECT_EQ(ttyCode, 5) << ttyOut;
+  fs::path source = work() / "spdy-tree";
+  fs::create_directories(source / "sub");
+  std::ofstream(source / "sub" / "f.txt") << "over spdy\n";
+  fs::path inPod = work() / "spdy-in-pod";
+  auto [cpCode, cpOut] =
+      runCommand(spdy + kubectlCommand("cp " + source.string() + " " + pod + ":" + inPod.string()));
+  EXPECT_EQ(cpCode, 0) << cpOut;
+  EXPECT_EQ(readFile(inPod / "sub" / "f.txt"), "over spdy\n");
+  auto [runCode, runOut] = withTerminal(
+      spdy + kubectlCommand(
+                 "run once --image=busybox -it --rm --restart=Never -- sh -c 'echo ran; exit 2'"));
+  EXPECT_EQ(runCode, 2) << runOut;
+  EXPECT_NE(runOut.find("ran"), std::string::npos) << runOut;
+}
+
 TEST_F(StreamingE2E, NodeApiLetsInOnlyTheApiServersCertificate) {
   ASSERT_EQ(apply("app.yaml", kApp).first, 0);
   ASSERT_TRUE(readyPods("app=app", 1));
