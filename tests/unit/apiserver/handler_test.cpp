@@ -444,5 +444,63 @@ TEST(Selector, StringForm) {
   EXPECT_EQ(selectorString(nullptr), "");
 }
 
+// pods/log, exec, attach, portforward: the checks kube-apiserver makes, then
+// where the transport relays (the node's API and kubelet's query names).
+TEST_F(HandlerTest, PodStreamsAreCheckedThenProxiedToTheNode) {
+  fake_.objects[{"nodes", "", "n1"}] = Json::parse(R"({"metadata":{"name":"n1"},
+    "status":{"addresses":[{"type":"Hostname","address":"n1"},{"type":"InternalIP","address":"172.30.0.11"}],
+              "daemonEndpoints":{"kubeletEndpoint":{"Port":10250}}}})");
+  fake_.objects[{"pods", "a", "two"}] = Json::parse(R"({"metadata":{"name":"two","namespace":"a"},
+    "spec":{"nodeName":"n1","initContainers":[{"name":"init"}],"containers":[{"name":"web"},{"name":"side car"}]},
+    "status":{"phase":"Running"}})");
+  fake_.objects[{"pods", "a", "one"}] = Json::parse(R"({"metadata":{"name":"one","namespace":"a"},
+    "spec":{"nodeName":"n1","containers":[{"name":"only"}]},"status":{"phase":"Running"}})");
+  fake_.objects[{"pods", "a", "pending"}] =
+      Json::parse(R"({"metadata":{"name":"pending","namespace":"a"},
+    "spec":{"containers":[{"name":"c"}]},"status":{"phase":"Pending"}})");
+  fake_.objects[{"pods", "a", "done"}] = Json::parse(R"({"metadata":{"name":"done","namespace":"a"},
+    "spec":{"nodeName":"n1","containers":[{"name":"c"}]},"status":{"phase":"Succeeded"}})");
+
+  auto missing = call("GET", "/api/v1/namespaces/a/pods/nope/log");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json(missing)["message"], "pods \"nope\" not found");
+  auto unnamed = call("GET", "/api/v1/namespaces/a/pods/two/log");
+  EXPECT_EQ(unnamed.status, 400);
+  EXPECT_EQ(json(unnamed)["message"],
+            "a container name must be specified for pod two, choose one of: [init web side car]");
+  auto wrong = call("GET", "/api/v1/namespaces/a/pods/two/exec?container=db&command=ls");
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(json(wrong)["message"], "container db is not valid for pod two");
+  auto unscheduled = call("GET", "/api/v1/namespaces/a/pods/pending/log");
+  EXPECT_EQ(unscheduled.status, 400);
+  EXPECT_EQ(json(unscheduled)["message"], "pod pending does not have a host assigned");
+  auto completed = call("POST", "/api/v1/namespaces/a/pods/done/exec?command=true");
+  EXPECT_EQ(completed.status, 400);
+  EXPECT_EQ(json(completed)["message"],
+            "cannot exec into a container in a completed pod; current phase is Succeeded");
+  EXPECT_EQ(call("POST", "/api/v1/namespaces/a/pods/one/log").status, 405);
+
+  auto log = call("GET", "/api/v1/namespaces/a/pods/one/log?follow=true&tailLines=10&pretty=1");
+  ASSERT_TRUE(log.nodeProxy.has_value()) << log.body;
+  EXPECT_EQ(log.nodeProxy->host, "172.30.0.11");
+  EXPECT_EQ(log.nodeProxy->port, 10250);
+  EXPECT_EQ(log.nodeProxy->method, "GET");
+  EXPECT_EQ(log.nodeProxy->target, "/containerLogs/a/one/only?follow=true&tailLines=10");
+  auto exec = call("GET",
+                   "/api/v1/namespaces/a/pods/two/exec?command=sh&command=-c&command=echo%20a%26b"
+                   "&container=side%20car&stdin=true&stdout=true&tty=true");
+  ASSERT_TRUE(exec.nodeProxy.has_value()) << exec.body;
+  EXPECT_EQ(
+      exec.nodeProxy->target,
+      "/exec/a/two/side%20car?command=sh&command=-c&command=echo%20a%26b&input=1&output=1&tty=1");
+  auto attach = call("POST", "/api/v1/namespaces/a/pods/one/attach?stdout=true&stderr=true");
+  ASSERT_TRUE(attach.nodeProxy.has_value());
+  EXPECT_EQ(attach.nodeProxy->method, "POST");
+  EXPECT_EQ(attach.nodeProxy->target, "/attach/a/one/only?output=1&error=1");
+  auto forward = call("GET", "/api/v1/namespaces/a/pods/two/portforward");
+  ASSERT_TRUE(forward.nodeProxy.has_value());
+  EXPECT_EQ(forward.nodeProxy->target, "/portForward/a/two");
+}
+
 }  // namespace
 }  // namespace podnet::apiserver
