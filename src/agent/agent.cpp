@@ -17,46 +17,25 @@
 #include <tuple>
 
 #include "agent/network_policy.h"
-#include "agent/pod_plan.h"
-#include "agent/probe.h"
+#include "agent/pod_runtime.h"
 #include "agent/service_proxy.h"
 #include "api/object.h"
 #include "api/resource.h"
-#include "cni/netlink_backend.h"
-#include "cni/plugin.h"
 #include "core/files.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "nodeapi/node_api.h"
-#include "nodeapi/pods.h"
-#include "runtime/container_log.h"
-#include "runtime/container_process.h"
-#include "runtime/container_shim.h"
 
 namespace podnet::agent {
 
-using runtime::ProcessSpec;
-using runtime::processStartTime;
-using runtime::spawnInPod;
-
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using api::Json;
+using api::stringAt;
 
 namespace {
 
 std::string readFile(const fs::path& path) { return core::readFile(path.string()); }
-
-// Pod state is private; resolv.conf and hosts are bind mounted into the
-// pod, where any user of the container reads them.
-void writeFileAtomically(const fs::path& path, const std::string& content, int mode = 0600) {
-  core::writeFileAtomically(path.string(), content, mode);
-}
-
-bool isZombie(pid_t pid) {
-  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
-}
 
 // An IPv4 address of this namespace and its device: `wanted` if given, else
 // the first one that is not loopback or one of podnet's own devices. Both
@@ -82,114 +61,24 @@ std::pair<std::string, std::string> findIpv4(const std::string& wanted) {
   return found;
 }
 
-std::string stringAt(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
-
-// One container of a sandbox, as the agent tracks it. Persisted, so a
-// restarted agent adopts the processes its predecessor started.
-struct ContainerRuntime {
-  std::string name;
-  // The shim (runtime/container_shim.h), which lives as long as the
-  // program: the process the agent waits for.
-  pid_t pid = 0;
-  unsigned long long procStart = 0;
-  bool child = false;  // started by this agent process (waitpid works)
-  // The program itself: what stops are signalled to.
-  pid_t containerPid = 0;
-  unsigned long long containerStart = 0;
-  int instance = -1;  // the restart count it started with: names its log
-  int restartCount = 0;
-  std::string startedAt;
-  Json lastState = Json::object();
-  Json terminated;  // when the process has ended and was not restarted yet
-  std::string waitingReason, waitingMessage;
-  Clock::time_point notBefore{};
-  std::chrono::milliseconds backoff{0};
-  Clock::time_point runningSince{};
-  bool done = false;  // ended and restartPolicy says never again
-  // Probes (not persisted: a restarted agent probes again from scratch).
-  struct ProbeState {
-    int successes = 0, failures = 0;
-    Clock::time_point next{};
-    std::shared_ptr<std::atomic<int>> pending;  // -1 running, 0 failed, 1 succeeded
-  };
-  bool ready = false;  // readiness: true without a readiness probe
-  ProbeState readiness, liveness;
-
-  Json toJson() const {
-    return {{"name", name},
-            {"pid", pid},
-            {"procStart", procStart},
-            {"containerPid", containerPid},
-            {"containerStart", containerStart},
-            {"instance", instance},
-            {"restartCount", restartCount},
-            {"startedAt", startedAt},
-            {"lastState", lastState},
-            {"terminated", terminated},
-            {"done", done}};
-  }
-  static ContainerRuntime fromJson(const Json& json) {
-    ContainerRuntime c;
-    c.name = json.value("name", "");
-    c.pid = json.value("pid", 0);
-    c.procStart = json.value("procStart", 0ULL);
-    c.containerPid = json.value("containerPid", 0);
-    c.containerStart = json.value("containerStart", 0ULL);
-    c.instance = json.value("instance", -1);
-    c.restartCount = json.value("restartCount", 0);
-    c.startedAt = json.value("startedAt", "");
-    if (json.contains("lastState") && json["lastState"].is_object())
-      c.lastState = json["lastState"];
-    if (json.contains("terminated")) c.terminated = json["terminated"];
-    c.done = json.value("done", false);
-    return c;
-  }
-};
-
-struct Sandbox {
-  std::string uid, ns, name;
-  std::string netns;  // name under /run/netns
-  std::string podIp;
-  std::string dir;  // dataDir/pods/<uid>
-  std::map<std::string, ContainerRuntime> containers;
-  // Graceful stop in progress.
-  bool stopping = false;
-  Clock::time_point killAt{};
-  Json lastStatus;  // the status last written, to write only changes
-
-  Json toJson() const {
-    Json list = Json::array();
-    for (const auto& [_, c] : containers) list.push_back(c.toJson());
-    return {{"uid", uid},     {"namespace", ns}, {"name", name},
-            {"netns", netns}, {"podIP", podIp},  {"containers", list}};
-  }
-};
 
 struct Agent::Impl {
   AgentConfig config;
   std::shared_ptr<client::Client> client;
   std::string nodeIp, nodeDevice;
   std::string podCidr;
-  std::map<std::string, Sandbox> sandboxes;  // by pod uid
-  std::map<pid_t, int> exitedChildren;       // pid -> wait status
   std::unique_ptr<net::Netlink> netlink;
   std::unique_ptr<NodeNetworkApplier> nodeNetwork;
   std::unique_ptr<client::SharedInformers> informers;  // shared by the parts below
   std::unique_ptr<ServiceProxy> serviceProxy;
   std::unique_ptr<NetworkPolicy> networkPolicy;
-  nodeapi::PodDirectory podDirectory;
+  std::unique_ptr<PodRuntime> podRuntime;
   std::unique_ptr<nodeapi::NodeApiServer> nodeApi;
   std::optional<NodeNetworkProgram> appliedProgram;
   Clock::time_point lastHeartbeat{};
   Clock::time_point lastNodeSync{};
-  std::string cniConfig;
 
-  const api::ResourceInfo& pods() { return api::resource("Pod"); }
   const api::ResourceInfo& nodes() { return api::resource("Node"); }
 
   void log(const std::string& message) {
@@ -267,57 +156,7 @@ struct Agent::Impl {
     return updated;
   }
 
-  // ---- sandboxes -----------------------------------------------------------
-
-  fs::path podsDir() const { return fs::path(config.dataDir) / "pods"; }
-
-  void saveSandbox(const Sandbox& sandbox) {
-    writeFileAtomically(fs::path(sandbox.dir) / "sandbox.json", sandbox.toJson().dump(2));
-  }
-
-  // Adopts what a previous agent left: sandboxes whose netns still exists.
-  void loadSandboxes() {
-    std::error_code error;
-    if (!fs::exists(podsDir(), error)) return;
-    for (const auto& entry : fs::directory_iterator(podsDir(), error)) {
-      Json state = Json::parse(readFile(entry.path() / "sandbox.json"), nullptr, false);
-      if (!state.is_object()) continue;
-      Sandbox sandbox;
-      sandbox.uid = state.value("uid", "");
-      sandbox.ns = state.value("namespace", "");
-      sandbox.name = state.value("name", "");
-      sandbox.netns = state.value("netns", "");
-      sandbox.podIp = state.value("podIP", "");
-      sandbox.dir = entry.path().string();
-      if (sandbox.uid.empty()) continue;
-      if (state.contains("containers") && state["containers"].is_array())
-        for (const Json& item : state["containers"]) {
-          ContainerRuntime c = ContainerRuntime::fromJson(item);
-          // A pid is ours only if the process that has it started when ours did.
-          if (c.pid > 0 && (processStartTime(c.pid) != c.procStart || isZombie(c.pid))) {
-            c.terminated = endedWhileAway(sandbox, c);
-            c.pid = 0;
-          }
-          // Running before the restart: it stays Ready (readiness probes, if
-          // any, re-evaluate it) so an agent restart does not flap endpoints.
-          c.ready = c.pid > 0;
-          sandbox.containers[c.name] = c;
-        }
-      log("adopted pod " + sandbox.ns + "/" + sandbox.name + " (" + sandbox.podIp + ")");
-      sandboxes[sandbox.uid] = std::move(sandbox);
-    }
-  }
-
-  std::map<std::string, std::string> cniEnvironment(const std::string& command,
-                                                    const Sandbox& sandbox) {
-    return {{"CNI_COMMAND", command},
-            {"CNI_CONTAINERID", sandbox.uid},
-            {"CNI_NETNS", net::namedNetnsPath(sandbox.netns)},
-            {"CNI_IFNAME", "eth0"},
-            {"CNI_PATH", "/usr/lib/cni"},
-            {"CNI_ARGS", "K8S_POD_NAMESPACE=" + sandbox.ns + ";K8S_POD_NAME=" + sandbox.name +
-                             ";K8S_POD_UID=" + sandbox.uid}};
-  }
+  // ---- pods' network ----------------------------------------------------
 
   uint32_t podMtu() {
     uint32_t mtu = underlyingMtu();
@@ -332,547 +171,6 @@ struct Agent::Impl {
       for (const net::LinkInfo& link : *links)
         if (link.name == nodeDevice && link.mtu > 0) return link.mtu;
     return 1500;
-  }
-
-  core::Status createSandbox(const Json& pod, Sandbox& sandbox) {
-    std::error_code error;
-    fs::create_directories(sandbox.dir, error);
-    if (error) return core::internal("create " + sandbox.dir + ": " + error.message());
-    auto handle = net::createNamedNetns(sandbox.netns);
-    if (!handle && handle.error().reason != "AlreadyExists") return handle.takeError();
-    cni::NetlinkBackend backend;
-    cni::PluginOptions options;
-    options.dataDirOverride = (fs::path(config.dataDir) / "ipam").string();
-    auto response = cni::runPlugin(cniEnvironment("ADD", sandbox), cniConfig, backend, options);
-    if (response.exitCode != 0) {
-      net::deleteNamedNetns(sandbox.netns);
-      return core::internal("CNI ADD: " + response.stdoutJson);
-    }
-    Json result = Json::parse(response.stdoutJson, nullptr, false);
-    std::string address;
-    if (result.is_object() && result.contains("ips") && result["ips"].is_array() &&
-        !result["ips"].empty())
-      address = result["ips"][0].value("address", "");
-    sandbox.podIp = address.substr(0, address.find('/'));
-    std::string hostResolv = readFile("/etc/resolv.conf");
-    writeFileAtomically(fs::path(sandbox.dir) / "resolv.conf",
-                        resolvConf(pod, config.clusterDns, config.clusterDomain, hostResolv), 0644);
-    writeFileAtomically(fs::path(sandbox.dir) / "hosts",
-                        hostsFile(pod, sandbox.podIp, config.clusterDomain), 0644);
-    saveSandbox(sandbox);
-    log("pod " + sandbox.ns + "/" + sandbox.name + " got " + sandbox.podIp);
-    return core::Ok{};
-  }
-
-  void destroySandbox(Sandbox& sandbox) {
-    for (auto& [_, c] : sandbox.containers) killContainer(c, SIGKILL);
-    cni::NetlinkBackend backend;
-    cni::PluginOptions options;
-    options.dataDirOverride = (fs::path(config.dataDir) / "ipam").string();
-    auto response = cni::runPlugin(cniEnvironment("DEL", sandbox), cniConfig, backend, options);
-    if (response.exitCode != 0) log("CNI DEL " + sandbox.name + ": " + response.stdoutJson);
-    net::deleteNamedNetns(sandbox.netns);
-    std::error_code error;
-    fs::remove_all(sandbox.dir, error);
-  }
-
-  // ---- containers ----------------------------------------------------------
-
-  bool alive(const ContainerRuntime& c) const { return c.pid > 0; }
-
-  std::string logDir(const Sandbox& sandbox, const std::string& container) const {
-    return (fs::path(sandbox.dir) / "logs" / container).string();
-  }
-  std::string exitPath(const Sandbox& sandbox, const ContainerRuntime& c) const {
-    return (fs::path(logDir(sandbox, c.name)) / (std::to_string(c.instance) + ".exit")).string();
-  }
-  // Short (a unix socket path has at most 107 bytes): the container's index.
-  std::string attachSocket(const Sandbox& sandbox, const Json& pod, const std::string& name) {
-    size_t index = 0;
-    for (const Json& spec : pod["spec"]["containers"]) {
-      if (stringAt(spec, "name") == name) break;
-      ++index;
-    }
-    return (fs::path(sandbox.dir) / ("attach-" + std::to_string(index))).string();
-  }
-
-  // How a container ended while no agent watched: the shim wrote it down,
-  // else (a shim killed with it) kubelet's ContainerStatusUnknown.
-  Json endedWhileAway(const Sandbox& sandbox, const ContainerRuntime& c) {
-    if (auto record = runtime::readExitRecord(exitPath(sandbox, c)))
-      return {{"exitCode", record->exitCode},
-              {"reason", record->reason},
-              {"startedAt", c.startedAt},
-              {"finishedAt", record->finishedAt.empty() ? api::nowRfc3339() : record->finishedAt},
-              {"containerID", "podnet://" + std::to_string(c.containerPid)}};
-    return {{"exitCode", 137},
-            {"reason", "ContainerStatusUnknown"},
-            {"message", "the container ended while the agent was down"},
-            {"startedAt", c.startedAt},
-            {"finishedAt", api::nowRfc3339()}};
-  }
-
-  void killContainer(ContainerRuntime& c, int signal) {
-    if (c.pid <= 0 || c.containerPid <= 0) return;
-    if (processStartTime(c.containerPid) != c.containerStart) return;
-    // The program leads its own session: signal the whole group.
-    ::kill(-c.containerPid, signal);
-    ::kill(c.containerPid, signal);
-  }
-
-  // Only the containers' pids: exec probes wait for their own processes.
-  void reapChildren() {
-    for (auto& [_, sandbox] : sandboxes)
-      for (auto& [__, c] : sandbox.containers) {
-        if (c.pid <= 0 || !c.child) continue;
-        int status = 0;
-        if (::waitpid(c.pid, &status, WNOHANG) == c.pid) exitedChildren[c.pid] = status;
-      }
-  }
-
-  // Whether the container's process has ended; fills `terminated`.
-  bool checkExited(const Sandbox& sandbox, ContainerRuntime& c) {
-    if (c.pid <= 0) return false;
-    std::optional<int> exitCode;
-    std::string reason;
-    if (c.child) {
-      auto it = exitedChildren.find(c.pid);
-      if (it == exitedChildren.end()) return false;
-      int status = it->second;
-      exitedChildren.erase(it);
-      if (WIFEXITED(status)) {
-        exitCode = WEXITSTATUS(status);
-        reason = *exitCode == 0 ? "Completed" : "Error";
-      } else {
-        exitCode = 128 + WTERMSIG(status);
-        reason = "Error";
-      }
-    } else {
-      if (processStartTime(c.pid) == c.procStart && !isZombie(c.pid)) return false;
-      c.terminated = endedWhileAway(sandbox, c);
-      c.pid = 0;
-      return true;
-    }
-    std::string finishedAt = api::nowRfc3339();
-    // The shim's record has the program's own code (the shim's exit status
-    // says the same unless the shim itself failed).
-    if (auto record = runtime::readExitRecord(exitPath(sandbox, c))) {
-      exitCode = record->exitCode;
-      reason = record->reason;
-      if (!record->finishedAt.empty()) finishedAt = record->finishedAt;
-    }
-    c.terminated = {{"exitCode", *exitCode},
-                    {"reason", reason},
-                    {"startedAt", c.startedAt},
-                    {"finishedAt", finishedAt},
-                    {"containerID", "podnet://" + std::to_string(c.containerPid)}};
-    c.pid = 0;
-    return true;
-  }
-
-  void startContainer(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
-    PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
-                   config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
-    ProcessSpec process;
-    process.argv = containerArgv(spec, config.selfBinary);
-    process.env = containerEnvironment(pod, spec, facts);
-    process.workingDir = stringAt(spec, "workingDir");
-    process.netnsPath = net::namedNetnsPath(sandbox.netns);
-    process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-    process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-    process.hostname = podHostname(pod);
-    runtime::ShimSpec shim;
-    shim.process = process;
-    std::string logs = logDir(sandbox, c.name);
-    std::error_code error;
-    fs::create_directories(logs, error);
-    // This instance and the one before it keep their logs (kubectl logs -p).
-    c.instance = c.restartCount;
-    runtime::pruneInstanceLogs(logs, c.instance - 1);
-    shim.logPath = runtime::instanceLogPath(logs, c.instance);
-    shim.exitPath = exitPath(sandbox, c);
-    fs::remove(shim.exitPath, error);
-    shim.attachSocket = attachSocket(sandbox, pod, c.name);
-    shim.stdinOpen = spec.value("stdin", false);
-    shim.stdinOnce = spec.value("stdinOnce", false);
-    shim.tty = spec.value("tty", false);
-    auto started =
-        runtime::startShim(config.selfBinary, shim,
-                           (fs::path(logs) / (std::to_string(c.instance) + ".json")).string());
-    if (!started) {
-      // Kubernetes: the attempt counts as a restart and the container waits
-      // in back-off with the runtime's message.
-      c.lastState = {{"terminated",
-                      {{"exitCode", 128},
-                       {"reason", "StartError"},
-                       {"message", started.error().message},
-                       {"startedAt", api::nowRfc3339()},
-                       {"finishedAt", api::nowRfc3339()}}}};
-      c.waitingReason = c.restartCount == 0 ? "RunContainerError" : "CrashLoopBackOff";
-      c.waitingMessage = started.error().message;
-      ++c.restartCount;
-      scheduleRestart(c);
-      return;
-    }
-    c.pid = started->shimPid;
-    c.child = true;
-    c.procStart = processStartTime(c.pid);
-    c.containerPid = started->containerPid;
-    c.containerStart = processStartTime(c.containerPid);
-    c.startedAt = api::nowRfc3339();
-    c.runningSince = Clock::now();
-    c.ready = !spec.contains("readinessProbe");
-    auto firstProbe = [&](const char* key) {
-      int delay = spec.contains(key) ? spec[key].value("initialDelaySeconds", 0) : 0;
-      return Clock::now() + std::chrono::seconds(delay);
-    };
-    c.readiness = {};
-    c.liveness = {};
-    c.readiness.next = firstProbe("readinessProbe");
-    c.liveness.next = firstProbe("livenessProbe");
-    c.terminated = Json();
-    c.waitingReason.clear();
-    c.waitingMessage.clear();
-  }
-
-  void scheduleRestart(ContainerRuntime& c) {
-    if (c.backoff.count() == 0)
-      c.backoff = config.backoffInitial;
-    else
-      c.backoff = std::min(c.backoff * 2, config.backoffMax);
-    c.notBefore = Clock::now() + c.backoff;
-  }
-
-  // ---- status --------------------------------------------------------------
-
-  Json containerStatus(const Json& spec, const ContainerRuntime& c) {
-    Json status = {{"name", c.name},
-                   {"image", stringAt(spec, "image")},
-                   {"imageID", ""},
-                   {"restartCount", c.restartCount},
-                   {"ready", alive(c) && c.ready},
-                   {"started", alive(c)}};
-    if (alive(c)) {
-      status["containerID"] = "podnet://" + std::to_string(c.containerPid);
-      status["state"] = {{"running", {{"startedAt", c.startedAt}}}};
-    } else if (!c.terminated.is_null() && (c.done || c.waitingReason.empty())) {
-      status["state"] = {{"terminated", c.terminated}};
-    } else {
-      Json waiting = {{"reason", c.waitingReason.empty() ? "ContainerCreating" : c.waitingReason}};
-      if (!c.waitingMessage.empty()) waiting["message"] = c.waitingMessage;
-      status["state"] = {{"waiting", waiting}};
-    }
-    if (!c.lastState.empty())
-      status["lastState"] = c.lastState;
-    else
-      status["lastState"] = Json::object();
-    return status;
-  }
-
-  Json podStatus(const Json& pod, const Sandbox& sandbox) {
-    const Json& previous = pod.value("status", Json::object());
-    Json statuses = Json::array();
-    bool allReady = true, anyRunning = false, allDone = true, anyFailed = false;
-    for (const Json& spec : pod["spec"]["containers"]) {
-      std::string name = stringAt(spec, "name");
-      auto it = sandbox.containers.find(name);
-      ContainerRuntime empty;
-      empty.name = name;
-      const ContainerRuntime& c = it == sandbox.containers.end() ? empty : it->second;
-      statuses.push_back(containerStatus(spec, c));
-      allReady = allReady && alive(c) && c.ready;
-      anyRunning = anyRunning || alive(c);
-      allDone = allDone && c.done;
-      if (c.done && c.terminated.is_object() && c.terminated.value("exitCode", 0) != 0)
-        anyFailed = true;
-    }
-    std::string phase = "Pending";
-    if (allDone)
-      phase = anyFailed ? "Failed" : "Succeeded";
-    else if (anyRunning || std::any_of(sandbox.containers.begin(), sandbox.containers.end(),
-                                       [](const auto& e) { return !e.second.startedAt.empty(); }))
-      phase = "Running";
-    if (allDone) allReady = false;
-    std::string now = api::nowRfc3339();
-    auto condition = [&](const std::string& type, bool value) {
-      std::string status = value ? "True" : "False";
-      std::string since = now;
-      if (previous.contains("conditions") && previous["conditions"].is_array())
-        for (const Json& old : previous["conditions"])
-          if (old.value("type", "") == type && old.value("status", "") == status)
-            since = old.value("lastTransitionTime", now);
-      Json out = {{"type", type},
-                  {"status", status},
-                  {"lastProbeTime", nullptr},
-                  {"lastTransitionTime", since}};
-      if (!value && (type == "Ready" || type == "ContainersReady")) {
-        out["reason"] = "ContainersNotReady";
-        out["message"] = "containers with unready status";
-      }
-      return out;
-    };
-    Json status = {
-        {"phase", phase},
-        {"hostIP", nodeIp},
-        {"hostIPs", Json::array({{{"ip", nodeIp}}})},
-        {"podIP", sandbox.podIp},
-        {"podIPs", Json::array({{{"ip", sandbox.podIp}}})},
-        {"qosClass", "BestEffort"},
-        {"conditions",
-         Json::array({condition("PodReadyToStartContainers", true), condition("Initialized", true),
-                      condition("Ready", allReady), condition("ContainersReady", allReady),
-                      condition("PodScheduled", true)})},
-        {"containerStatuses", statuses}};
-    status["startTime"] = previous.value("startTime", now);
-    return status;
-  }
-
-  void writeStatus(const Json& pod, Sandbox& sandbox) {
-    Json status = podStatus(pod, sandbox);
-    if (status == pod.value("status", Json()) || status == sandbox.lastStatus) return;
-    Json updated = pod;
-    updated["status"] = status;
-    client::WriteOptions options;
-    options.subresource = "status";
-    auto result = client->update(pods(), sandbox.ns, updated, options);
-    if (result)
-      sandbox.lastStatus = status;
-    else if (result.error().code != 409 && result.error().code != 404)
-      log("status of " + sandbox.ns + "/" + sandbox.name + ": " + result.error().message);
-  }
-
-  // ---- the pod sync ----------------------------------------------------------
-
-  void syncPod(const Json& pod) {
-    std::string uid = api::uid(pod);
-    auto it = sandboxes.find(uid);
-    bool deleting = api::isBeingDeleted(pod);
-    if (it == sandboxes.end()) {
-      if (deleting) {
-        finishDeletion(pod);
-        return;
-      }
-      Sandbox sandbox;
-      sandbox.uid = uid;
-      sandbox.ns = api::namespaceOf(pod);
-      sandbox.name = api::name(pod);
-      sandbox.netns = "podnet-" + uid.substr(0, 18);
-      sandbox.dir = (podsDir() / uid).string();
-      core::Status created = createSandbox(pod, sandbox);
-      if (!created) {
-        log("sandbox for " + sandbox.ns + "/" + sandbox.name + ": " + created.error().message);
-        return;
-      }
-      it = sandboxes.emplace(uid, std::move(sandbox)).first;
-    }
-    Sandbox& sandbox = it->second;
-    bool changed = false;
-    for (auto& [_, c] : sandbox.containers) changed |= checkExited(sandbox, c);
-
-    if (deleting) {
-      stopSandbox(pod, sandbox);
-      return;
-    }
-
-    std::string policy = stringAt(pod["spec"], "restartPolicy");
-    if (policy.empty()) policy = "Always";
-    auto now = Clock::now();
-    for (const Json& spec : pod["spec"]["containers"]) {
-      std::string name = stringAt(spec, "name");
-      ContainerRuntime& c = sandbox.containers[name];
-      c.name = name;
-      if (alive(c)) {
-        changed |= runProbes(pod, spec, sandbox, c);
-        continue;
-      }
-      if (c.done) continue;
-      if (c.terminated.is_object() && c.waitingReason.empty()) {
-        // Just ended: decide on a restart.
-        int exitCode = c.terminated.value("exitCode", 0);
-        bool restart = policy == "Always" || (policy == "OnFailure" && exitCode != 0);
-        c.lastState = {{"terminated", c.terminated}};
-        if (!restart) {
-          c.done = true;
-          changed = true;
-          continue;
-        }
-        if (now - c.runningSince > std::chrono::seconds(10)) c.backoff = {};
-        scheduleRestart(c);
-        ++c.restartCount;
-        c.waitingReason = "CrashLoopBackOff";
-        c.waitingMessage = "back-off " + std::to_string(c.backoff.count() / 1000) +
-                           "s restarting failed container=" + name + " pod=" + sandbox.name + "_" +
-                           sandbox.ns + "(" + uid + ")";
-        changed = true;
-        continue;
-      }
-      if (now < c.notBefore) continue;
-      startContainer(pod, spec, sandbox, c);
-      changed = true;
-    }
-    if (changed) saveSandbox(sandbox);
-    writeStatus(pod, sandbox);
-  }
-
-  // Collects finished probes and starts due ones (each on its own thread, so
-  // a slow probe never holds the sync loop). Returns whether readiness changed
-  // or liveness killed the container.
-  bool runProbes(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
-    bool changed = false;
-    auto now = Clock::now();
-    for (const char* key : {"readinessProbe", "livenessProbe"}) {
-      if (!spec.contains(key) || !spec[key].is_object()) continue;
-      const Json& probe = spec[key];
-      bool isReadiness = std::string(key) == "readinessProbe";
-      ContainerRuntime::ProbeState& state = isReadiness ? c.readiness : c.liveness;
-      if (state.pending && *state.pending >= 0) {
-        bool ok = *state.pending == 1;
-        state.pending.reset();
-        state.successes = ok ? state.successes + 1 : 0;
-        state.failures = ok ? 0 : state.failures + 1;
-        int successThreshold = std::max(1, probe.value("successThreshold", 1));
-        int failureThreshold = std::max(1, probe.value("failureThreshold", 3));
-        if (isReadiness) {
-          bool before = c.ready;
-          if (state.successes >= successThreshold) c.ready = true;
-          if (state.failures >= failureThreshold) c.ready = false;
-          changed |= before != c.ready;
-        } else if (state.failures >= failureThreshold) {
-          log("liveness probe of " + sandbox.name + "/" + c.name + " failed: killing it");
-          killContainer(c, SIGKILL);
-          state = {};
-          changed = true;
-        }
-      }
-      if (!state.pending && now >= state.next) {
-        state.next = now + std::chrono::seconds(std::max(1, probe.value("periodSeconds", 10)));
-        auto result = std::make_shared<std::atomic<int>>(-1);
-        state.pending = result;
-        ProbeTarget target;
-        target.podIp = sandbox.podIp;
-        target.execTemplate.env = containerEnvironment(
-            pod, spec, {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName, nodeIp, ""});
-        target.execTemplate.netnsPath = net::namedNetnsPath(sandbox.netns);
-        target.execTemplate.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-        target.execTemplate.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-        target.execTemplate.hostname = podHostname(pod);
-        try {
-          std::thread([probe, spec, target, result] {
-            *result = runProbe(probe, spec, target) ? 1 : 0;
-          }).detach();
-        } catch (const std::system_error&) {
-          state.pending.reset();
-        }
-      }
-    }
-    return changed;
-  }
-
-  void stopSandbox(const Json& pod, Sandbox& sandbox) {
-    auto now = Clock::now();
-    if (!sandbox.stopping) {
-      sandbox.stopping = true;
-      int64_t grace = 30;
-      if (pod.contains("metadata") && pod["metadata"].contains("deletionGracePeriodSeconds") &&
-          pod["metadata"]["deletionGracePeriodSeconds"].is_number_integer())
-        grace = pod["metadata"]["deletionGracePeriodSeconds"].get<int64_t>();
-      sandbox.killAt = now + std::chrono::seconds(grace);
-      for (auto& [_, c] : sandbox.containers) killContainer(c, SIGTERM);
-    }
-    bool anyAlive = false;
-    for (auto& [_, c] : sandbox.containers) anyAlive |= alive(c);
-    if (anyAlive && now >= sandbox.killAt)
-      for (auto& [_, c] : sandbox.containers) killContainer(c, SIGKILL);
-    if (anyAlive) return;
-    destroySandbox(sandbox);
-    std::string uid = sandbox.uid;
-    sandboxes.erase(uid);
-    finishDeletion(pod);
-  }
-
-  // Everything of the pod is gone from the node: the API object may go.
-  void finishDeletion(const Json& pod) {
-    client::DeleteOptions options;
-    options.gracePeriodSeconds = 0;
-    options.preconditionUid = api::uid(pod);
-    auto removed = client->remove(pods(), api::namespaceOf(pod), api::name(pod), options);
-    if (!removed && removed.error().code != 404 && removed.error().code != 409)
-      log("delete " + api::name(pod) + ": " + removed.error().message);
-  }
-
-  void syncPods() {
-    client::ListOptions options;
-    options.fieldSelector = "spec.nodeName=" + config.nodeName;
-    auto list = client->list(pods(), "", options);
-    if (!list) {
-      log("list pods: " + list.error().message);
-      return;
-    }
-    reapChildren();
-    std::set<std::string> seen;
-    for (const Json& pod : (*list)["items"]) {
-      seen.insert(api::uid(pod));
-      try {
-        syncPod(pod);
-      } catch (const std::exception& error) {
-        log("pod " + api::name(pod) + ": " + error.what());
-      }
-    }
-    // Sandboxes whose pod is gone from the API (deleted with grace 0 elsewhere).
-    for (auto it = sandboxes.begin(); it != sandboxes.end();) {
-      if (seen.count(it->first)) {
-        ++it;
-        continue;
-      }
-      log("pod " + it->second.ns + "/" + it->second.name + " is gone: removing its sandbox");
-      destroySandbox(it->second);
-      it = sandboxes.erase(it);
-    }
-    publishPods((*list)["items"]);
-  }
-
-  // What the node API serves from: this node's pods as the sync left them.
-  void publishPods(const Json& items) {
-    auto snapshot = std::make_shared<nodeapi::PodDirectory::Snapshot>();
-    for (const Json& pod : items) {
-      auto it = sandboxes.find(api::uid(pod));
-      if (it == sandboxes.end()) continue;
-      const Sandbox& sandbox = it->second;
-      nodeapi::PodView view;
-      view.ns = sandbox.ns;
-      view.name = sandbox.name;
-      view.uid = sandbox.uid;
-      view.podIp = sandbox.podIp;
-      view.netnsPath = net::namedNetnsPath(sandbox.netns);
-      for (const Json& spec : pod["spec"]["containers"]) {
-        nodeapi::ContainerView container;
-        container.name = stringAt(spec, "name");
-        container.logDir = logDir(sandbox, container.name);
-        auto c = sandbox.containers.find(container.name);
-        if (c != sandbox.containers.end()) {
-          container.instance = c->second.instance;
-          container.running = alive(c->second);
-          container.waitingReason = c->second.waitingReason;
-        }
-        if (!container.running && container.waitingReason.empty())
-          container.waitingReason = "ContainerCreating";
-        container.attachSocket = attachSocket(sandbox, pod, container.name);
-        container.stdinOpen = spec.value("stdin", false);
-        container.tty = spec.value("tty", false);
-        runtime::ProcessSpec& exec = container.execTemplate;
-        exec.env = containerEnvironment(pod, spec,
-                                        {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName,
-                                         nodeIp, stringAt(pod["spec"], "serviceAccountName")});
-        exec.workingDir = stringAt(spec, "workingDir");
-        exec.netnsPath = view.netnsPath;
-        exec.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-        exec.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-        exec.hostname = podHostname(pod);
-        view.containers.push_back(std::move(container));
-      }
-      (*snapshot)[{view.ns, view.name}] = std::move(view);
-    }
-    podDirectory.publish(std::move(snapshot));
   }
 
   // ---- node network --------------------------------------------------------
@@ -929,7 +227,7 @@ struct Agent::Impl {
       return core::badRequest("cannot read " + config.tlsCertFile + " and " + config.tlsKeyFile);
     if (options.clientCaPem.empty())
       return core::badRequest("--client-ca-file is required with --tls-cert-file");
-    nodeApi = std::make_unique<nodeapi::NodeApiServer>(podDirectory, options);
+    nodeApi = std::make_unique<nodeapi::NodeApiServer>(podRuntime->directory(), options);
     core::Status started = nodeApi->start();
     if (started) log("node API on https://" + nodeIp + ":" + std::to_string(nodeApi->port()));
     return started;
@@ -943,7 +241,7 @@ struct Agent::Impl {
       return 1;
     }
     std::error_code error;
-    fs::create_directories(podsDir(), error);
+    fs::create_directories(fs::path(config.dataDir) / "pods", error);
     auto opened = net::Netlink::open();
     if (!opened) {
       log("netlink: " + opened.error().message);
@@ -980,9 +278,17 @@ struct Agent::Impl {
                 {"hairpinMode", true},
                 {"mtu", podMtu()},
                 {"ipam", {{"type", "host-local"}, {"subnet", podCidr}}}};
-    cniConfig = cni.dump();
-    writeFileAtomically(fs::path(config.dataDir) / "cni.conf", cni.dump(2));
-    loadSandboxes();
+    // For podnet-cni run by hand (the agent passes the config itself).
+    if (auto written = core::writeFileAtomically((fs::path(config.dataDir) / "cni.conf").string(),
+                                                 cni.dump(2));
+        !written)
+      log(written.error().message);
+    podRuntime = std::make_unique<PodRuntime>(
+        PodRuntimeConfig{config.nodeName, nodeIp, config.dataDir, config.clusterDns,
+                         config.clusterDomain, config.selfBinary, cni.dump(), config.backoffInitial,
+                         config.backoffMax},
+        *client);
+    podRuntime->adopt();
     informers = std::make_unique<client::SharedInformers>(*client);
     if (config.serviceProxy) {
       serviceProxy = std::make_unique<ServiceProxy>(
@@ -1021,7 +327,7 @@ struct Agent::Impl {
         syncNodeNetwork();
         lastNodeSync = started;
       }
-      syncPods();
+      podRuntime->sync();
       if (Clock::now() - lastHeartbeat > config.heartbeatPeriod) {
         auto fresh = client->get(nodes(), "", config.nodeName);
         if (fresh)
