@@ -146,15 +146,34 @@ class LogWriter {
     size_ = fd_ >= 0 && ::fstat(fd_, &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
   }
 
-  void append(const std::string& out) {
-    if (out.empty() || fd_ < 0) return;
-    writeAll(fd_, out);
-    size_ += out.size();
-    if (size_ >= maxBytes_) {
-      ::close(fd_);
-      ::rename(path_.c_str(), (path_ + ".1").c_str());
-      open();
+  // Whole entries; a file is rotated before an entry would take it past
+  // the limit, so each file stays within it (unless one entry alone is
+  // bigger: at most 16 KiB of content).
+  void append(std::string_view out) {
+    while (!out.empty() && fd_ >= 0) {
+      size_t room = size_ < maxBytes_ ? maxBytes_ - size_ : 0;
+      size_t take = 0;
+      while (take < out.size()) {
+        size_t newline = out.find('\n', take);
+        size_t end = newline == std::string_view::npos ? out.size() : newline + 1;
+        if (end > room && take > 0) break;
+        take = end;
+        if (take > room) break;
+      }
+      if (take > room && size_ > 0) {
+        rotate();
+        continue;
+      }
+      writeAll(fd_, out.substr(0, take));
+      size_ += take;
+      out.remove_prefix(take);
     }
+  }
+
+  void rotate() {
+    ::close(fd_);
+    ::rename(path_.c_str(), (path_ + ".1").c_str());
+    open();
   }
 
   std::string path_;
@@ -608,9 +627,10 @@ core::Result<ShimStarted> startShim(const std::string& selfBinary, const ShimSpe
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (reply.rfind("error ", 0) == 0) {
+    // The runtime's own words, as the container's waiting message shows them.
     std::string message = reply.substr(6);
     while (!message.empty() && message.back() == '\n') message.pop_back();
-    return core::internal(message);
+    return core::Error{500, "StartError", message};
   }
   return core::internal("the container shim did not start (" + selfBinary + ")");
 }
