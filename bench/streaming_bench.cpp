@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -183,6 +184,85 @@ double machineBusy() {
   return busy / double(sysconf(_SC_CLK_TCK));
 }
 
+// CPU used during a window by every process on the machine, in three
+// classes: the cluster and the measurement (podnet, kubectl, curl, busybox:
+// the pods run it), kernel threads (softirq work is charged there when no
+// process is running), and anything else ("foreign": another build on the
+// machine, for instance). A thread samples /proc every 200 ms so processes
+// that start and end inside the window count too (all but their last
+// <200 ms).
+class CpuCensus {
+ public:
+  ~CpuCensus() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void start() {
+    samples_.clear();
+    stop_ = false;
+    sample(true);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        for (int i = 0; i < 4 && !stop_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        sample(false);
+      }
+    });
+  }
+  // Busy cores per class over `seconds`.
+  json finish(double seconds) {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    sample(false);
+    std::map<std::string, double> total;
+    for (const auto& [pid, s] : samples_) total[s.kind] += s.last - s.first;
+    json out = json::object();
+    for (const char* kind : {"cluster", "kernel", "foreign"})
+      out[std::string(kind) + "_cores"] = round2(total[kind] / std::max(seconds, 1e-3));
+    return out;
+  }
+
+ private:
+  struct Sample {
+    std::string kind;
+    double first = 0, last = 0;
+  };
+  void sample(bool initial) {
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      pid_t pid = std::stoi(name);
+      std::ifstream stat(entry.path() / "stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      size_t close = line.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(line.substr(close + 2));
+      std::vector<std::string> fields;
+      std::string field;
+      while (rest >> field) fields.push_back(field);
+      if (fields.size() <= 12) continue;
+      double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / double(sysconf(_SC_CLK_TCK));
+      auto it = samples_.find(pid);
+      if (it == samples_.end()) {
+        std::string command = cmdline(pid);
+        std::string kind = "foreign";
+        if (command.empty())
+          kind = "kernel";
+        else
+          for (const char* ours : {"podnet", "kubectl", "curl", "busybox", "streaming_bench"})
+            if (command.find(ours) != std::string::npos) kind = "cluster";
+        // Started inside the window: all of its CPU is the window's.
+        it = samples_.emplace(pid, Sample{kind, initial ? cpu : 0, cpu}).first;
+      }
+      it->second.last = std::max(it->second.last, cpu);
+    }
+  }
+  std::map<pid_t, Sample> samples_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 double loadAverage() {
   double load = 0;
   std::ifstream("/proc/loadavg") >> load;
@@ -294,6 +374,8 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
               Transfer& transfer) {
   double serverBefore = processCpu(watched.server), agentBefore = processCpu(watched.agent),
          kubectlBefore = processCpu(kubectlPid), busyBefore = machineBusy();
+  CpuCensus census;
+  census.start();
   Timed curl = timedRun({"curl", "-s", "--max-time", "600", "-o", "/dev/null", "-w",
                          "%{size_download} %{time_total}", url},
                         outFile);
@@ -301,6 +383,7 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
          agent = processCpu(watched.agent) - agentBefore,
          kubectl = kubectlPid ? processCpu(kubectlPid) - kubectlBefore : 0,
          busy = machineBusy() - busyBefore;
+  json classes = census.finish(curl.ms / 1000);
   std::istringstream fields(readFile(outFile));
   double seconds = 0;
   long bytes = 0;
@@ -322,6 +405,7 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
                   {"curl_s", round3(curl.cpu)},
                   {"machine_busy_cores", round2(busy / wall)},
                   {"other_busy_cores", round2(std::max(0.0, busy - known) / wall)}};
+  transfer.cpu.update(classes);
   return true;
 }
 
@@ -396,6 +480,11 @@ int main(int argc, char** argv) {
     std::ofstream(www + "/big").close();
     fs::resize_file(www + "/big", uintmax_t(bigBytes));
     writeFile(www + "/small", "small-file\n");
+    // Read once, so no download is the first to fill the page cache.
+    std::ifstream in(www + "/big", std::ios::binary);
+    std::vector<char> chunk(1 << 20);
+    while (in.read(chunk.data(), std::streamsize(chunk.size()))) {
+    }
   }
   const std::string logsDone = files.path() + "/logs-done";
 
@@ -552,6 +641,9 @@ spec:
         ok = false;
       }
     std::map<std::string, std::vector<double>> times;
+    CpuCensus execCensus;
+    execCensus.start();
+    auto execStart = Clock::now();
     for (int run = 0; run < options.execRuns && ok && !interrupted; ++run)
       for (size_t i = 0; i < rows.size() && ok; ++i) {
         const std::string& row = rows[(i + size_t(run)) % rows.size()];
@@ -565,7 +657,9 @@ spec:
     if (!ok || interrupted) break;
     json exec = {{"command", "kubectl exec files -- true"},
                  {"reference", "kubectl get pod files"},
-                 {"goal_ratio_max", 2.0}};
+                 {"goal_ratio_max", 2.0},
+                 {"machine", execCensus.finish(
+                                 std::chrono::duration<double>(Clock::now() - execStart).count())}};
     for (const auto& row : rows) exec[row] = latencySummary(times[row]);
     double getP50 = percentile(times["get"], 50);
     for (const std::string row : {"exec_websocket", "exec_spdy"}) {

@@ -267,6 +267,8 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   void readSpdy() {
     if (spdyReading_ || spdyEnded_) return;
     spdyReading_ = true;
+    // Quiet for the idle timeout both ways: the session ends (as WebSocket's).
+    beast::get_lowest_layer(*raw_).expires_after(context_.idleTimeout);
     raw_->async_read_some(asio::buffer(spdyChunk_),
                           [self = shared_from_this()](beast::error_code ec, size_t n) {
                             self->spdyReading_ = false;

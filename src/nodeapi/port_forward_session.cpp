@@ -170,6 +170,8 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
         done(ec);
       });
     } else {
+      // Quiet for the idle timeout both ways: the session ends (as WebSocket's).
+      beast::get_lowest_layer(*raw_).expires_after(context_.idleTimeout);
       raw_->async_read_some(asio::buffer(rawBuffer_), [self, done](beast::error_code ec, size_t n) {
         if (!ec) self->input_.append(self->rawBuffer_, n);
         done(ec);

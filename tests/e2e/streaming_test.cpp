@@ -427,4 +427,62 @@ TEST_F(StreamingE2E, NodeApiLetsInOnlyTheApiServersCertificate) {
             "403");
 }
 
+// Malformed requests, upgrades and frames straight to the node API get an
+// error in the protocol they came in, and the agent keeps serving.
+TEST_F(StreamingE2E, NodeApiRefusesBadInputAndStaysUp) {
+  ASSERT_EQ(apply("app.yaml", kApp).first, 0);
+  ASSERT_TRUE(readyPods("app=app", 1));
+  std::string pod = podName("app=app");
+  std::string nodeIp = kubectl("get pod " + pod + " -o jsonpath={.status.hostIP}").second;
+  fs::path pki = dataDir_ / "server" / "pki";
+  // Sends `bytes` (printf format) over TLS with the API server's client
+  // certificate; returns what came back, made visible by cat -v (0x88 is
+  // "M-^H", 0x03 "^C").
+  auto exchange = [&](const std::string& bytes) {
+    auto [code, out] = runCommand("(printf '" + bytes +
+                                  "'; sleep 1) | timeout 5 openssl s_client -quiet -connect " +
+                                  nodeIp + ":10250 -cert " + (pki / "kubelet-client.crt").string() +
+                                  " -key " + (pki / "kubelet-client.key").string() + " -CAfile " +
+                                  (pki / "ca.crt").string() + " 2>/dev/null | cat -v");
+    return out;
+  };
+  std::string head = "Host: x\\r\\n";
+  auto hasText = [](const std::string& dump, const std::string& text) {
+    return dump.find(text) != std::string::npos;
+  };
+  EXPECT_TRUE(hasText(exchange("GARBAGE\\r\\n\\r\\n"), "400")) << "malformed request line";
+  EXPECT_TRUE(hasText(exchange("GET /nothing/here HTTP/1.1\\r\\n" + head + "\\r\\n"), "404"));
+  EXPECT_TRUE(hasText(
+      exchange("GET /exec/default/" + pod + "/app?command=true HTTP/1.1\\r\\n" + head + "\\r\\n"),
+      "Upgrade request required"));
+  std::string websocket =
+      "Upgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Key: "
+      "dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n";
+  // No channel protocol offered.
+  EXPECT_TRUE(hasText(exchange("GET /exec/default/" + pod + "/app?command=true HTTP/1.1\\r\\n" +
+                               head + websocket + "\\r\\n"),
+                      "no supported stream protocol"));
+  // An unknown channel (ignored), then [255] with no channel: a protocol
+  // error close (1002 = 0x03ea) after the 101.
+  std::string frames = "\\x82\\x82\\x00\\x00\\x00\\x00\\x07x\\x82\\x81\\x00\\x00\\x00\\x00\\xff";
+  std::string closed =
+      exchange("GET /exec/default/" + pod + "/app?command=sleep&command=5&output=1 HTTP/1.1\\r\\n" +
+               head + websocket + "Sec-WebSocket-Protocol: v5.channel.k8s.io\\r\\n\\r\\n" + frames);
+  EXPECT_TRUE(hasText(closed, "101")) << closed;
+  EXPECT_NE(closed.find("M-^H"), std::string::npos) << closed;
+  EXPECT_NE(closed.find("^CM-j"), std::string::npos) << closed;
+  // SPDY with a header block that is not zlib: GOAWAY (80 03 00 07), then the end.
+  std::string goaway = exchange(
+      "POST /portForward/default/" + pod + " HTTP/1.1\\r\\n" + head +
+      "Connection: Upgrade\\r\\nUpgrade: SPDY/3.1\\r\\nX-Stream-Protocol-Version: "
+      "portforward.k8s.io\\r\\n\\r\\n\\x80\\x03\\x00\\x01\\x00\\x00\\x00\\x0e\\x00\\x00\\x00"
+      "\\x01\\x00\\x00\\x00\\x00garbage!");
+  EXPECT_TRUE(hasText(goaway, "101")) << goaway;
+  EXPECT_NE(goaway.find("M-^@^C^@^G"), std::string::npos) << goaway;
+  // Still serving, through the API server.
+  auto [code, out] = kubectl("exec " + pod + " -- echo still-here");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "still-here\n");
+}
+
 }  // namespace
