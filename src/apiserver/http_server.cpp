@@ -183,10 +183,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string head =
         proxy.method + " " + proxy.target + " HTTP/1.1\r\nHost: " + hostPort + "\r\n";
     bool upgrade = false;
-    for (const auto& [name, value] : upgradeHeaders) {
-      head += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : upgradeHeaders)
       upgrade = upgrade || beast::iequals(name, "Upgrade");
-    }
+    for (const auto& [name, value] : upgradeHeaders)
+      if (upgrade || !beast::iequals(name, "Connection")) head += name + ": " + value + "\r\n";
     if (!upgrade) head += "Connection: close\r\n";
     head += "User-Agent: podnet-apiserver\r\n\r\n";
     // What the client sent past its request belongs to the stream.
