@@ -311,6 +311,25 @@ spec:
     }
   }
 
+  // Several ports in one kubectl port-forward.
+  {
+    uint16_t first = podnet::testing::freeLoopbackPort(), second = first + 1;
+    fs::path log = work() / "two.log";
+    auto [started, pidText] =
+        runCommand(kubectlCommand("port-forward pod/" + pod + " " + std::to_string(first) +
+                                  ":8000 " + std::to_string(second) + ":8000") +
+                   " > " + log.string() + " 2>&1 & echo $!");
+    EXPECT_TRUE(eventually([&] {
+      std::string text = readFile(log);
+      return text.find(std::to_string(second) + " -> 8000") != std::string::npos;
+    })) << readFile(log);
+    for (uint16_t port : {first, second})
+      EXPECT_EQ(
+          runCommand("curl -s -m 10 http://127.0.0.1:" + std::to_string(port) + "/small").second,
+          "small-file\n");
+    runCommand("kill " + std::to_string(std::atoi(pidText.c_str())) + " 2>/dev/null");
+  }
+
   // A port nothing listens on: the error reaches kubectl, which gives up.
   uint16_t local = podnet::testing::freeLoopbackPort();
   fs::path log = work() / "refused.log";
