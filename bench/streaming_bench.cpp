@@ -7,12 +7,14 @@
 // over SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false). One port-forward per
 // protocol stays up for the whole bench; every download is a new TCP
 // connection, so a new stream pair in that session. The three targets take
-// turns, the order rotating from round to round. Per download: MB/s
-// (10^6 bytes), and the CPU that the API server, the pod's agent, kubectl
-// and curl used meanwhile, plus what the rest of the machine used (httpd:
-// busybox serves each connection in a child nobody waits for, so its CPU is
-// in "other", with softirq time the kernel charged to no one of these).
-// Goal (issue): port-forward at least half the direct throughput.
+// turns, the order rotating from round to round; the file is read once
+// before (page cache). Per download: MB/s (10^6 bytes); the CPU seconds and
+// context switches of the API server, the pod's agent and kubectl, curl's
+// CPU; what the rest of the machine used ("other": httpd, whose busybox
+// serves each connection in a child nobody waits for, and softirq work);
+// and every process's CPU by class (cluster and measurement, kernel
+// threads, "foreign": anything else, such as a build, which makes the run
+// suspect). Goal (issue): port-forward at least half the direct throughput.
 //
 // Exec: `kubectl exec POD -- true` over WebSocket (default) and over SPDY
 // (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) against `kubectl get pod POD`
@@ -167,6 +169,22 @@ double processCpu(pid_t pid) {
   while (rest >> field) fields.push_back(field);
   if (fields.size() <= 12) return 0;
   return (std::stod(fields[11]) + std::stod(fields[12])) / double(sysconf(_SC_CLK_TCK));
+}
+
+// Context switches (voluntary and not) of all threads of one process so far:
+// each is a thread giving up the CPU, mostly to wait for the next event.
+double contextSwitches(pid_t pid) {
+  if (pid <= 0) return 0;
+  double total = 0;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.find("ctxt_switches:") != std::string::npos)
+        total += std::stod(line.substr(line.find(':') + 1));
+  }
+  return total;
 }
 
 // Busy CPU seconds of the whole machine (every state but idle and iowait).
@@ -361,7 +379,8 @@ struct Transfer {
   long bytes = 0;
   double seconds = 0;
   double mbPerSecond = 0;
-  json cpu;  // seconds per process during the download
+  json cpu;       // seconds per process during the download
+  json switches;  // context switches per process during the download
 };
 
 struct Watched {
@@ -374,6 +393,9 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
               Transfer& transfer) {
   double serverBefore = processCpu(watched.server), agentBefore = processCpu(watched.agent),
          kubectlBefore = processCpu(kubectlPid), busyBefore = machineBusy();
+  double serverSwitches = contextSwitches(watched.server),
+         agentSwitches = contextSwitches(watched.agent),
+         kubectlSwitches = contextSwitches(kubectlPid);
   CpuCensus census;
   census.start();
   Timed curl = timedRun({"curl", "-s", "--max-time", "600", "-o", "/dev/null", "-w",
@@ -384,6 +406,9 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
          kubectl = kubectlPid ? processCpu(kubectlPid) - kubectlBefore : 0,
          busy = machineBusy() - busyBefore;
   json classes = census.finish(curl.ms / 1000);
+  serverSwitches = contextSwitches(watched.server) - serverSwitches;
+  agentSwitches = contextSwitches(watched.agent) - agentSwitches;
+  kubectlSwitches = kubectlPid ? contextSwitches(kubectlPid) - kubectlSwitches : 0;
   std::istringstream fields(readFile(outFile));
   double seconds = 0;
   long bytes = 0;
@@ -406,6 +431,8 @@ bool download(const std::string& url, const std::string& target, pid_t kubectlPi
                   {"machine_busy_cores", round2(busy / wall)},
                   {"other_busy_cores", round2(std::max(0.0, busy - known) / wall)}};
   transfer.cpu.update(classes);
+  transfer.switches = {
+      {"apiserver", serverSwitches}, {"agent", agentSwitches}, {"kubectl", kubectlSwitches}};
   return true;
 }
 
@@ -601,23 +628,32 @@ spec:
     for (const auto& target : targets) {
       std::vector<double> rates;
       json runs = json::array();
-      std::map<std::string, std::vector<double>> cpu;
+      std::map<std::string, std::vector<double>> cpu, switches;
       for (const auto& t : transfers[target]) {
         rates.push_back(t.mbPerSecond);
         runs.push_back({{"round", t.round},
                         {"mb_per_s", round2(t.mbPerSecond)},
                         {"seconds", round3(t.seconds)},
-                        {"cpu", t.cpu}});
+                        {"cpu", t.cpu},
+                        {"context_switches", t.switches}});
+        double gib = double(t.bytes) / double(1 << 30);
         for (const auto& [name, value] : t.cpu.items())
           if (name.size() > 2 && name.substr(name.size() - 2) == "_s")
-            cpu[name].push_back(value.get<double>() / (double(t.bytes) / double(1 << 30)));
+            cpu[name].push_back(value.get<double>() / gib);
+        for (const auto& [name, value] : t.switches.items())
+          switches[name].push_back(value.get<double>() / gib);
       }
       medians[target] = median(rates);
       json cpuPerGiB = json::object();
       for (const auto& [name, values] : cpu)
         cpuPerGiB[name.substr(0, name.size() - 2) + "_s_per_gib"] = round3(median(values));
-      portForward[target] = {
-          {"median_mb_per_s", round2(medians[target])}, {"cpu_median", cpuPerGiB}, {"runs", runs}};
+      json switchesPerGiB = json::object();
+      for (const auto& [name, values] : switches)
+        switchesPerGiB[name + "_per_gib"] = std::round(median(values));
+      portForward[target] = {{"median_mb_per_s", round2(medians[target])},
+                             {"cpu_median", cpuPerGiB},
+                             {"context_switches_median", switchesPerGiB},
+                             {"runs", runs}};
     }
     portForward["ratio_websocket_to_direct"] = round3(medians["websocket"] / medians["direct"]);
     portForward["ratio_spdy_to_direct"] = round3(medians["spdy"] / medians["direct"]);

@@ -224,6 +224,11 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
       case static_cast<uint8_t>(streaming::Channel::resize):
         if (auto size = streaming::decodeResize(decoded->payload))
           onResize(size->width, size->height);
+        if (!sawResize_) {
+          sawResize_ = true;
+          // A close that was waiting for this size can go now.
+          if (closeAfterQueue_ && queue_.empty()) timer_.cancel();
+        }
         return readClient();
       default:
         return readClient();  // channels a client does not send: ignored
@@ -368,6 +373,7 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
                 onResize(size->width, size->height);
               else
                 earlySize_ = *size;
+              sawResize_ = true;
             }
             resizeInput_.erase(0, end + 1);
           }
@@ -405,11 +411,11 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
       writing_ = false;
       if (closeAfterQueue_) {
         closeAfterQueue_ = false;
-        // kubectl writes the terminal size just after the upgrade; a session
-        // over at once (a program that had ended) waits for those writes, or
-        // kubectl logs "websocket: close sent" for them.
+        // With a terminal, kubectl writes its size just after the upgrade; a
+        // session over at once (a program that had ended) waits for that
+        // write (up to 200 ms), or kubectl logs "websocket: close sent".
         auto linger = startedAt_ + kMinimumSession - std::chrono::steady_clock::now();
-        if (linger > std::chrono::steady_clock::duration::zero()) {
+        if (streams_.tty && !sawResize_ && linger > std::chrono::steady_clock::duration::zero()) {
           closeAfterQueue_ = true;
           writing_ = true;
           timer_.expires_after(linger);
@@ -452,6 +458,7 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   bool writing_ = false;
   bool closeAfterQueue_ = false;
   std::chrono::steady_clock::time_point startedAt_{};
+  bool sawResize_ = false;
   // SPDY
   streaming::spdy::Codec codec_;
   std::string spdyInput_;
