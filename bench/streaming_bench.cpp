@@ -15,6 +15,8 @@
 // and every process's CPU by class (cluster and measurement, kernel
 // threads, "foreign": anything else, such as a build, which makes the run
 // suspect). Goal (issue): port-forward at least half the direct throughput.
+// Then a small request (11 bytes) on a new connection through each path,
+// --exec-runs times each: through a port-forward, a new stream pair first.
 //
 // Exec: `kubectl exec POD -- true` over WebSocket (default) and over SPDY
 // (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) against `kubectl get pod POD`
@@ -659,6 +661,31 @@ spec:
     portForward["ratio_spdy_to_direct"] = round3(medians["spdy"] / medians["direct"]);
     portForward["goal_met_websocket"] = medians["websocket"] >= 0.5 * medians["direct"];
     portForward["goal_met_spdy"] = medians["spdy"] >= 0.5 * medians["direct"];
+    // A small request on a new connection each time: for a port-forward,
+    // a new stream pair in the session before the first byte.
+    std::map<std::string, std::vector<double>> smallMs;
+    for (int run = 0; run < options.execRuns && ok && !interrupted; ++run)
+      for (size_t i = 0; i < targets.size() && ok; ++i) {
+        const std::string& target = targets[(i + size_t(run)) % targets.size()];
+        Output out = capture({"curl", "-s", "--max-time", "20", "-o", "/dev/null", "-w",
+                              "%{http_code} %{time_total}", base[target] + "/small"});
+        std::istringstream fields(out.text);
+        int code = 0;
+        double seconds = 0;
+        fields >> code >> seconds;
+        if (out.exitCode != 0 || code != 200) {
+          progress("%s: /small answered %d (curl exit %d)", target.c_str(), code, out.exitCode);
+          ok = false;
+        }
+        smallMs[target].push_back(seconds * 1000);
+      }
+    if (!ok || interrupted) break;
+    json small = {{"bytes", 11}, {"what", "curl time_total of GET /small on a new connection"}};
+    for (const auto& target : targets) small[target] = latencySummary(smallMs[target]);
+    portForward["small_request"] = small;
+    progress("small request p50: direct %.1f ms, WebSocket %.1f ms, SPDY %.1f ms",
+             percentile(smallMs["direct"], 50), percentile(smallMs["websocket"], 50),
+             percentile(smallMs["spdy"], 50));
     result["port_forward"] = portForward;
     for (auto& forward : forwards) forward.process.stop();
     forwards.clear();

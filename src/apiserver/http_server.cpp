@@ -205,6 +205,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec)
         return self->sendError(500, "InternalError",
                                "error dialing backend: dial tcp " + hostPort + ": " + ec.message());
+      // As on the accepted side: without it every small SPDY frame kubectl
+      // sends waits ~40 ms for the node's delayed ACK (Nagle).
+      beast::error_code ignored;
+      beast::get_lowest_layer(*self->upstream_).socket().set_option(tcp::no_delay(true), ignored);
       self->upstream_->async_handshake(
           ssl::stream_base::client, [self, headPtr, hostPort](beast::error_code ec) {
             if (ec)

@@ -91,6 +91,7 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
     timeout.keep_alive_pings = true;
     ws_->set_option(timeout);
     ws_->binary(true);
+    ws_->auto_fragment(false);  // a message is one frame, not 4 KiB pieces
     ws_->read_message_max(16 * 1024 * 1024);
     std::string protocol = protocol_;
     ws_->set_option(

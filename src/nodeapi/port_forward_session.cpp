@@ -49,7 +49,9 @@ struct Forward {
   bool clientFinished = false;  // FIN on the data stream: no more bytes for the pod
   bool podFinished = false;     // the pod closed its side
   bool closed = false;
-  char buffer[spdy::kMaxSendChunk];
+  // Four DATA frames' worth per read, sent in one write: fewer, fuller TLS
+  // records on every hop to kubectl.
+  char buffer[4 * spdy::kMaxSendChunk];
 };
 
 // A TCP socket of `family` in the pod's network namespace; connect() on it
@@ -100,6 +102,9 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
       timeout.keep_alive_pings = true;
       ws_->set_option(timeout);
       ws_->binary(true);
+      // One WebSocket frame per message: Beast would otherwise cut each into
+      // 4 KiB frames, each its own TLS record, relayed one by one.
+      ws_->auto_fragment(false);
       ws_->read_message_max(spdy::kMaxFrameLength + 64);
       ws_->set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
         response.set(http::field::sec_websocket_protocol, kWebSocketProtocol);
