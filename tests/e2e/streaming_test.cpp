@@ -454,11 +454,12 @@ TEST_F(StreamingE2E, NodeApiRefusesBadInputAndStaysUp) {
   std::string pod = podName("app=app");
   std::string nodeIp = kubectl("get pod " + pod + " -o jsonpath={.status.hostIP}").second;
   fs::path pki = dataDir_ / "server" / "pki";
-  // Sends `bytes` (printf format) over TLS with the API server's client
-  // certificate; returns what came back, made visible by cat -v (0x88 is
-  // "M-^H", 0x03 "^C").
-  auto exchange = [&](const std::string& bytes) {
-    auto [code, out] = runCommand("(printf '" + bytes +
+  // Sends `bytes` (printf format: octal escapes, which sh's printf knows) over TLS with the API
+  // server's client certificate; returns what came back, made visible by cat -v (0x88 is "M-^H",
+  // 0x03 "^C").
+  // `after`, if any, goes 0.5 s later: a WebSocket client waits for the 101.
+  auto exchange = [&](const std::string& bytes, const std::string& after = "") {
+    auto [code, out] = runCommand("(printf '" + bytes + "'; sleep 0.5; printf '" + after +
                                   "'; sleep 1) | timeout 5 openssl s_client -quiet -connect " +
                                   nodeIp + ":10250 -cert " + (pki / "kubelet-client.crt").string() +
                                   " -key " + (pki / "kubelet-client.key").string() + " -CAfile " +
@@ -483,10 +484,11 @@ TEST_F(StreamingE2E, NodeApiRefusesBadInputAndStaysUp) {
                       "no supported stream protocol"));
   // An unknown channel (ignored), then [255] with no channel: a protocol
   // error close (1002 = 0x03ea) after the 101.
-  std::string frames = "\\x82\\x82\\x00\\x00\\x00\\x00\\x07x\\x82\\x81\\x00\\x00\\x00\\x00\\xff";
+  std::string frames = "\\202\\202\\000\\000\\000\\000\\007x\\202\\201\\000\\000\\000\\000\\377";
   std::string closed =
       exchange("GET /exec/default/" + pod + "/app?command=sleep&command=5&output=1 HTTP/1.1\\r\\n" +
-               head + websocket + "Sec-WebSocket-Protocol: v5.channel.k8s.io\\r\\n\\r\\n" + frames);
+                   head + websocket + "Sec-WebSocket-Protocol: v5.channel.k8s.io\\r\\n\\r\\n",
+               frames);
   EXPECT_TRUE(hasText(closed, "101")) << closed;
   EXPECT_NE(closed.find("M-^H"), std::string::npos) << closed;
   EXPECT_NE(closed.find("^CM-j"), std::string::npos) << closed;
@@ -494,8 +496,8 @@ TEST_F(StreamingE2E, NodeApiRefusesBadInputAndStaysUp) {
   std::string goaway = exchange(
       "POST /portForward/default/" + pod + " HTTP/1.1\\r\\n" + head +
       "Connection: Upgrade\\r\\nUpgrade: SPDY/3.1\\r\\nX-Stream-Protocol-Version: "
-      "portforward.k8s.io\\r\\n\\r\\n\\x80\\x03\\x00\\x01\\x00\\x00\\x00\\x0e\\x00\\x00\\x00"
-      "\\x01\\x00\\x00\\x00\\x00garbage!");
+      "portforward.k8s.io\\r\\n\\r\\n\\200\\003\\000\\001\\000\\000\\000\\016\\000\\000\\000"
+      "\\001\\000\\000\\000\\000garbage!");
   EXPECT_TRUE(hasText(goaway, "101")) << goaway;
   EXPECT_NE(goaway.find("M-^@^C^@^G"), std::string::npos) << goaway;
   // Still serving, through the API server.
