@@ -189,18 +189,8 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   TlsStream& tls() { return websocket_ ? ws_->next_layer() : *raw_; }
 
   void refuse(int code, const std::string& message,
-              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto response =
-        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(code), 11);
-    response->set(http::field::content_type, "application/json");
-    for (const auto& [name, value] : headers) response->set(name, value);
-    response->body() = statusJson(code, code == 403 ? "Forbidden" : "BadRequest", message);
-    response->keep_alive(false);
-    response->prepare_payload();
-    http::async_write(tls(), *response,
-                      [self = shared_from_this(), response](beast::error_code, size_t) {
-                        beast::get_lowest_layer(self->tls()).close();
-                      });
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    refuseUpgrade(tls(), shared_from_this(), code, message, headers);
   }
 
   // ---- WebSocket -------------------------------------------------------------

@@ -31,6 +31,22 @@ std::string detail::statusJson(int code, const std::string& reason, const std::s
   return status.dump();
 }
 
+void detail::refuseUpgrade(TlsStream& stream, std::shared_ptr<void> owner, int code,
+                           const std::string& message,
+                           const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto response =
+      std::make_shared<http::response<http::string_body>>(static_cast<http::status>(code), 11);
+  response->set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) response->set(name, value);
+  response->body() = statusJson(code, code == 403 ? "Forbidden" : "BadRequest", message);
+  response->keep_alive(false);
+  response->prepare_payload();
+  http::async_write(stream, *response,
+                    [&stream, owner = std::move(owner), response](beast::error_code, size_t) {
+                      beast::get_lowest_layer(stream).close();
+                    });
+}
+
 namespace {
 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);

@@ -138,16 +138,7 @@ class PortForwardSession : public std::enable_shared_from_this<PortForwardSessio
   TlsStream& tls() { return websocket_ ? ws_->next_layer() : *raw_; }
 
   void refuse(const std::string& message) {
-    auto response =
-        std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
-    response->set(http::field::content_type, "application/json");
-    response->body() = statusJson(400, "BadRequest", message);
-    response->keep_alive(false);
-    response->prepare_payload();
-    http::async_write(tls(), *response,
-                      [self = shared_from_this(), response](beast::error_code, size_t) {
-                        beast::get_lowest_layer(self->tls()).close();
-                      });
+    refuseUpgrade(tls(), shared_from_this(), 400, message);
   }
 
   // ---- the transport: WebSocket messages or raw bytes, one byte stream ----

@@ -51,6 +51,12 @@ struct AttachTarget {
 // A Kubernetes Status as JSON, for errors in the format kubectl shows.
 std::string statusJson(int code, const std::string& reason, const std::string& message);
 
+// Answers an upgrade it will not make with a Status (400 BadRequest, 403
+// Forbidden) and closes; `owner` is kept alive until the write is done.
+void refuseUpgrade(TlsStream& stream, std::shared_ptr<void> owner, int code,
+                   const std::string& message,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {});
+
 // exec and attach over WebSocket (channel.k8s.io): the 101 is sent here.
 void startExecSession(TlsStream stream, beast::flat_buffer buffer, Request request,
                       ExecTarget target, SessionContext context);

@@ -435,7 +435,7 @@ class Shim {
       fds.push_back(pollfd{fd, events, 0});
       return fds.size() - 1;
     };
-    long outIndex = -1, errIndex = -1, stdinIndex = -1, listenerIndex = -1, pidIndex = -1;
+    long outIndex = -1, errIndex = -1, stdinIndex = -1, listenerIndex = -1;
     bool stdinFull = stdinPending_.size() > kStdinBufferLimit;
     if (outFd_ >= 0) {
       short events = POLLIN;
@@ -447,7 +447,8 @@ class Shim {
       stdinIndex = static_cast<long>(add(stdinFd_, POLLOUT));
     if (listener_ >= 0 && (!exited_ || awaitingFirstAttach()))
       listenerIndex = static_cast<long>(add(listener_, POLLIN));
-    if (pidFd_ >= 0 && !exited_) pidIndex = static_cast<long>(add(pidFd_, POLLIN));
+    // Only wakes the loop when the program ends; the loop then reaps it.
+    if (pidFd_ >= 0 && !exited_) add(pidFd_, POLLIN);
     size_t firstClient = fds.size();
     for (AttachClient& client : clients_) {
       short events = stdinFull ? 0 : POLLIN;
@@ -456,7 +457,6 @@ class Shim {
     }
     int ready = ::poll(fds.data(), fds.size(), pidFd_ >= 0 || exited_ ? timeoutMs : 100);
     if (ready <= 0) return;
-    (void)pidIndex;  // its readiness only wakes the loop, which then reaps
     if (outIndex >= 0 && (fds[outIndex].revents & (POLLIN | POLLHUP | POLLERR)))
       readOutput(outFd_, LogStream::stdoutStream);
     if (outIndex >= 0 && (fds[outIndex].revents & POLLOUT)) writeStdin();

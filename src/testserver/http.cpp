@@ -51,13 +51,6 @@ ParseResult malformed(int status, std::string error) {
   return r;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 HttpReply text(int status, std::string body) {
   HttpReply r;
   r.status = status;
@@ -224,26 +217,6 @@ ParseResult parseHttpRequest(std::string_view buffer) {
   result.state = ParseState::complete;
   result.consumed = bodyEnd;
   return result;
-}
-
-std::optional<std::string> urlDecode(std::string_view text, bool plusIsSpace) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hexValue(text[i + 1]), lo = hexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plusIsSpace) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 QueryValue queryParam(std::string_view query, std::string_view key) {

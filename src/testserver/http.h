@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/query.h"
+
 namespace podnet::testserver {
 
 // Who this server is (flags --name / --ip).
@@ -84,9 +86,8 @@ std::string serializeReply(const HttpReply& reply, std::string_view date = {});
 // The answer to one UDP datagram.
 std::string answerUdp(std::string_view datagram, const Identity& self, const PeerInfo& peer);
 
-// %XX decoding; with `plusIsSpace` (query strings) '+' decodes to ' '.
-// nullopt when a '%' is not followed by two hex digits.
-std::optional<std::string> urlDecode(std::string_view text, bool plusIsSpace);
+// %XX decoding (http/query.h, shared with the API server and the node API).
+using http::urlDecode;
 // The decoded value of the first `key` parameter of a query string; a bad
 // %-encoding of that value sets `malformed`.
 struct QueryValue {
