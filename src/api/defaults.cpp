@@ -6,6 +6,7 @@
 // alone, so validation can report it.
 #include "api/defaults.h"
 
+#include "api/custom_resource.h"
 #include "core/ip.h"
 
 namespace podnet::api {
@@ -327,6 +328,13 @@ void defaultSecret(Json& obj) { setStringIfEmpty(obj, "type", "Opaque"); }
 
 void applyDefaults(const ResourceInfo& resource, Json& obj) {
   if (!obj.is_object()) return;
+  if (resource.custom) {
+    // Unknown fields go (fieldValidation reported them already), then the
+    // schema's defaults, as apiextensions-apiserver decodes a request.
+    resource.custom->prune(obj);
+    resource.custom->applyDefaults(obj);
+    return;
+  }
   const std::string& kind = resource.kind;
   if (kind == "Pod")
     defaultPod(obj);

@@ -74,7 +74,7 @@ struct Message {
 // autoscaling/v1 Scale, v1 Binding). nullptr when unknown.
 const Message* forKind(std::string_view apiVersion, std::string_view kind);
 
-// Every kind forKind knows: the 14 served kinds first (in api::allResources()
+// Every kind forKind knows: the served built-in kinds first (in api::builtinResources()
 // order), then the envelope types.
 struct KindSchema {
   std::string_view group;  // "" for the core group

@@ -3,6 +3,7 @@
 // lookups of schema.h.
 #include <mutex>
 
+#include "api/resource.h"
 #include "api/schema_tables.h"
 
 namespace podnet::api::schema {
@@ -175,6 +176,7 @@ const std::vector<KindSchema>& allKinds() {
     detail::coreKinds(out);
     detail::networkingKinds(out);
     detail::appsKinds(out);
+    detail::apiextensionsKinds(out);
     detail::envelopeKinds(out);
     detail::bindingKind(out);
     return out;
@@ -195,6 +197,9 @@ const Message* forKind(std::string_view apiVersion, std::string_view kind) {
     // DeleteOptions and Status are sent as "v1" as often as "meta.k8s.io/v1".
     if (entry.group == "meta.k8s.io" && group.empty()) return entry.message;
   }
+  // A custom resource: the shape compiled from its CRD's schema.
+  if (const ResourceInfo* custom = findKind(apiVersion, kind); custom && custom->message)
+    return custom->message;
   return nullptr;
 }
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "api/custom_resource.h"
 #include "api/object.h"
 #include "api/selector.h"
 #include "core/ip.h"
@@ -725,7 +726,7 @@ std::string goLabelSelector(const Json& selector) {
 // ---------------------------------------------------------------------------
 // ObjectMeta (apimachinery/pkg/api/validation/objectmeta.go).
 
-enum class NameRule { Dns1123Label, Dns1123Subdomain, Dns1035Label, Any };
+enum class NameRule { Dns1123Label, Dns1123Subdomain, Dns1035Label, PathSegment, Any };
 
 NameRule nameRule(const std::string& kind) {
   if (kind == "Namespace") return NameRule::Dns1123Label;
@@ -744,6 +745,15 @@ std::vector<std::string> nameErrors(NameRule rule, std::string name, bool prefix
       return isDns1035Label(name);
     case NameRule::Dns1123Subdomain:
       return isDns1123Subdomain(name);
+    case NameRule::PathSegment: {
+      // Custom resources: any name that is one URL path segment.
+      if (prefix) return {};
+      if (name == "." || name == "..") return {"may not be '" + name + "'"};
+      std::vector<std::string> problems;
+      if (name.find('/') != std::string::npos) problems.push_back("may not contain '/'");
+      if (name.find('%') != std::string::npos) problems.push_back("may not contain '%'");
+      return problems;
+    }
     case NameRule::Any:
       break;
   }
@@ -755,7 +765,7 @@ constexpr size_t kTotalAnnotationSizeLimit = 256 * 1024;
 void validateObjectMeta(Validator& v, const ResourceInfo& resource, const Json& obj) {
   const std::string path = "metadata";
   const Json& meta = objectOr(v.object(obj, "metadata", path));
-  NameRule rule = nameRule(resource.kind);
+  NameRule rule = resource.custom ? NameRule::PathSegment : nameRule(resource.kind);
 
   std::string generateName = v.string(meta, "generateName", "metadata.generateName");
   if (!generateName.empty())
@@ -2184,6 +2194,11 @@ std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj)
   }
   if (tooDeep(v, obj)) return std::move(v.causes);
   validateObjectMeta(v, resource, obj);
+  if (resource.custom) {
+    auto causes = resource.custom->validate(obj);
+    v.causes.insert(v.causes.end(), causes.begin(), causes.end());
+    return std::move(v.causes);
+  }
   const std::string& kind = resource.kind;
   if (kind == "Pod")
     validatePod(v, obj);

@@ -1,5 +1,7 @@
 #include "apiserver/apiserver.h"
 
+#include "apiextensions/crd_admission.h"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -104,6 +106,14 @@ int runServer(const ServerOptions& options) {
     return 1;
   }
   auto registry = std::make_unique<registry::Registry>(**store);
+  // CRDs first: the controllers' informers and the first request must see
+  // the custom resources already stored.
+  auto crds = std::make_shared<apiextensions::CrdAdmission>();
+  registry->addAdmissionHook(crds);
+  if (auto loaded = crds->loadStored(*registry); !loaded) {
+    logLine("cannot load the CustomResourceDefinitions: " + loaded.error().message);
+    return 1;
+  }
   auto controllers = controllers::start(*registry, options.controllers);
   if (!controllers) {
     logLine("cannot start the controllers: " + controllers.error().message);

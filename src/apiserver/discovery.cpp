@@ -1,5 +1,7 @@
 #include "apiserver/discovery.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 #include <vector>
 
@@ -14,11 +16,49 @@ const std::vector<std::string> kObjectVerbs = {"create", "delete", "deletecollec
                                                "list",   "patch",  "update",           "watch"};
 const std::vector<std::string> kSubresourceVerbs = {"get", "patch", "update"};
 
-// `kubectl get all` lists the resources in the "all" category; upstream puts
-// the workload kinds and services there.
-bool inCategoryAll(const api::ResourceInfo& info) {
-  static const std::set<std::string> kinds = {"Pod", "Service", "Deployment", "ReplicaSet"};
-  return kinds.count(info.kind) != 0;
+// Kubernetes' version priority (apimachinery's CompareKubeAwareVersionStrings):
+// GA before beta before alpha, higher numbers first, then other names
+// alphabetically. The first is a group's preferred version.
+bool versionBefore(const std::string& a, const std::string& b) {
+  struct Parsed {
+    bool kube = false;
+    int major = 0, stage = 3, minor = 0;  // stage: 3 GA, 2 beta, 1 alpha
+  };
+  auto parse = [](const std::string& v) {
+    Parsed p;
+    size_t i = 1;
+    if (v.size() < 2 || v[0] != 'v' || !std::isdigit(static_cast<unsigned char>(v[1]))) return p;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])))
+      p.major = p.major * 10 + (v[i++] - '0');
+    if (i == v.size()) {
+      p.kube = true;
+      return p;
+    }
+    std::string rest = v.substr(i);
+    size_t digits;
+    if (rest.rfind("beta", 0) == 0) {
+      p.stage = 2;
+      digits = 4;
+    } else if (rest.rfind("alpha", 0) == 0) {
+      p.stage = 1;
+      digits = 5;
+    } else {
+      return p;
+    }
+    if (digits == rest.size()) return p;
+    for (size_t j = digits; j < rest.size(); ++j) {
+      if (!std::isdigit(static_cast<unsigned char>(rest[j]))) return p;
+      p.minor = p.minor * 10 + (rest[j] - '0');
+    }
+    p.kube = true;
+    return p;
+  };
+  Parsed x = parse(a), y = parse(b);
+  if (x.kube != y.kube) return x.kube;
+  if (!x.kube) return a < b;
+  if (x.stage != y.stage) return x.stage > y.stage;
+  if (x.major != y.major) return x.major > y.major;
+  return x.minor > y.minor;
 }
 
 // A subresource the REST handler serves, and what it answers with.
@@ -44,12 +84,13 @@ std::vector<Subresource> subresourcesOf(const api::ResourceInfo& info) {
 
 std::vector<std::string> groupVersions(std::string_view groupName) {
   std::vector<std::string> versions;
-  for (const auto& info : api::allResources()) {
-    if (info.group != groupName) continue;
+  for (const api::ResourceInfo* info : api::allResources()) {
+    if (info->group != groupName) continue;
     bool seen = false;
-    for (const auto& v : versions) seen = seen || v == info.version;
-    if (!seen) versions.push_back(info.version);
+    for (const auto& v : versions) seen = seen || v == info->version;
+    if (!seen) versions.push_back(info->version);
   }
+  std::stable_sort(versions.begin(), versions.end(), versionBefore);
   return versions;
 }
 
@@ -86,11 +127,11 @@ api::Json coreVersions(std::string_view serverAddress) {
 api::Json groupList() {
   api::Json groups = api::Json::array();
   std::vector<std::string> names;
-  for (const auto& info : api::allResources()) {
-    if (info.group.empty()) continue;
+  for (const api::ResourceInfo* info : api::allResources()) {
+    if (info->group.empty()) continue;
     bool seen = false;
-    for (const auto& n : names) seen = seen || n == info.group;
-    if (!seen) names.push_back(info.group);
+    for (const auto& n : names) seen = seen || n == info->group;
+    if (!seen) names.push_back(info->group);
   }
   for (const auto& name : names) groups.push_back(groupJson(name));
   return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
@@ -106,24 +147,24 @@ api::Json group(std::string_view groupName) {
 
 api::Json resourceList(std::string_view groupName, std::string_view version) {
   api::Json resources = api::Json::array();
-  for (const auto& info : api::allResources()) {
-    if (info.group != groupName || info.version != version) continue;
-    api::Json entry = {{"name", info.plural},
-                       {"singularName", info.singular},
-                       {"namespaced", info.namespaced},
-                       {"kind", info.kind},
+  for (const api::ResourceInfo* info : api::allResources()) {
+    if (info->group != groupName || info->version != version) continue;
+    api::Json entry = {{"name", info->plural},
+                       {"singularName", info->singular},
+                       {"namespaced", info->namespaced},
+                       {"kind", info->kind},
                        {"verbs", kObjectVerbs}};
-    if (!info.shortNames.empty()) entry["shortNames"] = info.shortNames;
-    if (inCategoryAll(info)) entry["categories"] = {"all"};
+    if (!info->shortNames.empty()) entry["shortNames"] = info->shortNames;
+    if (!info->categories.empty()) entry["categories"] = info->categories;
     resources.push_back(std::move(entry));
-    for (const auto& sub : subresourcesOf(info)) {
-      api::Json subEntry = {{"name", info.plural + "/" + sub.name},
+    for (const auto& sub : subresourcesOf(*info)) {
+      api::Json subEntry = {{"name", info->plural + "/" + sub.name},
                             {"singularName", ""},
-                            {"namespaced", info.namespaced},
+                            {"namespaced", info->namespaced},
                             {"kind", sub.kind},
                             {"verbs", sub.verbs}};
       // group and version are given only where they differ from the list's
-      if (sub.group != info.group || sub.version != info.version) {
+      if (sub.group != info->group || sub.version != info->version) {
         subEntry["group"] = sub.group;
         subEntry["version"] = sub.version;
       }
@@ -176,7 +217,7 @@ api::Json aggregatedDiscovery(bool coreGroup, const std::string& version) {
                        {"singularResource", info.singular},
                        {"verbs", kObjectVerbs}};
     if (!info.shortNames.empty()) entry["shortNames"] = info.shortNames;
-    if (inCategoryAll(info)) entry["categories"] = {"all"};
+    if (!info.categories.empty()) entry["categories"] = info.categories;
     api::Json subresources = api::Json::array();
     for (const auto& sub : subresourcesOf(info))
       subresources.push_back({{"subresource", sub.name},
@@ -188,20 +229,20 @@ api::Json aggregatedDiscovery(bool coreGroup, const std::string& version) {
 
   // Groups in the order first served, versions in preference order.
   std::vector<std::string> groupNames;
-  for (const auto& info : api::allResources()) {
-    if (info.group.empty() != coreGroup) continue;
+  for (const api::ResourceInfo* info : api::allResources()) {
+    if (info->group.empty() != coreGroup) continue;
     bool seen = false;
-    for (const auto& name : groupNames) seen = seen || name == info.group;
-    if (!seen) groupNames.push_back(info.group);
+    for (const auto& name : groupNames) seen = seen || name == info->group;
+    if (!seen) groupNames.push_back(info->group);
   }
   api::Json groups = api::Json::array();
   for (const auto& groupName : groupNames) {
     api::Json versions = api::Json::array();
     for (const auto& groupVersion : groupVersions(groupName)) {
       api::Json resources = api::Json::array();
-      for (const auto& info : api::allResources())
-        if (info.group == groupName && info.version == groupVersion)
-          resources.push_back(resourceEntry(info));
+      for (const api::ResourceInfo* info : api::allResources())
+        if (info->group == groupName && info->version == groupVersion)
+          resources.push_back(resourceEntry(*info));
       versions.push_back(
           {{"version", groupVersion}, {"resources", resources}, {"freshness", "Current"}});
     }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <exception>
 
+#include "api/custom_resource.h"
 #include "api/object.h"
 #include "api/strict.h"
 #include "apiserver/apply.h"
@@ -273,29 +274,59 @@ std::string selectorString(const Json& selector) {
   return out;
 }
 
-Json toScale(const Json& obj) {
+namespace {
+
+// ".spec.replicas" -> "/spec/replicas" (a CRD's scale paths are simple).
+Json::json_pointer pointerOf(const std::string& jsonPath) {
+  std::string pointer;
+  for (char c : jsonPath) {
+    if (c == '.')
+      pointer += '/';
+    else if (c == '~')
+      pointer += "~0";
+    else if (c == '/')
+      pointer += "~1";
+    else
+      pointer += c;
+  }
+  return Json::json_pointer(pointer);
+}
+
+const Json* at(const Json& obj, const std::string& jsonPath) {
+  if (jsonPath.empty()) return nullptr;
+  auto pointer = pointerOf(jsonPath);
+  return obj.contains(pointer) ? &obj[pointer] : nullptr;
+}
+
+}  // namespace
+
+Json toScale(const api::ResourceInfo& resource, const Json& obj) {
   Json metadata = Json::object();
   if (obj.contains("metadata") && obj["metadata"].is_object()) {
     for (const char* field : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"})
       if (obj["metadata"].contains(field)) metadata[field] = obj["metadata"][field];
   }
-  int64_t specReplicas = 0;
-  int64_t statusReplicas = 0;
-  Json selector;
-  if (obj.contains("spec") && obj["spec"].is_object()) {
-    const Json& spec = obj["spec"];
-    if (spec.contains("replicas") && spec["replicas"].is_number_integer())
-      specReplicas = spec["replicas"].get<int64_t>();
-    if (spec.contains("selector")) selector = spec["selector"];
-  }
-  if (obj.contains("status") && obj["status"].is_object() && obj["status"].contains("replicas") &&
-      obj["status"]["replicas"].is_number_integer())
-    statusReplicas = obj["status"]["replicas"].get<int64_t>();
+  const api::CustomResource* custom = resource.custom.get();
+  const Json* spec = at(obj, custom ? custom->specReplicasPath : ".spec.replicas");
+  const Json* status = at(obj, custom ? custom->statusReplicasPath : ".status.replicas");
+  const Json* selector = at(obj, custom ? custom->labelSelectorPath : ".spec.selector");
+  int64_t specReplicas = spec && spec->is_number_integer() ? spec->get<int64_t>() : 0;
+  int64_t statusReplicas = status && status->is_number_integer() ? status->get<int64_t>() : 0;
+  std::string selectorText;
+  if (selector && selector->is_string())
+    selectorText = selector->get<std::string>();  // a CRD keeps it as a string
+  else if (selector)
+    selectorText = selectorString(*selector);
   return {{"kind", "Scale"},
           {"apiVersion", "autoscaling/v1"},
           {"metadata", metadata},
           {"spec", {{"replicas", specReplicas}}},
-          {"status", {{"replicas", statusReplicas}, {"selector", selectorString(selector)}}}};
+          {"status", {{"replicas", statusReplicas}, {"selector", selectorText}}}};
+}
+
+void setScaleReplicas(const api::ResourceInfo& resource, Json& obj, int64_t replicas) {
+  std::string path = resource.custom ? resource.custom->specReplicasPath : ".spec.replicas";
+  obj[pointerOf(path)] = replicas;
 }
 
 // ------------------------------------------------------------- WatchStream
@@ -503,7 +534,8 @@ HttpResponse Handler::getCollection(const HttpRequest& request, const Route& rou
 HttpResponse Handler::getObject(const HttpRequest& request, const Route& route) {
   auto obj = client_.get(*route.resource, route.ns, route.name);
   if (!obj) return errorResponse(obj.error());
-  if (route.subresource == "scale") return objectResponse(request, route, 200, toScale(*obj));
+  if (route.subresource == "scale")
+    return objectResponse(request, route, 200, toScale(*route.resource, *obj));
   if (auto tableVersion = tableVersionFor(request.accept))
     return tableResponse(*tableVersion, route, *route.resource, *obj);
   return objectResponse(request, route, 200, *obj);
@@ -655,12 +687,12 @@ HttpResponse Handler::updateObject(const HttpRequest& request, const Route& rout
         [&](Json& obj) -> core::Status {
           if (auto ok = checkResourceVersion(resource, route.name, wantedVersion, obj); !ok)
             return ok;
-          obj["spec"]["replicas"] = *replicas;
+          setScaleReplicas(resource, obj, *replicas);
           return core::Ok{};
         },
         *options);
     if (!updated) return errorResponse(updated.error());
-    return objectResponse(request, route, 200, toScale(*updated));
+    return objectResponse(request, route, 200, toScale(resource, *updated));
   }
 
   if (auto ok = checkObject(resource, route, *body, resource.kind, resource.apiVersion()); !ok)
@@ -699,6 +731,12 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
   }
   if (type == PatchType::Apply || type == PatchType::Unsupported)
     return errorResponse(core::unsupportedMediaType(bareMediaType(request.contentType)));
+  // Custom resources have no patch strategies to merge by (as upstream).
+  if (type == PatchType::StrategicMerge && resource.custom)
+    return errorResponse(core::Error{
+        415, "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"});
   const api::schema::Message* schema = schemaOf(resource);
 
   bool scale = route.subresource == "scale";
@@ -707,7 +745,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
       resource, route.ns, route.name,
       [&](Json& obj) -> core::Status {
         if (scale) {
-          auto patched = applyPatch(type, toScale(obj), request.body);
+          auto patched = applyPatch(type, toScale(resource, obj), request.body);
           if (!patched) return patched.takeError();
           auto replicas = scaleReplicas(*patched, route.name);
           if (!replicas) return replicas.takeError();
@@ -715,7 +753,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
                   checkResourceVersion(resource, route.name, api::resourceVersion(*patched), obj);
               !ok)
             return ok;
-          obj["spec"]["replicas"] = *replicas;
+          setScaleReplicas(resource, obj, *replicas);
           return core::Ok{};
         }
         auto patched = applyPatch(type, obj, request.body, schema);
@@ -745,7 +783,7 @@ HttpResponse Handler::patchObject(const HttpRequest& request, const Route& route
       },
       *options);
   if (!updated) return errorResponse(updated.error());
-  if (scale) return objectResponse(request, route, 200, toScale(*updated));
+  if (scale) return objectResponse(request, route, 200, toScale(resource, *updated));
   return withWarnings(objectResponse(request, route, 200, *updated), warnings);
 }
 

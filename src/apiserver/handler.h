@@ -134,7 +134,10 @@ class Handler {
 // The string form of a metav1.LabelSelector ("app=web,tier in (a,b)"), as
 // a Scale's status.selector carries it.
 std::string selectorString(const Json& selector);
-// The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
-Json toScale(const Json& obj);
+// The autoscaling/v1 Scale view of a Deployment or ReplicaSet, or of a
+// custom resource with a scale subresource (its CRD's paths).
+Json toScale(const api::ResourceInfo& resource, const Json& obj);
+// Sets the replicas a Scale write asks for where `resource` keeps them.
+void setScaleReplicas(const api::ResourceInfo& resource, Json& obj, int64_t replicas);
 
 }  // namespace podnet::apiserver

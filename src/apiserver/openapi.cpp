@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
+#include "api/custom_resource.h"
 #include "api/resource.h"
 #include "api/schema.h"
 
@@ -135,8 +138,43 @@ class SchemaWriter {
       schemas_[name]["description"] = text;
   }
 
+  // A custom resource's schema, named as upstream names it (the group's
+  // labels reversed: io.k8s.networking.gateway.v1.HTTPRoute): the CRD's
+  // openAPIV3Schema with apiVersion, kind and metadata as for every kind.
+  std::string addCustom(const api::ResourceInfo& resource) {
+    std::string reversed;
+    std::string_view group = resource.group;
+    while (!group.empty()) {
+      size_t dot = group.rfind('.');
+      std::string_view label = dot == std::string_view::npos ? group : group.substr(dot + 1);
+      if (!reversed.empty()) reversed += '.';
+      reversed += label;
+      group = dot == std::string_view::npos ? std::string_view() : group.substr(0, dot);
+    }
+    std::string name = reversed + "." + resource.version + "." + resource.kind;
+    Json out = resource.custom->openApiSchema.is_object() ? resource.custom->openApiSchema
+                                                          : Json{{"type", "object"}};
+    Json& properties = out["properties"];
+    if (!properties.is_object()) properties = Json::object();
+    properties["apiVersion"] = {
+        {"type", "string"},
+        {"description",
+         "APIVersion defines the versioned schema of this representation of an object. Servers "
+         "should convert recognized schemas to the latest internal value, and may reject "
+         "unrecognized values."}};
+    properties["kind"] = {
+        {"type", "string"},
+        {"description",
+         "Kind is a string value representing the REST resource this object represents."}};
+    properties["metadata"] = {{"allOf", {refTo(add(schema::objectMeta()))}},
+                              {"description", "Standard object's metadata."}};
+    schemas_[name] = std::move(out);
+    markKind(name, resource.group, resource.version, resource.kind);
+    return name;
+  }
+
   // The <Kind>List schema (items of `itemName`).
-  void addList(const schema::KindSchema& kind, const std::string& itemName) {
+  void addList(const api::ResourceInfo& kind, const std::string& itemName) {
     std::string name = itemName + "List";
     schemas_[name] = {
         {"type", "object"},
@@ -148,9 +186,7 @@ class SchemaWriter {
           {"metadata",
            {{"allOf", {refTo(add(schema::listMeta()))}}, {"default", Json::object()}}}}},
         {"x-kubernetes-group-version-kind",
-         {{{"group", kind.group},
-           {"version", kind.version},
-           {"kind", std::string(kind.kind) + "List"}}}}};
+         {{{"group", kind.group}, {"version", kind.version}, {"kind", kind.kind + "List"}}}}};
   }
 
  private:
@@ -313,6 +349,9 @@ struct OperationContext {
   std::string group, version, kind;  // the GVK the operation reads or writes
   std::string infix;                 // CoreV1
   std::string tag;                   // core_v1
+  // Custom resources take no strategic merge patch; kubectl's apply reads
+  // this (the patch body's media types) to choose a merge patch for them.
+  bool strategicMerge = true;
 };
 
 Json operation(const OperationContext& context, const std::string& action,
@@ -335,13 +374,13 @@ Json bodyOf(const Json& schemaRef) {
   return {{"content", {{"*/*", {{"schema", schemaRef}}}}}, {"required", true}};
 }
 
-Json patchBody() {
+Json patchBody(bool strategicMerge) {
   Json patchRef = refTo(kPatch);
   Json content = Json::object();
-  for (const char* type :
-       {"application/apply-patch+yaml", "application/json-patch+json",
-        "application/merge-patch+json", "application/strategic-merge-patch+json"})
+  for (const char* type : {"application/apply-patch+yaml", "application/json-patch+json",
+                           "application/merge-patch+json"})
     content[type] = {{"schema", patchRef}};
+  if (strategicMerge) content["application/strategic-merge-patch+json"] = {{"schema", patchRef}};
   return {{"content", std::move(content)}, {"required", true}};
 }
 
@@ -359,7 +398,7 @@ Json objectPathItem(const OperationContext& context, const std::string& scopeNam
                           schemaRef, {"200", "201"}, bodyOf(schemaRef));
   item["patch"] = operation(context, "patch", "patch" + context.infix + scopeName + subject,
                             "partially update the specified " + context.kind, writeParameters(true),
-                            schemaRef, {"200", "201"}, patchBody());
+                            schemaRef, {"200", "201"}, patchBody(context.strategicMerge));
   if (deletable) {
     Json deleteParameters = {
         stringParameter("dryRun", "query",
@@ -407,18 +446,22 @@ Json buildDocument(std::string_view group, std::string_view version) {
                       "Patch is provided to give a concrete name and type to the "
                       "Kubernetes PATCH request body."}};
 
-  for (const schema::KindSchema& kind : schema::allKinds()) {
-    if (!kind.served || kind.group != group || kind.version != version) continue;
-    const api::ResourceInfo* resource = api::findKind(
-        group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version),
-        kind.kind);
-    if (!resource) continue;
-    std::string schemaName = writer.add(*kind.message);
-    writer.markKind(schemaName, kind.group, kind.version, kind.kind);
-    writer.addList(kind, schemaName);
+  for (const api::ResourceInfo* resource : api::allResources()) {
+    if (resource->group != group || resource->version != version) continue;
+    std::string schemaName;
+    if (resource->custom) {
+      schemaName = writer.addCustom(*resource);
+    } else {
+      const schema::Message* message = schema::forKind(resource->apiVersion(), resource->kind);
+      if (!message) continue;
+      schemaName = writer.add(*message);
+      writer.markKind(schemaName, group, version, resource->kind);
+    }
+    writer.addList(*resource, schemaName);
     Json schemaRef = refTo(schemaName);
     Json listRef = refTo(schemaName + "List");
-    OperationContext context{std::string(group), std::string(version), resource->kind, infix, tag};
+    OperationContext context{std::string(group), std::string(version), resource->kind, infix, tag,
+                             !resource->custom};
 
     std::string scopeName = resource->namespaced ? "Namespaced" : "";
     std::string collectionPath =
@@ -515,24 +558,45 @@ Json buildDocument(std::string_view group, std::string_view version) {
                 {"description", "Bearer Token authentication"}}}}}}}};
 }
 
-// Every served group version, by its path below /openapi/v3.
-const std::map<std::string, OpenApiDocument>& documents() {
-  static const std::map<std::string, OpenApiDocument> all = [] {
-    std::map<std::string, OpenApiDocument> out;
-    std::set<std::pair<std::string, std::string>> groupVersions;
-    for (const auto& resource : api::allResources())
-      groupVersions.insert({resource.group, resource.version});
-    for (const auto& [group, version] : groupVersions) {
-      std::string path = group.empty() ? "api/" + version : "apis/" + group + "/" + version;
-      OpenApiDocument document;
-      document.body =
-          buildDocument(group, version).dump(-1, ' ', false, Json::error_handler_t::replace);
-      document.hash = sha512Hex(document.body);
-      out.emplace(std::move(path), std::move(document));
-    }
-    return out;
-  }();
-  return all;
+using Documents = std::map<std::string, std::shared_ptr<const OpenApiDocument>>;
+
+std::shared_ptr<const OpenApiDocument> makeDocument(const std::string& group,
+                                                    const std::string& version) {
+  auto document = std::make_shared<OpenApiDocument>();
+  document->body =
+      buildDocument(group, version).dump(-1, ' ', false, Json::error_handler_t::replace);
+  document->hash = sha512Hex(document->body);
+  return document;
+}
+
+// Every served group version, by its path below /openapi/v3. The built-in
+// ones are made once; those with custom resources again whenever the CRDs
+// change what is served (so their hashes change with the CRDs).
+std::shared_ptr<const Documents> documents() {
+  static std::mutex mutex;
+  static std::shared_ptr<const Documents> current;
+  static uint64_t generation = 0;
+  static Documents builtins;
+  std::lock_guard lock(mutex);
+  uint64_t now = api::catalogGeneration();
+  if (current && generation == now) return current;
+
+  std::set<std::pair<std::string, std::string>> builtinVersions, customVersions;
+  for (const api::ResourceInfo* resource : api::allResources())
+    (resource->custom ? customVersions : builtinVersions)
+        .insert({resource->group, resource->version});
+  auto pathOf = [](const std::string& group, const std::string& version) {
+    return group.empty() ? "api/" + version : "apis/" + group + "/" + version;
+  };
+  if (builtins.empty())
+    for (const auto& [group, version] : builtinVersions)
+      builtins.emplace(pathOf(group, version), makeDocument(group, version));
+  auto next = std::make_shared<Documents>(builtins);
+  for (const auto& [group, version] : customVersions)
+    (*next)[pathOf(group, version)] = makeDocument(group, version);
+  current = std::move(next);
+  generation = now;
+  return current;
 }
 
 std::string httpDateOneYearFromNow() {
@@ -549,14 +613,15 @@ std::string httpDateOneYearFromNow() {
 
 Json openApiV3Index() {
   Json paths = Json::object();
-  for (const auto& [path, document] : documents())
-    paths[path] = {{"serverRelativeURL", "/openapi/v3/" + path + "?hash=" + document.hash}};
+  for (const auto& [path, document] : *documents())
+    paths[path] = {{"serverRelativeURL", "/openapi/v3/" + path + "?hash=" + document->hash}};
   return {{"paths", std::move(paths)}};
 }
 
-const OpenApiDocument* openApiV3Document(std::string_view groupVersionPath) {
-  auto it = documents().find(std::string(groupVersionPath));
-  return it == documents().end() ? nullptr : &it->second;
+std::shared_ptr<const OpenApiDocument> openApiV3Document(std::string_view groupVersionPath) {
+  auto all = documents();
+  auto it = all->find(std::string(groupVersionPath));
+  return it == all->end() ? nullptr : it->second;
 }
 
 HttpResponse serveOpenApi(const Route& route) {
@@ -568,7 +633,7 @@ HttpResponse serveOpenApi(const Route& route) {
     response.body = openApiV3Index().dump();
     return response;
   }
-  const OpenApiDocument* document = nullptr;
+  std::shared_ptr<const OpenApiDocument> document;
   if (path.substr(0, kRoot.size() + 1) == "/openapi/v3/")
     document = openApiV3Document(path.substr(kRoot.size() + 1));
   if (!document) {

@@ -16,6 +16,7 @@
 // /openapi/v2 is not served (404): kubectl only falls back to it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,7 @@ struct OpenApiDocument {
   std::string body;  // the JSON text served
   std::string hash;  // upper-case hex SHA-512 of `body`, as upstream computes it
 };
-const OpenApiDocument* openApiV3Document(std::string_view groupVersionPath);
+std::shared_ptr<const OpenApiDocument> openApiV3Document(std::string_view groupVersionPath);
 
 // Answers a GET of /openapi/v3 or /openapi/v3/...: the route's path and its
 // hash query parameter decide the document and the caching headers.

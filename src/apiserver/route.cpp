@@ -26,14 +26,14 @@ std::vector<std::string> splitPath(std::string_view path) {
 }
 
 bool groupServed(std::string_view group) {
-  for (const auto& info : api::allResources())
-    if (info.group == group) return true;
+  for (const api::ResourceInfo* info : api::allResources())
+    if (info->group == group) return true;
   return false;
 }
 
 bool groupVersionServed(std::string_view group, std::string_view version) {
-  for (const auto& info : api::allResources())
-    if (info.group == group && info.version == version) return true;
+  for (const api::ResourceInfo* info : api::allResources())
+    if (info->group == group && info->version == version) return true;
   return false;
 }
 

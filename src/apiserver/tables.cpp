@@ -7,7 +7,9 @@
 #include <memory>
 #include <set>
 
+#include "api/custom_resource.h"
 #include "api/object.h"
+#include "apiextensions/jsonpath.h"
 #include "apiserver/handler.h"
 
 namespace podnet::apiserver {
@@ -787,7 +789,7 @@ long long currentTime() { return static_cast<long long>(std::time(nullptr)); }
 
 Json rowOf(const api::ResourceInfo& resource, const Json& obj, const TableOptions& options,
            long long now) {
-  Json row = {{"cells", cellsOf(resource.kind, obj, now)}};
+  Json row = {{"cells", tableCells(resource, obj, now)}};
   if (resource.kind == "Pod") {
     std::string phase = text(at(obj, {"status", "phase"}));
     if (isTerminalPhase(phase))
@@ -909,7 +911,68 @@ std::string humanDuration(long long seconds) {
   return n(hours / 24 / 365) + "y";
 }
 
+namespace {
+
+// A CRD's additionalPrinterColumns (or Age when it has none) after Name, as
+// apiextensions-apiserver's table convertor.
+std::vector<api::PrinterColumn> customColumns(const api::CustomResource& custom) {
+  if (!custom.columns.empty()) return custom.columns;
+  api::PrinterColumn age;
+  age.name = "Age";
+  age.type = "date";
+  age.description = kAgeDoc;
+  age.jsonPath = ".metadata.creationTimestamp";
+  return {age};
+}
+
+Json customTableColumns(const api::CustomResource& custom) {
+  Json columns = Json::array();
+  columns.push_back({{"name", kName.name},
+                     {"type", kName.type},
+                     {"format", kName.format},
+                     {"description", kName.description},
+                     {"priority", 0}});
+  for (const auto& column : customColumns(custom))
+    columns.push_back(
+        {{"name", column.name},
+         {"type", column.type == "date" ? "string" : column.type},
+         {"format", column.format},
+         {"description",
+          column.description.empty()
+              ? "Custom resource definition column (in JSONPath format): " + column.jsonPath
+              : column.description},
+         {"priority", column.priority}});
+  return columns;
+}
+
+// Only the first value a column's path finds is shown (upstream: "as we only
+// support simple JSON path, we can assume to have only one result").
+Json customCell(const api::PrinterColumn& column, const Json& obj, long long now) {
+  auto parsed = apiextensions::JsonPath::parse(column.jsonPath);
+  if (!parsed.error.empty()) return nullptr;
+  auto found = parsed.path.find(obj);
+  if (found.empty()) return nullptr;
+  const Json& value = *found.front();
+  if (column.type == "string") {
+    if (value.is_string()) return value;
+    if (value.is_null()) return nullptr;
+    return value.dump();  // numbers and booleans bare, lists and maps as JSON
+  }
+  if (column.type == "integer")
+    return value.is_number() ? Json(static_cast<int64_t>(value.get<double>())) : Json(nullptr);
+  if (column.type == "number") return value.is_number() ? value : Json(nullptr);
+  if (column.type == "boolean") return value.is_boolean() ? value : Json(nullptr);
+  if (column.type == "date") {
+    auto when = timestamp(value);
+    return when ? Json(since(value, now)) : Json(nullptr);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Json tableColumns(const api::ResourceInfo& resource) {
+  if (resource.custom) return customTableColumns(*resource.custom);
   Json columns = Json::array();
   for (const Column& column : columnsOf(resource.kind))
     columns.push_back({{"name", column.name},
@@ -921,6 +984,12 @@ Json tableColumns(const api::ResourceInfo& resource) {
 }
 
 Json tableCells(const api::ResourceInfo& resource, const Json& obj, long long now) {
+  if (resource.custom) {
+    Json cells = Json::array({name(obj)});
+    for (const auto& column : customColumns(*resource.custom))
+      cells.push_back(customCell(column, obj, now));
+    return cells;
+  }
   return cellsOf(resource.kind, obj, now);
 }
 

@@ -158,14 +158,14 @@ class NamespaceController : public Controller {
     auto ns = namespaces_.get("", key);
     if (!ns || !api::isBeingDeleted(*ns)) return core::Ok{};
     size_t remaining = 0;
-    for (const auto& resource : api::allResources()) {
-      if (!resource.namespaced) continue;
-      auto items = context_.registry.list(resource, key);
+    for (const api::ResourceInfo* resource : api::allResources()) {
+      if (!resource->namespaced) continue;
+      auto items = context_.registry.list(*resource, key);
       if (!items.ok()) return items.takeError();
       for (const auto& item : arrayAt(*items, {"items"})) {
         ++remaining;
         if (api::isBeingDeleted(item)) continue;  // on its way (a pod its agent stops)
-        auto removed = context_.registry.remove(resource, key, api::name(item));
+        auto removed = context_.registry.remove(*resource, key, api::name(item));
         if (!removed.ok() && removed.error().code != 404) return removed.takeError();
       }
     }

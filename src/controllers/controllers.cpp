@@ -106,6 +106,7 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
                             std::to_string(config.nodeCidrPrefix) + " node ranges");
   running->controllers.push_back(std::move(nodeIpam));
   running->controllers.push_back(makeNamespaceController(context));
+  running->controllers.push_back(makeCrdCleanupController(context));
   running->controllers.push_back(makeSchedulerController(context));
   running->controllers.push_back(makeReplicaSetController(context));
   running->controllers.push_back(makeDeploymentController(context));

@@ -65,6 +65,7 @@ std::unique_ptr<Controller> makeDeploymentController(Context& context);
 std::unique_ptr<Controller> makeReplicaSetController(Context& context);
 std::unique_ptr<Controller> makeSchedulerController(Context& context);
 std::unique_ptr<Controller> makeNamespaceController(Context& context);
+std::unique_ptr<Controller> makeCrdCleanupController(Context& context);
 std::unique_ptr<Controller> makeNodeIpamController(Context& context);
 std::unique_ptr<Controller> makeLoadBalancerIpamController(Context& context, LoadBalancerPool pool);
 

@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "api/custom_resource.h"
 #include "api/defaults.h"
 #include "api/object.h"
 #include "api/selector.h"
@@ -181,10 +182,26 @@ void Registry::addAdmissionHook(std::shared_ptr<AdmissionHook> hook) {
   hooks_.push_back(std::move(hook));
 }
 
+std::vector<std::shared_ptr<AdmissionHook>> Registry::hooks() {
+  std::lock_guard lock(hooksMutex_);
+  return hooks_;
+}
+
+void Registry::notifyStored(const ResourceInfo& resource, const Json& obj) {
+  for (auto& hook : hooks()) hook->stored(resource, obj);
+}
+
 Result<Json> Registry::decodeStored(const ResourceInfo& resource, const store::KeyValue& kv) const {
   Json obj = Json::parse(kv.value, nullptr, false);
   if (obj.is_discarded() || !obj.is_object())
     return core::internal("stored object " + kv.key + " is not valid JSON");
+  if (resource.custom) {
+    // Every served version reads the same stored object (conversion None
+    // changes only apiVersion); defaults added to the schema since the
+    // object was written apply on read, as upstream.
+    obj["apiVersion"] = resource.apiVersion();
+    resource.custom->applyDefaults(obj);
+  }
   metadataOf(obj)["resourceVersion"] = std::to_string(kv.modRevision);
   return obj;
 }
@@ -293,12 +310,18 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
     abortAll();
     return obj;
   }
+  if (resource.custom)
+    obj["apiVersion"] = resource.custom->storageVersion.empty()
+                            ? resource.apiVersion()
+                            : resource.group + "/" + resource.custom->storageVersion;
   auto stored = store_.create(resource.key(objectNs, name), obj.dump());
   if (!stored) {
     abortAll();
     return storeError(resource, name, stored.error());
   }
+  obj["apiVersion"] = resource.apiVersion();
   meta["resourceVersion"] = std::to_string(stored->modRevision);
+  notifyStored(resource, obj);
   return obj;
 }
 
@@ -436,7 +459,10 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
       return next;
     }
     metadataOf(next).erase("resourceVersion");
+    if (resource.custom && !resource.custom->storageVersion.empty())
+      next["apiVersion"] = resource.group + "/" + resource.custom->storageVersion;
     auto stored = store_.update(key, next.dump(), kv->modRevision);
+    next["apiVersion"] = resource.apiVersion();
     if (!stored) {
       for (auto& hook : hooks) hook->abortUpdate(resource, current, next);
       // Someone wrote in between: an unconditional update tries again on
@@ -445,6 +471,7 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
       return storeError(resource, name, stored.error());
     }
     metadataOf(next)["resourceVersion"] = std::to_string(stored->modRevision);
+    notifyStored(resource, next);
     return next;
   }
   return storeError(resource, name, Error{409, "Conflict"});
@@ -540,6 +567,7 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
         return storeError(resource, name, stored.error());
       }
       meta["resourceVersion"] = std::to_string(stored->modRevision);
+      notifyStored(resource, current);
       result = current;
     } else {
       result = finalizeDelete(resource, key, current, kv->modRevision);

@@ -36,6 +36,9 @@ class AdmissionHook {
   // A write failed after admit (e.g. AlreadyExists): undo what admit reserved.
   virtual void abortCreate(const ResourceInfo& resource, const Json& obj) {}
   virtual void abortUpdate(const ResourceInfo& resource, const Json& old, const Json& obj) {}
+  // After a create or update (also the one that marks an object for
+  // deletion) is stored; `obj` is what was stored.
+  virtual void stored(const ResourceInfo& resource, const Json& obj) {}
   // After an object is finally removed from the store.
   virtual void deleted(const ResourceInfo& resource, const Json& old) {}
 };
@@ -74,6 +77,8 @@ class Registry : public client::Client {
 
  private:
   core::Result<Json> decodeStored(const ResourceInfo& resource, const store::KeyValue& kv) const;
+  std::vector<std::shared_ptr<AdmissionHook>> hooks();
+  void notifyStored(const ResourceInfo& resource, const Json& obj);
   core::Result<Json> finalizeDelete(const ResourceInfo& resource, const std::string& key,
                                     const Json& current, int64_t modRevision);
 

@@ -32,7 +32,7 @@ TEST(OpenApiTest, IndexListsEveryServedGroupVersion) {
   std::set<std::string> listed;
   for (auto it = index["paths"].begin(); it != index["paths"].end(); ++it) {
     listed.insert(it.key());
-    const OpenApiDocument* document = openApiV3Document(it.key());
+    auto document = openApiV3Document(it.key());
     ASSERT_NE(document, nullptr);
     EXPECT_EQ(it.value()["serverRelativeURL"],
               "/openapi/v3/" + it.key() + "?hash=" + document->hash);
@@ -64,7 +64,7 @@ TEST(OpenApiTest, EveryServedKindsPatchTakesFieldValidation) {
   for (const auto& resource : api::allResources()) {
     std::string path = resource.group.empty() ? "api/" + resource.version
                                               : "apis/" + resource.group + "/" + resource.version;
-    const OpenApiDocument* document = openApiV3Document(path);
+    auto document = openApiV3Document(path);
     ASSERT_NE(document, nullptr) << path;
     Json doc = parse(document->body);
     EXPECT_EQ(doc["openapi"], "3.0.0");
@@ -144,7 +144,7 @@ TEST(OpenApiTest, ServeIndexAndDocuments) {
   EXPECT_EQ(pinned.status, 200);
   EXPECT_EQ(header(pinned, "Cache-Control"), "public, immutable");
   EXPECT_FALSE(header(pinned, "Expires").empty());
-  const OpenApiDocument* document = openApiV3Document("api/v1");
+  auto document = openApiV3Document("api/v1");
   EXPECT_EQ(header(pinned, "Etag"), "\"" + document->hash + "\"");
   EXPECT_EQ(pinned.body, document->body);
 
