@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = podnet::api::decodeJson(text);
   if (!parsed) return 0;
   const podnet::api::Json* doc = &*parsed;
-  for (const auto& resource : podnet::api::allResources()) {
+  for (const auto& resource : podnet::api::builtinResources()) {
     podnet::api::Json obj = *doc;
     podnet::api::applyDefaults(resource, obj);
     // Defaulting twice must be a no-op.

@@ -72,7 +72,8 @@ TEST(AggregatedDiscovery, NamedGroupsWithScaleSubresources) {
   EXPECT_EQ(groups["apiVersion"], "apidiscovery.k8s.io/v2beta1");
   std::set<std::string> names;
   for (const auto& item : groups["items"]) names.insert(item["metadata"]["name"]);
-  EXPECT_EQ(names, (std::set<std::string>{"apps", "networking.k8s.io", "discovery.k8s.io"}));
+  EXPECT_EQ(names, (std::set<std::string>{"apps", "networking.k8s.io", "discovery.k8s.io",
+                                          "apiextensions.k8s.io", "admissionregistration.k8s.io"}));
 
   const Json* deployments = findResource(groups, "apps", "deployments");
   ASSERT_NE(deployments, nullptr);
