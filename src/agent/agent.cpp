@@ -22,6 +22,7 @@
 #include "api/object.h"
 #include "api/resource.h"
 #include "core/files.h"
+#include "core/version.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "nodeapi/node_api.h"
@@ -121,8 +122,8 @@ struct Agent::Impl {
               {"kernelVersion", kernel},
               {"osImage", "podnet node"},
               {"containerRuntimeVersion", "podnet://0.1.0"},
-              {"kubeletVersion", "v1.31.0-podnet"},
-              {"kubeProxyVersion", "v1.31.0-podnet"},
+              {"kubeletVersion", core::kKubernetesVersion},
+              {"kubeProxyVersion", core::kKubernetesVersion},
               {"operatingSystem", "linux"},
               {"architecture", "amd64"}}}};
   }

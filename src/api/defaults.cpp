@@ -209,6 +209,40 @@ void defaultReplicaSet(Json& obj) {
   defaultPodTemplate(*spec);
 }
 
+void defaultStatefulSet(Json& obj) {
+  Json* spec = objectMember(obj, "spec");
+  if (!spec) return;
+  defaultReplicas(*spec);
+  setStringIfEmpty(*spec, "podManagementPolicy", "OrderedReady");
+  if (Json* strategy = objectMember(*spec, "updateStrategy")) {
+    setStringIfEmpty(*strategy, "type", "RollingUpdate");
+    if (stringOf(*strategy, "type") == "RollingUpdate")
+      if (Json* rolling = objectMember(*strategy, "rollingUpdate"))
+        setIfUnset(*rolling, "partition", 0);
+  }
+  if (Json* retention = objectMember(*spec, "persistentVolumeClaimRetentionPolicy")) {
+    setStringIfEmpty(*retention, "whenDeleted", "Retain");
+    setStringIfEmpty(*retention, "whenScaled", "Retain");
+  }
+  setIfUnset(*spec, "revisionHistoryLimit", 10);
+  defaultPodTemplate(*spec);
+}
+
+void defaultDaemonSet(Json& obj) {
+  Json* spec = objectMember(obj, "spec");
+  if (!spec) return;
+  if (Json* strategy = objectMember(*spec, "updateStrategy")) {
+    setStringIfEmpty(*strategy, "type", "RollingUpdate");
+    if (stringOf(*strategy, "type") == "RollingUpdate")
+      if (Json* rolling = objectMember(*strategy, "rollingUpdate")) {
+        setIfUnset(*rolling, "maxUnavailable", 1);
+        setIfUnset(*rolling, "maxSurge", 0);
+      }
+  }
+  setIfUnset(*spec, "revisionHistoryLimit", 10);
+  defaultPodTemplate(*spec);
+}
+
 // ---------------------------------------------------------------------------
 // Services and endpoints.
 
@@ -344,6 +378,10 @@ void applyDefaults(const ResourceInfo& resource, Json& obj) {
     defaultDeployment(obj);
   else if (kind == "ReplicaSet")
     defaultReplicaSet(obj);
+  else if (kind == "StatefulSet")
+    defaultStatefulSet(obj);
+  else if (kind == "DaemonSet")
+    defaultDaemonSet(obj);
   else if (kind == "Endpoints")
     defaultEndpoints(obj);
   else if (kind == "EndpointSlice")

@@ -61,6 +61,8 @@ static std::vector<ResourceInfo> makeTable() {
         "ingressclasses"),
       r("apps", "v1", "Deployment", "deployments", true, {"deploy"}, true, true, "deployments"),
       r("apps", "v1", "ReplicaSet", "replicasets", true, {"rs"}, true, true, "replicasets"),
+      r("apps", "v1", "StatefulSet", "statefulsets", true, {"sts"}, true, true, "statefulsets"),
+      r("apps", "v1", "DaemonSet", "daemonsets", true, {"ds"}, true, false, "daemonsets"),
       r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
         false, {"crd", "crds"}, true, false, "apiextensions.k8s.io/customresourcedefinitions"),
       // Stored, not enforced: bundles such as the Gateway API's carry them.
@@ -73,7 +75,7 @@ static std::vector<ResourceInfo> makeTable() {
   // `kubectl get all`: upstream puts the workload kinds and services there.
   for (auto& info : table)
     if (info.kind == "Pod" || info.kind == "Service" || info.kind == "Deployment" ||
-        info.kind == "ReplicaSet")
+        info.kind == "ReplicaSet" || info.kind == "StatefulSet" || info.kind == "DaemonSet")
       info.categories = {"all"};
   return table;
 }

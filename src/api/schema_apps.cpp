@@ -1,5 +1,5 @@
 // apps/v1 types (k8s.io/api/apps/v1 types.go and generated.proto, v1.32):
-// Deployment and ReplicaSet.
+// Deployment, ReplicaSet, StatefulSet and DaemonSet.
 #include "api/schema_tables.h"
 
 namespace podnet::api::schema::detail {
@@ -22,6 +22,20 @@ struct AppsTypes {
   APPS_MESSAGE(replicaSetSpec, "ReplicaSetSpec");
   APPS_MESSAGE(replicaSetStatus, "ReplicaSetStatus");
   APPS_MESSAGE(replicaSetCondition, "ReplicaSetCondition");
+  APPS_MESSAGE(statefulSet, "StatefulSet");
+  APPS_MESSAGE(statefulSetSpec, "StatefulSetSpec");
+  APPS_MESSAGE(statefulSetUpdateStrategy, "StatefulSetUpdateStrategy");
+  APPS_MESSAGE(rollingUpdateStatefulSet, "RollingUpdateStatefulSetStrategy");
+  APPS_MESSAGE(statefulSetRetention, "StatefulSetPersistentVolumeClaimRetentionPolicy");
+  APPS_MESSAGE(statefulSetOrdinals, "StatefulSetOrdinals");
+  APPS_MESSAGE(statefulSetStatus, "StatefulSetStatus");
+  APPS_MESSAGE(statefulSetCondition, "StatefulSetCondition");
+  APPS_MESSAGE(daemonSet, "DaemonSet");
+  APPS_MESSAGE(daemonSetSpec, "DaemonSetSpec");
+  APPS_MESSAGE(daemonSetUpdateStrategy, "DaemonSetUpdateStrategy");
+  APPS_MESSAGE(rollingUpdateDaemonSet, "RollingUpdateDaemonSet");
+  APPS_MESSAGE(daemonSetStatus, "DaemonSetStatus");
+  APPS_MESSAGE(daemonSetCondition, "DaemonSetCondition");
   AppsTypes();
 };
 
@@ -102,6 +116,102 @@ AppsTypes::AppsTypes() {
       F("reason", 4),
       F("message", 5),
   };
+
+  statefulSet.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("spec", 2, statefulSetSpec),
+      F("status", 3, statefulSetStatus),
+  };
+  statefulSetSpec.fields = {
+      F("replicas", 1, Type::Int32),
+      F("selector", 2, m.labelSelector),
+      F("template", 3, podTemplateSpec),
+      // PersistentVolumeClaims: accepted as written (podnet has no PVC type).
+      F("volumeClaimTemplates", 4, Type::Any).list().atomic(),
+      F("serviceName", 5),
+      F("podManagementPolicy", 6),
+      F("updateStrategy", 7, statefulSetUpdateStrategy),
+      F("revisionHistoryLimit", 8, Type::Int32),
+      F("minReadySeconds", 9, Type::Int32),
+      F("persistentVolumeClaimRetentionPolicy", 10, statefulSetRetention),
+      F("ordinals", 11, statefulSetOrdinals),
+  };
+  statefulSetUpdateStrategy.fields = {
+      F("type", 1),
+      F("rollingUpdate", 2, rollingUpdateStatefulSet),
+  };
+  rollingUpdateStatefulSet.fields = {
+      F("partition", 1, Type::Int32),
+      F("maxUnavailable", 2, Type::IntOrString),
+  };
+  statefulSetRetention.fields = {
+      F("whenDeleted", 1),
+      F("whenScaled", 2),
+  };
+  statefulSetOrdinals.fields = {F("start", 1, Type::Int32)};
+  statefulSetStatus.fields = {
+      F("observedGeneration", 1, Type::Int64),
+      F("replicas", 2, Type::Int32),
+      F("readyReplicas", 3, Type::Int32),
+      F("currentReplicas", 4, Type::Int32),
+      F("updatedReplicas", 5, Type::Int32),
+      F("currentRevision", 6),
+      F("updateRevision", 7),
+      F("collisionCount", 9, Type::Int32),
+      F("conditions", 10, statefulSetCondition).list().merge("type").mapKeys({"type"}),
+      F("availableReplicas", 11, Type::Int32),
+  };
+  statefulSetCondition.fields = {
+      F("type", 1),
+      F("status", 2),
+      F("lastTransitionTime", 3, Type::Time),
+      F("reason", 4),
+      F("message", 5),
+  };
+
+  daemonSet.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("spec", 2, daemonSetSpec),
+      F("status", 3, daemonSetStatus),
+  };
+  daemonSetSpec.fields = {
+      F("selector", 1, m.labelSelector),
+      F("template", 2, podTemplateSpec),
+      F("updateStrategy", 3, daemonSetUpdateStrategy),
+      F("minReadySeconds", 4, Type::Int32),
+      F("revisionHistoryLimit", 6, Type::Int32),
+  };
+  daemonSetUpdateStrategy.fields = {
+      F("type", 1),
+      F("rollingUpdate", 2, rollingUpdateDaemonSet),
+  };
+  rollingUpdateDaemonSet.fields = {
+      F("maxUnavailable", 1, Type::IntOrString),
+      F("maxSurge", 2, Type::IntOrString),
+  };
+  daemonSetStatus.fields = {
+      F("currentNumberScheduled", 1, Type::Int32),
+      F("numberMisscheduled", 2, Type::Int32),
+      F("desiredNumberScheduled", 3, Type::Int32),
+      F("numberReady", 4, Type::Int32),
+      F("observedGeneration", 5, Type::Int64),
+      F("updatedNumberScheduled", 6, Type::Int32),
+      F("numberAvailable", 7, Type::Int32),
+      F("numberUnavailable", 8, Type::Int32),
+      F("collisionCount", 9, Type::Int32),
+      F("conditions", 10, daemonSetCondition).list().merge("type").mapKeys({"type"}),
+  };
+  daemonSetCondition.fields = {
+      F("type", 1),
+      F("status", 2),
+      F("lastTransitionTime", 3, Type::Time),
+      F("reason", 4),
+      F("message", 5),
+  };
 }
 
 const AppsTypes& apps() {
@@ -114,6 +224,8 @@ const AppsTypes& apps() {
 void appsKinds(std::vector<KindSchema>& out) {
   out.push_back({"apps", "v1", "Deployment", &apps().deployment, true});
   out.push_back({"apps", "v1", "ReplicaSet", &apps().replicaSet, true});
+  out.push_back({"apps", "v1", "StatefulSet", &apps().statefulSet, true});
+  out.push_back({"apps", "v1", "DaemonSet", &apps().daemonSet, true});
 }
 
 // clang-format on

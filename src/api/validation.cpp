@@ -1204,9 +1204,63 @@ void validateDeploymentStrategy(Validator& v, const Json& spec) {
   }
 }
 
-void validateWorkload(Validator& v, const Json& obj, bool deployment) {
+// StatefulSet's updateStrategy and podManagementPolicy.
+void validateStatefulSetSpec(Validator& v, const Json& spec) {
+  std::string policy = v.string(spec, "podManagementPolicy", "spec.podManagementPolicy");
+  if (policy.empty())
+    v.required("spec.podManagementPolicy");
+  else if (policy != "OrderedReady" && policy != "Parallel")
+    v.notSupported("spec.podManagementPolicy", policy, {"OrderedReady", "Parallel"});
+  const Json& strategy = objectOr(v.object(spec, "updateStrategy", "spec.updateStrategy"));
+  std::string type = v.string(strategy, "type", "spec.updateStrategy.type");
+  const Json* rolling = member(strategy, "rollingUpdate");
+  if (type == "OnDelete") {
+    if (rolling)
+      v.invalidRendered("spec.updateStrategy.rollingUpdate", "\"\"",
+                        "only allowed for updateStrategy 'RollingUpdate'");
+  } else if (type == "RollingUpdate") {
+    if (rolling && rolling->is_object())
+      validateNonnegative(
+          v, v.optInt(*rolling, "partition", "spec.updateStrategy.rollingUpdate.partition"),
+          "spec.updateStrategy.rollingUpdate.partition");
+  } else if (type.empty()) {
+    v.required("spec.updateStrategy", "");
+  } else {
+    v.notSupported("spec.updateStrategy", type, {"OnDelete", "RollingUpdate"});
+  }
+  if (const Json* ordinals = member(spec, "ordinals"); ordinals && ordinals->is_object())
+    validateNonnegative(v, v.optInt(*ordinals, "start", "spec.ordinals.start"),
+                        "spec.ordinals.start");
+}
+
+// DaemonSet's updateStrategy.
+void validateDaemonSetSpec(Validator& v, const Json& spec) {
+  const Json& strategy = objectOr(v.object(spec, "updateStrategy", "spec.updateStrategy"));
+  std::string type = v.string(strategy, "type", "spec.updateStrategy.type");
+  if (type == "RollingUpdate") {
+    const Json* rolling = member(strategy, "rollingUpdate");
+    if (!rolling || !rolling->is_object()) return;
+    const Json zero = 0;
+    const Json* maxUnavailable = member(*rolling, "maxUnavailable");
+    const Json* maxSurge = member(*rolling, "maxSurge");
+    const Json& unavailable = maxUnavailable ? *maxUnavailable : zero;
+    const Json& surge = maxSurge ? *maxSurge : zero;
+    validatePositiveIntOrPercent(v, unavailable,
+                                 "spec.updateStrategy.rollingUpdate.maxUnavailable");
+    validatePositiveIntOrPercent(v, surge, "spec.updateStrategy.rollingUpdate.maxSurge");
+    if (intOrPercentValue(unavailable) == 0 && intOrPercentValue(surge) == 0)
+      v.invalidRendered("spec.updateStrategy.rollingUpdate.maxUnavailable",
+                        goIntOrString(unavailable), "may not be 0 when `maxSurge` is 0");
+  } else if (type != "OnDelete") {
+    v.notSupported("spec.updateStrategy.type", type, {"OnDelete", "RollingUpdate"});
+  }
+}
+
+void validateWorkload(Validator& v, const Json& obj, const std::string& kind) {
+  bool deployment = kind == "Deployment";
   const Json& spec = objectOr(v.object(obj, "spec", "spec"));
-  validateNonnegative(v, v.optInt(spec, "replicas", "spec.replicas"), "spec.replicas");
+  if (kind != "DaemonSet")
+    validateNonnegative(v, v.optInt(spec, "replicas", "spec.replicas"), "spec.replicas");
   auto minReady = v.optInt(spec, "minReadySeconds", "spec.minReadySeconds");
   validateNonnegative(v, minReady, "spec.minReadySeconds");
 
@@ -1220,9 +1274,12 @@ void validateWorkload(Validator& v, const Json& obj, bool deployment) {
     size_t terms =
         (matchLabels && matchLabels->is_object() ? matchLabels->size() : 0) +
         (matchExpressions && matchExpressions->is_array() ? matchExpressions->size() : 0);
+    std::string owner = kind == "StatefulSet" ? "statefulset"
+                        : kind == "DaemonSet" ? "daemonset"
+                                              : "deployment";
     if (selectorJson->is_object() && terms == 0)
       v.invalidRendered("spec.selector", goLabelSelector(*selectorJson),
-                        "empty selector is invalid for deployment");
+                        "empty selector is invalid for " + owner);
   }
   // metav1.LabelSelectorAsSelector: a missing selector selects nothing, so
   // the template check below also fails, as upstream.
@@ -1234,6 +1291,11 @@ void validateWorkload(Validator& v, const Json& obj, bool deployment) {
     validatePodTemplate(v, spec, "spec.template", &*selector);
   }
 
+  if (kind == "StatefulSet") validateStatefulSetSpec(v, spec);
+  if (kind == "DaemonSet") validateDaemonSetSpec(v, spec);
+  if (kind == "StatefulSet" || kind == "DaemonSet")
+    validateNonnegative(v, v.optInt(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit"),
+                        "spec.revisionHistoryLimit");
   if (deployment) {
     validateDeploymentStrategy(v, spec);
     validateNonnegative(v, v.optInt(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit"),
@@ -2119,7 +2181,20 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
     if (type != "ExternalName" && oldType != "ExternalName" && !bothHeadless && !oldIp.empty() &&
         !ip.empty() && ip != oldIp)
       v.invalidRendered("spec.clusterIPs[0]", goStringSlice({ip}), "may not change once set");
-  } else if (kind == "Deployment" || kind == "ReplicaSet") {
+  } else if (kind == "StatefulSet") {
+    Json fixed = spec.is_object() ? spec : Json::object();
+    Json oldFixed = oldSpec.is_object() ? oldSpec : Json::object();
+    for (const char* mutableField : {"replicas", "ordinals", "template", "updateStrategy",
+                                     "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}) {
+      fixed.erase(mutableField);
+      oldFixed.erase(mutableField);
+    }
+    if (fixed != oldFixed)
+      v.forbidden("spec",
+                  "updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+                  "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+                  "'minReadySeconds' are forbidden");
+  } else if (kind == "Deployment" || kind == "ReplicaSet" || kind == "DaemonSet") {
     const Json* selector = member(spec, "selector");
     if (normalizedSelector(selector) != normalizedSelector(member(oldSpec, "selector")))
       v.invalidRendered("spec.selector", selector ? goLabelSelector(*selector) : "nil",
@@ -2205,9 +2280,9 @@ std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj)
   else if (kind == "Service")
     validateService(v, obj);
   else if (kind == "Deployment")
-    validateWorkload(v, obj, true);
-  else if (kind == "ReplicaSet")
-    validateWorkload(v, obj, false);
+    validateWorkload(v, obj, kind);
+  else if (kind == "ReplicaSet" || kind == "StatefulSet" || kind == "DaemonSet")
+    validateWorkload(v, obj, kind);
   else if (kind == "NetworkPolicy")
     validateNetworkPolicy(v, obj);
   else if (kind == "Ingress")

@@ -7,6 +7,7 @@
 
 #include "api/resource.h"
 #include "apiserver/tables.h"
+#include "core/version.h"
 
 namespace podnet::apiserver {
 
@@ -107,8 +108,8 @@ api::Json groupJson(const std::string& groupName) {
 
 api::Json versionInfo() {
   return {{"major", "1"},
-          {"minor", "32"},
-          {"gitVersion", "v1.32.0-podnet"},
+          {"minor", core::kKubernetesMinor},
+          {"gitVersion", core::kKubernetesVersion},
           {"gitCommit", "0000000000000000000000000000000000000000"},
           {"gitTreeState", "clean"},
           {"buildDate", "2026-01-01T00:00:00Z"},

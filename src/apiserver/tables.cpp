@@ -292,6 +292,38 @@ std::vector<Column> columnsOf(const std::string& kind) {
         {"Images", "string", "", 1, kImagesDoc},
         {"Selector", "string", "", 1,
          "Selector is a label query over pods that should match the replica count."}};
+  if (kind == "StatefulSet")
+    return {kName,
+            {"Ready", "string", "", 0, "Number of the pod with ready state"},
+            kAge,
+            {"Containers", "string", "", 1, kContainersDoc},
+            {"Images", "string", "", 1, kImagesDoc}};
+  if (kind == "DaemonSet")
+    return {kName,
+            {"Desired", "integer", "", 0,
+             "The total number of nodes that should be running the daemon pod (including nodes "
+             "correctly running the daemon pod)."},
+            {"Current", "integer", "", 0,
+             "The number of nodes that are running at least 1 daemon pod and are supposed to run "
+             "the daemon pod."},
+            {"Ready", "integer", "", 0,
+             "The number of nodes that should be running the daemon pod and have one or more of "
+             "the daemon pod running with a Ready Condition."},
+            {"Up-to-date", "integer", "", 0,
+             "The total number of nodes that are running updated daemon pod"},
+            {"Available", "integer", "", 0,
+             "The number of nodes that should be running the daemon pod and have one or more of "
+             "the daemon pod running and available (ready for at least "
+             "spec.minReadySeconds)"},
+            {"Node Selector", "string", "", 0,
+             "NodeSelector is a selector which must be true for the pod to fit on a node. "
+             "Selector which must match a node's labels for the pod to be scheduled on that "
+             "node."},
+            kAge,
+            {"Containers", "string", "", 1, kContainersDoc},
+            {"Images", "string", "", 1, kImagesDoc},
+            {"Selector", "string", "", 1,
+             "A label query over pods that are managed by the daemon set."}};
   if (kind == "Node")
     return {
         kName,
@@ -691,6 +723,26 @@ Json replicaSetCells(const Json& replicaSet, long long now) {
                       formatLabelSelector(at(replicaSet, {"spec", "selector"}))});
 }
 
+Json statefulSetCells(const Json& statefulSet, long long now) {
+  auto [containers, images] = containerCells(at(statefulSet, {"spec", "template", "spec"}));
+  return Json::array({name(statefulSet),
+                      std::to_string(integer(at(statefulSet, {"status", "readyReplicas"}))) + "/" +
+                          std::to_string(desiredReplicas(statefulSet)),
+                      age(statefulSet, now), containers, images});
+}
+
+Json daemonSetCells(const Json& daemonSet, long long now) {
+  const Json& status = at(daemonSet, {"status"});
+  auto [containers, images] = containerCells(at(daemonSet, {"spec", "template", "spec"}));
+  return Json::array(
+      {name(daemonSet), integer(at(status, {"desiredNumberScheduled"})),
+       integer(at(status, {"currentNumberScheduled"})), integer(at(status, {"numberReady"})),
+       integer(at(status, {"updatedNumberScheduled"})), integer(at(status, {"numberAvailable"})),
+       formatLabels(at(daemonSet, {"spec", "template", "spec", "nodeSelector"})),
+       age(daemonSet, now), containers, images,
+       formatLabelSelector(at(daemonSet, {"spec", "selector"}))});
+}
+
 std::string nodeAddress(const Json& node, const char* type) {
   for (const Json& address : items(at(node, {"status", "addresses"})))
     if (text(at(address, {"type"})) == type) return text(at(address, {"address"}));
@@ -771,6 +823,8 @@ Json cellsOf(const std::string& kind, const Json& obj, long long now) {
   if (kind == "IngressClass") return ingressClassCells(obj, now);
   if (kind == "Deployment") return deploymentCells(obj, now);
   if (kind == "ReplicaSet") return replicaSetCells(obj, now);
+  if (kind == "StatefulSet") return statefulSetCells(obj, now);
+  if (kind == "DaemonSet") return daemonSetCells(obj, now);
   if (kind == "Node") return nodeCells(obj, now);
   if (kind == "Namespace")
     return Json::array({name(obj), text(at(obj, {"status", "phase"})), age(obj, now)});

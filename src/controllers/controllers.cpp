@@ -110,6 +110,8 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   running->controllers.push_back(makeSchedulerController(context));
   running->controllers.push_back(makeReplicaSetController(context));
   running->controllers.push_back(makeDeploymentController(context));
+  running->controllers.push_back(makeStatefulSetController(context));
+  running->controllers.push_back(makeDaemonSetController(context));
   running->controllers.push_back(makeEndpointSliceController(context));
   running->controllers.push_back(makeEndpointsController(context));
   // Without a pool LoadBalancer Services stay <pending>, as on a cluster

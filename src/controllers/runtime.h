@@ -66,6 +66,8 @@ std::unique_ptr<Controller> makeReplicaSetController(Context& context);
 std::unique_ptr<Controller> makeSchedulerController(Context& context);
 std::unique_ptr<Controller> makeNamespaceController(Context& context);
 std::unique_ptr<Controller> makeCrdCleanupController(Context& context);
+std::unique_ptr<Controller> makeStatefulSetController(Context& context);
+std::unique_ptr<Controller> makeDaemonSetController(Context& context);
 std::unique_ptr<Controller> makeNodeIpamController(Context& context);
 std::unique_ptr<Controller> makeLoadBalancerIpamController(Context& context, LoadBalancerPool pool);
 

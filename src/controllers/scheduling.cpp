@@ -1,6 +1,8 @@
 #include "controllers/scheduling.h"
 
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "api/object.h"
@@ -45,9 +47,69 @@ static bool selectorMatches(const Json& pod, const Json& node) {
   return mapSelectorMatches(selector, api::labels(node));
 }
 
+// One NodeSelectorRequirement against a value (a label, or a field).
+static bool requirementMatches(const Json& requirement, const std::optional<std::string>& value) {
+  std::string op = stringAt(requirement, {"operator"});
+  const Json& values = arrayAt(requirement, {"values"});
+  auto listed = [&] {
+    for (const auto& v : values)
+      if (value && v.is_string() && v.get<std::string>() == *value) return true;
+    return false;
+  };
+  if (op == "In") return listed();
+  if (op == "NotIn") return !listed();
+  if (op == "Exists") return value.has_value();
+  if (op == "DoesNotExist") return !value.has_value();
+  if ((op == "Gt" || op == "Lt") && value && values.size() == 1 && values[0].is_string()) {
+    char* end = nullptr;
+    long long have = std::strtoll(value->c_str(), &end, 10);
+    if (*end != '\0' || value->empty()) return false;
+    long long want = std::strtoll(values[0].get<std::string>().c_str(), &end, 10);
+    if (*end != '\0') return false;
+    return op == "Gt" ? have > want : have < want;
+  }
+  return false;
+}
+
+// spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution:
+// any term whose label expressions and field expressions (metadata.name,
+// which DaemonSet pods are bound with) all hold.
+static bool nodeAffinityMatches(const Json& pod, const Json& node) {
+  const Json* required = at(
+      pod, {"spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"});
+  if (!required) return true;
+  auto labels = api::labels(node);
+  for (const auto& term : arrayAt(*required, {"nodeSelectorTerms"})) {
+    const Json& expressions = arrayAt(term, {"matchExpressions"});
+    const Json& fields = arrayAt(term, {"matchFields"});
+    if (expressions.empty() && fields.empty()) continue;  // matches nothing
+    bool all = true;
+    for (const auto& requirement : expressions) {
+      auto it = labels.find(stringAt(requirement, {"key"}));
+      std::optional<std::string> value;
+      if (it != labels.end()) value = it->second;
+      all = all && requirementMatches(requirement, value);
+    }
+    for (const auto& requirement : fields) {
+      std::optional<std::string> value;
+      if (stringAt(requirement, {"key"}) == "metadata.name") value = api::name(node);
+      all = all && value && requirementMatches(requirement, value);
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+static bool toleratesUnschedulable(const Json& pod) {
+  return tolerates(pod,
+                   Json{{"key", "node.kubernetes.io/unschedulable"}, {"effect", "NoSchedule"}});
+}
+
 bool podFitsNode(const Json& pod, const Json& node) {
-  return nodeIsReady(node) && !boolAt(node, {"spec", "unschedulable"}, false) &&
-         !untoleratedTaint(pod, node) && selectorMatches(pod, node);
+  return nodeIsReady(node) &&
+         (!boolAt(node, {"spec", "unschedulable"}, false) || toleratesUnschedulable(pod)) &&
+         !untoleratedTaint(pod, node) && selectorMatches(pod, node) &&
+         nodeAffinityMatches(pod, node);
 }
 
 static std::string siblingKey(const Json& pod) {
@@ -75,7 +137,7 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
       ++notReady;
       continue;
     }
-    if (boolAt(*node, {"spec", "unschedulable"}, false)) {
+    if (boolAt(*node, {"spec", "unschedulable"}, false) && !toleratesUnschedulable(pod)) {
       ++unschedulable;
       continue;
     }
@@ -83,7 +145,7 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
       ++tainted;
       continue;
     }
-    if (!selectorMatches(pod, *node)) {
+    if (!selectorMatches(pod, *node) || !nodeAffinityMatches(pod, *node)) {
       ++selector;
       continue;
     }

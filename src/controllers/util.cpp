@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/object.h"
+#include "client/informer.h"
 
 namespace podnet::controllers {
 
@@ -65,6 +66,28 @@ std::optional<OwnerRef> controllerOf(const Json& obj) {
                     stringAt(ref, {"uid"})};
   }
   return std::nullopt;
+}
+
+int64_t revisionOf(const Json& obj) {
+  return client::parseResourceVersion(api::resourceVersion(obj));
+}
+
+bool ownedBy(const Json& obj, const Json& owner) {
+  auto ref = controllerOf(obj);
+  return ref && !ref->uid.empty() && ref->uid == api::uid(owner);
+}
+
+Json podFromTemplate(const Json& owner, std::string_view apiVersion, std::string_view kind) {
+  const Json& podTemplate = objectAt(owner, {"spec", "template"});
+  Json metadata = {{"namespace", api::namespaceOf(owner)},
+                   {"ownerReferences", Json::array({ownerReference(owner, apiVersion, kind)})}};
+  if (const Json* labels = at(podTemplate, {"metadata", "labels"})) metadata["labels"] = *labels;
+  if (const Json* annotations = at(podTemplate, {"metadata", "annotations"}))
+    metadata["annotations"] = *annotations;
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", std::move(metadata)},
+          {"spec", objectAt(podTemplate, {"spec"})}};
 }
 
 Json ownerReference(const Json& owner, std::string_view apiVersion, std::string_view kind,

@@ -42,6 +42,15 @@ std::optional<OwnerRef> controllerOf(const Json& obj);
 Json ownerReference(const Json& owner, std::string_view apiVersion, std::string_view kind,
                     bool controller = true);
 
+// The resourceVersion of an object as a revision (0 when absent).
+int64_t revisionOf(const Json& obj);
+// Whether `obj`'s controller reference names `owner` (by uid).
+bool ownedBy(const Json& obj, const Json& owner);
+// A new Pod of `owner`'s pod template (spec.template): the template's
+// labels, annotations and spec, the owner as controller reference. The
+// caller names it.
+Json podFromTemplate(const Json& owner, std::string_view apiVersion, std::string_view kind);
+
 // Pods.
 bool isPodTerminal(const Json& pod);  // phase Succeeded or Failed
 // Counts toward a ReplicaSet: not terminal and not being deleted.

@@ -19,10 +19,6 @@ using namespace std::chrono_literals;
 
 constexpr size_t kMaxPodWritesPerSync = 500;
 
-int64_t revisionOf(const Json& obj) {
-  return client::parseResourceVersion(api::resourceVersion(obj));
-}
-
 long long nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -34,11 +30,6 @@ void enqueueOwner(WorkQueue& queue, const Json& obj, const std::string& kind) {
   auto owner = controllerOf(obj);
   if (owner && owner->kind == kind)
     queue.add(client::objectKey(api::namespaceOf(obj), owner->name));
-}
-
-bool ownedBy(const Json& obj, const Json& owner) {
-  auto ref = controllerOf(obj);
-  return ref && ref->uid == api::uid(owner) && !ref->uid.empty();
 }
 
 int64_t replicasOf(const Json& obj) { return intAt(obj, {"spec", "replicas"}, 1); }
@@ -108,19 +99,8 @@ class ReplicaSetController : public Controller {
   core::Status createPods(const Json& rs, size_t count, int64_t& lastWrite) {
     const auto& podResource = api::resource("Pod");
     std::string ns = api::namespaceOf(rs);
-    const Json& podTemplate = objectAt(rs, {"spec", "template"});
     for (size_t i = 0; i < count; ++i) {
-      Json metadata = {
-          {"namespace", ns},
-          {"ownerReferences", Json::array({ownerReference(rs, "apps/v1", "ReplicaSet", true)})}};
-      if (const Json* labels = at(podTemplate, {"metadata", "labels"}))
-        metadata["labels"] = *labels;
-      if (const Json* annotations = at(podTemplate, {"metadata", "annotations"}))
-        metadata["annotations"] = *annotations;
-      Json pod = {{"apiVersion", "v1"},
-                  {"kind", "Pod"},
-                  {"metadata", metadata},
-                  {"spec", objectAt(podTemplate, {"spec"})}};
+      Json pod = podFromTemplate(rs, "apps/v1", "ReplicaSet");
       core::Result<Json> created = core::internal("unset");
       // A random name may collide; a few tries make that vanishingly rare.
       for (int attempt = 0; attempt < 3; ++attempt) {

@@ -586,6 +586,8 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
   static const std::map<std::string, std::vector<const char*>> kDependentsOf = {
       {"Deployment", {"ReplicaSet"}},
       {"ReplicaSet", {"Pod"}},
+      {"StatefulSet", {"Pod"}},
+      {"DaemonSet", {"Pod"}},
       {"Service", {"EndpointSlice", "Endpoints"}}};
   auto dependents = kDependentsOf.find(resource.kind);
   if (options.propagationPolicy != "Orphan" && dependents != kDependentsOf.end()) {

@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto doc = podnet::api::decodeJson(text);
   if (!doc || !doc->is_object()) return 0;
   Json crd = doc->contains("crd") ? (*doc)["crd"] : *doc;
-  Json objects = doc->contains("objects") && (*doc)["objects"].is_array() ? (*doc)["objects"]
-                                                                           : Json::array();
+  Json objects =
+      doc->contains("objects") && (*doc)["objects"].is_array() ? (*doc)["objects"] : Json::array();
   if (!crd.is_object()) return 0;
   podnet::apiextensions::defaultCrd(crd);
   auto causes = podnet::apiextensions::validateCrd(crd, nullptr);

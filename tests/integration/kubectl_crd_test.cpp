@@ -123,8 +123,7 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 TEST_F(KubectlCrd, GatewayBundleIsEstablishedAndDiscovered) {
-  auto [waited, waitOut] =
-      kubectl("wait --for=condition=established --timeout=10s crd --all");
+  auto [waited, waitOut] = kubectl("wait --for=condition=established --timeout=10s crd --all");
   EXPECT_EQ(waited, 0) << waitOut;
   auto [code, out] = kubectl("api-resources --api-group=gateway.networking.k8s.io");
   ASSERT_EQ(code, 0) << out;
@@ -194,9 +193,9 @@ TEST_F(KubectlCrd, SchemaDefaultsAndStatusSubresource) {
   EXPECT_TRUE(contains(getOut, "172.30.0.200")) << getOut;
   // Spec changes raise the generation; status changes do not.
   EXPECT_EQ(jsonpath("gateway web", "{.metadata.generation}"), "1");
-  auto [spec, specOut] =
-      kubectl("patch gateway web --type=json -p '[{\"op\":\"replace\",\"path\":"
-              "\"/spec/gatewayClassName\",\"value\":\"other\"}]'");
+  auto [spec, specOut] = kubectl(
+      "patch gateway web --type=json -p '[{\"op\":\"replace\",\"path\":"
+      "\"/spec/gatewayClassName\",\"value\":\"other\"}]'");
   EXPECT_EQ(spec, 0) << specOut;
   EXPECT_EQ(jsonpath("gateway web", "{.metadata.generation}"), "2");
 }
@@ -224,7 +223,8 @@ TEST_F(KubectlCrd, ObjectsBreakingTheSchemaAreRefusedWithFieldCauses) {
     auto [code, out] = kubectl("apply -f " + entry.path().string());
     EXPECT_NE(code, 0) << entry.path() << " was accepted:\n" << out;
     for (const auto& cause : expected)
-      EXPECT_TRUE(contains(out, cause)) << entry.path() << "\nwanted: " << cause << "\ngot: " << out;
+      EXPECT_TRUE(contains(out, cause))
+          << entry.path() << "\nwanted: " << cause << "\ngot: " << out;
     ++checked;
   }
   EXPECT_GE(checked, 20);
@@ -234,7 +234,8 @@ TEST_F(KubectlCrd, UnknownFieldsFollowFieldValidation) {
   std::string path = kFixtures + "/invalid/httproute-unknown-field.yaml";
   auto [strict, strictOut] = kubectl("create -f " + path);
   EXPECT_NE(strict, 0);
-  EXPECT_TRUE(contains(strictOut, "strict decoding error: unknown field \"spec.foo\"")) << strictOut;
+  EXPECT_TRUE(contains(strictOut, "strict decoding error: unknown field \"spec.foo\""))
+      << strictOut;
   auto [warn, warnOut] = kubectl("create --validate=warn -f " + path);
   EXPECT_EQ(warn, 0) << warnOut;
   EXPECT_TRUE(contains(warnOut, "unknown field \"spec.foo\"")) << warnOut;
@@ -245,7 +246,8 @@ TEST_F(KubectlCrd, UnknownFieldsFollowFieldValidation) {
 
 TEST_F(KubectlCrd, StrategicMergePatchIsRefusedAsUpstream) {
   applyExamples();
-  auto [code, out] = kubectl("patch httproute store -p '{\"spec\":{\"hostnames\":[\"a.example\"]}}'");
+  auto [code, out] =
+      kubectl("patch httproute store -p '{\"spec\":{\"hostnames\":[\"a.example\"]}}'");
   EXPECT_NE(code, 0);
   EXPECT_TRUE(contains(out, "application/strategic-merge-patch+json is not supported")) << out;
   auto [merge, mergeOut] =
@@ -259,8 +261,7 @@ TEST_F(KubectlCrd, CustomResourcesWithScaleSelectorsPagingAndDeleteCollection) {
   for (int i = 0; i < 3; ++i)
     crontabs += "---\napiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: job-" +
                 std::to_string(i) + "\n  labels: {tier: " + (i == 0 ? "a" : "b") +
-                "}\nspec:\n  cronSpec: '* * * * */5'\n  image: busybox:" + std::to_string(i) +
-                "\n";
+                "}\nspec:\n  cronSpec: '* * * * */5'\n  image: busybox:" + std::to_string(i) + "\n";
   auto [created, createdOut] = kubectl("apply -f " + file("crontabs.yaml", crontabs));
   ASSERT_EQ(created, 0) << createdOut;
   auto [list, listOut] = kubectl("get ct");
@@ -285,8 +286,9 @@ TEST_F(KubectlCrd, CustomResourcesWithScaleSelectorsPagingAndDeleteCollection) {
   EXPECT_EQ(waited, 0) << waitedOut;
   auto [tooMany, tooManyOut] = kubectl("scale ct job-0 --replicas=11");
   EXPECT_NE(tooMany, 0);
-  EXPECT_TRUE(contains(tooManyOut, "spec.replicas: Invalid value: 11: spec.replicas in body "
-                                   "should be less than or equal to 10"))
+  EXPECT_TRUE(contains(tooManyOut,
+                       "spec.replicas: Invalid value: 11: spec.replicas in body "
+                       "should be less than or equal to 10"))
       << tooManyOut;
   auto [badSpec, badSpecOut] =
       kubectl("patch ct job-1 --type=merge -p '{\"spec\":{\"cronSpec\":\"every minute\"}}'");
@@ -302,9 +304,10 @@ TEST_F(KubectlCrd, CustomResourcesWithScaleSelectorsPagingAndDeleteCollection) {
 TEST_F(KubectlCrd, LargeBodiesAreAccepted) {
   // 2.5 MiB of payload in one custom resource (kube-apiserver takes 3 MiB).
   std::string payload(2500 * 1024, 'x');
-  std::string body = "{\"apiVersion\":\"stable.example.com/v1\",\"kind\":\"CronTab\","
-                     "\"metadata\":{\"name\":\"big\"},\"spec\":{\"payload\":{\"data\":\"" +
-                     payload + "\"}}}";
+  std::string body =
+      "{\"apiVersion\":\"stable.example.com/v1\",\"kind\":\"CronTab\","
+      "\"metadata\":{\"name\":\"big\"},\"spec\":{\"payload\":{\"data\":\"" +
+      payload + "\"}}}";
   auto [code, out] = kubectl("create -f " + file("big.json", body));
   EXPECT_EQ(code, 0) << out.substr(0, 500);
   EXPECT_EQ(jsonpath("ct big", "{.spec.payload.data}").size(), payload.size());

@@ -46,15 +46,17 @@ TEST(Crd, RefusesWhatUpstreamRefuses) {
   Json obj = crd();
   defaultCrd(obj);
   obj["metadata"]["name"] = "crontab.stable.example.com";
-  EXPECT_EQ(causesOf(obj), (std::vector<std::string>{
-                               "metadata.name: Invalid value: \"crontab.stable.example.com\": must be "
-                               "spec.names.plural+\".\"+spec.group"}));
+  EXPECT_EQ(causesOf(obj),
+            (std::vector<std::string>{
+                "metadata.name: Invalid value: \"crontab.stable.example.com\": must be "
+                "spec.names.plural+\".\"+spec.group"}));
   obj = crd();
   defaultCrd(obj);
   obj["spec"]["versions"][1]["storage"] = true;
-  EXPECT_EQ(causesOf(obj), (std::vector<std::string>{
-                               "spec.versions: Invalid value: 2: must have exactly one version marked "
-                               "as storage version"}));
+  EXPECT_EQ(causesOf(obj),
+            (std::vector<std::string>{
+                "spec.versions: Invalid value: 2: must have exactly one version marked "
+                "as storage version"}));
   obj = crd();
   defaultCrd(obj);
   obj["spec"]["scope"] = "Global";
@@ -74,15 +76,17 @@ TEST(Crd, RefusesWhatUpstreamRefuses) {
   obj = crd();
   defaultCrd(obj);
   obj["spec"]["versions"][0].erase("schema");
-  EXPECT_EQ(causesOf(obj), (std::vector<std::string>{
-                               "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are "
-                               "required"}));
+  EXPECT_EQ(causesOf(obj),
+            (std::vector<std::string>{
+                "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are "
+                "required"}));
   Json old = crd();
   defaultCrd(old);
   obj = old;
   obj["spec"]["scope"] = "Cluster";
-  EXPECT_EQ(causesOf(obj, &old),
-            (std::vector<std::string>{"spec.scope: Invalid value: \"Cluster\": field is immutable"}));
+  EXPECT_EQ(
+      causesOf(obj, &old),
+      (std::vector<std::string>{"spec.scope: Invalid value: \"Cluster\": field is immutable"}));
 }
 
 TEST(Crd, ServesEveryServedVersionFromOneStorageLocation) {

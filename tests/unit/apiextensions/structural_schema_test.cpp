@@ -14,14 +14,16 @@ Json parse(const char* text) { return Json::parse(text); }
 
 std::shared_ptr<const StructuralSchema> compileOk(const Json& schema) {
   std::vector<core::Cause> causes;
-  auto compiled = StructuralSchema::compile(schema, "spec.versions[0].schema.openAPIV3Schema", causes);
+  auto compiled =
+      StructuralSchema::compile(schema, "spec.versions[0].schema.openAPIV3Schema", causes);
   EXPECT_TRUE(causes.empty()) << causes.front().field << ": " << causes.front().message;
   return compiled;
 }
 
 std::vector<std::string> problems(const Json& schema) {
   std::vector<core::Cause> causes;
-  auto compiled = StructuralSchema::compile(schema, "spec.versions[0].schema.openAPIV3Schema", causes);
+  auto compiled =
+      StructuralSchema::compile(schema, "spec.versions[0].schema.openAPIV3Schema", causes);
   EXPECT_EQ(compiled, nullptr);
   std::vector<std::string> out;
   for (const auto& cause : causes) out.push_back(cause.field + ": " + cause.message);
@@ -72,7 +74,8 @@ const Json kRoute = parse(R"({
 
 TEST(StructuralSchema, PrunesUnknownFieldsAndNamesTheirPaths) {
   auto schema = compileOk(kRoute);
-  Json obj = parse(R"({"apiVersion": "x/v1", "kind": "R", "metadata": {"name": "a", "labels": {"k": "v"}},
+  Json obj =
+      parse(R"({"apiVersion": "x/v1", "kind": "R", "metadata": {"name": "a", "labels": {"k": "v"}},
     "spec": {"port": 80, "bogus": 1, "listeners": [{"name": "a", "extra": true}],
              "labels": {"any": "thing"}, "free": {"anything": {"goes": 1}}},
     "top": 1})");
@@ -85,7 +88,8 @@ TEST(StructuralSchema, PrunesUnknownFieldsAndNamesTheirPaths) {
 
 TEST(StructuralSchema, DefaultsApplyTopDownIncludingInsideDefaultedValues) {
   auto schema = compileOk(kRoute);
-  Json obj = parse(R"({"spec": {"port": 80, "mode": null, "listeners": [{"name": "a"}, {"name": "b", "weight": 5}]}})");
+  Json obj = parse(
+      R"({"spec": {"port": 80, "mode": null, "listeners": [{"name": "a"}, {"name": "b", "weight": 5}]}})");
   schema->applyDefaults(obj);
   EXPECT_EQ(obj["spec"]["mode"], "Terminate");  // a null where no null is allowed: defaulted
   EXPECT_EQ(obj["spec"]["listeners"][0]["weight"], 1);
@@ -96,29 +100,34 @@ TEST(StructuralSchema, DefaultsApplyTopDownIncludingInsideDefaultedValues) {
 
 TEST(StructuralSchema, ValidatesWithUpstreamMessages) {
   auto schema = compileOk(kRoute);
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 0}})")),
-            (std::vector<std::string>{
-                "spec.port: Invalid value: 0: spec.port in body should be greater than or equal to 1"}));
+  EXPECT_EQ(
+      errors(*schema, parse(R"({"spec": {"port": 0}})")),
+      (std::vector<std::string>{
+          "spec.port: Invalid value: 0: spec.port in body should be greater than or equal to 1"}));
   EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": "80"}})")),
-            (std::vector<std::string>{
-                "spec.port: Invalid value: \"string\": spec.port in body must be of type integer: \"string\""}));
+            (std::vector<std::string>{"spec.port: Invalid value: \"string\": spec.port in body "
+                                      "must be of type integer: \"string\""}));
   EXPECT_EQ(errors(*schema, parse(R"({})")), (std::vector<std::string>{"spec: Required value"}));
   EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "mode": "Foo"}})")),
             (std::vector<std::string>{"spec.mode: Unsupported value: \"Foo\": supported values: "
                                       "\"Terminate\", \"Passthrough\""}));
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "name": "Abcdefghij"}})")),
-            (std::vector<std::string>{
-                "spec.name: Too long: may not be more than 8 bytes",
-                "spec.name: Invalid value: \"Abcdefghij\": spec.name in body should match '^[a-z]+$'"}));
+  EXPECT_EQ(
+      errors(*schema, parse(R"({"spec": {"port": 1, "name": "Abcdefghij"}})")),
+      (std::vector<std::string>{
+          "spec.name: Too long: may not be more than 8 bytes",
+          "spec.name: Invalid value: \"Abcdefghij\": spec.name in body should match '^[a-z]+$'"}));
   EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "hostnames": ["a", "b", "a"]}})")),
             (std::vector<std::string>{"spec.hostnames: Too many: 3: must have at most 2 items",
                                       "spec.hostnames[2]: Duplicate value: \"a\""}));
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "listeners": [{"name": "x"}, {"name": "x"}]}})")),
+  EXPECT_EQ(errors(*schema,
+                   parse(R"({"spec": {"port": 1, "listeners": [{"name": "x"}, {"name": "x"}]}})")),
             (std::vector<std::string>{
                 "spec.listeners[1]: Duplicate value: map[string]interface {}{\"name\":\"x\"}"}));
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "labels": {"a": "1", "b": "2", "c": "3"}}})")),
-            (std::vector<std::string>{"spec.labels: Too many: 3: must have at most 2 items"}));
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 3000000000}})")).size(), 2u);  // maximum and int32
+  EXPECT_EQ(
+      errors(*schema, parse(R"({"spec": {"port": 1, "labels": {"a": "1", "b": "2", "c": "3"}}})")),
+      (std::vector<std::string>{"spec.labels: Too many: 3: must have at most 2 items"}));
+  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 3000000000}})")).size(),
+            2u);  // maximum and int32
   EXPECT_TRUE(errors(*schema, parse(R"({"spec": {"port": 1, "port2": "http"}})")).empty());
   EXPECT_TRUE(errors(*schema, parse(R"({"spec": {"port": 1, "port2": 8080}})")).empty());
   EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "port2": true}})")).size(), 1u);
@@ -135,32 +144,53 @@ TEST(StructuralSchema, PatternsAreSearchesAsInGo) {
 
 TEST(StructuralSchema, OneOfAnyOfAndNotAsValueChecks) {
   auto schema = compileOk(kRoute);
-  EXPECT_TRUE(errors(*schema, parse(R"({"spec": {"port": 1, "address": {"type": "IPAddress", "value": "192.0.2.1"}}})")).empty());
-  EXPECT_TRUE(errors(*schema, parse(R"({"spec": {"port": 1, "address": {"type": "Hostname", "value": "lb"}}})")).empty());
-  EXPECT_EQ(errors(*schema, parse(R"({"spec": {"port": 1, "address": {"type": "IPAddress", "value": "lb"}}})")),
-            (std::vector<std::string>{"<nil>: Invalid value: \"\": \"spec.address\" must validate one and "
-                                      "only one schema (oneOf). Found none valid"}));
+  EXPECT_TRUE(
+      errors(
+          *schema,
+          parse(R"({"spec": {"port": 1, "address": {"type": "IPAddress", "value": "192.0.2.1"}}})"))
+          .empty());
+  EXPECT_TRUE(
+      errors(*schema,
+             parse(R"({"spec": {"port": 1, "address": {"type": "Hostname", "value": "lb"}}})"))
+          .empty());
+  EXPECT_EQ(
+      errors(*schema,
+             parse(R"({"spec": {"port": 1, "address": {"type": "IPAddress", "value": "lb"}}})")),
+      (std::vector<std::string>{
+          "<nil>: Invalid value: \"\": \"spec.address\" must validate one and "
+          "only one schema (oneOf). Found none valid"}));
 }
 
 TEST(StructuralSchema, RefusesSchemasThatAreNotStructural) {
-  EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"spec": {"properties": {}}}})")),
-            (std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.properties[spec].type: "
-                                      "Required value: must not be empty for specified object fields"}));
-  EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"a": {"type": "array"}}})")),
-            (std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.properties[a].items: "
-                                      "Required value: must be specified"}));
-  auto bad = problems(parse(R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "a(b"}}})"));
+  EXPECT_EQ(
+      problems(parse(R"({"type": "object", "properties": {"spec": {"properties": {}}}})")),
+      (std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.properties[spec].type: "
+                                "Required value: must not be empty for specified object fields"}));
+  EXPECT_EQ(
+      problems(parse(R"({"type": "object", "properties": {"a": {"type": "array"}}})")),
+      (std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.properties[a].items: "
+                                "Required value: must be specified"}));
+  auto bad = problems(
+      parse(R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "a(b"}}})"));
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_NE(bad[0].find("must be a valid regular expression"), std::string::npos) << bad[0];
   EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"metadata": {"type": "object",
-      "properties": {"labels": {"type": "object"}}}}})")).size(), 1u);
+      "properties": {"labels": {"type": "object"}}}}})"))
+                .size(),
+            1u);
   EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"l": {"type": "array",
-      "x-kubernetes-list-type": "map", "items": {"type": "object", "properties": {"a": {"type": "string"}}}}}})")).size(), 1u);
+      "x-kubernetes-list-type": "map", "items": {"type": "object", "properties": {"a": {"type": "string"}}}}}})"))
+                .size(),
+            1u);
   // A default must be valid for its own schema.
-  EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"p": {"type": "integer", "minimum": 1, "default": 0}}})")),
-            (std::vector<std::string>{"spec.versions[0].schema.openAPIV3Schema.properties[p].default: "
-                                      "Invalid value: 0: body in body should be greater than or equal to 1"}));
-  EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"a": {"$ref": "#/x"}}})")).size(), 2u);
+  EXPECT_EQ(
+      problems(parse(
+          R"({"type": "object", "properties": {"p": {"type": "integer", "minimum": 1, "default": 0}}})")),
+      (std::vector<std::string>{
+          "spec.versions[0].schema.openAPIV3Schema.properties[p].default: "
+          "Invalid value: 0: body in body should be greater than or equal to 1"}));
+  EXPECT_EQ(problems(parse(R"({"type": "object", "properties": {"a": {"$ref": "#/x"}}})")).size(),
+            2u);
 }
 
 TEST(StructuralSchema, DeepOrHostileInputNeverCrashes) {
@@ -169,7 +199,8 @@ TEST(StructuralSchema, DeepOrHostileInputNeverCrashes) {
   for (int i = 0; i < 300; ++i) deep = Json{{"type", "object"}, {"properties", {{"x", deep}}}};
   EXPECT_FALSE(problems(deep).empty());
   // A pattern that would backtrack exponentially in a backtracking engine.
-  auto schema = compileOk(parse(R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}})"));
+  auto schema = compileOk(parse(
+      R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}})"));
   std::string text(100000, 'a');
   text += '!';
   EXPECT_EQ(errors(*schema, Json{{"s", text}}).size(), 1u);
