@@ -400,6 +400,57 @@ TEST(DeploymentValidation, SelectorMustMatchTemplate) {
           "`selector` does not match template `labels`"));
 }
 
+TEST(StatefulSetValidation, DefaultsAndUpstreamRules) {
+  Json sts = yaml(kDeployment);
+  sts["spec"]["serviceName"] = "web";
+  EXPECT_THAT(errorsOf("StatefulSet", sts), IsEmpty());
+  Json defaulted = sts;
+  applyDefaults(resource("StatefulSet"), defaulted);
+  EXPECT_EQ(defaulted["spec"]["podManagementPolicy"], "OrderedReady");
+  EXPECT_EQ(defaulted["spec"]["updateStrategy"]["rollingUpdate"]["partition"], 0);
+  EXPECT_EQ(defaulted["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"], "Retain");
+  sts["spec"]["podManagementPolicy"] = "Sometimes";
+  EXPECT_THAT(errorsOf("StatefulSet", sts),
+              ElementsAre("spec.podManagementPolicy: Unsupported value: \"Sometimes\": supported "
+                          "values: \"OrderedReady\", \"Parallel\""));
+  sts["spec"]["podManagementPolicy"] = "Parallel";
+  sts["spec"]["selector"] = Json::object();
+  auto errors = errorsOf("StatefulSet", sts);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("empty selector is invalid for statefulset"), std::string::npos);
+  // Only replicas, template, updateStrategy and a few more may change.
+  Json old = yaml(kDeployment);
+  applyDefaults(resource("StatefulSet"), old);
+  Json changed = old;
+  changed["spec"]["serviceName"] = "other";
+  EXPECT_THAT(printed(validateUpdate(resource("StatefulSet"), changed, old)),
+              ElementsAre("spec: Forbidden: updates to statefulset spec for fields other than "
+                          "'replicas', 'ordinals', 'template', 'updateStrategy', "
+                          "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+                          "forbidden"));
+  changed = old;
+  changed["spec"]["replicas"] = 5;
+  EXPECT_THAT(printed(validateUpdate(resource("StatefulSet"), changed, old)), IsEmpty());
+}
+
+TEST(DaemonSetValidation, DefaultsAndUpstreamRules) {
+  Json ds = yaml(kDeployment);
+  EXPECT_THAT(errorsOf("DaemonSet", ds), IsEmpty());
+  Json defaulted = ds;
+  applyDefaults(resource("DaemonSet"), defaulted);
+  EXPECT_EQ(defaulted["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"], 1);
+  EXPECT_FALSE(defaulted["spec"].contains("replicas"));
+  ds["spec"]["updateStrategy"] = {{"type", "Rolling"}};
+  EXPECT_THAT(errorsOf("DaemonSet", ds),
+              ElementsAre("spec.updateStrategy.type: Unsupported value: \"Rolling\": supported "
+                          "values: \"OnDelete\", \"RollingUpdate\""));
+  ds = yaml(kDeployment);
+  ds["spec"]["template"]["spec"]["restartPolicy"] = "Never";
+  EXPECT_THAT(errorsOf("DaemonSet", ds),
+              ElementsAre("spec.template.spec.restartPolicy: Unsupported value: \"Never\": "
+                          "supported values: \"Always\""));
+}
+
 TEST(DeploymentValidation, SelectorRequiredAndNotEmpty) {
   Json d = yaml(kDeployment);
   d["spec"].erase("selector");

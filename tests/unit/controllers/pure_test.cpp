@@ -222,6 +222,37 @@ TEST(Scheduler, TaintsAndNodeSelector) {
   EXPECT_FALSE(podFitsNode(p, tainted));
 }
 
+TEST(Scheduler, RequiredNodeAffinityByLabelsAndByName) {
+  Json n1 = node("n1", true);
+  n1["metadata"]["labels"] = {{"zone", "a"}, {"cores", "8"}};
+  Json n2 = node("n2", true);
+  n2["metadata"]["labels"] = {{"zone", "b"}};
+  Json p = ownedPod("p", "ds", "");
+  Json& terms = p["spec"]["affinity"]["nodeAffinity"]
+                 ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+  // A DaemonSet pod: bound to one node by name.
+  terms = Json::array({{{"matchFields",
+                         {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {"n2"}}}}}}});
+  EXPECT_FALSE(podFitsNode(p, n1));
+  EXPECT_TRUE(podFitsNode(p, n2));
+  EXPECT_EQ(*chooseNode(p, {&n1, &n2}, {}).node, "n2");
+  // Terms are ORed, expressions within a term ANDed; Gt compares integers.
+  terms = Json::array(
+      {{{"matchExpressions",
+         {{{"key", "zone"}, {"operator", "In"}, {"values", {"a"}}},
+          {{"key", "cores"}, {"operator", "Gt"}, {"values", {"4"}}}}}},
+       {{"matchExpressions", {{{"key", "gpu"}, {"operator", "Exists"}}}}}});
+  EXPECT_TRUE(podFitsNode(p, n1));
+  EXPECT_FALSE(podFitsNode(p, n2));
+  // An unschedulable node takes pods that tolerate it (as daemon pods do).
+  n1["spec"]["unschedulable"] = true;
+  EXPECT_FALSE(podFitsNode(p, n1));
+  p["spec"]["tolerations"] = Json::array({{{"key", "node.kubernetes.io/unschedulable"},
+                                           {"operator", "Exists"},
+                                           {"effect", "NoSchedule"}}});
+  EXPECT_TRUE(podFitsNode(p, n1));
+}
+
 TEST(WorkQueue, DedupesAndNeverRunsAKeyTwiceAtOnce) {
   WorkQueue queue(1ms, 10ms);
   queue.add("a");
