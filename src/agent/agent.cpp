@@ -186,8 +186,8 @@ struct Agent::Impl {
     local.underlyingDevice = nodeDevice;
     local.underlyingMtu = underlyingMtu();
     local.mode = config.overlay;
-    for (const std::string& text : {config.clusterCidr, config.serviceCidr})
-      if (auto cidr = core::Cidr::parse(text)) local.unreachableCidrs.push_back(*cidr);
+    if (auto cidr = core::Cidr::parse(config.clusterCidr)) local.unreachableCidrs.push_back(*cidr);
+    if (auto cidr = core::Cidr::parse(config.serviceCidr)) local.serviceCidrs.push_back(*cidr);
     std::vector<RemoteNode> remotes;
     for (const Json& node : (*list)["items"]) {
       std::string name = api::name(node);

@@ -185,6 +185,17 @@ core::Result<NodeNetworkProgram> compileNodeNetwork(const LocalNode& local,
     route.type = net::RouteType::unreachable;
     program.safetyRoutes.push_back(route);
   }
+  for (const auto& range : local.serviceCidrs) {
+    net::Route route;
+    route.dst = range;
+    if (range.network.v6 == local.nodeIp.v6) {
+      route.device = "lo";
+      route.source = local.nodeIp;
+    } else {
+      route.type = net::RouteType::unreachable;  // no address of that family
+    }
+    program.safetyRoutes.push_back(route);
+  }
   std::sort(program.safetyRoutes.begin(), program.safetyRoutes.end(),
             [](const net::Route& a, const net::Route& b) { return cidrLess(a.dst, b.dst); });
   program.safetyRoutes.erase(std::unique(program.safetyRoutes.begin(), program.safetyRoutes.end()),

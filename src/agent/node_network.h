@@ -45,6 +45,12 @@ struct LocalNode {
   // service CIDR): each gets an `unreachable` route, behind the more specific
   // per-node routes.
   std::vector<core::Cidr> unreachableCidrs;
+  // Service ranges: routed to the loopback device with the node's address as
+  // source instead, so the node's own processes (hostNetwork pods) can
+  // connect to ClusterIPs: the service proxy's nat output chain rewrites the
+  // destination to an endpoint before the packet leaves, and what it does not
+  // rewrite ends on lo and goes nowhere.
+  std::vector<core::Cidr> serviceCidrs;
 };
 
 struct RemoteNode {
@@ -91,7 +97,7 @@ struct NodeNetworkProgram {
   std::vector<net::Route> routes;          // one per remote podCIDR
   std::vector<net::Neighbour> neighbours;  // vxlan only: remote VTEP address -> MAC
   std::vector<net::FdbEntry> fdb;          // vxlan only: remote VTEP MAC -> node IP
-  std::vector<net::Route> safetyRoutes;    // `unreachable` for each of unreachableCidrs
+  std::vector<net::Route> safetyRoutes;    // unreachableCidrs and serviceCidrs
   std::vector<SkippedNode> skipped;        // remote nodes that got nothing, and why
   bool operator==(const NodeNetworkProgram&) const = default;
 };

@@ -70,6 +70,31 @@ std::vector<std::string> containerArgv(const Json& container, const std::string&
       any = true;
     }
   }
+  // agnhost's own port flags (netexec --http-port/--udp-port, serve-hostname
+  // and porter --port): the ports the program listens on, as there.
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i], value;
+    if (size_t eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 < args.size()) {
+      value = args[i + 1];
+    }
+    const char* kind = flag == "--http-port" || flag == "--port" ? "--tcp"
+                       : flag == "--udp-port"                    ? "--udp"
+                                                                 : nullptr;
+    if (!kind || value.empty() || value.size() > 5 ||
+        value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) == 0 ||
+        std::stoi(value) > 65535)
+      continue;
+    bool listed = false;
+    for (size_t j = 2; j + 1 < argv.size(); j += 2)
+      listed = listed || (argv[j] == kind && argv[j + 1] == value);
+    if (listed) continue;
+    argv.push_back(kind);
+    argv.push_back(value);
+    any = true;
+  }
   if (!any) {
     argv.push_back("--tcp");
     argv.push_back("8080");
@@ -178,7 +203,10 @@ std::string resolvConf(const Json& pod, const std::string& clusterDns,
 
 std::string podHostname(const Json& pod) {
   std::string hostname;
-  if (pod.contains("spec")) hostname = stringAt(pod["spec"], "hostname");
+  // A hostNetwork pod shares the node's network and sees the node's name.
+  if (pod.contains("spec") && pod["spec"].is_object() && pod["spec"].value("hostNetwork", false))
+    hostname = stringAt(pod["spec"], "nodeName");
+  if (pod.contains("spec") && hostname.empty()) hostname = stringAt(pod["spec"], "hostname");
   if (hostname.empty()) hostname = api::name(pod);
   if (hostname.size() > 63) hostname.resize(63);
   return hostname;

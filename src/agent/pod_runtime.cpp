@@ -112,7 +112,8 @@ struct ContainerRuntime {
 
 struct Sandbox {
   std::string uid, ns, name;
-  std::string netns;  // name under /run/netns
+  std::string netns;         // name under /run/netns ("" for hostNetwork)
+  bool hostNetwork = false;  // in the node's network namespace, with its address
   std::string podIp;
   std::string dir;  // dataDir/pods/<uid>
   std::map<std::string, ContainerRuntime> containers;
@@ -124,8 +125,19 @@ struct Sandbox {
   Json toJson() const {
     Json list = Json::array();
     for (const auto& [_, c] : containers) list.push_back(c.toJson());
-    return {{"uid", uid},     {"namespace", ns}, {"name", name},
-            {"netns", netns}, {"podIP", podIp},  {"containers", list}};
+    return {{"uid", uid},
+            {"namespace", ns},
+            {"name", name},
+            {"netns", netns},
+            {"podIP", podIp},
+            {"containers", list},
+            {"hostNetwork", hostNetwork}};
+  }
+
+  // Where the pod's processes join its network: its own namespace, or the
+  // agent's (the node's) for a hostNetwork pod.
+  std::string netnsPath() const {
+    return hostNetwork ? "/proc/self/ns/net" : net::namedNetnsPath(netns);
   }
 };
 
@@ -167,6 +179,7 @@ struct PodRuntime::Impl {
       sandbox.name = state.value("name", "");
       sandbox.netns = state.value("netns", "");
       sandbox.podIp = state.value("podIP", "");
+      sandbox.hostNetwork = state.value("hostNetwork", false);
       sandbox.dir = entry.path().string();
       if (sandbox.uid.empty()) continue;
       if (state.contains("containers") && state["containers"].is_array())
@@ -202,6 +215,20 @@ struct PodRuntime::Impl {
     std::error_code error;
     fs::create_directories(sandbox.dir, error);
     if (error) return core::internal("create " + sandbox.dir + ": " + error.message());
+    if (sandbox.hostNetwork) {
+      // The node's network: its address, its resolver unless the pod asks
+      // for cluster DNS (ClusterFirstWithHostNet), its /etc/hosts.
+      sandbox.podIp = nodeIp;
+      writeFileAtomically(
+          fs::path(sandbox.dir) / "resolv.conf",
+          resolvConf(pod, config.clusterDns, config.clusterDomain, readFile("/etc/resolv.conf")),
+          0644);
+      writeFileAtomically(fs::path(sandbox.dir) / "hosts", readFile("/etc/hosts"), 0644);
+      saveSandbox(sandbox);
+      log("pod " + sandbox.ns + "/" + sandbox.name + " runs in the node's network (" +
+          sandbox.podIp + ")");
+      return core::Ok{};
+    }
     auto handle = net::createNamedNetns(sandbox.netns);
     if (!handle && handle.error().reason != "AlreadyExists") return handle.takeError();
     cni::NetlinkBackend backend;
@@ -230,6 +257,11 @@ struct PodRuntime::Impl {
 
   void destroySandbox(Sandbox& sandbox) {
     for (auto& [_, c] : sandbox.containers) killContainer(c, SIGKILL);
+    if (sandbox.hostNetwork) {
+      std::error_code error;
+      fs::remove_all(sandbox.dir, error);
+      return;
+    }
     cni::NetlinkBackend backend;
     cni::PluginOptions options;
     options.dataDirOverride = (fs::path(config.dataDir) / "ipam").string();
@@ -341,7 +373,7 @@ struct PodRuntime::Impl {
     process.argv = containerArgv(spec, config.selfBinary);
     process.env = containerEnvironment(pod, spec, facts);
     process.workingDir = stringAt(spec, "workingDir");
-    process.netnsPath = net::namedNetnsPath(sandbox.netns);
+    process.netnsPath = sandbox.netnsPath();
     process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
     process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
     process.hostname = podHostname(pod);
@@ -520,7 +552,8 @@ struct PodRuntime::Impl {
       sandbox.uid = uid;
       sandbox.ns = api::namespaceOf(pod);
       sandbox.name = api::name(pod);
-      sandbox.netns = "podnet-" + uid.substr(0, 18);
+      sandbox.hostNetwork = pod["spec"].is_object() && pod["spec"].value("hostNetwork", false);
+      if (!sandbox.hostNetwork) sandbox.netns = "podnet-" + uid.substr(0, 18);
       sandbox.dir = (podsDir() / uid).string();
       core::Status created = createSandbox(pod, sandbox);
       if (!created) {
@@ -616,7 +649,7 @@ struct PodRuntime::Impl {
         target.podIp = sandbox.podIp;
         target.execTemplate.env = containerEnvironment(
             pod, spec, {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName, nodeIp, ""});
-        target.execTemplate.netnsPath = net::namedNetnsPath(sandbox.netns);
+        target.execTemplate.netnsPath = sandbox.netnsPath();
         target.execTemplate.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
         target.execTemplate.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
         target.execTemplate.hostname = podHostname(pod);
@@ -707,7 +740,7 @@ struct PodRuntime::Impl {
       view.name = sandbox.name;
       view.uid = sandbox.uid;
       view.podIp = sandbox.podIp;
-      view.netnsPath = net::namedNetnsPath(sandbox.netns);
+      view.netnsPath = sandbox.netnsPath();
       for (const Json& spec : pod["spec"]["containers"]) {
         nodeapi::ContainerView container;
         container.name = stringAt(spec, "name");

@@ -754,6 +754,7 @@ void Netlink::fillRoute(Request& request, const Route& route, std::optional<int>
   request.putIp(RTA_DST, route.dst.network);
   if (route.table >= 256) request.putU32(RTA_TABLE, route.table);
   if (route.gateway) request.putIp(RTA_GATEWAY, *route.gateway);
+  if (route.source && !deleting) request.putIp(RTA_PREFSRC, *route.source);
   if (deviceIndex) request.putU32(RTA_OIF, static_cast<uint32_t>(*deviceIndex));
 }
 
@@ -808,6 +809,10 @@ core::Result<std::vector<Route>> Netlink::listRoutes(bool v6, uint32_t table) {
         case RTA_GATEWAY:
           if (length == 4 || length == 16)
             route.gateway = addressFrom(mnl_attr_get_payload(attribute), length);
+          break;
+        case RTA_PREFSRC:
+          if (length == 4 || length == 16)
+            route.source = addressFrom(mnl_attr_get_payload(attribute), length);
           break;
         case RTA_OIF: {
           auto name = names.find(static_cast<int>(mnl_attr_get_u32(attribute)));

@@ -81,6 +81,8 @@ struct Route {
   std::optional<core::IpAddress> gateway;
   std::string device;   // empty: none (required for unicast without gateway)
   bool onlink = false;  // gateway reachable on `device` without a covering route
+  // The source address for connections this route carries (`ip route ... src`).
+  std::optional<core::IpAddress> source;
   // Scope link; also implied for a unicast route without gateway, as iproute2 does.
   bool scopeLink = false;
   RouteType type = RouteType::unicast;

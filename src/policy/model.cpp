@@ -293,7 +293,13 @@ Pod podFromJson(const Json& object) {
   std::sort(pod.containerPorts.begin(), pod.containerPorts.end());
   pod.containerPorts.erase(std::unique(pod.containerPorts.begin(), pod.containerPorts.end()),
                            pod.containerPorts.end());
-  if (status) {
+  // A hostNetwork pod has the node's address: NetworkPolicy neither
+  // isolates it nor selects it as a peer (its traffic is the node's).
+  bool hostNetwork = false;
+  if (spec)
+    if (const Json* h = member(*spec, "hostNetwork"); h && h->is_boolean())
+      hostNetwork = h->get<bool>();
+  if (status && !hostNetwork) {
     std::string phase;
     if (const Json* p = member(*status, "phase"); p && p->is_string())
       phase = p->get<std::string>();
