@@ -46,16 +46,19 @@ static std::vector<ResourceInfo> makeTable() {
       r("", "v1", "Secret", "secrets", true, {}, false, false, "secrets"),
       r("", "v1", "ConfigMap", "configmaps", true, {"cm"}, false, false, "configmaps"),
       r("", "v1", "Event", "events", true, {"ev"}, false, false, "events"),
+      r("", "v1", "ServiceAccount", "serviceaccounts", true, {"sa"}, false, false,
+        "serviceaccounts"),
       r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, {}, false, false,
         "endpointslices"),
       r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, {"netpol"}, false,
         false, "networkpolicies"),
-      r("networking.k8s.io", "v1", "Ingress", "ingresses", true, {"ing"}, true, false,
-        "ingress"),
+      r("networking.k8s.io", "v1", "Ingress", "ingresses", true, {"ing"}, true, false, "ingress"),
       r("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, {}, false, false,
         "ingressclasses"),
       r("apps", "v1", "Deployment", "deployments", true, {"deploy"}, true, true, "deployments"),
       r("apps", "v1", "ReplicaSet", "replicasets", true, {"rs"}, true, true, "replicasets"),
+      r("batch", "v1", "Job", "jobs", true, {}, true, false, "jobs"),
+      r("batch", "v1", "CronJob", "cronjobs", true, {"cj"}, true, false, "cronjobs"),
   };
 }
 

@@ -71,10 +71,11 @@ struct Message {
 
 // The top-level message of a served kind ("v1", "Service"), or of the
 // envelope types kubectl and clients send (meta.k8s.io/v1 DeleteOptions,
-// autoscaling/v1 Scale, v1 Binding). nullptr when unknown.
+// autoscaling/v1 Scale, v1 Binding, authentication.k8s.io/v1 TokenRequest).
+// nullptr when unknown.
 const Message* forKind(std::string_view apiVersion, std::string_view kind);
 
-// Every kind forKind knows: the 14 served kinds first (in api::allResources()
+// Every kind forKind knows: the served kinds first (in api::allResources()
 // order), then the envelope types.
 struct KindSchema {
   std::string_view group;  // "" for the core group

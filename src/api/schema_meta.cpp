@@ -175,8 +175,10 @@ const std::vector<KindSchema>& allKinds() {
     detail::coreKinds(out);
     detail::networkingKinds(out);
     detail::appsKinds(out);
+    detail::batchKinds(out);
     detail::envelopeKinds(out);
     detail::bindingKind(out);
+    detail::tokenRequestKind(out);
     return out;
   }();
   return kinds;

@@ -113,7 +113,9 @@ const CoreShared& coreShared();
 void coreKinds(std::vector<KindSchema>& out);
 void bindingKind(std::vector<KindSchema>& out);  // v1 Binding (an envelope type)
 void appsKinds(std::vector<KindSchema>& out);
-void networkingKinds(std::vector<KindSchema>& out);  // networking.k8s.io and discovery.k8s.io
-void envelopeKinds(std::vector<KindSchema>& out);    // DeleteOptions, Status, Scale, Binding
+void batchKinds(std::vector<KindSchema>& out);        // batch/v1 Job, CronJob
+void tokenRequestKind(std::vector<KindSchema>& out);  // authentication.k8s.io/v1 (envelope)
+void networkingKinds(std::vector<KindSchema>& out);   // networking.k8s.io and discovery.k8s.io
+void envelopeKinds(std::vector<KindSchema>& out);     // DeleteOptions, Status, Scale, Binding
 
 }  // namespace podnet::api::schema::detail
