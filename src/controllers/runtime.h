@@ -67,6 +67,9 @@ std::unique_ptr<Controller> makeSchedulerController(Context& context);
 std::unique_ptr<Controller> makeNamespaceController(Context& context);
 std::unique_ptr<Controller> makeNodeIpamController(Context& context);
 std::unique_ptr<Controller> makeLoadBalancerIpamController(Context& context, LoadBalancerPool pool);
+std::unique_ptr<Controller> makeJobController(Context& context);
+std::unique_ptr<Controller> makeCronJobController(Context& context);
+std::unique_ptr<Controller> makeServiceAccountController(Context& context);
 
 // "ns/name" -> {ns, name} (cluster-scoped keys have no slash).
 std::pair<std::string, std::string> splitKey(const std::string& key);
