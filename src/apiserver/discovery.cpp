@@ -17,7 +17,8 @@ const std::vector<std::string> kSubresourceVerbs = {"get", "patch", "update"};
 // `kubectl get all` lists the resources in the "all" category; upstream puts
 // the workload kinds and services there.
 bool inCategoryAll(const api::ResourceInfo& info) {
-  static const std::set<std::string> kinds = {"Pod", "Service", "Deployment", "ReplicaSet"};
+  static const std::set<std::string> kinds = {"Pod",        "Service", "Deployment",
+                                              "ReplicaSet", "Job",     "CronJob"};
   return kinds.count(info.kind) != 0;
 }
 
@@ -35,6 +36,9 @@ std::vector<Subresource> subresourcesOf(const api::ResourceInfo& info) {
   // pods/binding: how a scheduler assigns a pod (POST of a v1 Binding).
   if (info.kind == "Pod" && info.group.empty())
     subresources.push_back({"binding", "", "v1", "Binding", {"create"}});
+  // serviceaccounts/token: kubectl create token (POST of a TokenRequest).
+  if (info.kind == "ServiceAccount" && info.group.empty())
+    subresources.push_back({"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}});
   if (info.hasScale)
     subresources.push_back({"scale", "autoscaling", "v1", "Scale", kSubresourceVerbs});
   if (info.hasStatus)

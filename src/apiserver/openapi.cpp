@@ -495,6 +495,19 @@ Json buildDocument(std::string_view group, std::string_view version) {
                     {"200", "201", "202"}, bodyOf(refTo(bindingName)));
       paths[objectPath + "/binding"] = std::move(item);
     }
+    if (resource->kind == "ServiceAccount") {
+      const schema::Message* tokenRequest =
+          schema::forKind("authentication.k8s.io/v1", "TokenRequest");
+      std::string tokenName = writer.add(*tokenRequest);
+      writer.markKind(tokenName, "authentication.k8s.io", "v1", "TokenRequest");
+      OperationContext tokenContext{"authentication.k8s.io", "v1", "TokenRequest", infix, tag};
+      Json item = {{"parameters", objectParameters}};
+      item["post"] =
+          operation(tokenContext, "post", "create" + infix + "NamespacedServiceAccountToken",
+                    "create token of a ServiceAccount", writeParameters(false), refTo(tokenName),
+                    {"200", "201", "202"}, bodyOf(refTo(tokenName)));
+      paths[objectPath + "/token"] = std::move(item);
+    }
   }
   for (const char* name : {"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
                            "io.k8s.apimachinery.pkg.apis.meta.v1.Status"}) {
