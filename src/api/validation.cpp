@@ -2243,10 +2243,12 @@ void validateTimeZone(Validator& v, const Json& spec) {
   }
   std::string lower = *name;
   for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "local")
+  if (lower == "local") {
     v.invalid("spec.timeZone", *name,
               "timeZone must be an explicit time zone as defined in "
               "https://www.iana.org/time-zones");
+    if (*name == "Local") return;  // Go's LoadLocation knows "Local"
+  }
   if (auto loaded = core::TimeZone::load(*name); !loaded)
     v.invalid("spec.timeZone", *name, loaded.error().message);
 }

@@ -25,10 +25,10 @@ struct Config {
   // The cluster CA (PEM) published in every namespace as the ConfigMap
   // kube-root-ca.crt; empty: not published.
   std::string rootCaPem;
-  // Test hook (podnet server --test-clock-offset): seconds added to the
-  // clock of the Job and CronJob controllers, so a test sees a schedule
-  // come due without waiting for it.
-  int64_t clockOffsetSeconds = 0;
+  // Test hook (podnet server --test-cronjob-backdate): the CronJob
+  // controller schedules as if every CronJob had been created this many
+  // seconds earlier, so a test sees a run come due without waiting for it.
+  int64_t cronJobBackdateSeconds = 0;
 };
 
 // Running controllers; destroying the handle stops their threads.

@@ -70,8 +70,7 @@ class CronJobController : public Controller {
     const Json& cj = *found;
     long long now = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
-                        .count() +
-                    context_.config.clockOffsetSeconds;
+                        .count();
 
     std::vector<client::ObjectPtr> owned;
     for (const auto& job : jobs_.list(ns)) {
@@ -142,7 +141,9 @@ class CronJobController : public Controller {
     if (boolAt(spec, {"suspend"}, false)) return core::Ok{};
 
     long long earliest = api::parseRfc3339(stringAt(status, {"lastScheduleTime"}));
-    if (earliest < 0) earliest = api::parseRfc3339(stringAt(cj, {"metadata", "creationTimestamp"}));
+    if (earliest < 0)
+      earliest = api::parseRfc3339(stringAt(cj, {"metadata", "creationTimestamp"})) -
+                 context_.config.cronJobBackdateSeconds;
     const Json* deadline = at(spec, {"startingDeadlineSeconds"});
     bool hasDeadline = deadline && deadline->is_number_integer();
     if (hasDeadline) earliest = std::max<long long>(earliest, now - deadline->get<int64_t>());

@@ -246,11 +246,10 @@ class JobController : public Controller {
   }
 
  private:
-  long long nowSeconds() const {
+  static long long nowSeconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
-               .count() +
-           context_.config.clockOffsetSeconds;
+        .count();
   }
 
   void noteFailure(const Json& job, long long now) {

@@ -430,14 +430,18 @@ constexpr const char* kKubectl = "/usr/bin/kubectl";
 // A test suite that drives the real kubectl against one podnet server started
 // for the whole suite (CRTP: each suite gets its own server). The suite may
 // define a public `static std::string prepare()` to create objects once; a non-empty
-// return fails every test of the suite with that message. Tests skip when
-// kubectl is not installed.
+// return fails every test of the suite with that message, and a public
+// `static std::vector<std::string> serverArgs()` for extra server flags. Tests
+// skip when kubectl is not installed.
 template <typename Suite>
 class KubectlSuite : public ::testing::Test {
+ public:
+  static std::vector<std::string> serverArgs() { return {}; }
+
  protected:
   static void SetUpTestSuite() {
     if (!std::filesystem::exists(kKubectl)) return;
-    server_ = new ServerProcess();
+    server_ = new ServerProcess(Suite::serverArgs());
     if (!server_->start()) {
       setupError_ = "the server did not start:\n" + server_->log();
       return;
