@@ -4,9 +4,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <filesystem>
 
 #include "api/object.h"
+#include "client/kubeconfig.h"
 #include "core/files.h"
 
 namespace podnet::apiserver {
@@ -72,32 +74,13 @@ std::string base64UrlEncode(std::string_view data) {
 }
 
 std::optional<std::string> base64UrlDecode(std::string_view text) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-')
-      v = 62;
-    else if (c == '_')
-      v = 63;
-    else
-      return std::nullopt;
-    buffer = (buffer << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((buffer >> bits) & 0xff);
-    }
+  std::string standard(text);
+  for (auto& c : standard) {
+    if (c == '+' || c == '/' || c == '=' || std::isspace(static_cast<unsigned char>(c)))
+      return std::nullopt;  // not of the URL alphabet, or padding
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
   }
-  if (bits >= 6) return std::nullopt;  // a length no encoder produces
-  return out;
+  return client::decodeBase64(standard);
 }
 
 struct TokenIssuer::Key {

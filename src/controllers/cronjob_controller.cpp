@@ -54,11 +54,7 @@ class CronJobController : public Controller {
         jobs_(context.informers.forResource(api::resource("Job"))) {
     cronJobs_.addHandlers({[this](const Json& cj) { enqueue(cj); },
                            [this](const Json&, const Json& cj) { enqueue(cj); }, nullptr});
-    auto onJob = [this](const Json& job) {
-      auto owner = controllerOf(job);
-      if (owner && owner->kind == "CronJob")
-        queue_.add(client::objectKey(api::namespaceOf(job), owner->name));
-    };
+    auto onJob = [this](const Json& job) { enqueueOwner(queue_, job, "CronJob"); };
     jobs_.addHandlers({onJob, [onJob](const Json&, const Json& job) { onJob(job); }, onJob});
   }
 

@@ -95,11 +95,7 @@ class JobController : public Controller {
     jobs_.addHandlers({[this](const Json& job) { enqueue(job); },
                        [this](const Json&, const Json& job) { enqueue(job); },
                        [this](const Json& job) { forgetJob(job); }});
-    auto onPod = [this](const Json& pod) {
-      auto owner = controllerOf(pod);
-      if (owner && owner->kind == "Job")
-        queue_.add(client::objectKey(api::namespaceOf(pod), owner->name));
-    };
+    auto onPod = [this](const Json& pod) { enqueueOwner(queue_, pod, "Job"); };
     pods_.addHandlers({onPod, [onPod](const Json&, const Json& pod) { onPod(pod); }, onPod});
   }
 
@@ -337,6 +333,11 @@ class JobController : public Controller {
       queue_.addAfter(key, std::chrono::seconds(wait));
       return core::Ok{};
     }
+    // The informer may not have seen the Job go yet: never make pods for a
+    // Job that is no longer there.
+    auto fresh = context_.registry.get(api::resource("Job"), api::namespaceOf(job), api::name(job));
+    if (!fresh.ok() || api::uid(*fresh) != api::uid(job) || api::isBeingDeleted(*fresh))
+      return core::Ok{};
     std::vector<int64_t> indexes;
     if (indexed) {
       std::set<int64_t> busy(completedIndexes);

@@ -29,13 +29,6 @@ long long nowSeconds() {
       .count();
 }
 
-// Enqueues the owner (of `kind`) of a dependent object.
-void enqueueOwner(WorkQueue& queue, const Json& obj, const std::string& kind) {
-  auto owner = controllerOf(obj);
-  if (owner && owner->kind == kind)
-    queue.add(client::objectKey(api::namespaceOf(obj), owner->name));
-}
-
 bool ownedBy(const Json& obj, const Json& owner) {
   auto ref = controllerOf(obj);
   return ref && ref->uid == api::uid(owner) && !ref->uid.empty();

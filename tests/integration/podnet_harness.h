@@ -472,4 +472,49 @@ class KubectlSuite : public ::testing::Test {
   static inline std::string setupError_;
 };
 
+// Collapses runs of spaces, so kubectl's aligned columns compare without
+// their padding.
+inline std::string squeeze(const std::string& in) {
+  std::string out;
+  for (char c : in)
+    if (!(c == ' ' && !out.empty() && out.back() == ' ')) out += c;
+  return out;
+}
+
+// A KubectlSuite whose tests each get a namespace of their own, named after
+// the test, and helpers that run kubectl in it.
+template <typename Suite>
+class KubectlNamespaceSuite : public KubectlSuite<Suite> {
+ protected:
+  using Base = KubectlSuite<Suite>;
+
+  void SetUp() override {
+    Base::SetUp();
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+    ns_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : ns_) c = char(std::tolower(static_cast<unsigned char>(c)));
+    auto created =
+        Base::server_->client()->post("/api/v1/namespaces", {{"metadata", {{"name", ns_}}}});
+    ASSERT_EQ(created.status, 201) << created.body;
+  }
+
+  // Runs kubectl against the server (in this test's namespace unless the
+  // arguments name another); returns the exit code and what it printed.
+  std::pair<int, std::string> kubectl(const std::string& args, const std::string& env = "") {
+    return runCommand(Base::kubectlCommand(env) + (ns_.empty() ? "" : "-n " + ns_ + " ") + args);
+  }
+  // Writes `text` to a file of this test in the server's data dir.
+  std::string file(const std::string& name, const std::string& text) {
+    std::string path = Base::server_->dataDir + "/" + ns_ + "-" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string jsonpath(const std::string& object, const std::string& path) {
+    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
+    return code == 0 ? out : "<error " + out + ">";
+  }
+
+  std::string ns_;
+};
+
 }  // namespace podnet::testing
