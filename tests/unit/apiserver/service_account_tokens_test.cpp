@@ -18,7 +18,9 @@ using api::Json;
 class ObjectsClient : public client::Client {
  public:
   void put(const char* kind, Json obj) {
-    objects[{api::resource(kind).plural, api::namespaceOf(obj), api::name(obj)}] = std::move(obj);
+    std::tuple<std::string, std::string, std::string> key{api::resource(kind).plural,
+                                                          api::namespaceOf(obj), api::name(obj)};
+    objects[key] = std::move(obj);
   }
   core::Result<Json> get(const api::ResourceInfo& resource, std::string_view ns,
                          std::string_view name) override {
