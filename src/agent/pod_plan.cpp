@@ -40,7 +40,8 @@ std::string imageName(const std::string& image) {
   return name;
 }
 
-std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary) {
+std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary,
+                                       const std::string& reportedName) {
   std::vector<std::string> command = stringsAt(container, "command");
   std::vector<std::string> args = stringsAt(container, "args");
   if (!command.empty()) {
@@ -98,6 +99,10 @@ std::vector<std::string> containerArgv(const Json& container, const std::string&
   if (!any) {
     argv.push_back("--tcp");
     argv.push_back("8080");
+  }
+  if (!reportedName.empty()) {
+    argv.push_back("--name");
+    argv.push_back(reportedName);
   }
   return argv;
 }

@@ -22,7 +22,10 @@ std::string imageName(const std::string& image);
 // - curlimages/curl: curl + args; busybox: args (or sh), run from the host;
 // - any other image: `selfBinary testserver --tcp P... --udp P...` on its
 //   declared containerPorts (8080 when it declares none).
-std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary);
+// `reportedName`: the name the test server answers /hostname with when it
+// is not the pod's (a hostNetwork pod answers with its node's, as agnhost).
+std::vector<std::string> containerArgv(const Json& container, const std::string& selfBinary,
+                                       const std::string& reportedName = "");
 
 struct PodFacts {
   std::string name;

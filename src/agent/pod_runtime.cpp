@@ -370,7 +370,8 @@ struct PodRuntime::Impl {
     PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
                    config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
     ProcessSpec process;
-    process.argv = containerArgv(spec, config.selfBinary);
+    process.argv = containerArgv(spec, config.selfBinary,
+                                 sandbox.hostNetwork ? podHostname(pod) : std::string());
     process.env = containerEnvironment(pod, spec, facts);
     process.workingDir = stringAt(spec, "workingDir");
     process.netnsPath = sandbox.netnsPath();

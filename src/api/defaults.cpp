@@ -1,9 +1,9 @@
 // Defaulting as kube-apiserver does it: pkg/apis/core/v1/defaults.go,
 // pkg/apis/apps/v1/defaults.go, pkg/apis/networking/v1/defaults.go,
-// pkg/apis/discovery/v1/defaults.go, plus the few fields the registries fill
-// on create (Service ipFamilies/ipFamilyPolicy, Namespace finalizers). Every
-// step checks the JSON type of what it touches and leaves a mistyped field
-// alone, so validation can report it.
+// pkg/apis/discovery/v1/defaults.go, pkg/apis/batch/v1/defaults.go, plus the few fields the
+// registries fill on create (Service ipFamilies/ipFamilyPolicy, Namespace finalizers). Every step
+// checks the JSON type of what it touches and leaves a mistyped field alone, so validation can
+// report it.
 #include "api/defaults.h"
 
 #include "api/custom_resource.h"
@@ -142,6 +142,11 @@ void defaultVolume(Json& volume) {
 }
 
 void defaultPodSpec(Json& spec) {
+  // The v1 conversion: the deprecated serviceAccount mirrors serviceAccountName.
+  if (stringOf(spec, "serviceAccountName").empty() && !stringOf(spec, "serviceAccount").empty())
+    spec["serviceAccountName"] = spec["serviceAccount"];
+  if (!stringOf(spec, "serviceAccountName").empty())
+    spec["serviceAccount"] = spec["serviceAccountName"];
   setStringIfEmpty(spec, "dnsPolicy", "ClusterFirst");
   setStringIfEmpty(spec, "restartPolicy", "Always");
   setIfUnset(spec, "terminationGracePeriodSeconds", 30);
@@ -156,6 +161,9 @@ void defaultPodSpec(Json& spec) {
 void defaultPod(Json& obj) {
   Json* spec = objectMember(obj, "spec");
   if (!spec) return;
+  // The ServiceAccount admission plugin: pods run as `default` unless named.
+  if (stringOf(*spec, "serviceAccountName").empty() && stringOf(*spec, "serviceAccount").empty())
+    setStringIfEmpty(*spec, "serviceAccountName", "default");
   defaultPodSpec(*spec);
   setIfUnset(*spec, "enableServiceLinks", true);
   // SetDefaults_Pod: requests default to limits.
@@ -241,6 +249,81 @@ void defaultDaemonSet(Json& obj) {
   }
   setIfUnset(*spec, "revisionHistoryLimit", 10);
   defaultPodTemplate(*spec);
+}
+
+// ---------------------------------------------------------------------------
+// Jobs and CronJobs (pkg/apis/batch/v1/defaults.go and the Job registry's
+// selector generation).
+
+void setLabelIfMissing(Json& labels, const char* key, const std::string& value) {
+  if (!labels.contains(key)) labels[key] = value;
+}
+
+// generateSelector: labels unique to this Job on its pod template and a
+// selector on the controller-uid label; only with the Job's uid (on create).
+void generateJobSelector(Json& obj, Json& spec) {
+  std::string uid = obj.contains("metadata") && obj["metadata"].is_object()
+                        ? stringOf(obj["metadata"], "uid")
+                        : "";
+  std::string name = obj.contains("metadata") && obj["metadata"].is_object()
+                         ? stringOf(obj["metadata"], "name")
+                         : "";
+  if (uid.empty() || (spec.contains("manualSelector") && spec["manualSelector"] == true)) return;
+  Json* templ = objectMember(spec, "template");
+  Json* meta = templ ? objectMember(*templ, "metadata") : nullptr;
+  Json* labels = meta ? objectMember(*meta, "labels") : nullptr;
+  if (!labels) return;
+  setLabelIfMissing(*labels, "job-name", name);
+  setLabelIfMissing(*labels, "batch.kubernetes.io/job-name", name);
+  setLabelIfMissing(*labels, "controller-uid", uid);
+  setLabelIfMissing(*labels, "batch.kubernetes.io/controller-uid", uid);
+  Json* selector = objectMember(spec, "selector");
+  Json* matchLabels = selector ? objectMember(*selector, "matchLabels") : nullptr;
+  if (matchLabels) setLabelIfMissing(*matchLabels, "batch.kubernetes.io/controller-uid", uid);
+}
+
+void defaultJob(Json& obj) {
+  Json* spec = objectMember(obj, "spec");
+  if (!spec) return;
+  if (isUnset(*spec, "completions") && isUnset(*spec, "parallelism")) {
+    (*spec)["completions"] = 1;
+    (*spec)["parallelism"] = 1;
+  }
+  setIfUnset(*spec, "parallelism", 1);
+  setIfUnset(*spec, "backoffLimit", isUnset(*spec, "backoffLimitPerIndex") ? 6 : 2147483647);
+  setIfUnset(*spec, "completionMode", "NonIndexed");
+  setIfUnset(*spec, "suspend", false);
+  setIfUnset(*spec, "manualSelector", false);
+  setIfUnset(*spec, "podReplacementPolicy",
+             isUnset(*spec, "podFailurePolicy") ? "TerminatingOrFailed" : "Failed");
+  if (Json* policy = existingObject(*spec, "podFailurePolicy"))
+    forEachObject(*policy, "rules", [](Json& rule) {
+      forEachObject(rule, "onPodConditions",
+                    [](Json& pattern) { setStringIfEmpty(pattern, "status", "True"); });
+    });
+  defaultPodTemplate(*spec);
+  generateJobSelector(obj, *spec);
+  // A Job without labels takes its pod template's.
+  Json* meta = objectMember(obj, "metadata");
+  if (meta &&
+      (isUnset(*meta, "labels") || ((*meta)["labels"].is_object() && (*meta)["labels"].empty()))) {
+    const Json* templateLabels = nullptr;
+    if (Json* templ = existingObject(*spec, "template"))
+      if (Json* templMeta = existingObject(*templ, "metadata"))
+        templateLabels = existingObject(*templMeta, "labels");
+    if (templateLabels && !templateLabels->empty()) (*meta)["labels"] = *templateLabels;
+  }
+}
+
+void defaultCronJob(Json& obj) {
+  Json* spec = objectMember(obj, "spec");
+  if (!spec) return;
+  setStringIfEmpty(*spec, "concurrencyPolicy", "Allow");
+  setIfUnset(*spec, "suspend", false);
+  setIfUnset(*spec, "successfulJobsHistoryLimit", 3);
+  setIfUnset(*spec, "failedJobsHistoryLimit", 1);
+  if (Json* jobTemplate = existingObject(*spec, "jobTemplate"))
+    if (Json* jobSpec = existingObject(*jobTemplate, "spec")) defaultPodTemplate(*jobSpec);
 }
 
 // ---------------------------------------------------------------------------
@@ -394,7 +477,12 @@ void applyDefaults(const ResourceInfo& resource, Json& obj) {
     defaultNode(obj);
   else if (kind == "Secret")
     defaultSecret(obj);
-  // ConfigMap, Event, Ingress and IngressClass have no defaults in v1.
+  else if (kind == "Job")
+    defaultJob(obj);
+  else if (kind == "CronJob")
+    defaultCronJob(obj);
+  // ConfigMap, Event, Ingress, IngressClass and ServiceAccount have no
+  // defaults in v1.
 }
 
 }  // namespace podnet::api

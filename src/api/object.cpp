@@ -62,8 +62,10 @@ std::string newUid() {
   return buf;
 }
 
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
+std::string nowRfc3339() { return formatRfc3339(std::time(nullptr)); }
+
+std::string formatRfc3339(long long seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -30,6 +30,7 @@ bool isBeingDeleted(const Json& obj);
 std::string newUid();
 // The current time as RFC 3339 in UTC, e.g. 2026-11-23T07:14:15Z.
 std::string nowRfc3339();
+std::string formatRfc3339(long long seconds);  // Unix seconds -> RFC 3339 in UTC
 // Seconds since the epoch of an RFC 3339 time, or -1.
 long long parseRfc3339(const std::string& text);
 

@@ -52,6 +52,8 @@ static std::vector<ResourceInfo> makeTable() {
       r("", "v1", "Secret", "secrets", true, {}, false, false, "secrets"),
       r("", "v1", "ConfigMap", "configmaps", true, {"cm"}, false, false, "configmaps"),
       r("", "v1", "Event", "events", true, {"ev"}, false, false, "events"),
+      r("", "v1", "ServiceAccount", "serviceaccounts", true, {"sa"}, false, false,
+        "serviceaccounts"),
       r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, {}, false, false,
         "endpointslices"),
       r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, {"netpol"}, false,
@@ -61,6 +63,8 @@ static std::vector<ResourceInfo> makeTable() {
         "ingressclasses"),
       r("apps", "v1", "Deployment", "deployments", true, {"deploy"}, true, true, "deployments"),
       r("apps", "v1", "ReplicaSet", "replicasets", true, {"rs"}, true, true, "replicasets"),
+      r("batch", "v1", "Job", "jobs", true, {}, true, false, "jobs"),
+      r("batch", "v1", "CronJob", "cronjobs", true, {"cj"}, true, false, "cronjobs"),
       r("apps", "v1", "StatefulSet", "statefulsets", true, {"sts"}, true, true, "statefulsets"),
       r("apps", "v1", "DaemonSet", "daemonsets", true, {"ds"}, true, false, "daemonsets"),
       r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
@@ -75,7 +79,8 @@ static std::vector<ResourceInfo> makeTable() {
   // `kubectl get all`: upstream puts the workload kinds and services there.
   for (auto& info : table)
     if (info.kind == "Pod" || info.kind == "Service" || info.kind == "Deployment" ||
-        info.kind == "ReplicaSet" || info.kind == "StatefulSet" || info.kind == "DaemonSet")
+        info.kind == "ReplicaSet" || info.kind == "StatefulSet" || info.kind == "DaemonSet" ||
+        info.kind == "Job" || info.kind == "CronJob")
       info.categories = {"all"};
   return table;
 }

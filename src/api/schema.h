@@ -71,7 +71,8 @@ struct Message {
 
 // The top-level message of a served kind ("v1", "Service"), or of the
 // envelope types kubectl and clients send (meta.k8s.io/v1 DeleteOptions,
-// autoscaling/v1 Scale, v1 Binding). nullptr when unknown.
+// autoscaling/v1 Scale, v1 Binding, authentication.k8s.io/v1 TokenRequest).
+// nullptr when unknown.
 const Message* forKind(std::string_view apiVersion, std::string_view kind);
 
 // Every kind forKind knows: the served built-in kinds first (in api::builtinResources()

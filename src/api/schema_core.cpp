@@ -1,6 +1,6 @@
 // core/v1 types (k8s.io/api/core/v1 types.go and generated.proto, v1.32):
 // the served kinds Namespace, Node, Pod, Service, Endpoints, Secret,
-// ConfigMap and Event, the PodSpec that Deployments and ReplicaSets embed,
+// ConfigMap, Event and ServiceAccount, the PodSpec that Deployments and ReplicaSets embed,
 // and the Binding envelope. Subtrees that real manifests rarely use (cloud
 // volume plugins, ephemeral volume claim templates, status details) are
 // Type::Any: accepted as they come, so no valid object is ever refused.
@@ -60,6 +60,7 @@ struct CoreTypes {
   CORE_MESSAGE(event, "Event");
   CORE_MESSAGE(eventSource, "EventSource");
   CORE_MESSAGE(eventSeries, "EventSeries");
+  CORE_MESSAGE(serviceAccount, "ServiceAccount");
   CORE_MESSAGE(binding, "Binding");
   // References.
   CORE_MESSAGE(objectReference, "ObjectReference");
@@ -431,6 +432,15 @@ void CoreTypes::buildKinds() {
   };
   eventSource.fields = {F("component", 1), F("host", 2)};
   eventSeries.fields = {F("count", 1, Type::Int32), F("lastObservedTime", 2, Type::MicroTime)};
+
+  serviceAccount.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("secrets", 2, objectReference).list().merge("name").mapKeys({"name"}),
+      F("imagePullSecrets", 3, localObjectReference).list().atomic(),
+      F("automountServiceAccountToken", 4, Type::Bool),
+  };
 
   binding.fields = {
       typeMetaKind(),
@@ -886,7 +896,7 @@ const CoreShared& coreShared() {
 void coreKinds(std::vector<KindSchema>& out) {
   const CoreTypes& c = core();
   for (const Message* message : {&c.namespaceKind, &c.node, &c.pod, &c.service, &c.endpoints,
-                                 &c.secret, &c.configMap, &c.event}) {
+                                 &c.secret, &c.configMap, &c.event, &c.serviceAccount}) {
     std::string_view kind = message->name.substr(message->name.rfind('.') + 1);
     out.push_back({"", "v1", kind, message, true});
   }

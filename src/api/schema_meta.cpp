@@ -176,9 +176,11 @@ const std::vector<KindSchema>& allKinds() {
     detail::coreKinds(out);
     detail::networkingKinds(out);
     detail::appsKinds(out);
+    detail::batchKinds(out);
     detail::apiextensionsKinds(out);
     detail::envelopeKinds(out);
     detail::bindingKind(out);
+    detail::tokenRequestKind(out);
     return out;
   }();
   return kinds;

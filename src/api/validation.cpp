@@ -18,7 +18,9 @@
 #include "api/custom_resource.h"
 #include "api/object.h"
 #include "api/selector.h"
+#include "core/cron.h"
 #include "core/ip.h"
+#include "core/timezone.h"
 
 namespace podnet::api {
 
@@ -2138,6 +2140,277 @@ void validateEvent(Validator& v, const Json& obj) {
 }
 
 // ---------------------------------------------------------------------------
+// Job and CronJob (pkg/apis/batch/validation).
+
+Json normalizedSelector(const Json* selector);
+
+const std::vector<std::string> kJobRestartPolicies = {"OnFailure", "Never"};
+
+// The pod template of a Job: what ValidatePodTemplateSpec checks, plus the
+// Job's own restartPolicy rule.
+void validateJobPodTemplate(Validator& v, const Json& jobSpec, const std::string& path) {
+  const Json* templ = v.object(jobSpec, "template", path);
+  if (!templ) {
+    v.required(child(path, "spec.containers"));
+    return;
+  }
+  validateTemplateMeta(v, objectOr(v.object(*templ, "metadata", child(path, "metadata"))),
+                       child(path, "metadata"));
+  std::string specPath = child(path, "spec");
+  const Json& spec = objectOr(v.object(*templ, "spec", specPath));
+  validatePodSpec(v, spec, specPath);
+  std::string restartPolicy = stringAt(spec, "restartPolicy");
+  if (restartPolicy == "Always" || restartPolicy.empty())
+    v.required(child(specPath, "restartPolicy"), "valid values: \"OnFailure\", \"Never\"");
+  else if (!contains(kJobRestartPolicies, restartPolicy))
+    v.notSupported(child(specPath, "restartPolicy"), restartPolicy, kJobRestartPolicies);
+}
+
+// validateJobSpec: what a Job and a CronJob's jobTemplate share.
+void validateJobSpecFields(Validator& v, const Json& spec, const std::string& path) {
+  auto parallelism = v.optInt(spec, "parallelism", child(path, "parallelism"));
+  validateNonnegative(v, parallelism, child(path, "parallelism"));
+  auto completions = v.optInt(spec, "completions", child(path, "completions"));
+  validateNonnegative(v, completions, child(path, "completions"));
+  for (const char* key : {"activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished",
+                          "backoffLimitPerIndex", "maxFailedIndexes"})
+    validateNonnegative(
+        v, v.optInt(spec, key, child(path, key), std::string_view(key) != "activeDeadlineSeconds"),
+        child(path, key));
+  bool perIndex = member(spec, "backoffLimitPerIndex") != nullptr;
+  if (member(spec, "maxFailedIndexes") && !perIndex)
+    v.required(child(path, "backoffLimitPerIndex"), "when maxFailedIndexes is specified");
+  std::optional<std::string> mode =
+      v.optString(spec, "completionMode", child(path, "completionMode"));
+  if (mode) {
+    if (*mode != "NonIndexed" && *mode != "Indexed")
+      v.notSupported(child(path, "completionMode"), *mode, {"NonIndexed", "Indexed"});
+    if (*mode == "Indexed") {
+      if (!completions) v.required(child(path, "completions"), "when completion mode is Indexed");
+      if (parallelism && *parallelism > 100000)
+        v.invalid(child(path, "parallelism"), *parallelism,
+                  "must be less than or equal to 100000 when completion mode is Indexed");
+    }
+  }
+  if (!mode || *mode == "NonIndexed") {
+    for (const char* key : {"backoffLimitPerIndex", "maxFailedIndexes"})
+      if (auto value = v.optInt(spec, key, child(path, key)))
+        v.invalid(child(path, key), *value, "requires indexed completion mode");
+  }
+  if (auto replacement =
+          v.optString(spec, "podReplacementPolicy", child(path, "podReplacementPolicy"))) {
+    if (member(spec, "podFailurePolicy")) {
+      if (*replacement != "Failed")
+        v.notSupported(child(path, "podReplacementPolicy"), *replacement, {"Failed"});
+    } else if (*replacement != "Failed" && *replacement != "TerminatingOrFailed") {
+      v.notSupported(child(path, "podReplacementPolicy"), *replacement,
+                     {"Failed", "TerminatingOrFailed"});
+    }
+  }
+  v.optBool(spec, "suspend", child(path, "suspend"));
+  v.optBool(spec, "manualSelector", child(path, "manualSelector"));
+  validateJobPodTemplate(v, spec, child(path, "template"));
+}
+
+// A selector's labels as a Go map, for "does not match" messages.
+std::string templateLabelsRendered(const Json& spec) {
+  const Json* labels = nullptr;
+  if (const Json* templ = member(spec, "template"))
+    if (const Json* meta = member(*templ, "metadata")) labels = member(*meta, "labels");
+  return goStringMap(labels ? stringMap(*labels) : std::map<std::string, std::string>{},
+                     !labels || !labels->is_object());
+}
+
+void validateJob(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  const Json& meta = objectOr(member(obj, "metadata"));
+  const Json* selectorJson = member(spec, "selector");
+  std::map<std::string, std::string> templateLabels;
+  if (const Json* templ = member(spec, "template"))
+    if (const Json* templMeta = member(*templ, "metadata"))
+      if (const Json* labels = member(*templMeta, "labels")) templateLabels = stringMap(*labels);
+
+  // validateGeneratedSelector.
+  bool manual = member(spec, "manualSelector") && spec["manualSelector"] == true;
+  if (!manual && selectorJson && !selectorJson->is_null()) {
+    std::string uid = stringAt(meta, "uid");
+    std::string name = stringAt(meta, "name");
+    if (uid.empty()) v.required("metadata.uid");
+    const std::string labelsPath = "spec.template.metadata.labels";
+    auto hasLabel = [&](const char* key, const std::string& expected) {
+      auto it = templateLabels.find(key);
+      if (it == templateLabels.end())
+        v.required(keyed(labelsPath, key), expected);
+      else if (it->second != expected)
+        v.invalidRendered(keyed(labelsPath, key), goStringMap(templateLabels, false),
+                          "must be '" + expected + "'");
+    };
+    hasLabel("controller-uid", uid);
+    hasLabel("job-name", name);
+    hasLabel("batch.kubernetes.io/controller-uid", uid);
+    hasLabel("batch.kubernetes.io/job-name", name);
+    if (auto selector = LabelSelector::fromJson(*selectorJson);
+        selector && !selector->matches({{"controller-uid", uid},
+                                        {"job-name", name},
+                                        {"batch.kubernetes.io/controller-uid", uid},
+                                        {"batch.kubernetes.io/job-name", name}}))
+      v.invalidRendered("spec.selector", goLabelSelector(*selectorJson),
+                        "`selector` not auto-generated");
+  }
+
+  // ValidateJobSpec.
+  validateJobSpecFields(v, spec, "spec");
+  if (!selectorJson || selectorJson->is_null()) {
+    v.required("spec.selector");
+  } else {
+    validateLabelSelector(v, *selectorJson, "spec.selector");
+    if (auto selector = LabelSelector::fromJson(*selectorJson);
+        selector && !selector->matches(templateLabels))
+      v.invalidRendered("spec.template.metadata.labels", templateLabelsRendered(spec),
+                        "`selector` does not match template `labels`");
+  }
+  // Indexed pods are named <job>-<index>: the last one must be a DNS label.
+  if (stringAt(spec, "completionMode") == "Indexed") {
+    const Json* completions = member(spec, "completions");
+    if (completions && completions->is_number_integer() && completions->get<int64_t>() > 0) {
+      std::string hostname =
+          stringAt(meta, "name") + "-" + std::to_string(completions->get<int64_t>() - 1);
+      if (!isDns1123Label(hostname).empty())
+        v.invalid("metadata.name", stringAt(meta, "name"),
+                  "will not able to create pod with invalid DNS label: " + hostname);
+    }
+  }
+}
+
+// The IANA naming rules (data.iana.org/time-zones/theory.html), as upstream
+// checks them before loading the zone.
+bool validTimeZoneName(const std::string& name) {
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string part = name.substr(start, slash == std::string::npos ? name.npos : slash - start);
+    if (part.empty() || part.size() > 14 || part == "." || part == ".." || part[0] == '-')
+      return false;
+    for (char c : part)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+          c != '+')
+        return false;
+    if (slash == std::string::npos) return true;
+    start = slash + 1;
+  }
+}
+
+void validateTimeZone(Validator& v, const Json& spec) {
+  const Json* zone = member(spec, "timeZone");
+  if (!zone || zone->is_null()) return;
+  auto name = v.optString(spec, "timeZone", "spec.timeZone");
+  if (!name) return;
+  if (name->empty()) {
+    v.invalid("spec.timeZone", *name, "timeZone must be nil or non-empty string");
+    return;
+  }
+  if (!validTimeZoneName(*name)) {
+    v.invalid("spec.timeZone", *name, "unknown time zone " + *name);
+    return;
+  }
+  std::string lower = *name;
+  for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "local") {
+    v.invalid("spec.timeZone", *name,
+              "timeZone must be an explicit time zone as defined in "
+              "https://www.iana.org/time-zones");
+    if (*name == "Local") return;  // Go's LoadLocation knows "Local"
+  }
+  if (auto loaded = core::TimeZone::load(*name); !loaded)
+    v.invalid("spec.timeZone", *name, loaded.error().message);
+}
+
+void validateCronJob(Validator& v, const Json& obj, const Json* old) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  const Json* oldSpec = old ? member(*old, "spec") : nullptr;
+  std::string schedule = v.string(spec, "schedule", "spec.schedule");
+  if (schedule.empty()) {
+    v.required("spec.schedule");
+  } else {
+    if (auto parsed = core::parseCron(schedule); !parsed)
+      v.invalid("spec.schedule", schedule, parsed.error().message);
+    bool allowTz = oldSpec && stringAt(*oldSpec, "schedule").find("TZ") != std::string::npos;
+    bool hasTz = schedule.find("TZ") != std::string::npos;
+    if (allowTz && hasTz && member(spec, "timeZone"))
+      v.invalid("spec.schedule", schedule,
+                "cannot use both timeZone field and TZ or CRON_TZ in schedule");
+    else if (!allowTz && hasTz)
+      v.invalid("spec.schedule", schedule,
+                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+  }
+  validateNonnegative(
+      v, v.optInt(spec, "startingDeadlineSeconds", "spec.startingDeadlineSeconds", false),
+      "spec.startingDeadlineSeconds");
+  const Json* zone = member(spec, "timeZone");
+  const Json* oldZone = oldSpec ? member(*oldSpec, "timeZone") : nullptr;
+  if (!oldSpec || (zone ? Json(*zone) : Json()) != (oldZone ? Json(*oldZone) : Json()))
+    validateTimeZone(v, spec);
+  validateOneOf(v, v.string(spec, "concurrencyPolicy", "spec.concurrencyPolicy"),
+                "spec.concurrencyPolicy", {"Allow", "Forbid", "Replace"});
+  // ValidateJobTemplateSpec.
+  const Json& jobTemplate = objectOr(v.object(spec, "jobTemplate", "spec.jobTemplate"));
+  const Json& jobSpec = objectOr(v.object(jobTemplate, "spec", "spec.jobTemplate.spec"));
+  validateJobSpecFields(v, jobSpec, "spec.jobTemplate.spec");
+  if (const Json* selector = member(jobSpec, "selector"); selector && !selector->is_null())
+    v.invalidRendered("spec.jobTemplate.spec.selector", goLabelSelector(*selector),
+                      "`selector` will be auto-generated");
+  if (member(jobSpec, "manualSelector") && jobSpec["manualSelector"] == true)
+    v.notSupportedRendered("spec.jobTemplate.spec.manualSelector", "true", {"nil", "false"});
+  for (const char* key : {"successfulJobsHistoryLimit", "failedJobsHistoryLimit"})
+    validateNonnegative(v, v.optInt(spec, key, child("spec", key)), child("spec", key));
+  // The controller names Jobs <cronjob>-<minutes>: 11 more characters.
+  if (!old) {
+    std::string name = stringAt(objectOr(member(obj, "metadata")), "name");
+    if (name.size() > 52) v.invalid("metadata.name", name, "must be no more than 52 characters");
+  }
+}
+
+// ValidateJobSpecUpdate: what may not change once a Job exists.
+void validateJobUpdate(Validator& v, const Json& spec, const Json& oldSpec, bool started) {
+  auto immutable = [&](const char* key) {
+    const Json* now = member(spec, key);
+    const Json* before = member(oldSpec, key);
+    Json a = now ? *now : Json(), b = before ? *before : Json();
+    if (a == b) return false;
+    v.invalidRendered(child("spec", key), now ? render(*now) : "null", "field is immutable");
+    return true;
+  };
+  immutable("completions");
+  if (normalizedSelector(member(spec, "selector")) !=
+      normalizedSelector(member(oldSpec, "selector"))) {
+    const Json* selector = member(spec, "selector");
+    v.invalidRendered("spec.selector", selector ? goLabelSelector(*selector) : "nil",
+                      "field is immutable");
+  }
+  for (const char* key :
+       {"completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"})
+    immutable(key);
+  // The template, except scheduling directives of a suspended Job that never
+  // started (AllowMutableSchedulingDirectives).
+  Json templ = objectOr(member(spec, "template"));
+  Json oldTempl = objectOr(member(oldSpec, "template"));
+  bool suspended = member(oldSpec, "suspend") && oldSpec["suspend"] == true;
+  if (suspended && !started) {
+    for (Json* t : {&templ, &oldTempl}) {
+      if (t->contains("metadata") && (*t)["metadata"].is_object()) {
+        (*t)["metadata"].erase("labels");
+        (*t)["metadata"].erase("annotations");
+      }
+      if (t->contains("spec") && (*t)["spec"].is_object())
+        for (const char* key : {"nodeSelector", "tolerations", "schedulingGates", "affinity"})
+          (*t)["spec"].erase(key);
+    }
+  }
+  if (templ != oldTempl)
+    v.invalidRendered("spec.template", "core.PodTemplateSpec{...}", "field is immutable");
+}
+
+// ---------------------------------------------------------------------------
 // Updates.
 
 void validateImmutableString(Validator& v, const std::string& now, const std::string& before,
@@ -2194,6 +2467,9 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
                   "updates to statefulset spec for fields other than 'replicas', 'ordinals', "
                   "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
                   "'minReadySeconds' are forbidden");
+  } else if (kind == "Job") {
+    const Json& oldStatus = objectOr(member(old, "status"));
+    validateJobUpdate(v, spec, oldSpec, member(oldStatus, "startTime") != nullptr);
   } else if (kind == "Deployment" || kind == "ReplicaSet" || kind == "DaemonSet") {
     const Json* selector = member(spec, "selector");
     if (normalizedSelector(selector) != normalizedSelector(member(oldSpec, "selector")))
@@ -2261,7 +2537,10 @@ bool tooDeep(Validator& v, const Json& obj) {
 
 }  // namespace
 
-std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj) {
+namespace {
+
+std::vector<core::Cause> validateObject(const ResourceInfo& resource, const Json& obj,
+                                        const Json* old) {
   Validator v;
   if (!obj.is_object()) {
     v.typeError("", obj, "object");
@@ -2303,7 +2582,17 @@ std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj)
     validateConfigMap(v, obj);
   else if (kind == "Event")
     validateEvent(v, obj);
+  else if (kind == "Job")
+    validateJob(v, obj);
+  else if (kind == "CronJob")
+    validateCronJob(v, obj, old);
   return std::move(v.causes);
+}
+
+}  // namespace
+
+std::vector<core::Cause> validate(const ResourceInfo& resource, const Json& obj) {
+  return validateObject(resource, obj, nullptr);
 }
 
 std::vector<core::Cause> validateUpdate(const ResourceInfo& resource, const Json& obj,
@@ -2325,7 +2614,7 @@ std::vector<core::Cause> validateUpdate(const ResourceInfo& resource, const Json
       v.invalid("metadata.generation", generation->get<int64_t>(), "must not be decremented");
     validateKindUpdate(v, resource, obj, old);
   }
-  auto causes = validate(resource, obj);
+  auto causes = validateObject(resource, obj, old.is_object() ? &old : nullptr);
   v.causes.insert(v.causes.end(), causes.begin(), causes.end());
   return std::move(v.causes);
 }

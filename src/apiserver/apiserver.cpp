@@ -13,6 +13,7 @@
 #include "apiserver/handler.h"
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
+#include "apiserver/service_account_tokens.h"
 #include "core/ip.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -97,6 +98,12 @@ int runServer(const ServerOptions& options) {
     return 1;
   }
 
+  auto tokens = TokenIssuer::loadOrCreate(options.dataDir);
+  if (!tokens) {
+    logLine(tokens.error().message);
+    return 1;
+  }
+
   store::SqliteOptions storeOptions;
   storeOptions.path = (std::filesystem::path(options.dataDir) / "state.db").string();
   storeOptions.historyRevisions = options.historyRevisions;
@@ -114,7 +121,9 @@ int runServer(const ServerOptions& options) {
     logLine("cannot load the CustomResourceDefinitions: " + loaded.error().message);
     return 1;
   }
-  auto controllers = controllers::start(*registry, options.controllers);
+  controllers::Config controllerConfig = options.controllers;
+  controllerConfig.rootCaPem = pki->caCertPem;
+  auto controllers = controllers::start(*registry, controllerConfig);
   if (!controllers) {
     logLine("cannot start the controllers: " + controllers.error().message);
     return 1;
@@ -126,6 +135,7 @@ int runServer(const ServerOptions& options) {
 
   HandlerOptions handlerOptions;
   handlerOptions.adminToken = pki->adminToken;
+  handlerOptions.serviceAccountTokens = *tokens;
   handlerOptions.serverAddress = clientHost + ":" + std::to_string(listen->port);
   registry::Registry& registryRef = *registry;
   Handler handler(

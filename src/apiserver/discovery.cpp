@@ -76,6 +76,9 @@ std::vector<Subresource> subresourcesOf(const api::ResourceInfo& info) {
   // pods/binding: how a scheduler assigns a pod (POST of a v1 Binding).
   if (info.kind == "Pod" && info.group.empty())
     subresources.push_back({"binding", "", "v1", "Binding", {"create"}});
+  // serviceaccounts/token: kubectl create token (POST of a TokenRequest).
+  if (info.kind == "ServiceAccount" && info.group.empty())
+    subresources.push_back({"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}});
   if (info.hasScale)
     subresources.push_back({"scale", "autoscaling", "v1", "Scale", kSubresourceVerbs});
   if (info.hasStatus)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 #include <exception>
 
 #include "api/custom_resource.h"
@@ -14,6 +15,7 @@
 #include "apiserver/openapi.h"
 #include "apiserver/patch.h"
 #include "apiserver/protobuf.h"
+#include "apiserver/service_account_tokens.h"
 #include "apiserver/tables.h"
 #include "http/query.h"
 
@@ -391,7 +393,13 @@ bool Handler::authorized(const HttpRequest& request) const {
   unsigned char difference = token.size() == expected.size() ? 0 : 1;
   for (size_t i = 0; i < expected.size(); ++i)
     difference |= static_cast<unsigned char>(expected[i] ^ (i < token.size() ? token[i] : 0));
-  return difference == 0;
+  if (difference == 0) return true;
+  // A ServiceAccount token (a JWT: three dot-separated parts).
+  if (!options_.serviceAccountTokens || std::count(token.begin(), token.end(), '.') != 2)
+    return false;
+  return options_.serviceAccountTokens
+      ->authenticate(client_, token, static_cast<int64_t>(std::time(nullptr)))
+      .has_value();
 }
 
 HttpResponse Handler::handle(const HttpRequest& request) {
@@ -453,6 +461,8 @@ HttpResponse Handler::handleResource(const HttpRequest& request, const Route& ro
   if (!route.name.empty() && (route.subresource == "log" || route.subresource == "exec" ||
                               route.subresource == "attach" || route.subresource == "portforward"))
     return streamPod(request, route);
+  if (!route.name.empty() && route.subresource == "token")
+    return method == "POST" ? createToken(request, route) : errorResponse(notAllowed());
   if (method == "GET") {
     bool watch = route.watchPrefix || isTrueParameter(route.queryValue("watch"));
     if (collection) return getCollection(request, route);
@@ -470,6 +480,7 @@ HttpResponse Handler::handleResource(const HttpRequest& request, const Route& ro
   }
   if (route.watchPrefix) return errorResponse(notAllowed());
   if (method == "POST" && route.subresource == "binding") return bindPod(request, route);
+
   if (method == "POST") {
     // Objects are created in a namespace's collection, not across all.
     if (!collection || (route.resource->namespaced && route.ns.empty()))
@@ -666,6 +677,22 @@ HttpResponse Handler::bindPod(const HttpRequest& request, const Route& route) {
                              {"metadata", Json::object()},
                              {"status", "Success"},
                              {"code", 201}});
+}
+
+// POST serviceaccounts/NAME/token with an authentication.k8s.io/v1
+// TokenRequest: `kubectl create token`.
+HttpResponse Handler::createToken(const HttpRequest& request, const Route& route) {
+  if (!options_.serviceAccountTokens) return errorResponse(notAllowed());
+  auto body = decodeBody(request);
+  if (!body) return errorResponse(body.error());
+  if (auto ok =
+          checkObject(*route.resource, route, *body, "TokenRequest", "authentication.k8s.io/v1");
+      !ok)
+    return errorResponse(ok.error());
+  auto answer = options_.serviceAccountTokens->tokenRequest(
+      client_, route.ns, route.name, std::move(*body), static_cast<int64_t>(std::time(nullptr)));
+  if (!answer) return errorResponse(answer.error());
+  return objectResponse(request, route, 201, *answer);
 }
 
 HttpResponse Handler::updateObject(const HttpRequest& request, const Route& route) {

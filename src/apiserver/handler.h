@@ -22,6 +22,8 @@ namespace podnet::apiserver {
 
 using api::Json;
 
+class TokenIssuer;  // service_account_tokens.h
+
 struct HttpRequest {
   std::string method;
   std::string target;  // path and query, as on the request line
@@ -93,6 +95,9 @@ struct HandlerOptions {
   // The bearer token every request except the health checks must carry;
   // empty turns authentication off (unit tests).
   std::string adminToken;
+  // Issues the tokens of serviceaccounts/NAME/token and accepts them as
+  // bearer tokens; null: neither.
+  std::shared_ptr<const TokenIssuer> serviceAccountTokens;
   // host:port as clients reach the server (APIVersions lists it).
   std::string serverAddress = "127.0.0.1:6443";
   // How long a watch without timeoutSeconds runs (kube-apiserver picks
@@ -116,6 +121,7 @@ class Handler {
   HttpResponse getObject(const HttpRequest& request, const Route& route);
   HttpResponse createObject(const HttpRequest& request, const Route& route);
   HttpResponse bindPod(const HttpRequest& request, const Route& route);
+  HttpResponse createToken(const HttpRequest& request, const Route& route);
   HttpResponse streamPod(const HttpRequest& request, const Route& route);
   HttpResponse updateObject(const HttpRequest& request, const Route& route);
   HttpResponse patchObject(const HttpRequest& request, const Route& route);

@@ -526,18 +526,26 @@ Json buildDocument(std::string_view group, std::string_view version) {
       }
       paths[objectPath + "/scale"] = std::move(item);
     }
-    if (resource->kind == "Pod") {
-      const schema::Message* binding = schema::forKind("v1", "Binding");
-      std::string bindingName = writer.add(*binding);
-      writer.markKind(bindingName, "", "v1", "Binding");
-      OperationContext bindingContext{"", "v1", "Binding", infix, tag};
+    // POST-only subresources: pods/binding (v1 Binding), serviceaccounts/token
+    // (authentication.k8s.io/v1 TokenRequest).
+    auto postSubresource = [&](const char* subresource, const std::string& subGroup,
+                               const char* kind, const std::string& idSuffix,
+                               const std::string& summary) {
+      std::string apiVersion = subGroup.empty() ? "v1" : subGroup + "/v1";
+      std::string schemaName = writer.add(*schema::forKind(apiVersion, kind));
+      writer.markKind(schemaName, subGroup, "v1", kind);
+      OperationContext subContext{subGroup, "v1", kind, infix, tag};
       Json item = {{"parameters", objectParameters}};
-      item["post"] =
-          operation(bindingContext, "post", "create" + infix + "NamespacedPodBinding",
-                    "create binding of a Pod", writeParameters(false), refTo(bindingName),
-                    {"200", "201", "202"}, bodyOf(refTo(bindingName)));
-      paths[objectPath + "/binding"] = std::move(item);
-    }
+      item["post"] = operation(subContext, "post", "create" + infix + idSuffix, summary,
+                               writeParameters(false), refTo(schemaName), {"200", "201", "202"},
+                               bodyOf(refTo(schemaName)));
+      paths[objectPath + "/" + subresource] = std::move(item);
+    };
+    if (resource->kind == "Pod")
+      postSubresource("binding", "", "Binding", "NamespacedPodBinding", "create binding of a Pod");
+    if (resource->kind == "ServiceAccount")
+      postSubresource("token", "authentication.k8s.io", "TokenRequest",
+                      "NamespacedServiceAccountToken", "create token of a ServiceAccount");
   }
   for (const char* name : {"io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
                            "io.k8s.apimachinery.pkg.apis.meta.v1.Status"}) {

@@ -67,12 +67,12 @@ void routeResource(Route& route, std::vector<std::string> rest) {
   // one the path names the list across all namespaces, which has no items.
   if (info->namespaced && !namespacedPath && !name.empty()) return;
   if (!subresource.empty()) {
-    bool known =
-        (subresource == "status" && info->hasStatus) ||
-        (subresource == "scale" && info->hasScale) ||
-        (info->kind == "Pod" && (subresource == "binding" || subresource == "log" ||
-                                 subresource == "exec" || subresource == "attach" ||
-                                 subresource == "portforward"));
+    bool known = (subresource == "status" && info->hasStatus) ||
+                 (subresource == "scale" && info->hasScale) ||
+                 (info->kind == "ServiceAccount" && subresource == "token") ||
+                 (info->kind == "Pod" &&
+                  (subresource == "binding" || subresource == "log" || subresource == "exec" ||
+                   subresource == "attach" || subresource == "portforward"));
     if (!known) return;
   }
   route.kind = RouteKind::Resource;

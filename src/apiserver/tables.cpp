@@ -196,6 +196,10 @@ constexpr const char* kAgeDoc =
     "api-conventions.md#metadata";
 constexpr const char* kContainersDoc = "Names of each container in the template.";
 constexpr const char* kImagesDoc = "Images referenced by each container in the template.";
+constexpr const char* kJobSelectorDoc =
+    "A label query over pods that should match the pod count. Normally, the system sets this "
+    "field for you. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
 
 const Column kName{"Name", "string", "name", 0, kNameDoc};
 const Column kAge{"Age", "string", "", 0, kAgeDoc};
@@ -373,6 +377,59 @@ std::vector<Column> columnsOf(const std::string& kind) {
             {"First Seen", "string", "", 1, "The time at which the event was first recorded."},
             {"Count", "string", "", 1, "The number of times this event has occurred."},
             {"Name", "string", "name", 1, kNameDoc}};
+  if (kind == "Job")
+    return {kName,
+            {"Status", "string", "", 0, "Status of the job."},
+            {"Completions", "string", "", 0,
+             "The number of pods which reached phase Succeeded. The value increases "
+             "monotonically for a given spec. However, it may decrease in reaction to scale "
+             "down of elastic indexed jobs."},
+            {"Duration", "string", "", 0, "Time required to complete the job."},
+            kAge,
+            {"Containers", "string", "", 1, kContainersDoc},
+            {"Images", "string", "", 1, kImagesDoc},
+            {"Selector", "string", "", 1, kJobSelectorDoc}};
+  if (kind == "CronJob")
+    return {kName,
+            {"Schedule", "string", "", 0,
+             "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."},
+            {"Timezone", "string", "", 0,
+             "The time zone name for the given schedule, see "
+             "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, "
+             "this will default to the time zone of the kube-controller-manager process. The "
+             "set of valid time zone names and the time zone offset is loaded from the "
+             "system-wide time zone database by the API server during CronJob validation and "
+             "the controller manager during execution. If no system-wide time zone database "
+             "can be found a bundled version of the database is used instead. If the time "
+             "zone name becomes invalid during the lifetime of a CronJob or due to a change in "
+             "host configuration, the controller will stop creating new new Jobs and will "
+             "create a system event with the reason UnknownTimeZone. More information can be "
+             "found in https://kubernetes.io/docs/concepts/workloads/controllers/"
+             "cron-jobs/#time-zones"},
+            {"Suspend", "boolean", "", 0,
+             "This flag tells the controller to suspend subsequent executions, it does not "
+             "apply to already started executions.  Defaults to false."},
+            {"Active", "integer", "", 0, "A list of pointers to currently running jobs."},
+            {"Last Schedule", "string", "", 0,
+             "Information when was the last time the job was successfully scheduled."},
+            kAge,
+            {"Containers", "string", "", 1, kContainersDoc},
+            {"Images", "string", "", 1, kImagesDoc},
+            {"Selector", "string", "", 1, kJobSelectorDoc}};
+  if (kind == "ServiceAccount")
+    return {kName,
+            {"Secrets", "string", "", 0,
+             "Secrets is a list of the secrets in the same namespace that pods running using "
+             "this ServiceAccount are allowed to use. Pods are only limited to this list if "
+             "this service account has a \"kubernetes.io/enforce-mountable-secrets\" "
+             "annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" "
+             "annotation is deprecated since v1.32. Prefer separate namespaces to isolate "
+             "access to mounted secrets. This field should not be used to find auto-generated "
+             "service account token secrets for use outside of pods. Instead, tokens can be "
+             "requested directly using the TokenRequest API, or service account token secrets "
+             "can be manually created. More info: "
+             "https://kubernetes.io/docs/concepts/configuration/secret"},
+            kAge};
   // upstream's default table convertor for kinds without a printer
   return {kName, {"Created At", "date", "", 0, kAgeDoc}};
 }
@@ -714,6 +771,63 @@ Json deploymentCells(const Json& deployment, long long now) {
                       images, selector ? *selector : "<invalid>"});
 }
 
+bool conditionHolds(const Json& obj, const char* type) {
+  for (const Json& condition : items(at(obj, {"status", "conditions"})))
+    if (text(at(condition, {"type"})) == type && text(at(condition, {"status"})) == "True")
+      return true;
+  return false;
+}
+
+Json jobCells(const Json& job, long long now) {
+  const Json& spec = at(job, {"spec"});
+  int64_t succeeded = integer(at(job, {"status", "succeeded"}));
+  std::string completions;
+  if (at(spec, {"completions"}).is_number()) {
+    completions =
+        std::to_string(succeeded) + "/" + std::to_string(integer(at(spec, {"completions"})));
+  } else {
+    int64_t parallelism = integer(at(spec, {"parallelism"}));
+    completions = std::to_string(succeeded) + "/1" +
+                  (parallelism > 1 ? " of " + std::to_string(parallelism) : "");
+  }
+  std::string duration;
+  auto started = timestamp(at(job, {"status", "startTime"}));
+  auto finished = timestamp(at(job, {"status", "completionTime"}));
+  if (started) duration = humanDuration((finished ? *finished : now) - *started);
+  std::string status = "Running";
+  if (conditionHolds(job, "Complete"))
+    status = "Complete";
+  else if (conditionHolds(job, "Failed"))
+    status = "Failed";
+  else if (at(job, {"metadata", "deletionTimestamp"}).is_string())
+    status = "Terminating";
+  else if (conditionHolds(job, "Suspended"))
+    status = "Suspended";
+  else if (conditionHolds(job, "FailureTarget"))
+    status = "FailureTarget";
+  else if (conditionHolds(job, "SuccessCriteriaMet"))
+    status = "SuccessCriteriaMet";
+  auto [containers, images] = containerCells(at(spec, {"template", "spec"}));
+  return Json::array({name(job), status, completions, duration, age(job, now), containers, images,
+                      formatLabelSelector(at(spec, {"selector"}))});
+}
+
+Json cronJobCells(const Json& cronJob, long long now) {
+  const Json& spec = at(cronJob, {"spec"});
+  const Json& lastSchedule = at(cronJob, {"status", "lastScheduleTime"});
+  const Json& suspend = at(spec, {"suspend"});
+  std::string timeZone =
+      at(spec, {"timeZone"}).is_string() ? text(at(spec, {"timeZone"})) : "<none>";
+  const Json& jobSpec = at(spec, {"jobTemplate", "spec"});
+  auto [containers, images] = containerCells(at(jobSpec, {"template", "spec"}));
+  return Json::array({name(cronJob), text(at(spec, {"schedule"})), timeZone,
+                      suspend.is_boolean() ? (suspend.get<bool>() ? "True" : "False") : "<unset>",
+                      int64_t(items(at(cronJob, {"status", "active"})).size()),
+                      lastSchedule.is_string() ? since(lastSchedule, now) : "<none>",
+                      age(cronJob, now), containers, images,
+                      formatLabelSelector(at(jobSpec, {"selector"}))});
+}
+
 Json replicaSetCells(const Json& replicaSet, long long now) {
   const Json& status = at(replicaSet, {"status"});
   auto [containers, images] = containerCells(at(replicaSet, {"spec", "template", "spec"}));
@@ -836,6 +950,10 @@ Json cellsOf(const std::string& kind, const Json& obj, long long now) {
     return Json::array(
         {name(obj), text(at(obj, {"type"})), int64_t(entries(at(obj, {"data"}))), age(obj, now)});
   if (kind == "Event") return eventCells(obj, now);
+  if (kind == "Job") return jobCells(obj, now);
+  if (kind == "CronJob") return cronJobCells(obj, now);
+  if (kind == "ServiceAccount")
+    return Json::array({name(obj), int64_t(items(at(obj, {"secrets"})).size()), age(obj, now)});
   return Json::array({name(obj), text(at(obj, {"metadata", "creationTimestamp"}))});
 }
 

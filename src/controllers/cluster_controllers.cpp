@@ -14,10 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int64_t revisionOf(const Json& obj) {
-  return client::parseResourceVersion(api::resourceVersion(obj));
-}
-
 bool needsScheduling(const Json& pod) {
   std::string scheduler = stringAt(pod, {"spec", "schedulerName"});
   return stringAt(pod, {"spec", "nodeName"}).empty() && isPodActive(pod) &&

@@ -6,6 +6,7 @@
 #include "api/object.h"
 #include "controllers/default_ingress_class.h"
 #include "controllers/runtime.h"
+#include "controllers/service_accounts.h"
 #include "controllers/service_allocator.h"
 #include "controllers/util.h"
 
@@ -92,6 +93,7 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   (*allocator)->rebuild(*services);
   registry.addAdmissionHook(*allocator);
   registry.addAdmissionHook(std::make_shared<DefaultIngressClass>(registry));
+  registry.addAdmissionHook(std::make_shared<ServiceAccountAdmission>(registry));
 
   if (auto st = ensureBuiltins(registry, (*allocator)->firstServiceIp()); !st.ok())
     return st.takeError();
@@ -114,6 +116,9 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   running->controllers.push_back(makeDaemonSetController(context));
   running->controllers.push_back(makeEndpointSliceController(context));
   running->controllers.push_back(makeEndpointsController(context));
+  running->controllers.push_back(makeJobController(context));
+  running->controllers.push_back(makeCronJobController(context));
+  running->controllers.push_back(makeServiceAccountController(context));
   // Without a pool LoadBalancer Services stay <pending>, as on a cluster
   // without a cloud provider.
   if (!pool->empty())

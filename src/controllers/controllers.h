@@ -5,6 +5,7 @@
 // LoadBalancer addresses from a configured pool.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,13 @@ struct Config {
   // Addresses for LoadBalancer Services (LoadBalancerPool::parse syntax,
   // e.g. "172.30.0.200-172.30.0.250"); empty: they stay pending.
   std::string loadBalancerPool;
+  // The cluster CA (PEM) published in every namespace as the ConfigMap
+  // kube-root-ca.crt; empty: not published.
+  std::string rootCaPem;
+  // Test hook (podnet server --test-cronjob-backdate): the CronJob
+  // controller schedules as if every CronJob had been created this many
+  // seconds earlier, so a test sees a run come due without waiting for it.
+  int64_t cronJobBackdateSeconds = 0;
 };
 
 // Running controllers; destroying the handle stops their threads.

@@ -88,11 +88,7 @@ class DaemonSetController : public Controller {
         nodes_(context.informers.forResource(api::resource("Node"))) {
     sets_.addHandlers({[this](const Json& ds) { enqueue(ds); },
                        [this](const Json&, const Json& ds) { enqueue(ds); }, nullptr});
-    auto onPod = [this](const Json& pod) {
-      auto owner = controllerOf(pod);
-      if (owner && owner->kind == "DaemonSet")
-        queue_.add(client::objectKey(api::namespaceOf(pod), owner->name));
-    };
+    auto onPod = [this](const Json& pod) { enqueueOwner(queue_, pod, "DaemonSet"); };
     pods_.addHandlers({onPod, [onPod](const Json&, const Json& pod) { onPod(pod); }, onPod});
     // A node that comes, goes or changes labels or taints: every set looks again.
     auto onNode = [this](const Json&) {

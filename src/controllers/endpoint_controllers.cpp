@@ -55,10 +55,6 @@ void watchServicesAndPods(client::Informer& services, client::Informer& pods, Wo
   });
 }
 
-int64_t revisionOf(const Json& obj) {
-  return client::parseResourceVersion(api::resourceVersion(obj));
-}
-
 class EndpointSliceController : public Controller {
  public:
   explicit EndpointSliceController(Context& context)

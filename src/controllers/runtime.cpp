@@ -14,6 +14,12 @@ std::pair<std::string, std::string> splitKey(const std::string& key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
+void enqueueOwner(WorkQueue& queue, const Json& obj, const std::string& kind) {
+  auto owner = controllerOf(obj);
+  if (owner && owner->kind == kind)
+    queue.add(client::objectKey(api::namespaceOf(obj), owner->name));
+}
+
 Controller::Controller(std::string name, Context& context)
     : name_(std::move(name)), context_(context) {}
 

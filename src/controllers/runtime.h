@@ -70,6 +70,12 @@ std::unique_ptr<Controller> makeStatefulSetController(Context& context);
 std::unique_ptr<Controller> makeDaemonSetController(Context& context);
 std::unique_ptr<Controller> makeNodeIpamController(Context& context);
 std::unique_ptr<Controller> makeLoadBalancerIpamController(Context& context, LoadBalancerPool pool);
+std::unique_ptr<Controller> makeJobController(Context& context);
+std::unique_ptr<Controller> makeCronJobController(Context& context);
+std::unique_ptr<Controller> makeServiceAccountController(Context& context);
+
+// Enqueues the controlling owner (of `kind`) of a dependent object.
+void enqueueOwner(WorkQueue& queue, const Json& obj, const std::string& kind);
 
 // "ns/name" -> {ns, name} (cluster-scoped keys have no slash).
 std::pair<std::string, std::string> splitKey(const std::string& key);

@@ -57,11 +57,7 @@ class StatefulSetController : public Controller {
         pods_(context.informers.forResource(api::resource("Pod"))) {
     sets_.addHandlers({[this](const Json& set) { enqueue(set); },
                        [this](const Json&, const Json& set) { enqueue(set); }, nullptr});
-    auto onPod = [this](const Json& pod) {
-      auto owner = controllerOf(pod);
-      if (owner && owner->kind == "StatefulSet")
-        queue_.add(client::objectKey(api::namespaceOf(pod), owner->name));
-    };
+    auto onPod = [this](const Json& pod) { enqueueOwner(queue_, pod, "StatefulSet"); };
     pods_.addHandlers({onPod, [onPod](const Json&, const Json& pod) { onPod(pod); }, onPod});
   }
 

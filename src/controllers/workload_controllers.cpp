@@ -25,13 +25,6 @@ long long nowSeconds() {
       .count();
 }
 
-// Enqueues the owner (of `kind`) of a dependent object.
-void enqueueOwner(WorkQueue& queue, const Json& obj, const std::string& kind) {
-  auto owner = controllerOf(obj);
-  if (owner && owner->kind == kind)
-    queue.add(client::objectKey(api::namespaceOf(obj), owner->name));
-}
-
 int64_t replicasOf(const Json& obj) { return intAt(obj, {"spec", "replicas"}, 1); }
 
 // Conditions keep their lastTransitionTime while their status stays.

@@ -588,9 +588,15 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
       {"ReplicaSet", {"Pod"}},
       {"StatefulSet", {"Pod"}},
       {"DaemonSet", {"Pod"}},
+      {"Job", {"Pod"}},
+      {"CronJob", {"Job"}},
       {"Service", {"EndpointSlice", "Endpoints"}}};
   auto dependents = kDependentsOf.find(resource.kind);
-  if (options.propagationPolicy != "Orphan" && dependents != kDependentsOf.end()) {
+  // batch/v1 Jobs orphan their pods unless a policy is asked for (upstream's
+  // DefaultGarbageCollectionPolicy; kubectl delete asks for Background).
+  bool orphan = options.propagationPolicy == "Orphan" ||
+                (resource.kind == "Job" && options.propagationPolicy.empty());
+  if (!orphan && dependents != kDependentsOf.end()) {
     std::string ownerUid = api::uid(*result);
     for (const char* kind : dependents->second) {
       const auto& dependent = api::resource(kind);
@@ -603,7 +609,9 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
         if (!owners || !owners->is_array()) continue;
         for (const auto& owner : *owners) {
           if (owner.is_object() && owner.contains("uid") && owner["uid"] == ownerUid) {
-            (void)remove(dependent, ns, api::name(item), {});
+            client::DeleteOptions cascade;
+            cascade.propagationPolicy = "Background";
+            (void)remove(dependent, ns, api::name(item), cascade);
             break;
           }
         }

@@ -193,5 +193,88 @@ TEST_F(WorkloadsE2E, DaemonSetRunsOnePodOnEveryNodeAndRollsOut) {
       << jsonpath("pods -l app=agent", "{.items[*].spec.nodeName}");
 }
 
+constexpr const char* kHostNetwork = R"(
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+spec:
+  selector:
+    matchLabels:
+      app: node-agent
+  template:
+    metadata:
+      labels:
+        app: node-agent
+    spec:
+      hostNetwork: true
+      containers:
+      - name: agent
+        image: registry.k8s.io/e2e-test-images/agnhost:2.39
+        args: ["netexec", "--http-port=9376"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: backend
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: backend
+  template:
+    metadata:
+      labels:
+        app: backend
+    spec:
+      containers:
+      - name: backend
+        image: registry.k8s.io/e2e-test-images/agnhost:2.39
+        args: ["netexec", "--http-port=8080"]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+spec:
+  selector:
+    app: backend
+  ports:
+  - port: 80
+    targetPort: 8080
+)";
+
+TEST_F(WorkloadsE2E, HostNetworkPodsUseTheNodeAndReachClusterIps) {
+  auto [applied, appliedOut] = apply("hostnet.yaml", kHostNetwork);
+  ASSERT_EQ(applied, 0) << appliedOut;
+  auto [ds, dsOut] = kubectl("rollout status ds/node-agent --timeout=60s");
+  ASSERT_EQ(ds, 0) << dsOut;
+  auto [deploy, deployOut] = kubectl("rollout status deploy/backend --timeout=60s");
+  ASSERT_EQ(deploy, 0) << deployOut;
+
+  std::string pod = jsonpath("pods -l app=node-agent", "{.items[0].metadata.name}");
+  std::string node = jsonpath("pod " + pod, "{.spec.nodeName}");
+  std::string nodeIp =
+      jsonpath("node " + node, "{.status.addresses[?(@.type==\"InternalIP\")].address}");
+  // The node's address and name.
+  EXPECT_EQ(jsonpath("pod " + pod, "{.status.podIP}"), nodeIp);
+  auto [hostname, hostnameOut] = kubectl("exec " + pod + " -- hostname");
+  EXPECT_EQ(hostnameOut, node + "\n");
+  // It serves on the node's address, reachable from a pod.
+  std::string backend = podName("app=backend");
+  auto [served, servedOut] =
+      kubectl("exec " + backend + " -- curl -s --max-time 5 http://" + nodeIp + ":9376/hostname");
+  EXPECT_EQ(servedOut, node) << servedOut;
+  // A process in the node's network reaches a ClusterIP (through the proxy's
+  // output chain), by name too with ClusterFirstWithHostNet absent: by IP.
+  std::string clusterIp = jsonpath("svc backend", "{.spec.clusterIP}");
+  for (int i = 0; i < 3; ++i) {
+    auto [code, out] =
+        kubectl("exec " + pod + " -- curl -s --max-time 5 http://" + clusterIp + "/hostname");
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_TRUE(contains(out, "backend-")) << out;
+  }
+}
+
 }  // namespace
 }  // namespace podnet::testing

@@ -12,32 +12,8 @@
 namespace podnet::testing {
 namespace {
 
-class KubectlWorkflow : public KubectlSuite<KubectlWorkflow> {
+class KubectlWorkflow : public KubectlNamespaceSuite<KubectlWorkflow> {
  protected:
-  void SetUp() override {
-    KubectlSuite::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ns_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& c : ns_) c = char(std::tolower(static_cast<unsigned char>(c)));
-    auto created = server_->client()->post("/api/v1/namespaces", {{"metadata", {{"name", ns_}}}});
-    ASSERT_EQ(created.status, 201) << created.body;
-  }
-
-  // Runs kubectl against the server (in this test's namespace unless the
-  // arguments name another); returns the exit code and what it printed.
-  std::pair<int, std::string> kubectl(const std::string& args, const std::string& env = "") {
-    return runCommand(kubectlCommand(env) + (ns_.empty() ? "" : "-n " + ns_ + " ") + args);
-  }
-  std::string file(const std::string& name, const std::string& text) {
-    std::string path = server_->dataDir + "/" + ns_ + "-" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
-  std::string jsonpath(const std::string& object, const std::string& path) {
-    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
-    return code == 0 ? out : "<error " + out + ">";
-  }
-
   // What a node agent would report: the pod runs with an IP and is Ready.
   void markPodsReady(const std::string& selector) {
     auto [code, names] = kubectl("get pods -l " + selector + " -o name");
@@ -73,16 +49,8 @@ class KubectlWorkflow : public KubectlSuite<KubectlWorkflow> {
   // describe aligns its columns to the widest label of the object, so lines
   // compare with runs of spaces collapsed.
   static bool hasLine(const std::string& text, const std::string& wanted) {
-    auto squeeze = [](const std::string& in) {
-      std::string out;
-      for (char c : in)
-        if (!(c == ' ' && !out.empty() && out.back() == ' ')) out += c;
-      return out;
-    };
     return squeeze(text).find(squeeze(wanted)) != std::string::npos;
   }
-
-  std::string ns_;
 };
 
 const char* kWebApp = R"(apiVersion: apps/v1

@@ -430,14 +430,18 @@ constexpr const char* kKubectl = "/usr/bin/kubectl";
 // A test suite that drives the real kubectl against one podnet server started
 // for the whole suite (CRTP: each suite gets its own server). The suite may
 // define a public `static std::string prepare()` to create objects once; a non-empty
-// return fails every test of the suite with that message. Tests skip when
-// kubectl is not installed.
+// return fails every test of the suite with that message, and a public
+// `static std::vector<std::string> serverArgs()` for extra server flags. Tests
+// skip when kubectl is not installed.
 template <typename Suite>
 class KubectlSuite : public ::testing::Test {
+ public:
+  static std::vector<std::string> serverArgs() { return {}; }
+
  protected:
   static void SetUpTestSuite() {
     if (!std::filesystem::exists(kKubectl)) return;
-    server_ = new ServerProcess();
+    server_ = new ServerProcess(Suite::serverArgs());
     if (!server_->start()) {
       setupError_ = "the server did not start:\n" + server_->log();
       return;
@@ -466,6 +470,51 @@ class KubectlSuite : public ::testing::Test {
 
   static inline ServerProcess* server_ = nullptr;
   static inline std::string setupError_;
+};
+
+// Collapses runs of spaces, so kubectl's aligned columns compare without
+// their padding.
+inline std::string squeeze(const std::string& in) {
+  std::string out;
+  for (char c : in)
+    if (!(c == ' ' && !out.empty() && out.back() == ' ')) out += c;
+  return out;
+}
+
+// A KubectlSuite whose tests each get a namespace of their own, named after
+// the test, and helpers that run kubectl in it.
+template <typename Suite>
+class KubectlNamespaceSuite : public KubectlSuite<Suite> {
+ protected:
+  using Base = KubectlSuite<Suite>;
+
+  void SetUp() override {
+    Base::SetUp();
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+    ns_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : ns_) c = char(std::tolower(static_cast<unsigned char>(c)));
+    auto created =
+        Base::server_->client()->post("/api/v1/namespaces", {{"metadata", {{"name", ns_}}}});
+    ASSERT_EQ(created.status, 201) << created.body;
+  }
+
+  // Runs kubectl against the server (in this test's namespace unless the
+  // arguments name another); returns the exit code and what it printed.
+  std::pair<int, std::string> kubectl(const std::string& args, const std::string& env = "") {
+    return runCommand(Base::kubectlCommand(env) + (ns_.empty() ? "" : "-n " + ns_ + " ") + args);
+  }
+  // Writes `text` to a file of this test in the server's data dir.
+  std::string file(const std::string& name, const std::string& text) {
+    std::string path = Base::server_->dataDir + "/" + ns_ + "-" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string jsonpath(const std::string& object, const std::string& path) {
+    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
+    return code == 0 ? out : "<error " + out + ">";
+  }
+
+  std::string ns_;
 };
 
 }  // namespace podnet::testing

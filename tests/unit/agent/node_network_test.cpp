@@ -43,6 +43,26 @@ std::vector<RemoteNode> manyRemotes(int count) {
   return remotes;
 }
 
+TEST(NodeNetworkCompiler, ServiceRangeRoutesToLoopbackFromTheNodeAddress) {
+  LocalNode local = localNode(OverlayMode::hostGw);
+  local.unreachableCidrs = {cidr("10.244.0.0/16")};
+  local.serviceCidrs = {cidr("10.96.0.0/12"), cidr("fd00:96::/108")};
+  auto program = compileNodeNetwork(local, {});
+  ASSERT_TRUE(program.ok()) << program.error().message;
+  ASSERT_EQ(program->safetyRoutes.size(), 3u);
+  const net::Route* service = nullptr;
+  for (const auto& route : program->safetyRoutes)
+    if (route.dst == cidr("10.96.0.0/12")) service = &route;
+  ASSERT_NE(service, nullptr);
+  // Node processes can connect (the proxy's output chain rewrites the
+  // destination); what is not rewritten never leaves the node.
+  EXPECT_EQ(service->type, net::RouteType::unicast);
+  EXPECT_EQ(service->device, "lo");
+  EXPECT_EQ(service->source, ip("192.168.50.11"));
+  for (const auto& route : program->safetyRoutes)
+    if (route.dst != cidr("10.96.0.0/12")) EXPECT_EQ(route.type, net::RouteType::unreachable);
+}
+
 TEST(NodeNetworkCompiler, HostGwIsOneRoutePerRemotePodCidrViaNodeIp) {
   auto program = compileNodeNetwork(localNode(OverlayMode::hostGw),
                                     {remote("node-c", "192.168.50.13", "10.244.3.0/24"),

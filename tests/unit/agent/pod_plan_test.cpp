@@ -66,6 +66,23 @@ TEST(ContainerArgv, OtherImagesRunTheTestServerOnTheirPorts) {
                                                           "80", "--udp", "53", "--tcp", "443"}));
 }
 
+TEST(PodPlan, AgnhostPortFlagsOpenThosePorts) {
+  Json netexec = {{"image", "registry.k8s.io/e2e-test-images/agnhost:2.39"},
+                  {"args", {"netexec", "--http-port=9376", "--udp-port", "8081"}}};
+  EXPECT_EQ(containerArgv(netexec, "/p"),
+            (Strings{"/p", "testserver", "--tcp", "9376", "--udp", "8081"}));
+  // A declared containerPort of the same number is not opened twice.
+  netexec["ports"] = Json::array({{{"containerPort", 9376}}});
+  EXPECT_EQ(containerArgv(netexec, "/p"),
+            (Strings{"/p", "testserver", "--tcp", "9376", "--udp", "8081"}));
+  // hostNetwork pods answer with the node's name.
+  EXPECT_EQ(containerArgv({{"image", "nginx"}}, "/p", "node-1"),
+            (Strings{"/p", "testserver", "--tcp", "8080", "--name", "node-1"}));
+  EXPECT_EQ(podHostname(Json{{"metadata", {{"name", "p"}}},
+                             {"spec", {{"hostNetwork", true}, {"nodeName", "node-1"}}}}),
+            "node-1");
+}
+
 TEST(ContainerArgv, TestServerDefaultsToTcp8080) {
   EXPECT_EQ(containerArgv({{"image", "registry.k8s.io/pause:3.9"}}, "/p"),
             (Strings{"/p", "testserver", "--tcp", "8080"}));

@@ -72,7 +72,7 @@ TEST(AggregatedDiscovery, NamedGroupsWithScaleSubresources) {
   EXPECT_EQ(groups["apiVersion"], "apidiscovery.k8s.io/v2beta1");
   std::set<std::string> names;
   for (const auto& item : groups["items"]) names.insert(item["metadata"]["name"]);
-  EXPECT_EQ(names, (std::set<std::string>{"apps", "networking.k8s.io", "discovery.k8s.io",
+  EXPECT_EQ(names, (std::set<std::string>{"apps", "batch", "networking.k8s.io", "discovery.k8s.io",
                                           "apiextensions.k8s.io", "admissionregistration.k8s.io"}));
 
   const Json* deployments = findResource(groups, "apps", "deployments");
@@ -102,6 +102,17 @@ TEST(Discovery, PlainResourceListKeepsSubresources) {
   for (const auto& r : core["resources"]) names.insert(r["name"]);
   EXPECT_TRUE(names.count("pods/status"));
   EXPECT_TRUE(names.count("pods/binding"));
+  EXPECT_TRUE(names.count("serviceaccounts/token"));
+  for (const auto& r : core["resources"])
+    if (r["name"] == "serviceaccounts/token") {
+      EXPECT_EQ(r["group"], "authentication.k8s.io");
+      EXPECT_EQ(r["kind"], "TokenRequest");
+      EXPECT_EQ(r["verbs"], Json::array({"create"}));
+    }
+  std::set<std::string> batch;
+  Json batchList = resourceList("batch", "v1");
+  for (const auto& r : batchList["resources"]) batch.insert(r["name"]);
+  EXPECT_EQ(batch, (std::set<std::string>{"jobs", "jobs/status", "cronjobs", "cronjobs/status"}));
   Json apps = resourceList("apps", "v1");
   for (const auto& r : apps["resources"]) {
     if (r["name"] == "deployments/scale") {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "api/object.h"
@@ -41,7 +42,9 @@ class ControllersTest : public ::testing::Test {
     registry_ = std::make_unique<registry::Registry>(*store_);
   }
   void startControllers() {
-    auto started = start(*registry_, Config{});
+    Config config;
+    config.rootCaPem = "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n";
+    auto started = start(*registry_, config);
     ASSERT_TRUE(started.ok()) << started.error().message;
     manager_ = std::move(*started);
   }
@@ -452,6 +455,131 @@ TEST_F(ControllersTest, NamespaceDeletionRemovesContents) {
       << get("Namespace", "", "team");
   EXPECT_TRUE(list("ConfigMap", "team").empty());
   EXPECT_TRUE(list("Pod", "team").empty());
+}
+
+// As a node agent would when a pod's containers exit.
+void finishPod(registry::Registry& registry, const Json& pod, const std::string& phase) {
+  client::WriteOptions options;
+  options.subresource = "status";
+  auto updated = registry.guaranteedUpdate(
+      api::resource("Pod"), api::namespaceOf(pod), api::name(pod),
+      [&](Json& current) -> core::Status {
+        current["status"]["phase"] = phase;
+        return core::Ok{};
+      },
+      options);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+}
+
+Json batchJob(const std::string& name, Json spec) {
+  spec["template"] = {{"spec",
+                       {{"restartPolicy", "Never"},
+                        {"containers", Json::array({{{"name", "c"}, {"image", "busybox"}}})}}}};
+  return {{"apiVersion", "batch/v1"},
+          {"kind", "Job"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec", spec}};
+}
+
+bool hasCondition(const Json& job, const std::string& type, const std::string& reason = "") {
+  if (!job.is_object() || !job.contains("status")) return false;
+  for (const auto& c : job["status"].value("conditions", Json::array()))
+    if (c["type"] == type && c["status"] == "True" && (reason.empty() || c["reason"] == reason))
+      return true;
+  return false;
+}
+
+TEST_F(ControllersTest, IndexedJobGivesEachPodItsIndex) {
+  create("Job", "default",
+         batchJob("idx", {{"completionMode", "Indexed"}, {"completions", 3}, {"parallelism", 3}}));
+  Json pods;
+  ASSERT_TRUE(eventually([&] {
+    return (pods = list("Pod", "default", "job-name=idx")).size() == 3;
+  })) << pods;
+  std::set<std::string> hostnames;
+  for (const auto& pod : pods) {
+    std::string index = pod["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"];
+    EXPECT_EQ(pod["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"], index);
+    EXPECT_EQ(pod["spec"]["hostname"], "idx-" + index);
+    EXPECT_EQ(pod["metadata"]["name"].get<std::string>().rfind("idx-" + index + "-", 0), 0u);
+    EXPECT_EQ(pod["spec"]["containers"][0]["env"][0]["name"], "JOB_COMPLETION_INDEX");
+    hostnames.insert(pod["spec"]["hostname"]);
+  }
+  EXPECT_EQ(hostnames, (std::set<std::string>{"idx-0", "idx-1", "idx-2"}));
+  for (const auto& pod : pods)
+    if (pod["spec"]["hostname"] != "idx-2") finishPod(*registry_, pod, "Succeeded");
+  ASSERT_TRUE(eventually([&] {
+    Json job = get("Job", "default", "idx");
+    return job["status"].value("completedIndexes", "") == "0,1";
+  })) << get("Job", "default", "idx");
+  EXPECT_FALSE(hasCondition(get("Job", "default", "idx"), "Complete"));
+  for (const auto& pod : pods)
+    if (pod["spec"]["hostname"] == "idx-2") finishPod(*registry_, pod, "Succeeded");
+  ASSERT_TRUE(eventually([&] { return hasCondition(get("Job", "default", "idx"), "Complete"); }));
+  Json job = get("Job", "default", "idx");
+  EXPECT_EQ(job["status"]["completedIndexes"], "0-2");
+  EXPECT_EQ(job["status"]["succeeded"], 3);
+  EXPECT_TRUE(hasCondition(job, "SuccessCriteriaMet", "CompletionsReached"));
+  EXPECT_TRUE(job["status"].contains("completionTime"));
+}
+
+TEST_F(ControllersTest, SuspendedJobWaitsAndTtlRemovesTheFinishedJob) {
+  create("Job", "default", batchJob("later", {{"suspend", true}, {"ttlSecondsAfterFinished", 0}}));
+  ASSERT_TRUE(
+      eventually([&] { return hasCondition(get("Job", "default", "later"), "Suspended"); }));
+  EXPECT_TRUE(list("Pod", "default", "job-name=later").empty());
+  EXPECT_FALSE(get("Job", "default", "later")["status"].contains("startTime"));
+  auto resumed = registry_->guaranteedUpdate(api::resource("Job"), "default", "later",
+                                             [](Json& job) -> core::Status {
+                                               job["spec"]["suspend"] = false;
+                                               return core::Ok{};
+                                             });
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message;
+  Json pods;
+  ASSERT_TRUE(
+      eventually([&] { return (pods = list("Pod", "default", "job-name=later")).size() == 1; }));
+  EXPECT_TRUE(get("Job", "default", "later")["status"].contains("startTime"));
+  finishPod(*registry_, pods[0], "Succeeded");
+  // Finished with a TTL of 0: the Job goes, and its pod with it.
+  ASSERT_TRUE(eventually([&] { return get("Job", "default", "later").is_null(); }));
+  EXPECT_TRUE(eventually([&] { return list("Pod", "default", "job-name=later").empty(); }));
+}
+
+TEST_F(ControllersTest, ActiveDeadlineFailsTheJobAndStopsItsPods) {
+  create("Job", "default", batchJob("slow", {{"activeDeadlineSeconds", 1}}));
+  ASSERT_TRUE(eventually([&] { return list("Pod", "default", "job-name=slow").size() == 1; }));
+  ASSERT_TRUE(eventually(
+      [&] { return hasCondition(get("Job", "default", "slow"), "Failed", "DeadlineExceeded"); },
+      15s))
+      << get("Job", "default", "slow");
+  EXPECT_TRUE(hasCondition(get("Job", "default", "slow"), "FailureTarget", "DeadlineExceeded"));
+  EXPECT_TRUE(eventually([&] { return list("Pod", "default", "job-name=slow").empty(); }));
+}
+
+TEST_F(ControllersTest, NamespacesGetTheDefaultServiceAccountAndRootCa) {
+  create("Namespace", "",
+         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "fresh"}}}});
+  // A pod right after its namespace runs as `default` even before it exists.
+  Json early = webPod("early");
+  early["metadata"]["namespace"] = "fresh";
+  EXPECT_EQ(create("Pod", "fresh", early)["spec"]["serviceAccountName"], "default");
+  ASSERT_TRUE(eventually([&] { return !get("ServiceAccount", "fresh", "default").is_null(); }));
+  ASSERT_TRUE(eventually([&] { return !get("ConfigMap", "fresh", "kube-root-ca.crt").is_null(); }));
+  EXPECT_EQ(get("ConfigMap", "fresh", "kube-root-ca.crt")["data"]["ca.crt"],
+            "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n");
+  // Deleted, they come back.
+  ASSERT_TRUE(registry_->remove(api::resource("ServiceAccount"), "fresh", "default").ok());
+  EXPECT_TRUE(eventually([&] { return !get("ServiceAccount", "fresh", "default").is_null(); }));
+  // A pod naming a ServiceAccount that does not exist is refused.
+  Json ghost = webPod("ghost");
+  ghost["metadata"]["namespace"] = "fresh";
+  ghost["spec"]["serviceAccountName"] = "nobody";
+  auto refused = registry_->create(api::resource("Pod"), "fresh", ghost);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, 403);
+  EXPECT_EQ(refused.error().message,
+            "pods \"ghost\" is forbidden: error looking up service account fresh/nobody: "
+            "serviceaccount \"nobody\" not found");
 }
 
 }  // namespace

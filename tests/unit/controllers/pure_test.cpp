@@ -231,17 +231,16 @@ TEST(Scheduler, RequiredNodeAffinityByLabelsAndByName) {
   Json& terms = p["spec"]["affinity"]["nodeAffinity"]
                  ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
   // A DaemonSet pod: bound to one node by name.
-  terms = Json::array({{{"matchFields",
-                         {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {"n2"}}}}}}});
+  terms = Json::array(
+      {{{"matchFields", {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {"n2"}}}}}}});
   EXPECT_FALSE(podFitsNode(p, n1));
   EXPECT_TRUE(podFitsNode(p, n2));
   EXPECT_EQ(*chooseNode(p, {&n1, &n2}, {}).node, "n2");
   // Terms are ORed, expressions within a term ANDed; Gt compares integers.
-  terms = Json::array(
-      {{{"matchExpressions",
-         {{{"key", "zone"}, {"operator", "In"}, {"values", {"a"}}},
-          {{"key", "cores"}, {"operator", "Gt"}, {"values", {"4"}}}}}},
-       {{"matchExpressions", {{{"key", "gpu"}, {"operator", "Exists"}}}}}});
+  terms = Json::array({{{"matchExpressions",
+                         {{{"key", "zone"}, {"operator", "In"}, {"values", {"a"}}},
+                          {{"key", "cores"}, {"operator", "Gt"}, {"values", {"4"}}}}}},
+                       {{"matchExpressions", {{{"key", "gpu"}, {"operator", "Exists"}}}}}});
   EXPECT_TRUE(podFitsNode(p, n1));
   EXPECT_FALSE(podFitsNode(p, n2));
   // An unschedulable node takes pods that tolerate it (as daemon pods do).
