@@ -248,77 +248,6 @@ void appendHex(std::string& out, const char* prefix, unsigned value, int digits)
   for (int i = digits - 1; i >= 0; --i) out += hex[(value >> (4 * i)) & 0xf];
 }
 
-// strconv.Quote: printable runes as they are, the rest escaped.
-std::string goQuote(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f)
-            appendHex(out, "\\x", c, 2);
-          else
-            out += char(c);
-      }
-      ++i;
-      continue;
-    }
-    // Decode one UTF-8 sequence; invalid bytes are escaped one by one.
-    int length = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-    if (c >= 0xf5) length = 0;
-    uint32_t rune = length == 2 ? c & 0x1f : length == 3 ? c & 0x0f : c & 0x07;
-    bool valid = length > 0 && i + length <= s.size();
-    for (int k = 1; valid && k < length; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) valid = false;
-      rune = (rune << 6) | (cc & 0x3f);
-    }
-    if (valid && ((length == 3 && (rune < 0x800 || (rune >= 0xd800 && rune <= 0xdfff))) ||
-                  (length == 4 && (rune < 0x10000 || rune > 0x10ffff))))
-      valid = false;
-    if (!valid) {
-      appendHex(out, "\\x", c, 2);
-      ++i;
-      continue;
-    }
-    if (rune < 0xa0 || rune == 0xad || (rune >= 0x2028 && rune <= 0x2029) || rune == 0xfeff ||
-        (rune >= 0x200b && rune <= 0x200f))
-      appendHex(out, rune > 0xffff ? "\\U" : "\\u", rune, rune > 0xffff ? 8 : 4);
-    else
-      out.append(s.substr(i, length));
-    i += length;
-  }
-  return out + "\"";
-}
-
 // A JSON value as Go would print the decoded value: bounded in depth and
 // size, since the value may be anything a client sent.
 void renderInto(std::string& out, const Json& v, int depth) {
@@ -2617,6 +2546,77 @@ std::vector<core::Cause> validateUpdate(const ResourceInfo& resource, const Json
   auto causes = validateObject(resource, obj, old.is_object() ? &old : nullptr);
   v.causes.insert(v.causes.end(), causes.begin(), causes.end());
   return std::move(v.causes);
+}
+
+// strconv.Quote: printable runes as they are, the rest escaped.
+std::string goQuote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7f)
+            appendHex(out, "\\x", c, 2);
+          else
+            out += char(c);
+      }
+      ++i;
+      continue;
+    }
+    // Decode one UTF-8 sequence; invalid bytes are escaped one by one.
+    int length = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    if (c >= 0xf5) length = 0;
+    uint32_t rune = length == 2 ? c & 0x1f : length == 3 ? c & 0x0f : c & 0x07;
+    bool valid = length > 0 && i + length <= s.size();
+    for (int k = 1; valid && k < length; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) valid = false;
+      rune = (rune << 6) | (cc & 0x3f);
+    }
+    if (valid && ((length == 3 && (rune < 0x800 || (rune >= 0xd800 && rune <= 0xdfff))) ||
+                  (length == 4 && (rune < 0x10000 || rune > 0x10ffff))))
+      valid = false;
+    if (!valid) {
+      appendHex(out, "\\x", c, 2);
+      ++i;
+      continue;
+    }
+    if (rune < 0xa0 || rune == 0xad || (rune >= 0x2028 && rune <= 0x2029) || rune == 0xfeff ||
+        (rune >= 0x200b && rune <= 0x200f))
+      appendHex(out, rune > 0xffff ? "\\U" : "\\u", rune, rune > 0xffff ? 8 : 4);
+    else
+      out.append(s.substr(i, length));
+    i += length;
+  }
+  return out + "\"";
 }
 
 }  // namespace podnet::api

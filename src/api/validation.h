@@ -28,5 +28,7 @@ std::vector<std::string> isDns1123Subdomain(std::string_view value);
 std::vector<std::string> isDns1035Label(std::string_view value);
 std::vector<std::string> isQualifiedName(std::string_view value);  // label keys
 std::vector<std::string> isValidLabelValue(std::string_view value);
+// Go's strconv.Quote, as field errors print string values: "a\"b".
+std::string goQuote(std::string_view s);
 
 }  // namespace podnet::api

@@ -6,40 +6,9 @@
 #include <cstdio>
 #include <map>
 
-namespace podnet::apiextensions {
+#include "api/validation.h"
 
-std::string goQuote(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
-          out += buffer;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+namespace podnet::apiextensions {
 
 std::string goNumber(double value) {
   if (std::isfinite(value) && std::floor(value) == value && std::fabs(value) < 1e21) {

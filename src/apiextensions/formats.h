@@ -6,11 +6,11 @@
 #include <string_view>
 
 #include "api/codec.h"
+#include "api/validation.h"
 
 namespace podnet::apiextensions {
 
-// Go's strconv.Quote: "a\"b".
-std::string goQuote(std::string_view text);
+using api::goQuote;  // Go's strconv.Quote (api/validation.h)
 // A float64 as Go's %v prints it: 1, 1.5, 1e+21.
 std::string goNumber(double value);
 // A decoded JSON value as field.Error prints it after "Invalid value: ":

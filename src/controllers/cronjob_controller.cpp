@@ -108,7 +108,7 @@ class CronJobController : public Controller {
 
     auto st = runIfDue(cj, owned, status, now);
     if (auto cleaned = cleanupHistory(cj, owned); !cleaned.ok() && st.ok()) st = cleaned;
-    auto written = writeStatus(cj, status);
+    auto written = writeStatus(api::resource("CronJob"), cj, status, cronJobs_);
     if (!st.ok()) return st;
     return written;
   }
@@ -263,19 +263,6 @@ class CronJobController : public Controller {
         events_.normal(cj, "SuccessfulDelete", "Deleted job " + api::name(*finished[i]));
       }
     }
-    return core::Ok{};
-  }
-
-  core::Status writeStatus(const Json& cj, const Json& status) {
-    if (status == objectAt(cj, {"status"})) return core::Ok{};
-    Json updated = cj;
-    updated["status"] = status;
-    client::WriteOptions options;
-    options.subresource = "status";
-    auto written = context_.registry.update(api::resource("CronJob"), api::namespaceOf(cj),
-                                            std::move(updated), options);
-    if (!written.ok()) return written.takeError();
-    cronJobs_.waitForRevision(client::parseResourceVersion(api::resourceVersion(*written)), 2s);
     return core::Ok{};
   }
 

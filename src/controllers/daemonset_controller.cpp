@@ -266,17 +266,7 @@ class DaemonSetController : public Controller {
     else
       next.erase("numberUnavailable");
     next["observedGeneration"] = intAt(ds, {"metadata", "generation"}, 1);
-    if (next == status) return core::Ok{};
-    Json updatedSet = ds;
-    updatedSet["status"] = next;
-    client::WriteOptions options;
-    options.subresource = "status";
-    auto written = context_.registry.update(api::resource("DaemonSet"), api::namespaceOf(ds),
-                                            std::move(updatedSet), options);
-    if (!written.ok())
-      return written.error().code == 404 ? core::Status(core::Ok{}) : written.takeError();
-    sets_.waitForRevision(revisionOf(*written), 2s);
-    return core::Ok{};
+    return writeStatus(api::resource("DaemonSet"), ds, next, sets_);
   }
 
   client::EventRecorder events_;

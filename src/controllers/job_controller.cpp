@@ -229,7 +229,7 @@ class JobController : public Controller {
     status["terminating"] = terminating;
     status["uncountedTerminatedPods"] = Json::object();
     if (indexed) status["completedIndexes"] = formatIndexes(completedIndexes);
-    auto written = writeStatus(job, status);
+    auto written = writeStatus(api::resource("Job"), job, status, jobs_);
     if (!result.ok()) return result;
     if (!written.ok()) return written;
     // A finished Job may have a TTL to wait for.
@@ -418,19 +418,6 @@ class JobController : public Controller {
       if (removed.ok()) lastWrite = std::max(lastWrite, revisionOf(*removed));
       events_.normal(job, "SuccessfulDelete", "Deleted pod: " + api::name(pod));
     }
-    return core::Ok{};
-  }
-
-  core::Status writeStatus(const Json& job, const Json& status) {
-    if (status == objectAt(job, {"status"})) return core::Ok{};
-    Json updated = job;
-    updated["status"] = status;
-    client::WriteOptions options;
-    options.subresource = "status";
-    auto written = context_.registry.update(api::resource("Job"), api::namespaceOf(job),
-                                            std::move(updated), options);
-    if (!written.ok()) return written.takeError();
-    jobs_.waitForRevision(revisionOf(*written), 2s);
     return core::Ok{};
   }
 

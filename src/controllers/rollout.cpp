@@ -15,8 +15,28 @@ uint32_t fnv32a(std::string_view data) {
   return hash;
 }
 
+// Null members are Go's zero values: `creationTimestamp: null`, which
+// kubectl's rollback sends inside the template, is the same template as one
+// without it (upstream compares and hashes Go structs).
+static void dropNulls(Json& value, int depth = 0) {
+  if (depth > 64) return;
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      if (it->is_null()) {
+        it = value.erase(it);
+      } else {
+        dropNulls(*it, depth + 1);
+        ++it;
+      }
+    }
+  } else if (value.is_array()) {
+    for (auto& item : value) dropNulls(item, depth + 1);
+  }
+}
+
 static Json withoutHashLabel(const Json& podTemplate) {
   Json copy = podTemplate.is_object() ? podTemplate : Json::object();
+  dropNulls(copy);
   if (copy.contains("metadata") && copy["metadata"].is_object() &&
       copy["metadata"].contains("labels") && copy["metadata"]["labels"].is_object())
     copy["metadata"]["labels"].erase(kPodTemplateHashLabel);

@@ -25,6 +25,21 @@ Controller::Controller(std::string name, Context& context)
 
 Controller::~Controller() { stop(); }
 
+core::Status Controller::writeStatus(const api::ResourceInfo& resource, const Json& obj,
+                                     const Json& status, client::Informer& informer) {
+  if (obj.contains("status") && obj["status"] == status) return core::Ok{};
+  Json updated = obj;
+  updated["status"] = status;
+  client::WriteOptions options;
+  options.subresource = "status";
+  auto written =
+      context_.registry.update(resource, api::namespaceOf(obj), std::move(updated), options);
+  if (!written.ok())
+    return written.error().code == 404 ? core::Status(core::Ok{}) : written.takeError();
+  informer.waitForRevision(revisionOf(*written), std::chrono::seconds(2));
+  return core::Ok{};
+}
+
 void Controller::startWorkers(int count) {
   for (int i = 0; i < count; ++i) workers_.emplace_back([this] { work(); });
 }

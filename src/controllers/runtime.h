@@ -49,6 +49,11 @@ class Controller {
   // the key with backoff.
   virtual core::Status sync(const std::string& key) = 0;
   void enqueue(const Json& obj) { queue_.add(client::objectKey(obj)); }
+  // Writes `status` through the status subresource of `obj` (of `resource`)
+  // unless it holds that already, then waits until `informer` has the write,
+  // so the next sync reads it. A vanished object is no error.
+  core::Status writeStatus(const api::ResourceInfo& resource, const Json& obj, const Json& status,
+                           client::Informer& informer);
 
   std::string name_;
   Context& context_;

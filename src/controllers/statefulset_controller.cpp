@@ -225,17 +225,7 @@ class StatefulSetController : public Controller {
     next["currentRevision"] = currentRevision;
     next["updateRevision"] = updateRevision;
     if (!next.contains("collisionCount")) next["collisionCount"] = 0;
-    if (next == status) return core::Ok{};
-    Json updatedSet = sts;
-    updatedSet["status"] = next;
-    client::WriteOptions options;
-    options.subresource = "status";
-    auto written = context_.registry.update(api::resource("StatefulSet"), api::namespaceOf(sts),
-                                            std::move(updatedSet), options);
-    if (!written.ok())
-      return written.error().code == 404 ? core::Status(core::Ok{}) : written.takeError();
-    sets_.waitForRevision(revisionOf(*written), 2s);
-    return core::Ok{};
+    return writeStatus(api::resource("StatefulSet"), sts, next, sets_);
   }
 
   client::EventRecorder events_;

@@ -5,6 +5,8 @@
 // within maxSurge/maxUnavailable.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <tuple>
 
 #include "api/object.h"
@@ -111,30 +113,43 @@ class ReplicaSetController : public Controller {
     return core::Ok{};
   }
 
-  // Upstream's ActivePods order: the pods least worth keeping first.
-  static bool deleteBefore(const Json& a, const Json& b) {
-    auto rank = [](const Json& pod) {
-      bool assigned = !stringAt(pod, {"spec", "nodeName"}).empty();
+  // Upstream's ActivePodsWithRanks order: the pods least worth keeping
+  // first. `onNode` counts the set's active pods per node, so a node that
+  // runs more of them gives one up first and replicas stay spread.
+  static bool deleteBefore(const Json& a, const Json& b, const std::map<std::string, int>& onNode) {
+    auto rank = [&](const Json& pod) {
+      std::string node = stringAt(pod, {"spec", "nodeName"});
+      bool assigned = !node.empty();
       std::string phase = stringAt(pod, {"status", "phase"});
       int phaseRank = phase == "Pending" ? 0 : phase == "Unknown" ? 1 : phase == "Running" ? 2 : 0;
       bool ready = isPodReady(pod);
+      long long cost = 0;
+      std::string costText =
+          stringAt(pod, {"metadata", "annotations", "controller.kubernetes.io/pod-deletion-cost"});
+      if (!costText.empty()) cost = std::strtoll(costText.c_str(), nullptr, 10);
+      auto sharing = onNode.find(node);
+      int doubledUp = assigned && sharing != onNode.end() ? sharing->second : 0;
       long long readySince = podReadySince(pod);
       int64_t restarts = 0;
       for (const auto& status : arrayAt(pod, {"status", "containerStatuses"}))
         restarts += intAt(status, {"restartCount"}, 0);
       long long created = api::parseRfc3339(stringAt(pod, {"metadata", "creationTimestamp"}));
-      // Smaller tuples go first: unassigned, pending, not ready, ready most
-      // recently, most restarts, newest.
-      return std::make_tuple(assigned, phaseRank, ready, -readySince, -restarts, -created);
+      // Smaller tuples go first: unassigned, pending, not ready, lowest
+      // deletion cost, most doubled up, ready most recently, most restarts,
+      // newest.
+      return std::make_tuple(assigned, phaseRank, ready, cost, -doubledUp, -readySince, -restarts,
+                             -created);
     };
     return rank(a) < rank(b);
   }
 
   core::Status deletePods(const Json& rs, std::vector<client::ObjectPtr> active, size_t count,
                           int64_t& lastWrite) {
+    std::map<std::string, int> onNode;
+    for (const auto& pod : active) ++onNode[stringAt(*pod, {"spec", "nodeName"})];
     std::sort(active.begin(), active.end(),
-              [](const client::ObjectPtr& a, const client::ObjectPtr& b) {
-                return deleteBefore(*a, *b);
+              [&](const client::ObjectPtr& a, const client::ObjectPtr& b) {
+                return deleteBefore(*a, *b, onNode);
               });
     const auto& podResource = api::resource("Pod");
     count = std::min({count, active.size(), kMaxPodWritesPerSync});

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -424,6 +425,45 @@ TEST_F(ControllersTest, SchedulerSpreadsReplicasOverReadyNodes) {
   bool scheduled = false;
   for (const auto& event : list("Event", "default")) scheduled |= event["reason"] == "Scheduled";
   EXPECT_TRUE(scheduled);
+}
+
+TEST_F(ControllersTest, ScaleDownTakesFromTheNodeRunningMoreReplicas) {
+  create("Node", "", readyNode("n1"));
+  create("Node", "", readyNode("n2"));
+  create("Deployment", "default", deployment("web", 3, "nginx:1"));
+  auto perNode = [&] {
+    std::map<std::string, int> counts;
+    for (const auto& pod : list("Pod", "default", "app=web"))
+      if (!pod["metadata"].contains("deletionTimestamp"))
+        ++counts[pod["spec"].value("nodeName", "")];
+    return counts;
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto counts = perNode();
+    return counts["n1"] + counts["n2"] == 3;
+  })) << list("Pod", "default", "app=web");
+  std::string doubled = perNode()["n1"] == 2 ? "n1" : "n2";
+  std::string single = doubled == "n1" ? "n2" : "n1";
+  // The lone pod became Ready last: without ranking by node, it would be the
+  // first to go (most recently ready).
+  int ip = 10;
+  for (const std::string& node : {doubled, single}) {
+    for (const auto& pod : list("Pod", "default", "app=web"))
+      if (pod["spec"].value("nodeName", "") == node)
+        setPodStatus("default", pod["metadata"]["name"], "10.244.0." + std::to_string(++ip), true);
+    std::this_thread::sleep_for(1100ms);
+  }
+  auto scaled = registry_->guaranteedUpdate(api::resource("Deployment"), "default", "web",
+                                            [](Json& d) -> core::Status {
+                                              d["spec"]["replicas"] = 2;
+                                              return core::Ok{};
+                                            });
+  ASSERT_TRUE(scaled.ok());
+  // The node with two replicas gives one up: one left on each.
+  EXPECT_TRUE(eventually([&] {
+    auto counts = perNode();
+    return counts[doubled] == 1 && counts[single] == 1;
+  })) << list("Pod", "default", "app=web");
 }
 
 TEST_F(ControllersTest, PodsStayPendingWithoutReadyNodes) {

@@ -16,6 +16,17 @@ namespace {
 using api::Json;
 using namespace std::chrono_literals;
 
+TEST(Rollout, ANullCreationTimestampIsTheSameTemplate) {
+  // kubectl rollout undo sends the old ReplicaSet's template with
+  // `metadata.creationTimestamp: null`: the same template, the same hash.
+  Json tmpl = {{"metadata", {{"labels", {{"app", "web"}}}}},
+               {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", "nginx"}}})}}}};
+  Json fromRollback = tmpl;
+  fromRollback["metadata"]["creationTimestamp"] = nullptr;
+  EXPECT_TRUE(templatesEqualIgnoringHash(tmpl, fromRollback));
+  EXPECT_EQ(podTemplateHash(tmpl), podTemplateHash(fromRollback));
+}
+
 TEST(Rollout, PodTemplateHashIsStableAndIgnoresItsOwnLabel) {
   Json tmpl = {{"metadata", {{"labels", {{"app", "web"}}}}},
                {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", "nginx"}}})}}}};
