@@ -424,7 +424,7 @@ HttpResponse Handler::dispatch(const HttpRequest& request, const Route& route) {
   if (route.kind == RouteKind::Resource) return handleResource(request, route);
   if (route.kind == RouteKind::NotFound) return errorResponse(pathNotFound());
   if (request.method != "GET") return errorResponse(notAllowed());
-  if (route.kind == RouteKind::OpenApi) return serveOpenApi(route);
+  if (route.kind == RouteKind::OpenApi) return serveOpenApi(route, request.accept);
   Json document;
   switch (route.kind) {
     case RouteKind::Version:

@@ -632,10 +632,43 @@ std::shared_ptr<const OpenApiDocument> openApiV3Document(std::string_view groupV
   return it == all->end() ? nullptr : it->second;
 }
 
-HttpResponse serveOpenApi(const Route& route) {
+// /openapi/v2 without definitions. kubectl reads it only to validate on the
+// client what /openapi/v3 does not describe (a `kind: List` from `kubectl get
+// -o yaml`): with no definitions every item is left to the server, which
+// validates each one with fieldValidation=Strict as usual. Without the
+// document kubectl refuses the List ("the server could not find the requested
+// resource").
+HttpResponse openApiV2(std::string_view accept) {
+  HttpResponse response;
+  if (accept.find("protobuf") != std::string_view::npos) {
+    // gnostic openapi_v2.Document{swagger: "2.0", info: {title, version}}.
+    const std::string title = "Kubernetes", version = "v1.32.0";
+    std::string info;
+    info += char(0x0a);
+    info += char(title.size());
+    info += title;
+    info += char(0x12);
+    info += char(version.size());
+    info += version;
+    response.body = std::string("\x0a\x03") + "2.0" + char(0x12) + char(info.size()) + info;
+    // The media type without the `@` of the Accept header kubectl sends (Go's
+    // mime parser refuses that), as kube-openapi answers.
+    response.contentType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    return response;
+  }
+  response.body = Json{{"swagger", "2.0"},
+                       {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+                       {"paths", Json::object()},
+                       {"definitions", Json::object()}}
+                      .dump();
+  return response;
+}
+
+HttpResponse serveOpenApi(const Route& route, std::string_view accept) {
   HttpResponse response;
   std::string_view path = route.path;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == "/openapi/v2") return openApiV2(accept);
   constexpr std::string_view kRoot = "/openapi/v3";
   if (path == kRoot) {
     response.body = openApiV3Index().dump();

@@ -38,6 +38,7 @@ std::shared_ptr<const OpenApiDocument> openApiV3Document(std::string_view groupV
 
 // Answers a GET of /openapi/v3 or /openapi/v3/...: the route's path and its
 // hash query parameter decide the document and the caching headers.
-HttpResponse serveOpenApi(const Route& route);
+// `accept`: for /openapi/v2, which kubectl asks for in protobuf.
+HttpResponse serveOpenApi(const Route& route, std::string_view accept = "");
 
 }  // namespace podnet::apiserver

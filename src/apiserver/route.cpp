@@ -138,7 +138,8 @@ Route parseRoute(std::string_view target) {
     route.kind = RouteKind::Health;
     return route;
   }
-  if (root == "openapi" && segments.size() >= 2 && segments[1] == "v3") {
+  if (root == "openapi" && segments.size() >= 2 &&
+      (segments[1] == "v3" || (segments[1] == "v2" && segments.size() == 2))) {
     route.kind = RouteKind::OpenApi;
     return route;
   }

@@ -55,6 +55,32 @@ TEST_F(OpenApiKubectlTest, ApplyValidServiceWithDefaultValidation) {
   EXPECT_EQ(output, "service/openapi-svc configured\n");
 }
 
+// `kubectl get -o yaml > f.yaml; kubectl apply -f f.yaml`: a `kind: List`,
+// which kubectl checks against /openapi/v2 before applying each item.
+TEST_F(OpenApiKubectlTest, ApplyTheListThatGetPrinted) {
+  std::string service = kService;
+  manifest("list-svc.yaml", service.replace(service.find("openapi-svc"), 11, "openapi-list"));
+  auto [created, createdOut] = kubectl("apply -f list-svc.yaml");
+  ASSERT_EQ(created, 0) << createdOut;
+  auto [got, list] = kubectl("get svc openapi-list -o yaml --show-managed-fields=false");
+  ASSERT_EQ(got, 0) << list;
+  // A single object prints as itself; two as a List.
+  std::tie(got, list) = kubectl("get svc openapi-list kubernetes -o yaml");
+  ASSERT_EQ(got, 0) << list;
+  ASSERT_NE(list.find("kind: List"), std::string::npos) << list;
+  manifest("printed.yaml", list);
+  auto [code, output] = kubectl("apply -f printed.yaml");
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("service/openapi-list configured"), std::string::npos) << output;
+  // Each item is still validated (strictly, by the server).
+  std::string misspelt = list;
+  misspelt.replace(misspelt.find("sessionAffinity:"), 16, "sessionAffinty:");
+  manifest("printed.yaml", misspelt);
+  std::tie(code, output) = kubectl("apply -f printed.yaml");
+  EXPECT_NE(code, 0) << output;
+  EXPECT_NE(output.find("unknown field \"spec.sessionAffinty\""), std::string::npos) << output;
+}
+
 TEST_F(OpenApiKubectlTest, MisspeltFieldIsRefused) {
   std::string misspelt = kService;
   misspelt.replace(misspelt.find("openapi-svc"), 11, "openapi-bad");
@@ -138,7 +164,11 @@ TEST_F(OpenApiKubectlTest, DocumentsAreServedAndPinnedByHash) {
   HttpResult document = client->get(url);
   ASSERT_EQ(document.status, 200);
   EXPECT_TRUE(document.json()["components"]["schemas"].contains("io.k8s.api.apps.v1.Deployment"));
-  EXPECT_EQ(client->get("/openapi/v2").status, 404);
+  // /openapi/v2 is there (without definitions) for kubectl's List check.
+  HttpResult v2 = client->get("/openapi/v2");
+  EXPECT_EQ(v2.status, 200);
+  EXPECT_EQ(v2.json()["swagger"], "2.0");
+  EXPECT_EQ(client->get("/openapi/v2/x").status, 404);
 }
 
 }  // namespace
