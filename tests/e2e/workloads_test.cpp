@@ -155,6 +155,10 @@ TEST_F(WorkloadsE2E, DaemonSetRunsOnePodOnEveryNodeAndRollsOut) {
   EXPECT_TRUE(
       contains(getOut, "agent   2         2         2       2            2           <none>"))
       << getOut;
+  auto [described, describedOut] = kubectl("describe ds agent");
+  EXPECT_TRUE(contains(describedOut, "Desired Number of Nodes Scheduled: 2")) << describedOut;
+  EXPECT_TRUE(contains(describedOut, "2 Running / 0 Waiting / 0 Succeeded / 0 Failed"))
+      << describedOut;
   EXPECT_EQ(jsonpath("pods -l app=agent", "{.items[*].spec.nodeName}").size(),
             std::string("node-1 node-2").size());
   std::string nodes = jsonpath("pods -l app=agent", "{.items[*].spec.nodeName}");
