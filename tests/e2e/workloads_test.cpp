@@ -280,5 +280,39 @@ TEST_F(WorkloadsE2E, HostNetworkPodsUseTheNodeAndReachClusterIps) {
   }
 }
 
+
+TEST_F(WorkloadsE2E, JobsRunToCompletionOrFailAfterTheirBackoffLimit) {
+  auto [created, createdOut] = kubectl("create job hello --image=busybox -- echo hi from a job");
+  ASSERT_EQ(created, 0) << createdOut;
+  auto [waited, waitedOut] = kubectl("wait --for=condition=complete job/hello --timeout=60s");
+  EXPECT_EQ(waited, 0) << waitedOut;
+  auto [logs, logsOut] = kubectl("logs job/hello");
+  EXPECT_EQ(logsOut, "hi from a job\n");
+  auto [get, getOut] = kubectl("get job hello");
+  EXPECT_TRUE(contains(getOut, "hello   Complete   1/1")) << getOut;
+
+  auto [failing, failingOut] = apply("failing.yaml", R"(
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: failing
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: fail
+        image: busybox
+        command: ["sh", "-c", "exit 3"]
+)");
+  ASSERT_EQ(failing, 0) << failingOut;
+  auto [failed, failedOut] = kubectl("wait --for=condition=failed job/failing --timeout=90s");
+  EXPECT_EQ(failed, 0) << failedOut;
+  EXPECT_EQ(jsonpath("job failing", "{.status.conditions[?(@.type==\"Failed\")].reason}"),
+            "BackoffLimitExceeded");
+  EXPECT_EQ(jsonpath("job failing", "{.status.failed}"), "2");
+}
+
 }  // namespace
 }  // namespace podnet::testing
