@@ -169,7 +169,13 @@ TEST(OpenApiTest, ServeIndexAndDocuments) {
 TEST(OpenApiTest, Routing) {
   EXPECT_EQ(parseRoute("/openapi/v3").kind, RouteKind::OpenApi);
   EXPECT_EQ(parseRoute("/openapi/v3/apis/apps/v1?hash=X").kind, RouteKind::OpenApi);
-  EXPECT_EQ(parseRoute("/openapi/v2").kind, RouteKind::NotFound);  // kubectl tolerates the 404
+  // /openapi/v2 (no definitions) is for kubectl's check of a `kind: List`.
+  EXPECT_EQ(parseRoute("/openapi/v2").kind, RouteKind::OpenApi);
+  EXPECT_EQ(parseRoute("/openapi/v2/x").kind, RouteKind::NotFound);
+  HttpResponse v2 = serveOpenApi(parseRoute("/openapi/v2"),
+                                 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+  EXPECT_EQ(v2.contentType, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+  EXPECT_EQ(v2.body.substr(0, 5), std::string("\x0a\x03") + "2.0");
 }
 
 TEST(OpenApiTest, DocumentsStaySmall) {
