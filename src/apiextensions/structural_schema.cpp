@@ -557,6 +557,14 @@ class Validator {
     return false;
   }
 
+  // field.TooMany, for list items and map entries alike.
+  bool tooMany(int64_t count, int64_t max, const std::string& path) {
+    return fail("FieldValueTooMany",
+                "Too many: " + std::to_string(count) + ": must have at most " +
+                    std::to_string(max) + " items",
+                path);
+  }
+
   static std::string bodyPath(const std::string& path) { return path.empty() ? "body" : path; }
 
   static bool sameValue(const Json& a, const Json& b) {
@@ -665,11 +673,7 @@ class Validator {
   bool checkArray(const Json& value, const SchemaNode& node, const std::string& path, int depth) {
     bool ok = true;
     auto count = int64_t(value.size());
-    if (node.maxItems && count > *node.maxItems)
-      ok = fail("FieldValueTooMany",
-                "Too many: " + std::to_string(count) + ": must have at most " +
-                    std::to_string(*node.maxItems) + " items",
-                path);
+    if (node.maxItems && count > *node.maxItems) ok = tooMany(count, *node.maxItems, path);
     if (node.minItems && count < *node.minItems)
       ok = fail("FieldValueInvalid",
                 "Invalid value: " + std::to_string(count) + ": " + bodyPath(path) +
@@ -707,10 +711,7 @@ class Validator {
         ok = fail("FieldValueRequired", "Required value", childPath(path, name));
     auto count = int64_t(value.size());
     if (node.maxProperties && count > *node.maxProperties)
-      ok = fail("FieldValueTooMany",
-                "Too many: " + std::to_string(count) + ": must have at most " +
-                    std::to_string(*node.maxProperties) + " items",
-                path);
+      ok = tooMany(count, *node.maxProperties, path);
     if (node.minProperties && count < *node.minProperties)
       ok = fail("FieldValueInvalid",
                 "Invalid value: " + std::to_string(count) + ": " + bodyPath(path) +

@@ -64,9 +64,7 @@ class CronJobController : public Controller {
     auto found = cronJobs_.get(ns, name);
     if (!found || api::isBeingDeleted(*found)) return core::Ok{};
     const Json& cj = *found;
-    long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+    long long now = nowSeconds();
 
     std::vector<client::ObjectPtr> owned;
     for (const auto& job : jobs_.list(ns)) {

@@ -232,9 +232,7 @@ class DaemonSetController : public Controller {
   core::Status updateStatus(const Json& ds, const std::set<std::string>& eligible,
                             const std::string& revision) {
     int64_t minReady = intAt(ds, {"spec", "minReadySeconds"}, 0);
-    long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+    long long now = nowSeconds();
     std::set<std::string> scheduled, ready, available, updated;
     int64_t misscheduled = 0;
     for (const auto& pod : pods_.list(api::namespaceOf(ds))) {

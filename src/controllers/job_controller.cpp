@@ -238,12 +238,6 @@ class JobController : public Controller {
   }
 
  private:
-  static long long nowSeconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
   void noteFailure(const Json& job, long long now) {
     std::lock_guard lock(failuresMutex_);
     lastFailure_[api::uid(job)] = now;

@@ -191,9 +191,7 @@ class StatefulSetController : public Controller {
 
   core::Status updateStatus(const Json& sts, const std::string& updateRevision) {
     int64_t minReady = intAt(sts, {"spec", "minReadySeconds"}, 0);
-    long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+    long long now = nowSeconds();
     Json status = objectAt(sts, {"status"});
     std::string currentRevision = stringAt(sts, {"status", "currentRevision"});
     if (currentRevision.empty()) currentRevision = updateRevision;

@@ -1,6 +1,7 @@
 #include "controllers/util.h"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -66,6 +67,12 @@ std::optional<OwnerRef> controllerOf(const Json& obj) {
                     stringAt(ref, {"uid"})};
   }
   return std::nullopt;
+}
+
+long long nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 int64_t revisionOf(const Json& obj) {

@@ -42,6 +42,8 @@ std::optional<OwnerRef> controllerOf(const Json& obj);
 Json ownerReference(const Json& owner, std::string_view apiVersion, std::string_view kind,
                     bool controller = true);
 
+// Seconds since the epoch, the clock pod readiness and Job times are read against.
+long long nowSeconds();
 // The resourceVersion of an object as a revision (0 when absent).
 int64_t revisionOf(const Json& obj);
 // Whether `obj`'s controller reference names `owner` (by uid).

@@ -21,12 +21,6 @@ using namespace std::chrono_literals;
 
 constexpr size_t kMaxPodWritesPerSync = 500;
 
-long long nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int64_t replicasOf(const Json& obj) { return intAt(obj, {"spec", "replicas"}, 1); }
 
 // Conditions keep their lastTransitionTime while their status stays.
