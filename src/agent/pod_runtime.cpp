@@ -1,6 +1,7 @@
 #include "agent/pod_runtime.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "agent/pod_plan.h"
+#include "agent/pod_volumes.h"
 #include "agent/probe.h"
 #include "api/object.h"
 #include "api/resource.h"
@@ -121,11 +123,24 @@ struct Sandbox {
   bool stopping = false;
   Clock::time_point killAt{};
   Json lastStatus;  // the status last written, to write only changes
+  // Volumes: each one's host path once all are ready (persisted, so exec
+  // after an agent restart sees the same mounts).
+  bool volumesReady = false;
+  std::map<std::string, std::string> volumePaths;
+  std::string volumeError;  // the last FailedMount reported
+  Clock::time_point volumesRetryAt{}, volumesRefreshAt{};
+  struct Token {
+    std::string value;
+    Clock::time_point renewAt{};
+  };
+  std::map<std::string, Token> tokens;  // by audience + expiration
 
   Json toJson() const {
     Json list = Json::array();
     for (const auto& [_, c] : containers) list.push_back(c.toJson());
     return {{"uid", uid},
+            {"volumesReady", volumesReady},
+            {"volumePaths", volumePaths},
             {"namespace", ns},
             {"name", name},
             {"netns", netns},
@@ -181,6 +196,9 @@ struct PodRuntime::Impl {
       sandbox.podIp = state.value("podIP", "");
       sandbox.hostNetwork = state.value("hostNetwork", false);
       sandbox.dir = entry.path().string();
+      sandbox.volumesReady = state.value("volumesReady", false);
+      if (state.contains("volumePaths") && state["volumePaths"].is_object())
+        sandbox.volumePaths = state["volumePaths"].get<std::map<std::string, std::string>>();
       if (sandbox.uid.empty()) continue;
       if (state.contains("containers") && state["containers"].is_array())
         for (const Json& item : state["containers"]) {
@@ -270,6 +288,198 @@ struct PodRuntime::Impl {
     net::deleteNamedNetns(sandbox.netns);
     std::error_code error;
     fs::remove_all(sandbox.dir, error);
+  }
+
+  // ---- volumes -------------------------------------------------------------
+
+  // kubelet's FailedMount event, once per distinct message, so
+  // `kubectl describe pod` says why the pod stays ContainerCreating.
+  void reportFailedMount(const Json& pod, Sandbox& sandbox, const std::string& message) {
+    if (message == sandbox.volumeError) return;
+    sandbox.volumeError = message;
+    log("pod " + sandbox.ns + "/" + sandbox.name + ": " + message);
+    std::string now = api::nowRfc3339();
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, "%llx",
+                  static_cast<unsigned long long>(
+                      std::chrono::system_clock::now().time_since_epoch().count()));
+    Json event = {{"apiVersion", "v1"},
+                  {"kind", "Event"},
+                  {"metadata", {{"name", sandbox.name + "." + suffix}, {"namespace", sandbox.ns}}},
+                  {"involvedObject",
+                   {{"apiVersion", "v1"},
+                    {"kind", "Pod"},
+                    {"namespace", sandbox.ns},
+                    {"name", sandbox.name},
+                    {"uid", sandbox.uid}}},
+                  {"reason", "FailedMount"},
+                  {"message", message},
+                  {"type", "Warning"},
+                  {"source", {{"component", "kubelet"}, {"host", config.nodeName}}},
+                  {"reportingComponent", "kubelet"},
+                  {"reportingInstance", config.nodeName},
+                  {"firstTimestamp", now},
+                  {"lastTimestamp", now},
+                  {"count", 1}};
+    auto created = client->create(api::resource("Event"), sandbox.ns, event);
+    if (!created) log("event for " + sandbox.name + ": " + created.error().message);
+  }
+
+  VolumeLookup volumeLookup(const Json& pod, Sandbox& sandbox) {
+    VolumeLookup lookup;
+    std::string ns = sandbox.ns;
+    lookup.object = [this, ns](const std::string& kind, const std::string& name) {
+      return client->get(api::resource(kind), ns, name);
+    };
+    std::string account = stringAt(pod["spec"], "serviceAccountName");
+    if (account.empty()) account = "default";
+    lookup.token = [this, &sandbox, account](const std::string& audience,
+                                             int64_t expiration) -> core::Result<std::string> {
+      std::string key = audience + "/" + std::to_string(expiration);
+      auto cached = sandbox.tokens.find(key);
+      if (cached != sandbox.tokens.end() && Clock::now() < cached->second.renewAt)
+        return cached->second.value;
+      Json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                      {"kind", "TokenRequest"},
+                      {"metadata", {{"name", account}, {"namespace", sandbox.ns}}},
+                      {"spec",
+                       {{"audiences", audience.empty() ? Json::array() : Json::array({audience})},
+                        {"expirationSeconds", expiration},
+                        {"boundObjectRef",
+                         {{"apiVersion", "v1"},
+                          {"kind", "Pod"},
+                          {"name", sandbox.name},
+                          {"uid", sandbox.uid}}}}}};
+      client::WriteOptions options;
+      options.subresource = "token";
+      auto answer = client->create(api::resource("ServiceAccount"), sandbox.ns, request, options);
+      if (!answer) return answer.takeError();
+      std::string token = stringAt((*answer).value("status", Json::object()), "token");
+      if (token.empty()) return core::internal("the TokenRequest answer has no token");
+      // kubelet renews a token once 80% of its lifetime has passed.
+      sandbox.tokens[key] = {token, Clock::now() + std::chrono::seconds(expiration * 8 / 10)};
+      return token;
+    };
+    lookup.nodeCpus = std::max(1u, std::thread::hardware_concurrency());
+    std::string meminfo = readFile("/proc/meminfo");
+    if (size_t at = meminfo.find("MemTotal:"); at != std::string::npos)
+      lookup.nodeMemoryBytes = std::atoll(meminfo.c_str() + at + 9) * 1024;
+    return lookup;
+  }
+
+  // The host path of a claim: the directory of the PersistentVolume it is
+  // bound to (made here when the provisioner has not made it yet).
+  core::Result<std::string> claimPath(const std::string& ns, const Json& source) {
+    std::string claimName = stringAt(source, "claimName");
+    auto claim = client->get(api::resource("PersistentVolumeClaim"), ns, claimName);
+    if (!claim) {
+      if (claim.error().code == 404)
+        return core::Error{404, "NotFound",
+                           "persistentvolumeclaim \"" + claimName + "\" not found"};
+      return claim.takeError();
+    }
+    std::string volumeName = stringAt((*claim)["spec"], "volumeName");
+    std::string phase = stringAt((*claim).value("status", Json::object()), "phase");
+    if (volumeName.empty() || phase != "Bound")
+      return core::badRequest("persistentvolumeclaim \"" + claimName + "\" is not bound");
+    auto volume = client->get(api::resource("PersistentVolume"), "", volumeName);
+    if (!volume) return volume.takeError();
+    const Json& spec = (*volume)["spec"];
+    std::string path;
+    for (const char* type : {"local", "hostPath"})
+      if (spec.contains(type) && spec[type].is_object()) path = stringAt(spec[type], "path");
+    if (path.empty())
+      return core::badRequest("persistentvolume \"" + volumeName +
+                              "\" has no local or hostPath directory podnet can mount");
+    std::error_code error;
+    if (!fs::exists(path, error)) fs::create_directories(path, error);
+    if (error) return core::internal("create " + path + ": " + error.message());
+    return path;
+  }
+
+  // Makes every volume of the pod; the first failure in kubelet's words.
+  core::Status prepareVolumes(const Json& pod, Sandbox& sandbox) {
+    std::map<std::string, std::string> paths;
+    VolumeLookup lookup = volumeLookup(pod, sandbox);
+    const Json& volumes = pod["spec"].value("volumes", Json::array());
+    for (const Json& volume : volumes) {
+      std::string name = stringAt(volume, "name");
+      std::string type = volumeType(volume);
+      std::string dir = (fs::path(sandbox.dir) / "volumes" / name).string();
+      auto failed = [&](const std::string& why) {
+        return core::badRequest("MountVolume.SetUp failed for volume \"" + name + "\" : " + why);
+      };
+      std::error_code error;
+      if (type == "emptyDir") {
+        fs::create_directories(dir, error);
+        if (error) return failed(error.message());
+        ::chmod(dir.c_str(), 0777);
+        paths[name] = dir;
+      } else if (type == "hostPath") {
+        std::string path = stringAt(volume["hostPath"], "path");
+        core::Status ready = prepareHostPath(path, stringAt(volume["hostPath"], "type"));
+        if (!ready) return failed(ready.error().message);
+        paths[name] = path;
+      } else if (type == "persistentVolumeClaim") {
+        auto path = claimPath(sandbox.ns, volume["persistentVolumeClaim"]);
+        if (!path) return failed(path.error().message);
+        paths[name] = *path;
+      } else if (!type.empty()) {
+        auto files = volumeFiles(volume, pod, lookup);
+        if (!files) return failed(files.error().message);
+        auto written = writeVolumeFiles(dir, *files);
+        if (!written) return failed(written.error().message);
+        paths[name] = dir;
+      } else {
+        return failed(
+            "podnet provides emptyDir, hostPath, persistentVolumeClaim, configMap, "
+            "secret, downwardAPI and projected volumes only");
+      }
+    }
+    std::error_code ignored;
+    fs::create_directories(fs::path(sandbox.dir) / "mnt", ignored);
+    sandbox.volumePaths = std::move(paths);
+    sandbox.volumesReady = true;
+    sandbox.volumeError.clear();
+    return core::Ok{};
+  }
+
+  // kubelet's periodic remount: ConfigMap, Secret and downward API changes
+  // and renewed tokens reach the running pod's files (not subPath mounts,
+  // as upstream).
+  void refreshVolumes(const Json& pod, Sandbox& sandbox) {
+    auto now = Clock::now();
+    if (now < sandbox.volumesRefreshAt) return;
+    sandbox.volumesRefreshAt = now + std::chrono::seconds(30);
+    VolumeLookup lookup = volumeLookup(pod, sandbox);
+    for (const Json& volume : pod["spec"].value("volumes", Json::array())) {
+      std::string type = volumeType(volume);
+      if (type != "configMap" && type != "secret" && type != "downwardAPI" && type != "projected")
+        continue;
+      auto files = volumeFiles(volume, pod, lookup);
+      if (!files) continue;  // kept as it was, as kubelet keeps the last good content
+      auto written = writeVolumeFiles(
+          (fs::path(sandbox.dir) / "volumes" / stringAt(volume, "name")).string(), *files);
+      (void)written;
+    }
+  }
+
+  // The process of a container as every path starts it (the container
+  // itself, an exec, an exec probe): argv aside.
+  ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox) {
+    PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
+                   config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
+    ProcessSpec process;
+    process.env = containerEnvironment(pod, spec, facts);
+    process.workingDir = stringAt(spec, "workingDir");
+    process.netnsPath = sandbox.netnsPath();
+    process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
+    process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
+    process.hostname = podHostname(pod);
+    process.scratchDir = (fs::path(sandbox.dir) / "mnt").string();
+    auto mounts = containerMounts(pod, spec, sandbox.volumePaths, process.env);
+    if (mounts) process.mounts = std::move(*mounts);
+    return process;
   }
 
   // ---- containers ----------------------------------------------------------
@@ -367,17 +577,9 @@ struct PodRuntime::Impl {
   }
 
   void startContainer(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
-    PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
-                   config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
-    ProcessSpec process;
+    ProcessSpec process = containerProcess(pod, spec, sandbox);
     process.argv = containerArgv(spec, config.selfBinary,
                                  sandbox.hostNetwork ? podHostname(pod) : std::string());
-    process.env = containerEnvironment(pod, spec, facts);
-    process.workingDir = stringAt(spec, "workingDir");
-    process.netnsPath = sandbox.netnsPath();
-    process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-    process.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-    process.hostname = podHostname(pod);
     runtime::ShimSpec shim;
     shim.process = process;
     std::string logs = logDir(sandbox, c.name);
@@ -572,9 +774,24 @@ struct PodRuntime::Impl {
       return;
     }
 
+    auto now = Clock::now();
+    if (!sandbox.volumesReady) {
+      // Containers wait in ContainerCreating until every volume is there.
+      if (now < sandbox.volumesRetryAt) return;
+      core::Status ready = prepareVolumes(pod, sandbox);
+      if (!ready) {
+        sandbox.volumesRetryAt = now + std::chrono::seconds(2);
+        reportFailedMount(pod, sandbox, ready.error().message);
+        writeStatus(pod, sandbox);
+        return;
+      }
+      saveSandbox(sandbox);
+    } else {
+      refreshVolumes(pod, sandbox);
+    }
+
     std::string policy = stringAt(pod["spec"], "restartPolicy");
     if (policy.empty()) policy = "Always";
-    auto now = Clock::now();
     for (const Json& spec : pod["spec"]["containers"]) {
       std::string name = stringAt(spec, "name");
       ContainerRuntime& c = sandbox.containers[name];
@@ -648,12 +865,7 @@ struct PodRuntime::Impl {
         state.pending = result;
         ProbeTarget target;
         target.podIp = sandbox.podIp;
-        target.execTemplate.env = containerEnvironment(
-            pod, spec, {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName, nodeIp, ""});
-        target.execTemplate.netnsPath = sandbox.netnsPath();
-        target.execTemplate.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-        target.execTemplate.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-        target.execTemplate.hostname = podHostname(pod);
+        target.execTemplate = containerProcess(pod, spec, sandbox);
         try {
           std::thread([probe, spec, target, result] {
             *result = runProbe(probe, spec, target) ? 1 : 0;
@@ -757,15 +969,7 @@ struct PodRuntime::Impl {
         container.attachSocket = attachSocket(sandbox, pod, container.name);
         container.stdinOpen = spec.value("stdin", false);
         container.tty = spec.value("tty", false);
-        runtime::ProcessSpec& exec = container.execTemplate;
-        exec.env = containerEnvironment(pod, spec,
-                                        {sandbox.name, sandbox.ns, sandbox.podIp, config.nodeName,
-                                         nodeIp, stringAt(pod["spec"], "serviceAccountName")});
-        exec.workingDir = stringAt(spec, "workingDir");
-        exec.netnsPath = view.netnsPath;
-        exec.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
-        exec.hostsPath = (fs::path(sandbox.dir) / "hosts").string();
-        exec.hostname = podHostname(pod);
+        container.execTemplate = containerProcess(pod, spec, sandbox);
         view.containers.push_back(std::move(container));
       }
       (*snapshot)[{view.ns, view.name}] = std::move(view);

@@ -19,8 +19,23 @@
 namespace podnet::runtime {
 
 core::Result<std::string> findExecutable(const std::string& program,
-                                         const std::string& pathVariable) {
-  auto executable = [](const std::string& path) {
+                                         const std::string& pathVariable,
+                                         const std::vector<Mount>& mounts) {
+  // A path inside a volume is looked up in the volume's source: the deepest
+  // mount that holds it wins, as in the container.
+  auto onHost = [&](const std::string& path) {
+    const Mount* best = nullptr;
+    for (const Mount& mount : mounts) {
+      const std::string& target = mount.target;
+      bool inside = path == target ||
+                    (path.size() > target.size() && path.compare(0, target.size(), target) == 0 &&
+                     (path[target.size()] == '/' || target == "/"));
+      if (inside && (!best || target.size() > best->target.size())) best = &mount;
+    }
+    return best ? best->source + path.substr(best->target.size()) : path;
+  };
+  auto executable = [&](const std::string& candidate) {
+    std::string path = onHost(candidate);
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
            ::access(path.c_str(), X_OK) == 0;
@@ -50,9 +65,9 @@ namespace {
 // step and errno to `reportFd` and exits.
 [[noreturn]] void failChild(int reportFd, const char* step) {
   int code = errno;
-  char buffer[160];
+  char buffer[600];
   size_t length = std::strlen(step);
-  if (length > 100) length = 100;
+  if (length > 440) length = 440;
   std::memcpy(buffer, step, length);
   const char* separator = ": ";
   std::memcpy(buffer + length, separator, 2);
@@ -74,7 +89,13 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
   std::string pathVariable = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const std::string& entry : spec.env)
     if (entry.rfind("PATH=", 0) == 0) pathVariable = entry.substr(5);
-  auto program = findExecutable(spec.argv[0], pathVariable);
+  std::vector<Mount> mounts = spec.mounts;
+  // The pod's resolv.conf and hosts over /etc, as `ip netns exec` does.
+  if (!spec.resolvConfPath.empty()) mounts.push_back({spec.resolvConfPath, "/etc/resolv.conf"});
+  if (!spec.hostsPath.empty()) mounts.push_back({spec.hostsPath, "/etc/hosts"});
+  auto steps = planMounts(mounts, spec.scratchDir, hostFileSystem());
+  if (!steps) return steps.takeError();
+  auto program = findExecutable(spec.argv[0], pathVariable, spec.mounts);
   if (!program) return program.takeError();
 
   // Everything the child needs is prepared before fork.
@@ -119,12 +140,8 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     // Our mounts must not propagate back to the host.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
       failChild(report[1], "make / rslave");
-    if (!spec.resolvConfPath.empty() &&
-        ::mount(spec.resolvConfPath.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
-      failChild(report[1], "bind mount /etc/resolv.conf");
-    if (!spec.hostsPath.empty() &&
-        ::mount(spec.hostsPath.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0)
-      failChild(report[1], "bind mount /etc/hosts");
+    if (int failed = runMountSteps(*steps); failed >= 0)
+      failChild(report[1], (*steps)[static_cast<size_t>(failed)].what.c_str());
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0)
       failChild(report[1], "sethostname");
     if (::chdir(workingDir.c_str()) != 0) failChild(report[1], "chdir to workingDir");
@@ -153,7 +170,7 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     ::close(report[0]);
     return core::internal(std::string("fork: ") + std::strerror(forkErrno));
   }
-  char buffer[256];
+  char buffer[700];
   ssize_t length;
   do {
     length = ::read(report[0], buffer, sizeof(buffer));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "runtime/mount_plan.h"
 
 namespace podnet::runtime {
 
@@ -21,9 +22,14 @@ struct ProcessSpec {
   std::string resolvConfPath;     // bind-mounted over /etc/resolv.conf; empty: none
   std::string hostsPath;          // bind-mounted over /etc/hosts; empty: none
   std::string hostname;           // empty: unchanged
-  std::string logPath;            // stdout+stderr appended here; empty: inherit
-  bool newSession = true;         // setsid, so the agent's terminal signals don't reach it
-  bool keepStdin = false;         // podnet exec: the caller's stdin; else /dev/null
+  // The pod's volumes (runtime/mount_plan.h), bound in the container's mount
+  // namespace; mount points missing on the host are made under `scratchDir`
+  // (an empty host directory, the same for every container of the pod).
+  std::vector<Mount> mounts;
+  std::string scratchDir;
+  std::string logPath;     // stdout+stderr appended here; empty: inherit
+  bool newSession = true;  // setsid, so the agent's terminal signals don't reach it
+  bool keepStdin = false;  // podnet exec: the caller's stdin; else /dev/null
   // Descriptors of the caller that become the process's 0, 1 and 2 (a pipe
   // or a terminal's replica); -1: the defaults above (logPath, keepStdin).
   int stdinFd = -1, stdoutFd = -1, stderrFd = -1;
@@ -34,9 +40,12 @@ struct ProcessSpec {
 
 // The absolute path of `program` as execvp would find it with `pathVariable`,
 // or a NotFound error with the runtime's message
-// (exec: "foo": executable file not found in $PATH).
+// (exec: "foo": executable file not found in $PATH). `mounts`: the
+// container's volumes, so a program in a volume is found where the
+// container will see it.
 core::Result<std::string> findExecutable(const std::string& program,
-                                         const std::string& pathVariable);
+                                         const std::string& pathVariable,
+                                         const std::vector<Mount>& mounts = {});
 
 // Forks and execs; the error paths of the child (namespace, mount, exec) are
 // reported back through a close-on-exec pipe, so a failure is an error here

@@ -30,6 +30,14 @@ using Json = nlohmann::json;
 
 namespace {
 
+Json mountsToJson(const std::vector<Mount>& mounts) {
+  Json list = Json::array();
+  for (const Mount& mount : mounts)
+    list.push_back(
+        {{"source", mount.source}, {"target", mount.target}, {"readOnly", mount.readOnly}});
+  return list;
+}
+
 Json specToJson(const ShimSpec& spec) {
   const ProcessSpec& p = spec.process;
   return {{"argv", p.argv},
@@ -39,6 +47,8 @@ Json specToJson(const ShimSpec& spec) {
           {"resolvConfPath", p.resolvConfPath},
           {"hostsPath", p.hostsPath},
           {"hostname", p.hostname},
+          {"mounts", mountsToJson(p.mounts)},
+          {"scratchDir", p.scratchDir},
           {"logPath", spec.logPath},
           {"logMaxBytes", spec.logMaxBytes},
           {"attachSocket", spec.attachSocket},
@@ -58,6 +68,13 @@ core::Result<ShimSpec> specFromJson(const Json& json) {
     spec.process.netnsPath = json.value("netnsPath", "");
     spec.process.resolvConfPath = json.value("resolvConfPath", "");
     spec.process.hostsPath = json.value("hostsPath", "");
+    if (json.contains("mounts")) {
+      for (const Json& mount : json.at("mounts"))
+        spec.process.mounts.push_back({mount.at("source").get<std::string>(),
+                                       mount.at("target").get<std::string>(),
+                                       mount.value("readOnly", false)});
+    }
+    spec.process.scratchDir = json.value("scratchDir", "");
     spec.process.hostname = json.value("hostname", "");
     spec.logPath = json.value("logPath", "");
     spec.logMaxBytes = json.value("logMaxBytes", spec.logMaxBytes);
