@@ -1,5 +1,6 @@
 #include "agent/pod_plan.h"
 
+#include <cctype>
 #include <set>
 
 namespace podnet::agent {
@@ -140,10 +141,62 @@ std::vector<std::string> containerEnvironment(const Json& pod, const Json& conta
   auto add = [&](const std::string& name, const std::string& value) {
     if (!named.count(name)) env.push_back(name + "=" + value);
   };
+  for (const std::string& link : facts.serviceLinks)
+    add(link.substr(0, link.find('=')), link.substr(link.find('=') + 1));
   add("POD_NAME", facts.name);
   add("POD_NAMESPACE", facts.ns);
   add("POD_IP", facts.podIp);
   env.insert(env.end(), own.begin(), own.end());
+  return env;
+}
+
+std::vector<std::string> serviceLinkEnvironment(const std::vector<Json>& services) {
+  std::vector<std::string> env;
+  for (const Json& service : services) {
+    const Json& spec = service.value("spec", Json::object());
+    std::string ip = stringAt(spec, "clusterIP");
+    if (ip.empty() || ip == "None") continue;
+    auto ports = spec.find("ports");
+    if (ports == spec.end() || !ports->is_array() || ports->empty()) continue;
+    auto envName = [](std::string text) {
+      for (char& c : text)
+        c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return text;
+    };
+    std::string prefix = envName(api::name(service));
+    auto portOf = [](const Json& port) {
+      return port.contains("port") && port["port"].is_number_integer()
+                 ? std::to_string(port["port"].get<int64_t>())
+                 : std::string();
+    };
+    auto protocolOf = [](const Json& port) {
+      std::string protocol = stringAt(port, "protocol");
+      if (protocol.empty()) protocol = "TCP";
+      return protocol;
+    };
+    const Json& first = (*ports)[0];
+    env.push_back(prefix + "_SERVICE_HOST=" + ip);
+    env.push_back(prefix + "_SERVICE_PORT=" + portOf(first));
+    for (const Json& port : *ports) {
+      std::string name = stringAt(port, "name");
+      if (!name.empty())
+        env.push_back(prefix + "_SERVICE_PORT_" + envName(name) + "=" + portOf(port));
+    }
+    std::string firstProtocol = protocolOf(first);
+    for (char& c : firstProtocol)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    env.push_back(prefix + "_PORT=" + firstProtocol + "://" + ip + ":" + portOf(first));
+    for (const Json& port : *ports) {
+      std::string protocol = protocolOf(port);
+      std::string lower = protocol;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string key = prefix + "_PORT_" + portOf(port) + "_" + protocol;
+      env.push_back(key + "=" + lower + "://" + ip + ":" + portOf(port));
+      env.push_back(key + "_PROTO=" + lower);
+      env.push_back(key + "_PORT=" + portOf(port));
+      env.push_back(key + "_ADDR=" + ip);
+    }
+  }
   return env;
 }
 

@@ -34,11 +34,20 @@ struct PodFacts {
   std::string nodeName;
   std::string hostIp;
   std::string serviceAccount;
+  std::vector<std::string> serviceLinks;  // serviceLinkEnvironment's
 };
 
-// KEY=VALUE: PATH, HOSTNAME, the container's env (value, and valueFrom fieldRef
-// metadata.name/namespace/uid, spec.nodeName, status.podIP/hostIP), and
-// POD_NAME/POD_NAMESPACE/POD_IP for the test server unless the pod sets them.
+// kubelet's service environment variables (pkg/kubelet/envvars) of `services`:
+// for each one with a cluster IP, NAME_SERVICE_HOST, NAME_SERVICE_PORT[_PORTNAME]
+// and the Docker link variables NAME_PORT, NAME_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR].
+// kubelet passes the pod namespace's Services (unless enableServiceLinks is
+// false) and always default/kubernetes (KUBERNETES_SERVICE_HOST, ...).
+std::vector<std::string> serviceLinkEnvironment(const std::vector<Json>& services);
+
+// KEY=VALUE: PATH, HOSTNAME, the service links, the container's env (value,
+// and valueFrom fieldRef metadata.name/namespace/uid, spec.nodeName,
+// status.podIP/hostIP), and POD_NAME/POD_NAMESPACE/POD_IP for the test server
+// unless the pod sets them.
 std::vector<std::string> containerEnvironment(const Json& pod, const Json& container,
                                               const PodFacts& facts);
 

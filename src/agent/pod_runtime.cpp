@@ -127,8 +127,10 @@ struct Sandbox {
   // after an agent restart sees the same mounts).
   bool volumesReady = false;
   std::map<std::string, std::string> volumePaths;
-  std::string volumeError;  // the last FailedMount reported
+  std::vector<std::string> serviceLinks;  // fixed at the first start, as kubelet's
+  std::string volumeError;                // the last FailedMount reported
   Clock::time_point volumesRetryAt{}, volumesRefreshAt{};
+  std::chrono::milliseconds volumeRetryDelay{0};
   struct Token {
     std::string value;
     Clock::time_point renewAt{};
@@ -141,6 +143,7 @@ struct Sandbox {
     return {{"uid", uid},
             {"volumesReady", volumesReady},
             {"volumePaths", volumePaths},
+            {"serviceLinks", serviceLinks},
             {"namespace", ns},
             {"name", name},
             {"netns", netns},
@@ -199,6 +202,8 @@ struct PodRuntime::Impl {
       sandbox.volumesReady = state.value("volumesReady", false);
       if (state.contains("volumePaths") && state["volumePaths"].is_object())
         sandbox.volumePaths = state["volumePaths"].get<std::map<std::string, std::string>>();
+      if (state.contains("serviceLinks") && state["serviceLinks"].is_array())
+        sandbox.serviceLinks = state["serviceLinks"].get<std::vector<std::string>>();
       if (sandbox.uid.empty()) continue;
       if (state.contains("containers") && state["containers"].is_array())
         for (const Json& item : state["containers"]) {
@@ -397,8 +402,27 @@ struct PodRuntime::Impl {
     return path;
   }
 
+  // The Services whose variables every container gets: the namespace's
+  // (unless enableServiceLinks is false) and default/kubernetes.
+  core::Result<std::vector<std::string>> serviceLinks(const Json& pod, const std::string& ns) {
+    std::vector<Json> services;
+    const api::ResourceInfo& resource = api::resource("Service");
+    if (pod["spec"].value("enableServiceLinks", true)) {
+      auto list = client->list(resource, ns, {});
+      if (!list) return list.takeError();
+      for (const Json& item : (*list)["items"]) services.push_back(item);
+    }
+    if (ns != "default") {
+      auto master = client->get(resource, "default", "kubernetes");
+      if (master) services.push_back(*master);
+    }
+    return serviceLinkEnvironment(services);
+  }
+
   // Makes every volume of the pod; the first failure in kubelet's words.
   core::Status prepareVolumes(const Json& pod, Sandbox& sandbox) {
+    auto links = serviceLinks(pod, sandbox.ns);
+    if (!links) return links.takeError();
     std::map<std::string, std::string> paths;
     VolumeLookup lookup = volumeLookup(pod, sandbox);
     const Json& volumes = pod["spec"].value("volumes", Json::array());
@@ -439,6 +463,7 @@ struct PodRuntime::Impl {
     std::error_code ignored;
     fs::create_directories(fs::path(sandbox.dir) / "mnt", ignored);
     sandbox.volumePaths = std::move(paths);
+    sandbox.serviceLinks = std::move(*links);
     sandbox.volumesReady = true;
     sandbox.volumeError.clear();
     return core::Ok{};
@@ -450,7 +475,7 @@ struct PodRuntime::Impl {
   void refreshVolumes(const Json& pod, Sandbox& sandbox) {
     auto now = Clock::now();
     if (now < sandbox.volumesRefreshAt) return;
-    sandbox.volumesRefreshAt = now + std::chrono::seconds(30);
+    sandbox.volumesRefreshAt = now + std::chrono::seconds(15);
     VolumeLookup lookup = volumeLookup(pod, sandbox);
     for (const Json& volume : pod["spec"].value("volumes", Json::array())) {
       std::string type = volumeType(volume);
@@ -467,8 +492,9 @@ struct PodRuntime::Impl {
   // The process of a container as every path starts it (the container
   // itself, an exec, an exec probe): argv aside.
   ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox) {
-    PodFacts facts{sandbox.name,    sandbox.ns, sandbox.podIp,
-                   config.nodeName, nodeIp,     stringAt(pod["spec"], "serviceAccountName")};
+    PodFacts facts{sandbox.name,        sandbox.ns, sandbox.podIp,
+                   config.nodeName,     nodeIp,     stringAt(pod["spec"], "serviceAccountName"),
+                   sandbox.serviceLinks};
     ProcessSpec process;
     process.env = containerEnvironment(pod, spec, facts);
     process.workingDir = stringAt(spec, "workingDir");
@@ -780,7 +806,12 @@ struct PodRuntime::Impl {
       if (now < sandbox.volumesRetryAt) return;
       core::Status ready = prepareVolumes(pod, sandbox);
       if (!ready) {
-        sandbox.volumesRetryAt = now + std::chrono::seconds(2);
+        // Soon at first (a namespace's kube-root-ca.crt may be a moment
+        // behind its first pod), then every 2 s.
+        sandbox.volumeRetryDelay =
+            std::min(std::chrono::milliseconds(2000),
+                     std::max(std::chrono::milliseconds(100), sandbox.volumeRetryDelay * 2));
+        sandbox.volumesRetryAt = now + sandbox.volumeRetryDelay;
         reportFailedMount(pod, sandbox, ready.error().message);
         writeStatus(pod, sandbox);
         return;

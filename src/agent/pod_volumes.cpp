@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "client/kubeconfig.h"
+#include "core/base64.h"
 #include "core/files.h"
 
 namespace podnet::agent {
@@ -120,7 +120,7 @@ std::map<std::string, std::string> objectData(const Json& object, bool secret) {
       if (!entry.value().is_string()) continue;
       std::string value = entry.value().get<std::string>();
       if (encoded) {
-        auto decoded = client::decodeBase64(value);
+        auto decoded = core::decodeBase64(value);
         if (!decoded) continue;
         value = *decoded;
       }

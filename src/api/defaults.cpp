@@ -7,6 +7,7 @@
 #include "api/defaults.h"
 
 #include "api/custom_resource.h"
+#include "core/base64.h"
 #include "core/ip.h"
 
 namespace podnet::api {
@@ -439,7 +440,21 @@ void defaultNode(Json& obj) {
     (*status)["allocatable"] = *capacity;
 }
 
-void defaultSecret(Json& obj) { setStringIfEmpty(obj, "type", "Opaque"); }
+// stringData is write-only: its entries go into data (winning over the same
+// keys there), as the v1 -> internal conversion does, and it is never stored.
+void defaultSecret(Json& obj) {
+  setStringIfEmpty(obj, "type", "Opaque");
+  auto stringData = obj.find("stringData");
+  if (stringData == obj.end()) return;
+  if (stringData->is_object()) {
+    for (auto it = stringData->begin(); it != stringData->end(); ++it) {
+      if (!it.value().is_string()) continue;
+      if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = Json::object();
+      obj["data"][it.key()] = core::encodeBase64(it.value().get<std::string>());
+    }
+  }
+  obj.erase("stringData");
+}
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "api/object.h"
-#include "client/kubeconfig.h"
+#include "core/base64.h"
 #include "core/files.h"
 
 namespace podnet::apiserver {
@@ -80,7 +80,7 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
       return std::nullopt;  // not of the URL alphabet, or padding
     c = c == '-' ? '+' : c == '_' ? '/' : c;
   }
-  return client::decodeBase64(standard);
+  return core::decodeBase64(standard);
 }
 
 struct TokenIssuer::Key {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "api/codec.h"
+#include "core/base64.h"
 
 namespace podnet::client {
 namespace {
@@ -58,38 +59,6 @@ std::string trimmed(std::string text) {
 }
 
 }  // namespace
-
-std::optional<std::string> decodeBase64(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t bits = 0;
-  int bitCount = 0;
-  bool padding = false;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '=') {
-      padding = true;
-      continue;
-    }
-    int v = value(c);
-    if (v < 0 || padding) return std::nullopt;  // garbage, or data after '='
-    bits = (bits << 6) | uint32_t(v);
-    bitCount += 6;
-    if (bitCount >= 8) {
-      bitCount -= 8;
-      out.push_back(char((bits >> bitCount) & 0xff));
-    }
-  }
-  if (bitCount >= 6) return std::nullopt;  // a lone trailing character
-  return out;
-}
 
 core::Status parseServerUrl(std::string_view url, RestConfig& config) {
   constexpr std::string_view kScheme = "https://";
@@ -157,7 +126,7 @@ core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::strin
   if (auto ok = parseServerUrl(server, result); !ok) return ok.error();
 
   if (std::string data = stringField(*cluster, "certificate-authority-data"); !data.empty()) {
-    auto pem = decodeBase64(data);
+    auto pem = core::decodeBase64(data);
     if (!pem)
       return configError("cluster \"" + clusterName +
                          "\": certificate-authority-data is not valid base64");

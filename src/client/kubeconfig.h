@@ -25,7 +25,4 @@ core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::strin
 // "https://host[:port]" (IPv6 in brackets) into config.host and .port.
 core::Status parseServerUrl(std::string_view url, RestConfig& config);
 
-// Standard base64 (padding optional, whitespace ignored); nullopt if invalid.
-std::optional<std::string> decodeBase64(std::string_view text);
-
 }  // namespace podnet::client

@@ -4,7 +4,12 @@
 // admission plugin: a pod naming a ServiceAccount that does not exist is
 // refused with 403 (pods default to `default`, see api/defaults.h; a missing
 // `default` is let through, so pods created right after their namespace
-// never fail).
+// never fail). Unless automountServiceAccountToken is false (on the pod, else
+// its ServiceAccount), the plugin adds the projected volume
+// kube-api-access-xxxxx (a bound token of 3607 s, ca.crt from
+// kube-root-ca.crt, the namespace) mounted read-only at
+// /var/run/secrets/kubernetes.io/serviceaccount in every container; the
+// agent writes and renews its files (agent/pod_volumes.h).
 #pragma once
 
 #include "registry/registry.h"

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "api/object.h"
-#include "client/kubeconfig.h"
+#include "core/base64.h"
 #include "ingress/metrics.h"
 
 namespace podnet::ingress {
@@ -321,7 +321,7 @@ struct RoutingTableBuilder {
       auto field = [&](const char* name) -> std::optional<std::string> {
         if (!data.is_object() || !data.contains(name) || !data[name].is_string())
           return std::nullopt;
-        return client::decodeBase64(data[name].get<std::string>());
+        return core::decodeBase64(data[name].get<std::string>());
       };
       auto cert = field("tls.crt"), pem = field("tls.key");
       if (!cert || !pem || cert->empty() || pem->empty()) {

@@ -362,3 +362,47 @@ TEST_F(FindExecutable, EmptyPathEntryIsTheCurrentDirectory) {
 
 }  // namespace
 }  // namespace podnet::agent
+
+namespace podnet::agent {
+namespace {
+
+TEST(ServiceLinksTest, KubeletVariablesForEachServiceWithAClusterIp) {
+  std::vector<Json> services = {
+      Json::parse(R"({"metadata": {"name": "kubernetes"}, "spec": {"clusterIP": "10.96.0.1",
+          "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}})"),
+      Json::parse(R"({"metadata": {"name": "my-db"}, "spec": {"clusterIP": "10.96.7.7",
+          "ports": [{"port": 5432}, {"name": "metrics", "port": 9187, "protocol": "UDP"}]}})"),
+      Json::parse(R"({"metadata": {"name": "headless"}, "spec": {"clusterIP": "None",
+          "ports": [{"port": 80}]}})"),
+  };
+  std::vector<std::string> env = serviceLinkEnvironment(services);
+  auto has = [&](const std::string& entry) {
+    return std::find(env.begin(), env.end(), entry) != env.end();
+  };
+  EXPECT_TRUE(has("KUBERNETES_SERVICE_HOST=10.96.0.1"));
+  EXPECT_TRUE(has("KUBERNETES_SERVICE_PORT=443"));
+  EXPECT_TRUE(has("KUBERNETES_SERVICE_PORT_HTTPS=443"));
+  EXPECT_TRUE(has("KUBERNETES_PORT=tcp://10.96.0.1:443"));
+  EXPECT_TRUE(has("KUBERNETES_PORT_443_TCP=tcp://10.96.0.1:443"));
+  EXPECT_TRUE(has("KUBERNETES_PORT_443_TCP_PROTO=tcp"));
+  EXPECT_TRUE(has("KUBERNETES_PORT_443_TCP_PORT=443"));
+  EXPECT_TRUE(has("KUBERNETES_PORT_443_TCP_ADDR=10.96.0.1"));
+  EXPECT_TRUE(has("MY_DB_SERVICE_HOST=10.96.7.7"));
+  EXPECT_TRUE(has("MY_DB_SERVICE_PORT=5432"));
+  EXPECT_TRUE(has("MY_DB_SERVICE_PORT_METRICS=9187"));
+  EXPECT_TRUE(has("MY_DB_PORT_9187_UDP=udp://10.96.7.7:9187"));
+  for (const std::string& entry : env) EXPECT_EQ(entry.find("HEADLESS"), std::string::npos);
+
+  // They reach the container, under its own variables.
+  Json pod = Json::parse(R"({"metadata": {"name": "p", "namespace": "d"}, "spec": {}})");
+  Json container =
+      Json::parse(R"({"name": "c", "env": [{"name": "MY_DB_SERVICE_HOST", "value": "mine"}]})");
+  PodFacts facts{"p", "d", "10.244.0.5", "n", "10.0.0.1", "default", env};
+  std::vector<std::string> all = containerEnvironment(pod, container, facts);
+  EXPECT_NE(std::find(all.begin(), all.end(), "KUBERNETES_SERVICE_HOST=10.96.0.1"), all.end());
+  EXPECT_NE(std::find(all.begin(), all.end(), "MY_DB_SERVICE_HOST=mine"), all.end());
+  EXPECT_EQ(std::find(all.begin(), all.end(), "MY_DB_SERVICE_HOST=10.96.7.7"), all.end());
+}
+
+}  // namespace
+}  // namespace podnet::agent

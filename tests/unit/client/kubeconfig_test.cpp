@@ -128,15 +128,6 @@ TEST(Kubeconfig, ParsesServerUrls) {
   EXPECT_FALSE(parseServerUrl("https://h/prefix", config).ok());
 }
 
-TEST(Kubeconfig, DecodesBase64) {
-  EXPECT_EQ(decodeBase64("aGVsbG8="), "hello");
-  EXPECT_EQ(decodeBase64("aGVs\nbG8"), "hello");
-  EXPECT_EQ(decodeBase64(""), "");
-  EXPECT_FALSE(decodeBase64("a").has_value());
-  EXPECT_FALSE(decodeBase64("aGVs*G8=").has_value());
-  EXPECT_FALSE(decodeBase64("aG==VsbG8").has_value());
-}
-
 TEST(RestPaths, CoreGroupAndClusterScoped) {
   const auto& pods = api::resource("Pod");
   EXPECT_EQ(resourcePath(pods, "ns1", "web"), "/api/v1/namespaces/ns1/pods/web");

@@ -108,3 +108,21 @@ TEST_F(MountsKernelTest, AMissingSourceIsAStartErrorNotACrash) {
 
 }  // namespace
 }  // namespace podnet::runtime
+
+namespace podnet::runtime {
+namespace {
+
+TEST_F(MountsKernelTest, SiblingVolumesUnderASymlinkedDirectoryInANewRoot) {
+  std::string base = "/var/run/podnet-test-" + std::to_string(::getpid());
+  auto [out, code] =
+      run("cat " + base + "/db/app.conf && ls " + base + "/kubernetes.io/sa/",
+          {{(dir_ / "volumes" / "data").string(), topLevel_ + "/cache"},
+           {(dir_ / "volumes" / "config").string(), base + "/db", true},
+           {(dir_ / "volumes" / "config").string(), base + "/kubernetes.io/sa", true}});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "greeting=hello\napp.conf\nrun.sh\n");
+  EXPECT_FALSE(fs::exists(base));
+}
+
+}  // namespace
+}  // namespace podnet::runtime
