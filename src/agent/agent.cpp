@@ -16,6 +16,7 @@
 #include <thread>
 #include <tuple>
 
+#include "agent/local_volumes.h"
 #include "agent/network_policy.h"
 #include "agent/pod_runtime.h"
 #include "agent/service_proxy.h"
@@ -72,6 +73,7 @@ struct Agent::Impl {
   std::unique_ptr<net::Netlink> netlink;
   std::unique_ptr<NodeNetworkApplier> nodeNetwork;
   std::unique_ptr<client::SharedInformers> informers;  // shared by the parts below
+  std::unique_ptr<LocalVolumes> localVolumes;
   std::unique_ptr<ServiceProxy> serviceProxy;
   std::unique_ptr<NetworkPolicy> networkPolicy;
   std::unique_ptr<PodRuntime> podRuntime;
@@ -291,6 +293,8 @@ struct Agent::Impl {
         *client);
     podRuntime->adopt();
     informers = std::make_unique<client::SharedInformers>(*client);
+    localVolumes =
+        std::make_unique<LocalVolumes>(config.nodeName, config.dataDir, *client, *informers);
     if (config.serviceProxy) {
       serviceProxy = std::make_unique<ServiceProxy>(
           ServiceProxyConfig{config.nodeName, nodeDevice, config.clusterCidr, config.dataDir},
@@ -328,6 +332,7 @@ struct Agent::Impl {
         syncNodeNetwork();
         lastNodeSync = started;
       }
+      localVolumes->sync();
       podRuntime->sync();
       if (Clock::now() - lastHeartbeat > config.heartbeatPeriod) {
         auto fresh = client->get(nodes(), "", config.nodeName);

@@ -59,7 +59,17 @@ class SchedulerController : public Controller {
       : Controller("scheduler", context),
         events_(context.registry, "default-scheduler"),
         pods_(context.informers.forResource(api::resource("Pod"))),
-        nodes_(context.informers.forResource(api::resource("Node"))) {
+        nodes_(context.informers.forResource(api::resource("Node"))),
+        claims_(context.informers.forResource(api::resource("PersistentVolumeClaim"))),
+        volumes_(context.informers.forResource(api::resource("PersistentVolume"))),
+        classes_(context.informers.forResource(api::resource("StorageClass"))) {
+    // A claim that appears or binds may let a pending pod of its namespace in.
+    auto onClaim = [this](const Json& claim) {
+      for (const auto& pod : pods_.list(api::namespaceOf(claim)))
+        if (needsScheduling(*pod)) enqueue(*pod);
+    };
+    claims_.addHandlers(
+        {onClaim, [onClaim](const Json&, const Json& claim) { onClaim(claim); }, nullptr});
     auto onPod = [this](const Json& pod) {
       if (needsScheduling(pod)) enqueue(pod);
     };
@@ -90,7 +100,17 @@ class SchedulerController : public Controller {
     std::vector<const Json*> nodes, pods;
     for (const auto& n : nodeObjects) nodes.push_back(n.get());
     for (const auto& p : podObjects) pods.push_back(p.get());
-    SchedulingResult choice = chooseNode(*pod, nodes, pods);
+    std::vector<client::ObjectPtr> held;  // keeps the looked-up objects alive
+    auto keep = [&held](client::ObjectPtr object) -> const Json* {
+      if (!object) return nullptr;
+      held.push_back(object);
+      return held.back().get();
+    };
+    VolumeConstraints volumes = volumeConstraints(
+        *pod, [&](const std::string& claim) { return keep(claims_.get(ns, claim)); },
+        [&](const std::string& volume) { return keep(volumes_.get("", volume)); },
+        [&](const std::string& storageClass) { return keep(classes_.get("", storageClass)); });
+    SchedulingResult choice = chooseNode(*pod, nodes, pods, volumes);
     const auto& podResource = api::resource("Pod");
     client::WriteOptions statusWrite;
     statusWrite.subresource = "status";
@@ -108,6 +128,17 @@ class SchedulerController : public Controller {
     }
 
     std::string node = *choice.node;
+    // Unbound claims of podnet's provisioner are made on the chosen node
+    // (WaitForFirstConsumer): the agent there provisions and binds them.
+    for (const std::string& claimName : volumes.claimsToPlace) {
+      auto claim = claims_.get(ns, claimName);
+      if (!claim) continue;
+      Json updated = *claim;
+      updated["metadata"]["annotations"][kSelectedNodeAnnotation] = node;
+      auto written =
+          context_.registry.update(api::resource("PersistentVolumeClaim"), ns, std::move(updated));
+      if (!written.ok()) return written.takeError();  // retried
+    }
     // Bind through pods/binding, as kube-scheduler does: the one write that
     // may set spec.nodeName, and only once.
     Json binding = {{"metadata", {{"name", name}, {"namespace", ns}}},
@@ -135,6 +166,9 @@ class SchedulerController : public Controller {
   EventRecorder events_;
   client::Informer& pods_;
   client::Informer& nodes_;
+  client::Informer& claims_;
+  client::Informer& volumes_;
+  client::Informer& classes_;
 };
 
 class NamespaceController : public Controller {

@@ -78,6 +78,11 @@ static bool nodeAffinityMatches(const Json& pod, const Json& node) {
   const Json* required = at(
       pod, {"spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"});
   if (!required) return true;
+  return nodeSelectorMatches(*required, node);
+}
+
+bool nodeSelectorMatches(const Json& selector, const Json& node) {
+  const Json* required = &selector;
   auto labels = api::labels(node);
   for (const auto& term : arrayAt(*required, {"nodeSelectorTerms"})) {
     const Json& expressions = arrayAt(term, {"matchExpressions"});
@@ -118,7 +123,14 @@ static std::string siblingKey(const Json& pod) {
 }
 
 SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nodes,
-                            const std::vector<const Json*>& pods) {
+                            const std::vector<const Json*>& pods,
+                            const VolumeConstraints& volumes) {
+  if (!volumes.error.empty()) {
+    SchedulingResult none;
+    none.reason =
+        "0/" + std::to_string(nodes.size()) + " nodes are available: " + volumes.error + ".";
+    return none;
+  }
   std::string mine = siblingKey(pod);
   std::map<std::string, std::pair<int, int>> load;  // node -> (siblings, all pods)
   for (const Json* other : pods) {
@@ -131,7 +143,7 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
   }
   SchedulingResult result;
   std::tuple<int, int, std::string> best;
-  int notReady = 0, unschedulable = 0, tainted = 0, selector = 0;
+  int notReady = 0, unschedulable = 0, tainted = 0, selector = 0, volumeConflict = 0;
   for (const Json* node : nodes) {
     if (!nodeIsReady(*node)) {
       ++notReady;
@@ -150,6 +162,13 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
       continue;
     }
     std::string name = api::name(*node);
+    bool volumesFit = !volumes.node || *volumes.node == name;
+    for (const Json& affinity : volumes.nodeAffinities)
+      volumesFit = volumesFit && nodeSelectorMatches(affinity, *node);
+    if (!volumesFit) {
+      ++volumeConflict;
+      continue;
+    }
     auto [siblings, all] = load[name];
     std::tuple<int, int, std::string> score{siblings, all, name};
     if (!result.node || score < best) {
@@ -167,6 +186,9 @@ SchedulingResult chooseNode(const Json& pod, const std::vector<const Json*>& nod
     if (selector)
       parts.push_back(std::to_string(selector) +
                       " node(s) didn't match Pod's node affinity/selector");
+    if (volumeConflict)
+      parts.push_back(std::to_string(volumeConflict) +
+                      " node(s) had volume node affinity conflict");
     for (size_t i = 0; i < parts.size(); ++i) reason += (i ? ", " : ": ") + parts[i];
     result.reason = reason + ".";
   }

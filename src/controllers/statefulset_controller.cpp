@@ -7,6 +7,12 @@
 // Parallel does all at once. A RollingUpdate replaces pods from the highest
 // ordinal down to the partition, one at a time, once all are Ready.
 //
+// volumeClaimTemplates: each pod gets its claims <template>-<set>-<ordinal>,
+// made before the pod (labels: the template's and the set's selector) and
+// mounted under the template's name; they outlive the pods unless
+// persistentVolumeClaimRetentionPolicy says Delete (whenDeleted: owned by
+// the set; whenScaled: owned by the pod being scaled away).
+//
 // Revisions are the pod template's hash (label controller-revision-hash);
 // podnet keeps no ControllerRevision objects, so a pod below the partition
 // that is deleted comes back at the new template, not the old one.
@@ -119,7 +125,7 @@ class StatefulSetController : public Controller {
         continue;
       }
       if (!parallel && !allReady) break;
-      result = deletePod(sts, *pod, lastWrite);
+      result = deletePod(sts, *pod, lastWrite, true);
       if (!parallel) break;
     }
 
@@ -144,10 +150,90 @@ class StatefulSetController : public Controller {
   }
 
  private:
+  static std::string claimName(const Json& claimTemplate, const Json& sts, int64_t ordinal) {
+    return stringAt(claimTemplate, {"metadata", "name"}) + "-" + api::name(sts) + "-" +
+           std::to_string(ordinal);
+  }
+
+  // The claims of one ordinal, made when missing (stateful_pod_control's
+  // createPersistentVolumeClaims).
+  core::Status createClaims(const Json& sts, int64_t ordinal, const std::string& podName) {
+    const Json& templates = arrayAt(sts, {"spec", "volumeClaimTemplates"});
+    const auto& claims = api::resource("PersistentVolumeClaim");
+    std::string ns = api::namespaceOf(sts);
+    bool ownedBySet =
+        stringAt(sts, {"spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"}) == "Delete";
+    for (const Json& claimTemplate : templates) {
+      std::string name = claimName(claimTemplate, sts, ordinal);
+      if (context_.registry.get(claims, ns, name).ok()) continue;
+      Json claim = {{"apiVersion", "v1"},
+                    {"kind", "PersistentVolumeClaim"},
+                    {"metadata", {{"name", name}, {"namespace", ns}}},
+                    {"spec", objectAt(claimTemplate, {"spec"})}};
+      Json labels = objectAt(claimTemplate, {"metadata", "labels"});
+      if (!labels.is_object()) labels = Json::object();
+      const Json& matchLabels = objectAt(sts, {"spec", "selector", "matchLabels"});
+      if (matchLabels.is_object())
+        for (auto it = matchLabels.begin(); it != matchLabels.end(); ++it) labels[it.key()] = *it;
+      if (!labels.empty()) claim["metadata"]["labels"] = labels;
+      if (const Json* annotations = at(claimTemplate, {"metadata", "annotations"}))
+        claim["metadata"]["annotations"] = *annotations;
+      if (ownedBySet)
+        claim["metadata"]["ownerReferences"] =
+            Json::array({ownerReference(sts, "apps/v1", "StatefulSet")});
+      auto created = context_.registry.create(claims, ns, claim);
+      if (!created.ok() && created.error().reason != "AlreadyExists") {
+        events_.warning(sts, "FailedCreate",
+                        "create Claim " + name + " for Pod " + podName + " in StatefulSet " +
+                            api::name(sts) + " failed error: " + created.error().message);
+        return created.takeError();
+      }
+      if (created.ok())
+        events_.normal(sts, "SuccessfulCreate",
+                       "create Claim " + name + " Pod " + podName + " in StatefulSet " +
+                           api::name(sts) + " success");
+    }
+    return core::Ok{};
+  }
+
+  // whenScaled: Delete: the claims of a pod scaled away go with it.
+  void releaseClaims(const Json& sts, const Json& pod) {
+    if (stringAt(sts, {"spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"}) != "Delete")
+      return;
+    int64_t ordinal = ordinalOf(pod, api::name(sts));
+    const auto& claims = api::resource("PersistentVolumeClaim");
+    for (const Json& claimTemplate : arrayAt(sts, {"spec", "volumeClaimTemplates"})) {
+      auto claim = context_.registry.get(claims, api::namespaceOf(sts),
+                                         claimName(claimTemplate, sts, ordinal));
+      if (!claim.ok()) continue;
+      Json updated = *claim;
+      Json owners = arrayAt(updated, {"metadata", "ownerReferences"});
+      owners.push_back(ownerReference(pod, "v1", "Pod", false));
+      updated["metadata"]["ownerReferences"] = owners;
+      auto written = context_.registry.update(claims, api::namespaceOf(sts), updated);
+      (void)written;  // a conflict is retried with the next sync
+    }
+  }
+
   core::Status createPod(const Json& sts, int64_t ordinal, const std::string& revision,
                          int64_t& lastWrite) {
     std::string podName = api::name(sts) + "-" + std::to_string(ordinal);
+    if (auto claims = createClaims(sts, ordinal, podName); !claims.ok()) return claims;
     Json pod = podFromTemplate(sts, "apps/v1", "StatefulSet");
+    // Each claim template is the pod's volume of that name.
+    Json& volumes = pod["spec"]["volumes"];
+    if (!volumes.is_array()) volumes = Json::array();
+    for (const Json& claimTemplate : arrayAt(sts, {"spec", "volumeClaimTemplates"})) {
+      std::string volumeName = stringAt(claimTemplate, {"metadata", "name"});
+      Json kept = Json::array();
+      for (const Json& volume : volumes)
+        if (stringAt(volume, {"name"}) != volumeName) kept.push_back(volume);
+      kept.push_back(
+          {{"name", volumeName},
+           {"persistentVolumeClaim", {{"claimName", claimName(claimTemplate, sts, ordinal)}}}});
+      volumes = kept;
+    }
+    if (volumes.empty()) pod["spec"].erase("volumes");
     pod["metadata"]["name"] = podName;
     Json& labels = pod["metadata"]["labels"];
     if (!labels.is_object()) labels = Json::object();
@@ -171,7 +257,9 @@ class StatefulSetController : public Controller {
     return core::Ok{};
   }
 
-  core::Status deletePod(const Json& sts, const Json& pod, int64_t& lastWrite) {
+  core::Status deletePod(const Json& sts, const Json& pod, int64_t& lastWrite,
+                         bool scaledAway = false) {
+    if (scaledAway) releaseClaims(sts, pod);
     client::DeleteOptions options;
     options.preconditionUid = api::uid(pod);
     auto removed = context_.registry.remove(api::resource("Pod"), api::namespaceOf(pod),

@@ -3,6 +3,7 @@
 // the work queue.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "controllers/endpoints.h"
@@ -261,6 +262,59 @@ TEST(Scheduler, RequiredNodeAffinityByLabelsAndByName) {
                                            {"operator", "Exists"},
                                            {"effect", "NoSchedule"}}});
   EXPECT_TRUE(podFitsNode(p, n1));
+}
+
+TEST(Scheduler, ClaimsDecideWhereAPodWithVolumesMayRun) {
+  Json n1 = node("n1", true), n2 = node("n2", true);
+  n1["metadata"]["labels"] = {{"kubernetes.io/hostname", "n1"}};
+  n2["metadata"]["labels"] = {{"kubernetes.io/hostname", "n2"}};
+  Json p = ownedPod("web-0", "sts", "");
+  p["metadata"]["namespace"] = "default";
+  p["spec"]["volumes"] =
+      Json::array({{{"name", "www"}, {"persistentVolumeClaim", {{"claimName", "www-web-0"}}}}});
+  std::map<std::string, Json> claims, volumes, classes;
+  classes["standard"] = {{"provisioner", "podnet.io/local-path"}};
+  auto constraints = [&] {
+    auto find = [](std::map<std::string, Json>& in) {
+      return [&in](const std::string& name) -> const Json* {
+        auto it = in.find(name);
+        return it == in.end() ? nullptr : &it->second;
+      };
+    };
+    return volumeConstraints(p, find(claims), find(volumes), find(classes));
+  };
+  // No claim: nowhere, with the scheduler's message.
+  auto missing = chooseNode(p, {&n1, &n2}, {}, constraints());
+  EXPECT_FALSE(missing.node);
+  EXPECT_EQ(missing.reason,
+            "0/2 nodes are available: persistentvolumeclaim \"www-web-0\" not found.");
+  // An unbound claim of podnet's class: any node, and it is to be placed.
+  claims["www-web-0"] = {{"metadata", {{"name", "www-web-0"}}},
+                         {"spec", {{"storageClassName", "standard"}}}};
+  auto unbound = constraints();
+  EXPECT_EQ(unbound.error, "");
+  EXPECT_EQ(unbound.claimsToPlace, std::vector<std::string>{"www-web-0"});
+  // A class podnet does not provision: an unbound claim blocks the pod.
+  claims["www-web-0"]["spec"]["storageClassName"] = "fast-ssd";
+  EXPECT_EQ(constraints().error, "pod has unbound immediate PersistentVolumeClaims");
+  // Placed on n2 already: only n2.
+  claims["www-web-0"]["metadata"]["annotations"] = {{"volume.kubernetes.io/selected-node", "n2"}};
+  EXPECT_EQ(*chooseNode(p, {&n1, &n2}, {}, constraints()).node, "n2");
+  // Bound to a volume of n1: only n1, the others in the reason.
+  claims["www-web-0"]["spec"]["volumeName"] = "pvc-1";
+  volumes["pvc-1"] = {{"spec",
+                       {{"nodeAffinity",
+                         {{"required",
+                           {{"nodeSelectorTerms",
+                             {{{"matchExpressions",
+                                {{{"key", "kubernetes.io/hostname"},
+                                  {"operator", "In"},
+                                  {"values", {"n1"}}}}}}}}}}}}}}};
+  EXPECT_EQ(*chooseNode(p, {&n1, &n2}, {}, constraints()).node, "n1");
+  auto conflict = chooseNode(p, {&n2}, {}, constraints());
+  EXPECT_FALSE(conflict.node);
+  EXPECT_EQ(conflict.reason,
+            "0/1 nodes are available: 1 node(s) had volume node affinity conflict.");
 }
 
 TEST(WorkQueue, DedupesAndNeverRunsAKeyTwiceAtOnce) {
