@@ -1,12 +1,14 @@
 // Defaulting as kube-apiserver does it: pkg/apis/core/v1/defaults.go,
 // pkg/apis/apps/v1/defaults.go, pkg/apis/networking/v1/defaults.go,
-// pkg/apis/discovery/v1/defaults.go, pkg/apis/batch/v1/defaults.go, plus the few fields the
-// registries fill on create (Service ipFamilies/ipFamilyPolicy, Namespace finalizers). Every step
+// pkg/apis/discovery/v1/defaults.go, pkg/apis/batch/v1/defaults.go,
+// pkg/apis/storage/v1/defaults.go, plus the few fields the registries fill on create (Service
+// ipFamilies/ipFamilyPolicy, Namespace finalizers, PersistentVolumeClaim data sources). Every step
 // checks the JSON type of what it touches and leaves a mistyped field alone, so validation can
 // report it.
 #include "api/defaults.h"
 
 #include "api/custom_resource.h"
+#include "api/quantity.h"
 #include "core/base64.h"
 #include "core/ip.h"
 
@@ -456,6 +458,78 @@ void defaultSecret(Json& obj) {
   obj.erase("stringData");
 }
 
+// ---------------------------------------------------------------------------
+// Storage.
+
+// Quantities read back in their canonical form, as upstream's JSON encoder
+// writes a decoded resource.Quantity ("1.5Gi" becomes "1536Mi"). Values that
+// do not parse are left for validation to report.
+void canonicalQuantities(Json& obj, const char* key) {
+  Json* map = existingObject(obj, key);
+  if (!map) return;
+  for (auto& [name, value] : map->items())
+    if (auto q = Quantity::fromJson(value)) value = q->toString();
+}
+
+// The apiGroup/kind/name of a data source reference, copied.
+Json referenceCopy(const Json& from) {
+  Json out = Json::object();
+  for (const char* key : {"apiGroup", "kind", "name"})
+    if (auto it = from.find(key); it != from.end() && !it->is_null()) out[key] = *it;
+  return out;
+}
+
+// pvcutil.EnforceDataSourceBackwardsCompatibility and NormalizeDataSources
+// (the registry's PrepareForCreate/Update): dataSource only names a
+// PersistentVolumeClaim or a VolumeSnapshot, and dataSource and
+// dataSourceRef mirror each other when one of them is missing.
+void normalizeDataSources(Json& spec) {
+  if (Json* source = existingObject(spec, "dataSource")) {
+    std::string group = stringOf(*source, "apiGroup"), kind = stringOf(*source, "kind");
+    bool allowed = (group.empty() && kind == "PersistentVolumeClaim") ||
+                   (group == "snapshot.storage.k8s.io" && kind == "VolumeSnapshot");
+    if (!allowed) spec.erase("dataSource");
+  }
+  Json* source = existingObject(spec, "dataSource");
+  Json* ref = existingObject(spec, "dataSourceRef");
+  if (source && isUnset(spec, "dataSourceRef")) {
+    spec["dataSourceRef"] = referenceCopy(*source);
+  } else if (ref && isUnset(spec, "dataSource") && stringOf(*ref, "namespace").empty()) {
+    spec["dataSource"] = referenceCopy(*ref);
+  }
+}
+
+void defaultPersistentVolumeClaim(Json& obj) {
+  if (Json* spec = objectMember(obj, "spec")) {
+    setIfUnset(*spec, "volumeMode", "Filesystem");
+    if (Json* resources = existingObject(*spec, "resources")) {
+      canonicalQuantities(*resources, "requests");
+      canonicalQuantities(*resources, "limits");
+    }
+    normalizeDataSources(*spec);
+  }
+  if (Json* status = objectMember(obj, "status")) {
+    setStringIfEmpty(*status, "phase", "Pending");
+    canonicalQuantities(*status, "capacity");
+    canonicalQuantities(*status, "allocatedResources");
+  }
+}
+
+void defaultPersistentVolume(Json& obj) {
+  if (Json* spec = objectMember(obj, "spec")) {
+    setStringIfEmpty(*spec, "persistentVolumeReclaimPolicy", "Retain");
+    setIfUnset(*spec, "volumeMode", "Filesystem");
+    canonicalQuantities(*spec, "capacity");
+    if (Json* hostPath = existingObject(*spec, "hostPath")) setIfUnset(*hostPath, "type", "");
+  }
+  if (Json* status = objectMember(obj, "status")) setStringIfEmpty(*status, "phase", "Pending");
+}
+
+void defaultStorageClass(Json& obj) {
+  setIfUnset(obj, "reclaimPolicy", "Delete");
+  setIfUnset(obj, "volumeBindingMode", "Immediate");
+}
+
 }  // namespace
 
 void applyDefaults(const ResourceInfo& resource, Json& obj) {
@@ -496,6 +570,12 @@ void applyDefaults(const ResourceInfo& resource, Json& obj) {
     defaultJob(obj);
   else if (kind == "CronJob")
     defaultCronJob(obj);
+  else if (kind == "PersistentVolumeClaim")
+    defaultPersistentVolumeClaim(obj);
+  else if (kind == "PersistentVolume")
+    defaultPersistentVolume(obj);
+  else if (kind == "StorageClass")
+    defaultStorageClass(obj);
   // ConfigMap, Event, Ingress, IngressClass and ServiceAccount have no
   // defaults in v1.
 }

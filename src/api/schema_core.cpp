@@ -1,9 +1,10 @@
 // core/v1 types (k8s.io/api/core/v1 types.go and generated.proto, v1.32):
 // the served kinds Namespace, Node, Pod, Service, Endpoints, Secret,
-// ConfigMap, Event and ServiceAccount, the PodSpec that Deployments and ReplicaSets embed,
-// and the Binding envelope. Subtrees that real manifests rarely use (cloud
-// volume plugins, ephemeral volume claim templates, status details) are
-// Type::Any: accepted as they come, so no valid object is ever refused.
+// ConfigMap, Event, ServiceAccount, PersistentVolumeClaim and PersistentVolume,
+// the PodSpec that Deployments and ReplicaSets embed, and the Binding
+// envelope. Subtrees that real manifests rarely use (cloud volume plugins,
+// ephemeral volume claim templates, status details) are Type::Any: accepted
+// as they come, so no valid object is ever refused.
 #include "api/schema_tables.h"
 
 namespace podnet::api::schema::detail {
@@ -62,6 +63,22 @@ struct CoreTypes {
   CORE_MESSAGE(eventSeries, "EventSeries");
   CORE_MESSAGE(serviceAccount, "ServiceAccount");
   CORE_MESSAGE(binding, "Binding");
+  // Storage.
+  CORE_MESSAGE(persistentVolumeClaim, "PersistentVolumeClaim");
+  CORE_MESSAGE(persistentVolumeClaimSpec, "PersistentVolumeClaimSpec");
+  CORE_MESSAGE(volumeResourceRequirements, "VolumeResourceRequirements");
+  CORE_MESSAGE(typedObjectReference, "TypedObjectReference");
+  CORE_MESSAGE(persistentVolumeClaimStatus, "PersistentVolumeClaimStatus");
+  CORE_MESSAGE(persistentVolumeClaimCondition, "PersistentVolumeClaimCondition");
+  CORE_MESSAGE(modifyVolumeStatus, "ModifyVolumeStatus");
+  CORE_MESSAGE(persistentVolume, "PersistentVolume");
+  CORE_MESSAGE(persistentVolumeSpec, "PersistentVolumeSpec");
+  CORE_MESSAGE(persistentVolumeSource, "PersistentVolumeSource");
+  CORE_MESSAGE(localVolumeSource, "LocalVolumeSource");
+  CORE_MESSAGE(csiPersistentVolumeSource, "CSIPersistentVolumeSource");
+  CORE_MESSAGE(secretReference, "SecretReference");
+  CORE_MESSAGE(volumeNodeAffinity, "VolumeNodeAffinity");
+  CORE_MESSAGE(persistentVolumeStatus, "PersistentVolumeStatus");
   // References.
   CORE_MESSAGE(objectReference, "ObjectReference");
   CORE_MESSAGE(localObjectReference, "LocalObjectReference");
@@ -151,6 +168,7 @@ struct CoreTypes {
   void buildContainer();
   void buildScheduling();
   void buildVolumes();
+  void buildStorage();
 };
 
 #undef CORE_MESSAGE
@@ -161,6 +179,7 @@ CoreTypes::CoreTypes() {
   buildContainer();
   buildScheduling();
   buildVolumes();
+  buildStorage();
 }
 
 void CoreTypes::buildKinds() {
@@ -872,6 +891,123 @@ void CoreTypes::buildVolumes() {
   imageVolumeSource.fields = {F("reference", 1), F("pullPolicy", 2)};
 }
 
+void CoreTypes::buildStorage() {
+  const MetaTypes& m = meta();
+  persistentVolumeClaim.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("spec", 2, persistentVolumeClaimSpec),
+      F("status", 3, persistentVolumeClaimStatus),
+  };
+  persistentVolumeClaimSpec.fields = {
+      F("accessModes", 1).list().atomic(),
+      F("selector", 4, m.labelSelector),
+      F("resources", 2, volumeResourceRequirements),
+      F("volumeName", 3),
+      F("storageClassName", 5),
+      F("volumeMode", 6),
+      F("dataSource", 7, typedLocalObjectReference),
+      F("dataSourceRef", 8, typedObjectReference),
+      F("volumeAttributesClassName", 9),
+  };
+  volumeResourceRequirements.fields = {
+      F("limits", 1, Type::Quantity).map(),
+      F("requests", 2, Type::Quantity).map(),
+  };
+  typedObjectReference.fields = {
+      F("apiGroup", 1),
+      F("kind", 2),
+      F("name", 3),
+      F("namespace", 4),
+  };
+  persistentVolumeClaimStatus.fields = {
+      F("phase", 1),
+      F("accessModes", 2).list().atomic(),
+      F("capacity", 3, Type::Quantity).map(),
+      F("conditions", 4, persistentVolumeClaimCondition).list().merge("type").mapKeys({"type"}),
+      F("allocatedResources", 5, Type::Quantity).map(),
+      F("allocatedResourceStatuses", 7).map(),
+      F("currentVolumeAttributesClassName", 8),
+      F("modifyVolumeStatus", 9, modifyVolumeStatus),
+  };
+  persistentVolumeClaimCondition.fields = {
+      F("type", 1),
+      F("status", 2),
+      F("lastProbeTime", 3, Type::Time),
+      F("lastTransitionTime", 4, Type::Time),
+      F("reason", 5),
+      F("message", 6),
+  };
+  modifyVolumeStatus.fields = {F("targetVolumeAttributesClassName", 1), F("status", 2)};
+
+  persistentVolume.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("spec", 2, persistentVolumeSpec),
+      F("status", 3, persistentVolumeStatus),
+  };
+  persistentVolumeSpec.fields = {
+      F("capacity", 1, Type::Quantity).map(),
+      inlined(2, persistentVolumeSource),
+      F("accessModes", 3).list().atomic(),
+      F("claimRef", 4, objectReference),
+      F("persistentVolumeReclaimPolicy", 5),
+      F("storageClassName", 6),
+      F("mountOptions", 7).list().atomic(),
+      F("volumeMode", 8),
+      F("nodeAffinity", 9, volumeNodeAffinity),
+      F("volumeAttributesClassName", 10),
+  };
+  // As in volumeSource: the plugins podnet has no use for are free-form.
+  persistentVolumeSource.fields = {
+      F("gcePersistentDisk", 1, Type::Any),
+      F("awsElasticBlockStore", 2, Type::Any),
+      F("hostPath", 3, hostPathVolumeSource),
+      F("glusterfs", 4, Type::Any),
+      F("nfs", 5, nfsVolumeSource),
+      F("rbd", 6, Type::Any),
+      F("iscsi", 7, Type::Any),
+      F("cinder", 8, Type::Any),
+      F("cephfs", 9, Type::Any),
+      F("fc", 10, Type::Any),
+      F("flocker", 11, Type::Any),
+      F("flexVolume", 12, Type::Any),
+      F("azureFile", 13, Type::Any),
+      F("vsphereVolume", 14, Type::Any),
+      F("quobyte", 15, Type::Any),
+      F("azureDisk", 16, Type::Any),
+      F("photonPersistentDisk", 17, Type::Any),
+      F("portworxVolume", 18, Type::Any),
+      F("scaleIO", 19, Type::Any),
+      F("local", 20, localVolumeSource),
+      F("storageos", 21, Type::Any),
+      F("csi", 22, csiPersistentVolumeSource),
+  };
+  localVolumeSource.fields = {F("path", 1), F("fsType", 2)};
+  csiPersistentVolumeSource.fields = {
+      F("driver", 1),
+      F("volumeHandle", 2),
+      F("readOnly", 3, Type::Bool),
+      F("fsType", 4),
+      F("volumeAttributes", 5).map(),
+      F("controllerPublishSecretRef", 6, secretReference),
+      F("nodeStageSecretRef", 7, secretReference),
+      F("nodePublishSecretRef", 8, secretReference),
+      F("controllerExpandSecretRef", 9, secretReference),
+      F("nodeExpandSecretRef", 10, secretReference),
+  };
+  secretReference.fields = {F("name", 1), F("namespace", 2)};
+  volumeNodeAffinity.fields = {F("required", 1, nodeSelector)};
+  persistentVolumeStatus.fields = {
+      F("phase", 1),
+      F("message", 2),
+      F("reason", 3),
+      F("lastPhaseTransitionTime", 4, Type::Time),
+  };
+}
+
 const CoreTypes& core() {
   static const CoreTypes types;  // thread-safe lazy initialisation (C++11 statics)
   return types;
@@ -888,6 +1024,7 @@ const CoreShared& coreShared() {
     out.localObjectReference = &c.localObjectReference;
     out.typedLocalObjectReference = &c.typedLocalObjectReference;
     out.portStatus = &c.portStatus;
+    out.persistentVolumeClaim = &c.persistentVolumeClaim;
     return out;
   }();
   return shared;
@@ -895,8 +1032,9 @@ const CoreShared& coreShared() {
 
 void coreKinds(std::vector<KindSchema>& out) {
   const CoreTypes& c = core();
-  for (const Message* message : {&c.namespaceKind, &c.node, &c.pod, &c.service, &c.endpoints,
-                                 &c.secret, &c.configMap, &c.event, &c.serviceAccount}) {
+  for (const Message* message :
+       {&c.namespaceKind, &c.node, &c.pod, &c.service, &c.endpoints, &c.secret, &c.configMap,
+        &c.event, &c.serviceAccount, &c.persistentVolumeClaim, &c.persistentVolume}) {
     std::string_view kind = message->name.substr(message->name.rfind('.') + 1);
     out.push_back({"", "v1", kind, message, true});
   }

@@ -175,6 +175,7 @@ const std::vector<KindSchema>& allKinds() {
     std::vector<KindSchema> out;
     detail::coreKinds(out);
     detail::networkingKinds(out);
+    detail::storageKinds(out);
     detail::appsKinds(out);
     detail::batchKinds(out);
     detail::apiextensionsKinds(out);

@@ -17,6 +17,7 @@
 
 #include "api/custom_resource.h"
 #include "api/object.h"
+#include "api/quantity.h"
 #include "api/selector.h"
 #include "core/cron.h"
 #include "core/ip.h"
@@ -2370,6 +2371,692 @@ Json mutablePodFieldsCleared(const Json& spec) {
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// PersistentVolumeClaim and PersistentVolume (pkg/apis/core/validation:
+// ValidatePersistentVolumeClaim, ValidatePersistentVolume and their updates),
+// StorageClass (pkg/apis/storage/validation).
+
+// sets.List order, as NotSupported lists them.
+const std::vector<std::string> kAccessModes = {"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce",
+                                               "ReadWriteOncePod"};
+const std::vector<std::string> kVolumeModes = {"Block", "Filesystem"};
+const std::vector<std::string> kPvReclaimPolicies = {"Delete", "Recycle", "Retain"};
+const std::vector<std::string> kHostPathTypes = {
+    "",     "BlockDevice",  "CharDevice", "Directory", "DirectoryOrCreate",
+    "File", "FileOrCreate", "Socket"};
+
+// A quantity of a resource map, or nullopt after reporting why it is none.
+std::optional<Quantity> quantityAt(Validator& v, const Json& value, const std::string& path) {
+  std::string error;
+  auto q = Quantity::fromJson(value, &error);
+  if (!q) v.invalidRendered(path, render(value), error);
+  return q;
+}
+
+// ValidatePositiveQuantityValue: the canonical text in the message.
+void validatePositiveQuantity(Validator& v, const Quantity& q, const std::string& path) {
+  if (q.sign() <= 0) v.invalid(path, q.toString(), "must be greater than zero");
+}
+
+void validateAccessModes(Validator& v, const Json& spec, const std::string& path,
+                         const std::string& requiredDetail) {
+  std::string modesPath = child(path, "accessModes");
+  auto modes = v.stringList(spec, "accessModes", modesPath);
+  if (modes.empty()) v.required(modesPath, requiredDetail);
+  bool readWriteOncePod = false, others = false;
+  for (const auto& mode : modes) {
+    if (!contains(kAccessModes, mode)) v.notSupported(modesPath, mode, kAccessModes);
+    if (mode == "ReadWriteOncePod")
+      readWriteOncePod = true;
+    else if (contains(kAccessModes, mode))
+      others = true;
+  }
+  if (readWriteOncePod && others)
+    v.forbidden(modesPath, "may not use ReadWriteOncePod with other access modes");
+}
+
+// A class name (storageClassName, volumeAttributesClassName): a DNS subdomain.
+void validateClassName(Validator& v, const Json& obj, const char* key, const std::string& path) {
+  if (auto name = v.optString(obj, key, path); name && !name->empty())
+    validateDns1123Subdomain(v, *name, path);
+}
+
+void validateVolumeMode(Validator& v, const Json& spec, const std::string& path) {
+  if (auto mode = v.optString(spec, "volumeMode", path); mode && !contains(kVolumeModes, *mode))
+    v.notSupported(path, *mode, kVolumeModes);
+}
+
+// validateDataSource / validateDataSourceRef.
+void validateDataSourceReference(Validator& v, const Json& ref, const std::string& path,
+                                 bool withNamespace) {
+  if (v.string(ref, "name", child(path, "name")).empty()) v.required(child(path, "name"));
+  std::string kind = v.string(ref, "kind", child(path, "kind"));
+  if (kind.empty()) v.required(child(path, "kind"));
+  if (v.string(ref, "apiGroup", child(path, "apiGroup")).empty() && kind != "PersistentVolumeClaim")
+    v.invalid(path, kind, "must be 'PersistentVolumeClaim' when referencing the default apiGroup");
+  if (!withNamespace) return;
+  std::string ns = v.string(ref, "namespace", child(path, "namespace"));
+  if (!ns.empty()) validateDns1123Label(v, ns, child(path, "namespace"));
+}
+
+void validatePersistentVolumeClaim(Validator& v, const Json& obj) {
+  const std::string path = "spec";
+  const Json& spec = objectOr(v.object(obj, "spec", path));
+  validateAccessModes(v, spec, path, "at least 1 access mode is required");
+  if (const Json* selector = member(spec, "selector"))
+    validateLabelSelector(v, *selector, child(path, "selector"));
+
+  // Upstream names the storage request spec.resources[storage].
+  std::string storagePath = keyed(child(path, "resources"), "storage");
+  const Json& resources = objectOr(v.object(spec, "resources", child(path, "resources")));
+  const Json& requests =
+      objectOr(v.object(resources, "requests", child(path, "resources.requests")));
+  if (const Json* storage = member(requests, "storage")) {
+    if (auto q = quantityAt(v, *storage, keyed(child(path, "resources.requests"), "storage")))
+      validatePositiveQuantity(v, *q, storagePath);
+  } else {
+    v.required(storagePath);
+  }
+  // The other quantities only have to parse (upstream's decoder refuses them).
+  const Json* limits = v.object(resources, "limits", child(path, "resources.limits"));
+  for (auto [map, values] : {std::pair{"requests", &requests}, std::pair{"limits", limits}}) {
+    if (!values) continue;
+    for (const auto& [name, value] : values->items())
+      if (std::string(map) != "requests" || name != "storage")
+        (void)quantityAt(v, value, keyed(child(path, "resources." + std::string(map)), name));
+  }
+
+  validateClassName(v, spec, "storageClassName", child(path, "storageClassName"));
+  validateVolumeMode(v, spec, child(path, "volumeMode"));
+  const Json* dataSource = v.object(spec, "dataSource", child(path, "dataSource"));
+  const Json* dataSourceRef = v.object(spec, "dataSourceRef", child(path, "dataSourceRef"));
+  if (dataSource) validateDataSourceReference(v, *dataSource, child(path, "dataSource"), false);
+  if (dataSourceRef)
+    validateDataSourceReference(v, *dataSourceRef, child(path, "dataSourceRef"), true);
+  if (dataSourceRef && !stringAt(*dataSourceRef, "namespace").empty()) {
+    if (dataSource)
+      v.invalidRendered(path, child(path, "dataSource"),
+                        "may not be specified when dataSourceRef.namespace is specified");
+  } else if (dataSource && dataSourceRef) {
+    bool same = true;
+    for (const char* key : {"apiGroup", "kind", "name"})
+      same = same && stringAt(*dataSource, key) == stringAt(*dataSourceRef, key) &&
+             (member(*dataSource, key) == nullptr) == (member(*dataSourceRef, key) == nullptr);
+    if (!same) v.invalidRendered(path, child(path, "dataSource"), "must match dataSourceRef");
+  }
+  validateClassName(v, spec, "volumeAttributesClassName", child(path, "volumeAttributesClassName"));
+}
+
+// ValidateNodeSelectorRequirement / ValidateNodeFieldSelectorRequirement.
+void validateNodeSelectorRequirement(Validator& v, const Json& req, const std::string& path,
+                                     bool field) {
+  std::string op = v.string(req, "operator", child(path, "operator"));
+  auto values = v.stringList(req, "values", child(path, "values"));
+  std::string key = v.string(req, "key", child(path, "key"));
+  if (field) {
+    if (op == "In" || op == "NotIn") {
+      if (values.size() != 1)
+        v.required(child(path, "values"),
+                   "must be only one value when `operator` is 'In' or 'NotIn' for node field "
+                   "selector");
+    } else {
+      v.invalid(child(path, "operator"), op, "not a valid selector operator");
+    }
+    if (key != "metadata.name") {
+      v.invalid(child(path, "key"), key, "not a valid field selector key");
+    } else {
+      for (size_t i = 0; i < values.size(); ++i)
+        validateDns1123Subdomain(v, values[i], index(child(path, "values"), i));
+    }
+    return;
+  }
+  if (op == "In" || op == "NotIn") {
+    if (values.empty())
+      v.required(child(path, "values"), "must be specified when `operator` is 'In' or 'NotIn'");
+  } else if (op == "Exists" || op == "DoesNotExist") {
+    if (!values.empty())
+      v.forbidden(child(path, "values"),
+                  "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+  } else if (op == "Gt" || op == "Lt") {
+    if (values.size() != 1)
+      v.required(child(path, "values"),
+                 "must be specified single value when `operator` is 'Lt' or 'Gt'");
+  } else {
+    v.invalid(child(path, "operator"), op, "not a valid selector operator");
+  }
+  validateQualifiedName(v, key, child(path, "key"));
+}
+
+// ValidateNodeSelector.
+void validateNodeSelector(Validator& v, const Json& selector, const std::string& path) {
+  std::string termsPath = child(path, "nodeSelectorTerms");
+  const Json* terms = v.array(selector, "nodeSelectorTerms", termsPath);
+  if (!terms || terms->empty()) {
+    v.required(termsPath, "must have at least one node selector term");
+    return;
+  }
+  for (size_t i = 0; i < terms->size(); ++i) {
+    std::string termPath = index(termsPath, i);
+    if (!v.isObject((*terms)[i], termPath)) continue;
+    for (auto [key, field] : {std::pair{"matchExpressions", false}, std::pair{"matchFields", true}})
+      if (const Json* reqs = v.array((*terms)[i], key, child(termPath, key)))
+        for (size_t j = 0; j < reqs->size(); ++j) {
+          std::string reqPath = index(child(termPath, key), j);
+          if (v.isObject((*reqs)[j], reqPath))
+            validateNodeSelectorRequirement(v, (*reqs)[j], reqPath, field);
+        }
+  }
+}
+
+// validatePathNoBacksteps.
+void validateNoBacksteps(Validator& v, const std::string& value, const std::string& path) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t slash = value.find('/', start);
+    if (slash == std::string::npos) slash = value.size();
+    if (value.compare(start, slash - start, "..") == 0) {
+      v.invalid(path, value, "must not contain '..'");
+      return;
+    }
+    start = slash + 1;
+  }
+}
+
+// Go's path.Clean for the one question asked of it: is this "/"?
+bool cleansToRoot(const std::string& value) {
+  if (value.empty() || value[0] != '/') return false;
+  std::vector<std::string> parts;
+  size_t start = 1;
+  while (start <= value.size()) {
+    size_t slash = value.find('/', start);
+    if (slash == std::string::npos) slash = value.size();
+    std::string part = value.substr(start, slash - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = slash + 1;
+  }
+  return parts.empty();
+}
+
+// ValidateCSIDriverName.
+void validateCsiDriverName(Validator& v, const std::string& driver, const std::string& path) {
+  if (driver.empty()) v.required(path);
+  if (driver.size() > 63) v.tooLong(path, 63);
+  std::string lower = driver;
+  for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& msg : isDns1123Subdomain(lower)) v.invalid(path, driver, msg);
+}
+
+// validatePVSecretReference.
+void validatePvSecretReference(Validator& v, const Json& ref, const std::string& path) {
+  std::string name = v.string(ref, "name", child(path, "name"));
+  if (name.empty())
+    v.required(child(path, "name"));
+  else
+    validateDns1123Subdomain(v, name, child(path, "name"));
+  std::string ns = v.string(ref, "namespace", child(path, "namespace"));
+  if (ns.empty())
+    v.required(child(path, "namespace"));
+  else
+    validateDns1123Label(v, ns, child(path, "namespace"));
+}
+
+// The volume sources of a PersistentVolume in the order ValidatePersistentVolumeSpec
+// checks them, with the field name its "more than 1 volume type" error uses.
+const std::vector<std::pair<const char*, const char*>> kPersistentVolumeSources = {
+    {"hostPath", "hostPath"},
+    {"gcePersistentDisk", "gcePersistentDisk"},
+    {"awsElasticBlockStore", "awsElasticBlockStore"},
+    {"glusterfs", "glusterfs"},
+    {"flocker", "flocker"},
+    {"nfs", "nfs"},
+    {"rbd", "rbd"},
+    {"quobyte", "quobyte"},
+    {"cephfs", "cephFS"},
+    {"iscsi", "iscsi"},
+    {"cinder", "cinder"},
+    {"fc", "fc"},
+    {"flexVolume", ""},  // counted, never refused as a second source
+    {"azureFile", "azureFile"},
+    {"vsphereVolume", "vsphereVolume"},
+    {"photonPersistentDisk", "photonPersistentDisk"},
+    {"portworxVolume", "portworxVolume"},
+    {"azureDisk", "azureDisk"},
+    {"scaleIO", "scaleIO"},
+    {"local", "local"},
+    {"storageos", "storageos"},
+    {"csi", "csi"},
+};
+
+void validatePersistentVolumeSource(Validator& v, const std::string& key, const Json& source,
+                                    const std::string& path, bool nodeAffinitySpecified) {
+  // The free-form sources (cloud and storage-system plugins) are only counted.
+  if (key == "hostPath") {
+    std::string value = v.string(source, "path", child(path, "path"));
+    if (value.empty()) {
+      v.required(child(path, "path"));
+      return;
+    }
+    validateNoBacksteps(v, value, child(path, "path"));
+    if (auto type = v.optString(source, "type", child(path, "type"));
+        type && !contains(kHostPathTypes, *type))
+      v.notSupported(child(path, "type"), *type, kHostPathTypes);
+  } else if (key == "nfs") {
+    if (v.string(source, "server", child(path, "server")).empty())
+      v.required(child(path, "server"));
+    std::string value = v.string(source, "path", child(path, "path"));
+    if (value.empty()) v.required(child(path, "path"));
+    if (value.empty() || value[0] != '/')
+      v.invalid(child(path, "path"), value, "must be an absolute path");
+  } else if (key == "local") {
+    std::string value = v.string(source, "path", child(path, "path"));
+    if (value.empty())
+      v.required(child(path, "path"));
+    else
+      validateNoBacksteps(v, value, child(path, "path"));
+    if (!nodeAffinitySpecified)
+      v.required("spec.nodeAffinity", "Local volume requires node affinity");
+  } else if (key == "csi") {
+    validateCsiDriverName(v, v.string(source, "driver", child(path, "driver")),
+                          child(path, "driver"));
+    if (v.string(source, "volumeHandle", child(path, "volumeHandle")).empty())
+      v.required(child(path, "volumeHandle"));
+    for (const char* ref : {"controllerPublishSecretRef", "controllerExpandSecretRef",
+                            "nodePublishSecretRef", "nodeExpandSecretRef"})
+      if (const Json* secret = v.object(source, ref, child(path, ref)))
+        validatePvSecretReference(v, *secret, child(path, ref));
+  }
+}
+
+// checkMountOption of pkg/volume/validation: the mount-options annotation
+// only for the volume types that take mount options.
+void validateMountOptionAnnotation(Validator& v, const Json& obj, const Json& spec) {
+  for (const char* key :
+       {"gcePersistentDisk", "awsElasticBlockStore", "glusterfs", "nfs", "rbd", "quobyte", "iscsi",
+        "cinder", "cephfs", "azureFile", "vsphereVolume", "azureDisk", "photonPersistentDisk"})
+    if (const Json* source = member(spec, key); source && !source->is_null()) return;
+  const Json& annotations = objectOr(member(objectOr(member(obj, "metadata")), "annotations"));
+  if (member(annotations, "volume.beta.kubernetes.io/mount-options"))
+    v.forbidden("metadata.annotations.volume.beta.kubernetes.io/mount-options",
+                "may not specify mount options for this volume type");
+}
+
+// Go's %#v of a core.ResourceList, quantities shown by their text.
+std::string goResourceList(const Json* capacity) {
+  if (!capacity || !capacity->is_object()) return "core.ResourceList(nil)";
+  std::string out = "core.ResourceList{";
+  bool first = true;
+  for (const auto& [name, value] : capacity->items()) {
+    if (!first) out += ", ";
+    first = false;
+    out += goQuote(name) + ":" + render(value);
+  }
+  return out + "}";
+}
+
+void validatePersistentVolume(Validator& v, const Json& obj) {
+  const std::string path = "spec";
+  const Json& spec = objectOr(v.object(obj, "spec", path));
+  validateAccessModes(v, spec, path, "");
+
+  std::string capacityPath = child(path, "capacity");
+  const Json* capacity = v.object(spec, "capacity", capacityPath);
+  if (!capacity || capacity->empty()) v.required(capacityPath);
+  if (!capacity || !member(*capacity, "storage") || capacity->size() > 1)
+    v.notSupportedRendered(capacityPath, goResourceList(capacity), {"storage"});
+  if (capacity)
+    for (const auto& [name, value] : capacity->items())
+      if (auto q = quantityAt(v, value, keyed(capacityPath, name))) {
+        if (q->value() < 0)
+          v.invalid(keyed(capacityPath, name), q->value(), "must be a valid resource quantity");
+        validatePositiveQuantity(v, *q, keyed(capacityPath, name));
+      }
+
+  std::string policy =
+      v.string(spec, "persistentVolumeReclaimPolicy", child(path, "persistentVolumeReclaimPolicy"));
+  if (!policy.empty() && !contains(kPvReclaimPolicies, policy))
+    v.notSupported(child(path, "persistentVolumeReclaimPolicy"), policy, kPvReclaimPolicies);
+
+  bool nodeAffinitySpecified = false;
+  if (const Json* affinity = v.object(spec, "nodeAffinity", child(path, "nodeAffinity"))) {
+    nodeAffinitySpecified = true;
+    std::string requiredPath = child(path, "nodeAffinity.required");
+    if (const Json* required = v.object(*affinity, "required", requiredPath))
+      validateNodeSelector(v, *required, requiredPath);
+    else
+      v.required(requiredPath, "must specify required node constraints");
+  }
+
+  int sources = 0;
+  for (const auto& [key, name] : kPersistentVolumeSources) {
+    const Json* source = member(spec, key);
+    if (!source || source->is_null()) continue;
+    if (!source->is_object()) {
+      v.typeError(child(path, key), *source, "object");
+      continue;
+    }
+    if (sources > 0 && *name) {
+      v.forbidden(child(path, name), "may not specify more than 1 volume type");
+      continue;
+    }
+    ++sources;
+    validatePersistentVolumeSource(v, key, *source, child(path, key), nodeAffinitySpecified);
+  }
+  if (sources == 0) v.required(path, "must specify a volume type");
+
+  if (const Json* hostPath = member(spec, "hostPath");
+      hostPath && cleansToRoot(stringAt(*hostPath, "path")) && policy == "Recycle")
+    v.forbidden(child(path, "persistentVolumeReclaimPolicy"),
+                "may not be 'recycle' for a hostPath mount of '/'");
+  validateClassName(v, spec, "storageClassName", child(path, "storageClassName"));
+  validateVolumeMode(v, spec, child(path, "volumeMode"));
+  std::string classPath = child(path, "volumeAttributesClassName");
+  if (auto name = v.optString(spec, "volumeAttributesClassName", classPath)) {
+    if (name->empty())
+      v.required(classPath, "an empty string is disallowed");
+    else
+      validateDns1123Subdomain(v, *name, classPath);
+    if (!member(spec, "csi"))
+      v.required(child(path, "csi"), "has to be specified when using volumeAttributesClassName");
+  }
+  validateMountOptionAnnotation(v, obj, spec);
+}
+
+// ValidateStorageClass.
+const std::vector<std::string> kStorageClassReclaimPolicies = {"Delete", "Retain"};
+const std::vector<std::string> kVolumeBindingModes = {"Immediate", "WaitForFirstConsumer"};
+constexpr size_t kMaxProvisionerParameters = 512;
+constexpr size_t kMaxProvisionerParameterSize = 256 * 1024;
+
+void validateStorageClass(Validator& v, const Json& obj) {
+  std::string provisioner = v.string(obj, "provisioner", "provisioner");
+  if (provisioner.empty()) {
+    v.required("provisioner");
+  } else {
+    std::string lower = provisioner;
+    for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& msg : isQualifiedName(lower)) v.invalid("provisioner", provisioner, msg);
+  }
+
+  auto parameters = v.stringMap(obj, "parameters", "parameters");
+  if (parameters.size() > kMaxProvisionerParameters) {
+    v.tooLong("parameters", kMaxProvisionerParameters);
+  } else {
+    size_t total = 0;
+    for (const auto& [key, value] : parameters) {
+      if (key.empty()) v.invalid("parameters", key, "field can not be empty.");
+      total += key.size() + value.size();
+    }
+    if (total > kMaxProvisionerParameterSize) v.tooLong("parameters", kMaxProvisionerParameterSize);
+  }
+
+  if (auto policy = v.optString(obj, "reclaimPolicy", "reclaimPolicy");
+      policy && !policy->empty() && !contains(kStorageClassReclaimPolicies, *policy))
+    v.notSupported("reclaimPolicy", *policy, kStorageClassReclaimPolicies);
+  if (auto mode = v.optString(obj, "volumeBindingMode", "volumeBindingMode"); !mode)
+    v.required("volumeBindingMode");
+  else if (!contains(kVolumeBindingModes, *mode))
+    v.notSupported("volumeBindingMode", *mode, kVolumeBindingModes);
+
+  // validateAllowedTopologies / ValidateTopologySelectorTerm.
+  const Json* topologies = v.array(obj, "allowedTopologies", "allowedTopologies");
+  std::vector<std::map<std::string, std::set<std::string>>> seenTerms;
+  for (size_t i = 0; topologies && i < topologies->size(); ++i) {
+    std::string termPath = index("allowedTopologies", i);
+    if (!v.isObject((*topologies)[i], termPath)) continue;
+    std::string exprsPath = child(termPath, "matchLabelExpressions");
+    std::map<std::string, std::set<std::string>> term;
+    if (const Json* exprs = v.array((*topologies)[i], "matchLabelExpressions", exprsPath)) {
+      for (size_t j = 0; j < exprs->size(); ++j) {
+        std::string exprPath = index(exprsPath, j);
+        const Json& expr = (*exprs)[j];
+        if (!v.isObject(expr, exprPath)) continue;
+        auto values = v.stringList(expr, "values", child(exprPath, "values"));
+        if (values.empty()) v.required(child(exprPath, "values"));
+        std::set<std::string> valueSet;
+        for (size_t k = 0; k < values.size(); ++k)
+          if (!valueSet.insert(values[k]).second)
+            v.duplicate(index(child(exprPath, "values"), k), goQuote(values[k]));
+        std::string key = v.string(expr, "key", child(exprPath, "key"));
+        validateQualifiedName(v, key, child(exprPath, "key"));
+        if (term.count(key)) v.duplicate(child(exprPath, "key"), goQuote(key));
+        term[key] = std::move(valueSet);
+      }
+    }
+    for (const auto& seen : seenTerms)
+      if (seen == term) v.duplicate(exprsPath, "\"\"");
+    seenTerms.push_back(std::move(term));
+  }
+}
+
+// apiequality.Semantic.DeepEqual on decoded structs: null members, empty
+// lists and empty maps equal missing ones.
+Json semantic(const Json& value) {
+  if (value.is_object()) {
+    Json out = Json::object();
+    for (const auto& [key, item] : value.items()) {
+      Json normalized = semantic(item);
+      if (normalized.is_null() || (normalized.is_structured() && normalized.empty())) continue;
+      out[key] = std::move(normalized);
+    }
+    return out;
+  }
+  if (value.is_array()) {
+    Json out = Json::array();
+    for (const auto& item : value) out.push_back(semantic(item));
+    return out;
+  }
+  return value;
+}
+
+// cmp.Diff of two structs, field by field in Go's field order: what
+// upstream appends to its "is immutable" messages (only the shape: values
+// are shown as JSON, not as Go literals).
+std::string structDiff(const char* type, const Json& before, const Json& after,
+                       const std::vector<std::pair<const char*, const char*>>& fields) {
+  auto show = [](const Json* value) {
+    if (!value || value->is_null()) return std::string("nil");
+    return value->is_string() ? goQuote(value->get<std::string>()) : value->dump();
+  };
+  std::string out = std::string("  ") + type + "{\n";
+  size_t identical = 0;
+  auto flush = [&] {
+    if (identical > 0)
+      out += "  \t... // " + std::to_string(identical) + " identical field" +
+             (identical == 1 ? "" : "s") + "\n";
+    identical = 0;
+  };
+  for (const auto& [json, go] : fields) {
+    const Json* a = member(before, json);
+    const Json* b = member(after, json);
+    if ((a ? *a : Json()) == (b ? *b : Json())) {
+      ++identical;
+      continue;
+    }
+    flush();
+    out += std::string("- \t") + go + ": " + show(a) + ",\n";
+    out += std::string("+ \t") + go + ": " + show(b) + ",\n";
+  }
+  flush();
+  return out + "  }\n";
+}
+
+const std::vector<std::pair<const char*, const char*>> kClaimSpecFields = {
+    {"accessModes", "AccessModes"},
+    {"selector", "Selector"},
+    {"resources", "Resources"},
+    {"volumeName", "VolumeName"},
+    {"storageClassName", "StorageClassName"},
+    {"volumeMode", "VolumeMode"},
+    {"dataSource", "DataSource"},
+    {"dataSourceRef", "DataSourceRef"},
+    {"volumeAttributesClassName", "VolumeAttributesClassName"},
+};
+
+// The internal core.PersistentVolumeSource's field order.
+const std::vector<std::pair<const char*, const char*>> kVolumeSourceFields = {
+    {"gcePersistentDisk", "GCEPersistentDisk"},
+    {"awsElasticBlockStore", "AWSElasticBlockStore"},
+    {"hostPath", "HostPath"},
+    {"glusterfs", "Glusterfs"},
+    {"nfs", "NFS"},
+    {"rbd", "RBD"},
+    {"quobyte", "Quobyte"},
+    {"iscsi", "ISCSI"},
+    {"flexVolume", "FlexVolume"},
+    {"cinder", "Cinder"},
+    {"cephfs", "CephFS"},
+    {"fc", "FC"},
+    {"flocker", "Flocker"},
+    {"azureFile", "AzureFile"},
+    {"vsphereVolume", "VsphereVolume"},
+    {"azureDisk", "AzureDisk"},
+    {"photonPersistentDisk", "PhotonPersistentDisk"},
+    {"portworxVolume", "PortworxVolume"},
+    {"scaleIO", "ScaleIO"},
+    {"local", "Local"},
+    {"storageos", "StorageOS"},
+    {"csi", "CSI"},
+};
+
+const char* const kBetaStorageClassAnnotation = "volume.beta.kubernetes.io/storage-class";
+
+// A string field that may be nil (Go *string): nullopt when absent or null.
+std::optional<std::string> optionalString(const Json& obj, const char* key) {
+  const Json* value = member(obj, key);
+  if (!value || !value->is_string()) return std::nullopt;
+  return value->get<std::string>();
+}
+
+std::optional<std::string> annotation(const Json& obj, const char* key) {
+  return optionalString(objectOr(member(objectOr(member(obj, "metadata")), "annotations")), key);
+}
+
+// The "storage" request of a claim spec, zero when there is none.
+Quantity storageRequest(const Json& spec) {
+  const Json& requests = objectOr(member(objectOr(member(spec, "resources")), "requests"));
+  if (const Json* storage = member(requests, "storage"))
+    if (auto q = Quantity::fromJson(*storage)) return *q;
+  return *Quantity::parse("0");
+}
+
+// ValidatePersistentVolumeClaimUpdate, with RecoverVolumeExpansionFailure
+// (beta, on in 1.32) and VolumeAttributesClass enabled.
+void validatePersistentVolumeClaimUpdate(Validator& v, const Json& obj, const Json& old) {
+  const Json& spec = objectOr(member(obj, "spec"));
+  const Json& oldSpec = objectOr(member(old, "spec"));
+  Json next = semantic(spec), before = semantic(oldSpec);
+  // The binder may set volumeName once.
+  if (stringAt(oldSpec, "volumeName").empty()) {
+    before.erase("volumeName");
+    if (auto name = member(next, "volumeName")) before["volumeName"] = *name;
+  }
+  // A class may be named once: from the beta annotation, or from nothing.
+  auto oldAnnotation = annotation(old, kBetaStorageClassAnnotation);
+  auto newAnnotation = annotation(obj, kBetaStorageClassAnnotation);
+  auto oldClass = optionalString(oldSpec, "storageClassName");
+  auto newClass = optionalString(spec, "storageClassName");
+  if (oldAnnotation && !oldClass && newClass && *newClass == *oldAnnotation &&
+      (!newAnnotation || *newAnnotation == *oldAnnotation)) {
+    next.erase("storageClassName");
+  } else {
+    if (newAnnotation.value_or("") != oldAnnotation.value_or(""))
+      v.invalid(std::string("metadata.annotations.") + kBetaStorageClassAnnotation,
+                newAnnotation.value_or(""), "field is immutable");
+    if (newClass && !oldClass && (!oldAnnotation || *newClass == *oldAnnotation))
+      next.erase("storageClassName");
+  }
+  // Bound claims may resize and change their volume attributes class.
+  bool bound = stringAt(objectOr(member(obj, "status")), "phase") == "Bound";
+  if (bound) {
+    for (Json* side : {&next, &before})
+      if (auto resources = side->find("resources"); resources != side->end())
+        if (auto requests = resources->find("requests"); requests != resources->end())
+          requests->erase("storage");
+    next.erase("volumeAttributesClassName");
+    before.erase("volumeAttributesClassName");
+    for (Json* side : {&next, &before})
+      if (auto resources = side->find("resources"); resources != side->end())
+        *resources = semantic(*resources);
+  }
+  if (next != before)
+    v.forbidden("spec",
+                "spec is immutable after creation except resources.requests and "
+                "volumeAttributesClassName for bound claims\n" +
+                    structDiff("core.PersistentVolumeClaimSpec", before, next, kClaimSpecFields));
+
+  Quantity newSize = storageRequest(spec), oldSize = storageRequest(oldSpec);
+  if (newSize.compare(oldSize) < 0) {
+    Quantity statusSize = *Quantity::parse("0");
+    const Json& capacity = objectOr(member(objectOr(member(old, "status")), "capacity"));
+    if (const Json* storage = member(capacity, "storage"))
+      if (auto q = Quantity::fromJson(*storage)) statusSize = *q;
+    if (newSize.compare(statusSize) <= 0)
+      v.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity");
+  }
+
+  auto mode = optionalString(spec, "volumeMode"), oldMode = optionalString(oldSpec, "volumeMode");
+  if (mode != oldMode) v.invalid("volumeMode", mode.value_or("null"), "field is immutable");
+
+  auto attributes = optionalString(spec, "volumeAttributesClassName");
+  auto oldAttributes = optionalString(oldSpec, "volumeAttributesClassName");
+  if (oldAttributes && attributes != oldAttributes) {
+    if (!attributes)
+      v.forbidden("spec.volumeAttributesClassName",
+                  "update from non-nil value to nil is forbidden");
+    else if (attributes->empty())
+      v.forbidden("spec.volumeAttributesClassName",
+                  "update from non-nil value to an empty string is forbidden");
+  }
+}
+
+// ValidatePersistentVolumeUpdate.
+void validatePersistentVolumeUpdate(Validator& v, const Json& obj, const Json& old) {
+  const Json& spec = objectOr(member(obj, "spec"));
+  const Json& oldSpec = objectOr(member(old, "spec"));
+  Json source = Json::object(), oldSource = Json::object();
+  for (const auto& [key, go] : kVolumeSourceFields) {
+    if (const Json* s = member(spec, key)) source[key] = semantic(*s);
+    if (const Json* s = member(oldSpec, key)) oldSource[key] = semantic(*s);
+  }
+  // A CSI volume may gain a controllerExpandSecretRef.
+  if (oldSource.contains("csi") && source.contains("csi") &&
+      !oldSource["csi"].contains("controllerExpandSecretRef"))
+    source["csi"].erase("controllerExpandSecretRef");
+  if (source != oldSource)
+    v.forbidden(
+        "spec.persistentvolumesource",
+        "spec.persistentvolumesource is immutable after creation\n" +
+            structDiff("core.PersistentVolumeSource", oldSource, source, kVolumeSourceFields));
+  auto mode = optionalString(spec, "volumeMode"), oldMode = optionalString(oldSpec, "volumeMode");
+  if (mode != oldMode) v.invalid("volumeMode", mode.value_or("null"), "field is immutable");
+  const Json* affinity = member(spec, "nodeAffinity");
+  const Json* oldAffinity = member(oldSpec, "nodeAffinity");
+  if (oldAffinity && !oldAffinity->is_null() &&
+      semantic(affinity ? *affinity : Json()) != semantic(*oldAffinity))
+    v.invalidRendered("nodeAffinity", affinity ? render(*affinity) : "null", "field is immutable");
+  if (optionalString(oldSpec, "volumeAttributesClassName") &&
+      !optionalString(spec, "volumeAttributesClassName"))
+    v.forbidden("spec.volumeAttributesClassName", "update from non-nil value to nil is forbidden");
+}
+
+// ValidateStorageClassUpdate.
+void validateStorageClassUpdate(Validator& v, const Json& obj, const Json& old) {
+  if (semantic(objectOr(member(obj, "parameters"))) !=
+      semantic(objectOr(member(old, "parameters"))))
+    v.forbidden("parameters", "updates to parameters are forbidden.");
+  if (stringAt(obj, "provisioner") != stringAt(old, "provisioner"))
+    v.forbidden("provisioner", "updates to provisioner are forbidden.");
+  if (stringAt(obj, "reclaimPolicy") != stringAt(old, "reclaimPolicy"))
+    v.forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden.");
+  auto mode = optionalString(obj, "volumeBindingMode");
+  if (mode != optionalString(old, "volumeBindingMode"))
+    v.invalid("volumeBindingMode", mode.value_or("null"), "field is immutable");
+}
+
 void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& obj,
                         const Json& old) {
   const Json& spec = objectOr(member(obj, "spec"));
@@ -2430,6 +3117,12 @@ void validateKindUpdate(Validator& v, const ResourceInfo& resource, const Json& 
   } else if (kind == "EndpointSlice") {
     validateImmutableString(v, stringAt(obj, "addressType"), stringAt(old, "addressType"),
                             "addressType");
+  } else if (kind == "PersistentVolumeClaim") {
+    validatePersistentVolumeClaimUpdate(v, obj, old);
+  } else if (kind == "PersistentVolume") {
+    validatePersistentVolumeUpdate(v, obj, old);
+  } else if (kind == "StorageClass") {
+    validateStorageClassUpdate(v, obj, old);
   } else if (kind == "Node") {
     std::string cidr = stringAt(spec, "podCIDR"), oldCidr = stringAt(oldSpec, "podCIDR");
     if (!oldCidr.empty() && cidr != oldCidr)
@@ -2515,6 +3208,12 @@ std::vector<core::Cause> validateObject(const ResourceInfo& resource, const Json
     validateJob(v, obj);
   else if (kind == "CronJob")
     validateCronJob(v, obj, old);
+  else if (kind == "PersistentVolumeClaim")
+    validatePersistentVolumeClaim(v, obj);
+  else if (kind == "PersistentVolume")
+    validatePersistentVolume(v, obj);
+  else if (kind == "StorageClass")
+    validateStorageClass(v, obj);
   return std::move(v.causes);
 }
 

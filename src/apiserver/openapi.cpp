@@ -81,6 +81,16 @@ std::string_view kindDescription(std::string_view kind) {
        "urls, load balance traffic, terminate SSL, offer name based virtual hosting etc."},
       {"IngressClass",
        "IngressClass represents the class of the Ingress, referenced by the Ingress Spec."},
+      {"PersistentVolumeClaim",
+       "PersistentVolumeClaim is a user's request for and claim to a persistent volume"},
+      {"PersistentVolume",
+       "PersistentVolume (PV) is a storage resource provisioned by an administrator. It is "
+       "analogous to a node. More info: "
+       "https://kubernetes.io/docs/concepts/storage/persistent-volumes"},
+      {"StorageClass",
+       "StorageClass describes the parameters for a class of storage for which PersistentVolumes "
+       "can be dynamically provisioned.\n\nStorageClasses are non-namespaced; the name of the "
+       "storage class according to etcd is in ObjectMeta.Name."},
       {"Deployment", "Deployment enables declarative updates for Pods and ReplicaSets."},
       {"ReplicaSet",
        "ReplicaSet ensures that a specified number of pod replicas are running at any given time."},

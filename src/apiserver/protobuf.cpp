@@ -44,7 +44,7 @@ const char* wireTypeName(int wire) {
   return "invalid";
 }
 
-// Singular pointer fields (*int32, *int64, *bool, *IntOrString) whose zero
+// Singular pointer fields (*int32, *int64, *bool, *string, *IntOrString) whose zero
 // value means something, unlike the non-pointer fields gogo-protobuf writes
 // even when empty (see protobuf.h), as "<message>.<json name>" from
 // k8s.io/api types.go. ScaleSpec.replicas is not a pointer, but a Scale
@@ -117,6 +117,15 @@ constexpr std::string_view kZeroMeaningful[] = {
     "JobSpec.ttlSecondsAfterFinished",
     "JobSpec.suspend",
     "JobSpec.manualSelector",
+    // storageClassName: "" asks for no class, unlike a missing one.
+    "PersistentVolumeClaimSpec.storageClassName",
+    "PersistentVolumeClaimSpec.volumeMode",
+    "PersistentVolumeClaimSpec.volumeAttributesClassName",
+    "PersistentVolumeSpec.volumeMode",
+    "PersistentVolumeSpec.volumeAttributesClassName",
+    "StorageClass.reclaimPolicy",
+    "StorageClass.allowVolumeExpansion",
+    "StorageClass.volumeBindingMode",
 };
 
 bool zeroIsMeaningful(const Message& message, std::string_view json) {

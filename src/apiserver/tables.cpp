@@ -9,6 +9,7 @@
 
 #include "api/custom_resource.h"
 #include "api/object.h"
+#include "api/quantity.h"
 #include "apiextensions/jsonpath.h"
 #include "apiserver/handler.h"
 
@@ -200,6 +201,10 @@ constexpr const char* kJobSelectorDoc =
     "A label query over pods that should match the pod count. Normally, the system sets this "
     "field for you. More info: "
     "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
+
+constexpr const char* kClaimVolumeModeDoc =
+    "volumeMode defines what type of volume is required by the claim. Value of Filesystem is "
+    "implied when not included in claim spec.";
 
 const Column kName{"Name", "string", "name", 0, kNameDoc};
 const Column kAge{"Age", "string", "", 0, kAgeDoc};
@@ -429,6 +434,67 @@ std::vector<Column> columnsOf(const std::string& kind) {
              "requested directly using the TokenRequest API, or service account token secrets "
              "can be manually created. More info: "
              "https://kubernetes.io/docs/concepts/configuration/secret"},
+            kAge};
+  if (kind == "PersistentVolumeClaim")
+    return {
+        kName,
+        {"Status", "string", "", 0, "phase represents the current phase of PersistentVolumeClaim."},
+        {"Volume", "string", "", 0,
+         "volumeName is the binding reference to the PersistentVolume backing this claim."},
+        {"Capacity", "string", "", 0,
+         "capacity represents the actual resources of the underlying volume."},
+        {"Access Modes", "string", "", 0,
+         "accessModes contains the actual access modes the volume backing the PVC has. More "
+         "info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1"},
+        {"StorageClass", "string", "", 0, "StorageClass of the pvc"},
+        {"VolumeAttributesClass", "string", "", 0, "VolumeAttributesClass of the pvc"},
+        kAge,
+        {"VolumeMode", "string", "", 1, kClaimVolumeModeDoc}};
+  if (kind == "PersistentVolume")
+    return {kName,
+            {"Capacity", "string", "", 0,
+             "capacity is the description of the persistent volume's resources and capacity. More "
+             "info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity"},
+            {"Access Modes", "string", "", 0,
+             "accessModes contains all ways the volume can be mounted. More info: "
+             "https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes"},
+            {"Reclaim Policy", "string", "", 0,
+             "persistentVolumeReclaimPolicy defines what happens to a persistent volume when "
+             "released from its claim. Valid options are Retain (default for manually created "
+             "PersistentVolumes), Delete (default for dynamically provisioned PersistentVolumes), "
+             "and Recycle (deprecated). Recycle must be supported by the volume plugin underlying "
+             "this PersistentVolume. More info: "
+             "https://kubernetes.io/docs/concepts/storage/persistent-volumes#reclaiming"},
+            {"Status", "string", "", 0,
+             "phase indicates if a volume is available, bound to a claim, or released by a claim. "
+             "More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#phase"},
+            {"Claim", "string", "", 0,
+             "claimRef is part of a bi-directional binding between PersistentVolume and "
+             "PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the "
+             "authoritative bind between PV and PVC. More info: "
+             "https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding"},
+            {"StorageClass", "string", "", 0, "StorageClass of the pv"},
+            {"VolumeAttributesClass", "string", "", 0, "VolumeAttributesClass of the pv"},
+            {"Reason", "string", "", 0,
+             "reason is a brief CamelCase string that describes any failure and is meant for "
+             "machine parsing and tidy display in the CLI."},
+            kAge,
+            {"VolumeMode", "string", "", 1,
+             "volumeMode defines if a volume is intended to be used with a formatted filesystem or "
+             "to remain in raw block state. Value of Filesystem is implied when not included in "
+             "spec."}};
+  if (kind == "StorageClass")
+    return {kName,
+            {"Provisioner", "string", "", 0, "provisioner indicates the type of the provisioner."},
+            {"ReclaimPolicy", "string", "", 0,
+             "reclaimPolicy controls the reclaimPolicy for dynamically provisioned "
+             "PersistentVolumes of this storage class. Defaults to Delete."},
+            {"VolumeBindingMode", "string", "", 0,
+             "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and "
+             "bound.  When unset, VolumeBindingImmediate is used. This field is only honored by "
+             "servers that enable the VolumeScheduling feature."},
+            {"AllowVolumeExpansion", "string", "", 0,
+             "allowVolumeExpansion shows whether the storage class allow volume expand."},
             kAge};
   // upstream's default table convertor for kinds without a printer
   return {kName, {"Created At", "date", "", 0, kAgeDoc}};
@@ -925,6 +991,89 @@ Json eventCells(const Json& event, long long now) {
                       firstSeen, count, name(event)});
 }
 
+// ----------------------------------------------------------------- storage
+
+// helper.GetAccessModesAsString: abbreviations in a fixed order, each once.
+std::string accessModes(const Json& modes) {
+  std::set<std::string> present;
+  for (const Json& mode : items(modes)) present.insert(text(mode));
+  std::vector<std::string> out;
+  for (auto [mode, abbreviation] :
+       {std::pair{"ReadWriteOnce", "RWO"}, std::pair{"ReadOnlyMany", "ROX"},
+        std::pair{"ReadWriteMany", "RWX"}, std::pair{"ReadWriteOncePod", "RWOP"}})
+    if (present.count(mode)) out.push_back(abbreviation);
+  return join(out, ",");
+}
+
+// A quantity as Quantity.String() prints it; a missing one is zero.
+std::string quantityText(const Json& value) {
+  if (value.is_null()) return "0";
+  if (auto q = api::Quantity::fromJson(value)) return q->toString();
+  return text(value);
+}
+
+// An optional string (a Go *string): "<unset>" when nil.
+std::string orUnset(const Json& value) { return value.is_string() ? text(value) : "<unset>"; }
+
+// Deleting objects show as Terminating, as printPersistentVolume(Claim) do.
+std::string volumePhase(const Json& obj) {
+  if (!at(obj, {"metadata", "deletionTimestamp"}).is_null()) return "Terminating";
+  return text(at(obj, {"status", "phase"}));
+}
+
+// helper.GetPersistentVolumeClaimClass / GetPersistentVolumeClass: the beta
+// annotation wins over spec.storageClassName.
+std::string storageClassOf(const Json& obj) {
+  const Json& annotation =
+      at(obj, {"metadata", "annotations", "volume.beta.kubernetes.io/storage-class"});
+  if (annotation.is_string()) return text(annotation);
+  return text(at(obj, {"spec", "storageClassName"}));
+}
+
+Json persistentVolumeClaimCells(const Json& pvc, long long now) {
+  const Json& spec = at(pvc, {"spec"});
+  std::string volume = text(at(spec, {"volumeName"}));
+  std::string capacity, modes;
+  if (!volume.empty()) {  // what a claim has, it has once bound
+    modes = accessModes(at(pvc, {"status", "accessModes"}));
+    capacity = quantityText(at(pvc, {"status", "capacity", "storage"}));
+  }
+  return Json::array({name(pvc), volumePhase(pvc), volume, capacity, modes, storageClassOf(pvc),
+                      orUnset(at(spec, {"volumeAttributesClassName"})), age(pvc, now),
+                      orUnset(at(spec, {"volumeMode"}))});
+}
+
+Json persistentVolumeCells(const Json& pv, long long now) {
+  const Json& spec = at(pv, {"spec"});
+  std::string claim;
+  if (const Json& ref = at(spec, {"claimRef"}); ref.is_object())
+    claim = text(at(ref, {"namespace"})) + "/" + text(at(ref, {"name"}));
+  return Json::array(
+      {name(pv), quantityText(at(spec, {"capacity", "storage"})),
+       accessModes(at(spec, {"accessModes"})), text(at(spec, {"persistentVolumeReclaimPolicy"})),
+       volumePhase(pv), claim, storageClassOf(pv), orUnset(at(spec, {"volumeAttributesClassName"})),
+       text(at(pv, {"status", "reason"})), age(pv, now), orUnset(at(spec, {"volumeMode"}))});
+}
+
+// storageutil.IsDefaultAnnotation: the GA or the beta annotation.
+bool isDefaultStorageClass(const Json& sc) {
+  const Json& annotations = at(sc, {"metadata", "annotations"});
+  return text(at(annotations, {"storageclass.kubernetes.io/is-default-class"})) == "true" ||
+         text(at(annotations, {"storageclass.beta.kubernetes.io/is-default-class"})) == "true";
+}
+
+Json storageClassCells(const Json& sc, long long now) {
+  std::string displayName = name(sc);
+  if (isDefaultStorageClass(sc)) displayName += " (default)";
+  const Json& policy = at(sc, {"reclaimPolicy"});
+  const Json& mode = at(sc, {"volumeBindingMode"});
+  const Json& expansion = at(sc, {"allowVolumeExpansion"});
+  return Json::array({displayName, text(at(sc, {"provisioner"})),
+                      policy.is_string() ? text(policy) : "Delete",
+                      mode.is_string() ? text(mode) : "Immediate",
+                      expansion.is_boolean() && expansion.get<bool>(), age(sc, now)});
+}
+
 Json cellsOf(const std::string& kind, const Json& obj, long long now) {
   if (kind == "Pod") return podCells(obj, now);
   if (kind == "Service") return serviceCells(obj, now);
@@ -954,6 +1103,9 @@ Json cellsOf(const std::string& kind, const Json& obj, long long now) {
   if (kind == "CronJob") return cronJobCells(obj, now);
   if (kind == "ServiceAccount")
     return Json::array({name(obj), int64_t(items(at(obj, {"secrets"})).size()), age(obj, now)});
+  if (kind == "PersistentVolumeClaim") return persistentVolumeClaimCells(obj, now);
+  if (kind == "PersistentVolume") return persistentVolumeCells(obj, now);
+  if (kind == "StorageClass") return storageClassCells(obj, now);
   return Json::array({name(obj), text(at(obj, {"metadata", "creationTimestamp"}))});
 }
 

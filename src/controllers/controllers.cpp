@@ -5,6 +5,7 @@
 
 #include "api/object.h"
 #include "controllers/default_ingress_class.h"
+#include "controllers/default_storage_class.h"
 #include "controllers/runtime.h"
 #include "controllers/service_accounts.h"
 #include "controllers/service_allocator.h"
@@ -53,7 +54,8 @@ core::Status createIfMissing(registry::Registry& registry, const ResourceInfo& r
   return created.takeError();
 }
 
-// The namespaces and the `kubernetes` Service every cluster has.
+// The namespaces, the `kubernetes` Service and the default StorageClass
+// `standard` every cluster has.
 core::Status ensureBuiltins(registry::Registry& registry, const std::string& firstServiceIp) {
   for (const char* name : {"default", "kube-system", "kube-public"}) {
     auto st = createIfMissing(
@@ -76,7 +78,13 @@ core::Status ensureBuiltins(registry::Registry& registry, const std::string& fir
         {"ports",
          Json::array(
              {{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", 6443}}})}}}};
-  return createIfMissing(registry, api::resource("Service"), "default", std::move(kubernetes));
+  if (auto st =
+          createIfMissing(registry, api::resource("Service"), "default", std::move(kubernetes));
+      !st.ok())
+    return st;
+  // Only when missing: an administrator may have changed or replaced it
+  // (one deleted on purpose comes back at the next server start).
+  return createIfMissing(registry, api::resource("StorageClass"), "", standardStorageClass());
 }
 
 }  // namespace
@@ -93,6 +101,7 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
   (*allocator)->rebuild(*services);
   registry.addAdmissionHook(*allocator);
   registry.addAdmissionHook(std::make_shared<DefaultIngressClass>(registry));
+  registry.addAdmissionHook(std::make_shared<DefaultStorageClass>(registry));
   registry.addAdmissionHook(std::make_shared<ServiceAccountAdmission>(registry));
 
   if (auto st = ensureBuiltins(registry, (*allocator)->firstServiceIp()); !st.ok())

@@ -38,9 +38,11 @@ class Manager {
 };
 
 // Installs the admission hooks on `registry` (allocators rebuilt from what is
-// stored, so nothing leaks across restarts), makes sure the built-in objects
-// exist (namespaces default, kube-system, kube-public; the `kubernetes`
-// Service at the first service IP), then starts the controller threads.
+// stored, so nothing leaks across restarts; DefaultIngressClass,
+// DefaultStorageClass, ServiceAccount), makes sure the built-in objects exist
+// (namespaces default, kube-system, kube-public; the `kubernetes` Service at
+// the first service IP; the default StorageClass `standard`), then starts the
+// controller threads.
 core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config);
 
 }  // namespace podnet::controllers

@@ -242,6 +242,31 @@ core::Status checkTypeAndNamespace(const ResourceInfo& resource, std::string_vie
   return core::Ok{};
 }
 
+bool isPersistentVolume(const ResourceInfo& resource) {
+  return !resource.custom && resource.group.empty() && resource.kind == "PersistentVolume";
+}
+
+// The PersistentVolume status strategy: status.lastPhaseTransitionTime
+// follows status.phase unless the writer sets it.
+void stampPhaseTransition(const Json& current, Json& next) {
+  if (!next.contains("status") || !next["status"].is_object()) return;
+  Json& status = next["status"];
+  const Json& before = current.value("status", Json::object());
+  std::string phase = api::getString(next, "/status/phase"_json_pointer);
+  std::string oldPhase = api::getString(current, "/status/phase"_json_pointer);
+  const Json* oldTime = before.is_object() && before.contains("lastPhaseTransitionTime")
+                            ? &before["lastPhaseTransitionTime"]
+                            : nullptr;
+  bool unset =
+      !status.contains("lastPhaseTransitionTime") || status["lastPhaseTransitionTime"].is_null();
+  if (phase == oldPhase && unset) {
+    if (oldTime) status["lastPhaseTransitionTime"] = *oldTime;
+  } else if (phase != oldPhase &&
+             (unset || (oldTime && status["lastPhaseTransitionTime"] == *oldTime))) {
+    status["lastPhaseTransitionTime"] = api::nowRfc3339();
+  }
+}
+
 }  // namespace
 
 Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns, Json obj,
@@ -285,6 +310,11 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
   if (resource.hasStatus && resource.kind != "Node" && resource.kind != "Namespace") {
     obj.erase("status");
     if (resource.kind == "Pod") obj["status"] = {{"phase", "Pending"}};
+    // PersistentVolumeLastPhaseTransitionTime (GA in 1.31): a new volume has
+    // been Pending since it was created.
+    if (isPersistentVolume(resource))
+      obj["status"] = {{"phase", "Pending"},
+                       {"lastPhaseTransitionTime", meta["creationTimestamp"]}};
   }
   api::applyDefaults(resource, obj);
 
@@ -401,6 +431,7 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
         next["status"] = obj["status"];
       else
         next.erase("status");
+      if (isPersistentVolume(resource)) stampPhaseTransition(current, next);
     } else {
       next = obj;
       // The main resource never changes status of kinds that have a status

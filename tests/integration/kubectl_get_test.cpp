@@ -556,7 +556,7 @@ TEST_F(KubectlGet, ShortNamesNameTheSameResources) {
       {"svc", "services"},  {"ep", "endpoints"},       {"netpol", "networkpolicies"},
       {"ing", "ingresses"}, {"deploy", "deployments"}, {"rs", "replicasets"},
       {"po", "pods"},       {"ns", "namespaces"},      {"no", "nodes"},
-      {"cm", "configmaps"}};
+      {"cm", "configmaps"}, {"sc", "storageclasses"}};
   for (const auto& [shortName, plural] : pairs) {
     std::string viaShort = get(shortName + " -o name");
     std::string viaPlural = get(plural + " -o name");

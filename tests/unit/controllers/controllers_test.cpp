@@ -151,6 +151,60 @@ TEST_F(ControllersTest, BuiltinsExist) {
   Json kubernetes = get("Service", "default", "kubernetes");
   EXPECT_EQ(kubernetes["spec"]["clusterIP"], "10.96.0.1");
   EXPECT_EQ(kubernetes["spec"]["ports"][0]["targetPort"], 6443);
+  Json standard = get("StorageClass", "", "standard");
+  EXPECT_EQ(standard["provisioner"], "podnet.io/local-path");
+  EXPECT_EQ(standard["reclaimPolicy"], "Delete");
+  EXPECT_EQ(standard["volumeBindingMode"], "WaitForFirstConsumer");
+  EXPECT_EQ(standard["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+            "true");
+}
+
+// DefaultStorageClass admission: a classless claim gets the default class
+// (the newest of several); an explicit class, "" included, or the beta
+// annotation is left alone. The built-in `standard` class comes back at the next
+// start when deleted.
+TEST_F(ControllersTest, ClaimsWithoutClassGetTheDefaultStorageClass) {
+  auto claim = [](const std::string& name, Json spec = Json::object()) {
+    spec["accessModes"] = {"ReadWriteOnce"};
+    spec["resources"] = {{"requests", {{"storage", "1Gi"}}}};
+    return Json{{"apiVersion", "v1"},
+                {"kind", "PersistentVolumeClaim"},
+                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"spec", spec}};
+  };
+  Json plain = create("PersistentVolumeClaim", "default", claim("plain"));
+  EXPECT_EQ(plain["spec"]["storageClassName"], "standard");
+  EXPECT_EQ(plain["status"]["phase"], "Pending");
+  Json none = create("PersistentVolumeClaim", "default", claim("none", {{"storageClassName", ""}}));
+  EXPECT_EQ(none["spec"]["storageClassName"], "");
+  Json fast =
+      create("PersistentVolumeClaim", "default", claim("fast", {{"storageClassName", "fast"}}));
+  EXPECT_EQ(fast["spec"]["storageClassName"], "fast");
+  Json beta = claim("beta");
+  beta["metadata"]["annotations"] = {{"volume.beta.kubernetes.io/storage-class", "slow"}};
+  EXPECT_FALSE(
+      create("PersistentVolumeClaim", "default", beta)["spec"].contains("storageClassName"));
+
+  // A second default, created later, wins.
+  std::this_thread::sleep_for(1100ms);  // creationTimestamp has seconds precision
+  create("StorageClass", "",
+         {{"apiVersion", "storage.k8s.io/v1"},
+          {"kind", "StorageClass"},
+          {"metadata",
+           {{"name", "premium"},
+            {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
+          {"provisioner", "example.com/premium"}});
+  EXPECT_EQ(create("PersistentVolumeClaim", "default", claim("later"))["spec"]["storageClassName"],
+            "premium");
+
+  // No default left: the claim stays classless.
+  for (const char* name : {"standard", "premium"})
+    ASSERT_TRUE(registry_->remove(api::resource("StorageClass"), "", name).ok());
+  EXPECT_FALSE(create("PersistentVolumeClaim", "default", claim("orphan"))["spec"].contains(
+      "storageClassName"));
+  // The built-in class comes back at the next start.
+  restart();
+  EXPECT_EQ(get("StorageClass", "", "standard")["provisioner"], "podnet.io/local-path");
 }
 
 TEST_F(ControllersTest, ClusterIpsAllocatedRefusedAndKeptAcrossRestart) {

@@ -318,3 +318,73 @@ TEST_F(RegistryTest, BindingSetsNodeNameOnce) {
 
 }  // namespace
 }  // namespace podnet::registry
+
+namespace podnet::registry {
+namespace {
+
+// The PersistentVolume strategies: a new volume is Pending since its
+// creation, and status.lastPhaseTransitionTime follows status.phase.
+TEST_F(RegistryTest, PersistentVolumePhaseTransitionTime) {
+  const auto& pvs = api::resource("PersistentVolume");
+  Json pv = {{"apiVersion", "v1"},
+             {"kind", "PersistentVolume"},
+             {"metadata", {{"name", "pv1"}}},
+             {"spec",
+              {{"capacity", {{"storage", "1Gi"}}},
+               {"accessModes", {"ReadWriteOnce"}},
+               {"hostPath", {{"path", "/data"}}}}},
+             {"status", {{"phase", "Bound"}}}};  // not the creator's to set
+  auto created = registry_->create(pvs, "", pv);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ((*created)["status"]["phase"], "Pending");
+  EXPECT_EQ((*created)["status"]["lastPhaseTransitionTime"],
+            (*created)["metadata"]["creationTimestamp"]);
+
+  // Same phase, no time: the old one stays.
+  Json same = *created;
+  same["status"] = {{"phase", "Pending"}, {"message", "waiting"}};
+  auto kept = registry_->update(pvs, "", same, {.subresource = "status"});
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ((*kept)["status"]["lastPhaseTransitionTime"],
+            (*created)["status"]["lastPhaseTransitionTime"]);
+
+  // A new phase with the old time: stamped now.
+  Json available = *kept;
+  available["status"]["phase"] = "Available";
+  auto moved = registry_->update(pvs, "", available, {.subresource = "status"});
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_EQ((*moved)["status"]["phase"], "Available");
+  EXPECT_TRUE((*moved)["status"]["lastPhaseTransitionTime"].is_string());
+  EXPECT_GE((*moved)["status"]["lastPhaseTransitionTime"].get<std::string>(),
+            (*created)["status"]["lastPhaseTransitionTime"].get<std::string>());
+
+  // A time the writer sets is kept.
+  Json released = *moved;
+  released["status"] = {{"phase", "Released"}, {"lastPhaseTransitionTime", "2030-01-01T00:00:00Z"}};
+  auto set = registry_->update(pvs, "", released, {.subresource = "status"});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ((*set)["status"]["lastPhaseTransitionTime"], "2030-01-01T00:00:00Z");
+}
+
+// A claim reads back Pending, and its spec may change only as upstream allows.
+TEST_F(RegistryTest, PersistentVolumeClaimIsPendingAndItsSpecImmutable) {
+  const auto& pvcs = api::resource("PersistentVolumeClaim");
+  Json pvc = {
+      {"metadata", {{"name", "data"}}},
+      {"spec",
+       {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  auto created = registry_->create(pvcs, "default", pvc);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ((*created)["status"], Json({{"phase", "Pending"}}));
+  EXPECT_EQ((*created)["spec"]["volumeMode"], "Filesystem");
+  Json changed = *created;
+  changed["spec"]["accessModes"] = {"ReadWriteMany"};
+  auto refused = registry_->update(pvcs, "default", changed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, 422);
+  EXPECT_NE(refused.error().message.find("spec is immutable after creation"), std::string::npos)
+      << refused.error().message;
+}
+
+}  // namespace
+}  // namespace podnet::registry
