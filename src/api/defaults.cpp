@@ -479,11 +479,13 @@ Json referenceCopy(const Json& from) {
   return out;
 }
 
-// pvcutil.EnforceDataSourceBackwardsCompatibility and NormalizeDataSources
-// (the registry's PrepareForCreate/Update): dataSource only names a
-// PersistentVolumeClaim or a VolumeSnapshot, and dataSource and
-// dataSourceRef mirror each other when one of them is missing.
+// pvcutil.DropDisabledFields, EnforceDataSourceBackwardsCompatibility and
+// NormalizeDataSources (the registry's PrepareForCreate/Update): no
+// dataSourceRef.namespace (CrossNamespaceVolumeDataSource is alpha, off in
+// 1.32), dataSource only names a PersistentVolumeClaim or a VolumeSnapshot,
+// and dataSource and dataSourceRef mirror each other when one is missing.
 void normalizeDataSources(Json& spec) {
+  if (Json* ref = existingObject(spec, "dataSourceRef")) ref->erase("namespace");
   if (Json* source = existingObject(spec, "dataSource")) {
     std::string group = stringOf(*source, "apiGroup"), kind = stringOf(*source, "kind");
     bool allowed = (group.empty() && kind == "PersistentVolumeClaim") ||

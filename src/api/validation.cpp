@@ -2924,6 +2924,13 @@ const std::vector<std::pair<const char*, const char*>> kVolumeSourceFields = {
 
 const char* const kBetaStorageClassAnnotation = "volume.beta.kubernetes.io/storage-class";
 
+// The member at `key` when it is an object, else an empty one: the update
+// rules below edit copies of these, so a mistyped field must not reach them.
+const Json& objectIn(const Json& obj, const char* key) {
+  const Json* value = member(obj, key);
+  return value && value->is_object() ? *value : emptyObject();
+}
+
 // A string field that may be nil (Go *string): nullopt when absent or null.
 std::optional<std::string> optionalString(const Json& obj, const char* key) {
   const Json* value = member(obj, key);
@@ -2946,8 +2953,8 @@ Quantity storageRequest(const Json& spec) {
 // ValidatePersistentVolumeClaimUpdate, with RecoverVolumeExpansionFailure
 // (beta, on in 1.32) and VolumeAttributesClass enabled.
 void validatePersistentVolumeClaimUpdate(Validator& v, const Json& obj, const Json& old) {
-  const Json& spec = objectOr(member(obj, "spec"));
-  const Json& oldSpec = objectOr(member(old, "spec"));
+  const Json& spec = objectIn(obj, "spec");
+  const Json& oldSpec = objectIn(old, "spec");
   Json next = semantic(spec), before = semantic(oldSpec);
   // The binder may set volumeName once.
   if (stringAt(oldSpec, "volumeName").empty()) {
@@ -2974,7 +2981,8 @@ void validatePersistentVolumeClaimUpdate(Validator& v, const Json& obj, const Js
   if (bound) {
     for (Json* side : {&next, &before})
       if (auto resources = side->find("resources"); resources != side->end())
-        if (auto requests = resources->find("requests"); requests != resources->end())
+        if (auto requests = resources->find("requests");
+            requests != resources->end() && requests->is_object())
           requests->erase("storage");
     next.erase("volumeAttributesClassName");
     before.erase("volumeAttributesClassName");
@@ -3015,15 +3023,15 @@ void validatePersistentVolumeClaimUpdate(Validator& v, const Json& obj, const Js
 
 // ValidatePersistentVolumeUpdate.
 void validatePersistentVolumeUpdate(Validator& v, const Json& obj, const Json& old) {
-  const Json& spec = objectOr(member(obj, "spec"));
-  const Json& oldSpec = objectOr(member(old, "spec"));
+  const Json& spec = objectIn(obj, "spec");
+  const Json& oldSpec = objectIn(old, "spec");
   Json source = Json::object(), oldSource = Json::object();
   for (const auto& [key, go] : kVolumeSourceFields) {
     if (const Json* s = member(spec, key)) source[key] = semantic(*s);
     if (const Json* s = member(oldSpec, key)) oldSource[key] = semantic(*s);
   }
   // A CSI volume may gain a controllerExpandSecretRef.
-  if (oldSource.contains("csi") && source.contains("csi") &&
+  if (oldSource.contains("csi") && source.contains("csi") && source["csi"].is_object() &&
       !oldSource["csi"].contains("controllerExpandSecretRef"))
     source["csi"].erase("controllerExpandSecretRef");
   if (source != oldSource)

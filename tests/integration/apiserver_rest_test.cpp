@@ -81,6 +81,26 @@ std::vector<Sample> samples(const std::string& ns) {
         {"kind", "IngressClass"},
         {"metadata", {{"name", "crud-class"}}},
         {"spec", {{"controller", "podnet.io/ingress"}}}}},
+      {core + "persistentvolumeclaims",
+       {{"apiVersion", "v1"},
+        {"kind", "PersistentVolumeClaim"},
+        {"metadata", {{"name", "crud-pvc"}}},
+        {"spec",
+         {{"accessModes", {"ReadWriteOnce"}},
+          {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}}},
+      {"/api/v1/persistentvolumes",
+       {{"apiVersion", "v1"},
+        {"kind", "PersistentVolume"},
+        {"metadata", {{"name", "crud-pv"}}},
+        {"spec",
+         {{"capacity", {{"storage", "1Gi"}}},
+          {"accessModes", {"ReadWriteOnce"}},
+          {"hostPath", {{"path", "/tmp/crud-pv"}}}}}}},
+      {"/apis/storage.k8s.io/v1/storageclasses",
+       {{"apiVersion", "storage.k8s.io/v1"},
+        {"kind", "StorageClass"},
+        {"metadata", {{"name", "crud-sc"}}},
+        {"provisioner", "example.com/crud"}}},
       {"/apis/apps/v1/namespaces/" + ns + "/deployments",
        {{"apiVersion", "apps/v1"},
         {"kind", "Deployment"},
@@ -131,8 +151,13 @@ TEST_F(RestTest, VersionAndDiscovery) {
   Json discoveryList = apis.json();
   for (const auto& item : discoveryList["items"])
     aggregatedGroups.insert(item["metadata"]["name"].get<std::string>());
-  const std::set<std::string> kGroups = {"admissionregistration.k8s.io", "apiextensions.k8s.io",
-                                         "apps", "batch", "discovery.k8s.io", "networking.k8s.io"};
+  const std::set<std::string> kGroups = {"admissionregistration.k8s.io",
+                                         "apiextensions.k8s.io",
+                                         "apps",
+                                         "batch",
+                                         "discovery.k8s.io",
+                                         "networking.k8s.io",
+                                         "storage.k8s.io"};
   EXPECT_EQ(aggregatedGroups, kGroups);
   // Without the aggregated form in Accept, the plain APIGroupList.
   auto plain = api().request("GET", "/apis?timeout=32s", "", "", "application/json, */*");

@@ -150,6 +150,14 @@ TEST(StorageDefaults, PersistentVolumeClaim) {
   EXPECT_EQ(pvc["spec"]["dataSourceRef"], yaml("{kind: PersistentVolumeClaim, name: src}"));
   EXPECT_EQ(defaulted("PersistentVolumeClaim", pvc), pvc);  // idempotent
 
+  // dataSourceRef.namespace needs the CrossNamespaceVolumeDataSource gate (off).
+  Json crossNamespace = defaulted(
+      "PersistentVolumeClaim",
+      yaml("spec: {dataSourceRef: {kind: PersistentVolumeClaim, name: src, namespace: other}}"));
+  EXPECT_EQ(crossNamespace["spec"]["dataSourceRef"],
+            yaml("{kind: PersistentVolumeClaim, name: src}"));
+  EXPECT_EQ(crossNamespace["spec"]["dataSource"], yaml("{kind: PersistentVolumeClaim, name: src}"));
+
   Json block = defaulted("PersistentVolumeClaim", yaml("spec: {volumeMode: Block}"));
   EXPECT_EQ(block["spec"]["volumeMode"], "Block");
   // A data source of a kind no populator handles is dropped, as upstream does.

@@ -62,8 +62,11 @@ TEST(AggregatedDiscovery, CoreGroup) {
   ASSERT_NE(nodes, nullptr);
   EXPECT_EQ((*nodes)["scope"], "Cluster");
   EXPECT_EQ((*nodes)["shortNames"], Json({"no"}));
-  for (const char* plural : {"services", "endpoints", "namespaces", "configmaps", "secrets"})
+  for (const char* plural : {"services", "endpoints", "namespaces", "configmaps", "secrets",
+                             "persistentvolumeclaims", "persistentvolumes"})
     EXPECT_NE(findResource(core, "", plural), nullptr) << plural;
+  EXPECT_EQ((*findResource(core, "", "persistentvolumes"))["scope"], "Cluster");
+  EXPECT_EQ((*findResource(core, "", "persistentvolumeclaims"))["shortNames"], Json({"pvc"}));
   EXPECT_EQ(findResource(core, "apps", "deployments"), nullptr);
 }
 
@@ -73,7 +76,8 @@ TEST(AggregatedDiscovery, NamedGroupsWithScaleSubresources) {
   std::set<std::string> names;
   for (const auto& item : groups["items"]) names.insert(item["metadata"]["name"]);
   EXPECT_EQ(names, (std::set<std::string>{"apps", "batch", "networking.k8s.io", "discovery.k8s.io",
-                                          "apiextensions.k8s.io", "admissionregistration.k8s.io"}));
+                                          "storage.k8s.io", "apiextensions.k8s.io",
+                                          "admissionregistration.k8s.io"}));
 
   const Json* deployments = findResource(groups, "apps", "deployments");
   ASSERT_NE(deployments, nullptr);
@@ -94,6 +98,10 @@ TEST(AggregatedDiscovery, NamedGroupsWithScaleSubresources) {
   ASSERT_NE(ingressClasses, nullptr);
   EXPECT_EQ((*ingressClasses)["scope"], "Cluster");
   EXPECT_NE(findResource(groups, "discovery.k8s.io", "endpointslices"), nullptr);
+  const Json* storageClasses = findResource(groups, "storage.k8s.io", "storageclasses");
+  ASSERT_NE(storageClasses, nullptr);
+  EXPECT_EQ((*storageClasses)["scope"], "Cluster");
+  EXPECT_EQ((*storageClasses)["shortNames"], Json({"sc"}));
 }
 
 TEST(Discovery, PlainResourceListKeepsSubresources) {
