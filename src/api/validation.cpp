@@ -948,7 +948,10 @@ void validateTolerations(Validator& v, const Json& spec, const std::string& path
   }
 }
 
-void validatePodSpec(Validator& v, const Json& spec, const std::string& path) {
+// `claimVolumes`: a StatefulSet's volumeClaimTemplates, which become volumes
+// of its pods, so its containers may mount them.
+void validatePodSpec(Validator& v, const Json& spec, const std::string& path,
+                     const std::set<std::string>& claimVolumes = {}) {
   std::set<std::string> volumeNames;
   if (const Json* volumes = v.array(spec, "volumes", child(path, "volumes"))) {
     for (size_t i = 0; i < volumes->size(); ++i) {
@@ -963,6 +966,7 @@ void validatePodSpec(Validator& v, const Json& spec, const std::string& path) {
       }
     }
   }
+  volumeNames.insert(claimVolumes.begin(), claimVolumes.end());
 
   std::set<std::string> containerNames;
   const Json* containers = v.array(spec, "containers", child(path, "containers"));
@@ -1035,7 +1039,13 @@ void validatePodTemplate(Validator& v, const Json& workloadSpec, const std::stri
   validateTemplateMeta(v, meta, child(path, "metadata"));
   std::string specPath = child(path, "spec");
   const Json& spec = objectOr(v.object(*templ, "spec", specPath));
-  validatePodSpec(v, spec, specPath);
+  std::set<std::string> claimVolumes;
+  if (const Json* claims = member(workloadSpec, "volumeClaimTemplates");
+      claims && claims->is_array())
+    for (const Json& claim : *claims)
+      if (const Json* meta = member(claim, "metadata"))
+        claimVolumes.insert(stringAt(*meta, "name"));
+  validatePodSpec(v, spec, specPath, claimVolumes);
   std::string restartPolicy = stringAt(spec, "restartPolicy");
   if (restartPolicy != "Always")
     v.notSupported(child(specPath, "restartPolicy"), restartPolicy, {"Always"});

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "cluster_fixture.h"
@@ -196,6 +198,103 @@ TEST_F(VolumesE2E, PodsCallTheApiWithTheirMountedServiceAccountToken) {
   // Without automount: no token.
   auto [none, noneOut] = kubectl("exec no-token -- ls " + dir);
   EXPECT_NE(none, 0) << noneOut;
+}
+
+constexpr const char* kStatefulSetWithClaims = R"(
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  clusterIP: None
+  selector:
+    app: nginx
+  ports:
+  - port: 80
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: busybox
+        command: ["sleep", "3600"]
+        volumeMounts:
+        - name: www
+          mountPath: /usr/share/nginx/html
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      resources:
+        requests:
+          storage: 1Gi
+)";
+
+TEST_F(VolumesE2E, StatefulSetClaimsKeepTheirDataWhenPodsAreReplaced) {
+  auto [applied, appliedOut] = apply("web.yaml", kStatefulSetWithClaims);
+  ASSERT_EQ(applied, 0) << appliedOut;
+  auto [rolled, rolledOut] = kubectl("rollout status sts/web --timeout=90s");
+  ASSERT_EQ(rolled, 0) << rolledOut << kubectl("describe pod web-0").second;
+
+  // One claim per pod, bound by the default class's provisioner.
+  auto [claims, claimsOut] = kubectl("get pvc");
+  EXPECT_TRUE(contains(claimsOut, "www-web-0")) << claimsOut;
+  EXPECT_TRUE(contains(claimsOut, "www-web-1")) << claimsOut;
+  EXPECT_EQ(jsonpath("pvc www-web-0", "{.status.phase}"), "Bound");
+  EXPECT_EQ(jsonpath("pvc www-web-0", "{.spec.storageClassName}"), "standard");
+  EXPECT_EQ(jsonpath("pvc www-web-0", "{.status.capacity.storage}"), "1Gi");
+  EXPECT_EQ(jsonpath("pvc www-web-0", "{.metadata.labels.app}"), "nginx");
+  std::string volume = jsonpath("pvc www-web-0", "{.spec.volumeName}");
+  EXPECT_EQ(jsonpath("pv " + volume, "{.spec.claimRef.name}"), "www-web-0");
+  EXPECT_EQ(jsonpath("pv " + volume, "{.status.phase}"), "Bound");
+  EXPECT_EQ(jsonpath("pod web-0", "{.spec.volumes[0].persistentVolumeClaim.claimName}"),
+            "www-web-0");
+
+  // The tutorial's check: write the hostname, replace the pod, read it back.
+  auto [wrote, wroteOut] =
+      kubectl("exec web-0 -- sh -c 'hostname > /usr/share/nginx/html/index.html'");
+  ASSERT_EQ(wrote, 0) << wroteOut;
+  std::string node = jsonpath("pod web-0", "{.spec.nodeName}");
+  std::string uid = jsonpath("pod web-0", "{.metadata.uid}");
+  ASSERT_EQ(kubectl("delete pod web-0").first, 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return jsonpath("pod web-0", "{.metadata.uid}") != uid &&
+               jsonpath("pod web-0", "{.status.conditions[?(@.type==\"Ready\")].status}") == "True";
+      },
+      60s));
+  EXPECT_EQ(jsonpath("pod web-0", "{.spec.nodeName}"), node);
+  EXPECT_EQ(kubectl("exec web-0 -- cat /usr/share/nginx/html/index.html").second, "web-0\n");
+  EXPECT_EQ(kubectl("exec web-1 -- ls /usr/share/nginx/html").second, "");
+  // The host's own /usr/share/nginx/html (Debian's nginx has one) is untouched.
+  std::ifstream host("/usr/share/nginx/html/index.html");
+  std::string firstLine;
+  std::getline(host, firstLine);
+  EXPECT_NE(firstLine, "web-0");
+
+  // Claims outlive a scale-down (retention Retain); deleting one frees its
+  // volume and directory.
+  ASSERT_EQ(kubectl("scale sts web --replicas=1").first, 0);
+  EXPECT_TRUE(eventually([&] { return kubectl("get pod web-1").first != 0; }, 60s));
+  EXPECT_EQ(jsonpath("pvc www-web-1", "{.status.phase}"), "Bound");
+  std::string freed = jsonpath("pvc www-web-1", "{.spec.volumeName}");
+  ASSERT_EQ(kubectl("delete pvc www-web-1").first, 0);
+  EXPECT_TRUE(eventually([&] { return kubectl("get pv " + freed).first != 0; }, 30s))
+      << kubectl("get pv").second;
 }
 
 }  // namespace

@@ -433,6 +433,22 @@ TEST(StatefulSetValidation, DefaultsAndUpstreamRules) {
   EXPECT_THAT(printed(validateUpdate(resource("StatefulSet"), changed, old)), IsEmpty());
 }
 
+TEST(StatefulSetValidation, ContainersMayMountTheirClaimTemplates) {
+  Json sts = yaml(kDeployment);
+  sts["spec"]["serviceName"] = "web";
+  sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+      Json::array({{{"name", "www"}, {"mountPath", "/usr/share/nginx/html"}}});
+  EXPECT_THAT(errorsOf("StatefulSet", sts),
+              ElementsAre("spec.template.spec.containers[0].volumeMounts[0].name: Not found: "
+                          "\"www\""));
+  sts["spec"]["volumeClaimTemplates"] =
+      Json::array({{{"metadata", {{"name", "www"}}},
+                    {"spec",
+                     {{"accessModes", {"ReadWriteOnce"}},
+                      {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}}});
+  EXPECT_THAT(errorsOf("StatefulSet", sts), IsEmpty());
+}
+
 TEST(DaemonSetValidation, DefaultsAndUpstreamRules) {
   Json ds = yaml(kDeployment);
   EXPECT_THAT(errorsOf("DaemonSet", ds), IsEmpty());
