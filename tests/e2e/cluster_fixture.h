@@ -48,6 +48,18 @@ class ClusterTest : public ::testing::Test {
   std::pair<int, std::string> kubectl(const std::string& args) const {
     return runCommand(kubectlCommand(args));
   }
+  // `kubectl get OBJECT -o jsonpath=PATH`, or "<error ...>" so a failed
+  // get never equals an expected value.
+  std::string jsonpath(const std::string& object, const std::string& path) const {
+    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
+    return code == 0 ? out : "<error " + out + ">";
+  }
+  // Polls `check` until it holds; a cluster's changes take longer than one
+  // server's, so 30 s by default.
+  bool eventually(const std::function<bool()>& check,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    return testing::eventually(check, timeout);
+  }
   std::pair<int, std::string> apply(const std::string& name, const std::string& yaml) const {
     std::filesystem::path file = work() / name;
     std::ofstream(file) << yaml;

@@ -22,22 +22,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class VolumesE2E : public ClusterTest {
- protected:
-  std::string jsonpath(const std::string& object, const std::string& path) const {
-    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
-    return code == 0 ? out : "<error " + out + ">";
-  }
-  template <typename Check>
-  bool eventually(Check check, std::chrono::seconds timeout = 30s) const {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (check()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return check();
-  }
-};
+class VolumesE2E : public ClusterTest {};
 
 constexpr const char* kVolumes = R"(
 apiVersion: v1

@@ -19,23 +19,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class WorkloadsE2E : public ClusterTest {
- protected:
-  std::string jsonpath(const std::string& object, const std::string& path) const {
-    auto [code, out] = kubectl("get " + object + " -o jsonpath='" + path + "'");
-    return code == 0 ? out : "<error " + out + ">";
-  }
-  // Polls `check` until it holds or `timeout` passes.
-  template <typename Check>
-  bool eventually(Check check, std::chrono::seconds timeout = 30s) const {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (check()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return check();
-  }
-};
+class WorkloadsE2E : public ClusterTest {};
 
 constexpr const char* kStatefulSet = R"(
 apiVersion: v1
@@ -279,7 +263,6 @@ TEST_F(WorkloadsE2E, HostNetworkPodsUseTheNodeAndReachClusterIps) {
     EXPECT_TRUE(contains(out, "backend-")) << out;
   }
 }
-
 
 TEST_F(WorkloadsE2E, JobsRunToCompletionOrFailAfterTheirBackoffLimit) {
   auto [created, createdOut] = kubectl("create job hello --image=busybox -- echo hi from a job");
