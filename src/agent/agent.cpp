@@ -286,13 +286,13 @@ struct Agent::Impl {
                                                  cni.dump(2));
         !written)
       log(written.error().message);
+    informers = std::make_unique<client::SharedInformers>(*client);
     podRuntime = std::make_unique<PodRuntime>(
         PodRuntimeConfig{config.nodeName, nodeIp, config.dataDir, config.clusterDns,
                          config.clusterDomain, config.selfBinary, cni.dump(), config.backoffInitial,
                          config.backoffMax},
-        *client);
+        *client, *informers);
     podRuntime->adopt();
-    informers = std::make_unique<client::SharedInformers>(*client);
     localVolumes =
         std::make_unique<LocalVolumes>(config.nodeName, config.dataDir, *client, *informers);
     if (config.serviceProxy) {

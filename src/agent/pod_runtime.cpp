@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -164,6 +167,16 @@ struct Sandbox {
 struct PodRuntime::Impl {
   PodRuntimeConfig config;
   client::Client* client = nullptr;
+  client::Informer* services = nullptr;
+  // ConfigMaps and Secrets of file volumes, shared by the pods that read
+  // them for a few seconds (kubelet's TTL cache): a hundred pods starting in
+  // a namespace read its kube-root-ca.crt once, not a hundred times.
+  struct Cached {
+    core::Result<Json> object = core::Error{404, "NotFound", ""};
+    Clock::time_point fetched{};
+  };
+  std::map<std::string, Cached> objectCache;
+  std::mutex objectCacheMutex;  // pods start on several threads
   std::string nodeIp;
   std::string cniConfig;
   std::map<std::string, Sandbox> sandboxes;  // by pod uid
@@ -333,8 +346,23 @@ struct PodRuntime::Impl {
   VolumeLookup volumeLookup(const Json& pod, Sandbox& sandbox) {
     VolumeLookup lookup;
     std::string ns = sandbox.ns;
-    lookup.object = [this, ns](const std::string& kind, const std::string& name) {
-      return client->get(api::resource(kind), ns, name);
+    lookup.object = [this, ns](const std::string& kind,
+                               const std::string& name) -> core::Result<Json> {
+      std::string key = kind + "/" + ns + "/" + name;
+      auto now = Clock::now();
+      {
+        std::lock_guard<std::mutex> lock(objectCacheMutex);
+        auto cached = objectCache.find(key);
+        if (cached != objectCache.end() && now - cached->second.fetched < std::chrono::seconds(5))
+          return cached->second.object;
+      }
+      auto object = client->get(api::resource(kind), ns, name);
+      if (object || object.error().code == 404) {
+        std::lock_guard<std::mutex> lock(objectCacheMutex);
+        if (objectCache.size() > 10000) objectCache.clear();
+        objectCache[key] = {object, now};
+      }
+      return object;
     };
     std::string account = stringAt(pod["spec"], "serviceAccountName");
     if (account.empty()) account = "default";
@@ -405,18 +433,14 @@ struct PodRuntime::Impl {
   // The Services whose variables every container gets: the namespace's
   // (unless enableServiceLinks is false) and default/kubernetes.
   core::Result<std::vector<std::string>> serviceLinks(const Json& pod, const std::string& ns) {
-    std::vector<Json> services;
-    const api::ResourceInfo& resource = api::resource("Service");
-    if (pod["spec"].value("enableServiceLinks", true)) {
-      auto list = client->list(resource, ns, {});
-      if (!list) return list.takeError();
-      for (const Json& item : (*list)["items"]) services.push_back(item);
-    }
-    if (ns != "default") {
-      auto master = client->get(resource, "default", "kubernetes");
-      if (master) services.push_back(*master);
-    }
-    return serviceLinkEnvironment(services);
+    // As kubelet, no container starts before the Services are known.
+    if (!services->hasSynced()) return core::badRequest("waiting for the Services to be listed");
+    std::vector<Json> list;
+    if (pod["spec"].value("enableServiceLinks", true))
+      for (const auto& service : services->list(ns)) list.push_back(*service);
+    if (ns != "default")
+      if (auto master = services->get("default", "kubernetes")) list.push_back(*master);
+    return serviceLinkEnvironment(list);
   }
 
   // Makes every volume of the pod; the first failure in kubelet's words.
@@ -768,6 +792,55 @@ struct PodRuntime::Impl {
 
   // ---- the pod sync ----------------------------------------------------------
 
+  // A new pod's sandbox (netns, CNI, resolv.conf, hosts); nullopt when it
+  // could not be made (retried with the next sync).
+  std::optional<Sandbox> newSandbox(const Json& pod) {
+    std::string uid = api::uid(pod);
+    Sandbox sandbox;
+    sandbox.uid = uid;
+    sandbox.ns = api::namespaceOf(pod);
+    sandbox.name = api::name(pod);
+    sandbox.hostNetwork = pod["spec"].is_object() && pod["spec"].value("hostNetwork", false);
+    if (!sandbox.hostNetwork) sandbox.netns = "podnet-" + uid.substr(0, 18);
+    sandbox.dir = (podsDir() / uid).string();
+    core::Status created = createSandbox(pod, sandbox);
+    if (!created) {
+      log("sandbox for " + sandbox.ns + "/" + sandbox.name + ": " + created.error().message);
+      return std::nullopt;
+    }
+    return sandbox;
+  }
+
+  // New pods start side by side, as kubelet's per-pod workers: each one's
+  // sandbox, volumes (a TokenRequest) and first containers (a shim each)
+  // touch only that pod, and most of the time is waiting (CNI, the API, exec).
+  void startNewPods(const std::vector<const Json*>& fresh) {
+    std::vector<std::optional<Sandbox>> made(fresh.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next++) < fresh.size();) {
+        try {
+          made[i] = newSandbox(*fresh[i]);
+          if (made[i]) syncSandbox(*fresh[i], *made[i]);
+        } catch (const std::exception& error) {
+          log("pod " + api::name(*fresh[i]) + ": " + error.what());
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    try {
+      for (size_t i = 1; i < std::min<size_t>(kStartWorkers, fresh.size()); ++i)
+        workers.emplace_back(work);
+    } catch (const std::system_error&) {
+      // Fewer workers; this thread still does the rest.
+    }
+    work();
+    for (std::thread& worker : workers) worker.join();
+    for (size_t i = 0; i < fresh.size(); ++i)
+      if (made[i]) sandboxes.emplace(api::uid(*fresh[i]), std::move(*made[i]));
+  }
+  static constexpr size_t kStartWorkers = 4;
+
   void syncPod(const Json& pod) {
     std::string uid = api::uid(pod);
     auto it = sandboxes.find(uid);
@@ -777,21 +850,18 @@ struct PodRuntime::Impl {
         finishDeletion(pod);
         return;
       }
-      Sandbox sandbox;
-      sandbox.uid = uid;
-      sandbox.ns = api::namespaceOf(pod);
-      sandbox.name = api::name(pod);
-      sandbox.hostNetwork = pod["spec"].is_object() && pod["spec"].value("hostNetwork", false);
-      if (!sandbox.hostNetwork) sandbox.netns = "podnet-" + uid.substr(0, 18);
-      sandbox.dir = (podsDir() / uid).string();
-      core::Status created = createSandbox(pod, sandbox);
-      if (!created) {
-        log("sandbox for " + sandbox.ns + "/" + sandbox.name + ": " + created.error().message);
-        return;
-      }
-      it = sandboxes.emplace(uid, std::move(sandbox)).first;
+      auto sandbox = newSandbox(pod);
+      if (!sandbox) return;
+      it = sandboxes.emplace(uid, std::move(*sandbox)).first;
     }
-    Sandbox& sandbox = it->second;
+    syncSandbox(pod, it->second);
+  }
+
+  // One pass over a pod that has its sandbox: exits, deletion, volumes,
+  // (re)starts, probes, status.
+  void syncSandbox(const Json& pod, Sandbox& sandbox) {
+    bool deleting = api::isBeingDeleted(pod);
+    std::string uid = sandbox.uid;
     bool changed = false;
     for (auto& [_, c] : sandbox.containers) changed |= checkExited(sandbox, c);
 
@@ -803,7 +873,7 @@ struct PodRuntime::Impl {
     auto now = Clock::now();
     if (!sandbox.volumesReady) {
       // Containers wait in ContainerCreating until every volume is there.
-      if (now < sandbox.volumesRetryAt) return;
+      if (now < sandbox.volumesRetryAt || !services->hasSynced()) return;
       core::Status ready = prepareVolumes(pod, sandbox);
       if (!ready) {
         // Soon at first (a namespace's kube-root-ca.crt may be a moment
@@ -950,6 +1020,10 @@ struct PodRuntime::Impl {
       return;
     }
     reapChildren();
+    std::vector<const Json*> fresh;
+    for (const Json& pod : (*list)["items"])
+      if (!sandboxes.count(api::uid(pod)) && !api::isBeingDeleted(pod)) fresh.push_back(&pod);
+    if (fresh.size() > 1) startNewPods(fresh);
     std::set<std::string> seen;
     for (const Json& pod : (*list)["items"]) {
       seen.insert(api::uid(pod));
@@ -1009,8 +1083,10 @@ struct PodRuntime::Impl {
   }
 };
 
-PodRuntime::PodRuntime(PodRuntimeConfig config, client::Client& client)
+PodRuntime::PodRuntime(PodRuntimeConfig config, client::Client& client,
+                       client::SharedInformers& informers)
     : impl_(std::make_unique<Impl>()) {
+  impl_->services = &informers.forResource(api::resource("Service"));
   impl_->nodeIp = config.nodeIp;
   impl_->cniConfig = config.cniConfig;
   impl_->config = std::move(config);

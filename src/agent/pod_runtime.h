@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client/client.h"
+#include "client/informer.h"
 #include "nodeapi/pods.h"
 
 namespace podnet::agent {
@@ -31,7 +32,9 @@ struct PodRuntimeConfig {
 
 class PodRuntime {
  public:
-  PodRuntime(PodRuntimeConfig config, client::Client& client);
+  // `informers`: the agent's shared ones; the runtime reads Services from
+  // them (the service link variables).
+  PodRuntime(PodRuntimeConfig config, client::Client& client, client::SharedInformers& informers);
   ~PodRuntime();
   PodRuntime(const PodRuntime&) = delete;
   PodRuntime& operator=(const PodRuntime&) = delete;

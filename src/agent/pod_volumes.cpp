@@ -355,7 +355,7 @@ core::Result<bool> writeVolumeFiles(const std::string& dir, const std::vector<Vo
     bool sameMode =
         ::stat(path.c_str(), &info) == 0 && static_cast<int>(info.st_mode & 07777) == file.mode;
     if (fs::exists(path, error) && current == file.content && sameMode) continue;
-    auto written = core::writeFileAtomically(path.string(), file.content, file.mode);
+    auto written = core::writeFileAtomically(path.string(), file.content, file.mode, false);
     if (!written) return written.takeError();
     ::chmod(path.c_str(), static_cast<mode_t>(file.mode));
     changed = true;

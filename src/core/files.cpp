@@ -20,7 +20,8 @@ std::string readFile(const std::string& path) {
   return buffer.str();
 }
 
-Status writeFileAtomically(const std::string& path, const std::string& content, int mode) {
+Status writeFileAtomically(const std::string& path, const std::string& content, int mode,
+                           bool durable) {
   std::string temp = path + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return internal("cannot write " + temp + ": " + std::strerror(errno));
@@ -35,7 +36,7 @@ Status writeFileAtomically(const std::string& path, const std::string& content, 
     }
     written += size_t(n);
   }
-  ::fsync(fd);
+  if (durable) ::fsync(fd);
   ::close(fd);
   if (::rename(temp.c_str(), path.c_str()) != 0)
     return internal("cannot rename " + temp + ": " + std::strerror(errno));

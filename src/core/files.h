@@ -12,6 +12,10 @@ namespace podnet::core {
 // The file's bytes; "" when it cannot be read.
 std::string readFile(const std::string& path);
 
-Status writeFileAtomically(const std::string& path, const std::string& content, int mode = 0600);
+// `durable`: synced before the rename, so a crash cannot leave an empty
+// file. Off for files that are rewritten from the API anyway (a pod's
+// ConfigMap and token files), where the sync is most of the cost.
+Status writeFileAtomically(const std::string& path, const std::string& content, int mode = 0600,
+                           bool durable = true);
 
 }  // namespace podnet::core

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace podnet::net {
 
@@ -38,6 +39,9 @@ bool validName(std::string_view name) {
 // first if it is not a mount point yet), so a namespace pinned there is seen in
 // mount namespaces created later (containers, `ip netns exec`).
 core::Status prepareNetnsDir() {
+  // Pods start on several threads: two first calls must not both bind.
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
   const std::string dir(kNetnsDir);
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return systemError("mkdir " + dir, errno);
   if (mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) return core::Ok{};
