@@ -472,7 +472,8 @@ class ExecSession : public ChannelSession {
  public:
   ExecSession(TlsStream stream, ExecTarget target, SessionContext context, bool websocket)
       : ChannelSession(std::move(stream), std::move(context), websocket),
-        target_(std::move(target)) {
+        target_(std::move(target)),
+        sizeWait_(executor()) {
     setStreams(target_.streams);
   }
 
@@ -488,12 +489,34 @@ class ExecSession : public ChannelSession {
 
  protected:
   void start() override {
+    if (!target_.streams.tty || size_) return launch(true);
+    // With a terminal, kubectl sends its size right after the upgrade; the
+    // program starts once the terminal has it (or after 300 ms), so
+    // `stty size` or a full-screen program never sees 0x0.
+    readClient();
+    auto self = std::static_pointer_cast<ExecSession>(shared_from_this());
+    sizeWait_.expires_after(std::chrono::milliseconds(300));
+    sizeWait_.async_wait([self](beast::error_code) { self->launch(false); });
+  }
+
+  void launch(bool thenReadClient) {
+    if (launched_ || aborted_) return;
+    launched_ = true;
     auto spawned = spawn();
     if (!spawned) {
       exited_ = true;
       return finish(streaming::failureStatusJson(
           "error executing command in container: failed to exec in container: " +
           spawned.error().message));
+    }
+    if (size_) onResize(size_->first, size_->second);
+    if (!pendingStdin_.empty()) {
+      auto buffer = std::make_shared<std::string>(std::move(pendingStdin_));
+      asio::async_write(*terminal_, asio::buffer(*buffer), [buffer](beast::error_code, size_t) {});
+    }
+    if (stdinClosed_) {
+      stdinClosed_ = false;
+      onCloseStdin();
     }
     auto self = std::static_pointer_cast<ExecSession>(shared_from_this());
     if (terminal_) {
@@ -512,10 +535,15 @@ class ExecSession : public ChannelSession {
       pidfd_->async_wait(Descriptor::wait_read, [self](beast::error_code ec) {
         if (!ec) self->reap();
       });
-    readClient();
+    if (thenReadClient) readClient();
   }
 
   void onStdin(std::string data, std::function<void()> done) override {
+    if (!launched_ && target_.streams.tty) {
+      // Typed before the program started: it gets it first.
+      if (pendingStdin_.size() < (1 << 20)) pendingStdin_ += data;
+      return done();
+    }
     Descriptor* input = terminal_ ? &*terminal_ : stdin_ ? &*stdin_ : nullptr;
     if (!input || !input->is_open() || stdinClosed_) return done();
     auto buffer = std::make_shared<std::string>(std::move(data));
@@ -524,7 +552,11 @@ class ExecSession : public ChannelSession {
   }
 
   void onResize(uint16_t width, uint16_t height) override {
-    if (!terminal_) return;
+    size_ = {width, height};
+    if (!terminal_) {
+      if (!launched_) sizeWait_.cancel();  // the waiting program may start now
+      return;
+    }
     winsize size{};
     size.ws_col = width;
     size.ws_row = height;
@@ -533,6 +565,7 @@ class ExecSession : public ChannelSession {
 
   void onCloseStdin() override {
     stdinClosed_ = true;
+    if (!launched_) return;  // done once the program runs
     if (stdin_) {
       beast::error_code ignored;
       stdin_->close(ignored);
@@ -544,7 +577,11 @@ class ExecSession : public ChannelSession {
     }
   }
 
-  void onAbort() override { closeAll(); }
+  void onAbort() override {
+    aborted_ = true;
+    sizeWait_.cancel();
+    closeAll();
+  }
 
  private:
   core::Status spawn() {
@@ -692,6 +729,11 @@ class ExecSession : public ChannelSession {
   int exitCode_ = 0;
   int openOutputs_ = 0;
   bool stdinClosed_ = false;
+  // A terminal's program waits for the client's size (see start()).
+  asio::steady_timer sizeWait_;
+  bool launched_ = false, aborted_ = false;
+  std::optional<std::pair<uint16_t, uint16_t>> size_;
+  std::string pendingStdin_;
 };
 
 // ---- attach ----------------------------------------------------------------
