@@ -18,10 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 class VolumesE2E : public ClusterTest {};
 
 constexpr const char* kVolumes = R"(

@@ -15,10 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 class WorkloadsE2E : public ClusterTest {};
 
 constexpr const char* kStatefulSet = R"(

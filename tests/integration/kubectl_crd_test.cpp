@@ -118,10 +118,6 @@ class KubectlCrd : public KubectlSuite<KubectlCrd> {
   }
 };
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_F(KubectlCrd, GatewayBundleIsEstablishedAndDiscovered) {
   auto [waited, waitOut] = kubectl("wait --for=condition=established --timeout=10s crd --all");
   EXPECT_EQ(waited, 0) << waitOut;

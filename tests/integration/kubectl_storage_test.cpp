@@ -50,10 +50,6 @@ bool isAge(const std::string& cell) {
   return std::regex_match(cell, age);
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 class KubectlStorage : public KubectlNamespaceSuite<KubectlStorage> {
  protected:
   // kubectl's stdout only (stderr in lastError_, so warnings never mix into

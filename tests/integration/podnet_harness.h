@@ -64,6 +64,11 @@ inline uint16_t freeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+// Whether `part` occurs in `text` (command output checks).
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // Polls `condition` until it holds or `timeout` passes.
 inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
