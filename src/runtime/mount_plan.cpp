@@ -153,8 +153,9 @@ core::Result<std::vector<MountStep>> planMounts(std::vector<Mount> mounts,
   }
 
   std::vector<MountStep> steps;
-  auto add = [&](Op op, std::string path, std::string source, std::string what) {
-    steps.push_back({op, std::move(path), std::move(source), std::move(what)});
+  auto add = [&](Op op, std::string path, std::string source, std::string what,
+                 bool optional = false) {
+    steps.push_back({op, std::move(path), std::move(source), std::move(what), optional});
   };
   const std::string root = newRoot ? scratchDir + "/root" : "";
   if (newRoot || !outermost.empty()) {
@@ -173,10 +174,10 @@ core::Result<std::vector<MountStep>> planMounts(std::vector<Mount> mounts,
         add(Op::Symlink, root + host, entry.linkTarget, "link " + host);
       } else if (entry.kind == PathKind::Directory) {
         add(Op::Mkdir, root + host, "", "make " + host + " in the new root");
-        add(Op::Bind, root + host, host, "bind mount " + host + " in the new root");
+        add(Op::Bind, root + host, host, "bind mount " + host + " in the new root", true);
       } else if (entry.kind == PathKind::File) {
         add(Op::Touch, root + host, "", "make " + host + " in the new root");
-        add(Op::Bind, root + host, host, "bind mount " + host + " in the new root");
+        add(Op::Bind, root + host, host, "bind mount " + host + " in the new root", true);
       }
     }
   }
@@ -249,7 +250,7 @@ int runMountSteps(const std::vector<MountStep>& steps) {
              ::umount2(".", MNT_DETACH) == 0 && ::chdir("/") == 0;
         break;
     }
-    if (!ok) return static_cast<int>(i);
+    if (!ok && !step.optional) return static_cast<int>(i);
   }
   return -1;
 }

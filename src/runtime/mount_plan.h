@@ -56,6 +56,9 @@ struct MountStep {
   std::string path;    // the target of the step
   std::string source;  // Bind: the source; Symlink: the link's text; Overlay: its options
   std::string what;    // the step in words, for the error a failure reports
+  // A host entry copied into a new root: one that cannot be bound (an
+  // unreadable FUSE or autofs mount) is left out rather than failing the start.
+  bool optional = false;
 };
 
 // `scratchDir` is an existing empty host directory that the plan may cover

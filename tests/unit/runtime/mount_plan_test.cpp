@@ -120,6 +120,10 @@ TEST_F(MountPlanTest, MissingTopLevelDirectoryMeansANewRoot) {
                                 "bind /pod/mnt/root/etc/resolv.conf <- /pod/resolv.conf",
                                 "pivot /pod/mnt/root",
                             }));
+  // A host entry that cannot be bound is left out; a volume that cannot be is an error.
+  for (const MountStep& step : *steps)
+    if (step.op == Op::Bind)
+      EXPECT_EQ(step.optional, step.what.find("in the new root") != std::string::npos) << step.what;
 }
 
 TEST_F(MountPlanTest, SymlinkedTargetsResolveAndNestedMountsLandInTheOuterVolume) {
