@@ -168,6 +168,13 @@ struct PodRuntime::Impl {
   PodRuntimeConfig config;
   client::Client* client = nullptr;
   client::Informer* services = nullptr;
+  // The node's capacity, for downward API limits without a value (read once).
+  int64_t nodeCpus = std::max(1u, std::thread::hardware_concurrency());
+  int64_t nodeMemoryBytes = [] {
+    std::string meminfo = core::readFile("/proc/meminfo");
+    size_t at = meminfo.find("MemTotal:");
+    return at == std::string::npos ? int64_t{0} : std::atoll(meminfo.c_str() + at + 9) * 1024;
+  }();
   // ConfigMaps and Secrets of file volumes, shared by the pods that read
   // them for a few seconds (kubelet's TTL cache): a hundred pods starting in
   // a namespace read its kube-root-ca.crt once, not a hundred times.
@@ -393,10 +400,8 @@ struct PodRuntime::Impl {
       sandbox.tokens[key] = {token, Clock::now() + std::chrono::seconds(expiration * 8 / 10)};
       return token;
     };
-    lookup.nodeCpus = std::max(1u, std::thread::hardware_concurrency());
-    std::string meminfo = readFile("/proc/meminfo");
-    if (size_t at = meminfo.find("MemTotal:"); at != std::string::npos)
-      lookup.nodeMemoryBytes = std::atoll(meminfo.c_str() + at + 9) * 1024;
+    lookup.nodeCpus = nodeCpus;
+    lookup.nodeMemoryBytes = nodeMemoryBytes;
     return lookup;
   }
 
