@@ -1,6 +1,6 @@
 // The node agent end to end (root only): a podnet server on a host veth, and
 // `podnet agent` inside a throwaway node network namespace "pnag<pid>"
-// connected to it by that veth (172.31.X.0/24, X derived from the pid). Pods
+// connected to it by that veth (172.31.X.0/24, X leased: subnet_lease.h). Pods
 // are created with kubectl and checked the way a user sees them: the API
 // status, and what a process sees inside the pod's namespaces (nsenter).
 // TearDownTestSuite removes the agent, the pods' processes and namespaces, the
@@ -20,6 +20,7 @@
 
 #include "core/ip.h"
 #include "podnet_harness.h"
+#include "subnet_lease.h"
 
 namespace podnet::testing {
 namespace {
@@ -93,7 +94,8 @@ class AgentTest : public ::testing::Test {
     int id = int(::getpid());
     nodeNs_ = "pnag" + std::to_string(id);
     hostVeth_ = "pnagh" + std::to_string(id % 10000000);
-    std::string subnet = "172.31." + std::to_string(100 + id % 150) + ".";
+    subnet_ = std::make_unique<SubnetLease>("172.31", 100, 150);
+    std::string subnet = subnet_->base();
     hostIp_ = subnet + "1";
     nodeIp_ = subnet + "2";
     char pattern[] = "/tmp/podnet-agent-it-XXXXXX";
@@ -168,6 +170,7 @@ class AgentTest : public ::testing::Test {
     runCommand("ip netns delete " + nodeNs_);
     runCommand("ip link delete " + hostVeth_);
     if (!dataDir_.empty()) fs::remove_all(dataDir_, ec);
+    subnet_.reset();  // after the veth with its address is gone
   }
 
   void SetUp() override {
@@ -230,6 +233,7 @@ class AgentTest : public ::testing::Test {
 
   static inline bool enabled_ = false;
   static inline std::string setupError_;
+  static inline std::unique_ptr<SubnetLease> subnet_;
   static inline std::string nodeNs_, hostVeth_, hostIp_, nodeIp_, dataDir_;
   static inline pid_t serverPid_ = -1, agentPid_ = -1;
 };
