@@ -281,6 +281,11 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   void resumeSpdy() {
     if (!spdyPaused_) return;
     spdyPaused_ = false;
+    // Stdin taken at once (a terminal's program not started yet buffers it)
+    // resumes from inside processSpdy: its loop goes on. Parsing again from
+    // here would see the same frame, whose bytes are not consumed yet, and
+    // recurse until the agent's stack overflows.
+    if (processingSpdy_) return;
     processSpdy();
     if (!spdyPaused_) readSpdy();
   }
@@ -288,6 +293,7 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   // Handles complete frames until one is stdin for the program (then waits
   // for it to be delivered) or the input runs out.
   void processSpdy() {
+    processingSpdy_ = true;
     size_t offset = 0;
     while (!spdyEnded_ && !spdyPaused_) {
       streaming::spdy::Frame frame;
@@ -300,12 +306,14 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
         if (!writing_) writeNext();
         if (!finishing_) onAbort();
         spdyInput_.clear();
+        processingSpdy_ = false;
         return;
       }
       offset += parsed.consumed;
       handleSpdyFrame(frame);
     }
     spdyInput_.erase(0, offset);
+    processingSpdy_ = false;
   }
 
   void handleSpdyFrame(streaming::spdy::Frame& frame) {
@@ -454,7 +462,7 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
   streaming::spdy::Codec codec_;
   std::string spdyInput_;
   char spdyChunk_[kReadChunk];
-  bool spdyReading_ = false, spdyPaused_ = true, spdyEnded_ = false;
+  bool spdyReading_ = false, spdyPaused_ = true, spdyEnded_ = false, processingSpdy_ = false;
   bool started_ = false, stdinEnded_ = false;
   uint32_t lastStreamId_ = 0;
   uint32_t errorStream_ = 0, stdinStream_ = 0, stdoutStream_ = 0, stderrStream_ = 0,
