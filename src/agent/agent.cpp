@@ -27,6 +27,7 @@
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "nodeapi/node_api.h"
+#include "trace/node_tracer.h"
 
 namespace podnet::agent {
 
@@ -77,6 +78,7 @@ struct Agent::Impl {
   std::unique_ptr<ServiceProxy> serviceProxy;
   std::unique_ptr<NetworkPolicy> networkPolicy;
   std::unique_ptr<PodRuntime> podRuntime;
+  std::shared_ptr<trace::NodeTracer> tracer;
   std::unique_ptr<nodeapi::NodeApiServer> nodeApi;
   std::optional<NodeNetworkProgram> appliedProgram;
   Clock::time_point lastHeartbeat{};
@@ -230,6 +232,12 @@ struct Agent::Impl {
       return core::badRequest("cannot read " + config.tlsCertFile + " and " + config.tlsKeyFile);
     if (options.clientCaPem.empty())
       return core::badRequest("--client-ca-file is required with --tls-cert-file");
+    // `podnet trace`'s per-node part; a killed agent's trace tables go first.
+    trace::NodeTracer::removeLeftovers();
+    tracer = std::make_shared<trace::NodeTracer>(podRuntime->directory());
+    options.handlers["trace"] = [tracer = tracer](const nodeapi::PlainRequest& request) {
+      return tracer->handle(request);
+    };
     nodeApi = std::make_unique<nodeapi::NodeApiServer>(podRuntime->directory(), options);
     core::Status started = nodeApi->start();
     if (started) log("node API on https://" + nodeIp + ":" + std::to_string(nodeApi->port()));

@@ -1064,6 +1064,7 @@ struct PodRuntime::Impl {
       view.uid = sandbox.uid;
       view.podIp = sandbox.podIp;
       view.netnsPath = sandbox.netnsPath();
+      view.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
       for (const Json& spec : pod["spec"]["containers"]) {
         nodeapi::ContainerView container;
         container.name = stringAt(spec, "name");

@@ -463,6 +463,7 @@ HttpResponse Handler::handleResource(const HttpRequest& request, const Route& ro
     return streamPod(request, route);
   if (!route.name.empty() && route.subresource == "token")
     return method == "POST" ? createToken(request, route) : errorResponse(notAllowed());
+  if (!route.name.empty() && route.subresource == "proxy") return proxyNode(request, route);
   if (method == "GET") {
     bool watch = route.watchPrefix || isTrueParameter(route.queryValue("watch"));
     if (collection) return getCollection(request, route);
@@ -570,6 +571,53 @@ HttpResponse Handler::createObject(const HttpRequest& request, const Route& rout
   return withWarnings(objectResponse(request, route, 201, *created), warnings);
 }
 
+// Where a node's API (kubelet's port) is: its InternalIP and the port in
+// status.daemonEndpoints.
+core::Result<NodeProxy> Handler::locateNodeApi(const std::string& nodeName) {
+  auto node = client_.get(api::resource("Node"), "", nodeName);
+  if (!node)
+    return core::internal("error dialing backend: node " + nodeName + ": " + node.error().message);
+  NodeProxy proxy;
+  const Json& nodeStatus = (*node).value("status", Json::object());
+  if (nodeStatus.contains("addresses") && nodeStatus["addresses"].is_array())
+    for (const Json& address : nodeStatus["addresses"])
+      if (address.value("type", "") == "InternalIP" && proxy.host.empty())
+        proxy.host = address.value("address", "");
+  if (nodeStatus.contains("daemonEndpoints") &&
+      nodeStatus["daemonEndpoints"].contains("kubeletEndpoint") &&
+      nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 0) > 0)
+    proxy.port = static_cast<uint16_t>(
+        nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 10250));
+  if (proxy.host.empty())
+    return core::internal("error dialing backend: node " + nodeName + " has no InternalIP");
+  return proxy;
+}
+
+// nodes/NAME/proxy/PATH: any request to the node's API, as kube-apiserver
+// relays to kubelet (`kubectl get --raw /api/v1/nodes/N/proxy/healthz`).
+HttpResponse Handler::proxyNode(const HttpRequest& request, const Route& route) {
+  auto located = locateNodeApi(route.name);
+  if (!located) return errorResponse(located.error());
+  NodeProxy proxy = std::move(*located);
+  proxy.method = request.method;
+  // The decoded path back on the wire, segment by segment.
+  size_t start = 1;
+  while (start <= route.proxyPath.size()) {
+    size_t end = route.proxyPath.find('/', start);
+    if (end == std::string::npos) end = route.proxyPath.size();
+    proxy.target += "/" + http::urlEncode(route.proxyPath.substr(start, end - start));
+    start = end + 1;
+  }
+  if (proxy.target.empty()) proxy.target = "/";
+  size_t question = request.target.find('?');
+  if (question != std::string::npos) proxy.target += request.target.substr(question);
+  proxy.body = request.body;
+  proxy.contentType = request.contentType;
+  HttpResponse response;
+  response.nodeProxy = std::move(proxy);
+  return response;
+}
+
 // POST pods/NAME/binding with a v1 Binding: how a scheduler assigns a pod.
 // pods/log, exec, attach, portforward: checked here as kube-apiserver does
 // (the pod, its node, the container), then proxied to the node's API.
@@ -607,25 +655,10 @@ HttpResponse Handler::streamPod(const HttpRequest& request, const Route& route) 
   if ((sub == "exec" || sub == "attach") && (phase == "Succeeded" || phase == "Failed"))
     return errorResponse(core::badRequest(
         "cannot " + sub + " into a container in a completed pod; current phase is " + phase));
-  auto node = client_.get(api::resource("Node"), "", nodeName);
-  if (!node)
-    return errorResponse(
-        core::internal("error dialing backend: node " + nodeName + ": " + node.error().message));
-  NodeProxy proxy;
+  auto located = locateNodeApi(nodeName);
+  if (!located) return errorResponse(located.error());
+  NodeProxy proxy = std::move(*located);
   proxy.method = request.method;
-  const Json& nodeStatus = (*node).value("status", Json::object());
-  if (nodeStatus.contains("addresses") && nodeStatus["addresses"].is_array())
-    for (const Json& address : nodeStatus["addresses"])
-      if (address.value("type", "") == "InternalIP" && proxy.host.empty())
-        proxy.host = address.value("address", "");
-  if (nodeStatus.contains("daemonEndpoints") &&
-      nodeStatus["daemonEndpoints"].contains("kubeletEndpoint") &&
-      nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 0) > 0)
-    proxy.port = static_cast<uint16_t>(
-        nodeStatus["daemonEndpoints"]["kubeletEndpoint"].value("Port", 10250));
-  if (proxy.host.empty())
-    return errorResponse(
-        core::internal("error dialing backend: node " + nodeName + " has no InternalIP"));
   std::string path = "/" +
                      std::string(isLog                  ? "containerLogs"
                                  : sub == "portforward" ? "portForward"

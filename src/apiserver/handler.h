@@ -71,6 +71,9 @@ struct NodeProxy {
   uint16_t port = 10250;
   std::string method;
   std::string target;  // path and query on the node API
+  // A request body to pass on (nodes/NAME/proxy), with its type.
+  std::string body;
+  std::string contentType;
 };
 
 struct HttpResponse {
@@ -123,6 +126,8 @@ class Handler {
   HttpResponse bindPod(const HttpRequest& request, const Route& route);
   HttpResponse createToken(const HttpRequest& request, const Route& route);
   HttpResponse streamPod(const HttpRequest& request, const Route& route);
+  HttpResponse proxyNode(const HttpRequest& request, const Route& route);
+  core::Result<NodeProxy> locateNodeApi(const std::string& nodeName);
   HttpResponse updateObject(const HttpRequest& request, const Route& route);
   HttpResponse patchObject(const HttpRequest& request, const Route& route);
   HttpResponse deleteObject(const HttpRequest& request, const Route& route);

@@ -188,7 +188,12 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& [name, value] : upgradeHeaders)
       if (upgrade || !beast::iequals(name, "Connection")) head += name + ": " + value + "\r\n";
     if (!upgrade) head += "Connection: close\r\n";
+    if (!proxy.body.empty() || proxy.method == "POST" || proxy.method == "PUT") {
+      if (!proxy.contentType.empty()) head += "Content-Type: " + proxy.contentType + "\r\n";
+      head += "Content-Length: " + std::to_string(proxy.body.size()) + "\r\n";
+    }
     head += "User-Agent: podnet-apiserver\r\n\r\n";
+    head += proxy.body;
     // What the client sent past its request belongs to the stream.
     head += beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());

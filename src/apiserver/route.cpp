@@ -56,6 +56,13 @@ void routeResource(Route& route, std::vector<std::string> rest) {
     rest.erase(rest.begin(), rest.begin() + 2);
     namespacedPath = true;
   }
+  // nodes/NAME/proxy/PATH...: kubelet's API through the API server.
+  std::string proxyPath;
+  if (!namespacedPath && route.group.empty() && rest.size() >= 3 && rest[0] == "nodes" &&
+      rest[2] == "proxy") {
+    for (size_t i = 3; i < rest.size(); ++i) proxyPath += "/" + rest[i];
+    rest.resize(3);
+  }
   if (rest.empty() || rest.size() > 3) return;
 
   const api::ResourceInfo* info = api::findResource(route.group, route.version, rest[0]);
@@ -72,7 +79,8 @@ void routeResource(Route& route, std::vector<std::string> rest) {
                  (info->kind == "ServiceAccount" && subresource == "token") ||
                  (info->kind == "Pod" &&
                   (subresource == "binding" || subresource == "log" || subresource == "exec" ||
-                   subresource == "attach" || subresource == "portforward"));
+                   subresource == "attach" || subresource == "portforward")) ||
+                 (info->kind == "Node" && subresource == "proxy");
     if (!known) return;
   }
   route.kind = RouteKind::Resource;
@@ -80,6 +88,7 @@ void routeResource(Route& route, std::vector<std::string> rest) {
   route.ns = std::move(ns);
   route.name = std::move(name);
   route.subresource = std::move(subresource);
+  route.proxyPath = std::move(proxyPath);
 }
 
 }  // namespace

@@ -33,7 +33,9 @@ struct Route {
   // scoped resources, or a list/watch across every namespace).
   std::string ns;
   std::string name;         // "" for a collection
-  std::string subresource;  // "", "status" or "scale"
+  std::string subresource;  // "", "status", "scale", ... or "proxy" (nodes)
+  // nodes/NAME/proxy/PATH: the path on the node's API ("" for none).
+  std::string proxyPath;
   // The legacy /api/v1/watch/... prefix: the same as ?watch=true.
   bool watchPrefix = false;
   // Query parameters, percent-decoded; a repeated key keeps the last value.

@@ -18,6 +18,7 @@
 #include "policy/policy_main.h"
 #include "runtime/container_shim.h"
 #include "testserver/testserver.h"
+#include "trace/trace_main.h"
 
 namespace podnet::cli {
 
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  down     stop the local cluster and remove everything it created\n"
     "  exec     run a command in a pod's network namespace\n"
     "  policy   what NetworkPolicies allow and why: explain, matrix, log (podnet policy --help)\n"
+    "  trace    one request from a pod, step by step as the kernel saw it (podnet trace --help)\n"
     "  agent    the node agent (pods, pod network, routes between nodes)\n"
     "  dns      the cluster DNS server (podnet dns --help)\n"
     "  ingress  the Ingress controller and its HTTP(S) proxy (podnet ingress --help)\n"
@@ -152,6 +154,7 @@ int run(int argc, char** argv) {
   if (command == "down") return cluster::runDown(rest);
   if (command == "exec") return cluster::runExec(rest);
   if (command == "policy") return policy::runPolicyMain(rest);
+  if (command == "trace") return trace::runTraceMain(rest);
   // Started by the agent, one per container (not for users: no usage line).
   if (command == "container-shim" && rest.size() == 1) return runtime::runShim(rest[0]);
   std::fprintf(stderr, "podnet: unknown command %s\n", argv[1]);

@@ -27,6 +27,7 @@ struct Tuple {
 struct Flow {
   int family = AF_INET;
   Tuple original, reply;
+  uint32_t status = 0;
 };
 
 struct SocketCloser {
@@ -101,10 +102,12 @@ int onFlow(const nlmsghdr* header, void* data) {
   while (mnl_attr_ok(attr, remaining)) {
     if (mnl_attr_get_type(attr) == CTA_TUPLE_ORIG) parseTuple(attr, flow.original);
     if (mnl_attr_get_type(attr) == CTA_TUPLE_REPLY) parseTuple(attr, flow.reply);
+    if (mnl_attr_get_type(attr) == CTA_STATUS && mnl_attr_get_payload_len(attr) >= 4)
+      flow.status = ntohl(mnl_attr_get_u32(attr));
     remaining -= int(MNL_ALIGN(attr->nla_len));
     attr = mnl_attr_next(attr);
   }
-  if (flow.original.proto == IPPROTO_UDP) flows->push_back(flow);
+  flows->push_back(flow);
   return MNL_CB_OK;
 }
 
@@ -185,6 +188,7 @@ core::Result<int> deleteUdpFlows(const std::vector<UdpFlowFilter>& filters) {
   }
   int deleted = 0;
   for (const Flow& flow : flows) {
+    if (flow.original.proto != IPPROTO_UDP) continue;
     bool wanted = false;
     for (const auto& f : filters) wanted = wanted || matches(flow, f);
     if (!wanted) continue;
@@ -195,6 +199,30 @@ core::Result<int> deleteUdpFlows(const std::vector<UdpFlowFilter>& filters) {
     if (request(socket.get(), header, nullptr)) ++deleted;
   }
   return deleted;
+}
+
+core::Result<std::vector<ConntrackEntry>> findConntrackEntries(uint8_t protocol,
+                                                               uint16_t sourcePort) {
+  std::unique_ptr<mnl_socket, SocketCloser> socket(mnl_socket_open(NETLINK_NETFILTER));
+  if (!socket) return core::internal(std::string("conntrack: socket: ") + std::strerror(errno));
+  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+    return core::internal(std::string("conntrack: bind: ") + std::strerror(errno));
+  uint32_t seq = 1;
+  std::vector<Flow> flows;
+  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
+    char buffer[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* header = startMessage(buffer, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq++);
+    core::Status dumped = request(socket.get(), header, &flows);
+    if (!dumped) return dumped.takeError();
+  }
+  std::vector<ConntrackEntry> out;
+  auto convert = [](const Tuple& t) {
+    return ConntrackTuple{t.src, t.dst, uint8_t(t.proto), uint16_t(t.sport), uint16_t(t.dport)};
+  };
+  for (const Flow& flow : flows)
+    if (flow.original.proto == protocol && flow.original.sport == sourcePort)
+      out.push_back({convert(flow.original), convert(flow.reply), flow.status});
+  return out;
 }
 
 }  // namespace podnet::net

@@ -42,6 +42,11 @@ core::Result<std::string> Nftables::query(std::string_view script) {
   return output;
 }
 
+void Nftables::showHandles() {
+  nft_ctx_output_set_flags(
+      impl_->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_TERSE);
+}
+
 core::Status Nftables::run(std::string_view script) {
   auto result = query(script);
   if (!result) return result.takeError();

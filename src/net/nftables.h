@@ -26,6 +26,9 @@ class Nftables {
   // Like run() but returns what nft printed (e.g. for "list table ip t").
   // For tests and debugging only: the proxy never lists kernel state.
   core::Result<std::string> query(std::string_view script);
+  // Listings from now on carry each object's handle ("# handle N") and leave
+  // out set elements (nft -a -t).
+  void showHandles();
 
  private:
   struct Impl;

@@ -155,6 +155,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
         });
   }
 
+  // A component's request: answered from a thread of its own, then the
+  // reply is written on the connection's executor.
+  void handOver(const PlainHandler& handler, std::string path, std::string query) {
+    Request& request = parser_->get();
+    PlainRequest plain{std::string(request.method_string()), std::move(path), std::move(query),
+                       std::move(request.body())};
+    bool keepAlive = request.keep_alive();
+    auto self = shared_from_this();
+    beast::get_lowest_layer(stream_).expires_never();  // the handler keeps its own deadline
+    try {
+      std::thread([self, handler, plain = std::move(plain), keepAlive] {
+        PlainReply answer = handler(plain);
+        asio::post(self->stream_.get_executor(), [self, answer = std::move(answer), keepAlive] {
+          auto response = std::make_shared<http::response<http::string_body>>();
+          response->version(11);
+          response->result(static_cast<unsigned>(answer.status));
+          response->set(http::field::content_type, answer.contentType);
+          response->body() = answer.body;
+          response->keep_alive(keepAlive);
+          response->prepare_payload();
+          beast::get_lowest_layer(self->stream_).expires_after(kRequestTimeout);
+          http::async_write(self->stream_, *response,
+                            [self, response](beast::error_code ec, size_t) {
+                              if (!ec && response->keep_alive()) self->read();
+                            });
+        });
+      }).detach();
+    } catch (const std::system_error&) {
+      reply(503, "ServiceUnavailable", "no thread for the request", false);
+    }
+  }
+
   // Sends a Status and, when `keepAlive`, reads the next request.
   void reply(int code, const std::string& reason, const std::string& message,
              bool keepAlive = true) {
@@ -224,6 +256,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (segments.empty())
       return reply(404, "NotFound", "the server could not find the requested resource");
     const std::string& kind = segments[0];
+    if (auto handler = server_.options.handlers.find(kind);
+        handler != server_.options.handlers.end())
+      return handOver(handler->second, std::string(path), std::string(query));
     // {ns}/{pod}[/{uid}]/{container}, {ns}/{pod}[/{uid}] for port-forward.
     bool isPortForward = kind == "portForward";
     size_t expected = isPortForward ? 3 : 4;

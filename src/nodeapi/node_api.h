@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +24,24 @@
 #include "nodeapi/pods.h"
 
 namespace podnet::nodeapi {
+
+// A request the node API hands to a component of the agent (`podnet
+// trace`'s per-node part): the path below the handler's prefix, the raw
+// query and body.
+struct PlainRequest {
+  std::string method;
+  std::string path;   // "/trace/arm" for prefix "trace"
+  std::string query;  // without '?'
+  std::string body;
+};
+struct PlainReply {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+};
+// Runs on a thread of its own (it may block, up to its own deadline), never
+// on the node API's I/O threads.
+using PlainHandler = std::function<PlainReply(const PlainRequest&)>;
 
 struct NodeApiOptions {
   std::string host = "127.0.0.1";
@@ -39,6 +59,8 @@ struct NodeApiOptions {
   // (kubelet's streamingConnectionIdleTimeout is 4 h).
   std::chrono::seconds idleTimeout{4 * 3600};
   int threads = 2;
+  // By the first path segment ("trace" serves /trace/...).
+  std::map<std::string, PlainHandler> handlers;
 };
 
 class NodeApiServer {

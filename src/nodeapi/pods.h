@@ -29,6 +29,7 @@ struct ContainerView {
 struct PodView {
   std::string ns, name, uid, podIp;
   std::string netnsPath;
+  std::string resolvConfPath;  // the pod's /etc/resolv.conf, as written on the node
   std::vector<ContainerView> containers;
 
   const ContainerView* container(const std::string& name) const {

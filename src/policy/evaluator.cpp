@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "api/object.h"
+
 namespace podnet::policy {
 
 // ---- ClusterState -----------------------------------------------------------
@@ -363,4 +365,31 @@ std::string describeRule(const Policy& policy, Direction direction, size_t index
   return out;
 }
 
+bool addToClusterState(ClusterState& state, const Json& obj) {
+  auto kindIt = obj.find("kind");
+  std::string kind = kindIt != obj.end() && kindIt->is_string() ? kindIt->get<std::string>() : "";
+  if (kind == "Namespace") {
+    state.setNamespace(namespaceFromJson(obj));
+  } else if (kind == "Pod") {
+    state.setPod(podFromJson(obj));
+  } else if (kind == "Node") {
+    std::vector<core::IpAddress> addresses;
+    if (obj.contains("status") && obj["status"].is_object() &&
+        obj["status"].contains("addresses") && obj["status"]["addresses"].is_array())
+      for (const Json& a : obj["status"]["addresses"])
+        if (a.is_object() && a.contains("address") && a["address"].is_string())
+          if (auto ip = core::IpAddress::parse(a["address"].get<std::string>()))
+            addresses.push_back(*ip);
+    state.setNodeAddresses(api::name(obj), std::move(addresses));
+  } else if (kind == "NetworkPolicy") {
+    auto policy = policyFromJson(obj);
+    if (!policy) return false;
+    state.setPolicy(std::move(*policy));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace podnet::policy
+#include "api/object.h"

@@ -60,6 +60,10 @@ class ClusterState {
   std::map<core::IpAddress, std::string> nodeByIp_;
 };
 
+// Adds a Namespace, Pod, Node or NetworkPolicy object (with its kind) to
+// `state`; false for other kinds (and a policy that does not parse).
+bool addToClusterState(ClusterState& state, const Json& object);
+
 // One end of a connection: a pod, or an address that is not a pod's (a
 // node, a hostNetwork pod, anything outside the cluster).
 struct Endpoint {

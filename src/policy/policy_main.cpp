@@ -153,25 +153,9 @@ struct Objects {
 void addObject(Objects& out, const Json& obj) {
   auto kindIt = obj.find("kind");
   std::string kind = kindIt != obj.end() && kindIt->is_string() ? kindIt->get<std::string>() : "";
-  if (kind == "Namespace") {
-    out.state.setNamespace(namespaceFromJson(obj));
-  } else if (kind == "Pod") {
-    Pod pod = podFromJson(obj);
-    out.podUids[pod.key()] = api::uid(obj);
-    out.state.setPod(std::move(pod));
-  } else if (kind == "Node") {
-    std::vector<core::IpAddress> addresses;
-    if (obj.contains("status") && obj["status"].is_object() &&
-        obj["status"].contains("addresses") && obj["status"]["addresses"].is_array())
-      for (const Json& a : obj["status"]["addresses"])
-        if (a.is_object() && a.contains("address") && a["address"].is_string())
-          if (auto ip = core::IpAddress::parse(a["address"].get<std::string>()))
-            addresses.push_back(*ip);
-    out.state.setNodeAddresses(api::name(obj), std::move(addresses));
-  } else if (kind == "NetworkPolicy") {
-    auto policy = policyFromJson(obj);
-    if (policy) out.state.setPolicy(std::move(*policy));
-  } else if (kind == "Service") {
+  if (kind == "Pod") out.podUids[api::namespaceOf(obj) + "/" + api::name(obj)] = api::uid(obj);
+  if (addToClusterState(out.state, obj)) return;
+  if (kind == "Service") {
     out.services.push_back(obj);
   } else if (kind == "EndpointSlice") {
     out.slices.push_back(obj);

@@ -4,11 +4,9 @@
 
 namespace podnet::proxy {
 
-namespace {
+namespace {}  // namespace
 
-// Endpoints traffic may go to: the ready ones or, when none is ready, those
-// still serving while they terminate (ProxyTerminatingEndpoints).
-std::vector<Endpoint> usable(const std::vector<Endpoint>& endpoints) {
+std::vector<Endpoint> usableEndpoints(const std::vector<Endpoint>& endpoints) {
   std::vector<Endpoint> ready;
   for (const auto& e : endpoints)
     if (e.ready) ready.push_back(e);
@@ -18,6 +16,8 @@ std::vector<Endpoint> usable(const std::vector<Endpoint>& endpoints) {
     if (e.serving && e.terminating) terminating.push_back(e);
   return terminating;
 }
+
+namespace {
 
 std::vector<Endpoint> onNode(const std::vector<Endpoint>& endpoints, const std::string& node) {
   std::vector<Endpoint> out;
@@ -99,8 +99,8 @@ void compilePort(const CompilerConfig& config, const ServicePort& port, ServiceP
   const std::string id = port.id();
   const std::string proto = port.protocol;
   const std::string portText = std::to_string(port.port);
-  std::vector<Endpoint> anywhere = usable(all);
-  std::vector<Endpoint> local = usable(onNode(all, config.nodeName));
+  std::vector<Endpoint> anywhere = usableEndpoints(all);
+  std::vector<Endpoint> local = usableEndpoints(onNode(all, config.nodeName));
   std::vector<Endpoint> clusterEndpoints = port.internalPolicyLocal ? local : anywhere;
   const std::string rejectVerdict = std::string("goto ") + kRejectChain;
 

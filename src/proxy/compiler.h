@@ -26,6 +26,10 @@ std::vector<std::string> ofFamily(const std::vector<std::string>& ips, Family fa
 // FNV-1a, 64 bits: stable across runs and builds (chain names, elections).
 uint64_t fnv1a64(std::string_view text);
 
+// Endpoints traffic may go to: the ready ones or, when none is ready, those
+// still serving while they terminate (ProxyTerminatingEndpoints).
+std::vector<Endpoint> usableEndpoints(const std::vector<Endpoint>& endpoints);
+
 // The chains, affinity sets and map/set entries of one Service (all its
 // ports). A port with no ClusterIP of `config.family` adds nothing.
 ServiceProgram compileService(const CompilerConfig& config, const std::vector<ServicePort>& ports);
