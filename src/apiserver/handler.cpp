@@ -596,6 +596,8 @@ core::Result<NodeProxy> Handler::locateNodeApi(const std::string& nodeName) {
 // nodes/NAME/proxy/PATH: any request to the node's API, as kube-apiserver
 // relays to kubelet (`kubectl get --raw /api/v1/nodes/N/proxy/healthz`).
 HttpResponse Handler::proxyNode(const HttpRequest& request, const Route& route) {
+  if (auto node = client_.get(api::resource("Node"), "", route.name); !node)
+    return errorResponse(node.error());  // nodes "x" not found
   auto located = locateNodeApi(route.name);
   if (!located) return errorResponse(located.error());
   NodeProxy proxy = std::move(*located);

@@ -502,5 +502,32 @@ TEST_F(HandlerTest, PodStreamsAreCheckedThenProxiedToTheNode) {
   EXPECT_EQ(forward.nodeProxy->target, "/portForward/a/two");
 }
 
+// nodes/NAME/proxy/PATH: any request to the node's API, body included
+// (what `podnet trace` and `kubectl get --raw .../proxy/healthz` use).
+TEST_F(HandlerTest, NodeProxyRelaysAnyPathToTheNodesApi) {
+  fake_.objects[{"nodes", "", "n1"}] = Json::parse(R"({"metadata":{"name":"n1"},
+    "status":{"addresses":[{"type":"InternalIP","address":"172.30.0.11"}],
+              "daemonEndpoints":{"kubeletEndpoint":{"Port":10250}}}})");
+  auto health = call("GET", "/api/v1/nodes/n1/proxy/healthz");
+  ASSERT_TRUE(health.nodeProxy.has_value()) << health.body;
+  EXPECT_EQ(health.nodeProxy->host, "172.30.0.11");
+  EXPECT_EQ(health.nodeProxy->target, "/healthz");
+  auto post = call("POST", "/api/v1/nodes/n1/proxy/trace/arm?x=1", R"({"id":"a"})");
+  ASSERT_TRUE(post.nodeProxy.has_value()) << post.body;
+  EXPECT_EQ(post.nodeProxy->method, "POST");
+  EXPECT_EQ(post.nodeProxy->target, "/trace/arm?x=1");
+  EXPECT_EQ(post.nodeProxy->body, R"({"id":"a"})");
+  EXPECT_EQ(post.nodeProxy->contentType, "application/json");
+  auto root = call("GET", "/api/v1/nodes/n1/proxy");
+  ASSERT_TRUE(root.nodeProxy.has_value());
+  EXPECT_EQ(root.nodeProxy->target, "/");
+  auto escaped = call("GET", "/api/v1/nodes/n1/proxy/a%20b/c");
+  ASSERT_TRUE(escaped.nodeProxy.has_value());
+  EXPECT_EQ(escaped.nodeProxy->target, "/a%20b/c");
+  EXPECT_EQ(call("GET", "/api/v1/nodes/nope/proxy/healthz").status, 404);
+  // Only nodes have this subresource.
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/a/pods/one/proxy/x").status, 404);
+}
+
 }  // namespace
 }  // namespace podnet::apiserver
