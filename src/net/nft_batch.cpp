@@ -138,6 +138,13 @@ NftRule& NftRule::ct(uint32_t key, uint32_t reg) {
   return *this;
 }
 
+NftRule& NftRule::ct(uint32_t key, uint32_t reg, uint8_t direction) {
+  auto& e = add("ct");
+  e.numbers = {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_DREG, reg}};
+  e.octets = {{NFTNL_EXPR_CT_DIR, direction}};
+  return *this;
+}
+
 NftRule& NftRule::maskXor(uint32_t mask, uint32_t xorValue, uint32_t reg) {
   auto& e = add("bitwise");
   Bytes maskBytes(4), xorBytes(4);
@@ -446,6 +453,7 @@ void NftBatch::addRule(NftFamily family, const std::string& table, const std::st
     for (const auto& [attr, value] : expression.numbers) nftnl_expr_set_u32(e, attr, value);
     for (const auto& [attr, value] : expression.shorts) nftnl_expr_set_u16(e, attr, value);
     for (const auto& [attr, value] : expression.longs) nftnl_expr_set_u64(e, attr, value);
+    for (const auto& [attr, value] : expression.octets) nftnl_expr_set_u8(e, attr, value);
     for (const auto& [attr, data] : expression.blobs)
       nftnl_expr_set(e, attr, data.data(), static_cast<uint32_t>(data.size()));
     for (const auto& [attr, text] : expression.strings) nftnl_expr_set_str(e, attr, text.c_str());

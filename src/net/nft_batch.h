@@ -80,6 +80,9 @@ class NftRule {
   NftRule& reject(uint32_t type, uint8_t code);
   // reg = conntrack key (NFT_CT_STATE, NFT_CT_STATUS, ...).
   NftRule& ct(uint32_t key, uint32_t reg = 1);
+  // The same for one direction of the connection (IP_CT_DIR_ORIGINAL = 0,
+  // IP_CT_DIR_REPLY = 1): keys such as NFT_CT_PROTO_SRC need one.
+  NftRule& ct(uint32_t key, uint32_t reg, uint8_t direction);
   // reg = (reg & mask) ^ xor, over 4 bytes.
   NftRule& maskXor(uint32_t mask, uint32_t xorValue, uint32_t reg = 1);
   // meta key (NFT_META_MARK, ...) = reg.
@@ -102,6 +105,7 @@ class NftRule {
     std::vector<std::pair<uint16_t, uint32_t>> numbers;
     std::vector<std::pair<uint16_t, uint16_t>> shorts;  // 16-bit attributes
     std::vector<std::pair<uint16_t, uint64_t>> longs;   // 64-bit attributes
+    std::vector<std::pair<uint16_t, uint8_t>> octets;   // 8-bit attributes
     std::vector<std::pair<uint16_t, Bytes>> blobs;
     std::vector<std::pair<uint16_t, std::string>> strings;
   };

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netfilter/nf_tables.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,12 +17,15 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/ip.h"
 #include "net/conntrack.h"
 #include "net/netns.h"
+#include "net/nft_batch.h"
 #include "net/nftables.h"
 #include "net/nftrace.h"
 #include "trace/probe.h"
@@ -53,6 +57,19 @@ std::string interfaceName(uint32_t index) {
   return name;
 }
 
+// A name nft reads unquoted (its scanner's `string`: a letter, '_' or '.'
+// first, then letters, digits and / - _ .); `list chain` takes no quotes.
+bool nftIdentifier(const std::string& name) {
+  if (name.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_' || name[0] == '.'))
+    return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
+          c == '.'))
+      return false;
+  return true;
+}
+
 bool validId(const std::string& id) {
   if (id.empty() || id.size() > 16) return false;
   for (char c : id)
@@ -75,16 +92,36 @@ struct Armed {
   uint16_t sourcePort = 0;
 };
 
+// Through netlink batches (net/nft_batch.h): libnftables would first read
+// every chain of the node's tables, ~100 ms with a thousand Services.
 core::Status deleteTable(const std::string& table) {
-  auto nft = net::Nftables::open();
-  if (!nft) return nft.takeError();
-  // "destroy" would be quieter but needs nft 1.0.8; delete fails only when
-  // the table is already gone.
-  auto listed = nft->query("list tables inet");
-  if (listed && listed->find(" " + table + "\n") == std::string::npos &&
-      listed->find(" " + table + " ") == std::string::npos)
-    return core::Ok{};
-  return nft->run("delete table inet " + table + "\n");
+  auto socket = net::NftSocket::open();
+  if (!socket) return socket.takeError();
+  net::NftBatch batch;
+  batch.addTable(net::NftFamily::ip, table);  // the pair removes it, there or not
+  batch.deleteTable(net::NftFamily::ip, table);
+  return socket->commit(batch);
+}
+
+// table ip podnet-trace-<id>, chain flag-connection (prerouting, priority
+// -150: after conntrack, before the Service and policy chains):
+//   meta l4proto P ct original proto-src S meta nftrace set 1
+core::Status addTraceTable(const std::string& table, uint8_t protocol, uint16_t sourcePort) {
+  auto socket = net::NftSocket::open();
+  if (!socket) return socket.takeError();
+  net::NftBatch batch;
+  batch.addTable(net::NftFamily::ip, table);
+  batch.addBaseChain(net::NftFamily::ip, table, "flag-connection", net::NftHook::prerouting, -150,
+                     "filter");
+  net::NftRule rule;
+  rule.meta(NFT_META_L4PROTO)
+      .equal({protocol})
+      .ct(NFT_CT_PROTO_SRC, 1, 0 /* IP_CT_DIR_ORIGINAL */)
+      .equal({uint8_t(sourcePort >> 8), uint8_t(sourcePort)})
+      .immediate({1}, 1)
+      .metaSet(NFT_META_NFTRACE);
+  batch.addRule(net::NftFamily::ip, table, "flag-connection", rule);
+  return socket->commit(batch);
 }
 
 Json eventJson(const net::NftTraceEvent& e, const RuleTexts& rules) {
@@ -160,21 +197,15 @@ struct NodeTracer::Impl {
     // Listen first: events sent before the socket joined are lost.
     auto reader = net::NftTraceReader::open();
     if (!reader) return errorReply(500, reader.error().message);
-    auto nft = net::Nftables::open();
-    if (!nft) return errorReply(500, nft.error().message);
-    nft->showHandles();
-    auto ruleset = nft->query("list ruleset");
-    if (ruleset) trace->rules = parseRuleTexts(*ruleset);
-    std::string rule = "meta l4proto " + protocol + " ct original proto-src " +
-                       std::to_string(sourcePort) + " meta nftrace set 1";
-    std::string script =
-        "add table inet " + trace->table + "\n" + "add chain inet " + trace->table +
-        " flag-connection { type filter hook prerouting priority -150; policy accept; }\n" +
-        "add rule inet " + trace->table + " flag-connection " + rule + "\n";
-    if (auto added = nft->run(script); !added) return errorReply(500, added.error().message);
+    if (auto added = addTraceTable(trace->table, trace->protocol, trace->sourcePort); !added)
+      return errorReply(500, added.error().message);
     trace->reader = std::thread([trace, reader = std::move(*reader)]() mutable {
-      while (!trace->stop && Clock::now() < trace->deadline) {
-        auto events = reader.read(std::chrono::milliseconds(50));
+      // The kernel queues events as the packets pass, so once stopped one
+      // last read without waiting takes all the traced packets left.
+      bool last = false;
+      while (!last) {
+        last = trace->stop || Clock::now() >= trace->deadline;
+        auto events = reader.read(std::chrono::milliseconds(last ? 0 : 10));
         if (!events) break;
         std::lock_guard lock(trace->mutex);
         for (auto& e : *events)
@@ -187,7 +218,7 @@ struct NodeTracer::Impl {
       armed[id] = trace;
     }
     wake.notify_all();
-    return jsonReply(200, {{"armed", true}, {"table", "inet " + trace->table}});
+    return jsonReply(200, {{"armed", true}, {"table", "ip " + trace->table}});
   }
 
   nodeapi::PlainReply collect(const Json& body) {
@@ -200,19 +231,21 @@ struct NodeTracer::Impl {
       trace = it->second;
       armed.erase(it);
     }
-    // The last events of a reply may still be on their way.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     disarm(*trace);
-    // Rules the snapshot does not know (the proxy synced since): read again.
-    bool unknown = false;
+    // The texts of the rules the packets crossed, chain by chain: listing
+    // only those chains keeps a collect fast with thousands of Services. A
+    // rule replaced since (a proxy sync) is reported as such.
+    std::set<std::tuple<std::string, std::string, std::string>> chains;
     for (const auto& e : trace->events)
-      if (e.ruleHandle &&
-          trace->rules.find(familyName(e.family), e.table, e.chain, e.ruleHandle).empty())
-        unknown = true;
-    if (unknown)
+      if (e.ruleHandle && e.table.rfind(kTablePrefix, 0) != 0)
+        chains.insert({familyName(e.family), e.table, e.chain});
+    if (!chains.empty())
       if (auto nft = net::Nftables::open()) {
         nft->showHandles();
-        if (auto ruleset = nft->query("list ruleset")) trace->rules.merge(parseRuleTexts(*ruleset));
+        for (const auto& [family, table, chain] : chains)
+          if (nftIdentifier(table) && nftIdentifier(chain))
+            if (auto listed = nft->query("list chain " + family + " " + table + " " + chain + "\n"))
+              trace->rules.merge(parseRuleTexts(*listed));
       }
     Json events = Json::array();
     for (const auto& e : trace->events)
@@ -330,7 +363,7 @@ nodeapi::PlainReply NodeTracer::handle(const nodeapi::PlainRequest& request) {
 void NodeTracer::removeLeftovers() {
   auto nft = net::Nftables::open();
   if (!nft) return;
-  auto tables = nft->query("list tables inet");
+  auto tables = nft->query("list tables ip");
   if (!tables) return;
   std::istringstream lines(*tables);
   for (std::string line; std::getline(lines, line);) {
@@ -338,7 +371,7 @@ void NodeTracer::removeLeftovers() {
     if (at == std::string::npos) continue;
     std::string table = line.substr(at);
     while (!table.empty() && (table.back() == ' ' || table.back() == '\r')) table.pop_back();
-    (void)nft->run("delete table inet " + table + "\n");
+    (void)deleteTable(table);
   }
 }
 

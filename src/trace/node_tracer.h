@@ -3,21 +3,21 @@
 // server's nodes/NAME/proxy): it sets the kernel's trace flag on one
 // connection's packets only, reads the kernel's trace events, and makes the
 // traced request from inside a pod. Nothing outlives a trace: the flag is
-// set by a temporary table (`inet podnet-trace-<id>`) that collect, a
+// set by a temporary table (`ip podnet-trace-<id>`) that collect, a
 // deadline or the next agent start removes.
 //
 //   arm      {"id", "protocol": "tcp"|"udp", "sourcePort", "ttlSeconds"}
 //            a table whose chain (prerouting, priority -150: after conntrack,
 //            before the Service and policy chains) marks both directions of
-//            the connections with that protocol and original source port;
-//            the rules' texts are recorded with their handles
+//            the connections with that protocol and original source port
 //   run      {"namespace", "pod", "host", "port", "protocol", "http", "path",
 //            "sourcePort", "timeoutMs"} -> {"dns": {...}, "connection": {...}}
 //            resolves like the pod's resolver (its resolv.conf, search path,
 //            ndots) and connects from the pod's network namespace, bound to
 //            the pinned source port
-//   collect  {"id"} -> {"events": [...], "conntrack": [...], "lostEvents"}
-//            and removes the table
+//   collect  {"id"} -> {"events": [...], "conntrack": [...], "lostEvents"},
+//            each event with its rule's text (the chains named are listed
+//            then), and removes the table
 #pragma once
 
 #include <memory>

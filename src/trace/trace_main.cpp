@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "api/object.h"
@@ -181,6 +182,14 @@ int runTraceMain(const std::vector<std::string>& args) {
   if (!made) return fail(made.error().message);
   client::RestClient& rest = **made;
 
+  auto t0 = std::chrono::steady_clock::now();
+  auto mark = [&](const char* what) {
+    if (std::getenv("PODNET_TRACE_TIMING"))
+      std::fprintf(
+          stderr, "%8.1f ms %s\n",
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+          what);
+  };
   TracedRequest request;
   request.target = *target;
   if (!o.fromHost) {
@@ -196,24 +205,24 @@ int runTraceMain(const std::vector<std::string>& args) {
     if ((*pod)["spec"].value("hostNetwork", false))
       return fail("pod " + o.ns + "/" + o.pod + " uses the node's network: trace from another pod");
   }
+  // The nodes first (they are armed at once), the rest while they are.
+  auto nodeList = listAll(rest, "Node");
+  if (!nodeList) return fail(nodeList.error().message);
   ClusterObjects cluster;
-  for (const char* kind :
-       {"Service", "EndpointSlice", "Pod", "Node", "Namespace", "NetworkPolicy"}) {
-    auto items = listAll(rest, kind);
-    if (!items) return fail(items.error().message);
-    for (Json& item : *items) {
-      policy::addToClusterState(cluster.policies, item);
-      std::string k = kind;
-      if (k == "Service")
-        cluster.services.push_back(std::move(item));
-      else if (k == "EndpointSlice")
-        cluster.slices.push_back(std::move(item));
-      else if (k == "Pod")
-        cluster.pods.push_back(std::move(item));
-      else if (k == "Node")
-        cluster.nodes.push_back(std::move(item));
-    }
+  for (Json& node : *nodeList) {
+    policy::addToClusterState(cluster.policies, node);
+    cluster.nodes.push_back(std::move(node));
   }
+  // Filled while the nodes are armed; read after the futures are joined.
+  std::vector<Json> listedObjects;
+  auto objects = std::async(std::launch::async, [&]() -> core::Status {
+    for (const char* kind : {"Service", "EndpointSlice", "Pod", "Namespace", "NetworkPolicy"}) {
+      auto items = listAll(rest, kind);
+      if (!items) return items.takeError();
+      for (Json& item : *items) listedObjects.push_back(std::move(item));
+    }
+    return core::Ok{};
+  });
   // The connection's identity: a source port picked below the ephemeral
   // range (and the NodePorts), so nothing else on the node uses it now.
   std::random_device random;
@@ -227,20 +236,29 @@ int runTraceMain(const std::vector<std::string>& args) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&blocked, sig);
   pthread_sigmask(SIG_BLOCK, &blocked, &previous);
 
+  // Every node at once: a trace costs the slowest node, not their sum.
   std::vector<std::string> armed;
   std::string armError;
-  for (const Json& node : cluster.nodes) {
-    std::string name = api::name(node);
-    auto reply = nodeCall(rest, name, "arm",
-                          {{"id", id},
-                           {"protocol", target->protocol},
-                           {"sourcePort", request.sourcePort},
-                           {"ttlSeconds", o.timeoutMs / 1000 + 10}});
-    if (reply)
-      armed.push_back(name);
-    else
-      armError += "\n  " + name + ": " + reply.error().message;
+  {
+    std::vector<std::future<core::Result<Json>>> replies;
+    for (const Json& node : cluster.nodes)
+      replies.push_back(std::async(std::launch::async, [&, name = api::name(node)] {
+        return nodeCall(rest, name, "arm",
+                        {{"id", id},
+                         {"protocol", target->protocol},
+                         {"sourcePort", request.sourcePort},
+                         {"ttlSeconds", o.timeoutMs / 1000 + 10}});
+      }));
+    for (size_t i = 0; i < replies.size(); ++i) {
+      auto reply = replies[i].get();
+      std::string name = api::name(cluster.nodes[i]);
+      if (reply)
+        armed.push_back(name);
+      else
+        armError += "\n  " + name + ": " + reply.error().message;
+    }
   }
+  mark("armed");
   Json run;
   if (o.fromHost) {
     Probe probe;
@@ -271,10 +289,28 @@ int runTraceMain(const std::vector<std::string>& args) {
       run = {{"error", reply.error().message}};
   }
   request.run = run;
+  mark("request made");
   std::vector<NodeCapture> captures;
-  for (const std::string& node : armed) {
-    auto reply = nodeCall(rest, node, "collect", {{"id", id}});
-    if (reply) captures.push_back({node, *reply});
+  {
+    std::vector<std::future<core::Result<Json>>> replies;
+    for (const std::string& node : armed)
+      replies.push_back(std::async(std::launch::async, [&, node] {
+        return nodeCall(rest, node, "collect", {{"id", id}});
+      }));
+    for (size_t i = 0; i < replies.size(); ++i)
+      if (auto reply = replies[i].get()) captures.push_back({armed[i], *reply});
+  }
+  core::Status listed = objects.get();
+  mark("collected");
+  for (Json& item : listedObjects) {
+    policy::addToClusterState(cluster.policies, item);
+    std::string kind = item.value("kind", "");
+    if (kind == "Service")
+      cluster.services.push_back(std::move(item));
+    else if (kind == "EndpointSlice")
+      cluster.slices.push_back(std::move(item));
+    else if (kind == "Pod")
+      cluster.pods.push_back(std::move(item));
   }
   sigset_t pending;
   sigpending(&pending);
@@ -285,6 +321,7 @@ int runTraceMain(const std::vector<std::string>& args) {
   if (run.contains("error"))
     return fail("the request could not be made: " + run["error"].get<std::string>());
   if (armed.empty()) return fail("no node could trace:" + armError);
+  if (!listed) return fail(listed.error().message);
 
   Json report = buildReport(cluster, request, captures);
   if (!armError.empty()) report["warnings"] = Json::array({"not traced on:" + armError});

@@ -153,7 +153,7 @@ TEST_F(NodeTracerKernel, AnAbandonedTraceExpiresAndLeftoversGo) {
   EXPECT_EQ(tables(), before) << "the expired trace's table is still there";
   // A killed agent's table: removed at the next start.
   auto nft = net::runInNetns(*node_, [] { return net::Nftables::open(); });
-  ASSERT_OK(nft->run("add table inet podnet-trace-dead\n"));
+  ASSERT_OK(nft->run("add table ip podnet-trace-dead\n"));
   (void)net::runInNetns(*node_, []() -> core::Result<bool> {
     NodeTracer::removeLeftovers();
     return true;
