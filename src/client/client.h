@@ -87,4 +87,9 @@ class Client {
                                                        const ListOptions& options) = 0;
 };
 
+// Every item of a list, page by page (`pageSize` per request), each with its
+// "kind" (list items carry none).
+core::Result<std::vector<Json>> listAll(Client& client, const ResourceInfo& resource,
+                                        std::string_view ns = {}, int64_t pageSize = 500);
+
 }  // namespace podnet::client

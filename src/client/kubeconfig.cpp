@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -168,6 +169,12 @@ core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_vie
   auto text = readWholeFile(path, "file");
   if (!text) return text.error();
   return parseKubeconfig(*text, std::filesystem::path(path).parent_path().string(), context);
+}
+
+std::string kubeconfigPathFor(const std::string& flag, const std::string& dataDir) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;
+  return dataDir + "/server/kubeconfig";
 }
 
 }  // namespace podnet::client

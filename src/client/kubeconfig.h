@@ -22,6 +22,10 @@ core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_vie
 core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::string& baseDir,
                                          std::string_view context = {});
 
+// The kubeconfig a podnet command uses: --kubeconfig when given, else
+// $KUBECONFIG, else the one `podnet up` wrote in DATA_DIR/server/.
+std::string kubeconfigPathFor(const std::string& flag, const std::string& dataDir);
+
 // "https://host[:port]" (IPv6 in brackets) into config.host and .port.
 core::Status parseServerUrl(std::string_view url, RestConfig& config);
 

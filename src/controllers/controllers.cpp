@@ -29,21 +29,6 @@ class RunningControllers : public Manager {
   std::vector<std::unique_ptr<Controller>> controllers;
 };
 
-core::Result<std::vector<Json>> listAll(client::Client& client, const ResourceInfo& resource) {
-  std::vector<Json> out;
-  client::ListOptions options;
-  options.limit = 500;
-  while (true) {
-    auto page = client.list(resource, "", options);
-    if (!page.ok()) return page.takeError();
-    for (auto& item : (*page)["items"]) out.push_back(std::move(item));
-    std::string next = stringAt(*page, {"metadata", "continue"});
-    if (next.empty()) break;
-    options.continueToken = next;
-  }
-  return out;
-}
-
 core::Status createIfMissing(registry::Registry& registry, const ResourceInfo& resource,
                              const std::string& ns, Json obj) {
   // Look first: creating an existing Service would be refused by its
@@ -96,7 +81,7 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
                             "\": " + pool.error().message);
   auto allocator = ServiceAllocator::create(config);
   if (!allocator.ok()) return allocator.takeError();
-  auto services = listAll(registry, api::resource("Service"));
+  auto services = client::listAll(registry, api::resource("Service"));
   if (!services.ok()) return services.takeError();
   (*allocator)->rebuild(*services);
   registry.addAdmissionHook(*allocator);

@@ -163,9 +163,7 @@ void addObject(Objects& out, const Json& obj) {
 }
 
 std::string kubeconfigPath(const Options& o) {
-  if (!o.kubeconfig.empty()) return o.kubeconfig;
-  if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;
-  return (fs::path(o.dataDir) / "server" / "kubeconfig").string();
+  return client::kubeconfigPathFor(o.kubeconfig, o.dataDir);
 }
 
 core::Result<Objects> loadObjects(const Options& o, bool withServices) {
@@ -188,22 +186,9 @@ core::Result<Objects> loadObjects(const Options& o, bool withServices) {
       kinds.push_back("EndpointSlice");
     }
     for (const auto& kind : kinds) {
-      client::ListOptions options;
-      options.limit = 5000;
-      while (true) {
-        auto list = (*rest)->list(api::resource(kind), "", options);
-        if (!list) return list.takeError();
-        if (list->contains("items") && (*list)["items"].is_array())
-          for (Json& item : (*list)["items"]) {
-            item["kind"] = kind;  // list items carry no kind
-            addObject(out, item);
-          }
-        std::string next = list->contains("metadata")
-                               ? api::getString(*list, Json::json_pointer("/metadata/continue"))
-                               : "";
-        if (next.empty()) break;
-        options.continueToken = next;
-      }
+      auto items = client::listAll(**rest, api::resource(kind), {}, 5000);
+      if (!items) return items.takeError();
+      for (const Json& item : *items) addObject(out, item);
     }
   }
   // Policies not applied yet: defaulted and validated as the API server

@@ -123,30 +123,7 @@ std::optional<std::string> parseOptions(const std::vector<std::string>& args, Op
 }
 
 std::string kubeconfigPath(const Options& o) {
-  if (!o.kubeconfig.empty()) return o.kubeconfig;
-  if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;
-  return (fs::path(o.dataDir) / "server" / "kubeconfig").string();
-}
-
-core::Result<std::vector<Json>> listAll(client::RestClient& rest, const std::string& kind) {
-  std::vector<Json> out;
-  client::ListOptions options;
-  options.limit = 5000;
-  while (true) {
-    auto list = rest.list(api::resource(kind), "", options);
-    if (!list) return list.takeError();
-    if (list->contains("items") && (*list)["items"].is_array())
-      for (Json& item : (*list)["items"]) {
-        item["kind"] = kind;
-        out.push_back(std::move(item));
-      }
-    std::string next = list->contains("metadata")
-                           ? api::getString(*list, Json::json_pointer("/metadata/continue"))
-                           : "";
-    if (next.empty()) break;
-    options.continueToken = next;
-  }
-  return out;
+  return client::kubeconfigPathFor(o.kubeconfig, o.dataDir);
 }
 
 core::Result<Json> nodeCall(client::RestClient& rest, const std::string& node,
@@ -206,7 +183,7 @@ int runTraceMain(const std::vector<std::string>& args) {
       return fail("pod " + o.ns + "/" + o.pod + " uses the node's network: trace from another pod");
   }
   // The nodes first (they are armed at once), the rest while they are.
-  auto nodeList = listAll(rest, "Node");
+  auto nodeList = client::listAll(rest, api::resource("Node"), {}, 5000);
   if (!nodeList) return fail(nodeList.error().message);
   ClusterObjects cluster;
   for (Json& node : *nodeList) {
@@ -217,7 +194,7 @@ int runTraceMain(const std::vector<std::string>& args) {
   std::vector<Json> listedObjects;
   auto objects = std::async(std::launch::async, [&]() -> core::Status {
     for (const char* kind : {"Service", "EndpointSlice", "Pod", "Namespace", "NetworkPolicy"}) {
-      auto items = listAll(rest, kind);
+      auto items = client::listAll(rest, api::resource(kind), {}, 5000);
       if (!items) return items.takeError();
       for (Json& item : *items) listedObjects.push_back(std::move(item));
     }

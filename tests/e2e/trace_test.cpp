@@ -186,6 +186,13 @@ TEST_F(TraceE2E, TheSeedsJourneysAndTheirFailures) {
   EXPECT_EQ(step(r, 1)["queries"][0].value("answers", Json::array()).size(), 3u);
   EXPECT_FALSE(step(r, 3).contains("dnat"));
 
+  // UDP: one datagram to the cluster DNS Service, DNATed to its pod.
+  r = trace("client --udp kube-dns.kube-system:53");
+  EXPECT_TRUE(r.value("ok", false)) << r.dump(2);
+  EXPECT_EQ(step(r, 2).value("service", ""), "kube-system/kube-dns");
+  EXPECT_EQ(r["request"].value("protocol", ""), "udp");
+  EXPECT_NE(lines(step(r, 3)).find("dnat to"), std::string::npos) << r.dump(2);
+
   // 6. ExternalName: an alias the cluster cannot resolve further here.
   r = trace("client http://ext/", &code);
   EXPECT_NE(code, 0);
