@@ -170,22 +170,39 @@ bool matches(const Flow& flow, const UdpFlowFilter& filter) {
   return flow.original.dst != flow.reply.src;  // translated, so it is a Service flow
 }
 
+// A ctnetlink socket of the calling thread's namespace, and every entry
+// (IPv4 and IPv6) read through it.
+struct Dump {
+  std::unique_ptr<mnl_socket, SocketCloser> socket;
+  std::vector<Flow> flows;
+  uint32_t seq = 1;
+};
+
+core::Result<Dump> dumpFlows() {
+  Dump dump;
+  dump.socket.reset(mnl_socket_open(NETLINK_NETFILTER));
+  if (!dump.socket)
+    return core::internal(std::string("conntrack: socket: ") + std::strerror(errno));
+  if (mnl_socket_bind(dump.socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+    return core::internal(std::string("conntrack: bind: ") + std::strerror(errno));
+  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
+    char buffer[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* header = startMessage(buffer, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, dump.seq++);
+    core::Status dumped = request(dump.socket.get(), header, &dump.flows);
+    if (!dumped) return dumped.takeError();
+  }
+  return dump;
+}
+
 }  // namespace
 
 core::Result<int> deleteUdpFlows(const std::vector<UdpFlowFilter>& filters) {
   if (filters.empty()) return 0;
-  std::unique_ptr<mnl_socket, SocketCloser> socket(mnl_socket_open(NETLINK_NETFILTER));
-  if (!socket) return core::internal(std::string("conntrack: socket: ") + std::strerror(errno));
-  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-    return core::internal(std::string("conntrack: bind: ") + std::strerror(errno));
-  uint32_t seq = 1;
-  std::vector<Flow> flows;
-  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
-    char buffer[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* header = startMessage(buffer, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq++);
-    core::Status dumped = request(socket.get(), header, &flows);
-    if (!dumped) return dumped.takeError();
-  }
+  auto dump = dumpFlows();
+  if (!dump) return dump.takeError();
+  std::vector<Flow>& flows = dump->flows;
+  uint32_t& seq = dump->seq;
+  mnl_socket* socket = dump->socket.get();
   int deleted = 0;
   for (const Flow& flow : flows) {
     if (flow.original.proto != IPPROTO_UDP) continue;
@@ -196,25 +213,16 @@ core::Result<int> deleteUdpFlows(const std::vector<UdpFlowFilter>& filters) {
     nlmsghdr* header =
         startMessage(buffer, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, uint8_t(flow.family), seq++);
     putTuple(header, flow.original);
-    if (request(socket.get(), header, nullptr)) ++deleted;
+    if (request(socket, header, nullptr)) ++deleted;
   }
   return deleted;
 }
 
 core::Result<std::vector<ConntrackEntry>> findConntrackEntries(uint8_t protocol,
                                                                uint16_t sourcePort) {
-  std::unique_ptr<mnl_socket, SocketCloser> socket(mnl_socket_open(NETLINK_NETFILTER));
-  if (!socket) return core::internal(std::string("conntrack: socket: ") + std::strerror(errno));
-  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-    return core::internal(std::string("conntrack: bind: ") + std::strerror(errno));
-  uint32_t seq = 1;
-  std::vector<Flow> flows;
-  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
-    char buffer[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* header = startMessage(buffer, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq++);
-    core::Status dumped = request(socket.get(), header, &flows);
-    if (!dumped) return dumped.takeError();
-  }
+  auto dump = dumpFlows();
+  if (!dump) return dump.takeError();
+  const std::vector<Flow>& flows = dump->flows;
   std::vector<ConntrackEntry> out;
   auto convert = [](const Tuple& t) {
     return ConntrackTuple{t.src, t.dst, uint8_t(t.proto), uint16_t(t.sport), uint16_t(t.dport)};
