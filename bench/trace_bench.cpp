@@ -33,20 +33,13 @@
 #include <thread>
 #include <vector>
 
+#include "shell.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::pair<int, std::string> run(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, ""};
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using podnet::bench::run;
 
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return -1;
