@@ -15,11 +15,7 @@
 
 #include "shell.h"
 
-namespace {
-
 using podnet::bench::run;
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int count = argc > 1 ? std::atoi(argv[1]) : 100;
