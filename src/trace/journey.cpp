@@ -484,7 +484,7 @@ Json buildReport(const ClusterObjects& cluster, const TracedRequest& request,
       size_t at = rule.find("dnat to ");
       if (at == std::string::npos) continue;
       std::string to = rule.substr(at + 8);
-      to = to.substr(0, to.find(' '));
+      to.resize(std::min(to.size(), to.find(' ')));
       size_t colon = to.rfind(':');
       if (colon == std::string::npos) continue;
       endpointIp = to.substr(0, colon);
