@@ -1,14 +1,15 @@
 #include "apiserver/apiserver.h"
 
-#include "apiextensions/crd_admission.h"
-
 #include <pthread.h>
 #include <signal.h>
 
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "apiextensions/crd_admission.h"
 #include "apiserver/apiserver_endpoints.h"
 #include "apiserver/handler.h"
 #include "apiserver/http_server.h"
@@ -16,6 +17,7 @@
 #include "apiserver/service_account_tokens.h"
 #include "core/ip.h"
 #include "registry/registry.h"
+#include "store/etcd_store.h"
 #include "store/store.h"
 
 namespace podnet::apiserver {
@@ -104,10 +106,31 @@ int runServer(const ServerOptions& options) {
     return 1;
   }
 
-  store::SqliteOptions storeOptions;
-  storeOptions.path = (std::filesystem::path(options.dataDir) / "state.db").string();
-  storeOptions.historyRevisions = options.historyRevisions;
-  auto store = store::openSqlite(storeOptions);
+  core::Result<std::unique_ptr<store::Store>> store = core::internal("no store");
+  if (options.etcdServers.empty()) {
+    store::SqliteOptions storeOptions;
+    storeOptions.path = (std::filesystem::path(options.dataDir) / "state.db").string();
+    storeOptions.historyRevisions = options.historyRevisions;
+    store = store::openSqlite(storeOptions);
+  } else {
+    store::EtcdOptions etcd;
+    etcd.endpoints = options.etcdServers;
+    etcd.prefix = options.etcdPrefix;
+    for (auto [file, into] : {std::pair{&options.etcdCaFile, &etcd.caPem},
+                              {&options.etcdCertFile, &etcd.certPem},
+                              {&options.etcdKeyFile, &etcd.keyPem}}) {
+      if (file->empty()) continue;
+      std::ifstream in(*file);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in || text.str().empty()) {
+        logLine("cannot read " + *file);
+        return 1;
+      }
+      *into = text.str();
+    }
+    store = store::openEtcd(etcd);
+  }
   if (!store) {
     logLine("cannot open the store: " + store.error().message);
     return 1;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "controllers/controllers.h"
 #include "core/result.h"
@@ -18,6 +19,11 @@ struct ServerOptions {
   // Revisions of history kept for watches and lists (store compaction).
   int64_t historyRevisions = 100000;
   int threads = 0;  // HTTP threads; 0 = twice the cores
+  // The Store on etcd instead of DATA_DIR/state.db (--etcd-servers, as
+  // kube-apiserver's flags): member URLs, key prefix, and TLS files.
+  std::vector<std::string> etcdServers;
+  std::string etcdPrefix = "/registry";
+  std::string etcdCaFile, etcdCertFile, etcdKeyFile;
 };
 
 struct HostPort {

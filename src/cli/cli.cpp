@@ -50,6 +50,10 @@ constexpr const char* kUsage =
     "  --load-balancer-pool RANGE[,...]   addresses for LoadBalancer Services: CIDRs or\n"
     "                                     FIRST-LAST ranges; none: they stay pending\n"
     "  --history-revisions N              store history kept for watches, default 100000\n"
+    "  --etcd-servers URL[,URL...]        keep the state in etcd (3.4+) instead of\n"
+    "                                     DATA_DIR/state.db\n"
+    "  --etcd-prefix PREFIX               etcd key prefix, default /registry\n"
+    "  --etcd-cafile, --etcd-certfile, --etcd-keyfile FILE   TLS to etcd\n"
     "  --threads N                        HTTP threads, default twice the cores\n";
 
 bool parseInt(std::string_view text, long long& out) {
@@ -106,6 +110,22 @@ int serverCommand(int argc, char** argv) {
         return 2;
       }
       options.controllers.loadBalancerPool = value;
+    } else if (flag == "--etcd-servers" && !value.empty()) {
+      options.etcdServers.clear();
+      for (size_t start = 0; start <= value.size();) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        if (comma > start) options.etcdServers.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (flag == "--etcd-prefix" && !value.empty() && value[0] == '/') {
+      options.etcdPrefix = value;
+    } else if (flag == "--etcd-cafile") {
+      options.etcdCaFile = value;
+    } else if (flag == "--etcd-certfile") {
+      options.etcdCertFile = value;
+    } else if (flag == "--etcd-keyfile") {
+      options.etcdKeyFile = value;
     } else if (flag == "--history-revisions" && parseInt(value, number) && number > 0) {
       options.historyRevisions = number;
     } else if (flag == "--threads" && parseInt(value, number) && number > 0 && number < 1024) {

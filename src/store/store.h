@@ -1,8 +1,9 @@
 // The Store: a key-value history with etcd's revision semantics, the only
 // place API objects are kept. resourceVersion == a key's modRevision.
 //
-// Implementations: store/sqlite_store (embedded default). An etcd backend
-// comes later and must pass the same tests (tests/unit/store).
+// Implementations: store/sqlite_store (embedded default) and
+// store/etcd_store (several API servers on one etcd); both pass the same
+// tests (tests/unit/store/store_test.cpp).
 #pragma once
 
 #include <chrono>

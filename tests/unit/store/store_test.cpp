@@ -1,10 +1,14 @@
-// Key-value semantics of the SQLite store: revisions, CAS errors, lists.
+// Key-value semantics of every Store backend (SQLite, and etcd when
+// /usr/bin/etcd is installed): revisions, CAS errors, lists. A fresh etcd
+// is at revision 1, not 0, so revisions count from the store's first one.
+#include "store/store.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 
-#include "store/store.h"
+#include "etcd_test_server.h"
 #include "store_test_util.h"
 
 namespace podnet::store {
@@ -13,21 +17,46 @@ namespace {
 using testing::openOrDie;
 using testing::TempDir;
 
-class SqliteStoreTest : public ::testing::Test {
+enum class Backend { sqlite, etcd };
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { store_ = openOrDie({.path = dir_.file("db.sqlite")}); }
+  void SetUp() override {
+    if (GetParam() == Backend::etcd) {
+      if (!testing::EtcdCluster::available()) GTEST_SKIP() << "no /usr/bin/etcd (etcd-server)";
+      etcd_ = std::make_unique<testing::EtcdCluster>();
+    }
+    reopen();
+    ASSERT_NE(store_, nullptr);
+    base_ = store_->revision();
+  }
+  void reopen() {
+    store_.reset();
+    store_ = etcd_ ? etcd_->open() : openOrDie({.path = dir_.file("db.sqlite")});
+  }
+  // The n-th revision of this test's store.
+  int64_t rev(int64_t n) const { return base_ + n; }
 
   TempDir dir_;
+  std::unique_ptr<testing::EtcdCluster> etcd_;
   std::unique_ptr<Store> store_;
+  int64_t base_ = 0;
 };
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::etcd),
+                         [](const auto& info) {
+                           return info.param == Backend::sqlite ? std::string("Sqlite")
+                                                                : std::string("Etcd");
+                         });
 
 void expectError(const core::Error& error, int code, const std::string& reason) {
   EXPECT_EQ(error.code, code) << error.message;
   EXPECT_EQ(error.reason, reason) << error.message;
 }
 
-TEST_F(SqliteStoreTest, EmptyStoreIsAtRevisionZero) {
-  EXPECT_EQ(store_->revision(), 0);
+TEST_P(StoreTest, EmptyStoreIsAtItsFirstRevision) {
+  EXPECT_EQ(store_->revision(), rev(0));
+  if (GetParam() == Backend::sqlite) EXPECT_EQ(store_->revision(), 0);
   EXPECT_EQ(store_->compactedRevision(), 0);
   auto missing = store_->get("/a");
   ASSERT_FALSE(missing.ok());
@@ -35,37 +64,37 @@ TEST_F(SqliteStoreTest, EmptyStoreIsAtRevisionZero) {
   auto listed = store_->list("", "", 0, 0);
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->items.empty());
-  EXPECT_EQ(listed->revision, 0);
+  EXPECT_EQ(listed->revision, rev(0));
 }
 
-TEST_F(SqliteStoreTest, CreateAssignsIncreasingRevisions) {
+TEST_P(StoreTest, CreateAssignsIncreasingRevisions) {
   auto first = store_->create("/a", "one");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->key, "/a");
   EXPECT_EQ(first->value, "one");
-  EXPECT_EQ(first->createRevision, 1);
-  EXPECT_EQ(first->modRevision, 1);
+  EXPECT_EQ(first->createRevision, rev(1));
+  EXPECT_EQ(first->modRevision, rev(1));
   auto second = store_->create("/b", "two");
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(second->modRevision, 2);
-  EXPECT_EQ(store_->revision(), 2);
+  EXPECT_EQ(second->modRevision, rev(2));
+  EXPECT_EQ(store_->revision(), rev(2));
 
   auto got = store_->get("/a");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->value, "one");
-  EXPECT_EQ(got->modRevision, 1);
+  EXPECT_EQ(got->modRevision, rev(1));
 }
 
-TEST_F(SqliteStoreTest, CreateOfExistingKeyIsAlreadyExists) {
+TEST_P(StoreTest, CreateOfExistingKeyIsAlreadyExists) {
   ASSERT_TRUE(store_->create("/a", "one").ok());
   auto again = store_->create("/a", "two");
   ASSERT_FALSE(again.ok());
   expectError(again.error(), 409, "AlreadyExists");
-  EXPECT_EQ(store_->revision(), 1);  // a failed write takes no revision
+  EXPECT_EQ(store_->revision(), rev(1));  // a failed write takes no revision
   EXPECT_EQ(store_->get("/a")->value, "one");
 }
 
-TEST_F(SqliteStoreTest, UpdateComparesModRevision) {
+TEST_P(StoreTest, UpdateComparesModRevision) {
   auto created = store_->create("/a", "v1");
   ASSERT_TRUE(created.ok());
 
@@ -75,8 +104,8 @@ TEST_F(SqliteStoreTest, UpdateComparesModRevision) {
 
   auto guarded = store_->update("/a", "v2", created->modRevision);
   ASSERT_TRUE(guarded.ok());
-  EXPECT_EQ(guarded->modRevision, 2);
-  EXPECT_EQ(guarded->createRevision, 1);
+  EXPECT_EQ(guarded->modRevision, rev(2));
+  EXPECT_EQ(guarded->createRevision, rev(1));
 
   // The first writer's revision is now stale too.
   auto lost = store_->update("/a", "v3", created->modRevision);
@@ -85,12 +114,12 @@ TEST_F(SqliteStoreTest, UpdateComparesModRevision) {
 
   auto unconditional = store_->update("/a", "v3", 0);
   ASSERT_TRUE(unconditional.ok());
-  EXPECT_EQ(unconditional->modRevision, 3);
-  EXPECT_EQ(unconditional->createRevision, 1);
+  EXPECT_EQ(unconditional->modRevision, rev(3));
+  EXPECT_EQ(unconditional->createRevision, rev(1));
   EXPECT_EQ(store_->get("/a")->value, "v3");
 }
 
-TEST_F(SqliteStoreTest, UpdateOrRemoveOfMissingKeyIsNotFound) {
+TEST_P(StoreTest, UpdateOrRemoveOfMissingKeyIsNotFound) {
   auto update = store_->update("/nope", "x", 0);
   ASSERT_FALSE(update.ok());
   expectError(update.error(), 404, "NotFound");
@@ -98,48 +127,47 @@ TEST_F(SqliteStoreTest, UpdateOrRemoveOfMissingKeyIsNotFound) {
   ASSERT_FALSE(remove.ok());
   expectError(remove.error(), 404, "NotFound");
   // NotFound wins over a revision mismatch.
-  auto guarded = store_->update("/nope", "x", 5);
+  auto guarded = store_->update("/nope", "x", rev(5));
   ASSERT_FALSE(guarded.ok());
   expectError(guarded.error(), 404, "NotFound");
 }
 
-TEST_F(SqliteStoreTest, RemoveReturnsLastValueAtDeleteRevision) {
+TEST_P(StoreTest, RemoveReturnsLastValueAtDeleteRevision) {
   ASSERT_TRUE(store_->create("/a", "v1").ok());
   ASSERT_TRUE(store_->update("/a", "v2", 0).ok());
 
-  auto stale = store_->remove("/a", 1);
+  auto stale = store_->remove("/a", rev(1));
   ASSERT_FALSE(stale.ok());
   expectError(stale.error(), 409, "Conflict");
 
-  auto removed = store_->remove("/a", 2);
+  auto removed = store_->remove("/a", rev(2));
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(removed->value, "v2");
-  EXPECT_EQ(removed->modRevision, 3);
-  EXPECT_EQ(removed->createRevision, 1);
-  EXPECT_EQ(store_->revision(), 3);
+  EXPECT_EQ(removed->modRevision, rev(3));
+  EXPECT_EQ(removed->createRevision, rev(1));
+  EXPECT_EQ(store_->revision(), rev(3));
   EXPECT_FALSE(store_->get("/a").ok());
 
   // Re-creating starts a new lifetime.
   auto again = store_->create("/a", "v3");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->createRevision, 4);
-  EXPECT_EQ(again->modRevision, 4);
+  EXPECT_EQ(again->createRevision, rev(4));
+  EXPECT_EQ(again->modRevision, rev(4));
 }
 
-TEST_F(SqliteStoreTest, ValuesAreBinarySafe) {
+TEST_P(StoreTest, ValuesAreBinarySafe) {
   std::string value("\0\x01\xff binary\n", 11);
   ASSERT_TRUE(store_->create("/bin", value).ok());
   ASSERT_TRUE(store_->create("/empty", "").ok());
   EXPECT_EQ(store_->get("/bin")->value, value);
   EXPECT_EQ(store_->get("/empty")->value, "");
-  // And survive a reopen (read back from the table).
-  store_.reset();
-  store_ = openOrDie({.path = dir_.file("db.sqlite")});
+  // And survive a reopen (read back from the table, or etcd).
+  reopen();
   EXPECT_EQ(store_->get("/bin")->value, value);
   EXPECT_EQ(store_->get("/empty")->value, "");
 }
 
-TEST_F(SqliteStoreTest, ListPagesInKeyOrderWithinPrefix) {
+TEST_P(StoreTest, ListPagesInKeyOrderWithinPrefix) {
   for (int i = 24; i >= 0; --i) {
     char name[32];
     snprintf(name, sizeof name, "/pods/p%02d", i);
@@ -186,7 +214,7 @@ TEST_F(SqliteStoreTest, ListPagesInKeyOrderWithinPrefix) {
   EXPECT_EQ(everything->items.size(), 28u);
 }
 
-TEST_F(SqliteStoreTest, ListAtOldRevisionShowsThePast) {
+TEST_P(StoreTest, ListAtOldRevisionShowsThePast) {
   ASSERT_TRUE(store_->create("/r/a", "a1").ok());
   ASSERT_TRUE(store_->create("/r/b", "b1").ok());
   ASSERT_TRUE(store_->create("/other", "x").ok());
@@ -201,7 +229,7 @@ TEST_F(SqliteStoreTest, ListAtOldRevisionShowsThePast) {
   ASSERT_EQ(past->items.size(), 2u);
   EXPECT_EQ(past->items[0].key, "/r/a");
   EXPECT_EQ(past->items[0].value, "a1");
-  EXPECT_EQ(past->items[0].modRevision, 1);
+  EXPECT_EQ(past->items[0].modRevision, rev(1));
   EXPECT_EQ(past->items[1].key, "/r/b");
   EXPECT_EQ(past->items[1].value, "b1");
 

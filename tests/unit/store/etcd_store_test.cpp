@@ -1,0 +1,169 @@
+// What only the etcd backend has to get right (the shared semantics are in
+// store_test.cpp): watches over gRPC with prev_kv, resumed across a lost
+// member without gap or duplicate, compaction as 410, the key layout
+// kube-apiserver uses, and clear errors when etcd cannot answer.
+#include "store/etcd_store.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "etcd_test_server.h"
+#include "store_test_util.h"
+
+namespace podnet::store {
+namespace {
+
+using testing::collect;
+using testing::EtcdCluster;
+
+class EtcdStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!EtcdCluster::available()) GTEST_SKIP() << "no /usr/bin/etcd (etcd-server)";
+  }
+};
+
+TEST_F(EtcdStoreTest, WatchCatchesUpThenDeliversLiveWithLastValuesOfDeletes) {
+  EtcdCluster etcd;
+  auto store = etcd.open();
+  ASSERT_NE(store, nullptr);
+  auto a = store->create("/registry/w/a", "a1");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(store->create("/registry/other", "x").ok());
+  auto watch = store->watch("/registry/w/", a->modRevision - 1);
+  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(store->update("/registry/w/a", "a2", 0).ok());
+  ASSERT_TRUE(store->remove("/registry/w/a", 0).ok());
+  auto events = collect(**watch, 3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].type, Event::Type::Put);
+  EXPECT_TRUE(events[0].created);
+  EXPECT_EQ(events[0].kv.key, "/registry/w/a");
+  EXPECT_FALSE(events[1].created);
+  EXPECT_EQ(events[1].kv.value, "a2");
+  EXPECT_EQ(events[2].type, Event::Type::Delete);
+  EXPECT_EQ(events[2].kv.value, "a2");  // the last value, at the delete's revision
+  EXPECT_EQ(events[2].kv.modRevision, events[1].kv.modRevision + 1);
+  EXPECT_EQ(events[2].kv.createRevision, a->modRevision);
+}
+
+TEST_F(EtcdStoreTest, KeysAreLaidOutAsKubeApiserverLaysThem) {
+  EtcdCluster etcd;
+  EtcdOptions options;
+  options.prefix = "/cluster-a";
+  auto store = etcd.open(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->create("/registry/pods/default/web", "{}").ok());
+  // Another server of the same cluster (same prefix) sees it; one with the
+  // default prefix does not.
+  auto same = etcd.open(options);
+  EXPECT_EQ(same->get("/registry/pods/default/web")->value, "{}");
+  auto listed = same->list("/registry/pods/", "", 0, 0);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].key, "/registry/pods/default/web");
+  auto other = etcd.open();
+  EXPECT_EQ(other->get("/registry/pods/default/web").error().code, 404);
+  EXPECT_EQ(other->get("/cluster-a/pods/default/web")->value, "{}");
+}
+
+TEST_F(EtcdStoreTest, TwoServersOneCompareAndSwapWinner) {
+  EtcdCluster etcd;
+  auto a = etcd.open();
+  auto b = etcd.open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto created = a->create("/registry/configmaps/default/c", "v0");
+  ASSERT_TRUE(created.ok());
+  auto watch = b->watch("/registry/configmaps/", created->modRevision);
+  ASSERT_TRUE(watch.ok());
+  auto first = a->update("/registry/configmaps/default/c", "from-a", created->modRevision);
+  auto second = b->update("/registry/configmaps/default/c", "from-b", created->modRevision);
+  EXPECT_TRUE(first.ok());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, 409);
+  auto events = collect(**watch, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kv.value, "from-a");
+}
+
+TEST_F(EtcdStoreTest, CompactedRevisionsAreExpired) {
+  EtcdCluster etcd;
+  auto store = etcd.open();
+  ASSERT_NE(store, nullptr);
+  int64_t last = 0;
+  for (int i = 0; i < 5; ++i)
+    last = store->create("/registry/c/" + std::to_string(i), "x")->modRevision;
+  ASSERT_EQ(std::system(("ETCDCTL_API=3 etcdctl --endpoints=" + etcd.endpoints().front() +
+                         " compact " + std::to_string(last - 1) + " >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  auto old = store->list("/registry/c/", "", 0, last - 3);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code, 410);
+  auto watch = store->watch("/registry/c/", last - 4);
+  ASSERT_TRUE(watch.ok());
+  std::optional<core::Error> error;
+  for (int i = 0; i < 50 && !error; ++i) {
+    auto events = (*watch)->next(std::chrono::milliseconds(100));
+    if (!events.ok()) error = events.error();
+  }
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, 410);
+  EXPECT_EQ(store->compactedRevision(), last - 1);
+}
+
+TEST_F(EtcdStoreTest, NoEtcdIsAClearErrorWithinTheDeadline) {
+  EtcdOptions options;
+  options.endpoints = {"http://127.0.0.1:" + std::to_string(testing::freeLoopbackPort())};
+  options.requestTimeout = std::chrono::milliseconds(500);
+  auto start = std::chrono::steady_clock::now();
+  auto store = openEtcd(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(store.error().code == 503 || store.error().code == 504) << store.error().message;
+  EXPECT_NE(store.error().message.find("etcd"), std::string::npos) << store.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+// The leader killed under a write loop: every acknowledged write is there,
+// and a watcher sees every revision exactly once, in order, across the
+// failover.
+TEST_F(EtcdStoreTest, ALostMemberLosesNoWriteAndNoWatchEvent) {
+  EtcdCluster etcd(3);
+  auto store = etcd.open();
+  ASSERT_NE(store, nullptr);
+  auto watcherStore = etcd.open();
+  int64_t start = store->revision();
+  auto watch = watcherStore->watch("/registry/loop/", start);
+  ASSERT_TRUE(watch.ok());
+  std::vector<int64_t> acknowledged;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      auto written = store->create("/registry/loop/" + std::to_string(i), "x");
+      if (written.ok()) acknowledged.push_back(written->modRevision);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  etcd.stop(0, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  stop = true;
+  writer.join();
+  ASSERT_GT(acknowledged.size(), 10u);
+  auto events = collect(**watch, acknowledged.size(), std::chrono::seconds(15));
+  std::vector<int64_t> seen;
+  for (const auto& e : events) seen.push_back(e.kv.modRevision);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), seen.size()) << "duplicates";
+  for (int64_t revision : acknowledged)
+    EXPECT_TRUE(std::binary_search(seen.begin(), seen.end(), revision))
+        << "acknowledged write at " << revision << " not watched";
+  auto listed = store->list("/registry/loop/", "", 0, 0);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_GE(listed->items.size(), acknowledged.size());
+}
+
+}  // namespace
+}  // namespace podnet::store

@@ -1,0 +1,158 @@
+// A real etcd (Debian's etcd-server) for the store tests: one member, or
+// several forming a cluster, on free loopback ports in a temporary
+// directory, without fsync (the tests are about semantics, not disks).
+// Every process is stopped by its pid, and the directory removed, on
+// destruction.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/etcd_store.h"
+
+namespace podnet::store::testing {
+
+inline constexpr const char* kEtcdBinary = "/usr/bin/etcd";
+
+inline int freeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+    port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+class EtcdCluster {
+ public:
+  explicit EtcdCluster(int members = 1) {
+    char pattern[] = "/tmp/podnet-etcd-test-XXXXXX";
+    if (::mkdtemp(pattern) == nullptr) return;
+    dir_ = pattern;
+    std::string initial;
+    for (int i = 0; i < members; ++i) {
+      Member m;
+      m.name = "m" + std::to_string(i);
+      m.clientPort = freeLoopbackPort();
+      m.peerPort = freeLoopbackPort();
+      initial +=
+          (initial.empty() ? "" : ",") + m.name + "=http://127.0.0.1:" + std::to_string(m.peerPort);
+      members_.push_back(m);
+    }
+    initial_ = initial;
+    for (size_t i = 0; i < members_.size(); ++i) start(i);
+  }
+  ~EtcdCluster() {
+    for (size_t i = 0; i < members_.size(); ++i) stop(i);
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  EtcdCluster(const EtcdCluster&) = delete;
+  EtcdCluster& operator=(const EtcdCluster&) = delete;
+
+  static bool available() { return ::access(kEtcdBinary, X_OK) == 0; }
+
+  std::vector<std::string> endpoints() const {
+    std::vector<std::string> out;
+    for (const Member& m : members_)
+      out.push_back("http://127.0.0.1:" + std::to_string(m.clientPort));
+    return out;
+  }
+
+  // A store on the cluster, once it answers (a new cluster elects a leader
+  // first: up to a few seconds).
+  std::unique_ptr<Store> open(EtcdOptions options = {}) {
+    options.endpoints = endpoints();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto store = openEtcd(options);
+      if (store.ok()) return std::move(store).value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "etcd did not answer at " << endpoints().front();
+    return nullptr;
+  }
+
+  void stop(size_t i, int signal = SIGTERM) {
+    Member& m = members_[i];
+    if (m.pid <= 0) return;
+    ::kill(m.pid, signal);
+    int status = 0;
+    ::waitpid(m.pid, &status, 0);
+    m.pid = 0;
+  }
+
+  void start(size_t i) {
+    Member& m = members_[i];
+    std::string client = "http://127.0.0.1:" + std::to_string(m.clientPort);
+    std::string peer = "http://127.0.0.1:" + std::to_string(m.peerPort);
+    std::string data = dir_ + "/" + m.name;
+    bool fresh = !std::filesystem::exists(data);
+    std::vector<std::string> args = {kEtcdBinary,
+                                     "--name",
+                                     m.name,
+                                     "--data-dir",
+                                     data,
+                                     "--listen-client-urls",
+                                     client,
+                                     "--advertise-client-urls",
+                                     client,
+                                     "--listen-peer-urls",
+                                     peer,
+                                     "--initial-advertise-peer-urls",
+                                     peer,
+                                     "--initial-cluster",
+                                     initial_,
+                                     "--initial-cluster-state",
+                                     fresh ? "new" : "existing",
+                                     "--initial-cluster-token",
+                                     "podnet-test",
+                                     "--unsafe-no-fsync",
+                                     "--log-level",
+                                     "error"};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no etcd behind
+      std::string log = dir_ + "/" + m.name + ".log";
+      FILE* out = std::freopen(log.c_str(), "a", stdout);
+      FILE* err = std::freopen(log.c_str(), "a", stderr);
+      (void)out;
+      (void)err;
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(kEtcdBinary, argv.data());
+      ::_exit(127);
+    }
+    m.pid = pid;
+  }
+
+  size_t size() const { return members_.size(); }
+
+ private:
+  struct Member {
+    std::string name;
+    int clientPort = 0, peerPort = 0;
+    pid_t pid = 0;
+  };
+  std::string dir_, initial_;
+  std::vector<Member> members_;
+};
+
+}  // namespace podnet::store::testing
