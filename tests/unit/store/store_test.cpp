@@ -8,8 +8,7 @@
 #include <map>
 #include <random>
 
-#include "etcd_test_server.h"
-#include "store_test_util.h"
+#include "backend_fixture.h"
 
 namespace podnet::store {
 namespace {
@@ -17,37 +16,9 @@ namespace {
 using testing::openOrDie;
 using testing::TempDir;
 
-enum class Backend { sqlite, etcd };
+using StoreTest = testing::BackendTest;
 
-class StoreTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Backend::etcd) {
-      if (!testing::EtcdCluster::available()) GTEST_SKIP() << "no /usr/bin/etcd (etcd-server)";
-      etcd_ = std::make_unique<testing::EtcdCluster>();
-    }
-    reopen();
-    ASSERT_NE(store_, nullptr);
-    base_ = store_->revision();
-  }
-  void reopen() {
-    store_.reset();
-    store_ = etcd_ ? etcd_->open() : openOrDie({.path = dir_.file("db.sqlite")});
-  }
-  // The n-th revision of this test's store.
-  int64_t rev(int64_t n) const { return base_ + n; }
-
-  TempDir dir_;
-  std::unique_ptr<testing::EtcdCluster> etcd_;
-  std::unique_ptr<Store> store_;
-  int64_t base_ = 0;
-};
-
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::etcd),
-                         [](const auto& info) {
-                           return info.param == Backend::sqlite ? std::string("Sqlite")
-                                                                : std::string("Etcd");
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::kBackends, testing::backendName);
 
 void expectError(const core::Error& error, int code, const std::string& reason) {
   EXPECT_EQ(error.code, code) << error.message;
@@ -56,7 +27,7 @@ void expectError(const core::Error& error, int code, const std::string& reason) 
 
 TEST_P(StoreTest, EmptyStoreIsAtItsFirstRevision) {
   EXPECT_EQ(store_->revision(), rev(0));
-  if (GetParam() == Backend::sqlite) EXPECT_EQ(store_->revision(), 0);
+  if (GetParam() == testing::Backend::sqlite) EXPECT_EQ(store_->revision(), 0);
   EXPECT_EQ(store_->compactedRevision(), 0);
   auto missing = store_->get("/a");
   ASSERT_FALSE(missing.ok());

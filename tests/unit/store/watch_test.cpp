@@ -1,10 +1,12 @@
-// Watches and compaction of the SQLite store.
+// Watches of every Store backend (the first tests, on SQLite and etcd), then
+// what only the SQLite store does: its event cache, compaction by history
+// length, slow watchers and closing.
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "backend_fixture.h"
 #include "store/store.h"
-#include "store_test_util.h"
 
 namespace podnet::store {
 namespace {
@@ -26,15 +28,17 @@ std::vector<int64_t> range(int64_t first, int64_t last) {
   return revisions;
 }
 
-TEST(SqliteWatchTest, CatchesUpThenDeliversLive) {
-  TempDir dir;
-  auto store = openOrDie({.path = dir.file("db.sqlite")});
+using WatchTest = testing::BackendTest;
+INSTANTIATE_TEST_SUITE_P(Backends, WatchTest, testing::kBackends, testing::backendName);
+
+TEST_P(WatchTest, CatchesUpThenDeliversLive) {
+  auto& store = store_;
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(store->create("/w/" + std::to_string(i), "v").ok());
 
-  auto watch = store->watch("/w/", 2);
+  auto watch = store->watch("/w/", rev(2));
   ASSERT_TRUE(watch.ok());
   auto caughtUp = collect(**watch, 3);
-  EXPECT_EQ(revisionsOf(caughtUp), range(3, 5));
+  EXPECT_EQ(revisionsOf(caughtUp), range(rev(3), rev(5)));
   EXPECT_TRUE(caughtUp[0].created);
   EXPECT_EQ(caughtUp[0].type, Event::Type::Put);
   EXPECT_EQ(caughtUp[0].kv.key, "/w/3");
@@ -52,33 +56,31 @@ TEST(SqliteWatchTest, CatchesUpThenDeliversLive) {
   writer.join();
   ASSERT_TRUE(live.ok());
   ASSERT_EQ(live->size(), 1u);
-  EXPECT_EQ((*live)[0].kv.modRevision, 6);
+  EXPECT_EQ((*live)[0].kv.modRevision, rev(6));
   EXPECT_EQ((*live)[0].kv.value, "v2");
-  EXPECT_EQ((*live)[0].kv.createRevision, 1);
+  EXPECT_EQ((*live)[0].kv.createRevision, rev(1));
   EXPECT_FALSE((*live)[0].created);
 }
 
-TEST(SqliteWatchTest, WatchFromCurrentRevisionSeesOnlyNewEvents) {
-  TempDir dir;
-  auto store = openOrDie({.path = dir.file("db.sqlite")});
+TEST_P(WatchTest, WatchFromCurrentRevisionSeesOnlyNewEvents) {
+  auto& store = store_;
   ASSERT_TRUE(store->create("/a", "1").ok());
   auto watch = store->watch("", store->revision());
   ASSERT_TRUE(watch.ok());
   ASSERT_TRUE(store->create("/b", "2").ok());
   auto events = collect(**watch, 1);
-  EXPECT_EQ(revisionsOf(events), std::vector<int64_t>{2});
+  EXPECT_EQ(revisionsOf(events), std::vector<int64_t>{rev(2)});
   // A watch may also start in the future: it sees revisions after that.
-  auto future = store->watch("", 3);
+  auto future = store->watch("", rev(3));
   ASSERT_TRUE(future.ok());
   ASSERT_TRUE(store->create("/c", "3").ok());
   ASSERT_TRUE(store->create("/d", "4").ok());
-  EXPECT_EQ(revisionsOf(collect(**future, 1)), std::vector<int64_t>{4});
+  EXPECT_EQ(revisionsOf(collect(**future, 1)), std::vector<int64_t>{rev(4)});
 }
 
-TEST(SqliteWatchTest, OnlyKeysUnderThePrefix) {
-  TempDir dir;
-  auto store = openOrDie({.path = dir.file("db.sqlite")});
-  auto watch = store->watch("/registry/pods/", 0);
+TEST_P(WatchTest, OnlyKeysUnderThePrefix) {
+  auto& store = store_;
+  auto watch = store->watch("/registry/pods/", rev(0));
   ASSERT_TRUE(watch.ok());
   ASSERT_TRUE(store->create("/registry/pods/default/a", "a").ok());
   ASSERT_TRUE(store->create("/registry/podsecurity/x", "no").ok());
@@ -93,15 +95,14 @@ TEST(SqliteWatchTest, OnlyKeysUnderThePrefix) {
   EXPECT_TRUE(extra->empty());
 
   // Catch-up filters the same way.
-  auto replay = store->watch("/registry/pods/", 0);
+  auto replay = store->watch("/registry/pods/", rev(0));
   ASSERT_TRUE(replay.ok());
-  EXPECT_EQ(revisionsOf(collect(**replay, 2)), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(revisionsOf(collect(**replay, 2)), (std::vector<int64_t>{rev(1), rev(4)}));
 }
 
-TEST(SqliteWatchTest, DeletesCarryTheLastValue) {
-  TempDir dir;
-  auto store = openOrDie({.path = dir.file("db.sqlite")});
-  auto watch = store->watch("/d/", 0);
+TEST_P(WatchTest, DeletesCarryTheLastValue) {
+  auto& store = store_;
+  auto watch = store->watch("/d/", rev(0));
   ASSERT_TRUE(watch.ok());
   ASSERT_TRUE(store->create("/d/x", "first").ok());
   ASSERT_TRUE(store->update("/d/x", "last", 0).ok());
@@ -113,10 +114,10 @@ TEST(SqliteWatchTest, DeletesCarryTheLastValue) {
     EXPECT_EQ(events[2].type, Event::Type::Delete);
     EXPECT_EQ(events[2].kv.key, "/d/x");
     EXPECT_EQ(events[2].kv.value, "last");
-    EXPECT_EQ(events[2].kv.modRevision, 3);
-    EXPECT_EQ(events[2].kv.createRevision, 1);
+    EXPECT_EQ(events[2].kv.modRevision, rev(3));
+    EXPECT_EQ(events[2].kv.createRevision, rev(1));
     EXPECT_FALSE(events[2].created);
-    watch = store->watch("/d/", 0);
+    watch = store->watch("/d/", rev(0));
     ASSERT_TRUE(watch.ok());
   }
 }
