@@ -137,6 +137,35 @@ class EtcdStore : public Store {
  public:
   explicit EtcdStore(EtcdOptions options) : options_(std::move(options)), members_(options_) {}
 
+  ~EtcdStore() override {
+    {
+      std::lock_guard lock(compactorMutex_);
+      stopping_ = true;
+    }
+    compactorWake_.notify_all();
+    if (compactor_.joinable()) compactor_.join();
+  }
+
+  // kube-apiserver's compactor (storage/etcd3/compact.go), so podnet and
+  // kube API servers on one etcd cooperate: each round, the server whose
+  // transaction on compact_rev_key's version wins records the current
+  // revision and compacts to the one recorded a round earlier; the others
+  // adopt the winner's version. One compaction per round, however many
+  // servers, and always a round's worth of history kept.
+  void startCompactor() {
+    if (options_.compactionInterval.count() <= 0) return;
+    compactor_ = std::thread([this] {
+      int64_t version = 0, recorded = 0;
+      std::unique_lock lock(compactorMutex_);
+      while (
+          !compactorWake_.wait_for(lock, options_.compactionInterval, [&] { return stopping_; })) {
+        lock.unlock();
+        compactRound(version, recorded);
+        lock.lock();
+      }
+    });
+  }
+
   core::Status connect() {
     // A first call tells a wrong address or a cluster without quorum now,
     // with the error the user needs, rather than at the first request.
@@ -304,6 +333,46 @@ class EtcdStore : public Store {
     return response.header().revision();
   }
 
+  void compactRound(int64_t& version, int64_t& recorded) {
+    static const std::string kKey = "compact_rev_key";
+    pb::TxnRequest request;
+    auto* compare = request.add_compare();
+    compare->set_key(kKey);
+    compare->set_target(pb::Compare::VERSION);
+    compare->set_result(pb::Compare::EQUAL);
+    compare->set_version(version);
+    // The revision this round compacts to (kube writes the same value).
+    auto* put = request.add_success()->mutable_request_put();
+    put->set_key(kKey);
+    put->set_value(std::to_string(recorded));
+    request.add_failure()->mutable_request_range()->set_key(kKey);
+    pb::TxnResponse response;
+    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+      return kv.Txn(&context, request, &response);
+    });
+    if (!status.ok()) return;
+    note(response.header());
+    int64_t current = response.header().revision();
+    if (!response.succeeded()) {
+      const auto& range = response.responses(0).response_range();
+      version = range.kvs_size() > 0 ? range.kvs(0).version() : 0;
+      recorded = current;
+      return;
+    }
+    ++version;
+    int64_t target = recorded;
+    recorded = current;
+    if (target <= 0) return;  // the first round only records
+    pb::CompactionRequest compaction;
+    compaction.set_revision(target);
+    pb::CompactionResponse done;
+    status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+      return kv.Compact(&context, compaction, &done);
+    });
+    if (status.ok() || status.error_message().find("compacted") != std::string::npos)
+      noteCompacted(target);
+  }
+
   static void addGuard(pb::TxnRequest& request, const std::string& key, int64_t expected) {
     auto* compare = request.add_compare();
     compare->set_key(key);
@@ -329,6 +398,10 @@ class EtcdStore : public Store {
   Members members_;
   std::atomic<int64_t> seen_{0};
   std::atomic<int64_t> compacted_{0};
+  std::mutex compactorMutex_;
+  std::condition_variable compactorWake_;
+  bool stopping_ = false;
+  std::thread compactor_;
 };
 
 // One gRPC watch stream read by a thread of its own; events queue for
@@ -483,6 +556,7 @@ core::Result<std::unique_ptr<Store>> openEtcd(const EtcdOptions& options) {
   if (options.endpoints.empty()) return core::badRequest("--etcd-servers: no endpoint");
   auto store = std::make_unique<EtcdStore>(options);
   if (auto connected = store->connect(); !connected) return connected.takeError();
+  store->startCompactor();
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -25,6 +25,9 @@ struct EtcdOptions {
   std::chrono::milliseconds requestTimeout{2000};
   // A watcher with more undelivered events than this gets 410 Expired.
   size_t maxWatchBacklog = 50000;
+  // How often the servers on one etcd compact its history, keeping one
+  // interval of it (kube-apiserver's --etcd-compaction-interval); 0: never.
+  std::chrono::milliseconds compactionInterval{std::chrono::minutes(5)};
 };
 
 // Connects and reads the current revision once, so a wrong address or a

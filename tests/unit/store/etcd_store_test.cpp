@@ -115,6 +115,47 @@ TEST_F(EtcdStoreTest, CompactedRevisionsAreExpired) {
   EXPECT_EQ(store->compactedRevision(), last - 1);
 }
 
+// kube-apiserver's protocol: two servers, one compaction per round, and a
+// round of history kept.
+TEST_F(EtcdStoreTest, ServersCompactTheHistoryOncePerRound) {
+  EtcdCluster etcd;
+  EtcdOptions options;
+  options.compactionInterval = std::chrono::milliseconds(300);
+  auto opened = std::chrono::steady_clock::now();
+  auto a = etcd.open(options);
+  auto b = etcd.open(options);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  int64_t first = a->create("/registry/h/0", "x")->modRevision;
+  for (int i = 1; i < 20; ++i) ASSERT_TRUE(b->create("/registry/h/" + std::to_string(i), "x").ok());
+  for (int i = 0; i < 50 && a->compactedRevision() < first && b->compactedRevision() < first; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int64_t compacted = std::max(a->compactedRevision(), b->compactedRevision());
+  ASSERT_GE(compacted, first) << "no compaction within 5 s";
+  auto old = a->list("/registry/h/", "", 0, first - 1);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code, 410);
+  EXPECT_TRUE(a->list("/registry/h/", "", 0, 0).ok());
+  // compact_rev_key's version counts rounds: one write per round, not per server.
+  auto [code, out] = [&] {
+    std::string command = "ETCDCTL_API=3 etcdctl --endpoints=" + etcd.endpoints().front() +
+                          " get compact_rev_key -w json 2>/dev/null";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    size_t n;
+    while (pipe && (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    return std::pair{pipe ? ::pclose(pipe) : -1, output};
+  }();
+  EXPECT_EQ(code, 0);
+  size_t at = out.find("\"version\":");
+  ASSERT_NE(at, std::string::npos) << out;
+  long version = std::strtol(out.c_str() + at + 10, nullptr, 10);
+  auto rounds = (std::chrono::steady_clock::now() - opened) / options.compactionInterval;
+  EXPECT_GE(version, 2);
+  EXPECT_LE(version, rounds + 2) << "two servers wrote in one round";
+}
+
 TEST_F(EtcdStoreTest, NoEtcdIsAClearErrorWithinTheDeadline) {
   EtcdOptions options;
   options.endpoints = {"http://127.0.0.1:" + std::to_string(testing::freeLoopbackPort())};
