@@ -65,6 +65,7 @@ static std::vector<ResourceInfo> makeTable() {
       r("networking.k8s.io", "v1", "Ingress", "ingresses", true, {"ing"}, true, false, "ingress"),
       r("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, {}, false, false,
         "ingressclasses"),
+      r("coordination.k8s.io", "v1", "Lease", "leases", true, {}, false, false, "leases"),
       r("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, {"sc"}, false, false,
         "storageclasses"),
       r("apps", "v1", "Deployment", "deployments", true, {"deploy"}, true, true, "deployments"),

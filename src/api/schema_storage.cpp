@@ -1,6 +1,7 @@
 // storage.k8s.io/v1 types (k8s.io/api/storage/v1 types.go and generated.proto,
 // v1.32): StorageClass, with the core/v1 TopologySelectorTerm of its
-// allowedTopologies (only StorageClass uses it).
+// allowedTopologies (only StorageClass uses it); and coordination.k8s.io/v1
+// Lease (k8s.io/api/coordination/v1), the record leader election keeps.
 #include "api/schema_tables.h"
 
 namespace podnet::api::schema::detail {
@@ -15,6 +16,8 @@ struct StorageTypes {
   Message topologySelectorTerm{"io.k8s.api.core.v1.TopologySelectorTerm", {}};
   Message topologySelectorLabelRequirement{"io.k8s.api.core.v1.TopologySelectorLabelRequirement",
                                            {}};
+  Message lease{"io.k8s.api.coordination.v1.Lease", {}};
+  Message leaseSpec{"io.k8s.api.coordination.v1.LeaseSpec", {}};
   StorageTypes();
 };
 
@@ -36,6 +39,21 @@ StorageTypes::StorageTypes() {
       F("matchLabelExpressions", 1, topologySelectorLabelRequirement).list().atomic(),
   };
   topologySelectorLabelRequirement.fields = {F("key", 1), F("values", 2).list().atomic()};
+  lease.fields = {
+      typeMetaKind(),
+      typeMetaApiVersion(),
+      F("metadata", 1, m.objectMeta),
+      F("spec", 2, leaseSpec),
+  };
+  leaseSpec.fields = {
+      F("holderIdentity", 1),
+      F("leaseDurationSeconds", 2, Type::Int32),
+      F("acquireTime", 3, Type::MicroTime),
+      F("renewTime", 4, Type::MicroTime),
+      F("leaseTransitions", 5, Type::Int32),
+      F("strategy", 6),
+      F("preferredHolder", 7),
+  };
 }
 
 const StorageTypes& storage() {
@@ -47,6 +65,7 @@ const StorageTypes& storage() {
 
 void storageKinds(std::vector<KindSchema>& out) {
   out.push_back({"storage.k8s.io", "v1", "StorageClass", &storage().storageClass, true});
+  out.push_back({"coordination.k8s.io", "v1", "Lease", &storage().lease, true});
 }
 
 // clang-format on

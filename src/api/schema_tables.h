@@ -118,7 +118,7 @@ void appsKinds(std::vector<KindSchema>& out);
 void batchKinds(std::vector<KindSchema>& out);        // batch/v1 Job, CronJob
 void tokenRequestKind(std::vector<KindSchema>& out);  // authentication.k8s.io/v1 (envelope)
 void networkingKinds(std::vector<KindSchema>& out);   // networking.k8s.io and discovery.k8s.io
-void storageKinds(std::vector<KindSchema>& out);      // storage.k8s.io
+void storageKinds(std::vector<KindSchema>& out);      // storage.k8s.io, coordination.k8s.io
 void envelopeKinds(std::vector<KindSchema>& out);     // DeleteOptions, Status, Scale, Binding
 // apiextensions.k8s.io (CRDs) and admissionregistration.k8s.io (stored only).
 void apiextensionsKinds(std::vector<KindSchema>& out);

@@ -2049,6 +2049,17 @@ void validateConfigMap(Validator& v, const Json& obj) {
   v.optBool(obj, "immutable", "immutable");
 }
 
+// coordination/validation ValidateLeaseSpec.
+void validateLease(Validator& v, const Json& obj) {
+  const Json& spec = objectOr(v.object(obj, "spec", "spec"));
+  if (auto duration = v.optInt(spec, "leaseDurationSeconds", "spec.leaseDurationSeconds");
+      duration && *duration <= 0)
+    v.invalid("spec.leaseDurationSeconds", *duration, "must be greater than 0");
+  if (auto transitions = v.optInt(spec, "leaseTransitions", "spec.leaseTransitions");
+      transitions && *transitions < 0)
+    v.invalid("spec.leaseTransitions", *transitions, "must be greater than or equal to 0");
+}
+
 void validateEvent(Validator& v, const Json& obj) {
   std::string ns = namespaceOf(obj);
   const Json& involved = objectOr(v.object(obj, "involvedObject", "involvedObject"));
@@ -3220,6 +3231,8 @@ std::vector<core::Cause> validateObject(const ResourceInfo& resource, const Json
     validateSecret(v, obj);
   else if (kind == "ConfigMap")
     validateConfigMap(v, obj);
+  else if (kind == "Lease")
+    validateLease(v, obj);
   else if (kind == "Event")
     validateEvent(v, obj);
   else if (kind == "Job")

@@ -483,6 +483,11 @@ std::vector<Column> columnsOf(const std::string& kind) {
              "volumeMode defines if a volume is intended to be used with a formatted filesystem or "
              "to remain in raw block state. Value of Filesystem is implied when not included in "
              "spec."}};
+  if (kind == "Lease")
+    return {kName,
+            {"Holder", "string", "", 0,
+             "holderIdentity contains the identity of the holder of a current lease."},
+            kAge};
   if (kind == "StorageClass")
     return {kName,
             {"Provisioner", "string", "", 0, "provisioner indicates the type of the provisioner."},
@@ -1106,6 +1111,8 @@ Json cellsOf(const std::string& kind, const Json& obj, long long now) {
   if (kind == "PersistentVolumeClaim") return persistentVolumeClaimCells(obj, now);
   if (kind == "PersistentVolume") return persistentVolumeCells(obj, now);
   if (kind == "StorageClass") return storageClassCells(obj, now);
+  if (kind == "Lease")
+    return Json::array({name(obj), text(at(obj, {"spec", "holderIdentity"})), age(obj, now)});
   return Json::array({name(obj), text(at(obj, {"metadata", "creationTimestamp"}))});
 }
 

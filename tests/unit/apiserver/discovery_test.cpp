@@ -77,7 +77,7 @@ TEST(AggregatedDiscovery, NamedGroupsWithScaleSubresources) {
   for (const auto& item : groups["items"]) names.insert(item["metadata"]["name"]);
   EXPECT_EQ(names, (std::set<std::string>{"apps", "batch", "networking.k8s.io", "discovery.k8s.io",
                                           "storage.k8s.io", "apiextensions.k8s.io",
-                                          "admissionregistration.k8s.io"}));
+                                          "admissionregistration.k8s.io", "coordination.k8s.io"}));
 
   const Json* deployments = findResource(groups, "apps", "deployments");
   ASSERT_NE(deployments, nullptr);

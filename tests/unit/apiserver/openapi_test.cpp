@@ -32,6 +32,7 @@ TEST(OpenApiTest, IndexListsEveryServedGroupVersion) {
                                     "apis/batch/v1",
                                     "apis/networking.k8s.io/v1",
                                     "apis/discovery.k8s.io/v1",
+                                    "apis/coordination.k8s.io/v1",
                                     "apis/storage.k8s.io/v1",
                                     "apis/apiextensions.k8s.io/v1",
                                     "apis/admissionregistration.k8s.io/v1"};
