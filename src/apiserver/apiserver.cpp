@@ -2,11 +2,13 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "apiextensions/crd_admission.h"
@@ -15,6 +17,7 @@
 #include "apiserver/http_server.h"
 #include "apiserver/pki.h"
 #include "apiserver/service_account_tokens.h"
+#include "controllers/leader_election.h"
 #include "core/ip.h"
 #include "registry/registry.h"
 #include "store/etcd_store.h"
@@ -146,10 +149,46 @@ int runServer(const ServerOptions& options) {
   }
   controllers::Config controllerConfig = options.controllers;
   controllerConfig.rootCaPem = pki->caCertPem;
-  auto controllers = controllers::start(*registry, controllerConfig);
-  if (!controllers) {
-    logLine("cannot start the controllers: " + controllers.error().message);
-    return 1;
+  // With SQLite this server is the only one (the database is locked to it);
+  // on etcd the servers elect one to run the controllers and the scheduler.
+  core::Result<std::unique_ptr<controllers::Manager>> controllers =
+      std::unique_ptr<controllers::Manager>();
+  std::unique_ptr<controllers::LeaderElector> elector;
+  std::mutex controllersMutex;
+  if (options.etcdServers.empty()) {
+    controllers = controllers::start(*registry, controllerConfig);
+  } else if (auto installed = controllers::installAdmission(*registry, controllerConfig);
+             !installed) {
+    controllers = installed.takeError();
+  } else {
+    controllers::LeaderElectionConfig election;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    election.identity = std::string(host) + "_" + options.listen;
+    registry::Registry& registryForElection = *registry;
+    elector = std::make_unique<controllers::LeaderElector>(
+        registryForElection, election,
+        [&, identity = election.identity] {
+          logLine("leading (" + identity + "): starting the controllers and the scheduler");
+          auto started = controllers::startControllers(registryForElection, controllerConfig);
+          std::lock_guard lock(controllersMutex);
+          if (started)
+            controllers = std::move(*started);
+          else
+            logLine("cannot start the controllers: " + started.error().message);
+        },
+        [&] {
+          logLine("no longer leading: stopping the controllers");
+          std::lock_guard lock(controllersMutex);
+          if (controllers) controllers->reset();
+        });
+  }
+  {
+    std::lock_guard lock(controllersMutex);
+    if (!controllers) {
+      logLine("cannot start the controllers: " + controllers.error().message);
+      return 1;
+    }
   }
 
   bool wildcard = listen->host == "0.0.0.0" || listen->host == "::";
@@ -213,7 +252,11 @@ int runServer(const ServerOptions& options) {
   logLine(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") +
           ", shutting down");
   server.stop();
-  controllers->reset();
+  elector.reset();  // hands the lease to another server at once
+  {
+    std::lock_guard lock(controllersMutex);
+    if (controllers) controllers->reset();
+  }
   registry.reset();
   store->reset();
   logLine("stopped");

@@ -74,11 +74,7 @@ core::Status ensureBuiltins(registry::Registry& registry, const std::string& fir
 
 }  // namespace
 
-core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config) {
-  auto pool = LoadBalancerPool::parse(config.loadBalancerPool);
-  if (!pool.ok())
-    return core::badRequest("invalid load balancer pool \"" + config.loadBalancerPool +
-                            "\": " + pool.error().message);
+core::Status installAdmission(registry::Registry& registry, const Config& config) {
   auto allocator = ServiceAllocator::create(config);
   if (!allocator.ok()) return allocator.takeError();
   auto services = client::listAll(registry, api::resource("Service"));
@@ -91,7 +87,15 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
 
   if (auto st = ensureBuiltins(registry, (*allocator)->firstServiceIp()); !st.ok())
     return st.takeError();
+  return core::Ok{};
+}
 
+core::Result<std::unique_ptr<Manager>> startControllers(registry::Registry& registry,
+                                                        const Config& config) {
+  auto pool = LoadBalancerPool::parse(config.loadBalancerPool);
+  if (!pool.ok())
+    return core::badRequest("invalid load balancer pool \"" + config.loadBalancerPool +
+                            "\": " + pool.error().message);
   auto running = std::make_unique<RunningControllers>();
   running->informers = std::make_unique<client::SharedInformers>(registry);
   running->context = std::make_unique<Context>(Context{registry, *running->informers, config});
@@ -126,6 +130,14 @@ core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const
     controller->startWorkers(1);
   }
   return std::unique_ptr<Manager>(std::move(running));
+}
+
+core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config) {
+  if (auto pool = LoadBalancerPool::parse(config.loadBalancerPool); !pool.ok())
+    return core::badRequest("invalid load balancer pool \"" + config.loadBalancerPool +
+                            "\": " + pool.error().message);
+  if (auto installed = installAdmission(registry, config); !installed) return installed.takeError();
+  return startControllers(registry, config);
 }
 
 }  // namespace podnet::controllers

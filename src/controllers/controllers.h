@@ -45,4 +45,11 @@ class Manager {
 // controller threads.
 core::Result<std::unique_ptr<Manager>> start(registry::Registry& registry, const Config& config);
 
+// The two halves of start(), for several API servers on one store: every
+// server installs the admission hooks (they run on its own requests); only
+// the leader (leader_election.h) runs the controllers.
+core::Status installAdmission(registry::Registry& registry, const Config& config);
+core::Result<std::unique_ptr<Manager>> startControllers(registry::Registry& registry,
+                                                        const Config& config);
+
 }  // namespace podnet::controllers
