@@ -54,7 +54,9 @@ core::Error fromStatus(const grpc::Status& status, const std::string& what) {
       return core::Error{503, "ServiceUnavailable",
                          "etcd is unavailable (" + what + "): " + message};
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return core::Error{504, "Timeout", "etcd did not answer in time (" + what + ")"};
+      return core::Error{504, "Timeout",
+                         "etcd did not answer in time (" + what +
+                             "); a write may still be applied: read before trying again"};
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return core::Error{507, "InsufficientStorage",
                          "etcd: " + message + " (compact and defragment etcd, or raise its quota)"};
@@ -108,9 +110,12 @@ class Members {
   std::chrono::milliseconds deadline() const { return options_.requestTimeout; }
 
   // Runs `call(stub, context)` on the current member, then the others,
-  // until one answers (or all failed with an unavailable error).
+  // until one answers (or all failed with an unavailable error). A write
+  // whose deadline passed may still be applied (etcd's indeterminate
+  // outcome): it is not sent again, the caller gets 504, and the next call
+  // goes to the next member. Reads are retried either way.
   template <typename Call>
-  grpc::Status unary(Call call) {
+  grpc::Status unary(Call call, bool write = false) {
     grpc::Status status;
     for (size_t attempt = 0; attempt < kv_.size(); ++attempt) {
       size_t index = current();
@@ -119,6 +124,7 @@ class Members {
       status = call(kv(index), context);
       if (!retryable(status)) return status;
       failed(index);
+      if (write && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return status;
     }
     return status;
   }
@@ -207,9 +213,11 @@ class EtcdStore : public Store {
     put->set_value(std::string(value));
     request.add_failure()->mutable_request_range()->set_key(k);
     pb::TxnResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Txn(&context, request, &response);
-    });
+    grpc::Status status = members_.unary(
+        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+          return kv.Txn(&context, request, &response);
+        },
+        true);
     if (!status.ok()) return fromStatus(status, "create");
     note(response.header());
     if (!response.succeeded()) return core::Error{409, "AlreadyExists", "key already exists"};
@@ -228,9 +236,11 @@ class EtcdStore : public Store {
     put->set_prev_kv(true);
     request.add_failure()->mutable_request_range()->set_key(k);
     pb::TxnResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Txn(&context, request, &response);
-    });
+    grpc::Status status = members_.unary(
+        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+          return kv.Txn(&context, request, &response);
+        },
+        true);
     if (!status.ok()) return fromStatus(status, "update");
     note(response.header());
     if (!response.succeeded()) return guardFailure(response);
@@ -250,9 +260,11 @@ class EtcdStore : public Store {
     del->set_prev_kv(true);
     request.add_failure()->mutable_request_range()->set_key(k);
     pb::TxnResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Txn(&context, request, &response);
-    });
+    grpc::Status status = members_.unary(
+        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+          return kv.Txn(&context, request, &response);
+        },
+        true);
     if (!status.ok()) return fromStatus(status, "delete");
     note(response.header());
     if (!response.succeeded()) return guardFailure(response);

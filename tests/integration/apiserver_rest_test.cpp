@@ -155,6 +155,7 @@ TEST_F(RestTest, VersionAndDiscovery) {
                                          "apiextensions.k8s.io",
                                          "apps",
                                          "batch",
+                                         "coordination.k8s.io",
                                          "discovery.k8s.io",
                                          "networking.k8s.io",
                                          "storage.k8s.io"};
