@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "etcd_test_server.h"
@@ -39,6 +40,11 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<Store> store_;
   int64_t base_ = 0;
 };
+
+// What gtest prints for the parameter ("sqlite", "etcd").
+inline void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::sqlite ? "sqlite" : "etcd");
+}
 
 inline const auto kBackends = ::testing::Values(Backend::sqlite, Backend::etcd);
 inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
