@@ -190,14 +190,10 @@ class EtcdStore : public Store {
   core::Result<KeyValue> get(std::string_view key) override {
     pb::RangeRequest request;
     request.set_key(toEtcd(key));
-    pb::RangeResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Range(&context, request, &response);
-    });
-    if (!status.ok()) return fromStatus(status, "get");
-    note(response.header());
-    if (response.kvs_size() == 0) return core::Error{404, "NotFound", "key not found"};
-    return fromEtcd(response.kvs(0));
+    auto response = range(request, "get");
+    if (!response) return response.takeError();
+    if (response->kvs_size() == 0) return core::Error{404, "NotFound", "key not found"};
+    return fromEtcd(response->kvs(0));
   }
 
   core::Result<KeyValue> create(std::string_view key, std::string_view value) override {
@@ -212,16 +208,10 @@ class EtcdStore : public Store {
     put->set_key(k);
     put->set_value(std::string(value));
     request.add_failure()->mutable_request_range()->set_key(k);
-    pb::TxnResponse response;
-    grpc::Status status = members_.unary(
-        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-          return kv.Txn(&context, request, &response);
-        },
-        true);
-    if (!status.ok()) return fromStatus(status, "create");
-    note(response.header());
-    if (!response.succeeded()) return core::Error{409, "AlreadyExists", "key already exists"};
-    int64_t revision = response.header().revision();
+    auto response = txn(request, "create");
+    if (!response) return response.takeError();
+    if (!response->succeeded()) return core::Error{409, "AlreadyExists", "key already exists"};
+    int64_t revision = response->header().revision();
     return KeyValue{std::string(key), std::string(value), revision, revision};
   }
 
@@ -235,19 +225,13 @@ class EtcdStore : public Store {
     put->set_value(std::string(value));
     put->set_prev_kv(true);
     request.add_failure()->mutable_request_range()->set_key(k);
-    pb::TxnResponse response;
-    grpc::Status status = members_.unary(
-        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-          return kv.Txn(&context, request, &response);
-        },
-        true);
-    if (!status.ok()) return fromStatus(status, "update");
-    note(response.header());
-    if (!response.succeeded()) return guardFailure(response);
-    int64_t revision = response.header().revision();
+    auto response = txn(request, "update");
+    if (!response) return response.takeError();
+    if (!response->succeeded()) return guardFailure(*response);
+    int64_t revision = response->header().revision();
     int64_t created = revision;
-    if (response.responses_size() > 0 && response.responses(0).response_put().has_prev_kv())
-      created = response.responses(0).response_put().prev_kv().create_revision();
+    if (response->responses_size() > 0 && response->responses(0).response_put().has_prev_kv())
+      created = response->responses(0).response_put().prev_kv().create_revision();
     return KeyValue{std::string(key), std::string(value), created, revision};
   }
 
@@ -259,19 +243,13 @@ class EtcdStore : public Store {
     del->set_key(k);
     del->set_prev_kv(true);
     request.add_failure()->mutable_request_range()->set_key(k);
-    pb::TxnResponse response;
-    grpc::Status status = members_.unary(
-        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-          return kv.Txn(&context, request, &response);
-        },
-        true);
-    if (!status.ok()) return fromStatus(status, "delete");
-    note(response.header());
-    if (!response.succeeded()) return guardFailure(response);
-    const auto& deleted = response.responses(0).response_delete_range();
+    auto response = txn(request, "delete");
+    if (!response) return response.takeError();
+    if (!response->succeeded()) return guardFailure(*response);
+    const auto& deleted = response->responses(0).response_delete_range();
     if (deleted.prev_kvs_size() == 0) return core::Error{404, "NotFound", "key not found"};
     KeyValue last = fromEtcd(deleted.prev_kvs(0));
-    last.modRevision = response.header().revision();
+    last.modRevision = response->header().revision();
     return last;
   }
 
@@ -285,17 +263,13 @@ class EtcdStore : public Store {
     request.set_key(from);
     if (limit > 0) request.set_limit(limit);
     if (atRevision > 0) request.set_revision(atRevision);
-    pb::RangeResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Range(&context, request, &response);
-    });
-    if (!status.ok()) return fromStatus(status, "list");
-    note(response.header());
+    auto response = range(request, "list");
+    if (!response) return response.takeError();
     ListResult out;
-    out.items.reserve(size_t(response.kvs_size()));
-    for (const auto& kv : response.kvs()) out.items.push_back(fromEtcd(kv));
-    out.more = response.more();
-    out.revision = atRevision > 0 ? atRevision : response.header().revision();
+    out.items.reserve(size_t(response->kvs_size()));
+    for (const auto& kv : response->kvs()) out.items.push_back(fromEtcd(kv));
+    out.more = response->more();
+    out.revision = atRevision > 0 ? atRevision : response->header().revision();
     return out;
   }
 
@@ -331,18 +305,38 @@ class EtcdStore : public Store {
   }
 
  private:
+  // One Range or Txn on the members (members_.unary), its error as a Store
+  // error, its revision noted. A Txn is a write: not sent again past its
+  // deadline.
+  core::Result<pb::RangeResponse> range(const pb::RangeRequest& request, const char* what) {
+    pb::RangeResponse response;
+    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+      return kv.Range(&context, request, &response);
+    });
+    if (!status.ok()) return fromStatus(status, what);
+    note(response.header());
+    return response;
+  }
+  core::Result<pb::TxnResponse> txn(const pb::TxnRequest& request, const char* what) {
+    pb::TxnResponse response;
+    grpc::Status status = members_.unary(
+        [&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+          return kv.Txn(&context, request, &response);
+        },
+        true);
+    if (!status.ok()) return fromStatus(status, what);
+    note(response.header());
+    return response;
+  }
+
   core::Result<int64_t> fetchRevision() {
     pb::RangeRequest request;
     request.set_key(std::string(1, '\0'));  // any key: only the header's revision matters
     request.set_count_only(true);
     request.set_limit(1);
-    pb::RangeResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Range(&context, request, &response);
-    });
-    if (!status.ok()) return fromStatus(status, "revision");
-    note(response.header());
-    return response.header().revision();
+    auto response = range(request, "revision");
+    if (!response) return response.takeError();
+    return response->header().revision();
   }
 
   void compactRound(int64_t& version, int64_t& recorded) {
@@ -358,15 +352,11 @@ class EtcdStore : public Store {
     put->set_key(kKey);
     put->set_value(std::to_string(recorded));
     request.add_failure()->mutable_request_range()->set_key(kKey);
-    pb::TxnResponse response;
-    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
-      return kv.Txn(&context, request, &response);
-    });
-    if (!status.ok()) return;
-    note(response.header());
-    int64_t current = response.header().revision();
-    if (!response.succeeded()) {
-      const auto& range = response.responses(0).response_range();
+    auto response = txn(request, "compaction");
+    if (!response) return;
+    int64_t current = response->header().revision();
+    if (!response->succeeded()) {
+      const auto& range = response->responses(0).response_range();
       version = range.kvs_size() > 0 ? range.kvs(0).version() : 0;
       recorded = current;
       return;
@@ -378,7 +368,7 @@ class EtcdStore : public Store {
     pb::CompactionRequest compaction;
     compaction.set_revision(target);
     pb::CompactionResponse done;
-    status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
+    grpc::Status status = members_.unary([&](pb::KV::Stub& kv, grpc::ClientContext& context) {
       return kv.Compact(&context, compaction, &done);
     });
     if (status.ok() || status.error_message().find("compacted") != std::string::npos)

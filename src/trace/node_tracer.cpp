@@ -93,7 +93,7 @@ struct Armed {
 };
 
 // Through netlink batches (net/nft_batch.h): libnftables would first read
-// every chain of the node's tables, ~100 ms with a thousand Services.
+// every chain of the node's tables first (docs/decisions.md, podnet trace).
 core::Status deleteTable(const std::string& table) {
   auto socket = net::NftSocket::open();
   if (!socket) return socket.takeError();
