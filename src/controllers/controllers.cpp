@@ -75,11 +75,11 @@ core::Status ensureBuiltins(registry::Registry& registry, const std::string& fir
 }  // namespace
 
 core::Status installAdmission(registry::Registry& registry, const Config& config) {
-  auto allocator = ServiceAllocator::create(config);
+  auto allocator = ServiceAllocator::create(config, registry.store());
   if (!allocator.ok()) return allocator.takeError();
   auto services = client::listAll(registry, api::resource("Service"));
   if (!services.ok()) return services.takeError();
-  (*allocator)->rebuild(*services);
+  if (auto rebuilt = (*allocator)->rebuild(*services); !rebuilt) return rebuilt.takeError();
   registry.addAdmissionHook(*allocator);
   registry.addAdmissionHook(std::make_shared<DefaultIngressClass>(registry));
   registry.addAdmissionHook(std::make_shared<DefaultStorageClass>(registry));
@@ -117,6 +117,7 @@ core::Result<std::unique_ptr<Manager>> startControllers(registry::Registry& regi
   running->controllers.push_back(makeJobController(context));
   running->controllers.push_back(makeCronJobController(context));
   running->controllers.push_back(makeServiceAccountController(context));
+  running->controllers.push_back(makeServiceClaimRepairController(context));
   // Without a pool LoadBalancer Services stay <pending>, as on a cluster
   // without a cloud provider.
   if (!pool->empty())

@@ -29,6 +29,10 @@ struct Config {
   // controller schedules as if every CronJob had been created this many
   // seconds earlier, so a test sees a run come due without waiting for it.
   int64_t cronJobBackdateSeconds = 0;
+  // How often the leader checks that the Service IP and NodePort claims
+  // match the Services (service_allocator.h); a claim is released once it
+  // was seen orphaned at two checks in a row.
+  int claimRepairSeconds = 60;
 };
 
 // Running controllers; destroying the handle stops their threads.

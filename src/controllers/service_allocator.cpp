@@ -1,6 +1,7 @@
 #include "controllers/service_allocator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "api/object.h"
@@ -8,6 +9,13 @@
 #include "controllers/util.h"
 
 namespace podnet::controllers {
+
+using namespace std::chrono_literals;
+
+// A random pick that another server claimed first is tried again this many
+// times before the create fails (with a cache kept current by the claim
+// watch, a second try is already rare).
+static constexpr int kClaimAttempts = 32;
 
 std::string serviceType(const Json& svc) {
   std::string type = stringAt(svc, {"spec", "type"});
@@ -59,18 +67,119 @@ static Json& specOf(Json& obj) {
   return obj["spec"];
 }
 
-core::Result<std::shared_ptr<ServiceAllocator>> ServiceAllocator::create(const Config& config) {
+core::Result<std::shared_ptr<ServiceAllocator>> ServiceAllocator::create(const Config& config,
+                                                                         store::Store& store) {
   auto ips = IpRangeAllocator::create(config.serviceCidr);
   if (!ips.ok()) return ips.takeError();
   if (config.nodePortMin <= 0 || config.nodePortMax < config.nodePortMin ||
       config.nodePortMax > 65535)
     return core::badRequest("invalid NodePort range");
   return std::shared_ptr<ServiceAllocator>(new ServiceAllocator(
-      std::move(ips.value()), PortAllocator(config.nodePortMin, config.nodePortMax)));
+      std::move(ips.value()), PortAllocator(config.nodePortMin, config.nodePortMax), store));
 }
 
-ServiceAllocator::ServiceAllocator(IpRangeAllocator ips, PortAllocator ports)
-    : ips_(std::move(ips)), ports_(std::move(ports)) {}
+ServiceAllocator::ServiceAllocator(IpRangeAllocator ips, PortAllocator ports, store::Store& store)
+    : ips_(std::move(ips)),
+      ports_(std::move(ports)),
+      ipClaims_(store, "serviceips"),
+      portClaims_(store, "nodeports"),
+      store_(store) {}
+
+ServiceAllocator::~ServiceAllocator() {
+  stopping_ = true;
+  if (follower_.joinable()) follower_.join();
+}
+
+core::Result<bool> ServiceAllocator::claimIp(const std::string& ip, const std::string& owner) {
+  auto holder = ipClaims_.claim(ip, owner);
+  if (!holder.ok()) {
+    releaseIp(ip, owner);
+    return holder.takeError();
+  }
+  if (*holder == owner) return true;
+  ipOwners_[ip] = *holder;  // the bit stays set: another server's Service has it
+  return false;
+}
+
+core::Result<bool> ServiceAllocator::claimPort(int port, const std::string& owner) {
+  auto holder = portClaims_.claim(std::to_string(port), owner);
+  if (!holder.ok()) {
+    releasePort(port, owner);
+    return holder.takeError();
+  }
+  if (*holder == owner) return true;
+  portOwners_[port] = *holder;
+  return false;
+}
+
+void ServiceAllocator::releaseClaims(const std::vector<std::string>& ips,
+                                     const std::vector<int>& ports, const std::string& owner) {
+  // A failed release leaves a claim without its Service: the repair
+  // controller gives it back later.
+  for (const auto& ip : ips)
+    if (auto st = ipClaims_.release(ip, owner); !st)
+      std::fprintf(stderr, "service allocator: releasing %s: %s\n", ip.c_str(),
+                   st.error().message.c_str());
+  for (int port : ports)
+    if (auto st = portClaims_.release(std::to_string(port), owner); !st)
+      std::fprintf(stderr, "service allocator: releasing node port %d: %s\n", port,
+                   st.error().message.c_str());
+}
+
+void ServiceAllocator::applyClaimEvent(const store::Event& event) {
+  std::string owner = ValueClaims::ownerOf(event.kv.value);
+  if (std::string ip = ipClaims_.valueOf(event.kv.key); !ip.empty()) {
+    if (event.type == store::Event::Type::Put)
+      takeIp(ip, owner);
+    else
+      releaseIp(ip, owner);
+  } else if (std::string port = portClaims_.valueOf(event.kv.key); !port.empty()) {
+    int n = std::atoi(port.c_str());
+    if (event.type == store::Event::Type::Put)
+      takePort(n, owner);
+    else
+      releasePort(n, owner);
+  }
+}
+
+void ServiceAllocator::followClaims(int64_t fromRevision) {
+  int64_t revision = fromRevision;
+  std::unique_ptr<store::Watch> watch;
+  while (!stopping_) {
+    if (!watch) {
+      auto opened = store_.watch(kAllocationsPrefix, revision);
+      if (!opened.ok()) {
+        std::this_thread::sleep_for(500ms);
+        continue;
+      }
+      watch = std::move(opened.value());
+    }
+    auto events = watch->next(300ms);
+    if (!events.ok()) {
+      // Compacted past us (a long partition): take every claim there is
+      // now. Releases missed meanwhile stay marked until the claim's
+      // value comes back through a conflict or a restart; nothing is
+      // ever handed out twice.
+      watch.reset();
+      auto ips = ipClaims_.list();
+      auto ports = portClaims_.list();
+      if (!ips.ok() || !ports.ok()) {
+        std::this_thread::sleep_for(500ms);
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      for (const auto& [ip, owner] : ips->owners) takeIp(ip, owner);
+      for (const auto& [port, owner] : ports->owners) takePort(std::atoi(port.c_str()), owner);
+      revision = std::min(ips->revision, ports->revision);
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& event : *events) {
+      applyClaimEvent(event);
+      revision = std::max(revision, event.kv.modRevision);
+    }
+  }
+}
 
 std::string ServiceAllocator::firstServiceIp() const { return ips_.first().toString(); }
 
@@ -113,24 +222,38 @@ void ServiceAllocator::undo(const Change& change, const std::string& owner) {
   for (int port : change.portsTaken) releasePort(port, owner);
   for (const auto& ip : change.ipsReleased) takeIp(ip, owner);
   for (int port : change.portsReleased) takePort(port, owner);
+  // What admission claimed goes back; what it meant to release was still
+  // claimed in the store (releases are written once the update is stored).
+  releaseClaims(change.ipsTaken, change.portsTaken, owner);
 }
 
-void ServiceAllocator::rebuild(const std::vector<Json>& services) {
-  std::lock_guard lock(mutex_);
-  for (const auto& svc : services) {
-    std::string owner = client::objectKey(svc);
-    if (needsClusterIp(svc)) {
-      std::string ip = stringAt(svc, {"spec", "clusterIP"});
-      if (!ip.empty() && ip != "None") takeIp(ip, owner);
+core::Status ServiceAllocator::rebuild(const std::vector<Json>& services) {
+  auto ips = ipClaims_.list();
+  if (!ips.ok()) return ips.takeError();
+  auto ports = portClaims_.list();
+  if (!ports.ok()) return ports.takeError();
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& svc : services) {
+      std::string owner = claimOwner(svc);
+      if (needsClusterIp(svc)) {
+        std::string ip = stringAt(svc, {"spec", "clusterIP"});
+        if (!ip.empty() && ip != "None") takeIp(ip, owner);
+      }
+      for (int port : nodePortsOf(svc)) takePort(port, owner);
     }
-    for (int port : nodePortsOf(svc)) takePort(port, owner);
+    for (const auto& [ip, owner] : ips->owners) takeIp(ip, owner);
+    for (const auto& [port, owner] : ports->owners) takePort(std::atoi(port.c_str()), owner);
   }
+  int64_t from = std::min(ips->revision, ports->revision);
+  follower_ = std::thread([this, from] { followClaims(from); });
+  return core::Ok{};
 }
 
 core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
   Json& spec = specOf(obj);
   if (!spec.is_object()) return core::Ok{};  // validation reports it
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   std::string requested = requestedClusterIp(obj);
   std::string ip;
   if (requested == "None") {
@@ -140,6 +263,7 @@ core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
     std::string prefix = "Invalid value: \"" + requested + "\": ";
     if (!parsed)
       return invalidField(obj, "spec.clusterIPs[0]", prefix + "must be a valid IP address");
+    ip = parsed->toString();
     switch (ips_.allocate(*parsed)) {
       case AllocateOutcome::OutOfRange:
         return invalidField(obj, "spec.clusterIPs[0]",
@@ -148,18 +272,31 @@ core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
                                 "IPs is " +
                                 ips_.cidr().toString());
       case AllocateOutcome::Taken:
-        return invalidField(obj, "spec.clusterIPs[0]", prefix + "provided IP is already allocated");
+        // The cache may not know yet that another server released it: the
+        // claim in the store decides.
+        if (ipOwners_.count(ip) && ipOwners_[ip] == owner) break;
+        ipOwners_.erase(ip);
+        break;
       case AllocateOutcome::Allocated:
         break;
     }
-    ip = parsed->toString();
     ipOwners_[ip] = owner;
+    auto claimed = claimIp(ip, owner);
+    if (!claimed.ok()) return claimed.takeError();
+    if (!*claimed)
+      return invalidField(obj, "spec.clusterIPs[0]", prefix + "provided IP is already allocated");
     change.ipsTaken.push_back(ip);
   } else {
-    auto next = ips_.allocateNext();
-    if (!next) return core::internal("failed to allocate a serviceIP: range is full");
-    ip = next->toString();
-    ipOwners_[ip] = owner;
+    for (int attempt = 0; ip.empty(); ++attempt) {
+      auto next = ips_.allocateNext();
+      if (!next || attempt == kClaimAttempts)
+        return core::internal("failed to allocate a serviceIP: range is full");
+      std::string candidate = next->toString();
+      ipOwners_[candidate] = owner;
+      auto claimed = claimIp(candidate, owner);
+      if (!claimed.ok()) return claimed.takeError();
+      if (*claimed) ip = candidate;
+    }
     change.ipsTaken.push_back(ip);
   }
   spec["clusterIP"] = ip;
@@ -175,7 +312,7 @@ core::Status ServiceAllocator::allocateClusterIp(Json& obj, Change& change) {
 core::Status ServiceAllocator::allocateNodePorts(Json& obj, const Json* old, Change& change) {
   Json& spec = specOf(obj);
   if (!spec.is_object()) return core::Ok{};
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   // Ports this Service already holds (so an update may keep them), and the
   // ones it gets in this admission (TCP and UDP of one port may share one).
   std::set<int> held;
@@ -197,22 +334,32 @@ core::Status ServiceAllocator::allocateNodePorts(Json& obj, const Json* old, Cha
                                 "valid ports is " +
                                 ports_.rangeText());
       case AllocateOutcome::Taken:
-        return invalidField(obj, field, prefix + "provided port is already allocated");
+        portOwners_.erase(port);  // the claim in the store decides, as for IPs
+        break;
       case AllocateOutcome::Allocated:
         break;
     }
     portOwners_[port] = owner;
+    auto claimed = claimPort(port, owner);
+    if (!claimed.ok()) return claimed.takeError();
+    if (!*claimed) return invalidField(obj, field, prefix + "provided port is already allocated");
     change.portsTaken.push_back(port);
     mine.insert(port);
     return core::Ok{};
   };
   auto fresh = [&]() -> core::Result<int> {
-    auto port = ports_.allocateNext();
-    if (!port) return core::internal("failed to allocate a nodePort: range is full");
-    portOwners_[*port] = owner;
-    change.portsTaken.push_back(*port);
-    mine.insert(*port);
-    return *port;
+    for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
+      auto port = ports_.allocateNext();
+      if (!port) break;
+      portOwners_[*port] = owner;
+      auto claimed = claimPort(*port, owner);
+      if (!claimed.ok()) return claimed.takeError();
+      if (!*claimed) continue;
+      change.portsTaken.push_back(*port);
+      mine.insert(*port);
+      return *port;
+    }
+    return core::internal("failed to allocate a nodePort: range is full");
   };
 
   if (needsNodePorts(obj) && spec.contains("ports") && spec["ports"].is_array()) {
@@ -271,7 +418,7 @@ core::Status ServiceAllocator::allocateNodePorts(Json& obj, const Json* old, Cha
 core::Status ServiceAllocator::admitCreate(const ResourceInfo& resource, Json& obj) {
   if (resource.kind != "Service" || !obj.is_object()) return core::Ok{};
   std::lock_guard lock(mutex_);
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   pendingCreates_.erase(owner);
   Change change;
   core::Status st = core::Ok{};
@@ -289,7 +436,7 @@ core::Status ServiceAllocator::admitUpdate(const ResourceInfo& resource, const J
                                            Json& obj) {
   if (resource.kind != "Service" || !obj.is_object()) return core::Ok{};
   std::lock_guard lock(mutex_);
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   pendingUpdates_.erase(owner);
   Change change;
   std::string oldIp = needsClusterIp(old) ? stringAt(old, {"spec", "clusterIP"}) : "";
@@ -346,7 +493,7 @@ core::Status ServiceAllocator::admitUpdate(const ResourceInfo& resource, const J
 void ServiceAllocator::abortCreate(const ResourceInfo& resource, const Json& obj) {
   if (resource.kind != "Service") return;
   std::lock_guard lock(mutex_);
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   auto it = pendingCreates_.find(owner);
   if (it == pendingCreates_.end()) return;
   undo(it->second, owner);
@@ -356,7 +503,7 @@ void ServiceAllocator::abortCreate(const ResourceInfo& resource, const Json& obj
 void ServiceAllocator::abortUpdate(const ResourceInfo& resource, const Json& old, const Json& obj) {
   if (resource.kind != "Service") return;
   std::lock_guard lock(mutex_);
-  std::string owner = client::objectKey(obj);
+  std::string owner = claimOwner(obj);
   auto it = pendingUpdates_.find(owner);
   if (it == pendingUpdates_.end()) return;
   undo(it->second, owner);
@@ -366,12 +513,105 @@ void ServiceAllocator::abortUpdate(const ResourceInfo& resource, const Json& old
 void ServiceAllocator::deleted(const ResourceInfo& resource, const Json& old) {
   if (resource.kind != "Service") return;
   std::lock_guard lock(mutex_);
-  std::string owner = client::objectKey(old);
+  std::string owner = claimOwner(old);
   pendingCreates_.erase(owner);
   pendingUpdates_.erase(owner);
+  std::vector<std::string> ips;
   std::string ip = stringAt(old, {"spec", "clusterIP"});
-  if (!ip.empty() && ip != "None") releaseIp(ip, owner);
-  for (int port : nodePortsOf(old)) releasePort(port, owner);
+  if (!ip.empty() && ip != "None") {
+    releaseIp(ip, owner);
+    ips.push_back(ip);
+  }
+  std::vector<int> ports = nodePortsOf(old);
+  for (int port : ports) releasePort(port, owner);
+  releaseClaims(ips, ports, owner);
+}
+
+void ServiceAllocator::stored(const ResourceInfo& resource, const Json& obj) {
+  if (resource.kind != "Service") return;
+  std::lock_guard lock(mutex_);
+  std::string owner = claimOwner(obj);
+  pendingCreates_.erase(owner);
+  auto it = pendingUpdates_.find(owner);
+  if (it == pendingUpdates_.end()) return;
+  releaseClaims(it->second.ipsReleased, it->second.portsReleased, owner);
+  pendingUpdates_.erase(it);
+}
+
+namespace {
+
+class ServiceClaimRepairController : public Controller {
+ public:
+  explicit ServiceClaimRepairController(Context& context)
+      : Controller("serviceclaimrepair", context),
+        services_(context.informers.forResource(api::resource("Service"))),
+        ipClaims_(context.registry.store(), "serviceips"),
+        portClaims_(context.registry.store(), "nodeports") {}
+
+  void prepare() override { queue_.add(kKey); }
+
+ protected:
+  core::Status sync(const std::string& key) override {
+    queue_.addAfter(key, std::chrono::seconds(std::max(1, context_.config.claimRepairSeconds)));
+    std::map<std::string, std::string> ips;
+    std::map<std::string, std::string> ports;
+    for (const auto& svc : services_.list()) {
+      std::string owner = claimOwner(*svc);
+      std::string ip = stringAt(*svc, {"spec", "clusterIP"});
+      if (needsClusterIp(*svc) && !ip.empty() && ip != "None") ips[ip] = owner;
+      for (int port : nodePortsOf(*svc)) ports[std::to_string(port)] = owner;
+    }
+    if (auto st = repair(ipClaims_, ips, orphanIps_); !st) return st;
+    return repair(portClaims_, ports, orphanPorts_);
+  }
+
+ private:
+  static constexpr const char* kKey = "repair";
+
+  core::Status repair(ValueClaims& claims, const std::map<std::string, std::string>& held,
+                      std::map<std::string, int64_t>& orphans) {
+    auto snapshot = claims.list();
+    if (!snapshot.ok()) return snapshot.takeError();
+    for (const auto& [value, owner] : held) {
+      auto it = snapshot->owners.find(value);
+      if (it != snapshot->owners.end() && it->second == owner) continue;
+      if (it != snapshot->owners.end()) {
+        std::fprintf(stderr, "service claims: %s %s is held by %s and claimed by %s\n",
+                     claims.kind().c_str(), value.c_str(), owner.c_str(), it->second.c_str());
+        continue;
+      }
+      auto holder = claims.claim(value, owner);
+      if (!holder.ok()) return holder.takeError();
+    }
+    std::map<std::string, int64_t> seen;
+    for (const auto& [value, owner] : snapshot->owners) {
+      auto it = held.find(value);
+      if (it != held.end() && it->second == owner) continue;
+      int64_t revision = snapshot->revisions[value];
+      auto before = orphans.find(value);
+      if (before != orphans.end() && before->second == revision) {
+        std::fprintf(stderr, "service claims: releasing %s %s of %s (no such Service)\n",
+                     claims.kind().c_str(), value.c_str(), owner.c_str());
+        if (auto st = claims.releaseAt(value, revision); !st) return st;
+        continue;
+      }
+      seen[value] = revision;
+    }
+    orphans = std::move(seen);
+    return core::Ok{};
+  }
+
+  client::Informer& services_;
+  ValueClaims ipClaims_;
+  ValueClaims portClaims_;
+  std::map<std::string, int64_t> orphanIps_;
+  std::map<std::string, int64_t> orphanPorts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> makeServiceClaimRepairController(Context& context) {
+  return std::make_unique<ServiceClaimRepairController>(context);
 }
 
 }  // namespace podnet::controllers

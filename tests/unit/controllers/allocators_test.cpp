@@ -1,12 +1,17 @@
-// The bitmap allocators and the Service allocation hook, without a store.
+// The bitmap allocators, and the Service allocation hook on a real store:
+// SQLite, and etcd with two allocators as two API servers.
 #include "controllers/allocators.h"
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "api/resource.h"
 #include "controllers/service_allocator.h"
+#include "etcd_test_server.h"
+#include "store_test_util.h"
 
 namespace podnet::controllers {
 namespace {
@@ -89,17 +94,22 @@ TEST(CidrSetAllocator, HandsOutNodeRangesInOrder) {
 class ServiceAllocatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto made = ServiceAllocator::create(Config{});
+    store_ = store::testing::openOrDie({.path = dir_.file("db.sqlite")});
+    ASSERT_NE(store_, nullptr);
+    auto made = ServiceAllocator::create(Config{}, *store_);
     ASSERT_TRUE(made.ok());
     hook_ = *made;
+    ASSERT_TRUE(hook_->rebuild({}).ok());
   }
   static Json service(const std::string& name, Json spec) {
     return Json{{"apiVersion", "v1"},
                 {"kind", "Service"},
-                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
                 {"spec", std::move(spec)}};
   }
   const api::ResourceInfo& services_ = api::resource("Service");
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
   std::shared_ptr<ServiceAllocator> hook_;
 };
 
@@ -202,10 +212,99 @@ TEST_F(ServiceAllocatorTest, ToExternalNameReleasesAddressAndRebuildRestores) {
   EXPECT_FALSE(external["spec"].contains("clusterIP"));
   EXPECT_FALSE(hook_->ipAllocated("10.96.0.20"));
 
-  auto fresh = ServiceAllocator::create(Config{});
+  auto fresh = ServiceAllocator::create(Config{}, *store_);
   ASSERT_TRUE(fresh.ok());
-  (*fresh)->rebuild({svc});
+  ASSERT_TRUE((*fresh)->rebuild({svc}).ok());
   EXPECT_TRUE((*fresh)->ipAllocated("10.96.0.20"));
+}
+
+// Two API servers, each with its own allocator and its own connection to
+// one etcd: no value is ever handed out twice, whichever server asks.
+class SharedStoreAllocatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!store::testing::EtcdCluster::available()) GTEST_SKIP() << "no etcd-server";
+    etcd_ = std::make_unique<store::testing::EtcdCluster>();
+    for (int i = 0; i < 2; ++i) {
+      stores_.push_back(etcd_->open());
+      ASSERT_NE(stores_.back(), nullptr);
+      Config config;
+      config.serviceCidr = "10.96.0.0/28";  // 14 addresses
+      config.nodePortMin = 30000;
+      config.nodePortMax = 30009;
+      auto made = ServiceAllocator::create(config, *stores_.back());
+      ASSERT_TRUE(made.ok());
+      ASSERT_TRUE((*made)->rebuild({}).ok());
+      servers_.push_back(*made);
+    }
+  }
+  static Json service(const std::string& name, Json spec) {
+    return Json{{"apiVersion", "v1"},
+                {"kind", "Service"},
+                {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
+                {"spec", std::move(spec)}};
+  }
+  const api::ResourceInfo& services_ = api::resource("Service");
+  std::unique_ptr<store::testing::EtcdCluster> etcd_;
+  std::vector<std::unique_ptr<store::Store>> stores_;
+  std::vector<std::shared_ptr<ServiceAllocator>> servers_;
+};
+
+TEST_F(SharedStoreAllocatorTest, ConcurrentServersHandOutEveryValueOnce) {
+  std::mutex mutex;
+  std::vector<std::string> ips;
+  std::vector<int> ports;
+  std::vector<std::thread> threads;
+  for (int server = 0; server < 2; ++server) {
+    threads.emplace_back([&, server] {
+      for (int i = 0; i < 7; ++i) {
+        Json spec = Json::object();
+        if (i < 5) spec = {{"type", "NodePort"}, {"ports", Json::array({{{"port", 80}}})}};
+        Json svc = service("s" + std::to_string(server) + "-" + std::to_string(i), spec);
+        auto admitted = servers_[server]->admitCreate(services_, svc);
+        std::lock_guard lock(mutex);
+        ASSERT_TRUE(admitted.ok()) << admitted.error().message;
+        ips.push_back(svc["spec"]["clusterIP"]);
+        if (i < 5) ports.push_back(svc["spec"]["ports"][0]["nodePort"]);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // 14 Services took the 14 addresses, 10 NodePort ones the 10 ports.
+  EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(), 14u);
+  EXPECT_EQ(ips.size(), 14u);
+  EXPECT_EQ(std::set<int>(ports.begin(), ports.end()).size(), 10u);
+
+  for (auto& server : servers_) {
+    Json more = service("more", Json::object());
+    auto full = server->admitCreate(services_, more);
+    ASSERT_FALSE(full.ok());
+    EXPECT_EQ(full.error().message,
+              "Internal error occurred: failed to allocate a serviceIP: range is full");
+  }
+}
+
+TEST_F(SharedStoreAllocatorTest, ValueHeldOnOneServerIsRefusedOnTheOtherUntilDeleted) {
+  Json dns = service("kube-dns", {{"clusterIP", "10.96.0.10"}});
+  ASSERT_TRUE(servers_[0]->admitCreate(services_, dns).ok());
+  servers_[0]->stored(services_, dns);
+
+  // Asked at once, before the other server's claim watch could tell it.
+  Json clash = service("clash", {{"clusterIP", "10.96.0.10"}});
+  auto refused = servers_[1]->admitCreate(services_, clash);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().causes[0].message,
+            "Invalid value: \"10.96.0.10\": provided IP is already allocated");
+  servers_[1]->abortCreate(services_, clash);
+  EXPECT_TRUE(servers_[0]->ipAllocated("10.96.0.10"));
+
+  servers_[0]->deleted(services_, dns);
+  Json again = service("clash", {{"clusterIP", "10.96.0.10"}});
+  EXPECT_TRUE(servers_[1]->admitCreate(services_, again).ok());
+  // The first server learns it through the claim watch.
+  for (int i = 0; i < 50 && !servers_[0]->ipAllocated("10.96.0.10"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(servers_[0]->ipAllocated("10.96.0.10"));
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ class ControllersTest : public ::testing::Test {
   void startControllers() {
     Config config;
     config.rootCaPem = "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n";
+    config.claimRepairSeconds = claimRepairSeconds_;
     auto started = start(*registry_, config);
     ASSERT_TRUE(started.ok()) << started.error().message;
     manager_ = std::move(*started);
@@ -56,6 +57,8 @@ class ControllersTest : public ::testing::Test {
     openRegistry();
     startControllers();
   }
+
+  int claimRepairSeconds_ = 60;
 
   static bool eventually(const std::function<bool()>& condition,
                          std::chrono::milliseconds timeout = 10s) {
@@ -244,6 +247,40 @@ TEST_F(ControllersTest, ClusterIpsAllocatedRefusedAndKeptAcrossRestart) {
        {"metadata", {{"name", "again"}, {"namespace", "default"}}},
        {"spec", {{"clusterIP", webIp}, {"ports", Json::array({{{"port", 80}}})}}}});
   EXPECT_TRUE(reuse.ok()) << reuse.error().message;
+}
+
+// Claims left by a server that died between claiming and writing go back;
+// Services stored before claims existed get theirs.
+TEST_F(ControllersTest, ClaimRepairReleasesOrphansAndClaimsUnclaimedServices) {
+  const std::string prefix = "/registry/podnet.io/allocations/serviceips/";
+  Json kubernetes = get("Service", "default", "kubernetes");
+  std::string kubernetesIp = kubernetes["spec"]["clusterIP"];
+  auto claim = store_->get(prefix + kubernetesIp);
+  ASSERT_TRUE(claim.ok()) << "the kubernetes Service's address is claimed";
+  ASSERT_TRUE(store_->remove(prefix + kubernetesIp, claim->modRevision).ok());
+  Json orphan = {{"kind", "serviceips"},
+                 {"spec", {{"parentRef", {{"namespace", "default"}, {"name", "gone"}}}}}};
+  ASSERT_TRUE(store_->create(prefix + "10.96.0.77", orphan.dump()).ok());
+
+  claimRepairSeconds_ = 1;
+  restart();
+  // Until the orphan is released, its address is not handed out.
+  auto early = registry_->create(
+      api::resource("Service"), "default",
+      {{"apiVersion", "v1"},
+       {"kind", "Service"},
+       {"metadata", {{"name", "early"}, {"namespace", "default"}}},
+       {"spec", {{"clusterIP", "10.96.0.77"}, {"ports", Json::array({{{"port", 80}}})}}}});
+  EXPECT_FALSE(early.ok());
+  EXPECT_TRUE(eventually([&] { return store_->get(prefix + kubernetesIp).ok(); }));
+  EXPECT_TRUE(eventually([&] { return !store_->get(prefix + "10.96.0.77").ok(); }));
+  auto later = registry_->create(
+      api::resource("Service"), "default",
+      {{"apiVersion", "v1"},
+       {"kind", "Service"},
+       {"metadata", {{"name", "later"}, {"namespace", "default"}}},
+       {"spec", {{"clusterIP", "10.96.0.77"}, {"ports", Json::array({{{"port", 80}}})}}}});
+  EXPECT_TRUE(later.ok()) << later.error().message;
 }
 
 TEST_F(ControllersTest, EndpointSlicesFollowReadinessAndLabels) {
