@@ -132,7 +132,16 @@ int runServer(const ServerOptions& options) {
       }
       *into = text.str();
     }
-    store = store::openEtcd(etcd);
+    // etcd may be starting with us or electing a leader: keep trying for a
+    // minute, as kube-apiserver does, saying why; SIGTERM still stops us.
+    auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (bool told = false;; told = true) {
+      store = store::openEtcd(etcd);
+      if (store || std::chrono::steady_clock::now() > giveUp) break;
+      if (!told) logLine("waiting for etcd: " + store.error().message);
+      timespec pause{1, 0};
+      if (sigtimedwait(&signals, nullptr, &pause) > 0) return 0;
+    }
   }
   if (!store) {
     logLine("cannot open the store: " + store.error().message);

@@ -1,5 +1,7 @@
 #include "client/kubeconfig.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -126,6 +128,25 @@ core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::strin
   if (server.empty()) return configError("cluster \"" + clusterName + "\" has no server");
   if (auto ok = parseServerUrl(server, result); !ok) return ok.error();
 
+  // podnet's extension for clusters with several API servers: the others,
+  // tried when the server does not answer (kubectl ignores extensions).
+  if (auto extensions = cluster->find("extensions");
+      extensions != cluster->end() && extensions->is_array()) {
+    for (const Json& entry : *extensions) {
+      if (!entry.is_object() || stringField(entry, "name") != kAlternateServersExtension) continue;
+      auto body = entry.find("extension");
+      if (body == entry.end() || !body->is_object()) continue;
+      auto servers = body->find("servers");
+      if (servers == body->end() || !servers->is_array()) continue;
+      for (const Json& url : *servers) {
+        if (!url.is_string()) continue;
+        RestConfig alternate;
+        if (auto ok = parseServerUrl(url.get<std::string>(), alternate); !ok) return ok.error();
+        result.alternates.push_back({alternate.host, alternate.port});
+      }
+    }
+  }
+
   if (std::string data = stringField(*cluster, "certificate-authority-data"); !data.empty()) {
     auto pem = core::decodeBase64(data);
     if (!pem)
@@ -174,6 +195,9 @@ core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_vie
 std::string kubeconfigPathFor(const std::string& flag, const std::string& dataDir) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;
+  // With several API servers `podnet up` writes one naming them all.
+  std::string shared = dataDir + "/kubeconfig";
+  if (::access(shared.c_str(), R_OK) == 0) return shared;
   return dataDir + "/server/kubeconfig";
 }
 

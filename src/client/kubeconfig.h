@@ -10,6 +10,11 @@
 
 namespace podnet::client {
 
+// A cluster extension of podnet's kubeconfigs naming the cluster's other API
+// servers: {name: podnet.io/alternate-servers, extension: {servers: [URL]}}.
+// They become RestConfig::alternates.
+inline constexpr const char* kAlternateServersExtension = "podnet.io/alternate-servers";
+
 // Reads and parses the kubeconfig at `path`; relative certificate-authority
 // and tokenFile paths are relative to its directory. `context` overrides
 // current-context when not empty.

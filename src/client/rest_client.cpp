@@ -221,11 +221,14 @@ class Connection {
 
   // Resolves, connects and handshakes, verifying the certificate against
   // `host` (a DNS name, or an IP the certificate must list).
-  beast::error_code open(const RestConfig& config) {
+  beast::error_code open(const ServerAddress& server, const RestConfig& config) {
+    bool ipv6 = server.host.find(':') != std::string::npos;
+    hostHeader_ = (ipv6 ? "[" + server.host + "]" : server.host) +
+                  (server.port == 443 ? std::string() : ":" + std::to_string(server.port));
     beast::error_code result;
     tcp::resolver resolver(ioc_);
     tcp::resolver::results_type endpoints;
-    resolver.async_resolve(config.host, std::to_string(config.port),
+    resolver.async_resolve(server.host, std::to_string(server.port),
                            [&](beast::error_code ec, tcp::resolver::results_type found) {
                              result = ec;
                              endpoints = std::move(found);
@@ -241,10 +244,10 @@ class Connection {
     if (result) return result;
     socket.socket().set_option(tcp::no_delay(true), result);
 
-    if (!isIpLiteral(config.host))  // SNI: only DNS names may be sent
-      SSL_set_tlsext_host_name(stream_.native_handle(), config.host.c_str());
+    if (!isIpLiteral(server.host))  // SNI: only DNS names may be sent
+      SSL_set_tlsext_host_name(stream_.native_handle(), server.host.c_str());
     stream_.set_verify_mode(ssl::verify_peer);
-    stream_.set_verify_callback(ssl::host_name_verification(config.host));
+    stream_.set_verify_callback(ssl::host_name_verification(server.host));
     socket.expires_after(config.connectTimeout);
     stream_.async_handshake(ssl::stream_base::client, [&](beast::error_code ec) { result = ec; });
     run();
@@ -291,6 +294,9 @@ class Connection {
     return result;
   }
 
+  // The Host header for requests on this connection ("host:port").
+  const std::string& hostHeader() const { return hostHeader_; }
+
   // Safe from any thread: shutting the socket down makes a blocked read on
   // another thread return at once.
   void shutdownSocket() {
@@ -314,6 +320,7 @@ class Connection {
   net::io_context ioc_{1};
   TlsStream stream_;
   beast::flat_buffer buffer_;
+  std::string hostHeader_;
 };
 
 std::string describe(const beast::error_code& ec) { return ec.message(); }
@@ -329,7 +336,8 @@ bool isTimeout(const beast::error_code& ec) {
 struct RestClient::Impl {
   RestConfig config;
   ssl::context tls{ssl::context::tls_client};
-  std::string hostHeader;
+  std::vector<ServerAddress> servers;  // config.host first, then the alternates
+  std::atomic<size_t> current{0};      // the server connections go to
 
   std::mutex poolMutex;
   std::vector<std::unique_ptr<Connection>> idle;
@@ -339,14 +347,26 @@ struct RestClient::Impl {
     std::string body;
   };
 
+  // A connection to the current server, or failing that to the next one
+  // that answers (which becomes current).
   core::Result<std::unique_ptr<Connection>> connect() {
-    auto connection = std::make_unique<Connection>(tls);
-    if (auto ec = connection->open(config)) {
-      std::string where = config.host + ":" + std::to_string(config.port);
-      if (isTimeout(ec)) return transportError(504, "connecting to " + where + " timed out");
-      return transportError(503, "cannot connect to " + where + ": " + describe(ec));
+    size_t first = current.load();
+    core::Error failure = transportError(503, "no API server configured");
+    for (size_t i = 0; i < servers.size(); ++i) {
+      size_t index = (first + i) % servers.size();
+      const ServerAddress& server = servers[index];
+      auto connection = std::make_unique<Connection>(tls);
+      if (auto ec = connection->open(server, config)) {
+        std::string where = server.host + ":" + std::to_string(server.port);
+        failure = isTimeout(ec)
+                      ? transportError(504, "connecting to " + where + " timed out")
+                      : transportError(503, "cannot connect to " + where + ": " + describe(ec));
+        continue;
+      }
+      if (index != first) current.store(index);
+      return connection;
     }
-    return connection;
+    return failure;
   }
 
   std::unique_ptr<Connection> takeIdle() {
@@ -364,7 +384,6 @@ struct RestClient::Impl {
 
   template <typename Body>
   void setHeaders(http::request<Body>& request) {
-    request.set(http::field::host, hostHeader);
     request.set(http::field::user_agent, config.userAgent);
     request.set(http::field::accept, "application/json");
     if (!config.token.empty()) request.set(http::field::authorization, "Bearer " + config.token);
@@ -395,6 +414,7 @@ struct RestClient::Impl {
         connection = std::move(*fresh);
       }
       std::string where = std::string(method) + " " + target;
+      request.set(http::field::host, connection->hostHeader());
       if (auto ec = connection->write(request, config.requestTimeout)) {
         if (reused) continue;
         if (isTimeout(ec)) return transportError(504, where + ": request timed out");
@@ -429,9 +449,9 @@ core::Result<std::unique_ptr<RestClient>> RestClient::make(RestConfig config) {
   if (ec || config.caPem.empty())
     return core::badRequest("REST client: the CA certificate is not valid PEM" +
                             (ec ? ": " + ec.message() : std::string()));
-  bool ipv6 = config.host.find(':') != std::string::npos;
-  impl->hostHeader = (ipv6 ? "[" + config.host + "]" : config.host) +
-                     (config.port == 443 ? std::string() : ":" + std::to_string(config.port));
+  impl->servers.push_back({config.host, config.port});
+  for (const auto& alternate : config.alternates)
+    if (!alternate.host.empty()) impl->servers.push_back(alternate);
   impl->config = std::move(config);
   return std::unique_ptr<RestClient>(new RestClient(std::move(impl)));
 }
@@ -628,6 +648,7 @@ core::Result<std::unique_ptr<Watcher>> RestClient::watch(const ResourceInfo& res
     if (!connection) return connection.takeError();
     http::request<http::empty_body> request{http::verb::get, target, 11};
     impl_->setHeaders(request);
+    request.set(http::field::host, (*connection)->hostHeader());
     if (auto ec = (*connection)->write(request, impl_->config.requestTimeout))
       return transportError(isTimeout(ec) ? 504 : 503, "GET " + target + ": " + describe(ec));
     auto parser = std::make_unique<http::response_parser<http::string_body>>();

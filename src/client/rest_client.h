@@ -15,15 +15,27 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/client.h"
 
 namespace podnet::client {
 
+// One API server's address.
+struct ServerAddress {
+  std::string host;  // DNS name or IP literal (IPv6 without brackets)
+  uint16_t port = 443;
+};
+
 // Where the API server is and how to authenticate to it.
 struct RestConfig {
   std::string host;  // DNS name or IP literal (IPv6 without brackets)
   uint16_t port = 443;
+  // Other API servers of the same cluster (same CA and credentials). A
+  // connection the current server refuses or does not answer is made to the
+  // next one, which then stays current, as k3s agents' load balancer does;
+  // requests already sent are not sent again elsewhere.
+  std::vector<ServerAddress> alternates;
   std::string caPem;  // the CA bundle the serving certificate must chain to
   std::string token;  // bearer token; empty = anonymous
   std::string defaultNamespace = "default";

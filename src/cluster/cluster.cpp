@@ -1,8 +1,11 @@
 #include "cluster/cluster.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +46,56 @@ struct UpOptions {
   std::string clusterCidr = "10.244.0.0/16";
   std::string serviceCidr = "10.96.0.0/12";
   std::string manifests = "examples";
+  // The Store on a 3-member etcd under DATA/etcd instead of SQLite, and
+  // this many API servers on it (172.30.0.1, .2, ... on the bridge).
+  bool etcd = false;
+  int servers = 1;
 };
+
+constexpr const char* kEtcdBinary = "/usr/bin/etcd";
+constexpr int kEtcdMembers = 3;
+
+// A free TCP port on loopback (bound and released: the caller binds it next).
+int freeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+    port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Whether etcd on 127.0.0.1:`port` answers /health with a leader.
+bool etcdHealthy(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    const char request[] = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, request, sizeof request - 1) == ssize_t(sizeof request - 1)) {
+      char buffer[1024];
+      for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) reply.append(buffer, size_t(n));
+    }
+  }
+  ::close(fd);
+  return reply.find("\"health\":\"true\"") != std::string::npos;
+}
+
+// The data directory of API server `index` (1-based): DATA/server for the
+// first, whose kubeconfig and CA everything else uses, DATA/server-N after.
+std::string serverDirName(int index) {
+  return index == 1 ? "server" : "server-" + std::to_string(index);
+}
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -131,6 +183,10 @@ int usageError(const char* command, const std::string& message) {
 
 bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
   for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--etcd") {  // the one flag without a value
+      options.etcd = true;
+      continue;
+    }
     std::string flag = args[i], value;
     if (size_t equals = flag.find('='); equals != std::string::npos) {
       value = flag.substr(equals + 1);
@@ -153,13 +209,28 @@ bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
       options.dataDir = value;
     } else if (flag == "--manifests") {
       options.manifests = value;
+    } else if (flag == "--servers") {
+      options.servers = std::atoi(value.c_str());
+      if (options.servers < 1 || options.servers > 3) {
+        usageError("up", "--servers must be between 1 and 3");
+        return false;
+      }
     } else {
       usageError("up",
                  "unknown or invalid flag " + flag +
                      "\nusage: podnet up [--nodes N] [--overlay vxlan|host-gw] [--data-dir DIR] "
-                     "[--manifests DIR]");
+                     "[--manifests DIR] [--etcd [--servers N]]");
       return false;
     }
+  }
+  if (options.servers > 1 && !options.etcd) {
+    usageError("up",
+               "--servers needs --etcd: several API servers share one etcd (SQLite serves one)");
+    return false;
+  }
+  if (options.etcd && ::access(kEtcdBinary, X_OK) != 0) {
+    usageError("up", "--etcd needs etcd-server (apt-get install etcd-server)");
+    return false;
   }
   return true;
 }
@@ -235,23 +306,105 @@ int runUp(const std::vector<std::string>& args) {
   // is the host's own. (New namespaces copy ip_forward from the host's, so
   // setting it here would also leak into every namespace made afterwards.)
 
-  // The control plane, on the bridge address so the nodes reach it.
   std::string self = selfBinary();
-  pid_t server = spawnDaemon(
-      {self, "server", "--data-dir", (dataDir / "server").string(), "--listen", hostIp + ":6443",
-       "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr,
-       // LoadBalancer addresses on the bridge's subnet, above the node IPs (.11..)
-       "--load-balancer-pool", options.nodeSubnet + ".200-" + options.nodeSubnet + ".250"},
-      (dataDir / "server.log").string(), "");
-  state["serverPid"] = server;
-  save();
-  fs::path kubeconfig = dataDir / "server" / "kubeconfig";
-  for (int i = 0; i < 300 && !fs::exists(kubeconfig); ++i) {
-    if (!pidAlive(server))
-      return fail("the server exited; see " + (dataDir / "server.log").string());
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // With --etcd: a 3-member etcd on loopback (Debian's etcd-server), the
+  // data under DATA/etcd, started together and waited for until it has a
+  // leader.
+  std::string etcdServers;
+  if (options.etcd) {
+    std::string initial;
+    std::vector<std::pair<int, int>> ports;  // client, peer
+    for (int i = 1; i <= kEtcdMembers; ++i) {
+      ports.emplace_back(freeLoopbackPort(), freeLoopbackPort());
+      initial += (initial.empty() ? "" : ",") + ("etcd-" + std::to_string(i)) +
+                 "=http://127.0.0.1:" + std::to_string(ports.back().second);
+      etcdServers += (etcdServers.empty() ? "" : ",") + std::string("http://127.0.0.1:") +
+                     std::to_string(ports.back().first);
+    }
+    state["etcd"] = Json::array();
+    for (int i = 1; i <= kEtcdMembers; ++i) {
+      std::string name = "etcd-" + std::to_string(i);
+      fs::path memberDir = dataDir / "etcd" / name;
+      fs::create_directories(memberDir.parent_path(), error);
+      ::chmod((dataDir / "etcd").c_str(), 0700);
+      std::string client = "http://127.0.0.1:" + std::to_string(ports[size_t(i - 1)].first);
+      std::string peer = "http://127.0.0.1:" + std::to_string(ports[size_t(i - 1)].second);
+      pid_t pid = spawnDaemon({kEtcdBinary, "--name", name, "--data-dir", memberDir.string(),
+                               "--listen-client-urls", client, "--advertise-client-urls", client,
+                               "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                               "--initial-cluster", initial, "--initial-cluster-state", "new",
+                               "--initial-cluster-token", "podnet-" + dataDir.filename().string(),
+                               // loopback: a leader is known lost after 0.5 s, not 1 s
+                               "--heartbeat-interval", "50", "--election-timeout", "500"},
+                              (dataDir / (name + ".log")).string(), "");
+      state["etcd"].push_back({{"name", name}, {"pid", pid}, {"clientUrl", client}});
+      save();
+    }
+    bool healthy = false;
+    for (int i = 0; i < 300 && !healthy; ++i) {
+      healthy = etcdHealthy(ports[0].first);
+      if (!healthy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!healthy)
+      return fail("etcd did not elect a leader in 30 s; see " + dataDir.string() + "/etcd-*.log");
   }
-  if (!fs::exists(kubeconfig)) return fail("the server did not start in 30 s");
+
+  // The control plane, on the bridge address (.1, .2, ... for several API
+  // servers) so the nodes reach it. Servers after the first share its CA,
+  // admin token and service account key, as kube-apiserver replicas share
+  // theirs, and get their own serving certificates.
+  state["servers"] = Json::array();
+  std::vector<std::string> serverUrls;
+  for (int index = 1; index <= options.servers; ++index) {
+    std::string ip = options.nodeSubnet + "." + std::to_string(index);
+    fs::path serverDir = dataDir / serverDirName(index);
+    if (index > 1) {
+      host.addAddress(kBridge, *core::IpAddress::parse(ip), 24, net::IfExists::succeed);
+      fs::create_directories(serverDir / "pki", error);
+      ::chmod(serverDir.c_str(), 0700);
+      ::chmod((serverDir / "pki").c_str(), 0700);
+      for (const char* file : {"ca.crt", "ca.key", "admin.token", "sa.key"})
+        fs::copy_file(dataDir / "server" / "pki" / file, serverDir / "pki" / file,
+                      fs::copy_options::overwrite_existing, error);
+    }
+    std::vector<std::string> argv = {
+        self, "server", "--data-dir", serverDir.string(), "--listen", ip + ":6443",
+        "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr,
+        // LoadBalancer addresses on the bridge's subnet, above the node IPs (.11..)
+        "--load-balancer-pool", options.nodeSubnet + ".200-" + options.nodeSubnet + ".250"};
+    if (options.etcd) {
+      argv.push_back("--etcd-servers");
+      argv.push_back(etcdServers);
+    }
+    std::string log = (dataDir / (serverDirName(index) + ".log")).string();
+    pid_t pid = spawnDaemon(argv, log, "");
+    if (index == 1) state["serverPid"] = pid;
+    state["servers"].push_back({{"pid", pid}, {"ip", ip}, {"dir", serverDir.string()}});
+    save();
+    fs::path written = serverDir / "kubeconfig";
+    for (int i = 0; i < 300 && !fs::exists(written); ++i) {
+      if (!pidAlive(pid)) return fail("the server exited; see " + log);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!fs::exists(written)) return fail("the server did not start in 30 s; see " + log);
+    serverUrls.push_back("https://" + ip + ":6443");
+  }
+  fs::path kubeconfig = dataDir / "server" / "kubeconfig";
+  if (options.servers > 1) {
+    // One kubeconfig for every client: the first server, and the others in
+    // podnet's extension, so agents, DNS and ingress move to another server
+    // when one goes (kubectl uses the first).
+    auto doc = api::decodeYaml(readFile(kubeconfig));
+    if (!doc.ok() || !(*doc)["clusters"].is_array() || (*doc)["clusters"].empty())
+      return fail("cannot read " + kubeconfig.string());
+    Json servers = Json::array();
+    for (size_t i = 1; i < serverUrls.size(); ++i) servers.push_back(serverUrls[i]);
+    (*doc)["clusters"][0]["cluster"]["extensions"] = Json::array(
+        {{{"name", client::kAlternateServersExtension}, {"extension", {{"servers", servers}}}}});
+    kubeconfig = dataDir / "kubeconfig";
+    if (auto ok = core::writeFileAtomically(kubeconfig.string(), api::encodeYaml(*doc), 0600); !ok)
+      return fail(ok.error().message);
+  }
 
   // The nodes: a network namespace each, on the bridge, running its agent.
   for (int i = 1; i <= options.nodes; ++i) {
@@ -531,6 +684,10 @@ int down(const fs::path& dataDir, bool quiet) {
     net::deleteNamedNetns(node.value("netns", ""));
   }
   stopProcess(state.value("serverPid", 0), std::chrono::seconds(5));
+  for (const Json& server : state.value("servers", Json::array()))
+    stopProcess(server.value("pid", 0), std::chrono::seconds(5));
+  for (const Json& member : state.value("etcd", Json::array()))
+    stopProcess(member.value("pid", 0), std::chrono::seconds(5));
   if (auto host = net::Netlink::open()) {
     for (const Json& node : state.value("nodes", Json::array()))
       host->deleteLink(node.value("hostVeth", ""), net::IfAbsent::succeed);
@@ -547,6 +704,9 @@ int down(const fs::path& dataDir, bool quiet) {
   std::error_code error;
   fs::remove_all(dataDir / "nodes", error);
   fs::remove_all(dataDir / "server", error);
+  for (int index = 2; index <= 3; ++index) fs::remove_all(dataDir / serverDirName(index), error);
+  fs::remove_all(dataDir / "etcd", error);
+  fs::remove(dataDir / "kubeconfig", error);
   for (const auto& entry : fs::directory_iterator(dataDir, error))
     if (entry.path().extension() == ".log") fs::remove(entry.path(), error);
   fs::remove(stateFile, error);
