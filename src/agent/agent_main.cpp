@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "agent/agent.h"
@@ -21,6 +23,22 @@ std::atomic<int> stopSignal{0};
 void onSignal(int number) {
   stopSignal = number;
   stopRequested = true;
+}
+
+// SIGTERM ends the agent within 2 s whatever it is doing: a request to an
+// API server that does not answer can block for its whole timeout, and
+// nothing the agent would still do on the way out matters to the node
+// (pods and the nftables rules stay, and a new agent adopts them; every
+// state file is written by rename).
+constexpr auto kStopGrace = std::chrono::milliseconds(1500);
+
+void exitIfStopTakesTooLong() {
+  while (!stopRequested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(kStopGrace);
+  std::fprintf(stderr, "podnet agent: stopped by signal %d (without waiting for %s)\n",
+               stopSignal.load(), "requests in flight");
+  std::fflush(stderr);
+  std::_Exit(0);
 }
 
 constexpr const char* kUsage =
@@ -112,6 +130,7 @@ int runAgentMain(const std::vector<std::string>& args) {
   signal(SIGPIPE, SIG_IGN);
   // A daemon: a hang-up (a terminal going away) is no reason to stop.
   signal(SIGHUP, SIG_IGN);
+  std::thread(exitIfStopTakesTooLong).detach();
   Agent agent(std::move(config), apiClient);
   int code = agent.run(stopRequested);
   if (stopSignal != 0)

@@ -49,13 +49,17 @@ void Informer::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void Informer::stop() {
+void Informer::requestStop() {
   stopping_ = true;
   {
     std::lock_guard lock(changeMutex_);
     ++changeCount_;
   }
   changed_.notify_all();
+}
+
+void Informer::stop() {
+  requestStop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -299,6 +303,7 @@ void SharedInformers::start() {
 
 void SharedInformers::stop() {
   std::lock_guard lock(mutex_);
+  for (auto& [id, informer] : informers_) informer->requestStop();
   for (auto& [id, informer] : informers_) informer->stop();
 }
 

@@ -65,6 +65,9 @@ class Informer {
   void addHandlers(EventHandlers handlers);
   void start();
   void stop();
+  // The first half of stop(): tells the thread to end, without waiting
+  // (SharedInformers stops them all at once, then joins).
+  void requestStop();
 
   const ResourceInfo& resource() const { return resource_; }
   bool hasSynced() const { return synced_.load(); }

@@ -104,7 +104,14 @@ std::string readFile(const fs::path& path) {
   return buffer.str();
 }
 
-bool pidAlive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+// A zombie is not alive: a daemon `up` started is reparented when `up`
+// exits, and its exit shows only as state Z until init reaps it.
+bool pidAlive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
+}
 
 std::string selfBinary() { return fs::read_symlink("/proc/self/exe").string(); }
 

@@ -56,7 +56,8 @@ core::Error fromStatus(const grpc::Status& status, const std::string& what) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return core::Error{504, "Timeout",
                          "etcd did not answer in time (" + what +
-                             "); a write may still be applied: read before trying again"};
+                             "; has it lost its leader or quorum?); a write may still be "
+                             "applied: read before trying again"};
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return core::Error{507, "InsufficientStorage",
                          "etcd: " + message + " (compact and defragment etcd, or raise its quota)"};
@@ -121,6 +122,10 @@ class Members {
       size_t index = current();
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + deadline());
+      // A member that lost its leader refuses at once ("etcdserver: no
+      // leader", not applied, so safe to send elsewhere) instead of
+      // holding the request until the deadline.
+      context.AddMetadata("hasleader", "true");
       status = call(kv(index), context);
       if (!retryable(status)) return status;
       failed(index);

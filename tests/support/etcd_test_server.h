@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -41,7 +42,9 @@ inline int freeLoopbackPort() {
 
 class EtcdCluster {
  public:
-  explicit EtcdCluster(int members = 1) {
+  // `extraArgs` go to every member (e.g. --quota-backend-bytes).
+  explicit EtcdCluster(int members = 1, std::vector<std::string> extraArgs = {})
+      : extraArgs_(std::move(extraArgs)) {
     char pattern[] = "/tmp/podnet-etcd-test-XXXXXX";
     if (::mkdtemp(pattern) == nullptr) return;
     dir_ = pattern;
@@ -126,6 +129,7 @@ class EtcdCluster {
                                      "--unsafe-no-fsync",
                                      "--log-level",
                                      "error"};
+    args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
     pid_t pid = ::fork();
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no etcd behind
@@ -145,7 +149,55 @@ class EtcdCluster {
 
   size_t size() const { return members_.size(); }
 
+  // etcdctl (Debian's etcd-client) against the running members; its output.
+  std::string etcdctl(const std::string& args) const {
+    std::string endpoints;
+    for (const auto& m : members_)
+      if (m.pid > 0)
+        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://127.0.0.1:") +
+                     std::to_string(m.clientPort);
+    std::string command =
+        "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=" + endpoints + " " + args + " 2>&1";
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[4096];
+      for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+      ::pclose(pipe);
+    }
+    return out;
+  }
+
+  // The index of the member that leads now, or -1.
+  int leaderIndex() const {
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (members_[i].pid <= 0) continue;
+      std::string status = etcdctlOn(i, "endpoint status --write-out=fields");
+      // "MemberID" : 123 ... "Leader" : 123: the member is the leader when both match.
+      auto field = [&](const std::string& name) {
+        size_t at = status.find("\"" + name + "\" : ");
+        if (at == std::string::npos) return std::string();
+        at += name.size() + 5;
+        return status.substr(at, status.find('\n', at) - at);
+      };
+      std::string id = field("MemberID"), leader = field("Leader");
+      if (!id.empty() && id == leader) return int(i);
+    }
+    return -1;
+  }
+
  private:
+  std::string etcdctlOn(size_t i, const std::string& args) const {
+    std::string command = "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://127.0.0.1:" +
+                          std::to_string(members_[i].clientPort) + " " + args + " 2>&1";
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[4096];
+      for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+      ::pclose(pipe);
+    }
+    return out;
+  }
+
   struct Member {
     std::string name;
     int clientPort = 0, peerPort = 0;
@@ -153,6 +205,7 @@ class EtcdCluster {
   };
   std::string dir_, initial_;
   std::vector<Member> members_;
+  std::vector<std::string> extraArgs_;
 };
 
 }  // namespace podnet::store::testing
