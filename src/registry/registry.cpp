@@ -291,6 +291,7 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
   if (resource.namespaced) {
     const auto& namespaces = api::resource("Namespace");
     auto nsObj = get(namespaces, "", objectNs);
+    if (!nsObj && nsObj.error().code != 404) return nsObj.takeError();  // store unavailable
     if (!nsObj) return core::notFound("", "namespaces", objectNs);
     if (api::isBeingDeleted(*nsObj))
       return forbidden(resource.plural + " \"" + name +

@@ -107,17 +107,18 @@ std::map<std::string, int> countLines(const std::string& text) {
   return counts;
 }
 
-class ServicesE2E : public ::testing::Test {
+// On SQLite, and on a 3-member etcd with two API servers.
+class ServicesE2E : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     if (!fs::exists("/usr/bin/kubectl")) GTEST_SKIP() << "no kubectl";
     if (!fs::exists("/usr/bin/socat")) GTEST_SKIP() << "no socat";
     if (!fs::exists("/usr/sbin/nft")) GTEST_SKIP() << "no nft (scripts/setup.sh installs it)";
+    if (!GetParam().empty() && !fs::exists("/usr/bin/etcd")) GTEST_SKIP() << "no etcd-server";
     dataDir_ = fs::temp_directory_path() / ("podnet-svc-e2e-" + std::to_string(::getpid()));
-    auto [code, output] =
-        runCommand(std::string(PODNET_BINARY) + " up --nodes 3 --manifests '' --data-dir " +
-                   dataDir_.string());
+    auto [code, output] = runCommand(std::string(PODNET_BINARY) + " up --nodes 3 --manifests '' " +
+                                     GetParam() + " --data-dir " + dataDir_.string());
     ASSERT_EQ(code, 0) << output;
     up_ = true;
   }
@@ -169,7 +170,7 @@ class ServicesE2E : public ::testing::Test {
   bool up_ = false;
 };
 
-TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
+TEST_P(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   manifest_ = dataDir_.string() + "-services.yaml";
   std::ofstream(manifest_) << kManifests;
   auto [applied, applyOut] = kubectl("apply -f " + manifest_.string());
@@ -316,5 +317,10 @@ TEST_F(ServicesE2E, ServicesBalanceRefuseStickAndFollowScaling) {
   EXPECT_EQ(settledCounts["fail"], 0) << "requests failed after the changes were applied";
   EXPECT_EQ(settledCounts["ok"], 50);
 }
+
+INSTANTIATE_TEST_SUITE_P(Store, ServicesE2E, ::testing::Values("", "--etcd --servers 2"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param.empty() ? "Sqlite" : "EtcdTwoServers";
+                         });
 
 }  // namespace

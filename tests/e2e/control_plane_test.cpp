@@ -1,0 +1,211 @@
+// The control plane past one machine, end to end: `podnet up --etcd
+// --servers 2` (a 3-member etcd, two API servers), driven by the real
+// kubectl through either server while the test kills an API server, takes
+// etcd's quorum away and gives it back.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "cluster_fixture.h"
+
+namespace podnet::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kWeb = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nextgen-app:1.0
+          ports: [{containerPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+    - name: client
+      image: busybox
+      command: [sleep, "3600"]
+)";
+
+// Whether `pid` has exited (a zombie counts: `podnet up` is not its parent
+// any more, so only init reaps it).
+bool exited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  return text.empty() ||
+         (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z');
+}
+
+class ControlPlaneE2E : public ClusterTest {
+ protected:
+  std::string upFlags() const override { return "--etcd --servers 2 --nodes 2 --manifests ''"; }
+
+  void SetUp() override {
+    if (!std::filesystem::exists("/usr/bin/etcd")) GTEST_SKIP() << "no etcd-server";
+    ClusterTest::SetUp();
+    if (!up_) return;
+    std::ifstream in(dataDir_ / "cluster.json");
+    state_ = json::parse(in, nullptr, false);
+    ASSERT_TRUE(state_.is_object());
+    ASSERT_EQ(state_["servers"].size(), 2u);
+    ASSERT_EQ(state_["etcd"].size(), 3u);
+  }
+
+  // kubectl through API server `index` (0 or 1) alone.
+  std::pair<int, std::string> kubectlVia(size_t index, const std::string& args) const {
+    std::string dir = state_["servers"][index]["dir"];
+    return runCommand("KUBECONFIG=" + dir + "/kubeconfig /usr/bin/kubectl --request-timeout=10s " +
+                      args + " 2>&1");
+  }
+  std::string leaseHolder(size_t via) const {
+    auto [code, out] = kubectlVia(via,
+                                  "get lease -n kube-system podnet-controller-manager -o "
+                                  "jsonpath={.spec.holderIdentity}");
+    return code == 0 ? out : "";
+  }
+  // Which server (0 or 1) holds the controllers' lease, or -1.
+  int leader(size_t via) const {
+    std::string holder = leaseHolder(via);
+    for (size_t i = 0; i < 2; ++i) {
+      std::string ip = state_["servers"][i]["ip"];
+      if (holder.find("_" + ip + ":") != std::string::npos) return int(i);
+    }
+    return -1;
+  }
+  std::pair<int, std::string> inClient(const std::string& command) const {
+    return runCommand(std::string(PODNET_BINARY) + " exec --data-dir " + dataDir_.string() +
+                      " client -- sh -c '" + command + "'");
+  }
+
+  json state_;
+};
+
+TEST_F(ControlPlaneE2E, ServersShareStateAndSurviveAServerAndQuorumLoss) {
+  // Written through the second server, served by the first, run by the
+  // controllers wherever they lead.
+  std::ofstream(work() / "web.yaml") << kWeb;
+  auto [applied, applyOut] = kubectlVia(1, "apply -f " + (work() / "web.yaml").string());
+  ASSERT_EQ(applied, 0) << applyOut;
+  ASSERT_TRUE(readyPods("app=web", 2));
+  ASSERT_TRUE(eventually([&] { return inClient("true").first == 0; }));
+
+  // Services created through both servers at once never share an address or
+  // a NodePort.
+  std::string many;
+  for (int i = 0; i < 16; ++i)
+    many += "---\napiVersion: v1\nkind: Service\nmetadata: {name: s" + std::to_string(i) +
+            "}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80}]\n";
+  std::ofstream(work() / "many.yaml") << many;
+  std::thread other(
+      [&] { kubectlVia(1, "create -f " + (work() / "many.yaml").string() + " -n kube-public"); });
+  auto [created, createOut] = kubectlVia(0, "create -f " + (work() / "many.yaml").string());
+  other.join();
+  ASSERT_EQ(created, 0) << createOut;
+  auto [listed, services] = kubectlVia(0, "get svc -A -o json");
+  ASSERT_EQ(listed, 0) << services;
+  std::set<std::string> ips;
+  std::set<int> ports;
+  size_t nodePorts = 0, withIp = 0;
+  json list = json::parse(services, nullptr, false);
+  ASSERT_TRUE(list.is_object()) << services;
+  for (const json& svc : list["items"]) {
+    std::string ip = svc["spec"].value("clusterIP", "");
+    if (!ip.empty() && ip != "None") {
+      ++withIp;
+      ips.insert(ip);
+    }
+    for (const json& port : svc["spec"].value("ports", json::array()))
+      if (port.contains("nodePort")) {
+        ++nodePorts;
+        ports.insert(port["nodePort"].get<int>());
+      }
+  }
+  EXPECT_GE(withIp, 32u) << services.substr(0, 3000);
+  EXPECT_EQ(ips.size(), withIp) << "a ClusterIP handed out twice";
+  EXPECT_EQ(ports.size(), nodePorts) << "a NodePort handed out twice";
+
+  // The leading API server killed: kubectl through the other works, the
+  // lease moves to it, and its controllers and the agents carry on.
+  int leading = leader(0);
+  ASSERT_GE(leading, 0) << leaseHolder(0);
+  size_t survivor = leading == 0 ? 1 : 0;
+  pid_t killed = state_["servers"][size_t(leading)]["pid"];
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  auto killedAt = std::chrono::steady_clock::now();
+  auto [nodesCode, nodesOut] = kubectlVia(survivor, "get nodes");
+  EXPECT_EQ(nodesCode, 0) << nodesOut;
+  ASSERT_TRUE(eventually([&] { return leader(survivor) == int(survivor); }, 40s))
+      << "the lease stayed with " << leaseHolder(survivor);
+  std::printf("the controllers moved %lld ms after the leading API server was killed\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - killedAt)
+                                         .count()));
+  auto [scaled, scaleOut] = kubectlVia(survivor, "scale deployment web --replicas 4");
+  ASSERT_EQ(scaled, 0) << scaleOut;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto [code, out] = kubectlVia(survivor, "get pods -l app=web --no-headers");
+        size_t running = 0;
+        for (size_t at = out.find(" Running "); at != std::string::npos;
+             at = out.find(" Running ", at + 1))
+          ++running;
+        return running == 4;
+      },
+      60s))
+      << kubectlVia(survivor, "get pods -o wide").second;
+
+  // Quorum lost (two of three etcd members frozen): a clear error naming
+  // etcd, while the dataplane keeps serving the Service.
+  std::vector<pid_t> frozen = {state_["etcd"][1]["pid"].get<pid_t>(),
+                               state_["etcd"][2]["pid"].get<pid_t>()};
+  for (pid_t pid : frozen) ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  auto [failed, failOut] = kubectlVia(survivor, "create configmap during-outage");
+  EXPECT_NE(failed, 0);
+  EXPECT_NE(failOut.find("etcd"), std::string::npos) << failOut;
+  auto [served, serveOut] = inClient("curl -sf -m 3 -o /dev/null -w %{http_code} http://web/");
+  EXPECT_EQ(serveOut, "200") << "the Service keeps working without a control plane";
+  for (pid_t pid : frozen) ::kill(pid, SIGCONT);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto [code, out] = kubectlVia(survivor, "create configmap after-outage");
+        return code == 0 || out.find("AlreadyExists") != std::string::npos ||
+               out.find("already exists") != std::string::npos;
+      },
+      30s));
+
+  // No API server left: an agent still stops within 2 s of SIGTERM.
+  ::kill(state_["servers"][survivor]["pid"].get<pid_t>(), SIGKILL);
+  std::this_thread::sleep_for(1s);
+  pid_t agent = state_["nodes"][1]["agentPid"];
+  ASSERT_EQ(::kill(agent, SIGTERM), 0);
+  auto stopping = std::chrono::steady_clock::now();
+  while (!exited(agent) && std::chrono::steady_clock::now() - stopping < 5s)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s) << "the agent ignored SIGTERM";
+}
+
+}  // namespace
+}  // namespace podnet::testing
