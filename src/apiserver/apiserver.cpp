@@ -11,6 +11,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "api/bootstrap_token.h"
+#include "api/resource.h"
 #include "apiextensions/crd_admission.h"
 #include "apiserver/apiserver_endpoints.h"
 #include "apiserver/handler.h"
@@ -18,7 +20,9 @@
 #include "apiserver/pki.h"
 #include "apiserver/service_account_tokens.h"
 #include "controllers/leader_election.h"
+#include "core/base64.h"
 #include "core/ip.h"
+#include "pki/certificates.h"
 #include "registry/registry.h"
 #include "store/etcd_store.h"
 #include "store/store.h"
@@ -68,6 +72,62 @@ core::Result<HostPort> parseHostPort(const std::string& text) {
     return core::badRequest("invalid port in listen address \"" + text + "\"");
   out.port = uint16_t(port);
   return out;
+}
+
+// kube-public/cluster-info as kubeadm publishes it: a kubeconfig with the
+// server and its CA, readable without credentials, which a joining node
+// checks against the CA hash it was given.
+core::Status publishClusterInfo(registry::Registry& registry, const std::string& serverUrl,
+                                const std::string& caPem) {
+  std::string kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- name: \"\"\n  cluster:\n" +
+                           std::string("    certificate-authority-data: ") +
+                           core::encodeBase64(caPem) + "\n    server: " + serverUrl +
+                           "\ncontexts: []\ncurrent-context: \"\"\nusers: []\n";
+  Json info = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", "cluster-info"}, {"namespace", "kube-public"}}},
+               {"data", {{"kubeconfig", kubeconfig}}}};
+  const auto& configMaps = api::resource("ConfigMap");
+  auto current = registry.get(configMaps, "kube-public", "cluster-info");
+  if (current) {
+    // Several servers: the first one's address stays; only a new CA replaces it.
+    std::string stored = (*current)["data"].value("kubeconfig", "");
+    if (stored.find(core::encodeBase64(caPem)) != std::string::npos) return core::Ok{};
+    auto updated = registry.guaranteedUpdate(configMaps, "kube-public", "cluster-info",
+                                             [&](Json& obj) -> core::Status {
+                                               obj["data"] = info["data"];
+                                               return core::Ok{};
+                                             });
+    if (!updated) return updated.takeError();
+    return core::Ok{};
+  }
+  auto created = registry.create(configMaps, "kube-public", info);
+  if (!created && created.error().reason != "AlreadyExists") return created.takeError();
+  return core::Ok{};
+}
+
+// What `podnet join` needs: on a cluster's first start a bootstrap token
+// (valid 24 h, as kubeadm's default), later a pointer to `podnet token
+// create`; and the CA hash either way.
+void logJoinCommand(registry::Registry& registry, const std::string& serverUrl,
+                    const std::string& caPem) {
+  std::string hash = pki::caCertHash(caPem);
+  const auto& secrets = api::resource("Secret");
+  client::ListOptions options;
+  options.fieldSelector = std::string("type=") + api::kBootstrapTokenType;
+  auto existing = registry.list(secrets, "kube-system", options);
+  bool haveTokens = existing && !(*existing)["items"].empty();
+  std::string token = "$(podnet token create)";
+  if (!haveTokens) {
+    auto made = api::bootstrapTokenFromRandom(pki::randomHex(11));
+    auto created = registry.create(
+        secrets, "kube-system",
+        api::bootstrapTokenSecret(made, static_cast<int64_t>(std::time(nullptr)) + 24 * 3600,
+                                  "made by podnet server on the cluster's first start"));
+    if (created) token = made.text();
+  }
+  logLine("nodes join with: podnet join --server " + serverUrl + " --token " + token +
+          " --ca-cert-hash " + hash + " --node-name NAME");
 }
 
 int runServer(const ServerOptions& options) {
@@ -252,8 +312,11 @@ int runServer(const ServerOptions& options) {
     logLine(ok.error().message);
     return 1;
   }
+  if (auto ok = publishClusterInfo(*registry, serverUrl, pki->caCertPem); !ok)
+    logLine("cannot publish kube-public/cluster-info: " + ok.error().message);
   handler.setReady(true);
   logLine("serving on " + serverUrl + " (kubeconfig: " + kubeconfigPath + ")");
+  logJoinCommand(*registry, serverUrl, pki->caCertPem);
 
   int received = 0;
   while (sigwait(&signals, &received) != 0) {

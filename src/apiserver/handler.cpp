@@ -6,9 +6,11 @@
 #include <ctime>
 #include <exception>
 
+#include "api/bootstrap_token.h"
 #include "api/custom_resource.h"
 #include "api/object.h"
 #include "api/strict.h"
+#include "apiserver/access.h"
 #include "apiserver/apply.h"
 #include "apiserver/discovery.h"
 #include "apiserver/media.h"
@@ -18,6 +20,7 @@
 #include "apiserver/service_account_tokens.h"
 #include "apiserver/tables.h"
 #include "http/query.h"
+#include "pki/certificates.h"
 
 namespace podnet::apiserver {
 
@@ -378,30 +381,6 @@ Handler::Handler(client::Client& client, GuaranteedUpdate guaranteedUpdate, Hand
       guaranteedUpdate_(std::move(guaranteedUpdate)),
       options_(std::move(options)) {}
 
-bool Handler::authorized(const HttpRequest& request) const {
-  if (options_.adminToken.empty()) return true;
-  std::string_view header = request.authorization;
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return false;
-  for (size_t i = 0; i < kScheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
-  std::string_view token = header.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.remove_suffix(1);
-  const std::string& expected = options_.adminToken;
-  // Constant time in the token's content, so timing reveals nothing of it.
-  unsigned char difference = token.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i)
-    difference |= static_cast<unsigned char>(expected[i] ^ (i < token.size() ? token[i] : 0));
-  if (difference == 0) return true;
-  // A ServiceAccount token (a JWT: three dot-separated parts).
-  if (!options_.serviceAccountTokens || std::count(token.begin(), token.end(), '.') != 2)
-    return false;
-  return options_.serviceAccountTokens
-      ->authenticate(client_, token, static_cast<int64_t>(std::time(nullptr)))
-      .has_value();
-}
-
 HttpResponse Handler::handle(const HttpRequest& request) {
   try {
     Route route = parseRoute(request.target);
@@ -411,7 +390,12 @@ HttpResponse Handler::handle(const HttpRequest& request) {
         return textResponse(500, "[-]ready failed: not ready\nreadyz check failed");
       return textResponse(200, "ok");
     }
-    if (!authorized(request)) return errorResponse(core::unauthorized());
+    AuthConfig auth{options_.adminToken, options_.serviceAccountTokens.get()};
+    auto now = static_cast<int64_t>(std::time(nullptr));
+    auto identity = authenticate(client_, auth, request.authorization, now);
+    if (!identity) return errorResponse(core::unauthorized());
+    if (auto allowed = authorize(client_, *identity, request.method, route, request.body); !allowed)
+      return errorResponse(allowed.error());
     return dispatch(request, route);
   } catch (const std::exception& e) {
     return errorResponse(core::internal(e.what()));
@@ -716,7 +700,44 @@ HttpResponse Handler::bindPod(const HttpRequest& request, const Route& route) {
 
 // POST serviceaccounts/NAME/token with an authentication.k8s.io/v1
 // TokenRequest: `kubectl create token`.
+// POST nodes/NAME/token: the node's credentials (a bearer token of
+// system:node:NAME), kept in the Secret kube-system/node-token-NAME; a new
+// request replaces the previous token, so a node joined again gets a fresh
+// one and the old one stops working.
+HttpResponse Handler::createNodeToken(const HttpRequest& request, const Route& route) {
+  const std::string& node = route.name;
+  bool valid = !node.empty() && node.size() <= 240 && node.front() != '.' && node.back() != '.';
+  for (char c : node)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) valid = false;
+  if (!valid)
+    return errorResponse(core::badRequest("invalid node name \"" + node +
+                                          "\": a lowercase RFC 1123 subdomain is required"));
+  std::string secret = pki::randomHex(24);
+  if (secret.empty()) return errorResponse(core::internal("no random source"));
+  api::NodeToken token{node, secret};
+  const auto& secrets = api::resource("Secret");
+  Json stored = api::nodeTokenSecret(token);
+  auto created = client_.create(secrets, "kube-system", stored);
+  if (!created && created.error().reason == "AlreadyExists") {
+    created = guaranteedUpdate_(secrets, "kube-system", api::name(stored),
+                                [&](Json& current) -> core::Status {
+                                  current["type"] = stored["type"];
+                                  current["data"] = stored["data"];
+                                  return core::Ok{};
+                                },
+                                {});
+  }
+  if (!created) return errorResponse(created.error());
+  Json answer = {{"apiVersion", "authentication.k8s.io/v1"},
+                 {"kind", "TokenRequest"},
+                 {"metadata", {{"name", node}}},
+                 {"spec", {{"audiences", Json::array()}}},
+                 {"status", {{"token", token.text()}, {"expirationTimestamp", nullptr}}}};
+  return objectResponse(request, route, 201, answer);
+}
+
 HttpResponse Handler::createToken(const HttpRequest& request, const Route& route) {
+  if (route.resource->kind == "Node") return createNodeToken(request, route);
   if (!options_.serviceAccountTokens) return errorResponse(notAllowed());
   auto body = decodeBody(request);
   if (!body) return errorResponse(body.error());

@@ -124,6 +124,7 @@ class Handler {
   HttpResponse getObject(const HttpRequest& request, const Route& route);
   HttpResponse createObject(const HttpRequest& request, const Route& route);
   HttpResponse bindPod(const HttpRequest& request, const Route& route);
+  HttpResponse createNodeToken(const HttpRequest& request, const Route& route);
   HttpResponse createToken(const HttpRequest& request, const Route& route);
   HttpResponse streamPod(const HttpRequest& request, const Route& route);
   HttpResponse proxyNode(const HttpRequest& request, const Route& route);
@@ -132,7 +133,6 @@ class Handler {
   HttpResponse patchObject(const HttpRequest& request, const Route& route);
   HttpResponse deleteObject(const HttpRequest& request, const Route& route);
   HttpResponse deleteCollection(const HttpRequest& request, const Route& route);
-  bool authorized(const HttpRequest& request) const;
 
   client::Client& client_;
   GuaranteedUpdate guaranteedUpdate_;

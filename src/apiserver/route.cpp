@@ -80,7 +80,7 @@ void routeResource(Route& route, std::vector<std::string> rest) {
                  (info->kind == "Pod" &&
                   (subresource == "binding" || subresource == "log" || subresource == "exec" ||
                    subresource == "attach" || subresource == "portforward")) ||
-                 (info->kind == "Node" && subresource == "proxy");
+                 (info->kind == "Node" && (subresource == "proxy" || subresource == "token"));
     if (!known) return;
   }
   route.kind = RouteKind::Resource;

@@ -15,6 +15,7 @@
 #include "controllers/load_balancer_pool.h"
 #include "dns/dns_main.h"
 #include "ingress/ingress_main.h"
+#include "join/join.h"
 #include "policy/policy_main.h"
 #include "runtime/container_shim.h"
 #include "testserver/testserver.h"
@@ -35,6 +36,8 @@ constexpr const char* kUsage =
     "  policy   what NetworkPolicies allow and why: explain, matrix, log (podnet policy --help)\n"
     "  trace    one request from a pod, step by step as the kernel saw it (podnet trace --help)\n"
     "  agent    the node agent (pods, pod network, routes between nodes)\n"
+    "  join     a node joining a cluster over the network (podnet join --help)\n"
+    "  token    bootstrap tokens for podnet join: create, list, delete\n"
     "  dns      the cluster DNS server (podnet dns --help)\n"
     "  ingress  the Ingress controller and its HTTP(S) proxy (podnet ingress --help)\n"
     "  testserver  the built-in test server that images without a host program run\n"
@@ -173,6 +176,8 @@ int run(int argc, char** argv) {
   if (command == "up") return cluster::runUp(rest);
   if (command == "down") return cluster::runDown(rest);
   if (command == "exec") return cluster::runExec(rest);
+  if (command == "join") return join::runJoin(rest);
+  if (command == "token") return join::runToken(rest);
   if (command == "policy") return policy::runPolicyMain(rest);
   if (command == "trace") return trace::runTraceMain(rest);
   // Started by the agent, one per container (not for users: no usage line).

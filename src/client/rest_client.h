@@ -37,6 +37,10 @@ struct RestConfig {
   // requests already sent are not sent again elsewhere.
   std::vector<ServerAddress> alternates;
   std::string caPem;  // the CA bundle the serving certificate must chain to
+  // Accepts any serving certificate: only for `podnet join`'s first request
+  // (kube-public/cluster-info), whose answer it then checks against the CA
+  // hash it was given.
+  bool insecureSkipTlsVerify = false;
   std::string token;  // bearer token; empty = anonymous
   std::string defaultNamespace = "default";
   std::string userAgent = "podnet";  // "podnet/<component>"

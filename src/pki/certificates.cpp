@@ -74,6 +74,26 @@ bool isIpAddress(const std::string& host) {
   return true;
 }
 
+std::string caCertHash(const std::string& caCertPem) {
+  CertPtr cert = parseCert(caCertPem);
+  if (!cert) return "";
+  unsigned char* der = nullptr;
+  int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
+  if (length <= 0) return "";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digestLength = 0;
+  bool ok = EVP_Digest(der, size_t(length), digest, &digestLength, EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) return "";
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < digestLength; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
 std::string randomHex(size_t bytes) {
   std::string random(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), int(bytes)) != 1) return "";

@@ -47,6 +47,11 @@ bool validKeyPair(const std::string& certPem, const std::string& keyPem);
 core::Status ensureCertificate(const CertificateRequest& request, const Credentials& issuer,
                                const std::string& certPath, const std::string& keyPath);
 
+// kubeadm's --discovery-token-ca-cert-hash of a CA: "sha256:" and the hex
+// SHA-256 of its DER SubjectPublicKeyInfo ("" when the PEM does not parse).
+// A joining node checks the CA it is shown against it.
+std::string caCertHash(const std::string& caCertPem);
+
 bool isIpAddress(const std::string& host);
 // 2 * `bytes` random hex digits ("" if the random source fails).
 std::string randomHex(size_t bytes);

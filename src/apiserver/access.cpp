@@ -1,0 +1,214 @@
+#include "apiserver/access.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "api/bootstrap_token.h"
+#include "api/codec.h"
+#include "api/object.h"
+#include "apiserver/service_account_tokens.h"
+
+namespace podnet::apiserver {
+
+namespace {
+
+using api::Json;
+
+core::Error forbidden(std::string message) {
+  return core::Error{403, "Forbidden", std::move(message)};
+}
+
+bool sameText(std::string_view a, std::string_view b) {
+  unsigned char difference = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i)
+    difference |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return difference == 0;
+}
+
+std::string_view bearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size()) return {};
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return {};
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.remove_suffix(1);
+  return token;
+}
+
+// The pods bound to `node` (spec.nodeName).
+std::vector<Json> podsOn(client::Client& api, const std::string& node) {
+  client::ListOptions options;
+  options.fieldSelector = "spec.nodeName=" + node;
+  auto list = api.list(api::resource("Pod"), "", options);
+  std::vector<Json> out;
+  if (list.ok() && (*list)["items"].is_array())
+    for (auto& pod : (*list)["items"]) out.push_back(std::move(pod));
+  return out;
+}
+
+// Every Secret name a pod refers to: volumes (secret, projected), env and
+// envFrom, imagePullSecrets.
+bool podUsesSecret(const Json& pod, const std::string& name) {
+  bool found = false;
+  auto visit = [&](const Json& value, auto& self) -> void {
+    if (found) return;
+    if (value.is_object()) {
+      for (const char* key : {"secret", "secretRef", "secretKeyRef"}) {
+        auto it = value.find(key);
+        if (it == value.end() || !it->is_object()) continue;
+        std::string named = it->value("secretName", it->value("name", ""));
+        if (named == name) found = true;
+      }
+      for (const auto& [key, child] : value.items()) self(child, self);
+    } else if (value.is_array()) {
+      for (const auto& child : value) self(child, self);
+    }
+  };
+  if (pod.contains("spec")) {
+    visit(pod["spec"], visit);
+    for (const auto& ref : pod["spec"].value("imagePullSecrets", Json::array()))
+      if (ref.is_object() && ref.value("name", "") == name) found = true;
+  }
+  return found;
+}
+
+std::string podNode(client::Client& api, const std::string& ns, const std::string& name) {
+  auto pod = api.get(api::resource("Pod"), ns, name);
+  if (!pod.ok()) return {};
+  return (*pod)["spec"].value("nodeName", "");
+}
+
+core::Status authorizeNode(client::Client& api, const Identity& who, std::string_view method,
+                           const Route& route, std::string_view body) {
+  const std::string& kind = route.resource ? route.resource->kind : std::string();
+  bool read = method == "GET" || method == "HEAD";
+  const std::string user = "node \"" + who.node + "\"";
+  auto refused = [&](const std::string& what) -> core::Status {
+    return forbidden(user + " is not allowed to " + what);
+  };
+  if (route.kind != RouteKind::Resource) return core::Ok{};  // discovery, OpenAPI, version
+  if (kind == "Secret") {
+    if (!read || route.name.empty())
+      return forbidden("secrets is forbidden: User \"" + who.user +
+                       "\" cannot list or change secrets: a node only reads the Secrets of its "
+                       "pods");
+    for (const auto& pod : podsOn(api, who.node))
+      if (api::namespaceOf(pod) == route.ns && podUsesSecret(pod, route.name)) return core::Ok{};
+    return forbidden("secrets \"" + route.name + "\" is forbidden: User \"" + who.user +
+                     "\" cannot get resource \"secrets\" in the namespace \"" + route.ns +
+                     "\": no relationship found between " + user + " and this object");
+  }
+  if (read && route.subresource != "proxy") return core::Ok{};
+  if (kind == "Node") {
+    std::string target = route.name;
+    if (method == "POST" && route.name.empty()) {
+      auto node = api::decodeJson(body);
+      target = node.ok() && node->is_object() ? api::name(*node) : "";
+    }
+    if (route.subresource == "proxy" || route.subresource == "token")
+      return refused("reach nodes/" + target + "/" + route.subresource);
+    if (method == "DELETE") return refused("delete nodes");
+    if (target != who.node) return refused("modify node \"" + target + "\"");
+    return core::Ok{};
+  }
+  if (kind == "Pod") {
+    if (method == "POST") return refused("create pods");
+    if (route.name.empty()) return refused("change every pod");
+    if (!route.subresource.empty() && route.subresource != "status")
+      return refused("use pods/" + route.subresource);
+    if (route.subresource.empty() && method != "DELETE")
+      return refused("change the spec of pod " + route.ns + "/" + route.name);
+    if (podNode(api, route.ns, route.name) != who.node)
+      return refused("modify pod " + route.ns + "/" + route.name + " bound to another node");
+    return core::Ok{};
+  }
+  if (kind == "Event") return core::Ok{};
+  // The local volume provisioner runs in the agent.
+  if (kind == "PersistentVolume" || kind == "PersistentVolumeClaim") return core::Ok{};
+  if (kind == "Lease" && route.ns == "kube-node-lease" &&
+      (route.name == who.node || route.name.empty()))
+    return core::Ok{};
+  if (kind == "ServiceAccount" && route.subresource == "token" && method == "POST") {
+    // Only for a pod bound to this node (the TokenRequest's boundObjectRef).
+    auto request = api::decodeJson(body);
+    std::string pod;
+    if (request.ok() && request->is_object() && (*request)["spec"].is_object()) {
+      const Json& ref = (*request)["spec"].value("boundObjectRef", Json::object());
+      if (ref.is_object() && ref.value("kind", "") == "Pod") pod = ref.value("name", "");
+    }
+    if (!pod.empty() && podNode(api, route.ns, pod) == who.node) return core::Ok{};
+    return refused("request tokens of serviceaccount " + route.ns + "/" + route.name +
+                   " for a pod not bound to it");
+  }
+  return refused(std::string(method) + " " + route.resource->plural);
+}
+
+}  // namespace
+
+std::optional<Identity> authenticate(client::Client& api, const AuthConfig& config,
+                                     std::string_view authorization, int64_t nowUnix) {
+  if (config.adminToken.empty())
+    return Identity{Identity::Kind::Admin, "system:admin", {"system:masters"}, {}};
+  std::string_view token = bearerToken(authorization);
+  if (token.empty()) {
+    if (!authorization.empty()) return std::nullopt;
+    return Identity{Identity::Kind::Anonymous, "system:anonymous", {"system:unauthenticated"}, {}};
+  }
+  // Constant time in the token's content, so timing reveals nothing of it.
+  if (sameText(token, config.adminToken))
+    return Identity{Identity::Kind::Admin, "system:admin", {"system:masters"}, {}};
+  if (auto bootstrap = api::parseBootstrapToken(token)) {
+    auto secret = api.get(api::resource("Secret"), "kube-system",
+                          std::string(api::kBootstrapTokenPrefix) + bootstrap->id);
+    if (!secret.ok() || api::bootstrapTokenRefusal(*secret, *bootstrap, nowUnix))
+      return std::nullopt;
+    Identity who{Identity::Kind::Bootstrap,
+                 "system:bootstrap:" + bootstrap->id,
+                 {api::kBootstrappersGroup},
+                 {}};
+    for (auto& group : api::bootstrapTokenGroups(*secret)) who.groups.push_back(std::move(group));
+    return who;
+  }
+  if (auto node = api::parseNodeToken(token)) {
+    auto secret = api.get(api::resource("Secret"), "kube-system",
+                          std::string(api::kNodeTokenPrefix) + node->node);
+    if (!secret.ok() || !api::nodeTokenMatches(*secret, *node)) return std::nullopt;
+    return Identity{
+        Identity::Kind::Node, "system:node:" + node->node, {"system:nodes"}, node->node};
+  }
+  // A ServiceAccount token (a JWT: three dot-separated parts).
+  if (!config.serviceAccountTokens || std::count(token.begin(), token.end(), '.') != 2)
+    return std::nullopt;
+  auto user = config.serviceAccountTokens->authenticate(api, token, nowUnix);
+  if (!user) return std::nullopt;
+  return Identity{Identity::Kind::ServiceAccount, *user, {"system:serviceaccounts"}, {}};
+}
+
+core::Status authorize(client::Client& api, const Identity& identity, std::string_view method,
+                       const Route& route, std::string_view body) {
+  switch (identity.kind) {
+    case Identity::Kind::Admin:
+    case Identity::Kind::ServiceAccount:
+      return core::Ok{};
+    case Identity::Kind::Node:
+      return authorizeNode(api, identity, method, route, body);
+    case Identity::Kind::Bootstrap:
+      // What kubeadm's bootstrappers may do here: get the node credentials.
+      if (route.kind == RouteKind::Resource && route.resource && route.resource->kind == "Node" &&
+          route.subresource == "token" && method == "POST")
+        return core::Ok{};
+      if (route.kind != RouteKind::Resource && method == "GET") return core::Ok{};
+      return forbidden("User \"" + identity.user +
+                       "\" may only request node credentials (POST nodes/NAME/token)");
+    case Identity::Kind::Anonymous:
+      if (route.kind == RouteKind::Resource && route.resource &&
+          route.resource->kind == "ConfigMap" && route.ns == "kube-public" &&
+          route.name == "cluster-info" && route.subresource.empty() && method == "GET")
+        return core::Ok{};
+      return core::unauthorized();
+  }
+  return core::unauthorized();
+}
+
+}  // namespace podnet::apiserver
