@@ -209,3 +209,146 @@ TEST_F(ControlPlaneE2E, ServersShareStateAndSurviveAServerAndQuorumLoss) {
 
 }  // namespace
 }  // namespace podnet::testing
+
+namespace podnet::testing {
+namespace {
+
+// A node joining a `podnet up` cluster over the network: a network
+// namespace on the host bridge plays the other machine.
+class JoinE2E : public ClusterTest {
+ protected:
+  static constexpr const char* kNetns = "podnet-e2e-join";
+  static constexpr const char* kHostVeth = "pnjoin9";
+  static constexpr const char* kNodeIp = "172.30.0.19";
+
+  void SetUp() override {
+    ClusterTest::SetUp();
+    if (!up_) return;
+    auto [code, out] = runCommand(
+        std::string("ip netns add ") + kNetns + " && ip link add " + kHostVeth +
+        " type veth peer name eth0 netns " + kNetns + " && ip link set " + kHostVeth +
+        " master podnet0 up && ip -n " + kNetns + " link set lo up && ip -n " + kNetns +
+        " addr add " + kNodeIp + "/24 dev eth0 && ip -n " + kNetns + " link set eth0 up && ip -n " +
+        kNetns + " route add default via 172.30.0.1 2>&1");
+    ASSERT_EQ(code, 0) << out;
+    machine_ = true;
+  }
+  void TearDown() override {
+    if (joinPid_ > 0) {
+      ::kill(joinPid_, SIGTERM);
+      for (int i = 0; i < 100 && !exited(joinPid_); ++i) std::this_thread::sleep_for(20ms);
+    }
+    // `podnet down` stops the joined node's pods too: its data dir is under DATA/nodes.
+    ClusterTest::TearDown();
+    if (machine_)
+      runCommand(std::string("ip netns del ") + kNetns + "; ip link del " + kHostVeth +
+                 " 2>/dev/null");
+  }
+  std::string podnet(const std::string& args) const {
+    return std::string(PODNET_BINARY) + " " + args;
+  }
+  std::string joinCommand(const std::string& token, const std::string& hash) const {
+    return std::string("ip netns exec ") + kNetns + " " +
+           podnet("join --server https://172.30.0.1:6443 --token " + token + " --ca-cert-hash " +
+                  hash + " --node-name node-9 --data-dir " +
+                  (dataDir_ / "nodes" / "node-9").string());
+  }
+  std::string nodeKubectl(const std::string& args) const {
+    return "KUBECONFIG=" + (dataDir_ / "nodes" / "node-9" / "kubeconfig").string() +
+           " /usr/bin/kubectl " + args + " 2>&1";
+  }
+
+  bool machine_ = false;
+  pid_t joinPid_ = 0;
+};
+
+TEST_F(JoinE2E, AJoinedNodeRunsPodsOnThePodNetworkAndTouchesOnlyItsOwnObjects) {
+  auto [made, token] = runCommand(podnet("token create --data-dir " + dataDir_.string()));
+  ASSERT_EQ(made, 0) << token;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  auto [joinLine, printed] =
+      runCommand(podnet("token create --print-join-command --data-dir " + dataDir_.string()));
+  ASSERT_EQ(joinLine, 0) << printed;
+  size_t at = printed.find("sha256:");
+  ASSERT_NE(at, std::string::npos) << printed;
+  std::string hash = printed.substr(at, 7 + 64);
+  auto [listed, tokens] = runCommand(podnet("token list --data-dir " + dataDir_.string()));
+  EXPECT_EQ(listed, 0);
+  EXPECT_NE(tokens.find(token), std::string::npos) << tokens;
+
+  // Refused: a CA that is not the one the hash names, a token nobody issued.
+  auto [badHash, badHashOut] =
+      runCommand(joinCommand(token, "sha256:" + std::string(64, '0')) + " 2>&1");
+  EXPECT_EQ(badHash, 1);
+  EXPECT_NE(badHashOut.find("refusing to join"), std::string::npos) << badHashOut;
+  auto [badToken, badTokenOut] = runCommand(joinCommand("abcdef.0123456789abcdef", hash) + " 2>&1");
+  EXPECT_EQ(badToken, 1);
+  EXPECT_NE(badTokenOut.find("refused the bootstrap token"), std::string::npos) << badTokenOut;
+  auto [deleted, deletedOut] =
+      runCommand(podnet("token delete " + token + " --data-dir " + dataDir_.string()));
+  EXPECT_EQ(deleted, 0) << deletedOut;
+  auto [gone, goneOut] = runCommand(joinCommand(token, hash) + " 2>&1");
+  EXPECT_EQ(gone, 1) << "a deleted token joins nothing: " << goneOut;
+
+  // The real join, with a fresh token.
+  auto [again, fresh] = runCommand(podnet("token create --data-dir " + dataDir_.string()));
+  ASSERT_EQ(again, 0);
+  while (!fresh.empty() && fresh.back() == '\n') fresh.pop_back();
+  auto [started, pidText] = runCommand(joinCommand(fresh, hash) + " > " +
+                                       (work() / "join.log").string() + " 2>&1 & echo $!");
+  ASSERT_EQ(started, 0);
+  joinPid_ = std::atoi(pidText.c_str());
+  ASSERT_TRUE(eventually([&] {
+    return jsonpath("node node-9", "{.status.conditions[?(@.type==\"Ready\")].status}") == "True";
+  })) << runCommand("cat " + (work() / "join.log").string()).second;
+  EXPECT_EQ(jsonpath("node node-9", "{.status.addresses[0].address}"), kNodeIp);
+
+  // Pods on the joined node, reached from a pod on another node.
+  auto [applied, applyOut] = apply("pods.yaml", R"(apiVersion: v1
+kind: Pod
+metadata: {name: on-joined}
+spec:
+  nodeName: node-9
+  containers: [{name: web, image: nextgen-app:1.0, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-first}
+spec:
+  nodeName: node-1
+  containers: [{name: c, image: busybox, command: [sleep, "3600"]}]
+)");
+  ASSERT_EQ(applied, 0) << applyOut;
+  std::string ip;
+  ASSERT_TRUE(eventually([&] {
+    ip = jsonpath("pod on-joined", "{.status.podIP}");
+    return jsonpath("pod on-joined", "{.status.phase}") == "Running" &&
+           jsonpath("pod on-first", "{.status.phase}") == "Running" && !ip.empty();
+  }));
+  EXPECT_TRUE(eventually([&] {
+    auto [code, out] = runCommand(podnet("exec --data-dir " + dataDir_.string() +
+                                         " on-first -- curl -s -m 2 -o /dev/null -w %{http_code} "
+                                         "http://" +
+                                         ip + ":3000/"));
+    return out == "200";
+  })) << "a pod on node-1 reaches the pod on the joined node at "
+      << ip;
+
+  // What the node's own credentials may and may not do.
+  auto [own, ownOut] = runCommand(nodeKubectl("label node node-9 joined=yes"));
+  EXPECT_EQ(own, 0) << ownOut;
+  auto [other, otherOut] = runCommand(nodeKubectl("label node node-1 stolen=yes"));
+  EXPECT_NE(other, 0);
+  EXPECT_NE(otherOut.find("Forbidden"), std::string::npos) << otherOut;
+  EXPECT_NE(otherOut.find("not allowed to modify node \"node-1\""), std::string::npos) << otherOut;
+  auto [secrets, secretsOut] = runCommand(nodeKubectl("get secrets -A"));
+  EXPECT_NE(secrets, 0);
+  EXPECT_NE(secretsOut.find("Forbidden"), std::string::npos) << secretsOut;
+  auto [removed, removedOut] = runCommand(nodeKubectl("delete pod on-first"));
+  EXPECT_NE(removed, 0) << "node-9 deleted a pod bound to node-1";
+  auto [reads, readsOut] = runCommand(nodeKubectl("get pods -A"));
+  EXPECT_EQ(reads, 0) << readsOut;
+}
+
+}  // namespace
+}  // namespace podnet::testing
