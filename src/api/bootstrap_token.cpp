@@ -15,11 +15,17 @@ bool tokenCharacters(std::string_view text) {
 
 // A data value of a stored Secret, decoded ("" when absent or invalid).
 std::string dataValue(const Json& secret, const char* key) {
+  if (!secret.is_object()) return {};
   auto data = secret.find("data");
   if (data == secret.end() || !data->is_object()) return {};
   auto value = data->find(key);
   if (value == data->end() || !value->is_string()) return {};
   return core::decodeBase64(value->get<std::string>()).value_or("");
+}
+
+std::string typeOf(const Json& secret) {
+  auto type = secret.find("type");
+  return type != secret.end() && type->is_string() ? type->get<std::string>() : std::string();
 }
 
 bool sameSecret(std::string_view a, std::string_view b) {
@@ -64,8 +70,7 @@ Json bootstrapTokenSecret(const BootstrapToken& token, int64_t expiresUnix,
 
 std::optional<std::string> bootstrapTokenRefusal(const Json& secret, const BootstrapToken& token,
                                                  int64_t nowUnix) {
-  if (!secret.is_object() || secret.value("type", "") != kBootstrapTokenType)
-    return "not a bootstrap token";
+  if (!secret.is_object() || typeOf(secret) != kBootstrapTokenType) return "not a bootstrap token";
   if (dataValue(secret, "token-id") != token.id ||
       !sameSecret(dataValue(secret, "token-secret"), token.secret))
     return "wrong token";
@@ -81,6 +86,7 @@ std::optional<std::string> bootstrapTokenRefusal(const Json& secret, const Boots
 
 std::vector<std::string> bootstrapTokenGroups(const Json& secret) {
   std::vector<std::string> groups;
+  if (!secret.is_object()) return groups;
   std::string text = dataValue(secret, "auth-extra-groups");
   size_t start = 0;
   while (start < text.size()) {
@@ -115,7 +121,7 @@ Json nodeTokenSecret(const NodeToken& token) {
 }
 
 bool nodeTokenMatches(const Json& secret, const NodeToken& token) {
-  if (!secret.is_object() || secret.value("type", "") != kNodeTokenType) return false;
+  if (!secret.is_object() || typeOf(secret) != kNodeTokenType) return false;
   std::string stored = dataValue(secret, "token");
   return !stored.empty() && sameSecret(stored, token.secret);
 }

@@ -57,8 +57,11 @@ bool podUsesSecret(const Json& pod, const std::string& name) {
       for (const char* key : {"secret", "secretRef", "secretKeyRef"}) {
         auto it = value.find(key);
         if (it == value.end() || !it->is_object()) continue;
-        std::string named = it->value("secretName", it->value("name", ""));
-        if (named == name) found = true;
+        for (const char* field : {"secretName", "name"}) {
+          auto named = it->find(field);
+          if (named != it->end() && named->is_string() && named->get<std::string>() == name)
+            found = true;
+        }
       }
       for (const auto& [key, child] : value.items()) self(child, self);
     } else if (value.is_array()) {
@@ -67,8 +70,10 @@ bool podUsesSecret(const Json& pod, const std::string& name) {
   };
   if (pod.contains("spec")) {
     visit(pod["spec"], visit);
-    for (const auto& ref : pod["spec"].value("imagePullSecrets", Json::array()))
-      if (ref.is_object() && ref.value("name", "") == name) found = true;
+    auto pulls = pod["spec"].find("imagePullSecrets");
+    if (pulls != pod["spec"].end() && pulls->is_array())
+      for (const auto& ref : *pulls)
+        if (ref.is_object() && ref.contains("name") && ref["name"] == name) found = true;
   }
   return found;
 }
@@ -76,7 +81,9 @@ bool podUsesSecret(const Json& pod, const std::string& name) {
 std::string podNode(client::Client& api, const std::string& ns, const std::string& name) {
   auto pod = api.get(api::resource("Pod"), ns, name);
   if (!pod.ok()) return {};
-  return (*pod)["spec"].value("nodeName", "");
+  const Json& spec = (*pod)["spec"];
+  if (!spec.is_object() || !spec.contains("nodeName") || !spec["nodeName"].is_string()) return {};
+  return spec["nodeName"].get<std::string>();
 }
 
 core::Status authorizeNode(client::Client& api, const Identity& who, std::string_view method,
@@ -134,8 +141,10 @@ core::Status authorizeNode(client::Client& api, const Identity& who, std::string
     auto request = api::decodeJson(body);
     std::string pod;
     if (request.ok() && request->is_object() && (*request)["spec"].is_object()) {
-      const Json& ref = (*request)["spec"].value("boundObjectRef", Json::object());
-      if (ref.is_object() && ref.value("kind", "") == "Pod") pod = ref.value("name", "");
+      const Json& ref = (*request)["spec"]["boundObjectRef"];
+      if (ref.is_object() && ref.contains("kind") && ref["kind"] == "Pod" && ref.contains("name") &&
+          ref["name"].is_string())
+        pod = ref["name"].get<std::string>();
     }
     if (!pod.empty() && podNode(api, route.ns, pod) == who.node) return core::Ok{};
     return refused("request tokens of serviceaccount " + route.ns + "/" + route.name +

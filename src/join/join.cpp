@@ -196,11 +196,20 @@ core::Result<std::string> discoverCa(const client::RestConfig& server) {
   if (!made) return made.takeError();
   auto info = (*made)->get(api::resource("ConfigMap"), "kube-public", "cluster-info");
   if (!info) return info.takeError();
+  // The answer is not trusted yet: any shape is an error, never a crash.
+  if (!info->is_object() || !(*info)["data"].is_object() ||
+      !(*info)["data"]["kubeconfig"].is_string())
+    return core::badRequest("kube-public/cluster-info holds no kubeconfig");
   auto kubeconfig = api::decodeYaml((*info)["data"].value("kubeconfig", ""));
-  if (!kubeconfig || !(*kubeconfig)["clusters"].is_array() || (*kubeconfig)["clusters"].empty())
+  if (!kubeconfig || !kubeconfig->is_object() || !(*kubeconfig)["clusters"].is_array() ||
+      (*kubeconfig)["clusters"].empty() || !(*kubeconfig)["clusters"][0].is_object() ||
+      !(*kubeconfig)["clusters"][0]["cluster"].is_object())
     return core::badRequest("kube-public/cluster-info holds no kubeconfig with a cluster");
   const Json& cluster = (*kubeconfig)["clusters"][0]["cluster"];
-  auto pem = core::decodeBase64(cluster.value("certificate-authority-data", ""));
+  auto data = cluster.find("certificate-authority-data");
+  if (data == cluster.end() || !data->is_string())
+    return core::badRequest("kube-public/cluster-info names no certificate authority");
+  auto pem = core::decodeBase64(data->get<std::string>());
   if (!pem || pem->empty())
     return core::badRequest("kube-public/cluster-info names no certificate authority");
   return *pem;
@@ -273,7 +282,10 @@ int runJoin(const std::vector<std::string>& args) {
                               answer.error().message);
     return fail("join", "cannot get the node's credentials: " + answer.error().message);
   }
-  std::string nodeToken = (*answer)["status"].value("token", "");
+  std::string nodeToken;
+  if (answer->is_object() && (*answer)["status"].is_object() &&
+      (*answer)["status"]["token"].is_string())
+    nodeToken = (*answer)["status"]["token"].get<std::string>();
   if (nodeToken.empty()) return fail("join", "the server sent no credentials");
 
   // 3. Kept where only root reads them, then the agent runs with them.
