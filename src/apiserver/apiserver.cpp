@@ -300,9 +300,13 @@ int runServer(const ServerOptions& options) {
   auto endpointIp = core::IpAddress::parse(listen->host);
   bool loopback =
       endpointIp && (endpointIp->v6 ? listen->host == "::1" : endpointIp->bytes[0] == 127);
+  std::unique_ptr<ApiServerEndpointReconciler> endpoints;
   if (endpointIp && !wildcard && !loopback) {
-    if (auto ok = publishApiServerEndpoints(*registry, listen->host, server.port()); !ok)
+    endpoints =
+        std::make_unique<ApiServerEndpointReconciler>(*registry, listen->host, server.port());
+    if (auto ok = endpoints->reconcile(); !ok)
       logLine("cannot publish the kubernetes endpoints: " + ok.error().message);
+    endpoints->start();
   }
   std::string serverUrl = "https://" + clientHost + ":" + std::to_string(server.port());
   std::string kubeconfigPath = (std::filesystem::path(options.dataDir) / "kubeconfig").string();
@@ -324,7 +328,8 @@ int runServer(const ServerOptions& options) {
   logLine(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") +
           ", shutting down");
   server.stop();
-  elector.reset();  // hands the lease to another server at once
+  endpoints.reset();  // the other servers stay in the kubernetes endpoints
+  elector.reset();    // hands the lease to another server at once
   {
     std::lock_guard lock(controllersMutex);
     if (controllers) controllers->reset();

@@ -112,6 +112,12 @@ TEST_F(ControlPlaneE2E, ServersShareStateAndSurviveAServerAndQuorumLoss) {
   ASSERT_TRUE(readyPods("app=web", 2));
   ASSERT_TRUE(eventually([&] { return inClient("true").first == 0; }));
 
+  // Pods find both API servers behind the kubernetes Service.
+  EXPECT_TRUE(eventually([&] {
+    return jsonpath("endpoints kubernetes", "{.subsets[0].addresses[*].ip}") ==
+           "172.30.0.1 172.30.0.2";
+  })) << jsonpath("endpoints kubernetes", "{.subsets}");
+
   // Services created through both servers at once never share an address or
   // a NodePort.
   std::string many;
