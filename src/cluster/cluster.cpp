@@ -22,6 +22,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "core/files.h"
+#include "core/socket_address.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "pki/certificates.h"
@@ -54,21 +55,6 @@ struct UpOptions {
 
 constexpr const char* kEtcdBinary = "/usr/bin/etcd";
 constexpr int kEtcdMembers = 3;
-
-// A free TCP port on loopback (bound and released: the caller binds it next).
-int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
 
 // Whether etcd on 127.0.0.1:`port` answers /health with a leader.
 bool etcdHealthy(int port) {
@@ -322,7 +308,7 @@ int runUp(const std::vector<std::string>& args) {
     std::string initial;
     std::vector<std::pair<int, int>> ports;  // client, peer
     for (int i = 1; i <= kEtcdMembers; ++i) {
-      ports.emplace_back(freeLoopbackPort(), freeLoopbackPort());
+      ports.emplace_back(core::freeLoopbackPort(), core::freeLoopbackPort());
       initial += (initial.empty() ? "" : ",") + ("etcd-" + std::to_string(i)) +
                  "=http://127.0.0.1:" + std::to_string(ports.back().second);
       etcdServers += (etcdServers.empty() ? "" : ",") + std::string("http://127.0.0.1:") +

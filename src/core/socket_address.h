@@ -19,4 +19,9 @@ std::string addressText(const sockaddr_storage& address);
 // ("::ffff:10.0.0.1" -> "10.0.0.1"), as X-Forwarded-For and logs want it.
 std::string hostText(const sockaddr_storage& address);
 
+// A TCP port on 127.0.0.1 that is free now (bound to port 0 and released):
+// for a process about to be started on it (etcd members, test servers).
+// 0 when none could be had.
+uint16_t freeLoopbackPort();
+
 }  // namespace podnet::core

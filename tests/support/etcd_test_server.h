@@ -20,25 +20,14 @@
 #include <thread>
 #include <vector>
 
+#include "core/socket_address.h"
 #include "store/etcd_store.h"
 
 namespace podnet::store::testing {
 
 inline constexpr const char* kEtcdBinary = "/usr/bin/etcd";
 
-inline int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
+using core::freeLoopbackPort;
 
 class EtcdCluster {
  public:
@@ -156,15 +145,7 @@ class EtcdCluster {
       if (m.pid > 0)
         endpoints += (endpoints.empty() ? "" : ",") + std::string("http://127.0.0.1:") +
                      std::to_string(m.clientPort);
-    std::string command =
-        "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=" + endpoints + " " + args + " 2>&1";
-    std::string out;
-    if (FILE* pipe = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-      ::pclose(pipe);
-    }
-    return out;
+    return runEtcdctl(endpoints, args);
   }
 
   // The index of the member that leads now, or -1.
@@ -187,8 +168,11 @@ class EtcdCluster {
 
  private:
   std::string etcdctlOn(size_t i, const std::string& args) const {
-    std::string command = "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://127.0.0.1:" +
-                          std::to_string(members_[i].clientPort) + " " + args + " 2>&1";
+    return runEtcdctl("http://127.0.0.1:" + std::to_string(members_[i].clientPort), args);
+  }
+  static std::string runEtcdctl(const std::string& endpoints, const std::string& args) {
+    std::string command =
+        "ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=" + endpoints + " " + args + " 2>&1";
     std::string out;
     if (FILE* pipe = ::popen(command.c_str(), "r")) {
       char buffer[4096];

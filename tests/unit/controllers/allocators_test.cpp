@@ -91,6 +91,14 @@ TEST(CidrSetAllocator, HandsOutNodeRangesInOrder) {
   EXPECT_FALSE(cidrs->allocateNext());
 }
 
+// A Service as the registry hands it to admission (uid set).
+Json service(const std::string& name, Json spec) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
+              {"spec", std::move(spec)}};
+}
+
 class ServiceAllocatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -100,12 +108,6 @@ class ServiceAllocatorTest : public ::testing::Test {
     ASSERT_TRUE(made.ok());
     hook_ = *made;
     ASSERT_TRUE(hook_->rebuild({}).ok());
-  }
-  static Json service(const std::string& name, Json spec) {
-    return Json{{"apiVersion", "v1"},
-                {"kind", "Service"},
-                {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
-                {"spec", std::move(spec)}};
   }
   const api::ResourceInfo& services_ = api::resource("Service");
   store::testing::TempDir dir_;
@@ -237,12 +239,6 @@ class SharedStoreAllocatorTest : public ::testing::Test {
       ASSERT_TRUE((*made)->rebuild({}).ok());
       servers_.push_back(*made);
     }
-  }
-  static Json service(const std::string& name, Json spec) {
-    return Json{{"apiVersion", "v1"},
-                {"kind", "Service"},
-                {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "uid-" + name}}},
-                {"spec", std::move(spec)}};
   }
   const api::ResourceInfo& services_ = api::resource("Service");
   std::unique_ptr<store::testing::EtcdCluster> etcd_;
