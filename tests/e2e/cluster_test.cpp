@@ -90,7 +90,8 @@ class ClusterE2E : public ::testing::TestWithParam<std::string> {
       EXPECT_EQ(mounts.find("/run/netns/" + netns + " "), std::string::npos) << netns;
     }
     for (int pid : footprint.pids)
-      if (pid > 0) EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still runs";
+      if (pid > 0)
+        EXPECT_TRUE(podnet::testing::processGone(pid)) << "process " << pid << " still runs";
     auto [linkCode, links] = runCommand("ip -o link show");
     EXPECT_EQ(links.find("podnet0"), std::string::npos) << links;
     EXPECT_EQ(links.find("pnveth"), std::string::npos) << links;
@@ -321,7 +322,8 @@ TEST_P(ClusterE2E, EveryPodReachesEveryPodWithoutNat) {
       std::string cmdline =
           podnet::testing::readFile("/proc/" + std::to_string(agent) + "/cmdline");
       ASSERT_EQ(::kill(agent, SIGTERM), 0);
-      ASSERT_TRUE(eventually([&] { return ::kill(agent, 0) != 0; }, std::chrono::seconds(10)));
+      ASSERT_TRUE(eventually([&] { return podnet::testing::processGone(agent); },
+                             std::chrono::seconds(10)));
       // Start it again, in its node's namespace, as `up` did; record the new
       // pid so `down` stops it.
       std::string args;

@@ -64,6 +64,16 @@ inline uint16_t freeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+// Whether process `pid` has ended. A zombie has: daemons `podnet up` starts
+// outlive it, so only init reaps them, whenever it gets to it.
+inline bool processGone(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  return text.empty() ||
+         (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z');
+}
+
 // Whether `part` occurs in `text` (command output checks).
 inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
