@@ -174,7 +174,7 @@ Result<Filters> parseFilters(const ResourceInfo& resource, const client::ListOpt
 
 }  // namespace
 
-Registry::Registry(store::Store& store) : store_(store) {}
+Registry::Registry(store::Store& store) : store_(store), namespaces_(store) {}
 Registry::~Registry() = default;
 
 void Registry::addAdmissionHook(std::shared_ptr<AdmissionHook> hook) {
@@ -188,6 +188,8 @@ std::vector<std::shared_ptr<AdmissionHook>> Registry::hooks() {
 }
 
 void Registry::notifyStored(const ResourceInfo& resource, const Json& obj) {
+  if (resource.kind == "Namespace" && resource.group.empty())
+    namespaces_.stored(api::name(obj), obj.dump(), std::atoll(api::resourceVersion(obj).c_str()));
   for (auto& hook : hooks()) hook->stored(resource, obj);
 }
 
@@ -289,11 +291,15 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
   // NamespaceLifecycle: objects go only into namespaces that exist and are
   // not being deleted.
   if (resource.namespaced) {
-    const auto& namespaces = api::resource("Namespace");
-    auto nsObj = get(namespaces, "", objectNs);
-    if (!nsObj && nsObj.error().code != 404) return nsObj.takeError();  // store unavailable
-    if (!nsObj) return core::notFound("", "namespaces", objectNs);
-    if (api::isBeingDeleted(*nsObj))
+    auto cached = namespaces_.lookup(objectNs);
+    bool beingDeleted = cached == NamespaceCache::State::Terminating;
+    if (cached == NamespaceCache::State::Unknown) {
+      auto nsObj = get(api::resource("Namespace"), "", objectNs);
+      if (!nsObj && nsObj.error().code != 404) return nsObj.takeError();  // store unavailable
+      if (!nsObj) return core::notFound("", "namespaces", objectNs);
+      beingDeleted = api::isBeingDeleted(*nsObj);
+    }
+    if (beingDeleted)
       return forbidden(resource.plural + " \"" + name +
                        "\" is forbidden: unable to create new "
                        "content in namespace " +
@@ -515,6 +521,8 @@ Result<Json> Registry::finalizeDelete(const ResourceInfo& resource, const std::s
   if (!removed) return storeError(resource, api::name(current), removed.error());
   Json gone = current;
   metadataOf(gone)["resourceVersion"] = std::to_string(removed->modRevision);
+  if (resource.kind == "Namespace" && resource.group.empty())
+    namespaces_.deleted(api::name(current), removed->modRevision);
   std::vector<std::shared_ptr<AdmissionHook>> hooks;
   {
     std::lock_guard lock(hooksMutex_);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "registry/namespace_cache.h"
 #include "store/store.h"
 
 namespace podnet::registry {
@@ -26,9 +27,7 @@ class AdmissionHook {
  public:
   virtual ~AdmissionHook() = default;
   // Before a create is stored (after defaulting, before validation).
-  virtual core::Status admitCreate(const ResourceInfo& resource, Json& obj) {
-    return core::Ok{};
-  }
+  virtual core::Status admitCreate(const ResourceInfo& resource, Json& obj) { return core::Ok{}; }
   // Before an update is stored; `old` is the stored object.
   virtual core::Status admitUpdate(const ResourceInfo& resource, const Json& old, Json& obj) {
     return core::Ok{};
@@ -61,9 +60,9 @@ class Registry : public client::Client {
                             const client::DeleteOptions& options = {}) override;
   core::Result<Json> list(const ResourceInfo& resource, std::string_view ns,
                           const client::ListOptions& options = {}) override;
-  core::Result<std::unique_ptr<client::Watcher>> watch(
-      const ResourceInfo& resource, std::string_view ns,
-      const client::ListOptions& options) override;
+  core::Result<std::unique_ptr<client::Watcher>> watch(const ResourceInfo& resource,
+                                                       std::string_view ns,
+                                                       const client::ListOptions& options) override;
 
   // Read-modify-write with retries on Conflict: `mutate` gets the current
   // object and edits it in place (returning an error aborts). Used by PATCH
@@ -83,6 +82,7 @@ class Registry : public client::Client {
                                     const Json& current, int64_t modRevision);
 
   store::Store& store_;
+  NamespaceCache namespaces_;
   std::mutex hooksMutex_;
   std::vector<std::shared_ptr<AdmissionHook>> hooks_;
 };
