@@ -106,15 +106,19 @@ core::Status authorizeNode(client::Client& api, const Identity& who, std::string
                      "\" cannot get resource \"secrets\" in the namespace \"" + route.ns +
                      "\": no relationship found between " + user + " and this object");
   }
-  if (read && route.subresource != "proxy") return core::Ok{};
+  // No node reaches into pods or other nodes through the API server.
+  if (route.subresource == "exec" || route.subresource == "attach" ||
+      route.subresource == "portforward" || route.subresource == "proxy" ||
+      (kind == "Pod" && route.subresource == "log"))
+    return refused("use " + route.resource->plural + "/" + route.subresource);
+  if (read) return core::Ok{};
   if (kind == "Node") {
     std::string target = route.name;
     if (method == "POST" && route.name.empty()) {
       auto node = api::decodeJson(body);
       target = node.ok() && node->is_object() ? api::name(*node) : "";
     }
-    if (route.subresource == "proxy" || route.subresource == "token")
-      return refused("reach nodes/" + target + "/" + route.subresource);
+    if (route.subresource == "token") return refused("reach nodes/" + target + "/token");
     if (method == "DELETE") return refused("delete nodes");
     if (target != who.node) return refused("modify node \"" + target + "\"");
     return core::Ok{};

@@ -90,25 +90,33 @@ ServiceAllocator::~ServiceAllocator() {
   if (follower_.joinable()) follower_.join();
 }
 
+void ServiceAllocator::noteClaim(const std::string& key, int64_t revision) {
+  int64_t& known = claimRevisions_[key];
+  known = std::max(known, revision);
+}
+
 core::Result<bool> ServiceAllocator::claimIp(const std::string& ip, const std::string& owner) {
   auto holder = ipClaims_.claim(ip, owner);
   if (!holder.ok()) {
     releaseIp(ip, owner);
     return holder.takeError();
   }
-  if (*holder == owner) return true;
-  ipOwners_[ip] = *holder;  // the bit stays set: another server's Service has it
+  noteClaim(ipClaims_.key(ip), holder->revision);
+  if (holder->owner == owner) return true;
+  ipOwners_[ip] = holder->owner;  // the bit stays set: another server's Service has it
   return false;
 }
 
 core::Result<bool> ServiceAllocator::claimPort(int port, const std::string& owner) {
-  auto holder = portClaims_.claim(std::to_string(port), owner);
+  std::string value = std::to_string(port);
+  auto holder = portClaims_.claim(value, owner);
   if (!holder.ok()) {
     releasePort(port, owner);
     return holder.takeError();
   }
-  if (*holder == owner) return true;
-  portOwners_[port] = *holder;
+  noteClaim(portClaims_.key(value), holder->revision);
+  if (holder->owner == owner) return true;
+  portOwners_[port] = holder->owner;
   return false;
 }
 
@@ -116,26 +124,42 @@ void ServiceAllocator::releaseClaims(const std::vector<std::string>& ips,
                                      const std::vector<int>& ports, const std::string& owner) {
   // A failed release leaves a claim without its Service: the repair
   // controller gives it back later.
-  for (const auto& ip : ips)
-    if (auto st = ipClaims_.release(ip, owner); !st)
+  for (const auto& ip : ips) {
+    auto released = ipClaims_.release(ip, owner);
+    if (released)
+      noteClaim(ipClaims_.key(ip), *released);
+    else
       std::fprintf(stderr, "service allocator: releasing %s: %s\n", ip.c_str(),
-                   st.error().message.c_str());
-  for (int port : ports)
-    if (auto st = portClaims_.release(std::to_string(port), owner); !st)
+                   released.error().message.c_str());
+  }
+  for (int port : ports) {
+    std::string value = std::to_string(port);
+    auto released = portClaims_.release(value, owner);
+    if (released)
+      noteClaim(portClaims_.key(value), *released);
+    else
       std::fprintf(stderr, "service allocator: releasing node port %d: %s\n", port,
-                   st.error().message.c_str());
+                   released.error().message.c_str());
+  }
 }
 
 void ServiceAllocator::applyClaimEvent(const store::Event& event) {
+  // This server's own claims and releases are known already, by revision:
+  // their events (which may arrive after a later local change of the same
+  // value, e.g. an update giving a port up before it is stored) are skipped.
+  int64_t& known = claimRevisions_[event.kv.key];
+  if (event.kv.modRevision <= known) return;
+  known = event.kv.modRevision;
   std::string owner = ValueClaims::ownerOf(event.kv.value);
+  bool put = event.type == store::Event::Type::Put;
   if (std::string ip = ipClaims_.valueOf(event.kv.key); !ip.empty()) {
-    if (event.type == store::Event::Type::Put)
+    if (put)
       takeIp(ip, owner);
     else
       releaseIp(ip, owner);
   } else if (std::string port = portClaims_.valueOf(event.kv.key); !port.empty()) {
     int n = std::atoi(port.c_str());
-    if (event.type == store::Event::Type::Put)
+    if (put)
       takePort(n, owner);
     else
       releasePort(n, owner);
@@ -170,6 +194,8 @@ void ServiceAllocator::followClaims(int64_t fromRevision) {
       std::lock_guard lock(mutex_);
       for (const auto& [ip, owner] : ips->owners) takeIp(ip, owner);
       for (const auto& [port, owner] : ports->owners) takePort(std::atoi(port.c_str()), owner);
+      for (const auto& [ip, at] : ips->revisions) noteClaim(ipClaims_.key(ip), at);
+      for (const auto& [port, at] : ports->revisions) noteClaim(portClaims_.key(port), at);
       revision = std::min(ips->revision, ports->revision);
       continue;
     }
@@ -244,6 +270,9 @@ core::Status ServiceAllocator::rebuild(const std::vector<Json>& services) {
     }
     for (const auto& [ip, owner] : ips->owners) takeIp(ip, owner);
     for (const auto& [port, owner] : ports->owners) takePort(std::atoi(port.c_str()), owner);
+    for (const auto& [ip, revision] : ips->revisions) noteClaim(ipClaims_.key(ip), revision);
+    for (const auto& [port, revision] : ports->revisions)
+      noteClaim(portClaims_.key(port), revision);
   }
   int64_t from = std::min(ips->revision, ports->revision);
   follower_ = std::thread([this, from] { followClaims(from); });

@@ -79,8 +79,10 @@ class ServiceAllocator : public registry::AdmissionHook {
   core::Result<bool> claimPort(int port, const std::string& owner);
   void releaseClaims(const std::vector<std::string>& ips, const std::vector<int>& ports,
                      const std::string& owner);
-  // Applies a claim put or delete seen in the store to the local cache.
+  // Applies a claim put or delete seen in the store to the local cache,
+  // unless this server already knows that revision of the claim or a newer.
   void applyClaimEvent(const store::Event& event);
+  void noteClaim(const std::string& key, int64_t revision);
   void followClaims(int64_t fromRevision);
 
   std::mutex mutex_;
@@ -92,6 +94,8 @@ class ServiceAllocator : public registry::AdmissionHook {
   std::map<std::string, Change> pendingUpdates_;
   ValueClaims ipClaims_;
   ValueClaims portClaims_;
+  // Claim key -> the newest revision of it this server wrote or saw.
+  std::map<std::string, int64_t> claimRevisions_;
   store::Store& store_;
   std::atomic<bool> stopping_{false};
   std::thread follower_;  // last: it runs on everything above

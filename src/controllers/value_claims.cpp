@@ -44,34 +44,35 @@ static Json claimDocument(const std::string& kind, const std::string& value,
           {"spec", {{"parentRef", std::move(ref)}}}};
 }
 
-core::Result<std::string> ValueClaims::claim(const std::string& value, const std::string& owner) {
+core::Result<ValueClaims::Holder> ValueClaims::claim(const std::string& value,
+                                                     const std::string& owner) {
   std::string k = key(value);
-  auto created = store_.create(k, claimDocument(kind_, value, owner).dump());
-  if (created.ok()) return owner;
-  if (created.error().code != 409) return created.takeError();
-  auto existing = store_.get(k);
-  if (!existing.ok()) {
-    // Released in between: one more try decides it.
-    if (existing.error().code != 404) return existing.takeError();
-    created = store_.create(k, claimDocument(kind_, value, owner).dump());
-    if (created.ok()) return owner;
+  std::string document = claimDocument(kind_, value, owner).dump();
+  // Twice at most: a claim released between our create and our read is
+  // decided by one more create.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto created = store_.create(k, document);
+    if (created.ok()) return Holder{owner, created->modRevision};
     if (created.error().code != 409) return created.takeError();
-    existing = store_.get(k);
-    if (!existing.ok()) return existing.takeError();
+    auto existing = store_.get(k);
+    if (existing.ok()) return Holder{ownerOf(existing->value), existing->modRevision};
+    if (existing.error().code != 404) return existing.takeError();
   }
-  return ownerOf(existing->value);
+  return core::conflict("", "allocations", value, "claimed and released while being read");
 }
 
-core::Status ValueClaims::release(const std::string& value, const std::string& owner) {
+core::Result<int64_t> ValueClaims::release(const std::string& value, const std::string& owner) {
   std::string k = key(value);
   auto existing = store_.get(k);
-  if (!existing.ok())
-    return existing.error().code == 404 ? core::Status(core::Ok{}) : existing.takeError();
-  if (ownerOf(existing->value) != owner) return core::Ok{};
+  if (!existing.ok()) {
+    if (existing.error().code == 404) return int64_t(0);
+    return existing.takeError();
+  }
+  if (ownerOf(existing->value) != owner) return int64_t(0);
   auto removed = store_.remove(k, existing->modRevision);
-  if (!removed.ok() && removed.error().code != 404 && removed.error().code != 409)
-    return removed.takeError();
-  return core::Ok{};
+  if (removed.ok()) return removed->modRevision;
+  if (removed.error().code != 404 && removed.error().code != 409) return removed.takeError();
+  return int64_t(0);
 }
 
 core::Status ValueClaims::releaseAt(const std::string& value, int64_t modRevision) {

@@ -38,12 +38,17 @@ class ValueClaims {
   std::string key(std::string_view value) const;
   std::string prefix() const;
 
+  struct Holder {
+    std::string owner;
+    int64_t revision = 0;  // the claim's modRevision
+  };
   // Claims `value` for `owner`. The holder after the attempt: `owner` when
   // the claim is (or already was) its own, another owner when it was taken.
-  core::Result<std::string> claim(const std::string& value, const std::string& owner);
+  core::Result<Holder> claim(const std::string& value, const std::string& owner);
   // Deletes the claim if `owner` holds it (compare-and-delete, so a claim
-  // another owner made in between stays).
-  core::Status release(const std::string& value, const std::string& owner);
+  // another owner made in between stays): the revision of the delete, 0
+  // when nothing was deleted.
+  core::Result<int64_t> release(const std::string& value, const std::string& owner);
   // Deletes the claim if it is still the one written at `modRevision`.
   core::Status releaseAt(const std::string& value, int64_t modRevision);
 

@@ -180,7 +180,7 @@ int runToken(const std::vector<std::string>& args) {
 namespace {
 
 constexpr const char* kJoinUsage =
-    "usage: podnet join --server https://ADDR:6443 --token TOKEN --ca-cert-hash sha256:HASH\n"
+    "usage: podnet join [--server] https://ADDR:6443 --token TOKEN --ca-cert-hash sha256:HASH\n"
     "                   --node-name NAME [--node-ip IP] [--data-dir DIR] [agent flags...]\n"
     "  the token and hash come from `podnet token create --print-join-command`;\n"
     "  DIR (default /var/lib/podnet/NAME) keeps the node's credentials and pods;\n"
@@ -236,6 +236,11 @@ int runJoin(const std::vector<std::string>& args) {
         takeFlag(args, i, "--data-dir", dataDir))
       continue;
     if (takeFlag(args, i, "--node-name", nodeName)) continue;
+    // kubeadm's form: `join ADDR:PORT --token ...`.
+    if (server.empty() && i == 0 && !args[i].empty() && args[i][0] != '-') {
+      server = args[i].rfind("https://", 0) == 0 ? args[i] : "https://" + args[i];
+      continue;
+    }
     agentArgs.push_back(args[i]);
   }
   if (server.empty() || token.empty() || caHash.empty() || nodeName.empty())

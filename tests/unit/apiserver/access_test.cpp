@@ -99,6 +99,12 @@ TEST_F(AccessTest, ANodeWritesOnlyItsOwnNodeAndPodsAndReadsOnlyItsPodsSecrets) {
   EXPECT_EQ(call(a, "GET", "/api/v1/secrets").status, 403);
   EXPECT_EQ(call(a, "GET", "/api/v1/namespaces/default/secrets").status, 403);
   EXPECT_EQ(call(a, "GET", "/api/v1/pods").status, 200);
+  for (const char* sub : {"exec?command=sh", "attach", "portforward", "log"})
+    EXPECT_EQ(call(a, "POST", std::string("/api/v1/namespaces/default/pods/p-b/") + sub).status,
+              403)
+        << sub;
+  EXPECT_EQ(call(a, "GET", "/api/v1/namespaces/default/pods/p-b/log").status, 403);
+  EXPECT_EQ(call(a, "GET", "/api/v1/nodes/node-b/proxy/healthz").status, 403);
 
   auto mine = Json::parse(call("admin-token", "GET", "/api/v1/namespaces/default/pods/p-a").body);
   mine["status"] = {{"phase", "Running"}};
