@@ -134,12 +134,20 @@ core::Status authorizeNode(client::Client& api, const Identity& who, std::string
       return refused("modify pod " + route.ns + "/" + route.name + " bound to another node");
     return core::Ok{};
   }
+  // Below, one object at a time: no node deletes a whole collection.
+  if (route.name.empty() && method != "POST")
+    return refused(std::string(method) + " every " + route.resource->plural);
   if (kind == "Event") return core::Ok{};
   // The local volume provisioner runs in the agent.
   if (kind == "PersistentVolume" || kind == "PersistentVolumeClaim") return core::Ok{};
-  if (kind == "Lease" && route.ns == "kube-node-lease" &&
-      (route.name == who.node || route.name.empty()))
-    return core::Ok{};
+  if (kind == "Lease" && route.ns == "kube-node-lease") {
+    std::string target = route.name;
+    if (target.empty()) {
+      auto lease = api::decodeJson(body);
+      target = lease.ok() && lease->is_object() ? api::name(*lease) : "";
+    }
+    if (target == who.node) return core::Ok{};
+  }
   if (kind == "ServiceAccount" && route.subresource == "token" && method == "POST") {
     // Only for a pod bound to this node (the TokenRequest's boundObjectRef).
     auto request = api::decodeJson(body);
@@ -150,9 +158,24 @@ core::Status authorizeNode(client::Client& api, const Identity& who, std::string
           ref["name"].is_string())
         pod = ref["name"].get<std::string>();
     }
-    if (!pod.empty() && podNode(api, route.ns, pod) == who.node) return core::Ok{};
+    // ... and only for the ServiceAccount that pod runs as: a token of any
+    // other account would be more than the node's pods have.
+    if (!pod.empty()) {
+      auto bound = api.get(api::resource("Pod"), route.ns, pod);
+      if (bound.ok() && bound->is_object() && (*bound)["spec"].is_object()) {
+        const Json& spec = (*bound)["spec"];
+        std::string node = spec.contains("nodeName") && spec["nodeName"].is_string()
+                               ? spec["nodeName"].get<std::string>()
+                               : "";
+        std::string account =
+            spec.contains("serviceAccountName") && spec["serviceAccountName"].is_string()
+                ? spec["serviceAccountName"].get<std::string>()
+                : "default";
+        if (node == who.node && account == route.name) return core::Ok{};
+      }
+    }
     return refused("request tokens of serviceaccount " + route.ns + "/" + route.name +
-                   " for a pod not bound to it");
+                   " but for a pod bound to it that runs as that account");
   }
   return refused(std::string(method) + " " + route.resource->plural);
 }
@@ -209,8 +232,20 @@ core::Status authorize(client::Client& api, const Identity& identity, std::strin
     case Identity::Kind::Bootstrap:
       // What kubeadm's bootstrappers may do here: get the node credentials.
       if (route.kind == RouteKind::Resource && route.resource && route.resource->kind == "Node" &&
-          route.subresource == "token" && method == "POST")
+          route.subresource == "token" && method == "POST") {
+        // Only for a node that is not there yet: a bootstrap token must not
+        // take over a running node's identity (and its pods' Secrets).
+        if (api.get(api::resource("Node"), "", route.name).ok() ||
+            api.get(api::resource("Secret"), "kube-system",
+                    std::string(api::kNodeTokenPrefix) + route.name)
+                .ok())
+          return forbidden("node \"" + route.name +
+                           "\" exists or has joined already: an administrator deletes the Node "
+                           "and the Secret kube-system/" +
+                           std::string(api::kNodeTokenPrefix) + route.name +
+                           " before it joins again");
         return core::Ok{};
+      }
       if (route.kind != RouteKind::Resource && method == "GET") return core::Ok{};
       return forbidden("User \"" + identity.user +
                        "\" may only request node credentials (POST nodes/NAME/token)");

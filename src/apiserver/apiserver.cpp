@@ -91,7 +91,11 @@ core::Status publishClusterInfo(registry::Registry& registry, const std::string&
   auto current = registry.get(configMaps, "kube-public", "cluster-info");
   if (current) {
     // Several servers: the first one's address stays; only a new CA replaces it.
-    std::string stored = (*current)["data"].value("kubeconfig", "");
+    const Json& data = (*current)["data"];
+    std::string stored =
+        data.is_object() && data.contains("kubeconfig") && data["kubeconfig"].is_string()
+            ? data["kubeconfig"].get<std::string>()
+            : "";
     if (stored.find(core::encodeBase64(caPem)) != std::string::npos) return core::Ok{};
     auto updated = registry.guaranteedUpdate(configMaps, "kube-public", "cluster-info",
                                              [&](Json& obj) -> core::Status {

@@ -144,15 +144,19 @@ core::Status ApiServerEndpointReconciler::publishLive(const std::string& leaving
   if (!list) return list.takeError();
   long long now = static_cast<long long>(std::time(nullptr));
   std::vector<std::string> ips;
-  for (const auto& item : (*list)["items"]) {
-    const api::Json& spec = item["spec"];
+  const api::Json& items = (*list)["items"];
+  if (!items.is_array()) return core::Ok{};
+  for (const auto& item : items) {
+    if (!item.is_object() || !item.contains("spec")) continue;
+    const api::Json& spec = item.at("spec");
     if (!spec.is_object() || !spec.contains("holderIdentity") || !spec.contains("renewTime") ||
-        !spec["holderIdentity"].is_string() || !spec["renewTime"].is_string())
+        !spec.at("holderIdentity").is_string() || !spec.at("renewTime").is_string())
       continue;
-    std::string holder = spec["holderIdentity"].get<std::string>();
+    std::string holder = spec.at("holderIdentity").get<std::string>();
     std::string ip = holder.substr(0, holder.rfind(':'));
-    if (ip == leaving) continue;
-    long long renewed = api::parseRfc3339(spec["renewTime"].get<std::string>());
+    // A lease written by hand must not stop the publication for everyone.
+    if (ip == leaving || !core::IpAddress::parse(ip)) continue;
+    long long renewed = api::parseRfc3339(spec.at("renewTime").get<std::string>());
     if (renewed <= 0 || now - renewed > expiry_.count()) continue;
     ips.push_back(ip);
   }

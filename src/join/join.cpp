@@ -55,7 +55,9 @@ long long parseDuration(const std::string& text) {
   long long unit = text.back() == 'h' ? 3600 : text.back() == 'm' ? 60 : text.back() == 's' ? 1 : 0;
   if (unit == 0) return -1;
   std::string number = text.substr(0, text.size() - 1);
-  if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return -1;
+  if (number.empty() || number.size() > 9 ||
+      number.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
   return std::stoll(number) * unit;
 }
 
@@ -212,6 +214,15 @@ core::Result<std::string> discoverCa(const client::RestConfig& server) {
   auto pem = core::decodeBase64(data->get<std::string>());
   if (!pem || pem->empty())
     return core::badRequest("kube-public/cluster-info names no certificate authority");
+  // Exactly one certificate: the hash pins the first, and every other one
+  // in the bundle would be trusted too.
+  size_t count = 0;
+  for (size_t at = pem->find("-----BEGIN"); at != std::string::npos;
+       at = pem->find("-----BEGIN", at + 1))
+    ++count;
+  if (count != 1)
+    return core::badRequest("kube-public/cluster-info holds " + std::to_string(count) +
+                            " PEM blocks, not the one CA certificate");
   return *pem;
 }
 

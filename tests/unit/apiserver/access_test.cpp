@@ -124,6 +124,30 @@ TEST_F(AccessTest, ANodeWritesOnlyItsOwnNodeAndPodsAndReadsOnlyItsPodsSecrets) {
                 .status,
             403);
 
+  // Tokens only for the account a pod of this node runs as.
+  for (const char* account : {"default", "powerful"})
+    adminCreate("/api/v1/namespaces/default/serviceaccounts", {{"metadata", {{"name", account}}}});
+  auto tokenFor = [&](const std::string& account, const std::string& pod) {
+    Json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                    {"kind", "TokenRequest"},
+                    {"spec",
+                     {{"audiences", Json::array()},
+                      {"boundObjectRef", {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod}}}}}};
+    return call(a, "POST", "/api/v1/namespaces/default/serviceaccounts/" + account + "/token",
+                request.dump())
+        .status;
+  };
+  EXPECT_NE(tokenFor("default", "p-a"), 403);
+  EXPECT_EQ(tokenFor("powerful", "p-a"), 403) << "p-a does not run as powerful";
+  EXPECT_EQ(tokenFor("default", "p-b"), 403) << "p-b is not on node-a";
+  // No collection writes.
+  EXPECT_EQ(call(a, "DELETE", "/api/v1/namespaces/default/persistentvolumeclaims").status, 403);
+  EXPECT_EQ(call(a, "DELETE", "/api/v1/namespaces/default/events").status, 403);
+  EXPECT_EQ(call(a, "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                 R"({"metadata":{"name":"node-b"}})")
+                .status,
+            403);
+
   // Joining again replaces the credentials: the old token stops working.
   std::string renewed = nodeToken("node-a");
   EXPECT_NE(renewed, a);
@@ -145,6 +169,12 @@ TEST_F(AccessTest, BootstrapTokensOnlyGetNodeCredentialsAndExpire) {
   std::string token = Json::parse(credentials.body)["status"]["token"];
   EXPECT_EQ(call(token, "POST", "/api/v1/nodes", R"({"metadata":{"name":"node-c"}})").status, 201);
   EXPECT_EQ(call(live.text(), "GET", "/api/v1/pods").status, 403);
+  // A bootstrap token does not take over a node that exists or has joined.
+  EXPECT_EQ(call(live.text(), "POST", "/api/v1/nodes/node-c/token", "{}").status, 403);
+  adminCreate("/api/v1/nodes", {{"metadata", {{"name", "node-x"}}}});
+  auto takeover = call(live.text(), "POST", "/api/v1/nodes/node-x/token", "{}");
+  EXPECT_EQ(takeover.status, 403);
+  EXPECT_NE(takeover.body.find("exists or has joined already"), std::string::npos) << takeover.body;
   EXPECT_EQ(call(live.text(), "GET", "/api/v1/namespaces/kube-system/secrets").status, 403);
   EXPECT_EQ(call(expired.text(), "POST", "/api/v1/nodes/node-d/token", "{}").status, 401);
   EXPECT_EQ(call("abcdef.0123456789abcdeX", "GET", "/version").status, 401);
