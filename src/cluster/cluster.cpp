@@ -678,7 +678,8 @@ int down(const fs::path& dataDir, bool quiet) {
   }
   stopProcess(state.value("serverPid", 0), std::chrono::seconds(5));
   for (const Json& server : state.value("servers", Json::array()))
-    stopProcess(server.value("pid", 0), std::chrono::seconds(5));
+    if (server.value("pid", 0) != state.value("serverPid", 0))  // stopped just above
+      stopProcess(server.value("pid", 0), std::chrono::seconds(5));
   for (const Json& member : state.value("etcd", Json::array()))
     stopProcess(member.value("pid", 0), std::chrono::seconds(5));
   if (auto host = net::Netlink::open()) {

@@ -152,17 +152,23 @@ void ServiceAllocator::applyClaimEvent(const store::Event& event) {
   known = event.kv.modRevision;
   std::string owner = ValueClaims::ownerOf(event.kv.value);
   bool put = event.type == store::Event::Type::Put;
+  // The store is the truth and this event is newer than anything this
+  // server knows of the claim: a put names the holder now.
   if (std::string ip = ipClaims_.valueOf(event.kv.key); !ip.empty()) {
-    if (put)
+    if (put) {
       takeIp(ip, owner);
-    else
+      if (ipAllocatedLocked(ip)) ipOwners_[ip] = owner;
+    } else {
       releaseIp(ip, owner);
+    }
   } else if (std::string port = portClaims_.valueOf(event.kv.key); !port.empty()) {
     int n = std::atoi(port.c_str());
-    if (put)
+    if (put) {
       takePort(n, owner);
-    else
+      if (ports_.has(n)) portOwners_[n] = owner;
+    } else {
       releasePort(n, owner);
+    }
   }
 }
 
@@ -180,10 +186,12 @@ void ServiceAllocator::followClaims(int64_t fromRevision) {
     }
     auto events = watch->next(300ms);
     if (!events.ok()) {
-      // Compacted past us (a long partition): take every claim there is
-      // now. Releases missed meanwhile stay marked until the claim's
-      // value comes back through a conflict or a restart; nothing is
-      // ever handed out twice.
+      // A broken watch (compacted past us, a slow watcher dropped): list
+      // the claims again. Every claim there is now is taken; a value the
+      // cache holds from a claim that is gone is given back, unless an
+      // admission of this server holds it right now (values from Services
+      // stored before claims existed have no claim revision and stay until
+      // the repair claims them).
       watch.reset();
       auto ips = ipClaims_.list();
       auto ports = portClaims_.list();
@@ -196,6 +204,25 @@ void ServiceAllocator::followClaims(int64_t fromRevision) {
       for (const auto& [port, owner] : ports->owners) takePort(std::atoi(port.c_str()), owner);
       for (const auto& [ip, at] : ips->revisions) noteClaim(ipClaims_.key(ip), at);
       for (const auto& [port, at] : ports->revisions) noteClaim(portClaims_.key(port), at);
+      std::set<std::string> pendingIps;
+      std::set<int> pendingPorts;
+      for (const auto* changes : {&pendingCreates_, &pendingUpdates_})
+        for (const auto& [owner, change] : *changes) {
+          pendingIps.insert(change.ipsTaken.begin(), change.ipsTaken.end());
+          pendingPorts.insert(change.portsTaken.begin(), change.portsTaken.end());
+        }
+      std::vector<std::pair<std::string, std::string>> goneIps;
+      for (const auto& [ip, owner] : ipOwners_)
+        if (!ips->owners.count(ip) && !pendingIps.count(ip) &&
+            claimRevisions_.count(ipClaims_.key(ip)))
+          goneIps.emplace_back(ip, owner);
+      for (const auto& [ip, owner] : goneIps) releaseIp(ip, owner);
+      std::vector<std::pair<int, std::string>> gonePorts;
+      for (const auto& [port, owner] : portOwners_)
+        if (!ports->owners.count(std::to_string(port)) && !pendingPorts.count(port) &&
+            claimRevisions_.count(portClaims_.key(std::to_string(port))))
+          gonePorts.emplace_back(port, owner);
+      for (const auto& [port, owner] : gonePorts) releasePort(port, owner);
       revision = std::min(ips->revision, ports->revision);
       continue;
     }
@@ -211,6 +238,10 @@ std::string ServiceAllocator::firstServiceIp() const { return ips_.first().toStr
 
 bool ServiceAllocator::ipAllocated(const std::string& ip) {
   std::lock_guard lock(mutex_);
+  return ipAllocatedLocked(ip);
+}
+
+bool ServiceAllocator::ipAllocatedLocked(const std::string& ip) const {
   auto parsed = core::IpAddress::parse(ip);
   return parsed && ips_.has(*parsed);
 }

@@ -83,6 +83,7 @@ class ServiceAllocator : public registry::AdmissionHook {
   // unless this server already knows that revision of the claim or a newer.
   void applyClaimEvent(const store::Event& event);
   void noteClaim(const std::string& key, int64_t revision);
+  bool ipAllocatedLocked(const std::string& ip) const;
   void followClaims(int64_t fromRevision);
 
   std::mutex mutex_;

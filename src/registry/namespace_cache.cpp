@@ -1,6 +1,7 @@
 #include "registry/namespace_cache.h"
 
 #include <chrono>
+#include <set>
 
 #include "api/codec.h"
 #include "api/resource.h"
@@ -59,8 +60,17 @@ void NamespaceCache::follow() {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
-    for (const auto& kv : listed->items)
+    std::set<std::string> present;
+    for (const auto& kv : listed->items) {
+      present.insert(kv.key.substr(prefix.size()));
       apply(kv.key.substr(prefix.size()), Entry{terminating(kv.value), false, kv.modRevision});
+    }
+    {
+      // Deleted while no watch ran (a relist after a broken one): gone.
+      std::lock_guard lock(mutex_);
+      for (auto& [name, entry] : entries_)
+        if (!present.count(name) && entry.modRevision <= listed->revision) entry.gone = true;
+    }
     {
       std::lock_guard lock(mutex_);
       synced_ = true;

@@ -353,7 +353,10 @@ Result<Json> Registry::create(const ResourceInfo& resource, std::string_view ns,
                             : resource.group + "/" + resource.custom->storageVersion;
   auto stored = store_.create(resource.key(objectNs, name), obj.dump());
   if (!stored) {
-    abortAll();
+    // A write that timed out (504) may still be applied: what admission
+    // reserved stays reserved (the allocators' repair gives back what no
+    // stored object holds).
+    if (stored.error().code != 504) abortAll();
     return storeError(resource, name, stored.error());
   }
   obj["apiVersion"] = resource.apiVersion();
@@ -502,7 +505,8 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
     auto stored = store_.update(key, next.dump(), kv->modRevision);
     next["apiVersion"] = resource.apiVersion();
     if (!stored) {
-      for (auto& hook : hooks) hook->abortUpdate(resource, current, next);
+      if (stored.error().code != 504)  // may be applied: keep what admission reserved
+        for (auto& hook : hooks) hook->abortUpdate(resource, current, next);
       // Someone wrote in between: an unconditional update tries again on
       // the newer object; a conditional one reports the conflict.
       if (stored.error().reason == "Conflict" && expected == 0) continue;
