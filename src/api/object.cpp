@@ -1,5 +1,6 @@
 #include "api/object.h"
 
+#include <cctype>
 #include <ctime>
 #include <random>
 
@@ -75,8 +76,21 @@ std::string formatRfc3339(long long seconds) {
 
 long long parseRfc3339(const std::string& text) {
   std::tm tm{};
-  if (!strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
-  return static_cast<long long>(timegm(&tm));
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return -1;
+  long long seconds = static_cast<long long>(timegm(&tm));
+  if (*rest == '.')  // fractional seconds: dropped
+    for (++rest; *rest >= '0' && *rest <= '9';) ++rest;
+  // A numeric offset ("+02:00", "-08:00"): local time minus the offset is
+  // UTC. "Z" and nothing are UTC.
+  if ((rest[0] == '+' || rest[0] == '-') && std::isdigit((unsigned char)rest[1]) &&
+      std::isdigit((unsigned char)rest[2]) && rest[3] == ':' &&
+      std::isdigit((unsigned char)rest[4]) && std::isdigit((unsigned char)rest[5])) {
+    long long offset = ((rest[1] - '0') * 10 + (rest[2] - '0')) * 3600 +
+                       ((rest[4] - '0') * 10 + (rest[5] - '0')) * 60;
+    seconds += rest[0] == '+' ? -offset : offset;
+  }
+  return seconds;
 }
 
 }  // namespace podnet::api

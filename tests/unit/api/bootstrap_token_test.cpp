@@ -30,6 +30,11 @@ TEST(BootstrapToken, SecretHasUpstreamsFieldsAndIsCheckedOnUse) {
             "2033-05-18T03:33:20Z");
   EXPECT_FALSE(bootstrapTokenRefusal(secret, token, 1999999999));
   EXPECT_EQ(bootstrapTokenRefusal(secret, token, 2000000000), "the token expired");
+  // An expiration with an offset is read as the instant it names.
+  Json offset = secret;
+  offset["data"]["expiration"] = core::encodeBase64("2033-05-17T19:33:20-08:00");
+  EXPECT_FALSE(bootstrapTokenRefusal(offset, token, 1999999999));
+  EXPECT_EQ(bootstrapTokenRefusal(offset, token, 2000000000), "the token expired");
   EXPECT_EQ(bootstrapTokenRefusal(secret, {"abcdef", "0123456789abcdee"}, 0), "wrong token");
   Json noAuth = secret;
   noAuth["data"].erase("usage-bootstrap-authentication");
