@@ -669,7 +669,11 @@ TEST_F(ControllersTest, SuspendedJobWaitsAndTtlRemovesTheFinishedJob) {
   Json pods;
   ASSERT_TRUE(
       eventually([&] { return (pods = list("Pod", "default", "job-name=later")).size() == 1; }));
-  EXPECT_TRUE(get("Job", "default", "later")["status"].contains("startTime"));
+  // The pod and the Job's status are two writes: the status may come second.
+  EXPECT_TRUE(eventually([&] {
+    Json job = get("Job", "default", "later");
+    return job.is_object() && job["status"].contains("startTime");
+  }));
   finishPod(*registry_, pods[0], "Succeeded");
   // Finished with a TTL of 0: the Job goes, and its pod with it.
   ASSERT_TRUE(eventually([&] { return get("Job", "default", "later").is_null(); }));
