@@ -28,14 +28,14 @@ std::string typeOf(const Json& secret) {
   return type != secret.end() && type->is_string() ? type->get<std::string>() : std::string();
 }
 
-bool sameSecret(std::string_view a, std::string_view b) {
+}  // namespace
+
+bool secretsEqual(std::string_view a, std::string_view b) {
   unsigned char difference = a.size() == b.size() ? 0 : 1;
   for (size_t i = 0; i < a.size(); ++i)
     difference |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
   return difference == 0;
 }
-
-}  // namespace
 
 std::optional<BootstrapToken> parseBootstrapToken(std::string_view text) {
   if (text.size() != 23 || text[6] != '.') return std::nullopt;
@@ -72,7 +72,7 @@ std::optional<std::string> bootstrapTokenRefusal(const Json& secret, const Boots
                                                  int64_t nowUnix) {
   if (!secret.is_object() || typeOf(secret) != kBootstrapTokenType) return "not a bootstrap token";
   if (dataValue(secret, "token-id") != token.id ||
-      !sameSecret(dataValue(secret, "token-secret"), token.secret))
+      !secretsEqual(dataValue(secret, "token-secret"), token.secret))
     return "wrong token";
   if (dataValue(secret, "usage-bootstrap-authentication") != "true")
     return "the token is not for authentication";
@@ -123,7 +123,7 @@ Json nodeTokenSecret(const NodeToken& token) {
 bool nodeTokenMatches(const Json& secret, const NodeToken& token) {
   if (!secret.is_object() || typeOf(secret) != kNodeTokenType) return false;
   std::string stored = dataValue(secret, "token");
-  return !stored.empty() && sameSecret(stored, token.secret);
+  return !stored.empty() && secretsEqual(stored, token.secret);
 }
 
 }  // namespace podnet::api

@@ -28,6 +28,9 @@ struct BootstrapToken {
   std::string text() const { return id + "." + secret; }
 };
 
+// Whether two secrets are equal, in time that depends on their length only.
+bool secretsEqual(std::string_view a, std::string_view b);
+
 // "abcdef.0123456789abcdef" -> its parts; nullopt when it is not one.
 std::optional<BootstrapToken> parseBootstrapToken(std::string_view text);
 // A new random token (OpenSSL's RAND_bytes through pki::randomHex is not

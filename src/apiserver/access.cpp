@@ -18,13 +18,6 @@ core::Error forbidden(std::string message) {
   return core::Error{403, "Forbidden", std::move(message)};
 }
 
-bool sameText(std::string_view a, std::string_view b) {
-  unsigned char difference = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i)
-    difference |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  return difference == 0;
-}
-
 std::string_view bearerToken(std::string_view header) {
   constexpr std::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size()) return {};
@@ -78,12 +71,19 @@ bool podUsesSecret(const Json& pod, const std::string& name) {
   return found;
 }
 
-std::string podNode(client::Client& api, const std::string& ns, const std::string& name) {
+// A string field of a pod's spec: `fallback` when the field is missing,
+// "" when the pod is.
+std::string podSpecField(client::Client& api, const std::string& ns, const std::string& name,
+                         const char* field, const std::string& fallback = "") {
   auto pod = api.get(api::resource("Pod"), ns, name);
-  if (!pod.ok()) return {};
+  if (!pod.ok() || !pod->is_object()) return {};
   const Json& spec = (*pod)["spec"];
-  if (!spec.is_object() || !spec.contains("nodeName") || !spec["nodeName"].is_string()) return {};
-  return spec["nodeName"].get<std::string>();
+  if (!spec.is_object() || !spec.contains(field) || !spec[field].is_string()) return fallback;
+  return spec[field].get<std::string>();
+}
+
+std::string podNode(client::Client& api, const std::string& ns, const std::string& name) {
+  return podSpecField(api, ns, name, "nodeName");
 }
 
 core::Status authorizeNode(client::Client& api, const Identity& who, std::string_view method,
@@ -160,20 +160,9 @@ core::Status authorizeNode(client::Client& api, const Identity& who, std::string
     }
     // ... and only for the ServiceAccount that pod runs as: a token of any
     // other account would be more than the node's pods have.
-    if (!pod.empty()) {
-      auto bound = api.get(api::resource("Pod"), route.ns, pod);
-      if (bound.ok() && bound->is_object() && (*bound)["spec"].is_object()) {
-        const Json& spec = (*bound)["spec"];
-        std::string node = spec.contains("nodeName") && spec["nodeName"].is_string()
-                               ? spec["nodeName"].get<std::string>()
-                               : "";
-        std::string account =
-            spec.contains("serviceAccountName") && spec["serviceAccountName"].is_string()
-                ? spec["serviceAccountName"].get<std::string>()
-                : "default";
-        if (node == who.node && account == route.name) return core::Ok{};
-      }
-    }
+    if (!pod.empty() && podNode(api, route.ns, pod) == who.node &&
+        podSpecField(api, route.ns, pod, "serviceAccountName", "default") == route.name)
+      return core::Ok{};
     return refused("request tokens of serviceaccount " + route.ns + "/" + route.name +
                    " but for a pod bound to it that runs as that account");
   }
@@ -192,7 +181,7 @@ std::optional<Identity> authenticate(client::Client& api, const AuthConfig& conf
     return Identity{Identity::Kind::Anonymous, "system:anonymous", {"system:unauthenticated"}, {}};
   }
   // Constant time in the token's content, so timing reveals nothing of it.
-  if (sameText(token, config.adminToken))
+  if (api::secretsEqual(token, config.adminToken))
     return Identity{Identity::Kind::Admin, "system:admin", {"system:masters"}, {}};
   if (auto bootstrap = api::parseBootstrapToken(token)) {
     auto secret = api.get(api::resource("Secret"), "kube-system",

@@ -1,7 +1,6 @@
 #include "apiserver/pki.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,15 +47,6 @@ std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
     text.pop_back();
   return text;
-}
-
-std::string base64(const std::string& data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(data.data()), int(data.size()));
-  out.resize(size_t(length));
-  return out;
 }
 
 }  // namespace
@@ -152,34 +142,6 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
       return ok.takeError();
   }
   return pki;
-}
-
-std::string kubeconfigYaml(const std::string& serverUrl, const std::string& caCertPem,
-                           const std::string& token) {
-  return "apiVersion: v1\n"
-         "kind: Config\n"
-         "clusters:\n"
-         "- name: podnet\n"
-         "  cluster:\n"
-         "    certificate-authority-data: " +
-         base64(caCertPem) +
-         "\n"
-         "    server: " +
-         serverUrl +
-         "\n"
-         "users:\n"
-         "- name: podnet-admin\n"
-         "  user:\n"
-         "    token: " +
-         token +
-         "\n"
-         "contexts:\n"
-         "- name: podnet\n"
-         "  context:\n"
-         "    cluster: podnet\n"
-         "    user: podnet-admin\n"
-         "    namespace: default\n"
-         "current-context: podnet\n";
 }
 
 }  // namespace podnet::apiserver

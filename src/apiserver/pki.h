@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/kubeconfig.h"
 #include "core/files.h"
 #include "core/result.h"
 
@@ -33,9 +34,7 @@ struct Pki {
 core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string& serviceIp,
                                   const std::vector<std::string>& extraHosts);
 
-// A kubeconfig with one cluster, user and context named podnet.
-std::string kubeconfigYaml(const std::string& serverUrl, const std::string& caCertPem,
-                           const std::string& token);
+using client::kubeconfigYaml;  // client/kubeconfig.h
 
 using core::writeFileAtomically;  // core/files.h
 

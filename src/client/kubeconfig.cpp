@@ -192,6 +192,16 @@ core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_vie
   return parseKubeconfig(*text, std::filesystem::path(path).parent_path().string(), context);
 }
 
+std::string kubeconfigYaml(const std::string& serverUrl, const std::string& caCertPem,
+                           const std::string& token, const std::string& user) {
+  return "apiVersion: v1\nkind: Config\nclusters:\n- name: podnet\n  cluster:\n"
+         "    certificate-authority-data: " +
+         core::encodeBase64(caCertPem) + "\n    server: " + serverUrl +
+         "\nusers:\n- name: " + user + "\n  user:\n    token: " + token +
+         "\ncontexts:\n- name: podnet\n  context:\n    cluster: podnet\n    user: " + user +
+         "\n    namespace: default\ncurrent-context: podnet\n";
+}
+
 std::string kubeconfigPathFor(const std::string& flag, const std::string& dataDir) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("KUBECONFIG"); env && *env) return env;

@@ -27,6 +27,11 @@ core::Result<RestConfig> loadKubeconfig(const std::string& path, std::string_vie
 core::Result<RestConfig> parseKubeconfig(std::string_view yaml, const std::string& baseDir,
                                          std::string_view context = {});
 
+// A kubeconfig with one cluster and context named podnet and one user
+// (`user`) with a bearer token, as `podnet server` and `podnet join` write them.
+std::string kubeconfigYaml(const std::string& serverUrl, const std::string& caCertPem,
+                           const std::string& token, const std::string& user = "podnet-admin");
+
 // The kubeconfig a podnet command uses: --kubeconfig when given, else
 // $KUBECONFIG, else the one `podnet up` wrote in DATA_DIR/server/.
 std::string kubeconfigPathFor(const std::string& flag, const std::string& dataDir);

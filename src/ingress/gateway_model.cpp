@@ -35,6 +35,11 @@ std::optional<uint16_t> port(const Json& obj, const char* key) {
   return uint16_t(n);
 }
 
+int64_t generationOf(const Json& obj) {
+  const Json& generation = member(member(obj, "metadata"), "generation");
+  return generation.is_number_integer() ? generation.get<int64_t>() : 0;
+}
+
 core::Error invalid(const std::string& kind, const Json& obj, const std::string& field,
                     const std::string& why) {
   return core::badRequest(kind + " " + api::namespaceOf(obj) + "/" + api::name(obj) + ": " + field +
@@ -81,8 +86,7 @@ core::Result<GatewayClass> parseGatewayClass(const Json& obj) {
   GatewayClass out;
   out.name = api::name(obj);
   out.controllerName = text(member(obj, "spec"), "controllerName");
-  const Json& generation = member(member(obj, "metadata"), "generation");
-  if (generation.is_number_integer()) out.generation = generation.get<int64_t>();
+  out.generation = generationOf(obj);
   if (out.name.empty()) return core::badRequest("GatewayClass without a name");
   return out;
 }
@@ -93,8 +97,7 @@ core::Result<Gateway> parseGateway(const Json& obj) {
   out.name = api::name(obj);
   const Json& spec = member(obj, "spec");
   out.gatewayClassName = text(spec, "gatewayClassName");
-  const Json& generation = member(member(obj, "metadata"), "generation");
-  if (generation.is_number_integer()) out.generation = generation.get<int64_t>();
+  out.generation = generationOf(obj);
   for (const Json& address : list(spec, "addresses"))
     if (text(address, "type", "IPAddress") == "IPAddress" && !text(address, "value").empty())
       out.requestedAddresses.push_back(text(address, "value"));
@@ -133,8 +136,7 @@ core::Result<HttpRoute> parseHttpRoute(const Json& obj) {
   const Json& meta = member(obj, "metadata");
   if (const Json& created = member(meta, "creationTimestamp"); created.is_string())
     out.created = api::parseRfc3339(created.get<std::string>());
-  if (const Json& generation = member(meta, "generation"); generation.is_number_integer())
-    out.generation = generation.get<int64_t>();
+  out.generation = generationOf(obj);
   const Json& spec = member(obj, "spec");
   for (const Json& ref : list(spec, "parentRefs")) {
     ParentRef parent;

@@ -310,13 +310,7 @@ int runJoin(const std::vector<std::string>& args) {
   ::chmod(dataDir.c_str(), 0700);
   std::string kubeconfig = (std::filesystem::path(dataDir) / "kubeconfig").string();
   std::string yaml =
-      "apiVersion: v1\nkind: Config\nclusters:\n- name: podnet\n  cluster:\n"
-      "    certificate-authority-data: " +
-      core::encodeBase64(*ca) + "\n    server: " + serverUrl(config) +
-      "\nusers:\n- name: system:node:" + nodeName + "\n  user:\n    token: " + nodeToken +
-      "\ncontexts:\n- name: podnet\n  context:\n    cluster: podnet\n"
-      "    user: system:node:" +
-      nodeName + "\ncurrent-context: podnet\n";
+      client::kubeconfigYaml(serverUrl(config), *ca, nodeToken, "system:node:" + nodeName);
   if (auto ok = core::writeFileAtomically(kubeconfig, yaml, 0600); !ok)
     return fail("join", ok.error().message);
   std::fprintf(stderr, "podnet join: %s verified (%s); credentials of node %s in %s\n",
