@@ -72,7 +72,8 @@ struct Options {
   bool churn = true;
   bool keepDir = false;
   std::vector<std::string> targets{"podnet", "nginx", "haproxy", "direct"};
-  std::vector<std::string> cells{"http-small", "http-big", "https-small", "https-big"};
+  std::vector<std::string> cells{"http-small", "http-big", "https-small", "https-big",
+                                 "routes-small"};
   std::string podnet = PODNET_BINARY;
 };
 
@@ -127,7 +128,8 @@ bool parse(int argc, char** argv, Options& options) {
     if (target != "podnet" && target != "nginx" && target != "haproxy" && target != "direct")
       return false;
   for (const auto& cell : options.cells)
-    if (cell != "http-small" && cell != "http-big" && cell != "https-small" && cell != "https-big")
+    if (cell != "http-small" && cell != "http-big" && cell != "https-small" &&
+        cell != "https-big" && cell != "routes-small")
       return false;
   return true;
 }
@@ -150,37 +152,54 @@ struct Target {
   std::string label;
   std::string dir;
   int httpPort = 0, httpsPort = 0;
+  int routesPort = 0;  // the routes cells (HTTP); 0: not served
   Child process;
   std::string log;
   json description;  // command, version, notes
 };
 
+// The routes cells: this many HTTPRoutes (nginx: locations), and the one
+// the requests take (the last defined: the worst case for a list scan).
+constexpr int kRoutes = 1000;
+constexpr const char* kRoutePath = "/t999/small";
+constexpr const char* kRouteHeader = "x-tenant: t999";
+
 struct Cell {
-  std::string label;  // http-small ...
-  std::string scheme;
+  std::string label;   // http-small ...
+  std::string scheme;  // http, https, or routes (HTTP to the routes port)
   std::string path;
   size_t bodyBytes;
+  std::string header;  // one more request header ("" for none)
 };
 
 Cell cellFor(const std::string& label) {
+  if (label == "routes-small") return {label, "routes", kRoutePath, kSmallBytes, kRouteHeader};
   bool tls = label.rfind("https", 0) == 0;
   bool big = label.find("big") != std::string::npos;
-  return {label, tls ? "https" : "http", big ? "/big" : "/small", big ? kBigBytes : kSmallBytes};
+  return {label, tls ? "https" : "http", big ? "/big" : "/small", big ? kBigBytes : kSmallBytes,
+          ""};
+}
+
+int portOf(const Target& target, const std::string& scheme) {
+  return scheme == "https"    ? target.httpsPort
+         : scheme == "routes" ? target.routesPort
+                              : target.httpPort;
 }
 
 std::string urlOf(const Target& target, const std::string& scheme, const std::string& path) {
-  int port = scheme == "https" ? target.httpsPort : target.httpPort;
-  return scheme + "://127.0.0.1:" + std::to_string(port) + path;
+  return std::string(scheme == "https" ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(portOf(target, scheme)) + path;
 }
 
 // Status and body size of one request with curl, Host and SNI bench.local.
 std::pair<int, long> curlGet(const Target& target, const std::string& scheme,
-                             const std::string& path) {
-  int port = scheme == "https" ? target.httpsPort : target.httpPort;
+                             const std::string& path, const std::string& header = "") {
+  int port = portOf(target, scheme);
   std::string host = std::string(kHost) + ":" + std::to_string(port);
   Output out = capture({"curl", "-sS", "-k", "--max-time", "3", "-o", "/dev/null", "-w",
-                        "%{http_code} %{size_download}", "--resolve", host + ":127.0.0.1",
-                        scheme + "://" + host + path});
+                        "%{http_code} %{size_download}", "--resolve", host + ":127.0.0.1", "-H",
+                        header.empty() ? "X-Bench: 1" : header,
+                        std::string(scheme == "https" ? "https" : "http") + "://" + host + path});
   std::istringstream fields(out.text);
   int status = 0;
   long size = -1;
@@ -224,12 +243,19 @@ std::pair<double, double> backendCounters(int statusPort) {
 
 // Runs wrk to its end; `whileRunning` is called about once per second.
 json runWrk(const Options& options, const std::string& url, int seconds, const std::string& dir,
-            const std::function<void(int)>& whileRunning = nullptr) {
+            const std::function<void(int)>& whileRunning = nullptr,
+            const std::string& header = "") {
   const std::string log = dir + "/wrk.out";
-  Child wrk(
-      {kWrk, "-t1", "-c" + std::to_string(options.connections),
-       "-d" + std::to_string(seconds) + "s", "--latency", "-H", std::string("Host: ") + kHost, url},
-      log);
+  std::vector<std::string> argv{kWrk,
+                                "-t1",
+                                "-c" + std::to_string(options.connections),
+                                "-d" + std::to_string(seconds) + "s",
+                                "--latency",
+                                "-H",
+                                std::string("Host: ") + kHost};
+  if (!header.empty()) argv.insert(argv.end(), {"-H", header});
+  argv.push_back(url);
+  Child wrk(argv, log);
   auto start = Clock::now();
   int tick = 0;
   while (wrk.exitCode() < 0) {
@@ -322,7 +348,7 @@ int main(int argc, char** argv) {
         "usage: ingress_bench [--seconds S] [--rounds R] [--connections C]\n"
         "                     [--churn-seconds S] [--no-churn] [--keep-dir]\n"
         "                     [--targets podnet,nginx,haproxy,direct]\n"
-        "                     [--cells http-small,http-big,https-small,https-big]\n"
+        "                     [--cells http-small,http-big,https-small,https-big,routes-small]\n"
         "                     [--podnet PATH]\n"
         "defaults: --seconds 5 (or INGRESS_BENCH_SECONDS), --rounds 2, --churn-seconds 10\n"
         "peers: scripts/setup_bench.sh installs nginx-light, haproxy and wrk\n");
@@ -391,6 +417,7 @@ int main(int argc, char** argv) {
   }
   const int backendStatusPort = freePort();
   backend.httpPort = freePort();
+  backend.routesPort = backend.httpPort;  // it serves /t<N>/small itself
   backend.httpsPort = freePort();
   writeFile(backend.dir + "/nginx.conf",
             fill(kBackendConfig, {{"@DIR@", backend.dir},
@@ -431,9 +458,13 @@ int main(int argc, char** argv) {
         {"@HTTP_PORT@", std::to_string(target.httpPort)},
         {"@HTTPS_PORT@", std::to_string(target.httpsPort)},
         {"@BACKEND_PORT@", std::to_string(backend.httpPort)},
-        {"@CHURN@", ""}};
+        {"@CHURN@", ""},
+        {"@ROUTES@", ""}};
+    if (label != "haproxy") target.routesPort = freePort();
     if (label == "podnet") {
       json objects = benchObjects(backend.httpPort, certificate->certPem, certificate->keyPem);
+      for (json& item : benchRouteObjects(target.routesPort, kRoutes))
+        objects["items"].push_back(std::move(item));
       writeFile(target.dir + "/objects.yaml", objects.dump(2) + "\n");
       argv = {options.podnet,     "ingress",
               "--objects",        target.dir + "/objects.yaml",
@@ -448,7 +479,9 @@ int main(int argc, char** argv) {
            "Ingress class podnet, ssl-redirect false), --threads 1; upstream keep-alive is "
            "built in (32 idle per endpoint and thread); no request log"}};
     } else if (label == "nginx") {
-      writeFile(target.dir + "/nginx.conf", fill(kNginxProxyConfig, values));
+      auto withRoutes = values;
+      withRoutes.back().second = nginxRoutesServer(target.routesPort, kRoutes);
+      writeFile(target.dir + "/nginx.conf", fill(kNginxProxyConfig, withRoutes));
       argv = {kNginx,
               "-p",
               target.dir + "/",
@@ -494,14 +527,16 @@ int main(int argc, char** argv) {
 
   // 3. Before any load: every row answers 200 with the right body size on
   // both schemes and paths, and which TLS session it offers wrk.
-  const std::vector<std::string> allCells{"http-small", "http-big", "https-small", "https-big"};
+  const std::vector<std::string> allCells{"http-small", "http-big", "https-small", "https-big",
+                                          "routes-small"};
   std::vector<Target*> correctRows;
   for (Target* target : rows) {
     json checks = json::object();
     bool correct = true;
     for (const auto& label : allCells) {
       Cell cell = cellFor(label);
-      auto [status, size] = curlGet(*target, cell.scheme, cell.path);
+      if (cell.scheme == "routes" && !target->routesPort) continue;  // HAProxy: not measured
+      auto [status, size] = curlGet(*target, cell.scheme, cell.path, cell.header);
       checks[label] = {{"status", status}, {"body_bytes", size}};
       if (status != 200 || size != long(cell.bodyBytes)) correct = false;
     }
@@ -531,14 +566,15 @@ int main(int argc, char** argv) {
       Cell cell = cellFor(options.cells[cellIndex]);
       for (size_t turn = 0; turn < correctRows.size() && !interrupted; ++turn) {
         Target& target = *correctRows[(turn + cellIndex + size_t(round)) % correctRows.size()];
+        if (cell.scheme == "routes" && !target.routesPort) continue;
         const bool direct = &target == &backend;
         auto [acceptsBefore, requestsBefore] = backendCounters(backendStatusPort);
         double proxyCpuBefore = direct ? 0 : cpuSeconds(target.process.pid());
         double backendCpuBefore = cpuSeconds(backend.process.pid());
         double machineBefore = machineBusySeconds();
         auto start = Clock::now();
-        json run =
-            runWrk(options, urlOf(target, cell.scheme, cell.path), options.seconds, root.path());
+        json run = runWrk(options, urlOf(target, cell.scheme, cell.path), options.seconds,
+                          root.path(), nullptr, cell.header);
         if (interrupted) break;  // every child got SIGTERM: this run's figures are void
         double wall = std::chrono::duration<double>(Clock::now() - start).count();
         double proxyCpu = direct ? 0 : cpuSeconds(target.process.pid()) - proxyCpuBefore;
@@ -643,12 +679,14 @@ int main(int argc, char** argv) {
           "each change: a new location = /churn-N in nginx.conf, then SIGHUP to the "
           "master (nginx -s reload)";
       change = [&](int generation) {
-        writeFile(steady.dir + "/nginx.conf",
-                  fill(kNginxProxyConfig, {{"@DIR@", steady.dir},
-                                           {"@HTTP_PORT@", std::to_string(steady.httpPort)},
-                                           {"@HTTPS_PORT@", std::to_string(steady.httpsPort)},
-                                           {"@BACKEND_PORT@", std::to_string(backend.httpPort)},
-                                           {"@CHURN@", nginxChurnLocation(generation)}}));
+        writeFile(
+            steady.dir + "/nginx.conf",
+            fill(kNginxProxyConfig, {{"@DIR@", steady.dir},
+                                     {"@HTTP_PORT@", std::to_string(steady.httpPort)},
+                                     {"@HTTPS_PORT@", std::to_string(steady.httpsPort)},
+                                     {"@BACKEND_PORT@", std::to_string(backend.httpPort)},
+                                     {"@CHURN@", nginxChurnLocation(generation)},
+                                     {"@ROUTES@", nginxRoutesServer(steady.routesPort, kRoutes)}}));
         steady.process.signal(SIGHUP);
         ++changes;
       };

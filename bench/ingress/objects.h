@@ -79,4 +79,49 @@ inline json benchObjects(int backendPort, const std::string& certPem, const std:
       {"apiVersion", "v1"}, {"kind", "List"}, {"items", {service, slice, secret, benchIngress()}}};
 }
 
+// The routes cells: GatewayClass podnet, a Gateway with one HTTP listener,
+// the Service podnet's controller would make for it (port 80 to the proxy's
+// `bindPort`, with an address), and `routes` HTTPRoutes, route N matching
+// PathPrefix /tN and the header x-tenant: tN, sending to the backend.
+inline json benchRouteObjects(int bindPort, int routes) {
+  json items = json::array();
+  items.push_back({{"apiVersion", "gateway.networking.k8s.io/v1"},
+                   {"kind", "GatewayClass"},
+                   {"metadata", {{"name", "podnet"}, {"generation", 1}}},
+                   {"spec", {{"controllerName", "podnet.io/gateway-controller"}}}});
+  items.push_back({{"apiVersion", "gateway.networking.k8s.io/v1"},
+                   {"kind", "Gateway"},
+                   {"metadata", {{"name", "bench"}, {"namespace", "default"}, {"generation", 1}}},
+                   {"spec",
+                    {{"gatewayClassName", "podnet"},
+                     {"listeners", {{{"name", "http"}, {"port", 80}, {"protocol", "HTTP"}}}}}}});
+  items.push_back({{"apiVersion", "v1"},
+                   {"kind", "Service"},
+                   {"metadata",
+                    {{"name", "gateway-bench"},
+                     {"namespace", "kube-system"},
+                     {"annotations", {{"podnet.io/gateway", "default/bench"}}}}},
+                   {"spec", {{"ports", {{{"port", 80}, {"targetPort", bindPort}}}}}},
+                   {"status", {{"loadBalancer", {{"ingress", {{{"ip", "127.0.0.1"}}}}}}}}});
+  for (int i = 0; i < routes; ++i) {
+    std::string n = std::to_string(i);
+    items.push_back({{"apiVersion", "gateway.networking.k8s.io/v1"},
+                     {"kind", "HTTPRoute"},
+                     {"metadata",
+                      {{"name", "route-" + n},
+                       {"namespace", "default"},
+                       {"generation", 1},
+                       {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
+                     {"spec",
+                      {{"parentRefs", {{{"name", "bench"}}}},
+                       {"hostnames", {"bench.local"}},
+                       {"rules",
+                        {{{"matches",
+                           {{{"path", {{"type", "PathPrefix"}, {"value", "/t" + n}}},
+                             {"headers", {{{"name", "x-tenant"}, {"value", "t" + n}}}}}}},
+                          {"backendRefs", {{{"name", "backend"}, {"port", 80}}}}}}}}}});
+  }
+  return items;
+}
+
 }  // namespace ingressbench

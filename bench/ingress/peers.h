@@ -77,6 +77,8 @@ http {
         ssl_certificate_key @DIR@/../bench.key;
         ssl_protocols TLSv1.2 TLSv1.3;
         root @DIR@/www;
+        # The route cells' paths (/t<N>/small) are the same files.
+        rewrite ^/t[0-9]+(/.*)$ $1 last;
         location = /small { default_type text/plain; }
         location = /big { }
     }
@@ -139,8 +141,37 @@ http {
             proxy_buffering off;
         }
     }
+@ROUTES@
 }
 )";
+
+// The routes cells' server: one prefix location per route, each sending on
+// only requests with its tenant header (what an HTTPRoute rule with a path
+// and a header match does), with the same request headers as location /.
+inline std::string nginxRoutesServer(int port, int routes) {
+  if (port == 0) return "";
+  std::string out = "    server {\n        listen 127.0.0.1:" + std::to_string(port) +
+                    ";\n        server_name bench.local;\n";
+  for (int i = 0; i < routes; ++i) {
+    std::string n = std::to_string(i);
+    out += "        location /t" + n + "/ {\n            if ($http_x_tenant != \"t" + n +
+           "\") { return 404; }\n"
+           "            proxy_pass http://backend;\n"
+           "            proxy_http_version 1.1;\n"
+           "            proxy_set_header Connection \"\";\n"
+           "            proxy_set_header Host $host;\n"
+           "            proxy_set_header X-Request-ID $request_id;\n"
+           "            proxy_set_header X-Real-IP $remote_addr;\n"
+           "            proxy_set_header X-Forwarded-For $remote_addr;\n"
+           "            proxy_set_header X-Forwarded-Host $host;\n"
+           "            proxy_set_header X-Forwarded-Port $server_port;\n"
+           "            proxy_set_header X-Forwarded-Proto $scheme;\n"
+           "            proxy_set_header X-Forwarded-Scheme $scheme;\n"
+           "            proxy_set_header X-Scheme $scheme;\n"
+           "            proxy_buffering off;\n        }\n";
+  }
+  return out + "    }\n";
+}
 
 // HAProxy in master-worker mode (-W): SIGUSR2 to the master reloads; the
 // stats socket with expose-fd hands the listeners to the new worker

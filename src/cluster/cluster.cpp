@@ -639,6 +639,7 @@ spec:
       "  kubectl get pods -o wide\n"
       "  podnet exec POD -- curl -s http://<another pod IP>:<port>/clientip\n"
       "  Ingresses (classes podnet, nginx) are served at %s.250 (HTTP and HTTPS)\n"
+      "  Gateways (class podnet) once the Gateway API CRDs are applied (docs/gateway-api.md)\n"
       "  podnet down%s            stops it and removes everything it created\n",
       options.nodes, options.overlay.c_str(), kubeconfig.c_str(), options.nodeSubnet.c_str(),
       options.dataDir == "data" ? "" : (" --data-dir " + options.dataDir).c_str());

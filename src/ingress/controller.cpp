@@ -8,6 +8,9 @@
 #include "api/object.h"
 #include "api/resource.h"
 #include "core/ip.h"
+#include "ingress/gateway_model.h"
+#include "ingress/gateway_service.h"
+#include "ingress/gateway_status.h"
 
 namespace podnet::ingress {
 
@@ -76,10 +79,12 @@ Controller::Controller(client::Client& api, Proxy& proxy, ControllerOptions opti
     informer.addHandlers({[this](const Json&) { markDirty(); },
                           [this, routingOnly, kind](const Json& before, const Json& after) {
                             if (routingOnly && !routingFieldsDiffer(before, after)) return;
-                            // A Service's status matters for the one whose address we publish.
+                            // A Service's status matters for the one whose address we
+                            // publish, and for Gateways' Services (their address).
                             if (std::string_view(kind) == "Service" &&
                                 !routingFieldsDiffer(before, after) &&
-                                client::objectKey(after) != options_.publishService)
+                                client::objectKey(after) != options_.publishService &&
+                                !gateway::readGatewayService(after))
                               return;
                             markDirty();
                           },
@@ -91,6 +96,10 @@ Controller::Controller(client::Client& api, Proxy& proxy, ControllerOptions opti
   services_ = watch("Service", false);
   slices_ = watch("EndpointSlice", false);
   secrets_ = watch("Secret", false);
+  if (options_.gatewayApi) {
+    crds_ = watch("CustomResourceDefinition", false);
+    namespaces_ = watch("Namespace", false);
+  }
 }
 
 Controller::~Controller() { stop(); }
@@ -148,7 +157,22 @@ void Controller::run() {
 }
 
 void Controller::syncOnce() {
+  if (crds_ && !gateways_) startGatewayInformers();
+  bool gatewayApi = gateways_ && gatewayInformersSynced();
+  if (gateways_ && !gatewayApi) markDirty();  // again once they have listed
+  if (gatewayApi) {
+    ensureGatewayClass();
+    syncGatewayServices();
+  }
   RouteInputs inputs;
+  if (gatewayApi) {
+    inputs.gatewayClasses = gatewayClasses_->list();
+    inputs.gateways = gateways_->list();
+    inputs.httpRoutes = httpRoutes_->list();
+    if (referenceGrants_) inputs.referenceGrants = referenceGrants_->list();
+    inputs.namespaces = namespaces_->list();
+    inputs.now = api::nowRfc3339();
+  }
   inputs.classes = options_.classes;
   inputs.ingresses = ingresses_->list();
   inputs.ingressClasses = classes_->list();
@@ -173,6 +197,7 @@ void Controller::syncOnce() {
   inputs = {};
   recordEvents(compiled);
   updateStatus(compiled);
+  if (gatewayApi) updateGatewayStatus(compiled);
   ::malloc_trim(0);
 }
 
@@ -242,6 +267,217 @@ void Controller::updateStatus(const CompiledRoutes& compiled) {
     else if (!written)
       std::fprintf(stderr, "podnet ingress: status of %s: %s\n", key.c_str(),
                    written.error().message.c_str());
+  }
+}
+
+// ---- Gateway API ------------------------------------------------------------------
+
+namespace {
+
+// The resource a Gateway API CRD serves, if it is installed and established
+// (v1 when served, else the first served version).
+std::optional<api::ResourceInfo> servedResource(const client::Informer& crds,
+                                                const std::string& plural) {
+  auto crd = crds.get("", plural + "." + gateway::kGroup);
+  if (!crd) return std::nullopt;
+  const Json& object = *crd;
+  bool established = false;
+  if (auto status = api::member(object, "status"))
+    if (auto conditions = api::member(*status, "conditions"); conditions && conditions->is_array())
+      for (const Json& c : *conditions)
+        if (c.is_object() && c.value("type", "") == "Established" &&
+            c.value("status", "") == "True")
+          established = true;
+  const Json* spec = api::member(object, "spec");
+  if (!established || !spec) return std::nullopt;
+  std::string version;
+  if (auto versions = api::member(*spec, "versions"); versions && versions->is_array())
+    for (const Json& v : *versions)
+      if (v.is_object() && v.value("served", false)) {
+        std::string name = v.value("name", "");
+        if (version.empty() || name == "v1") version = name;
+      }
+  const Json* names = api::member(*spec, "names");
+  if (version.empty() || !names) return std::nullopt;
+  api::ResourceInfo info;
+  info.group = gateway::kGroup;
+  info.version = version;
+  info.kind = api::stringAt(*names, "kind");
+  info.plural = plural;
+  info.singular = api::stringAt(*names, "singular");
+  info.namespaced = api::stringAt(*spec, "scope") != "Cluster";
+  info.hasStatus = true;
+  return info;
+}
+
+Json statusOf(const Json& object) {
+  auto it = object.find("status");
+  return it != object.end() && it->is_object() ? *it : Json::object();
+}
+
+}  // namespace
+
+void Controller::startGatewayInformers() {
+  auto classes = servedResource(*crds_, "gatewayclasses");
+  auto gateways = servedResource(*crds_, "gateways");
+  auto routes = servedResource(*crds_, "httproutes");
+  if (!classes || !gateways || !routes) return;
+  auto grants = servedResource(*crds_, "referencegrants");
+  gatewayClassResource_ = *classes;
+  gatewayResource_ = *gateways;
+  httpRouteResource_ = *routes;
+  auto watch = [this](const api::ResourceInfo& resource) {
+    auto& informer = informers_.forResource(resource);
+    informer.addHandlers({[this](const Json&) { markDirty(); },
+                          [this](const Json& before, const Json& after) {
+                            if (routingFieldsDiffer(before, after)) markDirty();
+                          },
+                          [this](const Json&) { markDirty(); }});
+    return &informer;
+  };
+  gatewayClasses_ = watch(gatewayClassResource_);
+  httpRoutes_ = watch(httpRouteResource_);
+  if (grants) {
+    referenceGrantResource_ = *grants;
+    referenceGrants_ = watch(referenceGrantResource_);
+  }
+  gateways_ = watch(gatewayResource_);  // last: its being set means all are
+  std::fprintf(stderr, "podnet ingress: Gateway API CRDs found: serving Gateways of class %s\n",
+               gateway::kControllerName);
+}
+
+bool Controller::gatewayInformersSynced() const {
+  for (const client::Informer* informer :
+       {gatewayClasses_, gateways_, httpRoutes_, referenceGrants_, namespaces_})
+    if (informer && !informer->hasSynced()) return false;
+  return true;
+}
+
+void Controller::ensureGatewayClass() {
+  if (gatewayClassEnsured_) return;
+  gatewayClassEnsured_ = true;
+  if (gatewayClasses_->get("", "podnet")) return;
+  Json object = {{"apiVersion", std::string(gateway::kGroup) + "/" + gatewayClassResource_.version},
+                 {"kind", "GatewayClass"},
+                 {"metadata", {{"name", "podnet"}}},
+                 {"spec",
+                  {{"controllerName", gateway::kControllerName},
+                   {"description", "podnet's own proxy (the one serving Ingresses)"}}}};
+  auto created = api_.create(gatewayClassResource_, "", std::move(object));
+  if (!created && created.error().code != 409)
+    std::fprintf(stderr, "podnet ingress: creating GatewayClass podnet: %s\n",
+                 created.error().message.c_str());
+}
+
+void Controller::syncGatewayServices() {
+  std::set<std::string> ourClasses;
+  for (const auto& object : gatewayClasses_->list())
+    if (auto c = gateway::parseGatewayClass(*object);
+        c && c->controllerName == gateway::kControllerName)
+      ourClasses.insert(c->name);
+  std::map<std::string, client::ObjectPtr> existing;  // by Gateway key
+  std::map<std::string, std::set<uint16_t>> bindPorts;
+  for (const auto& svc : services_->list(options_.gatewayServiceNamespace))
+    if (auto info = gateway::readGatewayService(*svc)) {
+      existing[info->gateway] = svc;
+      for (const auto& [port, bind] : info->bindPorts) bindPorts[info->gateway].insert(bind);
+    }
+  gateway::GatewayServiceOptions options;
+  options.ns = options_.gatewayServiceNamespace;
+  options.selector = options_.proxySelector;
+  const api::ResourceInfo& services = api::resource("Service");
+  std::set<std::string> wanted;
+  for (const auto& object : gateways_->list()) {
+    auto gw = gateway::parseGateway(*object);
+    if (!gw || !ourClasses.count(gw->gatewayClassName) || api::isBeingDeleted(*object)) continue;
+    std::string key = gw->ns + "/" + gw->name;
+    wanted.insert(key);
+    std::set<uint16_t> taken;
+    for (const auto& [other, ports] : bindPorts)
+      if (other != key) taken.insert(ports.begin(), ports.end());
+    auto found = existing.find(key);
+    const Json* current = found == existing.end() ? nullptr : found->second.get();
+    Json desired = gateway::desiredGatewayService(*gw, current, taken, options);
+    if (desired.is_null()) {
+      std::fprintf(stderr, "podnet ingress: Gateway %s: no free proxy port left\n", key.c_str());
+      continue;
+    }
+    for (const Json& p : desired["spec"]["ports"])
+      bindPorts[key].insert(p["targetPort"].get<uint16_t>());
+    client::WriteOptions write;
+    write.fieldManager = "podnet-gateway";
+    core::Result<Json> result = Json();
+    if (!current) {
+      result = api_.create(services, options.ns, std::move(desired), write);
+    } else if (!gateway::gatewayServiceUpToDate(*current, desired)) {
+      Json updated = *current;
+      updated["spec"]["ports"] = desired["spec"]["ports"];
+      updated["spec"]["selector"] = desired["spec"]["selector"];
+      updated["spec"]["type"] = desired["spec"]["type"];
+      for (const auto& [k, v] : desired["metadata"]["annotations"].items())
+        updated["metadata"]["annotations"][k] = v;
+      for (const auto& [k, v] : desired["metadata"]["labels"].items())
+        updated["metadata"]["labels"][k] = v;
+      result = api_.update(services, options.ns, std::move(updated), write);
+    }
+    if (!result && result.error().code != 409)
+      std::fprintf(stderr, "podnet ingress: Service of Gateway %s: %s\n", key.c_str(),
+                   result.error().message.c_str());
+    else if (!result)
+      markDirty();
+  }
+  for (const auto& [key, svc] : existing)
+    if (!wanted.count(key)) {
+      auto removed = api_.remove(services, options.ns, api::name(*svc));
+      if (!removed && removed.error().code != 404)
+        std::fprintf(stderr, "podnet ingress: removing the Service of Gateway %s: %s\n",
+                     key.c_str(), removed.error().message.c_str());
+    }
+}
+
+void Controller::writeStatus(const api::ResourceInfo& resource, const client::ObjectPtr& object,
+                             Json status) {
+  if (statusOf(*object) == status) return;
+  Json updated = *object;
+  updated["status"] = std::move(status);
+  client::WriteOptions options;
+  options.subresource = "status";
+  options.fieldManager = "podnet-gateway";
+  auto written = api_.update(resource, api::namespaceOf(updated), std::move(updated), options);
+  if (!written && written.error().code == 409)
+    markDirty();
+  else if (!written && written.error().code != 404)
+    std::fprintf(stderr, "podnet ingress: status of %s %s: %s\n", resource.kind.c_str(),
+                 client::objectKey(*object).c_str(), written.error().message.c_str());
+}
+
+void Controller::updateGatewayStatus(const CompiledRoutes& compiled) {
+  for (const auto& [name, fresh] : compiled.gatewayClassStatus) {
+    auto object = gatewayClasses_->get("", name);
+    if (!object) continue;
+    Json status = statusOf(*object);
+    status["conditions"] = fresh["conditions"];
+    writeStatus(gatewayClassResource_, object,
+                gateway::carryTransitionTimes(statusOf(*object), std::move(status)));
+  }
+  for (const auto& [key, fresh] : compiled.gatewayStatus) {
+    auto object = gateways_->getByKey(key);
+    if (!object) continue;
+    Json status = statusOf(*object);
+    for (const char* field : {"addresses", "conditions", "listeners"}) status[field] = fresh[field];
+    writeStatus(gatewayResource_, object,
+                gateway::carryTransitionTimes(statusOf(*object), std::move(status)));
+  }
+  for (const auto& object : httpRoutes_->list()) {
+    std::string key = client::objectKey(*object);
+    auto ours = compiled.httpRouteParents.find(key);
+    Json status = statusOf(*object);
+    Json written = status.value("parents", Json::array());
+    Json merged = gateway::mergeRouteParents(
+        written, ours == compiled.httpRouteParents.end() ? Json::array() : ours->second);
+    if (merged == written) continue;
+    status["parents"] = std::move(merged);
+    writeStatus(httpRouteResource_, object, std::move(status));
   }
 }
 

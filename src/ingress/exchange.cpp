@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include "ingress/balancer.h"
+#include "ingress/gateway_routes.h"
 #include "ingress/metrics.h"
+#include "ingress/mirror.h"
 
 namespace podnet::ingress {
 
@@ -69,40 +71,148 @@ void Exchange::start() {
   const RoutingTable& table = *snapshot_->table;
   auto path = normalizePath(request_.path);
   if (!path) return answer({.status = 400});
-  RouteMatch match = table.match(request_.host, *path);
-  if (!match.route) return answer({.status = 404});
+  bool routed = table.isGatewayPort(request_.serverPort) ? routeGateway(table, *path)
+                                                         : routeIngress(table, *path);
+  if (routed) forward();
+}
+
+bool Exchange::routeIngress(const RoutingTable& table, const std::string& path) {
+  RouteMatch match = table.match(request_.host, path);
+  if (!match.route) return answer({.status = 404}), false;
   mainRoute_ = route_ = match.route;
   const Annotations& a = *route_->annotations;
   std::string hostOnly = hostName(request_.host);
   if (!a.allowSourceRange.empty() && !inRanges(a.allowSourceRange, request_.clientIp))
-    return answer({.status = 403});
+    return answer({.status = 403}), false;
   if (!request_.secure && (a.forceSslRedirect || (route_->tls && a.sslRedirect.value_or(true)))) {
     std::string location = "https://" + hostOnly + request_.path;
     if (!request_.query.empty()) location += "?" + request_.query;
-    return answer({.status = 308, .location = location});
+    return answer({.status = 308, .location = location}), false;
   }
-  if (a.appRoot && *path == "/")
+  if (a.appRoot && path == "/")
     return answer({.status = 302,
                    .location = std::string(request_.secure ? "https://" : "http://") +
-                               request_.host + *a.appRoot});
+                               request_.host + *a.appRoot}),
+           false;
   uint64_t limit = a.proxyBodySize.value_or(worker_.settings.bodyLimit);
   if (limit > 0 && request_.contentLength && *request_.contentLength > limit)
-    return answer({.status = 413});
+    return answer({.status = 413}), false;
   if (a.enableCors) {
     extraResponseHeaders_ += corsHeaders();
     if (request_.method == "OPTIONS")
       return answer({.status = 204,
                      .extraHeaders = std::string(corsHeaders()) +
                                      "Content-Type: text/plain charset=UTF-8\r\n"
-                                     "Content-Length: 0\r\n"});
+                                     "Content-Length: 0\r\n"}),
+             false;
   }
   route_ = &chooseCanary(*mainRoute_, request_.headers, uint32_t(worker_.random()));
   const Annotations& ra = *route_->annotations;
   if (ra.connectTimeout) connectTimeoutMs_ = uint64_t(*ra.connectTimeout) * 1000;
   if (ra.readTimeout) readTimeoutMs_ = uint64_t(*ra.readTimeout) * 1000;
   if (ra.sendTimeout) sendTimeoutMs_ = uint64_t(*ra.sendTimeout) * 1000;
-  if (!route_->backend || route_->backend->endpoints.empty()) return answer({.status = 503});
+  backend_ = route_->backend.get();
+  if (!backend_ || backend_->endpoints.empty()) return answer({.status = 503}), false;
   upstreamPath_ = std::move(match.upstreamPath);
+  return true;
+}
+
+LocalResponse Exchange::gatewayRedirect(const Redirect& redirect, const RouteMatch& match,
+                                        const std::string& path) const {
+  std::string scheme =
+      !redirect.scheme.empty() ? redirect.scheme : (request_.secure ? "https" : "http");
+  std::string host = !redirect.hostname.empty() ? redirect.hostname : hostName(request_.host);
+  // The specification's port: the one given, else the scheme's well-known
+  // port when the scheme is given, else the listener's; a scheme's
+  // well-known port is left out of Location.
+  uint16_t port = redirect.port              ? *redirect.port
+                  : !redirect.scheme.empty() ? uint16_t(scheme == "https" ? 443 : 80)
+                                             : match.listenerPort;
+  std::string location = scheme + "://" + host;
+  if (port != 0 && !((scheme == "http" && port == 80) || (scheme == "https" && port == 443)))
+    location += ":" + std::to_string(port);
+  if (redirect.path)
+    location += redirect.path->fullPath
+                    ? redirect.path->value
+                    : replacePrefix(path, match.matchedPrefix, redirect.path->value);
+  else
+    location += request_.path;
+  if (!request_.query.empty()) location += "?" + request_.query;
+  return {.status = redirect.status, .location = location};
+}
+
+namespace {
+
+// Gateway API header modifiers: set replaces every field of the name, add
+// appends to the value (a comma-separated list, RFC 9110), remove drops.
+void editHeaders(std::vector<http::Header>& headers, const HeaderEdits& edits) {
+  auto drop = [&](const std::string& name) {
+    headers.erase(
+        std::remove_if(headers.begin(), headers.end(),
+                       [&](const http::Header& h) { return http::equalsIgnoreCase(h.name, name); }),
+        headers.end());
+  };
+  for (const auto& h : edits.set) {
+    drop(h.name);
+    headers.push_back(h);
+  }
+  for (const auto& h : edits.add) {
+    auto it = std::find_if(headers.begin(), headers.end(), [&](const http::Header& field) {
+      return http::equalsIgnoreCase(field.name, h.name);
+    });
+    if (it == headers.end())
+      headers.push_back(h);
+    else
+      it->value += "," + h.value;
+  }
+  for (const auto& name : edits.remove) drop(name);
+}
+
+}  // namespace
+
+bool Exchange::routeGateway(const RoutingTable& table, const std::string& path) {
+  RequestView view{request_.host, path, request_.method, &request_.headers, request_.query};
+  RouteMatch match = table.matchGateway(request_.serverPort, view);
+  if (!match.route) return answer({.status = 404}), false;
+  mainRoute_ = route_ = match.route;
+  const GatewayRule& rule = *route_->gateway;
+  if (rule.redirect) return answer(gatewayRedirect(*rule.redirect, match, path)), false;
+  uint64_t limit = worker_.settings.bodyLimit;
+  if (limit > 0 && request_.contentLength && *request_.contentLength > limit)
+    return answer({.status = 413}), false;
+  // A backend by weight; an invalid reference's share answers 500.
+  if (rule.totalWeight == 0) return answer({.status = 500}), false;
+  uint64_t draw = (uint64_t(worker_.random()) << 32) | uint64_t(worker_.random());
+  uint64_t pick = draw % rule.totalWeight;
+  const WeightedBackend* chosen = &rule.backends.back();
+  for (const auto& b : rule.backends) {
+    if (pick < b.weight) {
+      chosen = &b;
+      break;
+    }
+    pick -= b.weight;
+  }
+  if (!chosen->target) return answer({.status = 500}), false;
+  backend_ = chosen->target.get();
+  if (backend_->endpoints.empty()) return answer({.status = 503}), false;
+  upstreamPath_ = path;
+  if (rule.rewrite) {
+    if (rule.rewrite->path)
+      upstreamPath_ = rule.rewrite->path->fullPath
+                          ? rule.rewrite->path->value
+                          : replacePrefix(path, match.matchedPrefix, rule.rewrite->path->value);
+    if (!rule.rewrite->hostname.empty()) request_.host = rule.rewrite->hostname;
+  }
+  if (!rule.requestHeaders.empty()) editHeaders(request_.headers, rule.requestHeaders);
+  if (!rule.responseHeaders.empty()) responseEdits_ = &rule.responseHeaders;
+  if (rule.backendTimeoutMs) readTimeoutMs_ = std::min(readTimeoutMs_, rule.backendTimeoutMs);
+  if (rule.requestTimeoutMs) requestDeadline_ = worker_.loop.now() + rule.requestTimeoutMs;
+  // X-Forwarded-Port: the port the client connected to, not the proxy's.
+  request_.serverPort = match.listenerPort;
+  return true;
+}
+
+void Exchange::forward() {
   std::string_view given = acceptedRequestId(request_.headers);
   if (!given.empty()) {
     requestId_ = given;
@@ -124,7 +234,7 @@ void Exchange::start() {
     replay_.clear();
     if (!request_.hasBody) requestEnded_ = true;
     phase_ = Phase::upstream;
-    auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+    auto choice = chooseEndpoint(*route_, *backend_, request_.headers, tried_);
     if (!choice.endpoint) return answer({.status = 503});
     connectTo(*choice.endpoint);
     return;
@@ -140,9 +250,18 @@ void Exchange::start() {
   writeUpstreamRequest(head, request_, upstreamPath_, requestId_, upstreamFraming_,
                        request_.contentLength.value_or(0));
   replay_.assign(head.view());
+  // RequestMirror: a copy to each mirror backend, its answer dropped
+  // (requests with a body are not mirrored: the body streams).
+  if (route_->gateway && !request_.hasBody)
+    for (const auto& mirror : route_->gateway->mirrors)
+      if (!mirror->endpoints.empty()) {
+        uint32_t n = mirror->next.fetch_add(1, std::memory_order_relaxed);
+        sendMirror(worker_.loop, mirror->endpoints[n % mirror->endpoints.size()],
+                   std::string(head.view()));
+      }
   if (!request_.hasBody) requestEnded_ = true;
   phase_ = Phase::upstream;
-  auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+  auto choice = chooseEndpoint(*route_, *backend_, request_.headers, tried_);
   extraResponseHeaders_ += choice.setCookie;
   if (!choice.endpoint) return answer({.status = 503});
   if (!connectTo(*choice.endpoint)) return;
@@ -197,7 +316,7 @@ void Exchange::retryOrFail(int status, bool mayRetry) {
   bool reused = upstream_ && upstream_->reused;
   releaseUpstream(false);
   if (mayRetry && replayable_ && !responseStarted_ && attempts_ < worker_.settings.maxAttempts) {
-    auto choice = chooseEndpoint(*route_, *route_->backend, request_.headers, tried_);
+    auto choice = chooseEndpoint(*route_, *backend_, request_.headers, tried_);
     const Endpoint* next = choice.endpoint;
     // A pooled connection the backend had closed says nothing about the
     // endpoint: a fresh connection to it is as good as any.
@@ -295,6 +414,17 @@ bool Exchange::acceptsRequestBody() const {
 }
 
 void Exchange::checkTimeout(uint64_t now) {
+  if (requestDeadline_ != 0 && now >= requestDeadline_ && !finished()) {
+    // An HTTPRoute's request timeout: the whole exchange, retries included.
+    requestDeadline_ = 0;
+    releaseUpstream(false);
+    if (!responseStarted_) return answer({.status = 504});
+    closeClient_ = true;
+    client_.abortResponse();
+    phase_ = Phase::failed;
+    deadline_ = 0;
+    return;
+  }
   if (deadline_ == 0 || now < deadline_ || finished()) return;
   deadline_ = 0;
   if (!upstream_) return;
@@ -391,6 +521,12 @@ void Exchange::startResponse(const http::ResponseHead& head) {
   }
   double seconds = double(worker_.loop.now() - upstreamStartMs_) / 1000.0;
   worker_.stats.record(route_->labels, head.status, seconds);
+  if (responseEdits_) {
+    http::ResponseHead edited = head;
+    editHeaders(edited.headers, *responseEdits_);
+    client_.sendResponseHead(edited, shape, extraResponseHeaders_);
+    return;
+  }
   client_.sendResponseHead(head, shape, extraResponseHeaders_);
 }
 

@@ -9,6 +9,7 @@
 // client drained its output, and gets the response through ClientSide.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -98,7 +99,10 @@ class Exchange : private UpstreamHttp2Sink {
   // anything did.
   bool advance();
   // Timeouts: the loop time after which checkTimeout() has work (0: none).
-  uint64_t deadline() const { return deadline_; }
+  uint64_t deadline() const {
+    if (requestDeadline_ == 0) return deadline_;
+    return deadline_ == 0 ? requestDeadline_ : std::min(deadline_, requestDeadline_);
+  }
   void checkTimeout(uint64_t now);
 
   // The response is complete (or the proxy answered itself).
@@ -114,6 +118,12 @@ class Exchange : private UpstreamHttp2Sink {
   enum class BodyState { head, length, chunked, untilClose, none };
 
   void answer(LocalResponse response);
+  // Routing: false when the proxy answered itself.
+  bool routeIngress(const RoutingTable& table, const std::string& path);
+  bool routeGateway(const RoutingTable& table, const std::string& path);
+  LocalResponse gatewayRedirect(const Redirect& redirect, const RouteMatch& match,
+                                const std::string& path) const;
+  void forward();
   bool connectTo(const Endpoint& endpoint);
   void retryOrFail(int status, bool mayRetry);
   bool processUpstreamInput();
@@ -142,6 +152,9 @@ class Exchange : private UpstreamHttp2Sink {
   Phase phase_ = Phase::routing;
   const Route* route_ = nullptr;  // the route chosen (a canary maybe)
   const Route* mainRoute_ = nullptr;
+  const BackendTarget* backend_ = nullptr;      // the route's, or the one its weights chose
+  const HeaderEdits* responseEdits_ = nullptr;  // an HTTPRoute's ResponseHeaderModifier
+  uint64_t requestDeadline_ = 0;                // an HTTPRoute's request timeout
   std::string upstreamPath_;
   std::string requestId_;
   std::string extraResponseHeaders_;

@@ -283,4 +283,57 @@ StatusOutputs computeStatus(const StatusInputs& in) {
   return out;
 }
 
+namespace {
+
+const Json* counterpart(const Json& written, const Json& entry, size_t index) {
+  if (!written.is_array()) return nullptr;
+  for (const char* identity : {"name", "parentRef", "type"})
+    if (entry.is_object() && entry.contains(identity)) {
+      for (const Json& candidate : written)
+        if (candidate.is_object() && candidate.contains(identity) &&
+            candidate[identity] == entry[identity])
+          return &candidate;
+      return nullptr;
+    }
+  return index < written.size() ? &written[index] : nullptr;
+}
+
+}  // namespace
+
+Json carryTransitionTimes(const Json& written, Json fresh) {
+  if (fresh.is_object() && written.is_object()) {
+    for (auto& [key, value] : fresh.items()) {
+      if (!written.contains(key)) continue;
+      const Json& before = written[key];
+      if (key == "conditions" && value.is_array() && before.is_array()) {
+        for (Json& condition : value) {
+          const Json* old = counterpart(before, condition, 0);
+          if (old && old->is_object() &&
+              old->value("status", "") == condition.value("status", "") &&
+              old->contains("lastTransitionTime"))
+            condition["lastTransitionTime"] = (*old)["lastTransitionTime"];
+        }
+      } else {
+        value = carryTransitionTimes(before, std::move(value));
+      }
+    }
+  } else if (fresh.is_array() && written.is_array()) {
+    for (size_t i = 0; i < fresh.size(); ++i)
+      if (const Json* old = counterpart(written, fresh[i], i))
+        fresh[i] = carryTransitionTimes(*old, std::move(fresh[i]));
+  }
+  return fresh;
+}
+
+Json mergeRouteParents(const Json& written, const Json& ours) {
+  Json merged = Json::array();
+  if (written.is_array())
+    for (const Json& entry : written)
+      if (entry.is_object() && entry.value("controllerName", "") != kControllerName)
+        merged.push_back(entry);
+  Json carried = carryTransitionTimes(written, ours.is_array() ? ours : Json::array());
+  for (Json& entry : carried) merged.push_back(std::move(entry));
+  return merged;
+}
+
 }  // namespace podnet::ingress::gateway

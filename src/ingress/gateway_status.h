@@ -52,6 +52,17 @@ struct StatusOutputs {
 
 StatusOutputs computeStatus(const StatusInputs& inputs);
 
+// `fresh` (a status, or part of one) with each condition's
+// lastTransitionTime taken from `written` when the condition's status is
+// unchanged, as the API conventions ask; list entries are paired by their
+// `name` (listeners) or `parentRef` (route parents). A write is needed when
+// the result differs from `written`.
+Json carryTransitionTimes(const Json& written, Json fresh);
+
+// An HTTPRoute's status.parents: `written`'s entries of other controllers
+// kept, ours replaced by `ours` (times carried).
+Json mergeRouteParents(const Json& written, const Json& ours);
+
 // Whether a ReferenceGrant in `toNs` lets a `fromKind` in `fromNs` refer to
 // the `toKind` (group `toGroup`) named `toName`.
 bool referenceAllowed(const std::vector<ReferenceGrant>& grants, const std::string& fromGroup,

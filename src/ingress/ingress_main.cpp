@@ -29,7 +29,10 @@ constexpr const char* kUsage =
     "usage: podnet ingress (--kubeconfig FILE | --objects FILE) [flags]\n"
     "  --kubeconfig FILE            the cluster whose Ingresses to serve\n"
     "  --objects FILE               serve a fixed JSON/YAML file of Ingresses, IngressClasses,\n"
-    "                               Services, EndpointSlices and Secrets (no API server)\n"
+    "                               Services, EndpointSlices and Secrets, and of GatewayClasses,\n"
+    "                               Gateways, HTTPRoutes, ReferenceGrants and Namespaces (a\n"
+    "                               Gateway is served on the ports its Service annotated\n"
+    "                               podnet.io/gateway maps its listeners to) (no API server)\n"
     "  --listen-http ADDR:PORT      default :80 ('' for none)\n"
     "  --listen-https ADDR:PORT     default :443 ('' for none)\n"
     "  --listen-metrics ADDR:PORT   /metrics and /healthz, default :10254 ('' for none)\n"
@@ -76,7 +79,18 @@ core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
       inputs.endpointSlices.push_back(shared);
     else if (kind == "Secret")
       inputs.secrets.push_back(shared);
+    else if (kind == "GatewayClass")
+      inputs.gatewayClasses.push_back(shared);
+    else if (kind == "Gateway")
+      inputs.gateways.push_back(shared);
+    else if (kind == "HTTPRoute")
+      inputs.httpRoutes.push_back(shared);
+    else if (kind == "ReferenceGrant")
+      inputs.referenceGrants.push_back(shared);
+    else if (kind == "Namespace")
+      inputs.namespaces.push_back(shared);
   }
+  inputs.now = api::nowRfc3339();
   return inputs;
 }
 

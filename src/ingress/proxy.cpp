@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "core/socket_address.h"
@@ -82,6 +84,13 @@ std::shared_ptr<SSL_CTX> contextFor(const std::string& certPem, const std::strin
   return ok ? context : nullptr;
 }
 
+// Where an SSL object keeps the port of the listener that accepted it (the
+// SNI callback chooses among that port's certificates).
+int listenerPortIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 // A listening socket of one thread (SO_REUSEPORT: each thread has its own,
 // on the same address).
 int listenOn(sockaddr_storage& address, socklen_t length, std::string& why) {
@@ -146,6 +155,29 @@ class Proxy::Worker : public ConnectionOwner {
   void listen(int fd, Kind kind, uint16_t port) {
     listeners_.push_back(std::make_unique<Listener>(*this, fd, kind, port));
   }
+  // While running (from another thread): a Gateway port opened or closed.
+  void addListener(int fd, Kind kind, uint16_t port) {
+    loop_.post([this, fd, kind, port] {
+      listeners_.push_back(std::make_unique<Listener>(*this, fd, kind, port));
+      if (!loop_.add(fd, listeners_.back().get())) {
+        ::close(fd);
+        listeners_.pop_back();
+      }
+    });
+  }
+  void removeListener(uint16_t port) {
+    loop_.post([this, port] {
+      for (auto it = listeners_.begin(); it != listeners_.end();) {
+        if ((*it)->port == port && (*it)->kind != Kind::metrics) {
+          loop_.remove((*it)->fd);
+          ::close((*it)->fd);
+          it = listeners_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    });
+  }
 
   void run() {
     for (auto& l : listeners_) loop_.add(l->fd, l.get());
@@ -156,10 +188,14 @@ class Proxy::Worker : public ConnectionOwner {
   std::thread thread;
   ProxyStats& stats() { return stats_; }
 
-  // The TLS context for an SNI name, from this thread's snapshot.
-  SSL_CTX* contextFor(std::string_view serverName) {
+  // The TLS context for an SNI name ("" when none was sent) on a
+  // listener's port, from this thread's snapshot.
+  SSL_CTX* contextFor(std::string_view serverName, uint16_t port) {
     refresh();
-    const Certificate* certificate = snapshot_->table->certificateFor(serverName);
+    const RoutingTable& table = *snapshot_->table;
+    const Certificate* certificate = table.isGatewayPort(port)
+                                         ? table.gatewayCertificateFor(port, serverName)
+                                         : table.certificateFor(serverName);
     if (!certificate || !tls_) return nullptr;
     auto it = tls_->bySecret.find(certificate->secret);
     return it == tls_->bySecret.end() ? nullptr : it->second->context.get();
@@ -213,6 +249,8 @@ class Proxy::Worker : public ConnectionOwner {
           continue;
         }
         SSL_set_app_data(ssl, this);
+        SSL_set_ex_data(ssl, listenerPortIndex(),
+                        reinterpret_cast<void*>(static_cast<uintptr_t>(listener.port)));
         stream = std::make_unique<TlsStream>(fd, ssl, true);
       } else {
         stream = std::make_unique<Stream>(fd);
@@ -324,8 +362,10 @@ namespace {
 int chooseCertificate(SSL* ssl, int*, void*) {
   auto* worker = static_cast<Proxy::Worker*>(SSL_get_app_data(ssl));
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (!worker || !name) return SSL_TLSEXT_ERR_OK;
-  if (SSL_CTX* context = worker->contextFor(name)) SSL_set_SSL_CTX(ssl, context);
+  auto port =
+      static_cast<uint16_t>(reinterpret_cast<uintptr_t>(SSL_get_ex_data(ssl, listenerPortIndex())));
+  if (!worker) return SSL_TLSEXT_ERR_OK;
+  if (SSL_CTX* context = worker->contextFor(name ? name : "", port)) SSL_set_SSL_CTX(ssl, context);
   return SSL_TLSEXT_ERR_OK;
 }
 
@@ -387,14 +427,61 @@ core::Status Proxy::start() {
   }
   for (auto& worker : workers_) worker->thread = std::thread([w = worker.get()] { w->run(); });
   started_ = true;
+  syncGatewayListeners(*current().snapshot->table);
   return core::Ok{};
+}
+
+void Proxy::syncGatewayListeners(const RoutingTable& table) {
+  std::lock_guard lock(gatewayMutex_);
+  if (!started_) return;
+  std::map<uint16_t, bool> wanted;
+  for (const auto& port : table.gatewayPorts()) wanted[port.bindPort] = port.tls;
+  for (auto it = gatewayListeners_.begin(); it != gatewayListeners_.end();) {
+    auto want = wanted.find(it->first);
+    if (want != wanted.end() && want->second == it->second) {
+      ++it;
+      continue;
+    }
+    for (auto& worker : workers_) worker->removeListener(it->first);
+    it = gatewayListeners_.erase(it);
+  }
+  for (const auto& [port, tls] : wanted) {
+    if (gatewayListeners_.count(port)) continue;
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    core::parseListenAddress(":" + std::to_string(port), address, length);
+    std::vector<int> fds;
+    std::string why;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      int fd = listenOn(address, length, why);
+      if (fd < 0) break;
+      fds.push_back(fd);
+    }
+    if (fds.size() != workers_.size()) {
+      for (int fd : fds) ::close(fd);
+      std::fprintf(stderr, "podnet ingress: Gateway port %u: %s\n", unsigned(port), why.c_str());
+      continue;
+    }
+    for (size_t i = 0; i < workers_.size(); ++i)
+      workers_[i]->addListener(fds[i], tls ? Worker::Kind::https : Worker::Kind::http, port);
+    gatewayListeners_[port] = tls;
+  }
+}
+
+std::vector<uint16_t> Proxy::gatewayPorts() {
+  std::lock_guard lock(gatewayMutex_);
+  std::vector<uint16_t> ports;
+  for (const auto& [port, tls] : gatewayListeners_) ports.push_back(port);
+  return ports;
 }
 
 void Proxy::stop() {
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_)
     if (worker->thread.joinable()) worker->thread.join();
+  std::lock_guard lock(gatewayMutex_);
   workers_.clear();
+  gatewayListeners_.clear();
   started_ = false;
 }
 
@@ -426,6 +513,7 @@ void Proxy::publish(std::shared_ptr<const RoutingTable> table, size_t diagnostic
     published_ = Published{std::move(snapshot), std::move(tls)};
     generation_.store(published_.snapshot->generation, std::memory_order_release);
   }
+  syncGatewayListeners(*table);
   std::lock_guard lock(gaugesMutex_);
   ++gauges_.configReloads;
   gauges_.configFailures = diagnostics;

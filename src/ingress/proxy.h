@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,8 @@ class Proxy {
   uint16_t metricsPort() const { return metricsPort_; }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::string metricsText();
+  // The Gateway ports listened on now (the last published table's).
+  std::vector<uint16_t> gatewayPorts();
   // What /healthz says: 200 once `ready` holds (set before start()), else 503.
   void setReadyCheck(std::function<bool()> ready) { ready_ = std::move(ready); }
   bool isReady() const { return !ready_ || ready_(); }
@@ -84,6 +87,9 @@ class Proxy {
     std::shared_ptr<const TlsContexts> tls;
   };
   Published current();
+  // Opens the published table's Gateway ports (every thread, SO_REUSEPORT)
+  // and closes those it no longer has.
+  void syncGatewayListeners(const RoutingTable& table);
 
   ProxyOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -95,6 +101,8 @@ class Proxy {
   std::mutex gaugesMutex_;
   ControllerGauges gauges_;
   bool started_ = false;
+  std::mutex gatewayMutex_;
+  std::map<uint16_t, bool> gatewayListeners_;  // port -> TLS
   std::function<bool()> ready_;
 };
 

@@ -8,7 +8,8 @@
 #include <tuple>
 
 #include "api/object.h"
-#include "core/base64.h"
+#include "ingress/backend_catalog.h"
+#include "ingress/gateway_routes.h"
 #include "ingress/metrics.h"
 
 namespace podnet::ingress {
@@ -191,6 +192,9 @@ std::vector<const Certificate*> RoutingTable::certificates() const {
   std::vector<const Certificate*> all;
   for (const auto& [host, c] : certificates_) all.push_back(&c);
   for (const auto& [host, c] : wildcardCertificates_) all.push_back(&c);
+  for (const auto& [bind, port] : gatewayPorts_)
+    for (const auto& listener : port.listeners)
+      if (listener.certificate) all.push_back(listener.certificate.get());
   return all;
 }
 
@@ -198,6 +202,12 @@ size_t RoutingTable::routeCount() const {
   size_t n = anyHost_.routes.size();
   for (const auto& [h, r] : exact_) n += r.routes.size();
   for (const auto& [h, r] : wildcard_) n += r.routes.size();
+  for (const auto& [bind, port] : gatewayPorts_)
+    for (const auto& listener : port.listeners) {
+      n += listener.anyHost.size;
+      for (const auto& [h, m] : listener.exactHosts) n += m.size;
+      for (const auto& [h, m] : listener.wildcardHosts) n += m.size;
+    }
   return n;
 }
 
@@ -207,16 +217,13 @@ struct RoutingTableBuilder {
   const RouteInputs& in;
   CompiledRoutes out;
   std::shared_ptr<RoutingTable> table = std::make_shared<RoutingTable>();
-  std::map<std::string, const Json*> services;
-  std::map<std::string, std::vector<const Json*>> slicesByService;
-  std::map<std::string, const Json*> secrets;
-  std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<const BackendTarget>>
-      backends;
+  BackendCatalog& catalog;
   // (host, path, type) -> the route that owns it.
   std::map<std::tuple<std::string, std::string, int>, std::shared_ptr<Route>> owners;
   std::map<std::string, RoutingTable::HostRoutes*> hostsByName;
 
-  explicit RoutingTableBuilder(const RouteInputs& inputs) : in(inputs) {}
+  RoutingTableBuilder(const RouteInputs& inputs, BackendCatalog& backends)
+      : in(inputs), catalog(backends) {}
 
   void diagnose(const std::string& ingress, const std::string& reason, const std::string& message) {
     Diagnostic d{ingress, reason, message};
@@ -225,81 +232,17 @@ struct RoutingTableBuilder {
   }
 
   std::shared_ptr<const BackendTarget> backendFor(const Ingress& ingress, const Backend& b) {
-    std::string port = b.portNumber ? std::to_string(b.portNumber) : b.portName;
-    auto key = std::make_tuple(ingress.ns, b.service, port);
-    if (auto it = backends.find(key); it != backends.end()) return it->second;
-    auto target = std::make_shared<BackendTarget>();
-    target->service = ingress.ns + "/" + b.service;
-    target->port = port;
     if (!b.isService()) {
+      auto target = std::make_shared<BackendTarget>();
+      target->service = ingress.ns + "/" + b.service;
       target->problem = b.resourceKind + " backends are not served";
       diagnose(ingress.key(), "UnsupportedBackend", target->problem);
-    } else if (auto svc = services.find(target->service); svc == services.end()) {
-      target->problem = "Service " + target->service + " not found";
-      diagnose(ingress.key(), "ServiceNotFound", target->problem);
-    } else {
-      resolveEndpoints(ingress, *svc->second, b, *target);
+      return target;
     }
-    backends.emplace(key, target);
-    return target;
-  }
-
-  void resolveEndpoints(const Ingress& ingress, const Json& service, const Backend& b,
-                        BackendTarget& target) {
-    const Json* ports = service.contains("spec") && service["spec"].contains("ports")
-                            ? &service["spec"]["ports"]
-                            : nullptr;
-    std::string portName;
-    bool found = false;
-    if (ports && ports->is_array())
-      for (const Json& p : *ports) {
-        if (!p.is_object()) continue;
-        bool byNumber = b.portNumber && p.value("port", 0) == b.portNumber;
-        bool byName = !b.portName.empty() && p.value("name", "") == b.portName;
-        std::string protocol = p.value("protocol", "TCP");
-        if ((byNumber || byName) && protocol == "TCP") {
-          portName = p.value("name", "");
-          found = true;
-          break;
-        }
-      }
-    if (!found) {
-      target.problem = "Service " + target.service + " has no TCP port " + target.port;
-      diagnose(ingress.key(), "PortNotFound", target.problem);
-      return;
-    }
-    auto slices = slicesByService.find(target.service);
-    if (slices != slicesByService.end())
-      for (const Json* slice : slices->second) {
-        if (slice->value("addressType", "IPv4") == "FQDN") continue;
-        uint16_t number = 0;
-        for (const Json& sp : slice->value("ports", Json::array()))
-          if (sp.is_object() && sp.value("name", "") == portName &&
-              sp.value("protocol", "TCP") == "TCP" && sp.contains("port") &&
-              sp["port"].is_number_integer())
-            number = sp["port"].get<uint16_t>();
-        if (!number) continue;
-        for (const Json& ep : slice->value("endpoints", Json::array())) {
-          if (!ep.is_object()) continue;
-          bool ready = true;
-          if (ep.contains("conditions") && ep["conditions"].is_object() &&
-              ep["conditions"].contains("ready") && ep["conditions"]["ready"].is_boolean())
-            ready = ep["conditions"]["ready"].get<bool>();
-          if (!ready) continue;
-          for (const Json& a : ep.value("addresses", Json::array()))
-            if (a.is_string())
-              if (auto ip = core::IpAddress::parse(a.get<std::string>()))
-                target.endpoints.push_back({*ip, number});
-        }
-      }
-    std::sort(target.endpoints.begin(), target.endpoints.end(),
-              [](const Endpoint& x, const Endpoint& y) {
-                return std::tie(x.ip, x.port) < std::tie(y.ip, y.port);
-              });
-    target.endpoints.erase(std::unique(target.endpoints.begin(), target.endpoints.end()),
-                           target.endpoints.end());
-    if (target.endpoints.empty())
-      target.problem = "Service " + target.service + " has no ready endpoints";
+    auto resolved = catalog.resolve(ingress.ns, b.service, uint16_t(b.portNumber), b.portName);
+    if (!resolved.reason.empty())
+      diagnose(ingress.key(), resolved.reason, resolved.target->problem);
+    return resolved.target;
   }
 
   RoutingTable::HostRoutes& hostRoutes(const std::string& host) {
@@ -311,27 +254,19 @@ struct RoutingTableBuilder {
   void addCertificates(const Ingress& ingress) {
     for (const auto& tls : ingress.tls) {
       if (tls.secretName.empty()) continue;
+      std::string why;
+      auto pair = catalog.tlsPair(ingress.ns, tls.secretName, why);
+      if (!pair) {
+        diagnose(ingress.key(),
+                 why.find("not found") != std::string::npos ? "SecretNotFound" : "InvalidSecret",
+                 why);
+        continue;
+      }
       std::string key = ingress.ns + "/" + tls.secretName;
-      auto secret = secrets.find(key);
-      if (secret == secrets.end()) {
-        diagnose(ingress.key(), "SecretNotFound", "Secret " + key + " not found");
-        continue;
-      }
-      const Json& data = secret->second->contains("data") ? (*secret->second)["data"] : Json();
-      auto field = [&](const char* name) -> std::optional<std::string> {
-        if (!data.is_object() || !data.contains(name) || !data[name].is_string())
-          return std::nullopt;
-        return core::decodeBase64(data[name].get<std::string>());
-      };
-      auto cert = field("tls.crt"), pem = field("tls.key");
-      if (!cert || !pem || cert->empty() || pem->empty()) {
-        diagnose(ingress.key(), "InvalidSecret", "Secret " + key + " has no tls.crt and tls.key");
-        continue;
-      }
       for (const auto& host : tls.hosts) {
         auto& map = host.rfind("*.", 0) == 0 ? table->wildcardCertificates_ : table->certificates_;
         std::string name = host.rfind("*.", 0) == 0 ? host.substr(2) : host;
-        map.emplace(name, Certificate{key, *cert, *pem});  // the oldest Ingress keeps it
+        map.emplace(name, Certificate{key, pair->certPem, pair->keyPem});  // the oldest keeps it
       }
     }
   }
@@ -452,17 +387,6 @@ struct RoutingTableBuilder {
       if (!ours) classes.erase(ic.name);  // another controller's class
       if (ic.isDefault) defaultIsOurs = ours;
     }
-    for (const auto& s : in.services)
-      services[api::namespaceOf(*s) + "/" + api::name(*s)] = s.get();
-    for (const auto& slice : in.endpointSlices) {
-      const Json& s = *slice;
-      auto labels = api::labels(s);
-      auto owner = labels.find("kubernetes.io/service-name");
-      if (owner != labels.end())
-        slicesByService[api::namespaceOf(s) + "/" + owner->second].push_back(&s);
-    }
-    for (const auto& s : in.secrets) secrets[api::namespaceOf(*s) + "/" + api::name(*s)] = s.get();
-
     std::vector<Ingress> ingresses;
     for (const auto& objectPtr : in.ingresses) {
       const Json& object = *objectPtr;
@@ -495,8 +419,11 @@ struct RoutingTableBuilder {
 };
 
 CompiledRoutes compileRoutes(const RouteInputs& inputs) {
-  RoutingTableBuilder builder(inputs);
+  BackendCatalog catalog(inputs);
+  RoutingTableBuilder builder(inputs, catalog);
   builder.build();
+  compileGateways(inputs, catalog, *builder.table, builder.out);
+  builder.out.table = builder.table;
   return std::move(builder.out);
 }
 

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -692,6 +693,274 @@ TEST_F(IngressProxy, ServesMetricsAndHealth) {
   EXPECT_NE(metrics.find("# TYPE podnet_ingress_requests_total counter"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("ingress=\"plain\""), std::string::npos) << metrics;
+}
+
+// ---- Gateway API on the same proxy -------------------------------------------------
+
+Json gatewayRoute(const std::string& name, Json rules) {
+  return {{"metadata",
+           {{"name", name},
+            {"namespace", "default"},
+            {"generation", 1},
+            {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
+          {"spec", {{"parentRefs", {{{"name", "gw"}}}}, {"rules", std::move(rules)}}}};
+}
+
+Json prefixTo(const std::string& path, const std::string& service, Json filters = Json::array()) {
+  return {{"matches", {{{"path", {{"type", "PathPrefix"}, {"value", path}}}}}},
+          {"filters", std::move(filters)},
+          {"backendRefs", {{{"name", service}, {"port", 80}}}}};
+}
+
+class GatewayOnTheProxy : public IngressProxy {
+ protected:
+  void SetUp() override {
+    IngressProxy::SetUp();
+    httpBind_ = freeLoopbackPort();
+    httpsBind_ = freeLoopbackPort();
+    inputs_.gatewayClasses = {
+        ptr({{"metadata", {{"name", "podnet"}, {"generation", 1}}},
+             {"spec", {{"controllerName", "podnet.io/gateway-controller"}}}})};
+    inputs_.gateways = {
+        ptr({{"metadata", {{"name", "gw"}, {"namespace", "default"}, {"generation", 1}}},
+             {"spec",
+              {{"gatewayClassName", "podnet"},
+               {"listeners",
+                {{{"name", "http"}, {"port", 80}, {"protocol", "HTTP"}},
+                 {{"name", "https"},
+                  {"port", 443},
+                  {"protocol", "HTTPS"},
+                  {"hostname", "learn.example.org"},
+                  {"tls", {{"certificateRefs", {{{"name", "learn-tls"}}}}}}}}}}}})};
+    inputs_.services.push_back(
+        ptr({{"metadata",
+              {{"name", "gateway-gw"},
+               {"namespace", "kube-system"},
+               {"annotations", {{"podnet.io/gateway", "default/gw"}}}}},
+             {"spec",
+              {{"ports",
+                {{{"port", 80}, {"targetPort", httpBind_}},
+                 {{"port", 443}, {"targetPort", httpsBind_}}}}}},
+             {"status", {{"loadBalancer", {{"ingress", {{{"ip", "127.0.0.1"}}}}}}}}}));
+    Json rules = Json::array();
+    rules.push_back({{"matches", {{{"path", {{"type", "Exact"}, {"value", "/exact"}}}}}},
+                     {"backendRefs", {{{"name", "api-service"}, {"port", 80}}}}});
+    rules.push_back(prefixTo("/", "app-service"));
+    rules.push_back(prefixTo("/headers", "app-service",
+                             {{{"type", "RequestHeaderModifier"},
+                               {"requestHeaderModifier",
+                                {{"set", {{{"name", "X-Set"}, {"value", "one"}}}},
+                                 {"add", {{{"name", "X-Add"}, {"value", "two"}}}},
+                                 {"remove", {"X-Remove"}}}}},
+                              {{"type", "ResponseHeaderModifier"},
+                               {"responseHeaderModifier",
+                                {{"set", {{{"name", "X-Response"}, {"value", "yes"}}}},
+                                 {"remove", {"Content-Type"}}}}}}));
+    rules.push_back(prefixTo(
+        "/old", "app-service",
+        {{{"type", "RequestRedirect"},
+          {"requestRedirect",
+           {{"hostname", "new.example.org"},
+            {"statusCode", 301},
+            {"path", {{"type", "ReplacePrefixMatch"}, {"replacePrefixMatch", "/new"}}}}}}}));
+    rules.push_back(prefixTo(
+        "/rewrite", "api-service",
+        {{{"type", "URLRewrite"},
+          {"urlRewrite",
+           {{"hostname", "rewritten.example.org"},
+            {"path", {{"type", "ReplacePrefixMatch"}, {"replacePrefixMatch", "/elsewhere"}}}}}}}));
+    Json slow = prefixTo(
+        "/slow", "app-service",
+        {{{"type", "URLRewrite"},
+          {"urlRewrite",
+           {{"path", {{"type", "ReplaceFullPath"}, {"replaceFullPath", "/delay/3000"}}}}}}});
+    slow["timeouts"] = {{"request", "500ms"}};
+    rules.push_back(slow);
+    Json weights = prefixTo(
+        "/weights", "app-service",
+        {{{"type", "URLRewrite"},
+          {"urlRewrite", {{"path", {{"type", "ReplaceFullPath"}, {"replaceFullPath", "/"}}}}}}});
+    weights["backendRefs"] = {{{"name", "app-service"}, {"port", 80}, {"weight", 70}},
+                              {{"name", "api-service"}, {"port", 80}, {"weight", 30}},
+                              {{"name", "app-service"}, {"port", 80}, {"weight", 0}}};
+    rules.push_back(weights);
+    inputs_.httpRoutes = {ptr(gatewayRoute("web", rules))};
+    publish();
+    waitForListener(httpBind_);
+  }
+
+  // The proxy opens a Gateway's port on its threads after publish().
+  void waitForListener(uint16_t port, bool open = true) {
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_port = htons(port);
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      bool accepted = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+      ::close(fd);
+      if (accepted == open) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "port " << port << (open ? " never opened" : " never closed");
+  }
+
+  std::string gw(const std::string& path, const std::string& extra = "") {
+    return run("curl -s -m 5 -H 'Host: www.example.org' " + extra +
+               " http://127.0.0.1:" + std::to_string(httpBind_) + path);
+  }
+
+  uint16_t httpBind_ = 0, httpsBind_ = 0;
+};
+
+TEST_F(GatewayOnTheProxy, MatchesExactAndPrefixAndKeepsIngressApart) {
+  EXPECT_EQ(gw("/"), "app-pod\n");
+  EXPECT_EQ(Json::parse(gw("/exact"))["name"], "api-pod");
+  // Exact is exact: the rest goes to the prefix "/", whose backend echoes the request.
+  EXPECT_EQ(Json::parse(gw("/exact/more"))["name"], "app-pod");
+  // The Ingress port serves Ingresses only, and the Gateway port HTTPRoutes only.
+  EXPECT_EQ(http("www.example.org", "/", "-o /dev/null -w '%{http_code}'"), "404");
+  EXPECT_EQ(http("plain.example.org", "/request", "-o /dev/null -w '%{http_code}'"), "200");
+  EXPECT_EQ(run("curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Host: plain.example.org' "
+                "http://127.0.0.1:" +
+                std::to_string(httpBind_) + "/request"),
+            "200");  // this one is the HTTPRoute's "/" (any host)
+}
+
+TEST_F(GatewayOnTheProxy, ModifiesHeadersBothWays) {
+  std::string response = gw("/headers/x", "-i -H 'X-Add: one' -H 'X-Remove: gone' -H 'X-Set: old'");
+  size_t body = response.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos) << response;
+  std::string head = response.substr(0, body);
+  EXPECT_NE(head.find("X-Response: yes"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Type"), std::string::npos) << head;
+  Json seen = Json::parse(response.substr(body + 4));
+  EXPECT_EQ(seen["headers"]["x-set"], "one");
+  EXPECT_EQ(seen["headers"]["x-add"], "one,two");
+  EXPECT_FALSE(seen["headers"].contains("x-remove"));
+  // The port the client used, not the proxy's own.
+  EXPECT_EQ(seen["headers"]["x-forwarded-port"], "80");
+}
+
+TEST_F(GatewayOnTheProxy, RedirectsAndRewrites) {
+  std::string redirect = gw("/old/page?q=1", "-o /dev/null -w '%{http_code} %{redirect_url}'");
+  EXPECT_EQ(redirect, "301 http://new.example.org/new/page?q=1");
+  Json seen = Json::parse(gw("/rewrite/a/b?x=y"));
+  EXPECT_EQ(seen["name"], "api-pod");
+  EXPECT_EQ(seen["path"], "/elsewhere/a/b");
+  EXPECT_EQ(seen["query"], "x=y");
+  EXPECT_EQ(seen["host"], "rewritten.example.org");
+}
+
+TEST_F(GatewayOnTheProxy, RequestTimeoutAnswers504) {
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(gw("/slow", "-o /dev/null -w '%{http_code}'"), "504");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2900));
+}
+
+TEST_F(GatewayOnTheProxy, WeightsSplitTrafficSeventyThirtyZero) {
+  std::string urls;
+  for (int i = 0; i < 500; ++i)
+    urls += " http://127.0.0.1:" + std::to_string(httpBind_) + "/weights";
+  std::string bodies = run("curl -s -m 60 -H 'Host: www.example.org'" + urls);
+  std::map<std::string, int> counts;
+  std::istringstream lines(bodies);
+  for (std::string line; std::getline(lines, line);) ++counts[line];
+  EXPECT_EQ(counts["app-pod"] + counts["api-pod"], 500) << bodies.substr(0, 200);
+  EXPECT_NEAR(counts["app-pod"], 350, 25);
+  EXPECT_NEAR(counts["api-pod"], 150, 25);
+}
+
+TEST_F(GatewayOnTheProxy, TerminatesTlsWithTheListenersCertificate) {
+  waitForListener(httpsBind_);
+  std::string port = std::to_string(httpsBind_);
+  std::string out =
+      run("curl -s -m 5 --cacert " + caFile_.string() + " --resolve learn.example.org:" + port +
+          ":127.0.0.1 https://learn.example.org:" + port + "/exact");
+  Json seen = Json::parse(out, nullptr, false);
+  ASSERT_TRUE(seen.is_object()) << out;  // curl verified the certificate against the CA
+  EXPECT_EQ(seen["name"], "api-pod");
+  EXPECT_EQ(seen["headers"]["x-forwarded-port"], "443");
+}
+
+// A backend that records the head of the one request it gets and answers 200.
+class RecordingBackend {
+ public:
+  RecordingBackend() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(listener_, 4);
+    socklen_t length = sizeof address;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      char c;
+      while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+      std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(fd);
+      std::lock_guard lock(mutex_);
+      request_ = head;
+    });
+  }
+  ~RecordingBackend() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  std::string request() {
+    std::lock_guard lock(mutex_);
+    return request_;
+  }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string request_;
+};
+
+TEST_F(GatewayOnTheProxy, MirrorsRequestsAndDropsTheMirrorsAnswer) {
+  RecordingBackend recorder;
+  inputs_.services.push_back(ptr(service("mirror")));
+  inputs_.endpointSlices.push_back(ptr(slice("mirror", recorder.port())));
+  Json route = gatewayRoute(
+      "mirrored",
+      {prefixTo("/mirrored", "app-service",
+                {{{"type", "RequestMirror"},
+                  {"requestMirror", {{"backendRef", {{"name", "mirror"}, {"port", 80}}}}}}})});
+  route["spec"]["hostnames"] = {"mirror.example.org"};
+  inputs_.httpRoutes.push_back(ptr(route));
+  publish();
+  std::string out = run("curl -s -m 5 -H 'Host: mirror.example.org' http://127.0.0.1:" +
+                        std::to_string(httpBind_) + "/mirrored/x?y=1");
+  Json seen = Json::parse(out, nullptr, false);
+  ASSERT_TRUE(seen.is_object()) << out;
+  EXPECT_EQ(seen["name"], "app-pod");  // the client gets the main backend's answer
+  std::string mirrored;
+  for (int i = 0; i < 100 && mirrored.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    mirrored = recorder.request();
+  }
+  EXPECT_EQ(mirrored.rfind("GET /mirrored/x?y=1 HTTP/1.1\r\n", 0), 0u) << mirrored;
+  EXPECT_NE(mirrored.find("Host: mirror.example.org"), std::string::npos) << mirrored;
+}
+
+TEST_F(GatewayOnTheProxy, APortClosesWhenItsGatewayGoes) {
+  inputs_.gateways.clear();
+  publish();
+  waitForListener(httpBind_, false);
+  EXPECT_TRUE(proxy_->gatewayPorts().empty());
+  // The Ingress ports are untouched.
+  EXPECT_EQ(http("plain.example.org", "/request", "-o /dev/null -w '%{http_code}'"), "200");
 }
 
 }  // namespace
