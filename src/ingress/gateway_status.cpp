@@ -61,10 +61,14 @@ StatusOutputs computeStatus(const StatusInputs& in) {
   for (const auto& cls : in.classes) {
     if (cls.controllerName != kControllerName) continue;
     ourClasses.insert(cls.name);
+    // SupportedVersion (Gateway API v1.1+): the installed CRDs' version is
+    // one this controller serves (it reads v1, and v1beta1 ReferenceGrants).
     out.classStatus[cls.name] = {
-        {"conditions", Json::array({condition("Accepted", true, "Accepted",
-                                              "handled by podnet's gateway controller",
-                                              cls.generation, in.now)})}};
+        {"conditions",
+         Json::array({condition("Accepted", true, "Accepted",
+                                "handled by podnet's gateway controller", cls.generation, in.now),
+                      condition("SupportedVersion", true, "SupportedVersion",
+                                "Gateway API v1 is served", cls.generation, in.now)})}};
   }
 
   std::map<std::string, std::vector<ListenerState>> listeners;  // by Gateway key

@@ -90,6 +90,8 @@ TEST_F(GatewayStatusTest, OurClassAndGatewayAreAcceptedAndProgrammed) {
   ASSERT_TRUE(out.classStatus.count("podnet"));
   EXPECT_FALSE(out.classStatus.count("other"));
   EXPECT_EQ(cond(out.classStatus["podnet"]["conditions"], "Accepted"), "True/Accepted");
+  EXPECT_EQ(cond(out.classStatus["podnet"]["conditions"], "SupportedVersion"),
+            "True/SupportedVersion");
   ASSERT_TRUE(out.gatewayStatus.count("infra/gw"));
   EXPECT_FALSE(out.gatewayStatus.count("infra/foreign"));
   const Json& gw = out.gatewayStatus["infra/gw"];
@@ -176,6 +178,41 @@ TEST_F(GatewayStatusTest, BackendRefsResolvedOrWhyNot) {
   in_.grants = {{"backend", {{kGroup, "HTTPRoute", "app"}}, {{"", "Service", "api"}}}};
   out = computeStatus(in_);
   EXPECT_EQ(resolved("cross"), "True/ResolvedRefs");
+}
+
+TEST(GatewayStatusWriter, KeepsTransitionTimesOfUnchangedConditionsAndOthersParents) {
+  Json written = Json::parse(R"({
+    "conditions":[{"type":"Accepted","status":"True","reason":"Accepted","lastTransitionTime":"T0"},
+                  {"type":"Programmed","status":"False","reason":"Pending","lastTransitionTime":"T0"}],
+    "listeners":[{"name":"b","conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T0"}]},
+                 {"name":"a","conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T0"}]}]})");
+  Json fresh = Json::parse(R"({
+    "conditions":[{"type":"Accepted","status":"True","reason":"Accepted","lastTransitionTime":"T1"},
+                  {"type":"Programmed","status":"True","reason":"Programmed","lastTransitionTime":"T1"}],
+    "listeners":[{"name":"a","conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T1"}]},
+                 {"name":"c","conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T1"}]}]})");
+  Json carried = carryTransitionTimes(written, fresh);
+  EXPECT_EQ(carried["conditions"][0]["lastTransitionTime"], "T0");                  // unchanged
+  EXPECT_EQ(carried["conditions"][1]["lastTransitionTime"], "T1");                  // False -> True
+  EXPECT_EQ(carried["listeners"][0]["conditions"][0]["lastTransitionTime"], "T0");  // by name
+  EXPECT_EQ(carried["listeners"][1]["conditions"][0]["lastTransitionTime"], "T1");  // new
+  // Written again unchanged: nothing to write.
+  EXPECT_EQ(carryTransitionTimes(carried, fresh), carried);
+
+  Json parents = Json::parse(R"([
+    {"parentRef":{"name":"gw"},"controllerName":"example.com/other","conditions":[]},
+    {"parentRef":{"name":"ours"},"controllerName":"podnet.io/gateway-controller",
+     "conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T0"}]},
+    {"parentRef":{"name":"gone"},"controllerName":"podnet.io/gateway-controller","conditions":[]}])");
+  Json ours =
+      Json::parse(R"([{"parentRef":{"name":"ours"},"controllerName":"podnet.io/gateway-controller",
+     "conditions":[{"type":"Accepted","status":"True","lastTransitionTime":"T1"}]}])");
+  Json merged = mergeRouteParents(parents, ours);
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_EQ(merged[0]["controllerName"], "example.com/other");
+  EXPECT_EQ(merged[1]["parentRef"]["name"], "ours");
+  EXPECT_EQ(merged[1]["conditions"][0]["lastTransitionTime"], "T0");
+  EXPECT_EQ(mergeRouteParents(merged, ours), merged);
 }
 
 }  // namespace
