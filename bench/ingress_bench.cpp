@@ -17,6 +17,10 @@
 // and requests reached the backend (its stub_status), which shows whether the
 // proxy reused its upstream connections.
 //
+// Routes (issue 18): the routes-small cell sends GET /t999/small with
+// x-tenant: t999 to a port where podnet serves 1,000 HTTPRoutes (PathPrefix
+// /tN and header x-tenant: tN each) and nginx 1,000 equivalent locations.
+//
 // Churn: nginx gets a new location and SIGHUP, HAProxy (master-worker) a new
 // rule and SIGUSR2, podnet a changed Ingress through an in-memory API
 // (bench/ingress/memory_api.h explains why not through `podnet server`).
@@ -26,7 +30,7 @@
 //
 // Usage: build/bench/ingress_bench [--seconds S] [--rounds R] [--connections C]
 //          [--churn-seconds S] [--targets podnet,nginx,haproxy,direct]
-//          [--cells http-small,http-big,https-small,https-big] [--no-churn]
+//          [--cells http-small,http-big,https-small,https-big,routes-small] [--no-churn]
 //          [--podnet PATH] [--keep-dir]
 // Defaults: 5 s per run, 2 rounds, 10 s of churn per proxy (about 3.5 minutes in
 // all). INGRESS_BENCH_SECONDS overrides the default of --seconds.
