@@ -6,7 +6,25 @@
 
 #include <cstring>
 
+#include "core/ip.h"
+
 namespace podnet::core {
+
+socklen_t socketAddress(const IpAddress& ip, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (ip.v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    std::memcpy(&a->sin6_addr, ip.bytes.data(), 16);
+    return sizeof *a;
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(&out);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  std::memcpy(&a->sin_addr, ip.bytes.data(), 4);
+  return sizeof *a;
+}
 
 bool parseListenAddress(const std::string& text, sockaddr_storage& out, socklen_t& length) {
   std::string host, port;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/object.h"
+#include "http/query.h"
 #include "ingress/gateway_model.h"
 #include "ingress/gateway_service.h"
 #include "ingress/gateway_status.h"
@@ -409,30 +410,6 @@ void compileGateways(const RouteInputs& inputs, BackendCatalog& catalog, Routing
 
 namespace {
 
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      int hi = hexDigit(text[i + 1]), lo = hexDigit(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(char(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
-
 bool valueMatches(const ValueMatcher& m, std::string_view value) {
   if (m.regex) return re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *m.regex);
   return value == m.value;
@@ -453,18 +430,14 @@ bool conditionsHold(const GatewayMatch& g, const RequestView& r) {
         }
     if (!found || !valueMatches(h, joined)) return false;
   }
-  for (const auto& q : g.query) {
-    std::optional<std::string> value;
-    std::string_view rest = r.query;
-    while (!value && !rest.empty()) {
-      size_t amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-      size_t eq = pair.find('=');
-      if (percentDecode(pair.substr(0, eq)) == q.name)
-        value = eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+  if (!g.query.empty()) {
+    // Decoded (%XX, '+' as a space), the first of repeated names.
+    auto parameters = http::queryParameters(r.query);
+    for (const auto& q : g.query) {
+      auto it = std::find_if(parameters.begin(), parameters.end(),
+                             [&](const auto& p) { return p.first == q.name; });
+      if (it == parameters.end() || !valueMatches(q, it->second)) return false;
     }
-    if (!value || !valueMatches(q, *value)) return false;
   }
   return true;
 }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/socket_address.h"
+
 namespace podnet::ingress {
 
 namespace {
@@ -72,20 +74,7 @@ class MirrorRequest : public IoHandler {
 void sendMirror(EventLoop& loop, const Endpoint& endpoint, std::string request,
                 uint64_t timeoutMs) {
   sockaddr_storage address{};
-  socklen_t length = 0;
-  if (endpoint.ip.v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&address);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(endpoint.port);
-    std::memcpy(&a->sin6_addr, endpoint.ip.bytes.data(), 16);
-    length = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&address);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(endpoint.port);
-    std::memcpy(&a->sin_addr, endpoint.ip.bytes.data(), 4);
-    length = sizeof *a;
-  }
+  socklen_t length = core::socketAddress(endpoint.ip, endpoint.port, address);
   int fd =
       ::socket(endpoint.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return;

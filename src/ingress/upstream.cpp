@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/socket_address.h"
+
 namespace podnet::ingress {
 
 UpstreamConnection::UpstreamConnection(UpstreamPool& pool, const Endpoint& endpoint_, bool tls_)
@@ -99,21 +101,8 @@ UpstreamConnection* UpstreamPool::acquire(const Endpoint& endpoint, bool tls, Up
     return c;
   }
   sockaddr_storage address{};
-  socklen_t length = 0;
+  socklen_t length = core::socketAddress(endpoint.ip, endpoint.port, address);
   bool v6 = endpoint.ip.v6;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&address);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(endpoint.port);
-    std::memcpy(&a->sin6_addr, endpoint.ip.bytes.data(), 16);
-    length = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&address);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(endpoint.port);
-    std::memcpy(&a->sin_addr, endpoint.ip.bytes.data(), 4);
-    length = sizeof *a;
-  }
   int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     why = std::string("socket: ") + std::strerror(errno);

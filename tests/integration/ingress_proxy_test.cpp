@@ -122,20 +122,26 @@ int statusOf(const std::string& response) {
   return std::atoi(response.c_str() + 9);
 }
 
+// A listening socket on 127.0.0.1 and a port the kernel chose.
+int listenOnLoopback(uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::listen(fd, 4);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
 // A backend that upgrades one connection to a WebSocket-like echo: answers
 // the upgrade request with 101, then sends back every byte it gets.
 class UpgradeEchoBackend {
  public:
   UpgradeEchoBackend() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listener_, 4);
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listener_ = listenOnLoopback(port_);
     thread_ = std::thread([this] {
       int fd = ::accept(listener_, nullptr, nullptr);
       if (fd < 0) return;
@@ -887,15 +893,7 @@ TEST_F(GatewayOnTheProxy, TerminatesTlsWithTheListenersCertificate) {
 class RecordingBackend {
  public:
   RecordingBackend() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listener_, 4);
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listener_ = listenOnLoopback(port_);
     thread_ = std::thread([this] {
       int fd = ::accept(listener_, nullptr, nullptr);
       if (fd < 0) return;
