@@ -101,6 +101,14 @@ core::Result<Gateway> parseGateway(const Json& obj) {
   for (const Json& address : list(spec, "addresses"))
     if (text(address, "type", "IPAddress") == "IPAddress" && !text(address, "value").empty())
       out.requestedAddresses.push_back(text(address, "value"));
+  const Json& infrastructure = member(spec, "infrastructure");
+  for (const auto& [field, to] : {std::pair{"labels", &out.infrastructureLabels},
+                                  std::pair{"annotations", &out.infrastructureAnnotations}}) {
+    const Json& values = member(infrastructure, field);
+    if (values.is_object())
+      for (const auto& [k, v] : values.items())
+        if (v.is_string()) (*to)[k] = v.get<std::string>();
+  }
   const Json& listeners = list(spec, "listeners");
   for (size_t i = 0; i < listeners.size(); ++i) {
     const Json& json = listeners[i];

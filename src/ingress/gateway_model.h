@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,8 @@ struct Gateway {
   int64_t generation = 0;
   std::vector<Listener> listeners;
   std::vector<std::string> requestedAddresses;  // spec.addresses[].value (type IPAddress)
+  // spec.infrastructure: what the resources made for the Gateway (its Service) carry.
+  std::map<std::string, std::string> infrastructureLabels, infrastructureAnnotations;
 };
 
 struct ParentRef {

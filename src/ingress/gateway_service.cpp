@@ -97,9 +97,13 @@ Json desiredGatewayService(const Gateway& gateway, const Json* existing,
   Json selector = Json::object();
   for (const auto& [k, v] : options.selector) selector[k] = v;
   std::string key = gateway.ns + "/" + gateway.name;
-  Json labels = {{kGatewayServiceLabel, "true"}};
+  // spec.infrastructure's labels and annotations, then ours (which win).
+  Json labels = Json::object(), annotations = Json::object();
+  for (const auto& [k, v] : gateway.infrastructureLabels) labels[k] = v;
+  for (const auto& [k, v] : gateway.infrastructureAnnotations) annotations[k] = v;
+  labels[kGatewayServiceLabel] = "true";
   if (gateway.name.size() <= 63) labels["gateway.networking.k8s.io/gateway-name"] = gateway.name;
-  Json annotations = {{kGatewayAnnotation, key}};
+  annotations[kGatewayAnnotation] = key;
   if (!gateway.requestedAddresses.empty()) {
     std::string ips;
     for (const auto& a : gateway.requestedAddresses) ips += (ips.empty() ? "" : ",") + a;
@@ -143,6 +147,14 @@ bool gatewayServiceUpToDate(const Json& existing, const Json& desired) {
     auto it = all.find(name);
     return it == all.end() ? std::string() : it->second;
   };
+  // Every label and annotation asked for is there (others may be added by anyone).
+  for (const char* map : {"labels", "annotations"}) {
+    const Json wanted = field(desired, "metadata", map);
+    const Json has = field(existing, "metadata", map);
+    if (wanted.is_object())
+      for (const auto& [k, v] : wanted.items())
+        if (!has.is_object() || !has.contains(k) || has[k] != v) return false;
+  }
   return portsOf(existing) == portsOf(desired) &&
          field(existing, "spec", "selector") == field(desired, "spec", "selector") &&
          field(existing, "spec", "type") == field(desired, "spec", "type") &&

@@ -8,6 +8,7 @@
 // what curl sees from the host and what kubectl shows.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -64,6 +65,7 @@ kind: Gateway
 metadata: {name: same-namespace, namespace: gateway-conformance-infra}
 spec:
   gatewayClassName: podnet
+  infrastructure: {labels: {team: edge}}
   listeners:
   - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}
 ---
@@ -482,6 +484,9 @@ void GatewayE2E::KubectlShowsTheStatus() {
   // Its Service, in kube-system, has the pool's address.
   auto [s, services] = kubectl("get svc -n kube-system -l podnet.io/gateway-service=true");
   EXPECT_NE(services.find(sameNamespace_), std::string::npos) << services;
+  // With spec.infrastructure's labels.
+  auto [l, labelled] = kubectl("get svc -n kube-system -l team=edge -o name");
+  EXPECT_EQ(std::count(labelled.begin(), labelled.end(), '\n'), 1) << labelled;
   // A Gateway deleted: its Service goes too.
   EXPECT_EQ(kubectl("delete gateway -n gateway-conformance-infra hostnames").first, 0);
   EXPECT_TRUE(eventually(

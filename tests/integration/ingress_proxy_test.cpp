@@ -887,6 +887,11 @@ TEST_F(GatewayOnTheProxy, TerminatesTlsWithTheListenersCertificate) {
   ASSERT_TRUE(seen.is_object()) << out;  // curl verified the certificate against the CA
   EXPECT_EQ(seen["name"], "api-pod");
   EXPECT_EQ(seen["headers"]["x-forwarded-port"], "443");
+  // HTTP/2 by ALPN, as on the Ingress port.
+  EXPECT_EQ(run("curl -s -m 5 --http2 -o /dev/null -w '%{http_version}' --cacert " +
+                caFile_.string() + " --resolve learn.example.org:" + port +
+                ":127.0.0.1 https://learn.example.org:" + port + "/exact"),
+            "2");
 }
 
 // A backend that records the head of the one request it gets and answers 200.

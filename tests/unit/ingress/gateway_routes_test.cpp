@@ -302,6 +302,15 @@ TEST(GatewayServiceTest, BindPortsKeptAndNewOnesAvoidTakenOnes) {
   EXPECT_TRUE(gateway::gatewayServiceUpToDate(first, first));
   EXPECT_FALSE(gateway::gatewayServiceUpToDate(first, second));
   EXPECT_NE(gateway::gatewayServiceName("a", "gw"), gateway::gatewayServiceName("b", "gw"));
+  // spec.infrastructure's labels and annotations go onto the Service.
+  gw.infrastructureLabels = {{"team", "edge"}, {gateway::kGatewayServiceLabel, "no"}};
+  gw.infrastructureAnnotations = {{"example.com/owner", "edge-team"}};
+  Json third = gateway::desiredGatewayService(gw, &second, {10300, 10303}, options);
+  EXPECT_EQ(third["metadata"]["labels"]["team"], "edge");
+  EXPECT_EQ(third["metadata"]["labels"][gateway::kGatewayServiceLabel], "true");  // ours win
+  EXPECT_EQ(third["metadata"]["annotations"]["example.com/owner"], "edge-team");
+  EXPECT_FALSE(gateway::gatewayServiceUpToDate(second, third));
+  EXPECT_TRUE(gateway::gatewayServiceUpToDate(third, third));
   options.lastBindPort = 10301;
   EXPECT_TRUE(gateway::desiredGatewayService(gw, nullptr, {10300}, options).is_null());
 }
