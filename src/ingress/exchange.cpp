@@ -250,15 +250,15 @@ void Exchange::forward() {
   writeUpstreamRequest(head, request_, upstreamPath_, requestId_, upstreamFraming_,
                        request_.contentLength.value_or(0));
   replay_.assign(head.view());
-  // RequestMirror: a copy to each mirror backend, its answer dropped
-  // (requests with a body are not mirrored: the body streams).
-  if (route_->gateway && !request_.hasBody)
-    for (const auto& mirror : route_->gateway->mirrors)
-      if (!mirror->endpoints.empty()) {
-        uint32_t n = mirror->next.fetch_add(1, std::memory_order_relaxed);
-        sendMirror(worker_.loop, mirror->endpoints[n % mirror->endpoints.size()],
-                   std::string(head.view()));
-      }
+  // RequestMirror: a copy to each mirror backend, its answer dropped; with
+  // a body, once the whole request is in (from what is kept for retries:
+  // a body past that size is not mirrored).
+  if (route_->gateway && !route_->gateway->mirrors.empty()) {
+    if (request_.hasBody)
+      mirrorPending_ = true;
+    else
+      sendMirrors(head.view());
+  }
   if (!request_.hasBody) requestEnded_ = true;
   phase_ = Phase::upstream;
   auto choice = chooseEndpoint(*route_, *backend_, request_.headers, tried_);
@@ -393,6 +393,15 @@ void Exchange::requestBody(std::string_view payload) {
   frameRequestBody(payload);
 }
 
+void Exchange::sendMirrors(std::string_view request) {
+  for (const auto& mirror : route_->gateway->mirrors)
+    if (!mirror->endpoints.empty()) {
+      uint32_t n = mirror->next.fetch_add(1, std::memory_order_relaxed);
+      sendMirror(worker_.loop, mirror->endpoints[n % mirror->endpoints.size()],
+                 std::string(request));
+    }
+}
+
 void Exchange::requestEnd() {
   if (requestEnded_ || finished()) {
     requestEnded_ = true;
@@ -404,6 +413,8 @@ void Exchange::requestEnd() {
     return;
   }
   if (upstreamFraming_ == BodyFraming::chunked) appendToUpstream("0\r\n\r\n");
+  if (mirrorPending_ && replayable_) sendMirrors(replay_);
+  mirrorPending_ = false;
 }
 
 bool Exchange::acceptsRequestBody() const {

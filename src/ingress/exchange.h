@@ -124,6 +124,7 @@ class Exchange : private UpstreamHttp2Sink {
   LocalResponse gatewayRedirect(const Redirect& redirect, const RouteMatch& match,
                                 const std::string& path) const;
   void forward();
+  void sendMirrors(std::string_view request);
   bool connectTo(const Endpoint& endpoint);
   void retryOrFail(int status, bool mayRetry);
   bool processUpstreamInput();
@@ -155,6 +156,7 @@ class Exchange : private UpstreamHttp2Sink {
   const BackendTarget* backend_ = nullptr;      // the route's, or the one its weights chose
   const HeaderEdits* responseEdits_ = nullptr;  // an HTTPRoute's ResponseHeaderModifier
   uint64_t requestDeadline_ = 0;                // an HTTPRoute's request timeout
+  bool mirrorPending_ = false;                  // mirrors wait for the request's body
   std::string upstreamPath_;
   std::string requestId_;
   std::string extraResponseHeaders_;

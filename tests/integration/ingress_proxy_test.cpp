@@ -905,6 +905,11 @@ class RecordingBackend {
       std::string head;
       char c;
       while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+      // And the body, when the head gives its length.
+      if (size_t at = head.find("Content-Length: "); at != std::string::npos)
+        for (long left = std::atol(head.c_str() + at + 16); left > 0 && ::recv(fd, &c, 1, 0) == 1;
+             --left)
+          head += c;
       std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
       ::close(fd);
@@ -955,6 +960,35 @@ TEST_F(GatewayOnTheProxy, MirrorsRequestsAndDropsTheMirrorsAnswer) {
   }
   EXPECT_EQ(mirrored.rfind("GET /mirrored/x?y=1 HTTP/1.1\r\n", 0), 0u) << mirrored;
   EXPECT_NE(mirrored.find("Host: mirror.example.org"), std::string::npos) << mirrored;
+}
+
+TEST_F(GatewayOnTheProxy, MirrorsRequestBodiesToo) {
+  RecordingBackend recorder;
+  inputs_.services.push_back(ptr(service("mirror")));
+  inputs_.endpointSlices.push_back(ptr(slice("mirror", recorder.port())));
+  Json route = gatewayRoute(
+      "mirrored",
+      {prefixTo("/mirrored", "app-service",
+                {{{"type", "RequestMirror"},
+                  {"requestMirror", {{"backendRef", {{"name", "mirror"}, {"port", 80}}}}}}})});
+  route["spec"]["hostnames"] = {"mirror.example.org"};
+  inputs_.httpRoutes.push_back(ptr(route));
+  publish();
+  std::string out =
+      run("curl -s -m 5 -H 'Host: mirror.example.org' --data-binary 'hello mirror' "
+          "http://127.0.0.1:" +
+          std::to_string(httpBind_) + "/mirrored/post");
+  Json seen = Json::parse(out, nullptr, false);
+  ASSERT_TRUE(seen.is_object()) << out;
+  EXPECT_EQ(seen["bodyBytes"], 12);
+  std::string mirrored;
+  for (int i = 0; i < 100 && mirrored.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    mirrored = recorder.request();
+  }
+  EXPECT_EQ(mirrored.rfind("POST /mirrored/post HTTP/1.1\r\n", 0), 0u) << mirrored;
+  EXPECT_NE(mirrored.find("Content-Length: 12"), std::string::npos) << mirrored;
+  EXPECT_EQ(mirrored.substr(mirrored.size() - 16), "\r\n\r\nhello mirror") << mirrored;
 }
 
 TEST_F(GatewayOnTheProxy, APortClosesWhenItsGatewayGoes) {
