@@ -549,6 +549,7 @@ spec:
           ports:
             - {name: dns, containerPort: 53, protocol: UDP}
             - {name: dns-tcp, containerPort: 53, protocol: TCP}
+            - {name: metrics, containerPort: 9153, protocol: TCP}
 )";
     std::string command = "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" +
                           dnsManifest.string() + "' >/dev/null";

@@ -23,6 +23,7 @@
 #include "dns/forwarder.h"
 #include "dns/responder.h"
 #include "dns/server.h"
+#include "metrics/exposition_server.h"
 
 namespace podnet::dns {
 
@@ -46,7 +47,11 @@ constexpr const char* kUsage =
     "                         c % N == k and runs on them; off: the kernel's hash; default on\n"
     "  --service-cidr CIDR    reverse zone answered here, default 10.96.0.0/12 (repeatable)\n"
     "  --cluster-cidr CIDR    reverse zone answered here, default 10.244.0.0/16 (repeatable)\n"
-    "  --tcp-idle-timeout S   default 10\n";
+    "  --tcp-idle-timeout S   default 10\n"
+    "  --metrics-listen ADDR:PORT\n"
+    "                         /metrics (CoreDNS's metric names) and /healthz over HTTP,\n"
+    "                         default :9153 as CoreDNS ('' for none; a port in use is a\n"
+    "                         warning, not a failure)\n";
 
 // Rebuilds the snapshot from the informer caches whenever they change:
 // handlers only mark the state dirty; one thread coalesces a burst of
@@ -178,6 +183,7 @@ int runDnsMain(const std::vector<std::string>& args) {
   ZoneConfig config;
   ServerOptions serverOptions;
   std::string kubeconfig, objectsFile;
+  std::string metricsListen = ":9153";
   std::vector<std::string> upstreamTexts;
   std::vector<std::string> cidrTexts;
   core::Flags flags = core::splitFlags(args);
@@ -209,6 +215,8 @@ int runDnsMain(const std::vector<std::string>& args) {
       serverOptions.udpThreads = int(number);
     } else if (flag == "--cpu-affinity" && (value == "on" || value == "off")) {
       serverOptions.cpuAffinity = value == "on";
+    } else if (flag == "--metrics-listen") {
+      metricsListen = value;
     } else if (flag == "--tcp-idle-timeout" && core::parseWholeNumber(value, number) &&
                number > 0) {
       serverOptions.tcpIdleTimeout = std::chrono::seconds(number);
@@ -297,6 +305,15 @@ int runDnsMain(const std::vector<std::string>& args) {
     return 1;
   }
   if (source) source->start();
+  metrics::Registry registry;
+  registry.collect([&server](metrics::Writer& out) { server.writeMetrics(out); });
+  metrics::ExpositionServer exposition(registry);
+  if (!metricsListen.empty()) {
+    if (auto listening = exposition.start(metricsListen); !listening)
+      std::fprintf(stderr, "podnet dns: no metrics: %s\n", listening.error().message.c_str());
+    else
+      std::fprintf(stderr, "podnet dns: metrics on %s (/metrics)\n", metricsListen.c_str());
+  }
   std::string upstreamList;
   for (const auto& upstream : upstreams) upstreamList += " " + upstream.text;
   std::fprintf(stderr, "podnet dns: upstreams:%s\n",
@@ -304,6 +321,7 @@ int runDnsMain(const std::vector<std::string>& args) {
   std::printf("podnet dns: serving %s on %s\n", config.zone.c_str(), server.boundAddress().c_str());
   std::fflush(stdout);
   while (!stopRequested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  exposition.stop();
   // Upstream callbacks write to the server's sockets: stop them first.
   forwarder.stop();
   server.stop();

@@ -103,6 +103,7 @@ class Forwarder {
   bool cached(const Query& query, std::string& out) const;
   void resolve(const Query& query, Callback callback);
   ResponseCache& cache() { return cache_; }
+  size_t cacheSize() const { return cache_.size(); }
 
  private:
   struct Request {

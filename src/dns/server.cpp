@@ -151,6 +151,9 @@ core::Status Server::start() {
     udpSockets_.push_back(fd);
   }
   bound_ = addressText(address_);
+  udpCounts_.clear();
+  for (size_t i = 0; i < udpSockets_.size(); ++i)
+    udpCounts_.push_back(std::make_unique<QueryCounts<false>>());
   steered_ = options_.cpuAffinity && udpSockets_.size() > 1 && steerByCpu();
   for (size_t i = 0; i < udpSockets_.size(); ++i)
     threads_.emplace_back([this, fd = udpSockets_[i], i] { udpLoop(fd, int(i)); });
@@ -217,9 +220,14 @@ void Server::udpLoop(int fd, int index) {
   ParseStatus parsed[kBatch];
   std::string cached;
   bool canForward = forwarder_ != nullptr && forwarder_->enabled();
+  QueryCounts<false>& counts = *udpCounts_[size_t(index)];
+  std::shared_ptr<SharedCounts> shared = shared_;
+  uint16_t replyType[kBatch];
+  Answerer replyBy[kBatch];
   while (!stopping_.load(std::memory_order_relaxed)) {
     int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
     if (received <= 0) continue;  // the receive timeout or EINTR: check for stop
+    const auto receivedAt = std::chrono::steady_clock::now();
     const Zone* zone = reader.current();
     // Parse the whole batch first and prefetch each name's slot, then its
     // record, so the lookups below rarely wait for memory.
@@ -242,24 +250,36 @@ void Server::udpLoop(int fd, int index) {
       Query& query = queries[size_t(i)];
       Outcome outcome = answerParsed(authority_, zone, canForward, parsed[i], packet, in[i].msg_len,
                                      false, query, response, kUdpOutSize);
+      uint16_t qtype = parsed[i] == ParseStatus::ok ? query.qtype : 0;
+      if (outcome.kind != Outcome::drop) counts.request(false, from[i].ss_family, qtype);
+      Answerer by = Answerer::zone;
       if (outcome.kind == Outcome::forward) {
         stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
         if (forwarder_->cached(query, cached)) {
           stats_.cacheHits.fetch_add(1, std::memory_order_relaxed);
+          shared->cache.hits.inc();
+          by = Answerer::cache;
           outcome.length = finishForwarded(query, packet, cached, false, response, kUdpOutSize);
           outcome.kind = outcome.length ? Outcome::reply : Outcome::drop;
         } else {
+          shared->cache.misses.inc();
+          shared->cache.forwarded.inc();
           sockaddr_storage client = from[i];
           socklen_t clientLength = in[i].msg_hdr.msg_namelen;
           std::string copy(reinterpret_cast<const char*>(packet), in[i].msg_len);
-          forwarder_->resolve(query, [fd, client, clientLength, copy = std::move(copy),
-                                      query](const std::string* normalized) {
+          forwarder_->resolve(query, [fd, client, clientLength, copy = std::move(copy), query,
+                                      shared, receivedAt](const std::string* normalized) {
             uint8_t buffer[kUdpOutSize];
             const auto* bytes = reinterpret_cast<const uint8_t*>(copy.data());
             size_t length = normalized ? finishForwarded(query, bytes, *normalized, false, buffer,
                                                          sizeof buffer)
                                        : 0;
+            if (!normalized) shared->cache.forwardFailures.inc();
             if (length == 0) length = writeServfail(query, bytes, buffer, sizeof buffer);
+            shared->queries.response(
+                buffer[3] & 0x0F, Answerer::forward, query.qtype,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - receivedAt)
+                    .count());
             iovec iov{buffer, length};
             msghdr message{};
             message.msg_name = const_cast<sockaddr_storage*>(&client);
@@ -273,6 +293,8 @@ void Server::udpLoop(int fd, int index) {
         }
       }
       if (outcome.kind != Outcome::reply) continue;
+      replyType[replies] = qtype;
+      replyBy[replies] = by;
       outIov[replies] = {response, outcome.length};
       out[replies].msg_hdr.msg_name = &from[i];
       out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
@@ -281,6 +303,12 @@ void Server::udpLoop(int fd, int index) {
     // recvmmsg wrote each sender's address length: room for any next time.
     for (int i = 0; i < received; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     stats_.udpQueries.fetch_add(uint64_t(received), std::memory_order_relaxed);
+    // The batch's answers took this long from its arrival (one clock read a batch).
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - receivedAt).count();
+    for (int r = 0; r < replies; ++r)
+      counts.response(static_cast<const uint8_t*>(outIov[r].iov_base)[3] & 0x0F, replyBy[r],
+                      replyType[r], seconds);
     int sent = 0;
     while (sent < replies) {
       int n = ::sendmmsg(fd, out + sent, unsigned(replies - sent), 0);
@@ -328,20 +356,31 @@ void Server::serveConnection(int fd) {
   std::string cached;
   bool canForward = forwarder_ != nullptr && forwarder_->enabled();
   auto deadline = std::chrono::steady_clock::now() + options_.tcpIdleTimeout;
+  sockaddr_storage peer{};
+  socklen_t peerLength = sizeof peer;
+  ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peerLength);
+  SharedCounts& shared = *shared_;
   while (!stopping_.load()) {
     // Answer every complete frame already received, in order.
     while (in.size() >= 2) {
       size_t length = get16(in.data());
       if (in.size() < 2 + length) break;
       const uint8_t* packet = in.data() + 2;
+      const auto receivedAt = std::chrono::steady_clock::now();
       stats_.tcpQueries.fetch_add(1, std::memory_order_relaxed);
       Outcome outcome = answerQuery(authority_, reader.current(), canForward, packet, length, true,
                                     query, out.data() + 2, kMaxMessage);
+      Answerer by = Answerer::zone;
       if (outcome.kind == Outcome::forward) {
         stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
         if (forwarder_->cached(query, cached)) {
           stats_.cacheHits.fetch_add(1, std::memory_order_relaxed);
+          shared.cache.hits.inc();
+          by = Answerer::cache;
         } else {
+          shared.cache.misses.inc();
+          shared.cache.forwarded.inc();
+          by = Answerer::forward;
           auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
           auto future = promise->get_future();
           forwarder_->resolve(query, [promise](const std::string* normalized) {
@@ -354,11 +393,17 @@ void Server::serveConnection(int fd) {
         outcome.length = cached.empty() ? 0
                                         : finishForwarded(query, packet, cached, true,
                                                           out.data() + 2, kMaxMessage);
-        if (outcome.length == 0)
+        if (outcome.length == 0) {
+          if (by == Answerer::forward) shared.cache.forwardFailures.inc();
           outcome.length = writeServfail(query, packet, out.data() + 2, kMaxMessage);
+        }
         outcome.kind = Outcome::reply;
       }
       if (outcome.kind != Outcome::reply) return;  // unreadable: close the connection
+      shared.queries.request(true, peer.ss_family, query.qtype);
+      shared.queries.response(
+          out[2 + 3] & 0x0F, by, query.qtype,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - receivedAt).count());
       put16(out.data(), uint16_t(outcome.length));
       if (!sendAll(fd, out.data(), outcome.length + 2, std::chrono::seconds(5))) return;
       in.erase(in.begin(), in.begin() + long(2 + length));
@@ -377,6 +422,15 @@ void Server::serveConnection(int fd) {
     }
     in.insert(in.end(), chunk, chunk + n);
   }
+}
+
+void Server::writeMetrics(metrics::Writer& out) const {
+  std::vector<const QueryCounts<false>*> threads;
+  for (const auto& c : udpCounts_) threads.push_back(c.get());
+  // CoreDNS's server label: the scheme and the listen address ("dns://:53").
+  std::string port = bound_.substr(bound_.rfind(':') + 1);
+  writeDnsMetrics(out, "dns://:" + port, threads, shared_->queries, shared_->cache,
+                  forwarder_ ? forwarder_->cacheSize() : 0);
 }
 
 }  // namespace podnet::dns

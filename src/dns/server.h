@@ -21,6 +21,7 @@
 #include "core/result.h"
 #include "dns/forwarder.h"
 #include "dns/responder.h"
+#include "dns/server_metrics.h"
 #include "dns/zone.h"
 
 namespace podnet::dns {
@@ -57,6 +58,8 @@ class Server {
   // "127.0.0.1:5353" (the port actually bound).
   std::string boundAddress() const { return bound_; }
   const ServerStats& stats() const { return stats_; }
+  // Its counts under CoreDNS's metric names (server_metrics.h).
+  void writeMetrics(metrics::Writer& out) const;
 
  private:
   void udpLoop(int fd, int index);
@@ -82,6 +85,14 @@ class Server {
   std::condition_variable connectionsDone_;
   int connections_ = 0;
   ServerStats stats_;
+  // Metrics: one set of single-writer cells per UDP thread; one shared set
+  // (TCP, forwarded answers), kept alive by the forwarder's callbacks.
+  std::vector<std::unique_ptr<QueryCounts<false>>> udpCounts_;
+  struct SharedCounts {
+    QueryCounts<true> queries;
+    CacheCounts cache;
+  };
+  std::shared_ptr<SharedCounts> shared_ = std::make_shared<SharedCounts>();
 };
 
 }  // namespace podnet::dns

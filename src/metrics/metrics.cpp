@@ -67,6 +67,14 @@ Histogram::Snapshot Histogram::snapshot() const {
   return s;
 }
 
+void Histogram::addTo(Snapshot& into) const {
+  Snapshot mine = snapshot();
+  into.buckets.resize(mine.buckets.size());
+  for (size_t i = 0; i < mine.buckets.size(); ++i) into.buckets[i] += mine.buckets[i];
+  into.sum += mine.sum;
+  into.count += mine.count;
+}
+
 LocalHistogram::LocalHistogram(const std::vector<double>* bounds)
     : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds->size() + 1]) {
   for (size_t i = 0; i <= bounds_->size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);

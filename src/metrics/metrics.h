@@ -62,6 +62,7 @@ class Histogram {
     uint64_t count = 0;
   };
   Snapshot snapshot() const;
+  void addTo(Snapshot& into) const;
   const std::vector<double>& bounds() const { return bounds_; }
 
  private:
@@ -86,6 +87,7 @@ class LocalCounter {
 class LocalHistogram {
  public:
   explicit LocalHistogram(const std::vector<double>* bounds);
+  explicit LocalHistogram(const std::vector<double>& bounds) : LocalHistogram(&bounds) {}
   void observe(double v);
   // Adds this thread's counts into `into` (sized for the same bounds).
   void addTo(Histogram::Snapshot& into) const;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "podnet_harness.h"
+#include "prometheus_text.h"
 
 namespace podnet::testing {
 namespace {
@@ -11,12 +12,14 @@ namespace {
 class DnsProcess {
  public:
   DnsProcess(const std::string& kubeconfig, const std::string& logDir)
-      : port_(freeLoopbackPort()), log_(logDir + "/dns.log") {
-    std::vector<std::string> args = {PODNET_BINARY,  "dns",
-                                     "--kubeconfig", kubeconfig,
-                                     "--listen",     "127.0.0.1:" + std::to_string(port_),
-                                     "--upstream",   "none",
-                                     "--threads",    "2"};
+      : port_(freeLoopbackPort()), metricsPort_(freeLoopbackPort()), log_(logDir + "/dns.log") {
+    std::vector<std::string> args = {
+        PODNET_BINARY,      "dns",
+        "--kubeconfig",     kubeconfig,
+        "--listen",         "127.0.0.1:" + std::to_string(port_),
+        "--upstream",       "none",
+        "--threads",        "2",
+        "--metrics-listen", "127.0.0.1:" + std::to_string(metricsPort_)};
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -65,9 +68,16 @@ class DnsProcess {
     return status_;
   }
   std::string log() const { return readFile(log_); }
+  std::string portText() const { return std::to_string(port_); }
+  // Its /metrics, parsed by the strict reader.
+  PromText metrics() const {
+    return parsePromText(
+        runCommand("curl -s -m 5 http://127.0.0.1:" + std::to_string(metricsPort_) + "/metrics")
+            .second);
+  }
 
  private:
-  uint16_t port_;
+  uint16_t port_, metricsPort_;
   std::string log_;
   pid_t pid_ = -1;
   int status_ = -1;
@@ -203,6 +213,41 @@ TEST_F(DnsIntegration, PodRecordsFollowPodIps) {
             std::string::npos);
   EXPECT_NE(dns_->dig("10-244-7-8.default.pod.cluster.local").find("status: NXDOMAIN"),
             std::string::npos);
+}
+
+TEST_F(DnsIntegration, MetricsCountEachQueryOnceUnderCoreDnsNames) {
+  PromText before = dns_->metrics();
+  ASSERT_EQ(before.error, "");
+  ASSERT_TRUE(before.families.count("coredns_dns_requests_total"));
+  EXPECT_EQ(before.families["coredns_dns_request_duration_seconds"].type, "histogram");
+  auto delta = [&](const PromText& after, const std::string& name,
+                   const std::map<std::string, std::string>& labels) {
+    return after.sum(name, labels) - before.sum(name, labels);
+  };
+  ASSERT_NE(dns_->dig("kubernetes.default.svc.cluster.local A").find("status: NOERROR"),
+            std::string::npos);
+  PromText udp = dns_->metrics();
+  ASSERT_EQ(udp.error, "");
+  EXPECT_EQ(delta(udp, "coredns_dns_requests_total", {{"proto", "udp"}, {"type", "A"}}), 1);
+  EXPECT_EQ(delta(udp, "coredns_dns_requests_total", {}), 1);
+  EXPECT_EQ(delta(udp, "coredns_dns_responses_total", {{"rcode", "NOERROR"}}), 1);
+  EXPECT_EQ(delta(udp, "coredns_dns_request_duration_seconds_count", {{"type", "A"}}), 1);
+  // CoreDNS's labels, as its dashboards select them.
+  EXPECT_TRUE(udp.value("coredns_dns_requests_total", {{"type", "A"},
+                                                       {"family", "1"},
+                                                       {"server", "dns://:" + dns_->portText()},
+                                                       {"zone", "."},
+                                                       {"view", ""}})
+                  .has_value());
+  // Over TCP, an NXDOMAIN and a REFUSED (no upstream): each counted once, by what it was.
+  dns_->dig("+tcp nope.default.svc.cluster.local AAAA");
+  dns_->dig("example.org");
+  PromText more = dns_->metrics();
+  ASSERT_EQ(more.error, "");
+  EXPECT_EQ(delta(more, "coredns_dns_requests_total", {{"proto", "tcp"}, {"type", "AAAA"}}), 1);
+  EXPECT_EQ(delta(more, "coredns_dns_responses_total", {{"rcode", "NXDOMAIN"}}), 1);
+  EXPECT_EQ(delta(more, "coredns_dns_responses_total", {{"rcode", "REFUSED"}}), 1);
+  EXPECT_EQ(delta(more, "coredns_dns_requests_total", {}), 3);
 }
 
 }  // namespace
