@@ -529,6 +529,7 @@ spec:
   ports:
     - {name: dns, port: 53, protocol: UDP}
     - {name: dns-tcp, port: 53, protocol: TCP}
+    - {name: metrics, port: 9153, protocol: TCP}
 ---
 apiVersion: apps/v1
 kind: Deployment
