@@ -62,7 +62,7 @@ void Exchange::answer(LocalResponse response) {
   // A body the client may still send is not read: the connection closes.
   if (request_.hasBody && !requestEnded_) closeClient_ = true;
   client_.sendLocal(response);
-  worker_.stats.record(route_ ? route_->labels : std::string(), response.status, -1);
+  worker_.stats.record(route_, response.status, -1);
   phase_ = Phase::done;
   deadline_ = 0;
 }
@@ -531,7 +531,7 @@ void Exchange::startResponse(const http::ResponseHead& head) {
     bodyState_ = BodyState::untilClose;
   }
   double seconds = double(worker_.loop.now() - upstreamStartMs_) / 1000.0;
-  worker_.stats.record(route_->labels, head.status, seconds);
+  worker_.stats.record(route_, head.status, seconds);
   if (responseEdits_) {
     http::ResponseHead edited = head;
     editHeaders(edited.headers, *responseEdits_);
@@ -576,7 +576,7 @@ void Exchange::onHttp2Head(int status, std::vector<http::Header> headers, bool e
   ResponseShape shape;
   shape.hasBody = !endStream && request_.method != "HEAD";
   double seconds = double(worker_.loop.now() - upstreamStartMs_) / 1000.0;
-  worker_.stats.record(route_->labels, status, seconds);
+  worker_.stats.record(route_, status, seconds);
   client_.sendResponseHead(head, shape, extraResponseHeaders_);
 }
 

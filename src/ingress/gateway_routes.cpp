@@ -230,9 +230,8 @@ struct GatewayTableBuilder {
     const gw::PathMatch& firstPath = rule.matches.front().path;
     made->path = firstPath.value;
     std::string service = rule.backendRefs.empty() ? std::string() : rule.backendRefs.front().name;
-    made->labels = "namespace=\"" + labelValue(route.ns) + "\",ingress=\"" +
-                   labelValue(route.name) + "\",host=\"\",path=\"" + labelValue(firstPath.value) +
-                   "\",service=\"" + labelValue(service) + "\"";
+    made->metricLabels = routeMetricLabels(route.ns, route.name, "", firstPath.value, service);
+    made->labels = labelsKey(made->metricLabels);
     rules.emplace(key, made);
     return made;
   }

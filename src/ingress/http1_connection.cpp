@@ -159,7 +159,7 @@ bool Http1Connection::processInput() {
 void Http1Connection::refuse(int status) {
   LocalResponse response{.status = status};
   writeLocalResponse(out_, response, http10_, false, false);
-  worker_.stats.record(std::string(), status, -1);
+  worker_.stats.record(nullptr, status, -1);
   in_.clear();
   exchange_.reset();
   state_ = State::closing;

@@ -1,44 +1,52 @@
-// The proxy's counters, one set per thread (written by it alone, read by
-// /metrics under the set's mutex), and their Prometheus text rendering.
+// The proxy's counters, one set per thread, on the shared metrics library:
+// the thread that serves a request counts it with single-writer cells, after
+// a lookup of its route that takes no lock (only that thread adds routes to
+// its map, under the mutex the scrape holds while it reads); /metrics sums
+// the threads.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/metrics.h"
+
 namespace podnet::ingress {
 
-inline constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                           0.1,   0.25,   0.5,   1,    2.5,   10};
+struct Route;
+
+// ingress-nginx's upstream latency buckets, in seconds.
+const std::vector<double>& latencyBuckets();
 
 struct ProxyStats {
   struct PerRoute {
-    std::array<uint64_t, 5> byClass{};                           // 1xx .. 5xx
-    std::array<uint64_t, kLatencyBuckets.size() + 1> latency{};  // upstream, last is +Inf
-    double latencySum = 0;
-    uint64_t latencyCount = 0;
+    explicit PerRoute(metrics::Labels l) : labels(std::move(l)), latency(latencyBuckets()) {}
+    metrics::Labels labels;
+    metrics::LocalCounter byClass[5];  // 1xx .. 5xx
+    metrics::LocalHistogram latency;   // upstream time to the response head
   };
-  std::mutex mutex;
-  // By `ingress="ns/name",host="h",path="/p"` (the labels, rendered once per route).
-  std::unordered_map<std::string, PerRoute> routes;
+  std::mutex mutex;  // adding a route (its thread) and reading (the scrape)
+  std::unordered_map<std::string, std::unique_ptr<PerRoute>> routes;  // by Route::labels
   std::atomic<uint64_t> connectionsAccepted{0}, connectionsOpen{0}, connectionsRefused{0};
   std::atomic<uint64_t> upstreamConnects{0}, upstreamRetries{0};
 
-  // One request: its route's labels, the status the client got, and the
-  // upstream's time to the response head (negative: no upstream).
-  void record(const std::string& labels, int status, double upstreamSeconds);
+  // One request, by the thread that owns these stats: its route (null when
+  // none matched), the status the client got, and the upstream's time to
+  // the response head (negative: no upstream).
+  void record(const Route* route, int status, double upstreamSeconds);
 };
 
-// Label values escaped for the text format.
-std::string labelValue(std::string_view value);
+// A route's metric labels: namespace, ingress, host, path, service.
+metrics::Labels routeMetricLabels(const std::string& ns, const std::string& ingress,
+                                  const std::string& host, const std::string& path,
+                                  const std::string& service);
+// The same labels as one string: the key a thread's stats find a route by.
+std::string labelsKey(const metrics::Labels& labels);
 
-// The Prometheus text exposition of every thread's counters plus the
-// controller's gauges.
 struct ControllerGauges {
   uint64_t configReloads = 0;   // snapshots published
   uint64_t configFailures = 0;  // objects that could not be compiled (Events)
@@ -46,6 +54,8 @@ struct ControllerGauges {
   uint64_t certificates = 0;
   double lastReloadSeconds = 0;  // when (unix time)
 };
-std::string renderMetrics(const std::vector<ProxyStats*>& workers, const ControllerGauges& gauges);
+// Every thread's counters plus the controller's gauges, as exposition text.
+void writeMetrics(metrics::Writer& out, const std::vector<ProxyStats*>& workers,
+                  const ControllerGauges& gauges);
 
 }  // namespace podnet::ingress

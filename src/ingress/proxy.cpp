@@ -530,7 +530,9 @@ std::string Proxy::metricsText() {
     std::lock_guard lock(gaugesMutex_);
     gauges = gauges_;
   }
-  return renderMetrics(stats, gauges);
+  metrics::Writer out;
+  writeMetrics(out, stats, gauges);
+  return out.text();
 }
 
 }  // namespace podnet::ingress

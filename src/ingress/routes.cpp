@@ -278,11 +278,10 @@ struct RoutingTableBuilder {
     return false;
   }
 
-  static std::string routeLabels(const Ingress& ingress, const std::string& host,
-                                 const std::string& path, const Backend& backend) {
-    return "namespace=\"" + labelValue(ingress.ns) + "\",ingress=\"" + labelValue(ingress.name) +
-           "\",host=\"" + labelValue(host) + "\",path=\"" + labelValue(path) + "\",service=\"" +
-           labelValue(backend.service) + "\"";
+  static void setLabels(Route& route, const Ingress& ingress, const std::string& host,
+                        const std::string& path, const Backend& backend) {
+    route.metricLabels = routeMetricLabels(ingress.ns, ingress.name, host, path, backend.service);
+    route.labels = labelsKey(route.metricLabels);
   }
 
   std::shared_ptr<Route> makeRoute(const Ingress& ingress,
@@ -296,7 +295,7 @@ struct RoutingTableBuilder {
     route->annotations = annotations;
     route->tls = tlsFor(ingress, host);
     route->backend = backendFor(ingress, p.backend);
-    route->labels = routeLabels(ingress, host, p.path, p.backend);
+    setLabels(*route, ingress, host, p.path, p.backend);
     bool regex = p.type == PathType::implementationSpecific &&
                  (annotations->useRegex || annotations->rewriteTarget);
     if (regex) {
@@ -356,7 +355,7 @@ struct RoutingTableBuilder {
     fallback->path = "/";
     fallback->annotations = annotations;
     fallback->backend = backendFor(ingress, *ingress.defaultBackend);
-    fallback->labels = routeLabels(ingress, "", "", *ingress.defaultBackend);
+    setLabels(*fallback, ingress, "", "", *ingress.defaultBackend);
     if (ingress.rules.empty()) {
       if (!table->defaultBackend_) table->defaultBackend_ = fallback;
       return;

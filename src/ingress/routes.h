@@ -30,6 +30,7 @@
 #include "core/ip.h"
 #include "http/http1.h"
 #include "ingress/model.h"
+#include "metrics/metrics.h"
 
 namespace re2 {
 class RE2;
@@ -101,7 +102,9 @@ struct Route {
   // Canary Ingresses for the same host and path, tried first (by header,
   // then cookie, then weight).
   std::vector<std::shared_ptr<const Route>> canaries;
-  // Its metric labels: namespace="..",ingress="..",host="..",path="..",service="..".
+  // Its metric labels (namespace, ingress, host, path, service), and the
+  // same as one string (the key per-thread counters find it by).
+  metrics::Labels metricLabels;
   std::string labels;
   // Set for an HTTPRoute rule: what it does; `backend` is then unused (a
   // backend is chosen per request by weight).

@@ -242,35 +242,30 @@ template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
 
-Family<Counter>& Registry::counter(std::string name, std::string help,
-                                   std::vector<std::string> labels) {
-  auto family =
-      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels));
+template <typename Cell>
+Family<Cell>& Registry::add(std::unique_ptr<Family<Cell>> family) {
   auto& ref = *family;
   std::lock_guard lock(mutex_);
   families_.push_back(std::move(family));
   return ref;
 }
 
+Family<Counter>& Registry::counter(std::string name, std::string help,
+                                   std::vector<std::string> labels) {
+  return add(
+      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels)));
+}
+
 Family<Gauge>& Registry::gauge(std::string name, std::string help,
                                std::vector<std::string> labels) {
-  auto family =
-      std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels));
-  auto& ref = *family;
-  std::lock_guard lock(mutex_);
-  families_.push_back(std::move(family));
-  return ref;
+  return add(std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels)));
 }
 
 Family<Histogram>& Registry::histogram(std::string name, std::string help,
                                        std::vector<double> bounds,
                                        std::vector<std::string> labels) {
-  auto family = std::make_unique<Family<Histogram>>(std::move(name), std::move(help),
-                                                    std::move(labels), std::move(bounds));
-  auto& ref = *family;
-  std::lock_guard lock(mutex_);
-  families_.push_back(std::move(family));
-  return ref;
+  return add(std::make_unique<Family<Histogram>>(std::move(name), std::move(help),
+                                                 std::move(labels), std::move(bounds)));
 }
 
 void Registry::collect(std::function<void(Writer&)> collector) {

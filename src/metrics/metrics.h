@@ -160,6 +160,8 @@ class Registry {
   std::string render() const;
 
  private:
+  template <typename Cell>
+  Family<Cell>& add(std::unique_ptr<Family<Cell>> family);
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<FamilyBase>> families_;
   std::vector<std::function<void(Writer&)>> collectors_;

@@ -27,6 +27,7 @@
 #include "ingress/proxy.h"
 #include "ingress/routes.h"
 #include "pki/certificates.h"
+#include "prometheus_text.h"
 #include "testserver/server.h"
 
 namespace podnet::ingress {
@@ -693,12 +694,19 @@ TEST(IngressProxyLimits, ConnectionCapClosesTheExtraOnes) {
 TEST_F(IngressProxy, ServesMetricsAndHealth) {
   http("plain.example.org", "/request");
   http("plain.example.org", "/request/nope");
+  http("nobody.example.org", "/");  // no route: counted without route labels
   std::string port = std::to_string(proxy_->metricsPort());
   EXPECT_EQ(run("curl -s -m 5 http://127.0.0.1:" + port + "/healthz"), "ok");
   std::string metrics = run("curl -s -m 5 http://127.0.0.1:" + port + "/metrics");
-  EXPECT_NE(metrics.find("# TYPE podnet_ingress_requests_total counter"), std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("ingress=\"plain\""), std::string::npos) << metrics;
+  testing::PromText parsed = testing::parsePromText(metrics);
+  ASSERT_EQ(parsed.error, "") << metrics;
+  EXPECT_EQ(parsed.families["podnet_ingress_requests_total"].type, "counter");
+  EXPECT_EQ(parsed.sum("podnet_ingress_requests_total", {{"ingress", "plain"}}), 2);
+  EXPECT_EQ(parsed.sum("podnet_ingress_requests_total", {{"ingress", "plain"}, {"status", "2xx"}}),
+            2);
+  EXPECT_EQ(parsed.value("podnet_ingress_requests_total", {{"status", "4xx"}}), 1);
+  EXPECT_EQ(parsed.sum("podnet_ingress_upstream_latency_seconds_count", {{"ingress", "plain"}}), 2);
+  EXPECT_GE(*parsed.value("podnet_ingress_connections_accepted_total"), 3);
 }
 
 // ---- Gateway API on the same proxy -------------------------------------------------

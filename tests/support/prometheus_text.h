@@ -32,35 +32,31 @@ struct PromText {
   std::map<std::string, PromFamily> families;
   std::string error;  // "" when the text is valid
 
-  // The value of the series `name` whose labels include `labels` (the first
-  // such; nullopt when none).
+  // Every series `name` whose labels include `labels`.
+  std::vector<const PromSample*> matching(const std::string& name,
+                                          const std::map<std::string, std::string>& labels) const {
+    std::vector<const PromSample*> found;
+    for (const auto& [family, f] : families)
+      for (const auto& s : f.samples) {
+        bool all = s.name == name;
+        for (const auto& [k, v] : labels) {
+          auto it = s.labels.find(k);
+          all = all && it != s.labels.end() && it->second == v;
+        }
+        if (all) found.push_back(&s);
+      }
+    return found;
+  }
+  // The value of the first such series (nullopt when none).
   std::optional<double> value(const std::string& name,
                               const std::map<std::string, std::string>& labels = {}) const {
-    for (const auto& [family, f] : families)
-      for (const auto& s : f.samples) {
-        if (s.name != name) continue;
-        bool all = true;
-        for (const auto& [k, v] : labels) {
-          auto it = s.labels.find(k);
-          if (it == s.labels.end() || it->second != v) all = false;
-        }
-        if (all) return s.value;
-      }
-    return std::nullopt;
+    auto found = matching(name, labels);
+    return found.empty() ? std::nullopt : std::optional<double>(found.front()->value);
   }
-  // The sum over every series `name` whose labels include `labels`.
+  // The sum over all of them.
   double sum(const std::string& name, const std::map<std::string, std::string>& labels = {}) const {
     double total = 0;
-    for (const auto& [family, f] : families)
-      for (const auto& s : f.samples) {
-        if (s.name != name) continue;
-        bool all = true;
-        for (const auto& [k, v] : labels) {
-          auto it = s.labels.find(k);
-          if (it == s.labels.end() || it->second != v) all = false;
-        }
-        if (all) total += s.value;
-      }
+    for (const PromSample* s : matching(name, labels)) total += s->value;
     return total;
   }
 };
