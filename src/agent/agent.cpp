@@ -24,6 +24,7 @@
 #include "api/resource.h"
 #include "core/files.h"
 #include "core/version.h"
+#include "metrics/exposition_server.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "nodeapi/node_api.h"
@@ -324,6 +325,17 @@ struct Agent::Impl {
       }
     }
     informers->start();
+    metrics::Registry registry;
+    registry.collect([this](metrics::Writer& out) {
+      if (serviceProxy) serviceProxy->writeMetrics(out);
+    });
+    metrics::ExpositionServer exposition(registry);
+    if (!config.metricsBindAddress.empty()) {
+      if (auto listening = exposition.start(config.metricsBindAddress); listening)
+        log("metrics on http://" + config.metricsBindAddress + "/metrics");
+      else
+        log("no metrics: " + listening.error().message);  // as kube-proxy: not fatal
+    }
     if (!config.tlsCertFile.empty()) {
       core::Status served = startNodeApi();
       if (!served) {
@@ -353,6 +365,7 @@ struct Agent::Impl {
     }
     // Pods keep running: a restarted agent adopts them. The nftables rules
     // stay too, so Services keep working until the next agent syncs.
+    exposition.stop();
     if (nodeApi) nodeApi->stop();
     if (serviceProxy) serviceProxy->stop();
     if (networkPolicy) networkPolicy->stop();

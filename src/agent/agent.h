@@ -23,13 +23,16 @@ struct AgentConfig {
   std::string clusterDns = "10.96.0.10";
   std::string clusterDomain = "cluster.local";
   std::string bridge = "cni0";
-  bool serviceProxy = true;  // program Services into this node's nftables
-  bool networkPolicy = true;  // enforce NetworkPolicies in this node's nftables
+  bool serviceProxy = true;    // program Services into this node's nftables
+  bool networkPolicy = true;   // enforce NetworkPolicies in this node's nftables
   uint16_t nflogGroup = 4201;  // where the kernel logs denied connections
   // The node API (kubelet's port): served when a certificate is given; only
   // clients with a certificate from the client CA get in.
   std::string tlsCertFile, tlsKeyFile, clientCaFile;
   uint16_t nodeApiPort = 10250;
+  // /metrics (kube-proxy's names) and /healthz over HTTP, as kube-proxy's
+  // metricsBindAddress; "" for none.
+  std::string metricsBindAddress = "127.0.0.1:10249";
   std::string selfBinary;  // the podnet binary, for the test server; empty: /proc/self/exe
   std::chrono::milliseconds syncPeriod{200};
   std::chrono::seconds heartbeatPeriod{10};

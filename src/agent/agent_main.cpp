@@ -54,7 +54,10 @@ constexpr const char* kUsage =
     "                          port-forward); without it the node API is off\n"
     "  --tls-private-key-file F  its key\n"
     "  --client-ca-file F      the CA whose client certificates the node API accepts\n"
-    "  --port N                the node API's port (default 10250)\n";
+    "  --port N                the node API's port (default 10250)\n"
+    "  --metrics-bind-address ADDR:PORT\n"
+    "                          /metrics (kube-proxy's metric names) and /healthz, default\n"
+    "                          127.0.0.1:10249 as kube-proxy ('' for none)\n";
 
 }  // namespace
 
@@ -100,6 +103,8 @@ int runAgentMain(const std::vector<std::string>& args) {
     else if (long port = 0;
              flag == "--port" && core::parseWholeNumber(value, port) && port > 0 && port <= 65535)
       config.nodeApiPort = static_cast<uint16_t>(port);
+    else if (flag == "--metrics-bind-address")
+      config.metricsBindAddress = value;
     else if (flag == "--overlay" && (value == "vxlan" || value == "host-gw"))
       config.overlay = value == "vxlan" ? OverlayMode::vxlan : OverlayMode::hostGw;
     else {

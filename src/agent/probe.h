@@ -6,14 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "runtime/container_process.h"
 #include "api/object.h"
+#include "runtime/container_process.h"
 
 namespace podnet::agent {
 
 struct ProbeTarget {
   std::string podIp;
-  runtime::ProcessSpec execTemplate;  // namespaces, files and env for exec probes (argv is replaced)
+  runtime::ProcessSpec
+      execTemplate;  // namespaces, files and env for exec probes (argv is replaced)
 };
 
 // Blocking; at most timeoutSeconds (default 1). `container` resolves named ports.

@@ -325,4 +325,8 @@ ServiceProxy::~ServiceProxy() {
 core::Status ServiceProxy::start() { return impl_->start(); }
 void ServiceProxy::stop() { impl_->stop(); }
 
+void ServiceProxy::writeMetrics(metrics::Writer& out) const {
+  if (impl_->proxier) impl_->proxier->writeMetrics(out);
+}
+
 }  // namespace podnet::agent

@@ -14,6 +14,10 @@
 #include "client/informer.h"
 #include "core/result.h"
 
+namespace podnet::metrics {
+class Writer;
+}
+
 namespace podnet::agent {
 
 struct ServiceProxyConfig {
@@ -35,6 +39,8 @@ class ServiceProxy {
   // lives in the calling thread's namespace.
   core::Status start();
   void stop();
+  // kube-proxy's metrics (after start()).
+  void writeMetrics(metrics::Writer& out) const;
 
  private:
   struct Impl;

@@ -25,8 +25,26 @@ std::vector<std::pair<std::string, int>> frontends(const ServicePort& p) {
 
 }  // namespace
 
+namespace {
+
+// kube-proxy's sync duration buckets: 1 ms doubling to 16.384 s.
+const std::vector<double>& syncBuckets() {
+  static const std::vector<double> buckets = metrics::exponentialBuckets(0.001, 2, 15);
+  return buckets;
+}
+
+double unixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 Proxier::Proxier(ProxierConfig config, std::shared_ptr<RulesetWriter> writer)
-    : config_(std::move(config)), writer_(std::move(writer)) {
+    : config_(std::move(config)),
+      writer_(std::move(writer)),
+      syncDuration_(syncBuckets()),
+      fullSyncDuration_(syncBuckets()),
+      partialSyncDuration_(syncBuckets()) {
   for (Family f : {Family::v4, Family::v6}) {
     CompilerConfig& c = compilers_[int(f)];
     c.family = f;
@@ -82,6 +100,9 @@ void Proxier::serviceChanged(const std::shared_ptr<const Json>& service) {
   if (slot && *slot == *service) return;
   slot = service;
   dirty_.insert(key);
+  ++pendingServiceChanges_;
+  serviceChanges_.inc();
+  lastQueuedSeconds_.set(unixSeconds());
   wake_.notify_all();
 }
 
@@ -101,6 +122,9 @@ void Proxier::sliceChanged(const std::shared_ptr<const Json>& slice) {
   if (slot && *slot == *slice) return;
   slot = slice;
   dirty_.insert(service);
+  ++pendingEndpointChanges_;
+  endpointChanges_.inc();
+  lastQueuedSeconds_.set(unixSeconds());
   wake_.notify_all();
 }
 
@@ -184,6 +208,7 @@ core::Status Proxier::syncChanges() {
       for (const auto& [key, svc] : services_) dirty_.insert(key);
     }
     dirty.swap(dirty_);
+    pendingServiceChanges_ = pendingEndpointChanges_ = 0;
     for (const auto& key : dirty) {
       auto svc = services_.find(key);
       if (svc == services_.end()) {
@@ -236,6 +261,15 @@ core::Status Proxier::syncChanges() {
   }
   stats.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
+  double seconds = std::chrono::duration<double>(stats.duration).count();
+  syncDuration_.observe(seconds);
+  (stats.full ? fullSyncDuration_ : partialSyncDuration_).observe(seconds);
+  if (result) {
+    lastSyncSeconds_.set(unixSeconds());
+    rulesWritten_.inc(stats.full ? stats.fullRules : stats.rulesWritten);
+  } else {
+    syncFailures_.inc();
+  }
   {
     std::lock_guard lock(mutex_);
     for (auto& [key, ports] : compiled) {
@@ -289,6 +323,62 @@ void Proxier::run(const std::atomic<bool>& stop) {
       std::this_thread::sleep_for(config_.retryAfterFailure);
     }
   }
+}
+
+void Proxier::writeMetrics(metrics::Writer& out) const {
+  using metrics::Type;
+  auto histogram = [&](const char* name, const char* help, const metrics::Histogram& h) {
+    out.family(name, help, Type::histogram);
+    out.histogram(name, {}, h.bounds(), h.snapshot());
+  };
+  auto single = [&](const char* name, const char* help, Type type, double value) {
+    out.family(name, help, type);
+    out.sample(name, {}, value);
+  };
+  histogram("kubeproxy_sync_proxy_rules_duration_seconds", "SyncProxyRules latency in seconds",
+            syncDuration_);
+  histogram("kubeproxy_sync_full_proxy_rules_duration_seconds",
+            "SyncProxyRules latency in seconds for full resyncs", fullSyncDuration_);
+  histogram("kubeproxy_sync_partial_proxy_rules_duration_seconds",
+            "SyncProxyRules latency in seconds for partial resyncs", partialSyncDuration_);
+  single("kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+         "The last time proxy rules were successfully synced", Type::gauge,
+         lastSyncSeconds_.value());
+  single("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
+         "The last time a sync of proxy rules was queued", Type::gauge, lastQueuedSeconds_.value());
+  single("kubeproxy_sync_proxy_rules_service_changes_total",
+         "Cumulative proxy rules Service changes", Type::counter, double(serviceChanges_.value()));
+  single("kubeproxy_sync_proxy_rules_endpoint_changes_total",
+         "Cumulative proxy rules Endpoint changes", Type::counter,
+         double(endpointChanges_.value()));
+  single("kubeproxy_sync_proxy_rules_nftables_sync_failures_total",
+         "Failed nftables transactions (the next sync replaces the tables)", Type::counter,
+         double(syncFailures_.value()));
+  size_t services = 0, endpoints = 0, pendingServices = 0, pendingEndpoints = 0, tables = 0;
+  {
+    std::lock_guard lock(mutex_);
+    services = services_.size();
+    tables = lastSync_.tables;
+    for (const auto& [key, ports] : ports_)
+      for (const auto& port : ports) endpoints += port.endpoints.size();
+    pendingServices = pendingServiceChanges_;
+    pendingEndpoints = pendingEndpointChanges_;
+  }
+  single("kubeproxy_sync_proxy_rules_service_changes_pending",
+         "Pending proxy rules Service changes", Type::gauge, double(pendingServices));
+  single("kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+         "Pending proxy rules Endpoint changes", Type::gauge, double(pendingEndpoints));
+  single("podnet_proxy_services", "Services this node's proxy knows.", Type::gauge,
+         double(services));
+  single("podnet_proxy_endpoints", "Endpoints programmed, over every Service port.", Type::gauge,
+         double(endpoints));
+  out.family("podnet_proxy_nftables_tables", "nftables tables (shards) programmed, per family.",
+             Type::gauge);
+  out.sample("podnet_proxy_nftables_tables", {{"family", "ipv4"}}, uint64_t(tables));
+  out.sample("podnet_proxy_nftables_tables", {{"family", "ipv6"}}, uint64_t(tables));
+  single("podnet_proxy_rules_written_total",
+         "Kernel rules written by syncs (a full sync writes all of them).", Type::counter,
+         double(rulesWritten_.value()));
 }
 
 }  // namespace podnet::proxy

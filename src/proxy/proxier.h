@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "metrics/metrics.h"
 #include "proxy/compiler.h"
 #include "proxy/program_state.h"
 #include "proxy/service_port.h"
@@ -101,6 +102,10 @@ class Proxier {
   // load balancer announcements).
   std::map<std::string, std::vector<ServicePort>> servicePorts() const;
 
+  // kube-proxy's metrics (kubeproxy_sync_proxy_rules_*, the same names,
+  // units and buckets) and podnet's counts of what is programmed.
+  void writeMetrics(metrics::Writer& out) const;
+
  private:
   core::Status syncChanges();  // sync() but the clean-up after a full one
   void noteStaleUdp(const std::vector<ServicePort>& before, const std::vector<ServicePort>& after);
@@ -134,6 +139,12 @@ class Proxier {
   std::map<std::string, std::vector<ServicePort>> ports_;  // guarded by mutex_ for readers
   std::set<StaleUdpFlow> staleUdp_;
   SyncStats lastSync_;
+  size_t pendingServiceChanges_ = 0, pendingEndpointChanges_ = 0;  // under mutex_
+
+  // Metrics (any thread reads them at scrape time).
+  metrics::Histogram syncDuration_, fullSyncDuration_, partialSyncDuration_;
+  metrics::Counter serviceChanges_, endpointChanges_, syncFailures_, rulesWritten_;
+  metrics::Gauge lastSyncSeconds_, lastQueuedSeconds_;
 };
 
 }  // namespace podnet::proxy
