@@ -338,9 +338,18 @@ void setScaleReplicas(const api::ResourceInfo& resource, Json& obj, int64_t repl
 
 WatchStream::WatchStream(std::unique_ptr<client::Watcher> watcher,
                          std::chrono::steady_clock::time_point deadline)
-    : watcher_(std::move(watcher)), deadline_(deadline) {}
+    : watcher_(std::move(watcher)), deadline_(deadline) {
+  ++openStreams();
+}
 
-WatchStream::WatchStream(core::Error error) : pendingError_(std::move(error)) {}
+WatchStream::WatchStream(core::Error error) : pendingError_(std::move(error)) { ++openStreams(); }
+
+WatchStream::~WatchStream() { --openStreams(); }
+
+std::atomic<int64_t>& WatchStream::openStreams() {
+  static std::atomic<int64_t> open{0};
+  return open;
+}
 
 bool WatchStream::next(std::chrono::milliseconds wait, std::string& out) {
   if (finished_) return false;
@@ -379,11 +388,79 @@ bool WatchStream::next(std::chrono::milliseconds wait, std::string& out) {
 Handler::Handler(client::Client& client, GuaranteedUpdate guaranteedUpdate, HandlerOptions options)
     : client_(client),
       guaranteedUpdate_(std::move(guaranteedUpdate)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  requestsTotal_ = &metrics_->counter(
+      "apiserver_request_total",
+      "Counter of apiserver requests broken out for each verb, dry run value, group, version, "
+      "resource, scope, component, and HTTP response code.",
+      {"verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component",
+       "code"});
+  requestDuration_ = &metrics_->histogram(
+      "apiserver_request_duration_seconds",
+      "Response latency distribution in seconds for each verb, dry run value, group, version, "
+      "resource, subresource, scope and component.",
+      {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2,
+       3,     4,     5,    6,   8,   10,  15,  20,  30,  45,   60},
+      {"verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"});
+  metrics_->collect([](metrics::Writer& out) {
+    out.family("apiserver_longrunning_requests",
+               "Gauge of all active long-running apiserver requests (watches).",
+               metrics::Type::gauge);
+    out.sample("apiserver_longrunning_requests", {{"verb", "WATCH"}, {"component", "apiserver"}},
+               double(WatchStream::open()));
+  });
+}
 
 HttpResponse Handler::handle(const HttpRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  Route route;
+  HttpResponse response = handleRouted(request, route);
+  recordRequest(request, route, response, started);
+  return response;
+}
+
+void Handler::recordRequest(const HttpRequest& request, const Route& route,
+                            const HttpResponse& response,
+                            std::chrono::steady_clock::time_point started) {
+  // kube-apiserver's verbs: LIST and WATCH for collections, APPLY for
+  // server-side apply, CONNECT for the streams and proxies.
+  std::string verb = request.method;
+  bool resource = route.kind == RouteKind::Resource && route.resource;
+  bool watch = response.watch != nullptr;
+  bool connect = resource && (route.subresource == "exec" || route.subresource == "attach" ||
+                              route.subresource == "portforward" || route.subresource == "proxy");
+  if (watch)
+    verb = "WATCH";
+  else if (connect)
+    verb = "CONNECT";
+  else if (verb == "GET" && route.isCollection())
+    verb = "LIST";
+  else if (verb == "PATCH" && request.contentType.rfind("application/apply-patch", 0) == 0)
+    verb = "APPLY";
+  std::string scope = !resource                                         ? ""
+                      : !route.name.empty()                             ? "resource"
+                      : route.resource->namespaced && !route.ns.empty() ? "namespace"
+                                                                        : "cluster";
+  std::string dryRun = route.queryValue("dryRun") == "All" ? "All" : "";
+  std::vector<std::string> labels = {verb,
+                                     dryRun,
+                                     resource ? route.resource->group : "",
+                                     resource ? route.resource->version : "",
+                                     resource ? route.resource->plural : "",
+                                     resource ? route.subresource : "",
+                                     scope,
+                                     "apiserver"};
+  // Watches and streams last as long as the client wants: not latencies.
+  if (!watch && !connect && route.subresource != "log")
+    requestDuration_->with(labels).observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  labels.push_back(std::to_string(response.status));
+  requestsTotal_->with(labels).inc();
+}
+
+HttpResponse Handler::handleRouted(const HttpRequest& request, Route& route) {
   try {
-    Route route = parseRoute(request.target);
+    route = parseRoute(request.target);
     if (route.kind == RouteKind::Health) {
       if (request.method != "GET" && request.method != "HEAD") return errorResponse(notAllowed());
       if (route.path.rfind("/readyz", 0) == 0 && !ready_)
@@ -394,6 +471,18 @@ HttpResponse Handler::handle(const HttpRequest& request) {
     auto now = static_cast<int64_t>(std::time(nullptr));
     auto identity = authenticate(client_, auth, request.authorization, now);
     if (!identity) return errorResponse(core::unauthorized());
+    if (route.path == "/metrics" && route.kind == RouteKind::NotFound) {
+      // As kube-apiserver's: an authenticated, authorized scrape (no RBAC
+      // here: the admin and ServiceAccounts may, nodes and the rest may not).
+      if (identity->kind != Identity::Kind::Admin &&
+          identity->kind != Identity::Kind::ServiceAccount)
+        return errorResponse(core::Error{
+            403, "Forbidden", "forbidden: only the admin and ServiceAccounts may read /metrics"});
+      if (request.method != "GET") return errorResponse(notAllowed());
+      HttpResponse response = textResponse(200, metrics_->render());
+      response.contentType = "text/plain; version=0.0.4; charset=utf-8";
+      return response;
+    }
     if (auto allowed = authorize(client_, *identity, request.method, route, request.body); !allowed)
       return errorResponse(allowed.error());
     return dispatch(request, route);

@@ -17,6 +17,7 @@
 #include "apiserver/route.h"
 #include "client/client.h"
 #include "core/result.h"
+#include "metrics/metrics.h"
 
 namespace podnet::apiserver {
 
@@ -45,6 +46,11 @@ class WatchStream {
   // A stream whose only event is an ERROR carrying `error` (e.g. 410 Expired
   // for a resourceVersion too old to resume from, as upstream sends it).
   explicit WatchStream(core::Error error);
+  ~WatchStream();
+  WatchStream(const WatchStream&) = delete;
+  WatchStream& operator=(const WatchStream&) = delete;
+  // Watches being served now (apiserver_longrunning_requests).
+  static int64_t open() { return openStreams().load(std::memory_order_relaxed); }
 
   // Waits up to `wait` and appends the events that arrived to `out`, one
   // line each. Returns false when the stream is over; the last lines (an
@@ -57,6 +63,7 @@ class WatchStream {
   void setEventTransform(EventTransform transform) { transform_ = std::move(transform); }
 
  private:
+  static std::atomic<int64_t>& openStreams();
   std::unique_ptr<client::Watcher> watcher_;
   std::chrono::steady_clock::time_point deadline_;
   std::optional<core::Error> pendingError_;
@@ -116,8 +123,14 @@ class Handler {
   HttpResponse handle(const HttpRequest& request);
 
   void setReady(bool ready) { ready_ = ready; }
+  // What /metrics serves (to the admin and ServiceAccounts): the handler's
+  // own request metrics, and whatever the server adds (store, controllers).
+  metrics::Registry& metricsRegistry() { return *metrics_; }
 
  private:
+  HttpResponse handleRouted(const HttpRequest& request, Route& route);
+  void recordRequest(const HttpRequest& request, const Route& route, const HttpResponse& response,
+                     std::chrono::steady_clock::time_point started);
   HttpResponse dispatch(const HttpRequest& request, const Route& route);
   HttpResponse handleResource(const HttpRequest& request, const Route& route);
   HttpResponse getCollection(const HttpRequest& request, const Route& route);
@@ -138,6 +151,10 @@ class Handler {
   GuaranteedUpdate guaranteedUpdate_;
   HandlerOptions options_;
   std::atomic<bool> ready_{true};
+  // kube-apiserver's request metrics, by its labels.
+  std::unique_ptr<metrics::Registry> metrics_ = std::make_unique<metrics::Registry>();
+  metrics::Family<metrics::Counter>* requestsTotal_ = nullptr;
+  metrics::Family<metrics::Histogram>* requestDuration_ = nullptr;
 };
 
 // Helpers shared with tests.
