@@ -25,6 +25,7 @@
 #include "pki/certificates.h"
 #include "registry/registry.h"
 #include "store/etcd_store.h"
+#include "store/metered_store.h"
 #include "store/store.h"
 
 namespace podnet::apiserver {
@@ -211,6 +212,21 @@ int runServer(const ServerOptions& options) {
     logLine("cannot open the store: " + store.error().message);
     return 1;
   }
+  // Every store operation timed for /metrics; SQLite's size is its files'.
+  std::function<int64_t()> storeSize;
+  if (options.etcdServers.empty())
+    storeSize = [db = std::filesystem::path(options.dataDir) / "state.db"] {
+      int64_t total = 0;
+      for (const char* suffix : {"", "-wal"}) {
+        std::error_code error;
+        auto bytes = std::filesystem::file_size(db.string() + suffix, error);
+        if (!error) total += int64_t(bytes);
+      }
+      return total;
+    };
+  auto metered = std::make_unique<store::MeteredStore>(std::move(*store), std::move(storeSize));
+  store::MeteredStore& meteredRef = *metered;
+  *store = std::move(metered);
   auto registry = std::make_unique<registry::Registry>(**store);
   // CRDs first: the controllers' informers and the first request must see
   // the custom resources already stored.
@@ -293,6 +309,8 @@ int runServer(const ServerOptions& options) {
   // /readyz answers only once the kubeconfig is written, so whoever waits
   // for readiness (make up, tests) can use it at once.
   handler.setReady(false);
+  handler.metricsRegistry().collect(
+      [&meteredRef](metrics::Writer& out) { meteredRef.writeMetrics(out); });
   HttpServer server(handler, httpOptions);
   if (auto ok = server.start(); !ok) {
     logLine(ok.error().message);

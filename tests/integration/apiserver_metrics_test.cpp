@@ -51,6 +51,13 @@ TEST_F(ApiServerMetrics, RequestsAreCountedByVerbResourceAndCode) {
                            {{"verb", "LIST"}, {"resource", "pods"}}),
             1);
   EXPECT_TRUE(after.families.count("apiserver_longrunning_requests"));
+  // The store under it: the create timed, the database's size.
+  EXPECT_GE(after.sum("etcd_request_duration_seconds_count",
+                      {{"operation", "create"}, {"type", "configmaps"}}) -
+                before.sum("etcd_request_duration_seconds_count",
+                           {{"operation", "create"}, {"type", "configmaps"}}),
+            1);
+  EXPECT_GT(after.sum("apiserver_storage_size_bytes"), 0);
 }
 
 TEST_F(ApiServerMetrics, OnlyAuthenticatedCallersMayScrape) {
