@@ -23,6 +23,7 @@
 #include "cni/netlink_backend.h"
 #include "cni/plugin.h"
 #include "core/files.h"
+#include "metrics/metrics.h"
 #include "net/netns.h"
 #include "runtime/container_log.h"
 #include "runtime/container_process.h"
@@ -131,7 +132,10 @@ struct Sandbox {
   bool volumesReady = false;
   std::map<std::string, std::string> volumePaths;
   std::vector<std::string> serviceLinks;  // fixed at the first start, as kubelet's
-  std::string volumeError;                // the last FailedMount reported
+  // Pod start latency: from the sandbox's making to every container running.
+  Clock::time_point made = Clock::now();
+  bool startRecorded = false;  // also for pods adopted from a previous agent
+  std::string volumeError;     // the last FailedMount reported
   Clock::time_point volumesRetryAt{}, volumesRefreshAt{};
   std::chrono::milliseconds volumeRetryDelay{0};
   struct Token {
@@ -239,6 +243,7 @@ struct PodRuntime::Impl {
           sandbox.containers[c.name] = c;
         }
       log("adopted pod " + sandbox.ns + "/" + sandbox.name + " (" + sandbox.podIp + ")");
+      sandbox.startRecorded = true;  // started by an earlier agent: not a latency of ours
       sandboxes[sandbox.uid] = std::move(sandbox);
     }
   }
@@ -1049,6 +1054,65 @@ struct PodRuntime::Impl {
       it = sandboxes.erase(it);
     }
     publishPods((*list)["items"]);
+    recordMetrics();
+  }
+
+  // kubelet's pod metrics, from what this sync left.
+  metrics::Histogram podStartDuration{{0.5, 1,   2,   3,    4,    5,    6,   8,   10,
+                                       20,  30,  45,  60,   120,  180,  240, 300, 360,
+                                       480, 600, 900, 1200, 1800, 2700, 3600}};
+  metrics::Gauge runningPods, runningContainers, waitingContainers, exitedContainers, restarts;
+
+  void recordMetrics() {
+    size_t pods = 0, running = 0, waiting = 0, exited = 0, restarted = 0;
+    for (auto& [uid, sandbox] : sandboxes) {
+      bool anyRunning = false, allRunning = !sandbox.containers.empty();
+      for (const auto& [name, c] : sandbox.containers) {
+        if (alive(c))
+          ++running;
+        else if (c.done)
+          ++exited;
+        else
+          ++waiting;
+        anyRunning = anyRunning || alive(c);
+        allRunning = allRunning && alive(c);
+        restarted += size_t(std::max(0, c.restartCount));
+      }
+      if (anyRunning) ++pods;
+      if (allRunning && !sandbox.startRecorded) {
+        sandbox.startRecorded = true;
+        podStartDuration.observe(
+            std::chrono::duration<double>(Clock::now() - sandbox.made).count());
+      }
+    }
+    runningPods.set(double(pods));
+    runningContainers.set(double(running));
+    waitingContainers.set(double(waiting));
+    exitedContainers.set(double(exited));
+    restarts.set(double(restarted));
+  }
+
+  void writeMetrics(metrics::Writer& out) const {
+    out.family("kubelet_pod_start_duration_seconds",
+               "Duration in seconds from the agent seeing a pod to every container running.",
+               metrics::Type::histogram);
+    out.histogram("kubelet_pod_start_duration_seconds", {}, podStartDuration.bounds(),
+                  podStartDuration.snapshot());
+    out.family("kubelet_running_pods", "Number of pods that have a running container.",
+               metrics::Type::gauge);
+    out.sample("kubelet_running_pods", {}, runningPods.value());
+    out.family("kubelet_running_containers", "Number of containers currently running.",
+               metrics::Type::gauge);
+    out.sample("kubelet_running_containers", {{"container_state", "running"}},
+               runningContainers.value());
+    out.sample("kubelet_running_containers", {{"container_state", "created"}},
+               waitingContainers.value());
+    out.sample("kubelet_running_containers", {{"container_state", "exited"}},
+               exitedContainers.value());
+    out.family("podnet_container_restarts",
+               "Restarts of the containers of this node's pods (the sum of their restartCount).",
+               metrics::Type::gauge);
+    out.sample("podnet_container_restarts", {}, restarts.value());
   }
 
   // What the node API serves from: this node's pods as the sync left them.
@@ -1102,6 +1166,7 @@ PodRuntime::~PodRuntime() = default;
 
 void PodRuntime::adopt() { impl_->loadSandboxes(); }
 void PodRuntime::sync() { impl_->syncPods(); }
+void PodRuntime::writeMetrics(metrics::Writer& out) const { impl_->writeMetrics(out); }
 const nodeapi::PodDirectory& PodRuntime::directory() const { return impl_->podDirectory; }
 
 }  // namespace podnet::agent

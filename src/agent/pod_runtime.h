@@ -14,6 +14,10 @@
 #include "client/informer.h"
 #include "nodeapi/pods.h"
 
+namespace podnet::metrics {
+class Writer;
+}
+
 namespace podnet::agent {
 
 struct PodRuntimeConfig {
@@ -45,6 +49,8 @@ class PodRuntime {
   void sync();
   // This node's pods as the last sync left them.
   const nodeapi::PodDirectory& directory() const;
+  // kubelet's pod metrics (any thread).
+  void writeMetrics(metrics::Writer& out) const;
 
  private:
   struct Impl;

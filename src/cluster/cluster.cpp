@@ -51,6 +51,7 @@ struct UpOptions {
   // this many API servers on it (172.30.0.1, .2, ... on the bridge).
   bool etcd = false;
   int servers = 1;
+  bool quiet = false;  // -q: no progress lines, only the summary
 };
 
 constexpr const char* kEtcdBinary = "/usr/bin/etcd";
@@ -176,8 +177,12 @@ int usageError(const char* command, const std::string& message) {
 
 bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--etcd") {  // the one flag without a value
+    if (args[i] == "--etcd") {  // flags without a value
       options.etcd = true;
+      continue;
+    }
+    if (args[i] == "-q" || args[i] == "--quiet") {
+      options.quiet = true;
       continue;
     }
     std::string flag = args[i], value;
@@ -212,7 +217,7 @@ bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
       usageError("up",
                  "unknown or invalid flag " + flag +
                      "\nusage: podnet up [--nodes N] [--overlay vxlan|host-gw] [--data-dir DIR] "
-                     "[--manifests DIR] [--etcd [--servers N]]");
+                     "[--manifests DIR] [--etcd [--servers N]] [-q]");
       return false;
     }
   }
@@ -277,6 +282,15 @@ int runUp(const std::vector<std::string>& args) {
                 {"podRoutes", Json::array()}};
   auto save = [&] { std::ofstream(stateFile, std::ios::trunc) << state.dump(2); };
   save();
+  // One line per stage as the cluster comes up (stdout; -q: none).
+  const auto upStarted = std::chrono::steady_clock::now();
+  auto progress = [&](const std::string& stage) {
+    if (options.quiet) return;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - upStarted).count();
+    std::printf("podnet up: %-58s %5.2f s\n", stage.c_str(), seconds);
+    std::fflush(stdout);
+  };
   auto fail = [&](const std::string& message) {
     std::fprintf(stderr, "podnet up: %s\n", message.c_str());
     down(dataDir, true);
@@ -382,6 +396,8 @@ int runUp(const std::vector<std::string>& args) {
     if (!fs::exists(written)) return fail("the server did not start in 30 s; see " + log);
     serverUrls.push_back("https://" + ip + ":6443");
   }
+  progress(std::to_string(serverUrls.size()) + " API server" + (serverUrls.size() > 1 ? "s" : "") +
+           " up (" + serverUrls.front() + ")");
   fs::path kubeconfig = dataDir / "server" / "kubeconfig";
   if (options.servers > 1) {
     // One kubeconfig for every client: the first server, and the others in
@@ -507,6 +523,8 @@ int runUp(const std::vector<std::string>& args) {
         hostRoute(host, route["dst"], route["via"], net::RouteType::unicast);
       state["podRoutes"] = routes;
       save();
+      progress(std::to_string(options.nodes) + " node" + (options.nodes > 1 ? "s" : "") +
+               " Ready (agent metrics: 127.0.0.1:10249 in each)");
       break;
     }
     if (std::chrono::steady_clock::now() > deadline)
@@ -628,11 +646,14 @@ spec:
       std::fprintf(stderr, "podnet up: could not create the ingress controller\n");
   }
 
+  progress("system pods: kube-dns (:9153), podnet-ingress (:10254)");
   if (!options.manifests.empty() && fs::is_directory(options.manifests)) {
-    std::string command =
-        "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" + options.manifests + "'";
+    std::string command = "KUBECONFIG='" + kubeconfig.string() + "' kubectl apply -f '" +
+                          options.manifests + "'" + (options.quiet ? " >/dev/null" : "");
     if (std::system(command.c_str()) != 0)
       std::fprintf(stderr, "podnet up: kubectl apply -f %s failed\n", options.manifests.c_str());
+    else
+      progress("manifests applied from " + options.manifests);
   }
   std::printf(
       "\npodnet: a cluster of %d nodes (%s) is up.\n"
@@ -642,6 +663,9 @@ spec:
       "  podnet exec POD -- curl -s http://<another pod IP>:<port>/clientip\n"
       "  Ingresses (classes podnet, nginx) are served at %s.250 (HTTP and HTTPS)\n"
       "  Gateways (class podnet) once the Gateway API CRDs are applied (docs/gateway-api.md)\n"
+      "  metrics (Prometheus text): kubectl get --raw /metrics (API server);\n"
+      "    ip netns exec podnet-node-1 curl 127.0.0.1:10249/metrics (agent, kube-proxy's names);\n"
+      "    from pods: 10.96.0.10:9153 (DNS, CoreDNS's names), podnet-ingress pod :10254\n"
       "  podnet down%s            stops it and removes everything it created\n",
       options.nodes, options.overlay.c_str(), kubeconfig.c_str(), options.nodeSubnet.c_str(),
       options.dataDir == "data" ? "" : (" --data-dir " + options.dataDir).c_str());

@@ -45,7 +45,18 @@ TEST_F(MetricsE2E, EveryComponentServesValidMetricsThatMove) {
   EXPECT_EQ(before.families["kubeproxy_sync_proxy_rules_duration_seconds"].type, "histogram");
   EXPECT_GT(*before.value("kubeproxy_sync_proxy_rules_last_timestamp_seconds"), 1.7e9);
   EXPECT_GE(*before.value("podnet_proxy_services"), 2);  // kubernetes, kube-dns, ...
-  EXPECT_EQ(agentMetrics("podnet-node-2").error, "");
+  PromText node2 = agentMetrics("podnet-node-2");
+  EXPECT_EQ(node2.error, "");
+  // kubelet's pod metrics: kube-dns and the ingress controller run somewhere.
+  EXPECT_TRUE(eventually(
+      [&] {
+        PromText one = agentMetrics("podnet-node-1"), two = agentMetrics("podnet-node-2");
+        return one.sum("kubelet_running_pods") + two.sum("kubelet_running_pods") >= 2 &&
+               one.sum("kubelet_pod_start_duration_seconds_count") +
+                       two.sum("kubelet_pod_start_duration_seconds_count") >=
+                   2;
+      },
+      std::chrono::seconds(20)));
   // A new Service: one more change seen, and a sync after it.
   ASSERT_EQ(kubectl("create service clusterip metrics-demo --tcp=80:8080").first, 0);
   PromText after;
