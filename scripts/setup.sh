@@ -26,6 +26,9 @@ packages=(
   # the Store on etcd (issue 17): etcd itself, its .proto files (the C++
   # client is generated from them at build time), gRPC and protoc
   etcd-server etcd-client golang-etcd-server-dev libgrpc++-dev protobuf-compiler-grpc
+  # metrics (issue 19): promtool checks every component's /metrics in the tests
+  # (its package's daemon is not wanted: stopped below where systemd runs)
+  prometheus
 )
 
 missing=()
@@ -50,4 +53,9 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
   rest=()
   for p in "${missing[@]}"; do [ "$p" = kubectl ] || rest+=("$p"); done
   $SUDO apt-get install -y -qq --no-install-recommends "${rest[@]}"
+fi
+# The prometheus package enables its daemon where systemd runs: podnet only
+# needs promtool.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled prometheus >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi

@@ -3,6 +3,9 @@
 // their node as kube-proxy, the cluster DNS on :9153 as CoreDNS, the ingress
 // proxy on :10254 as ingress-nginx), each read by the strict exposition
 // reader, with counters that move when the matching thing happens.
+#include <filesystem>
+#include <fstream>
+
 #include "cluster_fixture.h"
 #include "prometheus_text.h"
 
@@ -16,18 +19,29 @@ using podnet::testing::runCommand;
 
 class MetricsE2E : public podnet::testing::ClusterTest {
  protected:
+  // Parsed by the strict reader, and checked by Prometheus's own promtool
+  // when it is installed (scripts/setup.sh installs it).
+  PromText checked(const std::string& text) {
+    PromText parsed = parsePromText(text);
+    if (parsed.error.empty() && std::filesystem::exists("/usr/bin/promtool")) {
+      std::filesystem::path file = work() / "scrape.prom";
+      std::ofstream(file) << text;
+      auto [code, out] = runCommand("/usr/bin/promtool check metrics < " + file.string() + " 2>&1");
+      if (code != 0) parsed.error = "promtool: " + out;
+    }
+    return parsed;
+  }
   PromText agentMetrics(const std::string& node) {
-    return parsePromText(
+    return checked(
         runCommand("ip netns exec " + node + " curl -s -m 5 http://127.0.0.1:10249/metrics")
             .second);
   }
   // /metrics of a kube-system pod, from inside it.
   PromText podMetrics(const std::string& selector, int port) {
     std::string pod = jsonpath("pods -n kube-system -l " + selector, "{.items[0].metadata.name}");
-    return parsePromText(kubectl("exec -n kube-system " + pod +
-                                 " -- curl -s -m 5 http://127.0.0.1:" + std::to_string(port) +
-                                 "/metrics")
-                             .second);
+    return checked(kubectl("exec -n kube-system " + pod +
+                           " -- curl -s -m 5 http://127.0.0.1:" + std::to_string(port) + "/metrics")
+                       .second);
   }
 };
 
@@ -83,6 +97,11 @@ TEST_F(MetricsE2E, EveryComponentServesValidMetricsThatMove) {
       std::chrono::seconds(20)))
       << dns.error;
   EXPECT_EQ(dns.families["coredns_dns_request_duration_seconds"].type, "histogram");
+
+  // The API server, as Prometheus scrapes it with the admin's token.
+  PromText server = checked(kubectl("get --raw /metrics").second);
+  EXPECT_EQ(server.error, "");
+  EXPECT_GT(server.sum("apiserver_request_total"), 0);
 
   // The ingress proxy: a request to the ingress address is counted.
   PromText ingress = podMetrics("app.kubernetes.io/name=podnet-ingress", 10254);
