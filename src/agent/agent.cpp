@@ -328,6 +328,7 @@ struct Agent::Impl {
     metrics::Registry registry;
     registry.collect([this](metrics::Writer& out) {
       if (serviceProxy) serviceProxy->writeMetrics(out);
+      if (networkPolicy) networkPolicy->writeMetrics(out);
       podRuntime->writeMetrics(out);
     });
     metrics::ExpositionServer exposition(registry);

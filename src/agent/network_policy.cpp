@@ -13,6 +13,7 @@
 #include "api/object.h"
 #include "api/resource.h"
 #include "client/events.h"
+#include "metrics/metrics.h"
 #include "net/nflog.h"
 #include "policy/denials.h"
 #include "policy/enforcer.h"
@@ -46,6 +47,7 @@ struct NetworkPolicy::Impl {
   client::EventRecorder events;
   std::atomic<bool> stopping{false};
   std::thread syncThread, denialThread;
+  metrics::Counter deniedIngress, deniedEgress;  // every denied packet explained
 
   Impl(NetworkPolicyConfig c, client::Client& cl, client::SharedInformers& i)
       : config(std::move(c)), client(cl), informers(i), events(cl, "podnet-agent") {}
@@ -107,6 +109,8 @@ struct NetworkPolicy::Impl {
         auto denial = enforcer->withState([&](const policy::ClusterState& state) {
           return policy::explainDenial(state, packet, config.nodeName);
         });
+        if (denial)
+          (denial->direction == policy::Direction::ingress ? deniedIngress : deniedEgress).inc();
         if (!denial || !denials.add(*denial)) continue;
         append(*denial);
         recordEvent(*denial);
@@ -179,5 +183,16 @@ NetworkPolicy::~NetworkPolicy() { impl_->stop(); }
 
 core::Status NetworkPolicy::start() { return impl_->start(); }
 void NetworkPolicy::stop() { impl_->stop(); }
+
+void NetworkPolicy::writeMetrics(metrics::Writer& out) const {
+  if (impl_->enforcer) impl_->enforcer->writeMetrics(out);
+  out.family("podnet_policy_denied_connections_total",
+             "Connections NetworkPolicies refused on this node, by the direction that refused.",
+             metrics::Type::counter);
+  out.sample("podnet_policy_denied_connections_total", {{"direction", "ingress"}},
+             impl_->deniedIngress.value());
+  out.sample("podnet_policy_denied_connections_total", {{"direction", "egress"}},
+             impl_->deniedEgress.value());
+}
 
 }  // namespace podnet::agent

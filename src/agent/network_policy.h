@@ -15,6 +15,10 @@
 #include "client/informer.h"
 #include "core/result.h"
 
+namespace podnet::metrics {
+class Writer;
+}
+
 namespace podnet::agent {
 
 struct NetworkPolicyConfig {
@@ -33,6 +37,8 @@ class NetworkPolicy {
   // live in the calling thread's network namespace.
   core::Status start();
   void stop();
+  // Sync durations, what is programmed, denied connections by direction.
+  void writeMetrics(metrics::Writer& out) const;
 
  private:
   struct Impl;

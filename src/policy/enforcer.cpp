@@ -62,7 +62,8 @@ std::optional<Policy> failClosedPolicy(const Json& object) {
 Enforcer::Enforcer(EnforcerConfig config, std::shared_ptr<ProgramWriter> writer)
     : config_(std::move(config)),
       writer_(std::move(writer)),
-      compiler_(config_.nodeName, config_.compiler) {}
+      compiler_(config_.nodeName, config_.compiler),
+      syncDuration_(metrics::exponentialBuckets(0.001, 2, 15)) {}
 
 void Enforcer::markDirty() { wake_.notify_all(); }
 
@@ -156,6 +157,31 @@ EnforcerSyncStats Enforcer::lastSync() const {
   return lastSync_;
 }
 
+void Enforcer::writeMetrics(metrics::Writer& out) const {
+  using metrics::Type;
+  out.family("podnet_policy_sync_duration_seconds",
+             "NetworkPolicy program syncs (nftables transactions), in seconds.", Type::histogram);
+  out.histogram("podnet_policy_sync_duration_seconds", {}, syncDuration_.bounds(),
+                syncDuration_.snapshot());
+  auto single = [&](const char* name, const char* help, Type type, double value) {
+    out.family(name, help, type);
+    out.sample(name, {}, value);
+  };
+  single("podnet_policy_sync_failures_total",
+         "Failed NetworkPolicy transactions (the next sync replaces the program).", Type::counter,
+         double(syncFailures_.value()));
+  single("podnet_policy_elements_written_total", "Set elements written by NetworkPolicy syncs.",
+         Type::counter, double(elementsWritten_.value()));
+  CompilerStats stats = compilerStats();
+  single("podnet_policy_policies", "NetworkPolicies known.", Type::gauge, double(stats.policies));
+  single("podnet_policy_active_policies", "NetworkPolicies selecting a pod of this node.",
+         Type::gauge, double(stats.activePolicies));
+  single("podnet_policy_rule_elements", "Elements in the rule sets programmed.", Type::gauge,
+         double(stats.elements));
+  single("podnet_policy_chains", "Per-kind chains programmed, both directions.", Type::gauge,
+         double(stats.chains));
+}
+
 CompilerStats Enforcer::compilerStats() const {
   std::shared_lock lock(stateMutex_);
   return compiler_.stats();
@@ -232,6 +258,11 @@ core::Status Enforcer::sync() {
   needFull_ = !status.ok();
   stats.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
+  syncDuration_.observe(std::chrono::duration<double>(stats.duration).count());
+  if (status)
+    elementsWritten_.inc(stats.elements);
+  else
+    syncFailures_.inc();
   {
     std::lock_guard lock(mutex_);
     lastSync_ = stats;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "metrics/metrics.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
 #include "policy/netlink_writer.h"
@@ -61,6 +62,8 @@ class Enforcer {
   bool pending() const;
   EnforcerSyncStats lastSync() const;
   CompilerStats compilerStats() const;
+  // Its sync durations and failures, and what is programmed (any thread).
+  void writeMetrics(metrics::Writer& out) const;
 
   // Syncs whenever something changed, until `stop`. Call markReady() first
   // (after the informers synced) so the first transaction is complete.
@@ -104,6 +107,8 @@ class Enforcer {
   std::map<std::string, std::string> seenPolicies_;  // serialized metadata.namespace/name + spec
   std::map<std::string, std::vector<core::IpAddress>> seenNodes_;
   EnforcerSyncStats lastSync_;
+  metrics::Histogram syncDuration_;
+  metrics::Counter syncFailures_, elementsWritten_;
 };
 
 // A policy the compiler could not read, reduced to what is safe: it

@@ -19,6 +19,7 @@
 
 #include "api/codec.h"
 #include "podnet_harness.h"
+#include "prometheus_text.h"
 
 namespace {
 
@@ -378,6 +379,25 @@ TEST_F(PolicyE2E, SeedAllowWebToApiDeniesOthersAndSaysWhy) {
       << logged;
   auto [jsonCode, jsonLog] = policyCommand("log -o json -n default other");
   EXPECT_NE(jsonLog.find("\"direction\":\"ingress\""), std::string::npos) << jsonLog;
+  // The agents' metrics count it, by the direction that refused it, and
+  // show the policy programmed.
+  double denied = 0, policies = 0;
+  EXPECT_TRUE(eventually(
+      [&] {
+        denied = policies = 0;
+        for (const char* node : {"podnet-node-1", "podnet-node-2", "podnet-node-3"}) {
+          auto metrics = podnet::testing::parsePromText(
+              runCommand(std::string("ip netns exec ") + node +
+                         " curl -s -m 5 http://127.0.0.1:10249/metrics")
+                  .second);
+          denied +=
+              metrics.sum("podnet_policy_denied_connections_total", {{"direction", "ingress"}});
+          policies += metrics.sum("podnet_policy_policies");
+        }
+        return denied >= 1 && policies >= 1;
+      },
+      std::chrono::seconds(10)))
+      << "denied " << denied << ", policies " << policies;
 
   // An Event on the api pod.
   std::string events;
