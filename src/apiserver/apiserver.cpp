@@ -20,6 +20,7 @@
 #include "apiserver/pki.h"
 #include "apiserver/service_account_tokens.h"
 #include "controllers/leader_election.h"
+#include "controllers/runtime.h"
 #include "core/base64.h"
 #include "core/ip.h"
 #include "pki/certificates.h"
@@ -309,8 +310,10 @@ int runServer(const ServerOptions& options) {
   // /readyz answers only once the kubeconfig is written, so whoever waits
   // for readiness (make up, tests) can use it at once.
   handler.setReady(false);
-  handler.metricsRegistry().collect(
-      [&meteredRef](metrics::Writer& out) { meteredRef.writeMetrics(out); });
+  handler.metricsRegistry().collect([&meteredRef](metrics::Writer& out) {
+    meteredRef.writeMetrics(out);
+    controllers::writeControllerMetrics(out);
+  });
   HttpServer server(handler, httpOptions);
   if (auto ok = server.start(); !ok) {
     logLine(ok.error().message);

@@ -62,7 +62,13 @@ class Controller {
  private:
   void work();
   std::vector<std::thread> workers_;
+  metrics::Histogram workDuration_;  // client-go's workqueue_work_duration_seconds
+  friend void writeControllerMetrics(metrics::Writer& out);
 };
+
+// client-go's workqueue metrics of every controller running in this process
+// (workqueue_depth, _adds_total, _retries_total, _work_duration_seconds, by name).
+void writeControllerMetrics(metrics::Writer& out);
 
 std::unique_ptr<Controller> makeEndpointSliceController(Context& context);
 std::unique_ptr<Controller> makeEndpointsController(Context& context);

@@ -10,6 +10,7 @@ WorkQueue::WorkQueue(std::chrono::milliseconds baseDelay, std::chrono::milliseco
 void WorkQueue::addLocked(const std::string& key) {
   if (shutDown_ || dirty_.count(key)) return;
   dirty_.insert(key);
+  adds_.inc();
   // A key being processed is queued again by done(), never run twice at once.
   if (processing_.count(key)) return;
   queue_.push_back(key);
@@ -34,6 +35,7 @@ void WorkQueue::addRateLimited(const std::string& key) {
   {
     std::lock_guard lock(mutex_);
     int n = failures_[key]++;
+    retries_.inc();
     delay = baseDelay_ * (int64_t(1) << std::min(n, 20));
     if (delay > maxDelay_) delay = maxDelay_;
   }

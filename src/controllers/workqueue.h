@@ -15,6 +15,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "metrics/metrics.h"
+
 namespace podnet::controllers {
 
 class WorkQueue {
@@ -40,6 +42,9 @@ class WorkQueue {
   bool shuttingDown() const;
   // Keys ready now (not counting delayed ones).
   size_t length() const;
+  // client-go's workqueue_adds_total and workqueue_retries_total.
+  uint64_t adds() const { return adds_.value(); }
+  uint64_t retries() const { return retries_.value(); }
 
  private:
   void addLocked(const std::string& key);
@@ -55,6 +60,7 @@ class WorkQueue {
   std::multimap<Clock::time_point, std::string> delayed_;
   std::unordered_map<std::string, int> failures_;
   bool shutDown_ = false;
+  metrics::Counter adds_, retries_;
 };
 
 }  // namespace podnet::controllers

@@ -58,6 +58,12 @@ TEST_F(ApiServerMetrics, RequestsAreCountedByVerbResourceAndCode) {
                            {{"operation", "create"}, {"type", "configmaps"}}),
             1);
   EXPECT_GT(after.sum("apiserver_storage_size_bytes"), 0);
+  // The controllers' work queues, as client-go names them.
+  EXPECT_EQ(after.families["workqueue_depth"].type, "gauge");
+  // (a ServiceAccount per new namespace: the test's own made one)
+  EXPECT_GE(*after.value("workqueue_adds_total", {{"name", "serviceaccount"}}), 1);
+  EXPECT_TRUE(after.value("workqueue_depth", {{"name", "deployment"}}).has_value());
+  EXPECT_GT(after.sum("workqueue_work_duration_seconds_count"), 0);
 }
 
 TEST_F(ApiServerMetrics, OnlyAuthenticatedCallersMayScrape) {
