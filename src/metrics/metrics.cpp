@@ -50,6 +50,9 @@ Histogram::Histogram(const std::vector<double>& bounds)
 }
 
 void Histogram::observe(double v) {
+#ifdef PODNET_NO_METRICS
+  return;
+#endif
   buckets_[bucketOf(bounds_, v)].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
@@ -81,6 +84,9 @@ LocalHistogram::LocalHistogram(const std::vector<double>* bounds)
 }
 
 void LocalHistogram::observe(double v) {
+#ifdef PODNET_NO_METRICS
+  return;
+#endif
   auto& bucket = buckets_[bucketOf(*bounds_, v)];
   bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   sum_.store(sum_.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);

@@ -35,7 +35,11 @@ extern const std::vector<double> kDefaultBuckets;  // .005 .. 10, as Prometheus 
 
 class Counter {
  public:
-  void inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  void inc(uint64_t n = 1) {
+#ifndef PODNET_NO_METRICS
+    value_.fetch_add(n, std::memory_order_relaxed);
+#endif
+  }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -76,7 +80,9 @@ class Histogram {
 class LocalCounter {
  public:
   void inc(uint64_t n = 1) {
+#ifndef PODNET_NO_METRICS
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+#endif
   }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
