@@ -17,6 +17,8 @@
 //
 // Usage: sudo build/bench/dns_bench [--seconds S] [--services N] [--threads T]
 //          [--servers podnet,knot,nsd,unbound,dnsmasq] [--podnet PATH]
+//          [--podnet-nometrics PATH] (server podnet-nometrics: a -DPODNET_METRICS=OFF
+//          build, to measure what counting costs)
 //          [--clients C] [--client-threads T] [--outstanding Q]
 //          [--rounds R] [--latency-rate QPS] [--latency-seconds S] [--keep-dir]
 //          [--serial-queries N] [--affinity on|off]
@@ -508,6 +510,7 @@ struct Options {
   bool affinity = true;  // every server with its CPU-affinity option on (bench/dns/peers.h)
   std::vector<std::string> servers{"podnet", "knot", "nsd", "unbound", "dnsmasq"};
   std::string podnet = PODNET_BINARY;
+  std::string podnetNoMetrics = "build-nometrics/podnet";  // --podnet-nometrics
   ClientSettings client;
 };
 
@@ -558,6 +561,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.servers = split(value, ',');
     else if (flag == "--podnet")
       options.podnet = value;
+    else if (flag == "--podnet-nometrics")
+      options.podnetNoMetrics = value;
     else if (flag == "--affinity" && (value == "on" || value == "off"))
       options.affinity = value == "on";
     else
@@ -677,9 +682,10 @@ int main(int argc, char** argv) {
                              fs::perms::others_read | fs::perms::others_exec);
     const int port = freePort();
     dnsbench::ServerSetup setup;
-    if (label == "podnet") {
-      setup = dnsbench::podnetSetup(options.podnet, dir, port, options.threads, objectsYaml,
-                                    options.affinity);
+    if (label == "podnet" || label == "podnet-nometrics") {
+      // podnet-nometrics: a build with -DPODNET_METRICS=OFF, for what counting costs.
+      setup = dnsbench::podnetSetup(label == "podnet" ? options.podnet : options.podnetNoMetrics,
+                                    dir, port, options.threads, objectsYaml, options.affinity);
     } else if (label == "knot") {
       setup = dnsbench::knotSetup(dir, port, options.threads, zoneFile, options.affinity);
     } else if (label == "nsd") {

@@ -65,7 +65,7 @@ inline ServerSetup podnetSetup(const std::string& binary, const std::string& dir
   return {"podnet",
           {binary, "dns", "--objects", dir + "/objects.yaml", "--listen",
            "127.0.0.1:" + std::to_string(port), "--threads", std::to_string(threads), "--upstream",
-           "none", "--cpu-affinity", affinity ? "on" : "off"},
+           "none", "--cpu-affinity", affinity ? "on" : "off", "--metrics-listen", "127.0.0.1:0"},
           {{"objects.yaml", objectsYaml}},
           "",
           std::string("--threads = threads (SO_REUSEPORT UDP sockets); --upstream none: nothing "

@@ -171,6 +171,9 @@ class Proxy::Worker : public ConnectionOwner {
         if ((*it)->port == port && (*it)->kind != Kind::metrics) {
           loop_.remove((*it)->fd);
           ::close((*it)->fd);
+          // The loop deletes it after this iteration: events it already
+          // collected for the listener are dropped, not run on freed memory.
+          loop_.retire(it->release());
           it = listeners_.erase(it);
         } else {
           ++it;
