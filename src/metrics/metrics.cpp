@@ -173,7 +173,8 @@ void Writer::labelsText(const Labels& labels, std::string_view extraName,
   out_ += '}';
 }
 
-void Writer::sample(std::string_view name, const Labels& labels, double value) {
+template <typename Number>
+void Writer::line(std::string_view name, const Labels& labels, Number value) {
   if (!validName(name, false)) return;
   out_ += name;
   labelsText(labels);
@@ -182,13 +183,12 @@ void Writer::sample(std::string_view name, const Labels& labels, double value) {
   out_ += '\n';
 }
 
+void Writer::sample(std::string_view name, const Labels& labels, double value) {
+  line(name, labels, value);
+}
+
 void Writer::sample(std::string_view name, const Labels& labels, uint64_t value) {
-  if (!validName(name, false)) return;
-  out_ += name;
-  labelsText(labels);
-  out_ += ' ';
-  appendNumber(out_, value);
-  out_ += '\n';
+  line(name, labels, value);
 }
 
 void Writer::histogram(std::string_view name, const Labels& labels,

@@ -121,6 +121,8 @@ class Writer {
   const std::string& text() const { return out_; }
 
  private:
+  template <typename Number>
+  void line(std::string_view name, const Labels& labels, Number value);
   void labelsText(const Labels& labels, std::string_view extraName = {},
                   std::string_view extraValue = {});
   std::string out_;
