@@ -30,6 +30,8 @@
 //
 // Usage: build/bench/ingress_bench [--seconds S] [--rounds R] [--connections C]
 //          [--churn-seconds S] [--targets podnet,nginx,haproxy,direct]
+//          [--podnet-nometrics PATH] (target podnet-nometrics: a -DPODNET_METRICS=OFF build,
+//          for what counting costs; not in the default targets)
 //          [--cells http-small,http-big,https-small,https-big,routes-small] [--no-churn]
 //          [--podnet PATH] [--keep-dir]
 // Defaults: 5 s per run, 2 rounds, 10 s of churn per proxy (about 3.5 minutes in
@@ -79,6 +81,8 @@ struct Options {
   std::vector<std::string> cells{"http-small", "http-big", "https-small", "https-big",
                                  "routes-small"};
   std::string podnet = PODNET_BINARY;
+  // Target podnet-nometrics: a -DPODNET_METRICS=OFF build, for what counting costs.
+  std::string podnetNoMetrics = "build-nometrics/podnet";
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -124,12 +128,15 @@ bool parse(int argc, char** argv, Options& options) {
       options.cells = split(value, ',');
     else if (flag == "--podnet")
       options.podnet = value;
+    else if (flag == "--podnet-nometrics")
+      options.podnetNoMetrics = value;
     else
       return false;
     if (!ok) return false;
   }
   for (const auto& target : options.targets)
-    if (target != "podnet" && target != "nginx" && target != "haproxy" && target != "direct")
+    if (target != "podnet" && target != "podnet-nometrics" && target != "nginx" &&
+        target != "haproxy" && target != "direct")
       return false;
   for (const auto& cell : options.cells)
     if (cell != "http-small" && cell != "http-big" && cell != "https-small" &&
@@ -465,17 +472,23 @@ int main(int argc, char** argv) {
         {"@CHURN@", ""},
         {"@ROUTES@", ""}};
     if (label != "haproxy") target.routesPort = freePort();
-    if (label == "podnet") {
+    if (label == "podnet" || label == "podnet-nometrics") {
       json objects = benchObjects(backend.httpPort, certificate->certPem, certificate->keyPem);
       for (json& item : benchRouteObjects(target.routesPort, kRoutes))
         objects["items"].push_back(std::move(item));
       writeFile(target.dir + "/objects.yaml", objects.dump(2) + "\n");
-      argv = {options.podnet,     "ingress",
-              "--objects",        target.dir + "/objects.yaml",
-              "--listen-http",    "127.0.0.1:" + std::to_string(target.httpPort),
-              "--listen-https",   "127.0.0.1:" + std::to_string(target.httpsPort),
-              "--listen-metrics", "127.0.0.1:" + std::to_string(freePort()),
-              "--threads",        "1"};
+      argv = {label == "podnet" ? options.podnet : options.podnetNoMetrics,
+              "ingress",
+              "--objects",
+              target.dir + "/objects.yaml",
+              "--listen-http",
+              "127.0.0.1:" + std::to_string(target.httpPort),
+              "--listen-https",
+              "127.0.0.1:" + std::to_string(target.httpsPort),
+              "--listen-metrics",
+              "127.0.0.1:" + std::to_string(freePort()),
+              "--threads",
+              "1"};
       target.description = {
           {"version", podnetVersion()},
           {"notes",
