@@ -935,6 +935,15 @@ class RecordingBackend {
     std::lock_guard lock(mutex_);
     return request_;
   }
+  // The request once it has come (up to 2 s; "" if it never does).
+  std::string waitForRequest() {
+    std::string got;
+    for (int i = 0; i < 100 && got.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      got = request();
+    }
+    return got;
+  }
 
  private:
   int listener_ = -1;
@@ -944,43 +953,37 @@ class RecordingBackend {
   std::string request_;
 };
 
-TEST_F(GatewayOnTheProxy, MirrorsRequestsAndDropsTheMirrorsAnswer) {
-  RecordingBackend recorder;
-  inputs_.services.push_back(ptr(service("mirror")));
-  inputs_.endpointSlices.push_back(ptr(slice("mirror", recorder.port())));
+// /mirrored on mirror.example.org: to app-service, mirrored to a Service
+// whose one endpoint is 127.0.0.1:`port`.
+void routeMirroredTo(RouteInputs& inputs, uint16_t port) {
+  inputs.services.push_back(ptr(service("mirror")));
+  inputs.endpointSlices.push_back(ptr(slice("mirror", port)));
   Json route = gatewayRoute(
       "mirrored",
       {prefixTo("/mirrored", "app-service",
                 {{{"type", "RequestMirror"},
                   {"requestMirror", {{"backendRef", {{"name", "mirror"}, {"port", 80}}}}}}})});
   route["spec"]["hostnames"] = {"mirror.example.org"};
-  inputs_.httpRoutes.push_back(ptr(route));
+  inputs.httpRoutes.push_back(ptr(route));
+}
+
+TEST_F(GatewayOnTheProxy, MirrorsRequestsAndDropsTheMirrorsAnswer) {
+  RecordingBackend recorder;
+  routeMirroredTo(inputs_, recorder.port());
   publish();
   std::string out = run("curl -s -m 5 -H 'Host: mirror.example.org' http://127.0.0.1:" +
                         std::to_string(httpBind_) + "/mirrored/x?y=1");
   Json seen = Json::parse(out, nullptr, false);
   ASSERT_TRUE(seen.is_object()) << out;
   EXPECT_EQ(seen["name"], "app-pod");  // the client gets the main backend's answer
-  std::string mirrored;
-  for (int i = 0; i < 100 && mirrored.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    mirrored = recorder.request();
-  }
+  std::string mirrored = recorder.waitForRequest();
   EXPECT_EQ(mirrored.rfind("GET /mirrored/x?y=1 HTTP/1.1\r\n", 0), 0u) << mirrored;
   EXPECT_NE(mirrored.find("Host: mirror.example.org"), std::string::npos) << mirrored;
 }
 
 TEST_F(GatewayOnTheProxy, MirrorsRequestBodiesToo) {
   RecordingBackend recorder;
-  inputs_.services.push_back(ptr(service("mirror")));
-  inputs_.endpointSlices.push_back(ptr(slice("mirror", recorder.port())));
-  Json route = gatewayRoute(
-      "mirrored",
-      {prefixTo("/mirrored", "app-service",
-                {{{"type", "RequestMirror"},
-                  {"requestMirror", {{"backendRef", {{"name", "mirror"}, {"port", 80}}}}}}})});
-  route["spec"]["hostnames"] = {"mirror.example.org"};
-  inputs_.httpRoutes.push_back(ptr(route));
+  routeMirroredTo(inputs_, recorder.port());
   publish();
   std::string out =
       run("curl -s -m 5 -H 'Host: mirror.example.org' --data-binary 'hello mirror' "
@@ -989,11 +992,7 @@ TEST_F(GatewayOnTheProxy, MirrorsRequestBodiesToo) {
   Json seen = Json::parse(out, nullptr, false);
   ASSERT_TRUE(seen.is_object()) << out;
   EXPECT_EQ(seen["bodyBytes"], 12);
-  std::string mirrored;
-  for (int i = 0; i < 100 && mirrored.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    mirrored = recorder.request();
-  }
+  std::string mirrored = recorder.waitForRequest();
   EXPECT_EQ(mirrored.rfind("POST /mirrored/post HTTP/1.1\r\n", 0), 0u) << mirrored;
   EXPECT_NE(mirrored.find("Content-Length: 12"), std::string::npos) << mirrored;
   EXPECT_EQ(mirrored.substr(mirrored.size() - 16), "\r\n\r\nhello mirror") << mirrored;
