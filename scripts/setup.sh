@@ -23,6 +23,8 @@ packages=(
   # nghttp2 for HTTP/2 (clients, gRPC backends); nghttpd stands in for a gRPC
   # server in the tests (its package runs no service)
   libre2-dev libnghttp2-dev nghttp2-server
+  # encryption at rest (issue 20): secretbox (XSalsa20-Poly1305) is not in OpenSSL
+  libsodium-dev
   # the Store on etcd (issue 17): etcd itself, its .proto files (the C++
   # client is generated from them at build time), gRPC and protoc
   etcd-server etcd-client golang-etcd-server-dev libgrpc++-dev protobuf-compiler-grpc

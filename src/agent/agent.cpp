@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 #include <tuple>
 
+#include "agent/data_dir.h"
 #include "agent/local_volumes.h"
 #include "agent/network_policy.h"
 #include "agent/pod_runtime.h"
@@ -252,8 +254,20 @@ struct Agent::Impl {
       log("no node IP: pass --node-ip, an IPv4 address of this network namespace");
       return 1;
     }
-    std::error_code error;
-    fs::create_directories(fs::path(config.dataDir) / "pods", error);
+    // Private whatever the umask we were started with (pods' own files get
+    // the modes they ask for explicitly; containers run with umask 022).
+    ::umask(077);
+    auto privacy = makeDataDirPrivate(config.dataDir);
+    if (!privacy) {
+      log(privacy.error().message);
+      return 1;
+    }
+    if (!privacy->empty()) log(*privacy);
+    if (auto made = core::makePrivateDirectories((fs::path(config.dataDir) / "pods").string());
+        !made) {
+      log(made.error().message);
+      return 1;
+    }
     auto opened = net::Netlink::open();
     if (!opened) {
       log("netlink: " + opened.error().message);

@@ -435,7 +435,10 @@ struct PodRuntime::Impl {
       return core::badRequest("persistentvolume \"" + volumeName +
                               "\" has no local or hostPath directory podnet can mount");
     std::error_code error;
-    if (!fs::exists(path, error)) fs::create_directories(path, error);
+    if (!fs::exists(path, error)) {
+      fs::create_directories(path, error);
+      ::chmod(path.c_str(), 0755);  // not the agent's private umask
+    }
     if (error) return core::internal("create " + path + ": " + error.message());
     return path;
   }

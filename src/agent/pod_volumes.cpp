@@ -290,8 +290,15 @@ core::Result<std::vector<runtime::Mount>> containerMounts(
                                 "\" must be a relative path within the volume");
       source = (fs::path(source) / subPath).string();
       // kubelet makes a missing subPath as a directory in the volume.
+      // kubelet makes a missing subPath as a directory in the volume, open
+      // as the volume is (the agent's umask would make it root's alone).
       std::error_code error;
-      if (!fs::exists(source, error)) fs::create_directories(source, error);
+      if (!fs::exists(source, error)) {
+        fs::create_directories(source, error);
+        struct stat volumeRoot {};
+        if (::stat(path->second.c_str(), &volumeRoot) == 0)
+          ::chmod(source.c_str(), volumeRoot.st_mode & 07777);
+      }
     }
     const std::string& type = types[name];
     bool readOnly = mount.value("readOnly", false) || type == "configMap" || type == "secret" ||
@@ -315,7 +322,7 @@ core::Status prepareHostPath(const std::string& path, const std::string& type) {
     }
     fs::create_directories(path, error);
     if (error) return core::internal("create " + path + ": " + error.message());
-    if (type == "DirectoryOrCreate") ::chmod(path.c_str(), 0755);
+    ::chmod(path.c_str(), 0755);
     return core::Ok{};
   }
   if (type == "Directory")
@@ -338,15 +345,26 @@ core::Status prepareHostPath(const std::string& path, const std::string& type) {
 }
 
 core::Result<bool> writeVolumeFiles(const std::string& dir, const std::vector<VolumeFile>& files) {
+  // Directories any container user can read, whatever the agent's umask:
+  // the files' own modes (defaultMode, items' mode) say who reads them.
   std::error_code error;
-  fs::create_directories(dir, error);
+  auto makeReadable = [&](const fs::path& directory) {
+    if (fs::exists(directory, error)) return;
+    fs::create_directories(directory, error);
+    for (fs::path at = directory; !at.empty() && at.string().size() >= dir.size();
+         at = at.parent_path()) {
+      ::chmod(at.c_str(), 0755);
+      if (at == at.parent_path()) break;
+    }
+  };
+  makeReadable(dir);
   if (error) return core::internal("create " + dir + ": " + error.message());
   bool changed = false;
   std::set<std::string> wanted;
   for (const VolumeFile& file : files) {
     fs::path path = fs::path(dir) / file.path;
     wanted.insert(path.lexically_normal().string());
-    fs::create_directories(path.parent_path(), error);
+    makeReadable(path.parent_path());
     std::string current = core::readFile(path.string());
     struct stat info {};
     bool sameMode =

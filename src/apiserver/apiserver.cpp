@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "api/bootstrap_token.h"
@@ -22,7 +24,9 @@
 #include "controllers/leader_election.h"
 #include "controllers/runtime.h"
 #include "core/base64.h"
+#include "core/files.h"
 #include "core/ip.h"
+#include "encryption/encrypting_store.h"
 #include "pki/certificates.h"
 #include "registry/registry.h"
 #include "store/etcd_store.h"
@@ -146,11 +150,41 @@ int runServer(const ServerOptions& options) {
     logLine("--data-dir is required");
     return 2;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(options.dataDir, ec);
-  if (ec) {
-    logLine("cannot create " + options.dataDir + ": " + ec.message());
+  // State and credentials are the owner's alone whatever umask we were
+  // started with (SQLite's files, the PKI, kubeconfig); a data dir left
+  // looser by an older podnet or by hand is tightened, and said so once.
+  ::umask(077);
+  if (auto made = core::makePrivateDirectories(options.dataDir); !made) {
+    logLine(made.error().message);
     return 1;
+  }
+  if (std::string said =
+          core::describeTightened(core::tightenPrivateTree(options.dataDir), options.dataDir);
+      !said.empty())
+    logLine(said);
+
+  // The encryption configuration is read before anything else: a wrong one
+  // stops the start before the store is touched.
+  std::optional<encryption::Config> encryptionConfig;
+  if (!options.encryptionProviderConfig.empty()) {
+    auto loaded = encryption::loadConfig(options.encryptionProviderConfig);
+    if (!loaded) {
+      logLine(loaded.error().message);
+      return 1;
+    }
+    encryptionConfig = std::move(*loaded);
+  }
+  std::vector<encryption::PrefixRule> encryptionRules;
+  if (encryptionConfig) {
+    std::vector<encryption::StoredResource> builtins;
+    for (const api::ResourceInfo& info : api::builtinResources())
+      builtins.push_back({info.group, info.plural, info.storagePrefix});
+    auto rules = encryption::resolvePrefixes(*encryptionConfig, builtins);
+    if (!rules) {
+      logLine(options.encryptionProviderConfig + ": " + rules.error().message);
+      return 1;
+    }
+    encryptionRules = std::move(*rules);
   }
 
   // Every thread started from here on inherits the blocked signals, so only
@@ -213,6 +247,29 @@ int runServer(const ServerOptions& options) {
     logLine("cannot open the store: " + store.error().message);
     return 1;
   }
+  // Every value must open with the keys given, before anything is written:
+  // a wrong or missing key stops the start here and changes nothing.
+  if (auto readable = encryption::verifyReadable(**store, encryptionRules); !readable) {
+    logLine("refusing to start: " + readable.error().message +
+            (options.encryptionProviderConfig.empty()
+                 ? std::string(" (no --encryption-provider-config was given)")
+                 : " (--encryption-provider-config " + options.encryptionProviderConfig + ")"));
+    return 1;
+  } else if (!encryptionRules.empty()) {
+    std::string resources;
+    for (const auto& rule : encryptionRules)
+      if (resources.find(rule.resource) == std::string::npos)
+        resources += (resources.empty() ? "" : ", ") + rule.resource;
+    logLine("encryption at rest: " + resources + " sealed with " +
+            encryptionRules.front().transformer->sealer() +
+            (*readable ? "; " + std::to_string(*readable) +
+                             " stored objects are under older keys or not encrypted until "
+                             "rewritten"
+                       : std::string()));
+  }
+  if (!encryptionRules.empty())
+    *store = std::make_unique<encryption::EncryptingStore>(std::move(*store),
+                                                           std::move(encryptionRules));
   // Every store operation timed for /metrics; SQLite's size is its files'.
   std::function<int64_t()> storeSize;
   if (options.etcdServers.empty())

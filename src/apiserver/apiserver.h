@@ -24,6 +24,9 @@ struct ServerOptions {
   std::vector<std::string> etcdServers;
   std::string etcdPrefix = "/registry";
   std::string etcdCaFile, etcdCertFile, etcdKeyFile;
+  // kube-apiserver's --encryption-provider-config: an EncryptionConfiguration
+  // (encryption/encryption_config.h); "" stores every value as it is.
+  std::string encryptionProviderConfig;
 };
 
 struct HostPort {

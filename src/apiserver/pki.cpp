@@ -75,7 +75,7 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
     pki.caKeyPem = ca->keyPem;
     if (auto ok = writeFileAtomically((dir / "ca.key").string(), pki.caKeyPem, 0600); !ok)
       return ok.takeError();
-    if (auto ok = writeFileAtomically((dir / "ca.crt").string(), pki.caCertPem, 0644); !ok)
+    if (auto ok = writeFileAtomically((dir / "ca.crt").string(), pki.caCertPem, 0600); !ok)
       return ok.takeError();
     fs::remove(dir / "server.crt", ec);
   }
@@ -100,7 +100,7 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
     pki.serverKeyPem = serving->keyPem;
     if (auto ok = writeFileAtomically((dir / "server.key").string(), pki.serverKeyPem, 0600); !ok)
       return ok.takeError();
-    if (auto ok = writeFileAtomically((dir / "server.crt").string(), pki.serverCertPem, 0644); !ok)
+    if (auto ok = writeFileAtomically((dir / "server.crt").string(), pki.serverCertPem, 0600); !ok)
       return ok.takeError();
   }
 
@@ -128,7 +128,7 @@ core::Result<Pki> loadOrCreatePki(const std::string& dataDir, const std::string&
         !ok)
       return ok.takeError();
     if (auto ok = writeFileAtomically((dir / "kubelet-client.crt").string(),
-                                      pki.kubeletClientCertPem, 0644);
+                                      pki.kubeletClientCertPem, 0600);
         !ok)
       return ok.takeError();
   }

@@ -57,6 +57,9 @@ constexpr const char* kUsage =
     "                                     DATA_DIR/state.db\n"
     "  --etcd-prefix PREFIX               etcd key prefix, default /registry\n"
     "  --etcd-cafile, --etcd-certfile, --etcd-keyfile FILE   TLS to etcd\n"
+    "  --encryption-provider-config FILE  encrypt resources at rest: kube-apiserver's\n"
+    "                                     EncryptionConfiguration (aesgcm, aescbc,\n"
+    "                                     secretbox, identity); docs/encryption-at-rest.md\n"
     "  --threads N                        HTTP threads, default twice the cores\n";
 
 bool parseInt(std::string_view text, long long& out) {
@@ -129,6 +132,8 @@ int serverCommand(int argc, char** argv) {
       options.etcdCertFile = value;
     } else if (flag == "--etcd-keyfile") {
       options.etcdKeyFile = value;
+    } else if (flag == "--encryption-provider-config") {
+      options.encryptionProviderConfig = value;
     } else if (flag == "--history-revisions" && parseInt(value, number) && number > 0) {
       options.historyRevisions = number;
     } else if (flag == "--threads" && parseInt(value, number) && number > 0 && number < 1024) {

@@ -23,6 +23,7 @@
 #include "client/rest_client.h"
 #include "core/files.h"
 #include "core/socket_address.h"
+#include "encryption/encryption_config.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "pki/certificates.h"
@@ -52,6 +53,9 @@ struct UpOptions {
   bool etcd = false;
   int servers = 1;
   bool quiet = false;  // -q: no progress lines, only the summary
+  // The servers' EncryptionConfiguration; "" = a fresh secretbox key for
+  // Secrets, generated into DATA/server.
+  std::string encryptionProviderConfig;
 };
 
 constexpr const char* kEtcdBinary = "/usr/bin/etcd";
@@ -116,7 +120,7 @@ pid_t spawnDaemon(const std::vector<std::string>& argv, const std::string& logPa
   if (pid == 0) {
     ::setsid();
     if (netnsFd >= 0 && ::setns(netnsFd, CLONE_NEWNET) != 0) _exit(126);
-    int log = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int log = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int null = ::open("/dev/null", O_RDONLY);
     if (null >= 0) ::dup2(null, 0);
     if (log >= 0) {
@@ -207,6 +211,12 @@ bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
       options.dataDir = value;
     } else if (flag == "--manifests") {
       options.manifests = value;
+    } else if (flag == "--encryption-provider-config") {
+      if (::access(value.c_str(), R_OK) != 0) {
+        usageError("up", "--encryption-provider-config " + value + ": cannot read it");
+        return false;
+      }
+      options.encryptionProviderConfig = fs::absolute(value).string();
     } else if (flag == "--servers") {
       options.servers = std::atoi(value.c_str());
       if (options.servers < 1 || options.servers > 3) {
@@ -214,10 +224,11 @@ bool parseUp(const std::vector<std::string>& args, UpOptions& options) {
         return false;
       }
     } else {
-      usageError("up",
-                 "unknown or invalid flag " + flag +
-                     "\nusage: podnet up [--nodes N] [--overlay vxlan|host-gw] [--data-dir DIR] "
-                     "[--manifests DIR] [--etcd [--servers N]] [-q]");
+      usageError(
+          "up",
+          "unknown or invalid flag " + flag +
+              "\nusage: podnet up [--nodes N] [--overlay vxlan|host-gw] [--data-dir DIR] "
+              "[--manifests DIR] [--etcd [--servers N]] [--encryption-provider-config FILE] [-q]");
       return false;
     }
   }
@@ -254,9 +265,20 @@ int down(const fs::path& dataDir, bool quiet);
 
 }  // namespace
 
+// What `podnet up` makes private itself: the data dir, its logs, state file,
+// kubeconfig and etcd members; each node's directory is its agent's to
+// tighten (it knows which files are its pods').
+bool isNodeContent(std::string_view relative) {
+  if (relative.rfind("nodes/", 0) != 0) return false;
+  return relative.find('/', 6) != std::string_view::npos;  // nodes/<name>/...
+}
+
 int runUp(const std::vector<std::string>& args) {
   UpOptions options;
   if (!parseUp(args, options)) return 2;
+  // Everything up writes and every process it starts (server, agents,
+  // etcd) keeps state private whatever the caller's umask.
+  ::umask(077);
   fs::path dataDir = fs::absolute(options.dataDir);
   fs::path stateFile = dataDir / kStateFile;
   if (fs::exists(stateFile)) {
@@ -271,7 +293,14 @@ int runUp(const std::vector<std::string>& args) {
     down(dataDir, true);  // a previous cluster that died: clean its leftovers first
   }
   std::error_code error;
-  fs::create_directories(dataDir / "nodes", error);
+  if (auto made = core::makePrivateDirectories((dataDir / "nodes").string()); !made) {
+    std::fprintf(stderr, "podnet up: %s\n", made.error().message.c_str());
+    return 1;
+  }
+  if (std::string said = core::describeTightened(
+          core::tightenPrivateTree(dataDir.string(), &isNodeContent), dataDir.string());
+      !said.empty())
+    std::fprintf(stderr, "podnet up: %s\n", said.c_str());
   std::string hostIp = options.nodeSubnet + ".1";
   Json state = {{"bridge", kBridge},
                 {"hostIp", hostIp},
@@ -360,6 +389,20 @@ int runUp(const std::vector<std::string>& args) {
   // servers) so the nodes reach it. Servers after the first share its CA,
   // admin token and service account key, as kube-apiserver replicas share
   // theirs, and get their own serving certificates.
+  // Secrets encrypted at rest by default: a fresh key per cluster, in the
+  // first server's private directory, shared by every server.
+  std::string encryptionConfig = options.encryptionProviderConfig;
+  if (encryptionConfig.empty()) {
+    fs::path generated = dataDir / "server" / "encryption-config.yaml";
+    std::string yaml = encryption::generateConfig({"secrets"}, "key1");
+    if (yaml.empty()) return fail("no random bytes for the encryption key");
+    if (auto made = core::makePrivateDirectories((dataDir / "server").string()); !made)
+      return fail(made.error().message);
+    if (!fs::exists(generated))
+      if (auto ok = core::writeFileAtomically(generated.string(), yaml, 0600); !ok)
+        return fail(ok.error().message);
+    encryptionConfig = generated.string();
+  }
   state["servers"] = Json::array();
   std::vector<std::string> serverUrls;
   for (int index = 1; index <= options.servers; ++index) {
@@ -378,7 +421,8 @@ int runUp(const std::vector<std::string>& args) {
         self, "server", "--data-dir", serverDir.string(), "--listen", ip + ":6443",
         "--service-cidr", options.serviceCidr, "--cluster-cidr", options.clusterCidr,
         // LoadBalancer addresses on the bridge's subnet, above the node IPs (.11..)
-        "--load-balancer-pool", options.nodeSubnet + ".200-" + options.nodeSubnet + ".250"};
+        "--load-balancer-pool", options.nodeSubnet + ".200-" + options.nodeSubnet + ".250",
+        "--encryption-provider-config", encryptionConfig};
     if (options.etcd) {
       argv.push_back("--etcd-servers");
       argv.push_back(etcdServers);

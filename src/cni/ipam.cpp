@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/files.h"
+
 namespace podnet::cni {
 
 namespace {
@@ -30,9 +32,9 @@ CniError ioError(std::string what, int err) {
 class DirectoryLock {
  public:
   static Outcome<std::shared_ptr<DirectoryLock>> acquire(const std::string& directory) {
-    std::error_code ec;
-    fs::create_directories(directory, ec);
-    if (ec) return ioError("cannot create IPAM directory " + directory, ec.value());
+    if (auto made = core::makePrivateDirectories(directory); !made)
+      return CniError{kIoFailure, "cannot create IPAM directory " + directory,
+                      made.error().message};
     std::string path = directory + "/lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return ioError("cannot open " + path, errno);
@@ -59,7 +61,7 @@ class DirectoryLock {
 Outcome<bool> createExclusive(const std::string& directory, const std::string& name,
                               const std::string& content) {
   std::string target = directory + "/" + name;
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return false;
     return ioError("cannot create " + target, errno);
@@ -84,7 +86,7 @@ Outcome<bool> createExclusive(const std::string& directory, const std::string& n
 // where a torn or lost write merely moves where the next search starts.
 void writeHint(const std::string& directory, const std::string& name, const std::string& content) {
   std::string target = directory + "/" + name;
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return;
   if (::pwrite(fd, content.data(), content.size(), 0) == ssize_t(content.size()))
     (void)::ftruncate(fd, off_t(content.size()));

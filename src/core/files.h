@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -17,5 +18,29 @@ std::string readFile(const std::string& path);
 // ConfigMap and token files), where the sync is most of the cost.
 Status writeFileAtomically(const std::string& path, const std::string& content, int mode = 0600,
                            bool durable = true);
+
+// State and credentials are private to their owner: directories 0700,
+// files 0600. `path` and every directory made on the way are created (or
+// left, when they exist) with mode 0700, whatever the umask.
+Status makePrivateDirectories(const std::string& path);
+
+// What tightenPrivateTree changed.
+struct Tightened {
+  size_t count = 0;   // files and directories whose group/other bits went
+  std::string first;  // one of them, to name in the log
+};
+
+// Takes group and other permissions from `root` and everything under it
+// (directories end 0700 at most, files 0600 at most, plus the owner's x).
+// `keepAsIs(relative)`, given a path relative to `root`, says which belong
+// to someone else (a pod's volumes, the /etc/hosts its containers read): it
+// and everything under it keep their modes. Symbolic links are not
+// followed.
+Tightened tightenPrivateTree(const std::string& root,
+                             bool (*keepAsIs)(std::string_view relative) = nullptr);
+
+// The one line a component logs about it on a start; "" when nothing
+// changed.
+std::string describeTightened(const Tightened& tightened, const std::string& root);
 
 }  // namespace podnet::core

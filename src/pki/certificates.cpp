@@ -202,7 +202,7 @@ core::Status ensureCertificate(const CertificateRequest& request, const Credenti
   auto issued = issueCertificate(request, &issuer);
   if (!issued) return issued.takeError();
   if (auto ok = core::writeFileAtomically(keyPath, issued->keyPem, 0600); !ok) return ok;
-  return core::writeFileAtomically(certPath, issued->certPem, 0644);
+  return core::writeFileAtomically(certPath, issued->certPem, 0600);
 }
 
 bool validKeyPair(const std::string& certPem, const std::string& keyPem) {

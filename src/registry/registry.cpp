@@ -483,7 +483,9 @@ Result<Json> Registry::update(const ResourceInfo& resource, std::string_view ns,
       }
     }
 
-    if (next == current) return next;  // no-op: no write, no new resourceVersion
+    // No-op: no write, no new resourceVersion; unless the stored value is
+    // sealed with an old key, which the rewrite replaces (key rotation).
+    if (next == current && !kv->stale) return next;
 
     size_t admitted = 0;
     core::Status admission = core::Ok{};

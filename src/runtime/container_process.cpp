@@ -111,7 +111,7 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
   if (netnsFd < 0) return core::internal("open " + spec.netnsPath + ": " + std::strerror(errno));
   int logFd = -1;
   if (!spec.logPath.empty()) {
-    logFd = ::open(spec.logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    logFd = ::open(spec.logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logFd < 0) {
       ::close(netnsFd);
       return core::internal("open " + spec.logPath + ": " + std::strerror(errno));
@@ -134,6 +134,9 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     // its program must not.
     for (int number = 1; number < NSIG; ++number)
       if (number != SIGKILL && number != SIGSTOP) signal(number, SIG_DFL);
+    // The container's umask is runc's default, not the agent's (which keeps
+    // its own files private): mount points and the program's files 0755/0644.
+    ::umask(022);
     if (spec.newSession) ::setsid();
     if (::setns(netnsFd, CLONE_NEWNET) != 0) failChild(report[1], "setns");
     if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) failChild(report[1], "unshare");

@@ -22,6 +22,10 @@ struct KeyValue {
   std::string value;
   int64_t createRevision = 0;
   int64_t modRevision = 0;
+  // Read through a key of the encryption at rest that no longer seals
+  // (encryption/encrypting_store.h): writing the same object again changes
+  // what is stored, so an update must not be skipped as a no-op.
+  bool stale = false;
 };
 
 struct Event {
