@@ -32,8 +32,10 @@ bool isPodFacing(std::string_view relative) {
 }
 
 core::Result<std::string> makeDataDirPrivate(const std::string& dataDir) {
+  std::string said =
+      core::describeTightened(core::tightenPrivateTree(dataDir, &isPodFacing), dataDir);
   if (auto made = core::makePrivateDirectories(dataDir); !made) return made.takeError();
-  return core::describeTightened(core::tightenPrivateTree(dataDir, &isPodFacing), dataDir);
+  return said;
 }
 
 }  // namespace podnet::agent

@@ -154,14 +154,13 @@ int runServer(const ServerOptions& options) {
   // started with (SQLite's files, the PKI, kubeconfig); a data dir left
   // looser by an older podnet or by hand is tightened, and said so once.
   ::umask(077);
+  std::string tightened =
+      core::describeTightened(core::tightenPrivateTree(options.dataDir), options.dataDir);
   if (auto made = core::makePrivateDirectories(options.dataDir); !made) {
     logLine(made.error().message);
     return 1;
   }
-  if (std::string said =
-          core::describeTightened(core::tightenPrivateTree(options.dataDir), options.dataDir);
-      !said.empty())
-    logLine(said);
+  if (!tightened.empty()) logLine(tightened);
 
   // The encryption configuration is read before anything else: a wrong one
   // stops the start before the store is touched.

@@ -293,14 +293,14 @@ int runUp(const std::vector<std::string>& args) {
     down(dataDir, true);  // a previous cluster that died: clean its leftovers first
   }
   std::error_code error;
-  if (auto made = core::makePrivateDirectories((dataDir / "nodes").string()); !made) {
-    std::fprintf(stderr, "podnet up: %s\n", made.error().message.c_str());
-    return 1;
-  }
   if (std::string said = core::describeTightened(
           core::tightenPrivateTree(dataDir.string(), &isNodeContent), dataDir.string());
       !said.empty())
     std::fprintf(stderr, "podnet up: %s\n", said.c_str());
+  if (auto made = core::makePrivateDirectories((dataDir / "nodes").string()); !made) {
+    std::fprintf(stderr, "podnet up: %s\n", made.error().message.c_str());
+    return 1;
+  }
   std::string hostIp = options.nodeSubnet + ".1";
   Json state = {{"bridge", kBridge},
                 {"hostIp", hostIp},

@@ -10,9 +10,12 @@ namespace {
 
 constexpr std::string_view kRegistry = "/registry/";
 
-core::Error unreadable(std::string_view key, const core::Error& why) {
-  return core::internal("cannot decrypt " + std::string(key) + ": " + why.message);
+core::Error unreadable(std::string_view key, const std::string& why) {
+  return core::Error{500, "InternalError", "cannot decrypt " + std::string(key) + ": " + why};
 }
+
+// What a client is told: kube-apiserver's internal error.
+core::Error toClient(const core::Error& error) { return core::internal(error.message); }
 
 class OpeningWatch : public store::Watch {
  public:
@@ -23,7 +26,7 @@ class OpeningWatch : public store::Watch {
     auto events = inner_->next(timeout);
     if (!events) return events;
     for (store::Event& event : *events)
-      if (auto opened = store_.open(event.kv); !opened) return opened.takeError();
+      if (auto opened = store_.open(event.kv); !opened) return toClient(opened.error());
     return events;
   }
 
@@ -59,7 +62,7 @@ core::Result<std::vector<PrefixRule>> resolvePrefixes(const Config& config,
           found = true;
         }
       // Custom resources are stored under /registry/<group>/<plural>/.
-      if (!group.empty()) {
+      if (!group.empty() && (plural == "*" || !found)) {
         add(std::string(kRegistry) + group + "/" + (plural == "*" ? "" : plural + "/"), resource);
         found = true;
       }
@@ -85,13 +88,13 @@ core::Status EncryptingStore::open(store::KeyValue& kv) const {
   const Transformer* transformer = transformerFor(kv.key);
   if (!transformer) {
     if (kv.value.compare(0, kEncryptedPrefix.size(), kEncryptedPrefix) == 0)
-      return unreadable(kv.key, core::internal("it is encrypted with " + describeSealed(kv.value) +
-                                               ", and no rule of the encryption configuration "
-                                               "covers its resource"));
+      return unreadable(kv.key, "it is encrypted with " + describeSealed(kv.value) +
+                                    ", and no rule of the encryption configuration covers its "
+                                    "resource");
     return core::Ok{};
   }
   auto opened = transformer->open(kv.value, kv.key);
-  if (!opened) return unreadable(kv.key, opened.error());
+  if (!opened) return unreadable(kv.key, opened.error().message);
   kv.value = std::move(opened->value);
   kv.stale = opened->stale;
   return core::Ok{};
@@ -100,7 +103,7 @@ core::Status EncryptingStore::open(store::KeyValue& kv) const {
 core::Result<store::KeyValue> EncryptingStore::get(std::string_view key) {
   auto kv = inner_->get(key);
   if (!kv) return kv;
-  if (auto opened = open(*kv); !opened) return opened.takeError();
+  if (auto opened = open(*kv); !opened) return toClient(opened.error());
   return kv;
 }
 
@@ -109,7 +112,7 @@ core::Result<store::KeyValue> EncryptingStore::create(std::string_view key,
   const Transformer* transformer = transformerFor(key);
   if (!transformer) return inner_->create(key, value);
   auto sealed = transformer->seal(value, key);
-  if (!sealed) return sealed.takeError();
+  if (!sealed) return toClient(sealed.error());
   auto kv = inner_->create(key, *sealed);
   if (kv) kv->value = std::string(value);
   return kv;
@@ -120,7 +123,7 @@ core::Result<store::KeyValue> EncryptingStore::update(std::string_view key, std:
   const Transformer* transformer = transformerFor(key);
   if (!transformer) return inner_->update(key, value, expectedModRevision);
   auto sealed = transformer->seal(value, key);
-  if (!sealed) return sealed.takeError();
+  if (!sealed) return toClient(sealed.error());
   auto kv = inner_->update(key, *sealed, expectedModRevision);
   if (kv) kv->value = std::string(value);
   return kv;
@@ -142,7 +145,7 @@ core::Result<store::ListResult> EncryptingStore::list(std::string_view prefix,
   auto listed = inner_->list(prefix, startAfter, limit, atRevision);
   if (!listed) return listed;
   for (store::KeyValue& kv : listed->items)
-    if (auto opened = open(kv); !opened) return opened.takeError();
+    if (auto opened = open(kv); !opened) return toClient(opened.error());
   return listed;
 }
 

@@ -170,8 +170,8 @@ core::Result<Config> parseConfig(std::string_view yaml) {
           return invalidAt(at, "\"" + resource + "\" is already covered by \"" + earlier +
                                    "\" earlier in the configuration");
       rule.resources.push_back(resource);
+      seen.push_back(resource);
     }
-    for (const std::string& resource : rule.resources) seen.push_back(resource);
     const Json& providers = item.contains("providers") ? item["providers"] : Json();
     if (!providers.is_array() || providers.empty())
       return invalidAt(field + ".providers", "at least one provider is required");

@@ -11,6 +11,11 @@ namespace podnet::encryption {
 
 namespace {
 
+// Plain messages: the caller says where (a key, the start) and wraps them.
+core::Error failed(std::string message) {
+  return core::Error{500, "InternalError", std::move(message)};
+}
+
 constexpr size_t kGcmNonce = 12, kGcmTag = 16, kCbcIv = 16, kBlock = 16;
 
 struct CipherContext {
@@ -37,7 +42,7 @@ const unsigned char* bytes(std::string_view s) {
 
 core::Result<std::string> random(size_t n) {
   std::string out(n, '\0');
-  if (RAND_bytes(bytes(out), int(n)) != 1) return core::internal("no random bytes for a nonce");
+  if (RAND_bytes(bytes(out), int(n)) != 1) return failed("no random bytes for a nonce");
   return out;
 }
 
@@ -58,13 +63,13 @@ core::Result<std::string> sealAesGcm(const std::string& key, std::string_view pl
       EVP_EncryptFinal_ex(c.ctx, bytes(out) + kGcmNonce + len, &tail) != 1 ||
       EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, int(kGcmTag),
                           bytes(out) + kGcmNonce + plain.size()) != 1)
-    return core::internal("aesgcm: encryption failed");
+    return failed("aesgcm: encryption failed");
   return out;
 }
 
 core::Result<std::string> openAesGcm(const std::string& key, std::string_view data,
                                      std::string_view context) {
-  if (data.size() < kGcmNonce + kGcmTag) return core::internal("the data is too short");
+  if (data.size() < kGcmNonce + kGcmTag) return failed("the data is too short");
   std::string_view nonce = data.substr(0, kGcmNonce);
   std::string_view sealed = data.substr(kGcmNonce, data.size() - kGcmNonce - kGcmTag);
   std::string tag(data.substr(data.size() - kGcmTag));
@@ -78,7 +83,7 @@ core::Result<std::string> openAesGcm(const std::string& key, std::string_view da
       EVP_DecryptUpdate(c.ctx, bytes(out), &len, bytes(sealed), int(sealed.size())) != 1 ||
       EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, int(kGcmTag), tag.data()) != 1 ||
       EVP_DecryptFinal_ex(c.ctx, bytes(out) + len, &tail) != 1)
-    return core::internal("message authentication failed (wrong key, or the data was changed)");
+    return failed("message authentication failed (wrong key, or the data was changed)");
   return out;
 }
 
@@ -94,14 +99,14 @@ core::Result<std::string> sealAesCbc(const std::string& key, std::string_view pl
           1 ||
       EVP_EncryptUpdate(c.ctx, bytes(out) + kCbcIv, &len, bytes(plain), int(plain.size())) != 1 ||
       EVP_EncryptFinal_ex(c.ctx, bytes(out) + kCbcIv + len, &tail) != 1)
-    return core::internal("aescbc: encryption failed");
+    return failed("aescbc: encryption failed");
   out.resize(kCbcIv + size_t(len) + size_t(tail));
   return out;
 }
 
 core::Result<std::string> openAesCbc(const std::string& key, std::string_view data) {
   if (data.size() < kCbcIv + kBlock || (data.size() - kCbcIv) % kBlock != 0)
-    return core::internal("the data is not a whole number of blocks");
+    return failed("the data is not a whole number of blocks");
   std::string_view iv = data.substr(0, kCbcIv);
   std::string_view sealed = data.substr(kCbcIv);
   CipherContext c;
@@ -112,7 +117,7 @@ core::Result<std::string> openAesCbc(const std::string& key, std::string_view da
           1 ||
       EVP_DecryptUpdate(c.ctx, bytes(out), &len, bytes(sealed), int(sealed.size())) != 1 ||
       EVP_DecryptFinal_ex(c.ctx, bytes(out) + len, &tail) != 1)
-    return core::internal("invalid padding (wrong key, or the data was changed)");
+    return failed("invalid padding (wrong key, or the data was changed)");
   out.resize(size_t(len) + size_t(tail));
   return out;
 }
@@ -123,24 +128,24 @@ bool sodiumReady() {
 }
 
 core::Result<std::string> sealSecretbox(const std::string& key, std::string_view plain) {
-  if (!sodiumReady()) return core::internal("secretbox: libsodium did not initialize");
+  if (!sodiumReady()) return failed("secretbox: libsodium did not initialize");
   std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size(), '\0');
   randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
   if (crypto_secretbox_easy(bytes(out) + crypto_secretbox_NONCEBYTES, bytes(plain), plain.size(),
                             bytes(out), bytes(key)) != 0)
-    return core::internal("secretbox: encryption failed");
+    return failed("secretbox: encryption failed");
   return out;
 }
 
 core::Result<std::string> openSecretbox(const std::string& key, std::string_view data) {
-  if (!sodiumReady()) return core::internal("secretbox: libsodium did not initialize");
+  if (!sodiumReady()) return failed("secretbox: libsodium did not initialize");
   if (data.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-    return core::internal("the data is too short");
+    return failed("the data is too short");
   std::string out(data.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(bytes(out), bytes(data) + crypto_secretbox_NONCEBYTES,
                                  data.size() - crypto_secretbox_NONCEBYTES, bytes(data),
                                  bytes(key)) != 0)
-    return core::internal("message authentication failed (wrong key, or the data was changed)");
+    return failed("message authentication failed (wrong key, or the data was changed)");
   return out;
 }
 
@@ -161,7 +166,7 @@ core::Result<std::shared_ptr<const Transformer>> Transformer::make(
       continue;
     }
     if (provider.cipher == Cipher::Secretbox && !sodiumReady())
-      return core::internal("secretbox: libsodium did not initialize");
+      return failed("secretbox: libsodium did not initialize");
     for (const Key& key : provider.keys)
       made->slots_.push_back({provider.cipher, key.name, key.secret,
                               std::string(kEncryptedPrefix) +
@@ -178,7 +183,7 @@ Transformer::~Transformer() {
 core::Result<std::string> Transformer::seal(std::string_view plain,
                                             std::string_view context) const {
   const Slot& slot = slots_.front();
-  core::Result<std::string> sealed = core::internal("unknown provider");
+  core::Result<std::string> sealed = failed("unknown provider");
   switch (slot.cipher) {
     case Cipher::Identity:
       return std::string(plain);
@@ -202,7 +207,7 @@ core::Result<Opened> Transformer::open(std::string_view stored, std::string_view
     if (slot.cipher == Cipher::Identity || stored.substr(0, slot.prefix.size()) != slot.prefix)
       continue;
     std::string_view data = stored.substr(slot.prefix.size());
-    core::Result<std::string> plain = core::internal("unknown provider");
+    core::Result<std::string> plain = failed("unknown provider");
     switch (slot.cipher) {
       case Cipher::Identity:
         break;
@@ -217,16 +222,16 @@ core::Result<Opened> Transformer::open(std::string_view stored, std::string_view
         break;
     }
     if (!plain)
-      return core::internal("cannot decrypt with " + describeSlot(slot) + ": " +
+      return failed("cannot decrypt with " + describeSlot(slot) + ": " +
                             plain.error().message);
     return Opened{std::move(*plain), i != 0};
   }
   if (stored.substr(0, kEncryptedPrefix.size()) == kEncryptedPrefix)
-    return core::internal("it is encrypted with " + describeSealed(stored) +
+    return failed("it is encrypted with " + describeSealed(stored) +
                           ", which the encryption configuration does not list");
   for (size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].cipher == Cipher::Identity) return Opened{std::string(stored), i != 0};
-  return core::internal(
+  return failed(
       "it is not encrypted, and the encryption configuration has no identity provider to read "
       "it");
 }

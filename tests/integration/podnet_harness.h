@@ -383,6 +383,10 @@ class ServerProcess {
   }
   std::string log() const { return readFile(dataDir + "/server.log"); }
   std::string kubeconfig() const { return dataDir + "/kubeconfig"; }
+  // The flags after --data-dir and --listen for the next start().
+  void setExtraArgs(std::vector<std::string> extraArgs) { extraArgs_ = std::move(extraArgs); }
+  // The wait status of the process once it has ended (start() false).
+  int exitStatus() const { return exitStatus_; }
 
   std::string dataDir;
   uint16_t port = 0;
