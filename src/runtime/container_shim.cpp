@@ -660,6 +660,9 @@ int runShim(const std::string& specPath) {
   // the shim stays to write what it printed last and how it ended.
   ::signal(SIGTERM, SIG_IGN);
   auto spec = specFromJson(Json::parse(readWholeFile(specPath), nullptr, false));
+  // Read once: the environment it holds may come from Secrets, which are
+  // kept off the disk (docs/encryption-at-rest.md).
+  ::unlink(specPath.c_str());
   if (!spec) {
     std::printf("error %s\n", spec.error().message.c_str());
     return 1;
