@@ -305,9 +305,8 @@ int runJoin(const std::vector<std::string>& args) {
   if (nodeToken.empty()) return fail("join", "the server sent no credentials");
 
   // 3. Kept where only root reads them, then the agent runs with them.
-  std::error_code error;
-  std::filesystem::create_directories(dataDir, error);
-  ::chmod(dataDir.c_str(), 0700);
+  if (auto made = core::makePrivateDirectories(dataDir); !made)
+    return fail("join", made.error().message);
   std::string kubeconfig = (std::filesystem::path(dataDir) / "kubeconfig").string();
   std::string yaml =
       client::kubeconfigYaml(serverUrl(config), *ca, nodeToken, "system:node:" + nodeName);

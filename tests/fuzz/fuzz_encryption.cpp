@@ -44,8 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto sealed = rule.transformer->seal(text, kKey);
     auto opened = sealed ? rule.transformer->open(*sealed, kKey) : sealed.takeError();
     if (!opened || opened->value != text) {
-      std::fprintf(stderr, "a value sealed under %s did not open to itself\n",
-                   rule.prefix.c_str());
+      std::fprintf(stderr, "a value sealed under %s did not open to itself\n", rule.prefix.c_str());
       __builtin_trap();
     }
   }
