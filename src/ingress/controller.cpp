@@ -158,6 +158,9 @@ void Controller::run() {
 
 void Controller::syncOnce() {
   if (crds_ && !gateways_) startGatewayInformers();
+  // ReferenceGrant's CRD may be Established after the others (a bundle's
+  // CRDs become Established one by one): its informer starts when it is.
+  if (crds_ && gateways_ && !referenceGrants_) startReferenceGrantInformer();
   bool gatewayApi = gateways_ && gatewayInformersSynced();
   if (gateways_ && !gatewayApi) markDirty();  // again once they have listed
   if (gatewayApi) {
@@ -317,6 +320,24 @@ Json statusOf(const Json& object) {
 
 }  // namespace
 
+client::Informer* Controller::watchForChanges(const api::ResourceInfo& resource) {
+  auto& informer = informers_.forResource(resource);
+  informer.addHandlers({[this](const Json&) { markDirty(); },
+                        [this](const Json& before, const Json& after) {
+                          if (routingFieldsDiffer(before, after)) markDirty();
+                        },
+                        [this](const Json&) { markDirty(); }});
+  return &informer;
+}
+
+void Controller::startReferenceGrantInformer() {
+  auto grants = servedResource(*crds_, "referencegrants");
+  if (!grants) return;
+  referenceGrantResource_ = *grants;
+  referenceGrants_ = watchForChanges(referenceGrantResource_);
+  markDirty();  // routes refused for want of a grant are looked at again
+}
+
 void Controller::startGatewayInformers() {
   auto classes = servedResource(*crds_, "gatewayclasses");
   auto gateways = servedResource(*crds_, "gateways");
@@ -326,20 +347,12 @@ void Controller::startGatewayInformers() {
   gatewayClassResource_ = *classes;
   gatewayResource_ = *gateways;
   httpRouteResource_ = *routes;
-  auto watch = [this](const api::ResourceInfo& resource) {
-    auto& informer = informers_.forResource(resource);
-    informer.addHandlers({[this](const Json&) { markDirty(); },
-                          [this](const Json& before, const Json& after) {
-                            if (routingFieldsDiffer(before, after)) markDirty();
-                          },
-                          [this](const Json&) { markDirty(); }});
-    return &informer;
-  };
+  auto watch = [this](const api::ResourceInfo& resource) { return watchForChanges(resource); };
   gatewayClasses_ = watch(gatewayClassResource_);
   httpRoutes_ = watch(httpRouteResource_);
   if (grants) {
     referenceGrantResource_ = *grants;
-    referenceGrants_ = watch(referenceGrantResource_);
+    referenceGrants_ = watchForChanges(referenceGrantResource_);
   }
   gateways_ = watch(gatewayResource_);  // last: its being set means all are
   std::fprintf(stderr, "podnet ingress: Gateway API CRDs found: serving Gateways of class %s\n",

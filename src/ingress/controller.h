@@ -69,6 +69,8 @@ class Controller {
   Json withKind(const client::ObjectPtr& ingress) const;
   // Gateway API.
   void startGatewayInformers();
+  void startReferenceGrantInformer();
+  client::Informer* watchForChanges(const api::ResourceInfo& resource);
   bool gatewayInformersSynced() const;
   void ensureGatewayClass();
   void syncGatewayServices();

@@ -27,7 +27,9 @@ int modeOf(const fs::path& path) {
 
 class SecretsAtRestE2E : public ClusterTest {
  protected:
-  std::string upFlags() const override { return "--nodes 2 -q"; }
+  std::string upFlags() const override {
+    return std::string("--nodes 2 -q --manifests ") + PODNET_SOURCE_DIR + "/examples";
+  }
   void SetUp() override {
     mode_t old = ::umask(0);
     ClusterTest::SetUp();
