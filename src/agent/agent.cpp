@@ -24,6 +24,7 @@
 #include "agent/service_proxy.h"
 #include "api/object.h"
 #include "api/resource.h"
+#include "client/transforms.h"
 #include "core/files.h"
 #include "core/version.h"
 #include "metrics/exposition_server.h"
@@ -310,6 +311,10 @@ struct Agent::Impl {
         !written)
       log(written.error().message);
     informers = std::make_unique<client::SharedInformers>(*client);
+    // Services and EndpointSlices are only read here (the proxy, service
+    // links, the trace): cache what routes, not whole objects (issue 21).
+    informers->forResource(api::resource("Service"), client::keepServiceRouting);
+    informers->forResource(api::resource("EndpointSlice"), client::keepEndpointSliceRouting);
     podRuntime = std::make_unique<PodRuntime>(
         PodRuntimeConfig{config.nodeName, nodeIp, config.dataDir, config.clusterDns,
                          config.clusterDomain, config.selfBinary, cni.dump(), config.backoffInitial,

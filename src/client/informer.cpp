@@ -174,6 +174,7 @@ std::optional<std::string> Informer::relist() {
     for (auto& item : listObj["items"]) {
       if (!item.is_object()) continue;
       std::string key = objectKey(item);
+      if (options_.transform) options_.transform(item);
       fresh[key] = std::make_shared<const Json>(std::move(item));
     }
   }
@@ -251,7 +252,9 @@ void Informer::applyEvent(const WatchEvent& event) {
     if (event.type == "DELETED") {
       if (it != cache_.end()) cache_.erase(it);
     } else {
-      current = std::make_shared<const Json>(event.object);
+      Json object = event.object;
+      if (options_.transform) options_.transform(object);
+      current = std::make_shared<const Json>(std::move(object));
       cache_[key] = current;
     }
   }
@@ -286,11 +289,18 @@ SharedInformers::SharedInformers(Client& client, InformerOptions defaults)
 SharedInformers::~SharedInformers() { stop(); }
 
 Informer& SharedInformers::forResource(const ResourceInfo& resource) {
+  return forResource(resource, nullptr);
+}
+
+Informer& SharedInformers::forResource(const ResourceInfo& resource,
+                                       std::function<void(Json&)> transform) {
   std::lock_guard lock(mutex_);
   std::string id = resource.qualifiedPlural();
   auto it = informers_.find(id);
   if (it != informers_.end()) return *it->second;
-  auto informer = std::make_unique<Informer>(client_, resource, defaults_);
+  InformerOptions options = defaults_;
+  if (transform) options.transform = std::move(transform);
+  auto informer = std::make_unique<Informer>(client_, resource, options);
   if (started_) informer->start();
   return *informers_.emplace(id, std::move(informer)).first->second;
 }

@@ -46,6 +46,12 @@ struct InformerOptions {
   std::chrono::milliseconds resyncPeriod{0};
   // How long one watch poll waits; bounds how fast stop() returns.
   std::chrono::milliseconds pollInterval{200};
+  // Applied to every object before it is cached or handed to a handler
+  // (client-go's SetTransform): a consumer that only reads keeps only the
+  // fields it reads. It must keep metadata.name, namespace, uid and
+  // resourceVersion (the cache's keys and relist's comparison). Never set it
+  // on an informer whose objects are written back.
+  std::function<void(Json&)> transform;
 };
 
 // The cache key of an object: "ns/name", or "name" when cluster-scoped.
@@ -133,6 +139,10 @@ class SharedInformers {
   ~SharedInformers();
   // The informer of `resource` (every namespace), created on first use.
   Informer& forResource(const ResourceInfo& resource);
+  // The same, with `transform` (InformerOptions::transform) if this call
+  // creates it. Every consumer of one process's informer shares its
+  // objects, so the transform must keep what all of them read.
+  Informer& forResource(const ResourceInfo& resource, std::function<void(Json&)> transform);
   // Starts every informer created so far (and any created later at once).
   void start();
   void stop();

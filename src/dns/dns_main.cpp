@@ -19,6 +19,7 @@
 #include "client/informer.h"
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
+#include "client/transforms.h"
 #include "core/flags.h"
 #include "dns/forwarder.h"
 #include "dns/responder.h"
@@ -62,8 +63,15 @@ class InformerSource {
       : informers_(api, client::InformerOptions{.pollInterval = std::chrono::milliseconds(100)}),
         config_(config),
         slot_(slot) {
-    for (const char* kind : {"Service", "EndpointSlice", "Pod", "Namespace"}) {
-      auto& informer = informers_.forResource(api::resource(kind));
+    // Only what names and answers need is cached (issue 21): DNS reads,
+    // never writes back.
+    const std::pair<const char*, void (*)(api::Json&)> kinds[] = {
+        {"Service", client::keepServiceRouting},
+        {"EndpointSlice", client::keepEndpointSliceRouting},
+        {"Pod", client::keepPodAddressing},
+        {"Namespace", client::keepMetadataOnly}};
+    for (const auto& [kind, transform] : kinds) {
+      auto& informer = informers_.forResource(api::resource(kind), transform);
       informer.addHandlers({[this](const api::Json&) { markDirty(); },
                             [this](const api::Json&, const api::Json&) { markDirty(); },
                             [this](const api::Json&) { markDirty(); }});

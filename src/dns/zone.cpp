@@ -77,7 +77,7 @@ class Compiler {
     podZone_ = join("pod", zone_);
     mname_ = join("ns", join("dns", zone_));
     rname_ = join("hostmaster", zone_);
-    serial_ = uint32_t(std::time(nullptr));
+    serial_ = config_.serial ? config_.serial : uint32_t(std::time(nullptr));
   }
 
   void addIp(const std::string& name, const core::IpAddress& ip) {
@@ -523,6 +523,23 @@ const PackedAnswer* answersOf(const uint8_t* record) {
 }
 
 }  // namespace
+
+bool Zone::identicalTo(const Zone& other) const {
+  auto sameAnswer = [](const Answer& a, const Answer& b) {
+    return a.rcode == b.rcode && a.body == b.body && a.counts[0] == b.counts[0] &&
+           a.counts[1] == b.counts[1] && a.counts[2] == b.counts[2];
+  };
+  if (zoneWire_ != other.zoneWire_ || names_ != other.names_ || arena_ != other.arena_ ||
+      slots_.size() != other.slots_.size() || nxdomain_.size() != other.nxdomain_.size())
+    return false;
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].tag != other.slots_[i].tag ||
+        slots_[i].offsetPlusOne != other.slots_[i].offsetPlusOne)
+      return false;
+  for (size_t i = 0; i < nxdomain_.size(); ++i)
+    if (!sameAnswer(nxdomain_[i], other.nxdomain_[i])) return false;
+  return true;
+}
 
 Zone::Zone(std::string zoneWire, Entries entries, std::vector<Answer> nxdomain)
     : zoneWire_(std::move(zoneWire)), nxdomain_(std::move(nxdomain)) {

@@ -24,6 +24,9 @@ struct ZoneConfig {
   uint32_t ttl = 5;  // every record; the SOA's MINIMUM (negative TTL); SOA TTL min(ttl, 300)
   // Reverse zones we answer for (PTR names of these ranges never go upstream).
   std::vector<core::Cidr> reverseCidrs;
+  // The SOA serial; 0: the compile time in seconds (a fixed one makes two
+  // compiles comparable).
+  uint32_t serial = 0;
 };
 
 // The API objects the zone is compiled from, as the informers cache them.
@@ -111,6 +114,8 @@ class Zone {
   void prefetchSlot(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   void prefetchName(uint64_t hash) const;
   size_t nameCount() const { return names_; }
+  // Whether `other` answers every question byte for byte as this one.
+  bool identicalTo(const Zone& other) const;
   const std::string& zoneWire() const { return zoneWire_; }
 
  private:

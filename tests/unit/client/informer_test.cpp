@@ -191,3 +191,43 @@ TEST(Informer, KeysAndRevisions) {
 
 }  // namespace
 }  // namespace podnet::client
+
+namespace podnet::client {
+namespace {
+
+// A transform shapes what is cached and handed out, from the list and from
+// watch events alike; the first creator of a shared informer sets it.
+TEST(Informer, TransformsEveryObjectBeforeCachingIt) {
+  FakeClient client;
+  client.put("a", 1);
+  auto mark = [](Json& object) {
+    object["metadata"]["labels"]["seen"] = "yes";
+    object.erase("spec");
+  };
+  SharedInformers informers(client, {.pollInterval = 10ms});
+  Informer& informer = informers.forResource(pods(), mark);
+  EXPECT_EQ(&informer, &informers.forResource(pods()));  // shared, transform kept
+  std::vector<std::string> seen;
+  std::mutex mutex;
+  informer.addHandlers({[&](const Json& o) {
+                          std::lock_guard lock(mutex);
+                          seen.push_back(o["metadata"]["labels"].value("seen", "no"));
+                        },
+                        nullptr, nullptr});
+  informers.start();
+  ASSERT_TRUE(informers.waitForSync(2s));
+  client.send(std::vector<WatchEvent>{{"ADDED", FakeClient::pod("b", 2)}});
+  ASSERT_TRUE(informer.waitForRevision(2, 2s));
+  for (const char* name : {"a", "b"}) {
+    auto cached = informer.get("default", name);
+    ASSERT_TRUE(cached) << name;
+    EXPECT_EQ((*cached)["metadata"]["labels"]["seen"], "yes");
+    EXPECT_FALSE(cached->contains("spec"));
+  }
+  informers.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(seen, (std::vector<std::string>{"yes", "yes"}));
+}
+
+}  // namespace
+}  // namespace podnet::client

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "client/transforms.h"
 #include "dns/dns_main.h"
 #include "dns/responder.h"
 #include "dns_test_util.h"
@@ -159,6 +160,34 @@ class ZoneTest : public ::testing::Test {
 ZoneConfig* ZoneTest::config_;
 Authority* ZoneTest::authority_;
 std::shared_ptr<const Zone> ZoneTest::zone_;
+
+// What `podnet dns`'s informers cache (client/transforms.h) is all the
+// compiler reads: the zone from compact objects is the zone from whole ones.
+TEST_F(ZoneTest, CompactObjectsGiveTheSameZone) {
+  auto objects = parseObjects(kObjects);
+  ASSERT_TRUE(objects);
+  auto compact = [](std::vector<client::ObjectPtr>& list, void (*transform)(api::Json&)) {
+    for (client::ObjectPtr& object : list) {
+      api::Json copy = *object;
+      transform(copy);
+      object = std::make_shared<const api::Json>(std::move(copy));
+    }
+  };
+  ClusterObjects small = *objects;
+  compact(small.services, client::keepServiceRouting);
+  compact(small.endpointSlices, client::keepEndpointSliceRouting);
+  compact(small.pods, client::keepPodAddressing);
+  compact(small.namespaces, client::keepMetadataOnly);
+  ZoneConfig config = *config_;
+  config.serial = 2026120700;
+  auto whole = compileZone(config, *objects);
+  auto fromCompact = compileZone(config, small);
+  EXPECT_GT(whole->nameCount(), 10u);
+  EXPECT_TRUE(whole->identicalTo(*fromCompact));
+  // And the comparison can fail: without the Services it is another zone.
+  small.services.clear();
+  EXPECT_FALSE(whole->identicalTo(*compileZone(config, small)));
+}
 
 TEST_F(ZoneTest, ClusterIpServiceA) {
   auto m = ask("web.default.svc.cluster.local", type::A);

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "client/transforms.h"
 #include "proxy/program_state.h"
 #include "proxy/service_port.h"
 #include "proxy/trace.h"
@@ -52,6 +53,17 @@ struct Fixture {
   ProgramState state{TableConfig{}};
 
   std::string apply(const Json& svc, const std::vector<std::shared_ptr<const Json>>& slices) {
+    // What the agent's informers cache (client/transforms.h) is all the
+    // compiler reads: every case here compiles the same from compact objects.
+    Json compactService = svc;
+    client::keepServiceRouting(compactService);
+    std::vector<std::shared_ptr<const Json>> compactSlices;
+    for (const auto& slice : slices) {
+      Json copy = *slice;
+      client::keepEndpointSliceRouting(copy);
+      compactSlices.push_back(std::make_shared<const Json>(std::move(copy)));
+    }
+    EXPECT_EQ(servicePortsOf(compactService, compactSlices), servicePortsOf(svc, slices));
     Transaction tx = state.newTransaction();
     state.update("default/" + svc["metadata"]["name"].get<std::string>(),
                  compileService(config, servicePortsOf(svc, slices)), &tx);
