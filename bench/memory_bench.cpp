@@ -6,8 +6,10 @@
 // one, lets things settle, and reads each process's anonymous memory
 // (RssAnon) and RSS. Prints one JSON object.
 //
-// Usage: memory_bench [N ...]   (default 1000 10000 30000; cumulative, one
-// cluster). Needs root. Figures in docs/benchmarks.md.
+// Usage: memory_bench [--data-dir DIR] [N ...]   (default 1000 10000 30000;
+// cumulative, one cluster; --data-dir: a `podnet up --nodes 1` cluster
+// already running, left running, e.g. to attach a heap profiler first).
+// Needs root. Figures in docs/benchmarks.md.
 #include <unistd.h>
 
 #include <atomic>
@@ -109,17 +111,30 @@ Json slice(int i) {
 
 int main(int argc, char** argv) {
   std::vector<int> counts;
-  for (int i = 1; i < argc; ++i) counts.push_back(std::atoi(argv[i]));
+  std::string existing;  // --data-dir DIR: a cluster already up, left up
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--data-dir" && i + 1 < argc) {
+      existing = argv[++i];
+      continue;
+    }
+    counts.push_back(std::atoi(argv[i]));
+  }
   if (counts.empty()) counts = {1000, 10000, 30000};
   if (::geteuid() != 0) {
     std::puts("{\"bench\":\"memory\",\"skipped\":\"needs root\"}");
     return 0;
   }
   std::string dataDir =
-      (fs::temp_directory_path() / ("podnet-membench-" + std::to_string(::getpid()))).string();
+      existing.empty()
+          ? (fs::temp_directory_path() / ("podnet-membench-" + std::to_string(::getpid()))).string()
+          : existing;
   std::string podnet = PODNET_BINARY;
-  auto [upCode, upOut] = run(podnet + " up -q --nodes 1 --manifests '' --data-dir " + dataDir);
-  auto down = [&] { run(podnet + " down --data-dir " + dataDir); };
+  auto [upCode, upOut] =
+      existing.empty() ? run(podnet + " up -q --nodes 1 --manifests '' --data-dir " + dataDir)
+                       : std::pair<int, std::string>{0, ""};
+  auto down = [&] {
+    if (existing.empty()) run(podnet + " down --data-dir " + dataDir);
+  };
   if (upCode != 0) {
     std::fprintf(stderr, "%s\n", upOut.c_str());
     down();
@@ -218,6 +233,6 @@ int main(int argc, char** argv) {
                  {"results", results}};
   std::puts(report.dump(2).c_str());
   down();
-  fs::remove_all(dataDir);
+  if (existing.empty()) fs::remove_all(dataDir);
   return ok ? 0 : 1;
 }

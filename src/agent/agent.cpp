@@ -312,9 +312,10 @@ struct Agent::Impl {
       log(written.error().message);
     informers = std::make_unique<client::SharedInformers>(*client);
     // Services and EndpointSlices are only read here (the proxy, service
-    // links, the trace): cache what routes, not whole objects (issue 21).
-    informers->forResource(api::resource("Service"), client::keepServiceRouting);
-    informers->forResource(api::resource("EndpointSlice"), client::keepEndpointSliceRouting);
+    // links, the trace): cache what routes, not whole objects, and keep it
+    // encoded (the proxy holds its own compact form; issue 21).
+    informers->forResource(api::resource("Service"), client::keepServiceRouting, true);
+    informers->forResource(api::resource("EndpointSlice"), client::keepEndpointSliceRouting, true);
     podRuntime = std::make_unique<PodRuntime>(
         PodRuntimeConfig{config.nodeName, nodeIp, config.dataDir, config.clusterDns,
                          config.clusterDomain, config.selfBinary, cni.dump(), config.backoffInitial,

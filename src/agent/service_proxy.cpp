@@ -272,30 +272,16 @@ struct ServiceProxy::Impl {
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) announced.insert(line);
 
-    // The proxier keeps the informers' own objects, not copies: handlers
-    // run after the cache has the object, on the only thread that changes it.
+    // The proxier keeps its own compact form of each (service_port.h).
     auto p = proxier;
-    auto& services = informers.forResource(api::resource("Service"));
-    auto cachedService = [&services](const api::Json& o) {
-      auto cached = services.get(api::namespaceOf(o), api::name(o));
-      return cached ? cached : std::make_shared<const api::Json>(o);
-    };
-    services.addHandlers(
-        {[p, cachedService](const api::Json& o) { p->serviceChanged(cachedService(o)); },
-         [p, cachedService](const api::Json&, const api::Json& o) {
-           p->serviceChanged(cachedService(o));
-         },
-         [p](const api::Json& o) { p->serviceDeleted(o); }});
-    auto& slices = informers.forResource(api::resource("EndpointSlice"));
-    auto cachedSlice = [&slices](const api::Json& o) {
-      auto cached = slices.get(api::namespaceOf(o), api::name(o));
-      return cached ? cached : std::make_shared<const api::Json>(o);
-    };
-    slices.addHandlers({[p, cachedSlice](const api::Json& o) { p->sliceChanged(cachedSlice(o)); },
-                        [p, cachedSlice](const api::Json&, const api::Json& o) {
-                          p->sliceChanged(cachedSlice(o));
-                        },
-                        [p](const api::Json& o) { p->sliceDeleted(o); }});
+    informers.forResource(api::resource("Service"))
+        .addHandlers({[p](const api::Json& o) { p->serviceChanged(o); },
+                      [p](const api::Json&, const api::Json& o) { p->serviceChanged(o); },
+                      [p](const api::Json& o) { p->serviceDeleted(o); }});
+    informers.forResource(api::resource("EndpointSlice"))
+        .addHandlers({[p](const api::Json& o) { p->sliceChanged(o); },
+                      [p](const api::Json&, const api::Json& o) { p->sliceChanged(o); },
+                      [p](const api::Json& o) { p->sliceDeleted(o); }});
     informers.forResource(api::resource("Node"));
     syncThread = std::thread([this] {
       // The first transaction replaces the table: wait until it can be

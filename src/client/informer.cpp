@@ -71,10 +71,24 @@ ObjectPtr Informer::get(std::string_view ns, std::string_view name) const {
   return getByKey(objectKey(resource_.namespaced ? ns : std::string_view{}, name));
 }
 
+Informer::Entry Informer::store(ObjectPtr object) const {
+  if (!options_.encodedCache) return {std::move(object), {}};
+  Entry entry;
+  Json::to_msgpack(*object, entry.encoded);
+  entry.encoded.shrink_to_fit();
+  return entry;
+}
+
+ObjectPtr Informer::load(const Entry& entry) const {
+  if (entry.object) return entry.object;
+  Json decoded = Json::from_msgpack(entry.encoded, true, false);
+  return std::make_shared<const Json>(decoded.is_discarded() ? Json::object() : std::move(decoded));
+}
+
 ObjectPtr Informer::getByKey(const std::string& key) const {
   std::shared_lock lock(cacheMutex_);
   auto it = cache_.find(key);
-  return it == cache_.end() ? nullptr : it->second;
+  return it == cache_.end() ? nullptr : load(it->second);
 }
 
 std::vector<ObjectPtr> Informer::list(std::string_view ns) const {
@@ -82,13 +96,13 @@ std::vector<ObjectPtr> Informer::list(std::string_view ns) const {
   std::shared_lock lock(cacheMutex_);
   if (ns.empty() || !resource_.namespaced) {
     out.reserve(cache_.size());
-    for (const auto& [key, obj] : cache_) out.push_back(obj);
+    for (const auto& [key, entry] : cache_) out.push_back(load(entry));
     return out;
   }
   std::string prefix = std::string(ns) + "/";
   for (auto it = cache_.lower_bound(prefix); it != cache_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    out.push_back(it->second);
+    out.push_back(load(it->second));
   }
   return out;
 }
@@ -180,11 +194,13 @@ std::optional<std::string> Informer::relist() {
   }
 
   std::lock_guard delivery(deliveryMutex_);
-  std::map<std::string, ObjectPtr> old;
+  std::map<std::string, Entry> old;
   {
+    std::map<std::string, Entry> stored;
+    for (const auto& [key, obj] : fresh) stored.emplace_hint(stored.end(), key, store(obj));
     std::unique_lock lock(cacheMutex_);
     old.swap(cache_);
-    cache_ = fresh;
+    cache_ = std::move(stored);
     revision_ = std::max(revision_, parseResourceVersion(rv));
   }
   synced_ = true;
@@ -196,16 +212,20 @@ std::optional<std::string> Informer::relist() {
     if (it == old.end()) {
       for (auto& h : handlers)
         if (h.onAdd) h.onAdd(*obj);
-    } else if (api::resourceVersion(*it->second) != api::resourceVersion(*obj) ||
-               api::uid(*it->second) != api::uid(*obj)) {
+      continue;
+    }
+    ObjectPtr before = load(it->second);
+    if (api::resourceVersion(*before) != api::resourceVersion(*obj) ||
+        api::uid(*before) != api::uid(*obj)) {
       for (auto& h : handlers)
-        if (h.onUpdate) h.onUpdate(*it->second, *obj);
+        if (h.onUpdate) h.onUpdate(*before, *obj);
     }
   }
-  for (const auto& [key, obj] : old) {
+  for (const auto& [key, entry] : old) {
     if (fresh.count(key)) continue;
+    ObjectPtr gone = load(entry);
     for (auto& h : handlers)
-      if (h.onDelete) h.onDelete(*obj);
+      if (h.onDelete) h.onDelete(*gone);
   }
   return rv;
 }
@@ -248,14 +268,14 @@ void Informer::applyEvent(const WatchEvent& event) {
   {
     std::unique_lock lock(cacheMutex_);
     auto it = cache_.find(key);
-    if (it != cache_.end()) old = it->second;
+    if (it != cache_.end()) old = load(it->second);
     if (event.type == "DELETED") {
       if (it != cache_.end()) cache_.erase(it);
     } else {
       Json object = event.object;
       if (options_.transform) options_.transform(object);
       current = std::make_shared<const Json>(std::move(object));
-      cache_[key] = current;
+      cache_[key] = store(current);
     }
   }
   noteRevision(rv);
@@ -293,13 +313,14 @@ Informer& SharedInformers::forResource(const ResourceInfo& resource) {
 }
 
 Informer& SharedInformers::forResource(const ResourceInfo& resource,
-                                       std::function<void(Json&)> transform) {
+                                       std::function<void(Json&)> transform, bool encodedCache) {
   std::lock_guard lock(mutex_);
   std::string id = resource.qualifiedPlural();
   auto it = informers_.find(id);
   if (it != informers_.end()) return *it->second;
   InformerOptions options = defaults_;
   if (transform) options.transform = std::move(transform);
+  if (encodedCache) options.encodedCache = true;
   auto informer = std::make_unique<Informer>(client_, resource, options);
   if (started_) informer->start();
   return *informers_.emplace(id, std::move(informer)).first->second;

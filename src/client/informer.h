@@ -52,6 +52,11 @@ struct InformerOptions {
   // resourceVersion (the cache's keys and relist's comparison). Never set it
   // on an informer whose objects are written back.
   std::function<void(Json&)> transform;
+  // Keep cached objects encoded (MessagePack, a fraction of a parsed
+  // object's memory) and decode them on get() and list(): for large
+  // caches whose consumers read them seldom or keep their own compact form.
+  // Handlers still get parsed objects.
+  bool encodedCache = false;
 };
 
 // The cache key of an object: "ns/name", or "name" when cluster-scoped.
@@ -112,8 +117,16 @@ class Informer {
   ResourceInfo resource_;
   InformerOptions options_;
 
+  // One cached object: parsed, or encoded (InformerOptions::encodedCache).
+  struct Entry {
+    ObjectPtr object;
+    std::string encoded;
+  };
+  Entry store(ObjectPtr object) const;
+  ObjectPtr load(const Entry& entry) const;
+
   mutable std::shared_mutex cacheMutex_;
-  std::map<std::string, ObjectPtr> cache_;
+  std::map<std::string, Entry> cache_;
   int64_t revision_ = 0;
 
   std::mutex handlersMutex_;
@@ -139,10 +152,11 @@ class SharedInformers {
   ~SharedInformers();
   // The informer of `resource` (every namespace), created on first use.
   Informer& forResource(const ResourceInfo& resource);
-  // The same, with `transform` (InformerOptions::transform) if this call
-  // creates it. Every consumer of one process's informer shares its
+  // The same, with `transform` and `encodedCache` (InformerOptions) if this
+  // call creates it. Every consumer of one process's informer shares its
   // objects, so the transform must keep what all of them read.
-  Informer& forResource(const ResourceInfo& resource, std::function<void(Json&)> transform);
+  Informer& forResource(const ResourceInfo& resource, std::function<void(Json&)> transform,
+                        bool encodedCache = false);
   // Starts every informer created so far (and any created later at once).
   void start();
   void stop();

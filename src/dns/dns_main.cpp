@@ -71,7 +71,7 @@ class InformerSource {
         {"Pod", client::keepPodAddressing},
         {"Namespace", client::keepMetadataOnly}};
     for (const auto& [kind, transform] : kinds) {
-      auto& informer = informers_.forResource(api::resource(kind), transform);
+      auto& informer = informers_.forResource(api::resource(kind), transform, true);
       informer.addHandlers({[this](const api::Json&) { markDirty(); },
                             [this](const api::Json&, const api::Json&) { markDirty(); },
                             [this](const api::Json&) { markDirty(); }});
@@ -124,12 +124,13 @@ class InformerSource {
         std::lock_guard lock(mutex_);
         dirty_ = false;
       }
+      // Timed with the reads: the caches are kept encoded (decoded here).
+      auto started = std::chrono::steady_clock::now();
       ClusterObjects objects;
       objects.services = informerList_[0]->list();
       objects.endpointSlices = informerList_[1]->list();
       objects.pods = informerList_[2]->list();
       objects.namespaces = informerList_[3]->list();
-      auto started = std::chrono::steady_clock::now();
       auto zone = compileZone(config_, objects);
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - started);

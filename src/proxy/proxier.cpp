@@ -93,12 +93,14 @@ Replacement Proxier::fullReplacement() const {
   return out;
 }
 
-void Proxier::serviceChanged(const std::shared_ptr<const Json>& service) {
-  std::string key = keyOf(*service);
+void Proxier::serviceChanged(const Json& service) {
+  std::string key = keyOf(service);
+  std::vector<ServicePort> ports = servicePortsOf(service);
+  ports.shrink_to_fit();
   std::lock_guard lock(mutex_);
-  auto& slot = services_[key];
-  if (slot && *slot == *service) return;
-  slot = service;
+  auto [slot, added] = services_.try_emplace(key);
+  if (!added && slot->second == ports) return;
+  slot->second = std::move(ports);
   dirty_.insert(key);
   ++pendingServiceChanges_;
   serviceChanges_.inc();
@@ -114,13 +116,14 @@ void Proxier::serviceDeleted(const Json& service) {
   wake_.notify_all();
 }
 
-void Proxier::sliceChanged(const std::shared_ptr<const Json>& slice) {
-  std::string service = serviceKeyOfSlice(*slice);
+void Proxier::sliceChanged(const Json& slice) {
+  std::string service = serviceKeyOfSlice(slice);
   if (service.empty()) return;
+  SliceEndpoints endpoints = sliceEndpointsOf(slice);
   std::lock_guard lock(mutex_);
-  auto& slot = slices_[service][keyOf(*slice)];
-  if (slot && *slot == *slice) return;
-  slot = slice;
+  auto [slot, added] = slices_[service].try_emplace(keyOf(slice));
+  if (!added && slot->second == endpoints) return;
+  slot->second = std::move(endpoints);
   dirty_.insert(service);
   ++pendingEndpointChanges_;
   endpointChanges_.inc();
@@ -215,10 +218,10 @@ core::Status Proxier::syncChanges() {
         compiled[key];
         continue;
       }
-      std::vector<std::shared_ptr<const Json>> slices;
+      std::vector<const SliceEndpoints*> slices;
       if (auto s = slices_.find(key); s != slices_.end())
-        for (const auto& [sliceKey, slice] : s->second) slices.push_back(slice);
-      compiled[key] = servicePortsOf(*svc->second, slices);
+        for (const auto& [sliceKey, slice] : s->second) slices.push_back(&slice);
+      compiled[key] = withEndpoints(svc->second, slices);
     }
   }
   if (tables != states_[0].size()) {
@@ -287,7 +290,10 @@ core::Status Proxier::syncChanges() {
 
 core::Status Proxier::sync() {
   core::Status result = syncChanges();
-  if (lastSync().full) {
+  // A burst of changes (a namespace of Services created at once) leaves the
+  // same: trim after any large sync, not only a full one.
+  SyncStats last = lastSync();
+  if (last.full || last.servicesCompiled >= 256) {
     // A full sync frees millions of small blocks (libnftables' parse of the
     // script, the rendering) between the long-lived program state. glibc
     // keeps them in its fast bins and merges and sorts them all on the next

@@ -79,11 +79,14 @@ class Proxier {
  public:
   Proxier(ProxierConfig config, std::shared_ptr<RulesetWriter> writer);
 
-  // Informer handlers (any thread).
-  void serviceChanged(const std::shared_ptr<const Json>& service);
+  // Informer handlers (any thread). Only the proxy's compact form of each
+  // object is kept (service_port.h), never the object.
+  void serviceChanged(const Json& service);
   void serviceDeleted(const Json& service);
-  void sliceChanged(const std::shared_ptr<const Json>& slice);
+  void sliceChanged(const Json& slice);
   void sliceDeleted(const Json& slice);
+  void serviceChanged(const std::shared_ptr<const Json>& service) { serviceChanged(*service); }
+  void sliceChanged(const std::shared_ptr<const Json>& slice) { sliceChanged(*slice); }
 
   // Applies everything pending. On error the next sync is a full one.
   core::Status sync();
@@ -132,9 +135,11 @@ class Proxier {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool ready_ = false;
-  std::map<std::string, std::shared_ptr<const Json>> services_;
-  // service key -> slice key -> slice
-  std::map<std::string, std::map<std::string, std::shared_ptr<const Json>>> slices_;
+  // service key -> its ports without endpoints (empty: headless or
+  // ExternalName, known but given no rules)
+  std::map<std::string, std::vector<ServicePort>> services_;
+  // service key -> slice name -> its endpoints
+  std::map<std::string, std::map<std::string, SliceEndpoints>> slices_;
   std::set<std::string> dirty_;
   std::map<std::string, std::vector<ServicePort>> ports_;  // guarded by mutex_ for readers
   std::set<StaleUdpFlow> staleUdp_;

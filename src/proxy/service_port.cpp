@@ -47,34 +47,23 @@ std::string lower(std::string text) {
 
 // The endpoints of `slices` that serve the Service port named `portName` with
 // `protocol`, each address once.
-std::vector<Endpoint> endpointsFor(const std::vector<std::shared_ptr<const Json>>& slices,
+std::vector<Endpoint> endpointsFor(const std::vector<const SliceEndpoints*>& slices,
                                    const std::string& portName, const std::string& protocol) {
   std::vector<Endpoint> out;
   std::set<std::string> seen;
-  for (const auto& slicePtr : slices) {
-    if (!slicePtr) continue;
-    const Json& slice = *slicePtr;
+  for (const SliceEndpoints* slice : slices) {
+    if (!slice) continue;
     int port = 0;
-    for (const auto& p : member(slice, "ports")) {
-      std::string proto = stringField(p, "protocol");
-      if (stringField(p, "name") == portName && lower(proto.empty() ? "TCP" : proto) == protocol) {
-        port = intField(p, "port");
+    for (const auto& p : slice->ports)
+      if (p.name == portName && p.protocol == protocol) {
+        port = p.port;
         break;
       }
-    }
     if (port <= 0 || port > 65535) continue;
-    for (const auto& ep : member(slice, "endpoints")) {
-      const Json& addresses = member(ep, "addresses");
-      if (!addresses.is_array() || addresses.empty() || !addresses[0].is_string()) continue;
-      Endpoint endpoint;
-      endpoint.ip = addresses[0].get<std::string>();
-      if (!seen.insert(endpoint.ip).second) continue;
+    for (const Endpoint& listed : slice->endpoints) {
+      if (!seen.insert(listed.ip).second) continue;
+      Endpoint endpoint = listed;
       endpoint.port = port;
-      const Json& conditions = member(ep, "conditions");
-      endpoint.ready = condition(conditions, "ready", true);
-      endpoint.serving = condition(conditions, "serving", endpoint.ready);
-      endpoint.terminating = condition(conditions, "terminating", false);
-      endpoint.nodeName = stringField(ep, "nodeName");
       out.push_back(std::move(endpoint));
     }
   }
@@ -95,8 +84,51 @@ std::string serviceKeyOfSlice(const Json& slice) {
   return stringField(metadata, "namespace") + "/" + service;
 }
 
+SliceEndpoints sliceEndpointsOf(const Json& slice) {
+  SliceEndpoints out;
+  for (const auto& p : member(slice, "ports")) {
+    std::string proto = stringField(p, "protocol");
+    out.ports.push_back(
+        {stringField(p, "name"), lower(proto.empty() ? "TCP" : proto), intField(p, "port")});
+  }
+  std::set<std::string> seen;
+  for (const auto& ep : member(slice, "endpoints")) {
+    const Json& addresses = member(ep, "addresses");
+    if (!addresses.is_array() || addresses.empty() || !addresses[0].is_string()) continue;
+    Endpoint endpoint;
+    endpoint.ip = addresses[0].get<std::string>();
+    if (!seen.insert(endpoint.ip).second) continue;
+    const Json& conditions = member(ep, "conditions");
+    endpoint.ready = condition(conditions, "ready", true);
+    endpoint.serving = condition(conditions, "serving", endpoint.ready);
+    endpoint.terminating = condition(conditions, "terminating", false);
+    endpoint.nodeName = stringField(ep, "nodeName");
+    out.endpoints.push_back(std::move(endpoint));
+  }
+  out.ports.shrink_to_fit();
+  out.endpoints.shrink_to_fit();
+  return out;
+}
+
+std::vector<ServicePort> withEndpoints(std::vector<ServicePort> ports,
+                                       const std::vector<const SliceEndpoints*>& slices) {
+  for (ServicePort& port : ports)
+    port.endpoints = endpointsFor(slices, port.portName, port.protocol);
+  return ports;
+}
+
 std::vector<ServicePort> servicePortsOf(const Json& service,
                                         const std::vector<std::shared_ptr<const Json>>& slices) {
+  std::vector<SliceEndpoints> compact;
+  compact.reserve(slices.size());
+  for (const auto& slice : slices)
+    if (slice) compact.push_back(sliceEndpointsOf(*slice));
+  std::vector<const SliceEndpoints*> pointers;
+  for (const SliceEndpoints& slice : compact) pointers.push_back(&slice);
+  return withEndpoints(servicePortsOf(service), pointers);
+}
+
+std::vector<ServicePort> servicePortsOf(const Json& service) {
   std::vector<ServicePort> out;
   const Json& metadata = member(service, "metadata");
   const Json& spec = member(service, "spec");
@@ -144,7 +176,6 @@ std::vector<ServicePort> servicePortsOf(const Json& service,
     sp.externalPolicyLocal = external && stringField(spec, "externalTrafficPolicy") == "Local";
     sp.internalPolicyLocal = stringField(spec, "internalTrafficPolicy") == "Local";
     sp.affinityTimeoutSeconds = affinity;
-    sp.endpoints = endpointsFor(slices, sp.portName, sp.protocol);
     out.push_back(std::move(sp));
   }
   return out;

@@ -47,9 +47,33 @@ struct ServicePort {
   bool operator==(const ServicePort&) const = default;
 };
 
-// The ports a Service needs rules for, with endpoints from `slices` (the
-// Service's EndpointSlices, any order). ExternalName and headless Services,
-// which DNS alone serves, have none. Malformed fields are skipped, never fatal.
+// One EndpointSlice as the proxy keeps it (a few hundred bytes, where the
+// parsed object takes kilobytes): its ports and its endpoints, each address
+// once, the endpoints' port left 0.
+struct SliceEndpoints {
+  struct Port {
+    std::string name;
+    std::string protocol;  // nft's spelling
+    int port = 0;
+    bool operator==(const Port&) const = default;
+  };
+  std::vector<Port> ports;
+  std::vector<Endpoint> endpoints;
+  bool operator==(const SliceEndpoints&) const = default;
+};
+SliceEndpoints sliceEndpointsOf(const Json& slice);
+
+// The ports a Service needs rules for, without endpoints. ExternalName and
+// headless Services, which DNS alone serves, have none. Malformed fields are
+// skipped, never fatal.
+std::vector<ServicePort> servicePortsOf(const Json& service);
+
+// `ports` with the endpoints `slices` (the Service's EndpointSlices, any
+// order) list for each of them.
+std::vector<ServicePort> withEndpoints(std::vector<ServicePort> ports,
+                                       const std::vector<const SliceEndpoints*>& slices);
+
+// Both steps at once, from the API objects.
 std::vector<ServicePort> servicePortsOf(const Json& service,
                                         const std::vector<std::shared_ptr<const Json>>& slices);
 

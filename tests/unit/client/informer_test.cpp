@@ -231,3 +231,47 @@ TEST(Informer, TransformsEveryObjectBeforeCachingIt) {
 
 }  // namespace
 }  // namespace podnet::client
+
+namespace podnet::client {
+namespace {
+
+// An encoded cache answers get and list with the same objects, and
+// handlers (updates, deletes, a relist's difference) see them whole.
+TEST(Informer, AnEncodedCacheServesTheSameObjects) {
+  FakeClient client;
+  client.put("a", 1);
+  client.put("b", 2);
+  Informer informer(client, pods(), {.pollInterval = 10ms, .encodedCache = true});
+  Recorder recorder;
+  informer.addHandlers(recorder.handlers());
+  std::vector<std::string> deletedVersions;
+  std::mutex mutex;
+  informer.addHandlers({nullptr, nullptr, [&](const Json& o) {
+                          std::lock_guard lock(mutex);
+                          deletedVersions.push_back(o["metadata"].value("resourceVersion", ""));
+                        }});
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(2s));
+  ASSERT_TRUE(informer.get("default", "a"));
+  EXPECT_EQ(*informer.get("default", "a"), FakeClient::pod("a", 1));
+  EXPECT_EQ(informer.list().size(), 2u);
+  client.send(std::vector<WatchEvent>{{"MODIFIED", FakeClient::pod("a", 3)},
+                                      {"DELETED", FakeClient::pod("b", 4)}});
+  ASSERT_TRUE(informer.waitForRevision(4, 2s));
+  EXPECT_EQ((*informer.get("default", "a"))["metadata"]["resourceVersion"], "3");
+  EXPECT_FALSE(informer.get("default", "b"));
+  // A relist after expiry: a changed, c new, a's old version compared.
+  client.erase("b");
+  client.put("a", 5);
+  client.put("c", 6);
+  client.send(core::gone("too old resource version"));
+  ASSERT_TRUE(informer.waitUntil([&] { return informer.get("default", "c") != nullptr; }, 2s));
+  informer.stop();
+  EXPECT_EQ(recorder.snapshot(), (std::vector<std::string>{"add a", "add b", "update a", "delete b",
+                                                           "update a", "add c"}));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(deletedVersions, std::vector<std::string>{"2"});
+}
+
+}  // namespace
+}  // namespace podnet::client
