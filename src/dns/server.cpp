@@ -226,7 +226,13 @@ void Server::udpLoop(int fd, int index) {
   Answerer replyBy[kBatch];
   while (!stopping_.load(std::memory_order_relaxed)) {
     int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
-    if (received <= 0) continue;  // the receive timeout or EINTR: check for stop
+    if (received <= 0) {
+      // The receive timeout or EINTR: check for stop, and let go of a zone
+      // replaced since this thread last answered (an idle thread would keep
+      // an old snapshot, as large as the current one, alive).
+      reader.current();
+      continue;
+    }
     const auto receivedAt = std::chrono::steady_clock::now();
     const Zone* zone = reader.current();
     // Parse the whole batch first and prefetch each name's slot, then its
