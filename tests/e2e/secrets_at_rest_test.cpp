@@ -20,10 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-int modeOf(const fs::path& path) {
-  struct stat info {};
-  return ::lstat(path.c_str(), &info) == 0 ? int(info.st_mode & 07777) : -1;
-}
 
 class SecretsAtRestE2E : public ClusterTest {
  protected:
@@ -40,7 +36,7 @@ class SecretsAtRestE2E : public ClusterTest {
   // pods read (their volumes, hosts and resolv.conf) and sockets.
   std::vector<std::string> looserThanPrivate() const {
     std::vector<std::string> loose;
-    if (modeOf(dataDir_) & 077) loose.push_back(dataDir_.string());
+    if (fileMode(dataDir_) & 077) loose.push_back(dataDir_.string());
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(dataDir_, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
@@ -52,20 +48,14 @@ class SecretsAtRestE2E : public ClusterTest {
         continue;
       }
       if (it->is_symlink()) continue;
-      if (modeOf(it->path()) & 077)
-        loose.push_back(relative + " " + std::to_string(modeOf(it->path())));
+      if (fileMode(it->path()) & 077)
+        loose.push_back(relative + " " + std::to_string(fileMode(it->path())));
     }
     return loose;
   }
 
   std::vector<std::string> filesHolding(const std::string& needle) const {
-    std::vector<std::string> found;
-    std::error_code error;
-    for (auto it = fs::recursive_directory_iterator(dataDir_, error);
-         !error && it != fs::recursive_directory_iterator(); it.increment(error))
-      if (it->is_regular_file() && readFile(it->path()).find(needle) != std::string::npos)
-        found.push_back(it->path().string());
-    return found;
+    return testing::filesHolding(dataDir_, needle);
   }
 
   // Restarts the API server with the arguments `podnet up` gave it, and
@@ -112,10 +102,10 @@ TEST_F(SecretsAtRestE2E, StateIsPrivateAndSecretsAreEncryptedAcrossARestart) {
                            "server/pki/ca.key", "server/pki/ca.crt", "server/pki/admin.token",
                            "server/encryption-config.yaml", "server.log", "agent-node-1.log",
                            "cluster.json", "nodes/node-1/pki/node.key", "nodes/node-1/cni.conf"})
-    EXPECT_EQ(modeOf(dataDir_ / file), 0600) << file;
+    EXPECT_EQ(fileMode(dataDir_ / file), 0600) << file;
   for (const char* dir : {"", "server", "server/pki", "nodes", "nodes/node-1", "nodes/node-1/pods",
                           "nodes/node-1/ipam"})
-    EXPECT_EQ(modeOf(dataDir_ / dir), 0700) << dir;
+    EXPECT_EQ(fileMode(dataDir_ / dir), 0700) << dir;
   EXPECT_EQ(looserThanPrivate(), std::vector<std::string>{});
 
   // A Secret as the user made it: in no file, raw or base64.

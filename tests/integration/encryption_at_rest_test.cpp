@@ -42,17 +42,6 @@ std::string keyed(const std::string& cipher, const std::string& name, const std:
 }
 const std::string kIdentity = "      - identity: {}\n";
 
-// Every regular file under `root` that holds `needle`.
-std::vector<std::string> filesHolding(const std::string& root, const std::string& needle) {
-  std::vector<std::string> found;
-  std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(root, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error))
-    if (it->is_regular_file() && readFile(it->path()).find(needle) != std::string::npos)
-      found.push_back(it->path().string());
-  return found;
-}
-
 // A directory of its own for configuration files (an operator keeps them
 // apart from the data).
 class ConfigDir {
@@ -265,20 +254,16 @@ TEST(EncryptionAtRest, RotationKeepsEverySecretReadable) {
   EXPECT_NE(server.log().find("secretbox key \"key2\""), std::string::npos);
 }
 
-int modeOf(const fs::path& path) {
-  struct stat info {};
-  return ::lstat(path.c_str(), &info) == 0 ? int(info.st_mode & 07777) : -1;
-}
 
 // Every path under `root` that group or others can use.
 std::vector<std::string> looserThanPrivate(const std::string& root) {
   std::vector<std::string> loose;
-  if (modeOf(root) & 077) loose.push_back(root);
+  if (fileMode(root) & 077) loose.push_back(root);
   std::error_code error;
   for (auto it = fs::recursive_directory_iterator(root, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error))
-    if (!it->is_symlink() && (modeOf(it->path()) & 077))
-      loose.push_back(it->path().string() + " " + std::to_string(modeOf(it->path())));
+    if (!it->is_symlink() && (fileMode(it->path()) & 077))
+      loose.push_back(it->path().string() + " " + std::to_string(fileMode(it->path())));
   return loose;
 }
 
@@ -298,9 +283,9 @@ TEST(EncryptionAtRest, TheDataDirIsPrivateWhateverTheUmask) {
             201);
   for (const char* file : {"state.db", "state.db-wal", "state.db-shm", "state.db.lock",
                            "kubeconfig", "pki/ca.key", "pki/ca.crt", "pki/admin.token"})
-    EXPECT_EQ(modeOf(fs::path(server.dataDir) / file), 0600) << file;
-  EXPECT_EQ(modeOf(server.dataDir), 0700);
-  EXPECT_EQ(modeOf(fs::path(server.dataDir) / "pki"), 0700);
+    EXPECT_EQ(fileMode(fs::path(server.dataDir) / file), 0600) << file;
+  EXPECT_EQ(fileMode(server.dataDir), 0700);
+  EXPECT_EQ(fileMode(fs::path(server.dataDir) / "pki"), 0700);
   EXPECT_EQ(looserThanPrivate(server.dataDir), std::vector<std::string>{});
   // The harness's log and the data dir itself were looser: said once.
   EXPECT_NE(server.log().find("private to their owner"), std::string::npos) << server.log();

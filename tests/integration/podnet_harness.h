@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,24 @@ inline bool processGone(int pid) {
   size_t close = text.rfind(')');
   return text.empty() ||
          (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z');
+}
+
+// A path's permission bits (lstat: a link's own), -1 when it is not there.
+inline int fileMode(const std::filesystem::path& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0 ? int(info.st_mode & 07777) : -1;
+}
+
+// Every regular file under `root` whose bytes hold `needle` (secrets at rest).
+inline std::vector<std::string> filesHolding(const std::filesystem::path& root,
+                                             const std::string& needle) {
+  std::vector<std::string> found;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error))
+    if (it->is_regular_file() && readFile(it->path()).find(needle) != std::string::npos)
+      found.push_back(it->path().string());
+  return found;
 }
 
 // Whether `part` occurs in `text` (command output checks).
