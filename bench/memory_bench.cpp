@@ -80,22 +80,23 @@ double metric(const std::string& text, const std::string& name) {
 }
 
 Json service(int i) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Service"},
-          {"metadata", {{"name", "svc-" + std::to_string(i)}, {"labels", {{"bench", "memory"}}}}},
-          {"spec",
-           {{"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}}};
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", {{"name", "svc-" + std::to_string(i)}, {"labels", {{"bench", "memory"}}}}},
+      {"spec", {{"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}}};
 }
 
 Json slice(int i) {
   Json endpoints = Json::array();
   for (int e = 0; e < 4; ++e) {
     int host = i * 4 + e;
-    std::string ip = "10.244." + std::to_string(100 + (host / 250) % 150) + "." +
-                     std::to_string(2 + host % 250);
-    endpoints.push_back({{"addresses", {ip}},
-                         {"conditions", {{"ready", true}, {"serving", true}, {"terminating", false}}},
-                         {"nodeName", "node-1"}});
+    std::string ip =
+        "10.244." + std::to_string(100 + (host / 250) % 150) + "." + std::to_string(2 + host % 250);
+    endpoints.push_back(
+        {{"addresses", {ip}},
+         {"conditions", {{"ready", true}, {"serving", true}, {"terminating", false}}},
+         {"nodeName", "node-1"}});
   }
   return {{"apiVersion", "discovery.k8s.io/v1"},
           {"kind", "EndpointSlice"},
@@ -129,9 +130,9 @@ int main(int argc, char** argv) {
           ? (fs::temp_directory_path() / ("podnet-membench-" + std::to_string(::getpid()))).string()
           : existing;
   std::string podnet = PODNET_BINARY;
-  auto [upCode, upOut] =
-      existing.empty() ? run(podnet + " up -q --nodes 1 --manifests '' --data-dir " + dataDir)
-                       : std::pair<int, std::string>{0, ""};
+  auto [upCode, upOut] = existing.empty()
+                             ? run(podnet + " up -q --nodes 1 --manifests '' --data-dir " + dataDir)
+                             : std::pair<int, std::string>{0, ""};
   auto down = [&] {
     if (existing.empty()) run(podnet + " down --data-dir " + dataDir);
   };
@@ -156,12 +157,9 @@ int main(int argc, char** argv) {
     return run("ip netns exec podnet-node-1 curl -s 127.0.0.1:10249/metrics").second;
   };
   auto sample = [&] {
-    return Json{{"server", memoryOf(serverPid).anonKb},
-                {"agent", memoryOf(agentPid).anonKb},
-                {"dns", memoryOf(dns).anonKb},
-                {"serverRss", memoryOf(serverPid).rssKb},
-                {"agentRss", memoryOf(agentPid).rssKb},
-                {"dnsRss", memoryOf(dns).rssKb}};
+    return Json{{"server", memoryOf(serverPid).anonKb}, {"agent", memoryOf(agentPid).anonKb},
+                {"dns", memoryOf(dns).anonKb},          {"serverRss", memoryOf(serverPid).rssKb},
+                {"agentRss", memoryOf(agentPid).rssKb}, {"dnsRss", memoryOf(dns).rssKb}};
   };
   std::this_thread::sleep_for(std::chrono::seconds(3));
   Json baseline = sample();
@@ -201,9 +199,9 @@ int main(int argc, char** argv) {
       if (!programmed)
         programmed = metric(agentMetrics(), "podnet_proxy_services") >= baseServices + target;
       if (!answered)
-        answered = !run("ip netns exec podnet-node-1 dig +short +time=1 +tries=1 @10.96.0.10 " +
-                        last)
-                        .second.empty();
+        answered =
+            !run("ip netns exec podnet-node-1 dig +short +time=1 +tries=1 @10.96.0.10 " + last)
+                 .second.empty();
       if (!(programmed && answered)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     double readySeconds =

@@ -222,13 +222,12 @@ core::Result<Opened> Transformer::open(std::string_view stored, std::string_view
         break;
     }
     if (!plain)
-      return failed("cannot decrypt with " + describeSlot(slot) + ": " +
-                            plain.error().message);
+      return failed("cannot decrypt with " + describeSlot(slot) + ": " + plain.error().message);
     return Opened{std::move(*plain), i != 0};
   }
   if (stored.substr(0, kEncryptedPrefix.size()) == kEncryptedPrefix)
     return failed("it is encrypted with " + describeSealed(stored) +
-                          ", which the encryption configuration does not list");
+                  ", which the encryption configuration does not list");
   for (size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].cipher == Cipher::Identity) return Opened{std::string(stored), i != 0};
   return failed(

@@ -20,7 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-
 class SecretsAtRestE2E : public ClusterTest {
  protected:
   std::string upFlags() const override {

@@ -93,7 +93,8 @@ TEST_P(EachProvider, SecretValuesAreInNoFileUnderTheDataDir) {
   Json changed = secret("db", value + "-2");
   ASSERT_EQ(api->put("/api/v1/namespaces/default/secrets/db", changed).status, 200);
   ASSERT_EQ(api->post("/api/v1/namespaces/default/configmaps",
-                      {{"metadata", {{"name", "plain"}}}, {"data", {{"note", "visible-marker-" + cipher}}}})
+                      {{"metadata", {{"name", "plain"}}},
+                       {"data", {{"note", "visible-marker-" + cipher}}}})
                 .status,
             201);
   EXPECT_EQ(passwordOf(server, "db"), value + "-2");
@@ -253,7 +254,6 @@ TEST(EncryptionAtRest, RotationKeepsEverySecretReadable) {
   EXPECT_FALSE(server.start(std::chrono::seconds(10)));
   EXPECT_NE(server.log().find("secretbox key \"key2\""), std::string::npos);
 }
-
 
 // Every path under `root` that group or others can use.
 std::vector<std::string> looserThanPrivate(const std::string& root) {
