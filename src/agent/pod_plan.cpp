@@ -1,7 +1,11 @@
 #include "agent/pod_plan.h"
 
 #include <cctype>
+#include <optional>
 #include <set>
+
+#include "core/base64.h"
+#include "core/error.h"
 
 namespace podnet::agent {
 
@@ -108,8 +112,61 @@ std::vector<std::string> containerArgv(const Json& container, const std::string&
   return argv;
 }
 
+namespace {
+
+// kubelet's check for envFrom keys (validation.IsEnvVarName): letters,
+// digits, '_', '-', '.', not starting with a digit.
+bool isEnvVarName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+// The key/value pairs of a ConfigMap (data, then binaryData) or a Secret
+// (data, base64 decoded).
+std::vector<std::pair<std::string, std::string>> entriesOf(const std::string& kind,
+                                                           const Json& object) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const char* field, bool base64) {
+    auto it = object.find(field);
+    if (it == object.end() || !it->is_object()) return;
+    for (const auto& [key, value] : it->items()) {
+      if (!value.is_string()) continue;
+      if (!base64) {
+        out.emplace_back(key, value.get<std::string>());
+      } else if (auto decoded = core::decodeBase64(value.get<std::string>())) {
+        out.emplace_back(key, *decoded);
+      }
+    }
+  };
+  if (kind == "Secret") {
+    add("data", true);
+  } else {
+    add("data", false);
+    add("binaryData", true);
+  }
+  return out;
+}
+
+core::Error configError(std::string message) {
+  return core::Error{400, "CreateContainerConfigError", std::move(message)};
+}
+
+std::string lowerKind(const std::string& kind) { return kind == "Secret" ? "secret" : "configmap"; }
+
+}  // namespace
+
 std::vector<std::string> containerEnvironment(const Json& pod, const Json& container,
                                               const PodFacts& facts) {
+  auto env = containerEnvironment(pod, container, facts, nullptr);
+  return env ? std::move(*env) : std::vector<std::string>{};
+}
+
+core::Result<std::vector<std::string>> containerEnvironment(const Json& pod, const Json& container,
+                                                            const PodFacts& facts,
+                                                            const ObjectLookup& lookup) {
   std::vector<std::string> env{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                "HOSTNAME=" + podHostname(pod)};
   std::set<std::string> named;
@@ -123,19 +180,76 @@ std::vector<std::string> containerEnvironment(const Json& pod, const Json& conta
     if (path == "status.hostIP") return facts.hostIp;
     return "";
   };
-  std::vector<std::string> own;
+  // The object a reference names: nullopt when it is optional and missing.
+  auto fetch = [&](const std::string& kind, const Json& ref) -> core::Result<std::optional<Json>> {
+    std::string name = stringAt(ref, "name");
+    bool optional = ref.value("optional", false);
+    if (!lookup) return std::optional<Json>();
+    auto object = lookup(kind, name);
+    if (object) return std::optional<Json>(std::move(*object));
+    if (object.error().code != 404) return object.takeError();
+    if (optional) return std::optional<Json>();
+    return configError(lowerKind(kind) + " \"" + name + "\" not found");
+  };
+  // Variables in order; a later one of the same name replaces an earlier.
+  std::vector<std::pair<std::string, std::string>> own;
+  auto set = [&](const std::string& name, std::string value) {
+    named.insert(name);
+    for (auto& [existing, old] : own)
+      if (existing == name) {
+        old = std::move(value);
+        return;
+      }
+    own.emplace_back(name, std::move(value));
+  };
+  if (auto sources = container.find("envFrom"); sources != container.end() && sources->is_array()) {
+    for (const Json& source : *sources) {
+      if (!source.is_object()) continue;
+      std::string prefix = stringAt(source, "prefix");
+      for (const char* kind : {"ConfigMap", "Secret"}) {
+        auto ref = source.find(std::string(kind) == "Secret" ? "secretRef" : "configMapRef");
+        if (ref == source.end() || !ref->is_object()) continue;
+        auto object = fetch(kind, *ref);
+        if (!object) return object.takeError();
+        if (!*object) continue;
+        for (auto& [key, value] : entriesOf(kind, **object))
+          if (isEnvVarName(prefix + key)) set(prefix + key, std::move(value));
+      }
+    }
+  }
   if (auto list = container.find("env"); list != container.end() && list->is_array()) {
     for (const Json& item : *list) {
       if (!item.is_object()) continue;
       std::string name = stringAt(item, "name");
       if (name.empty()) continue;
       std::string value = stringAt(item, "value");
+      bool unset = false;  // an optional reference to nothing
       if (auto from = item.find("valueFrom"); from != item.end() && from->is_object()) {
         if (auto ref = from->find("fieldRef"); ref != from->end() && ref->is_object())
           value = fieldValue(stringAt(*ref, "fieldPath"));
+        for (const char* kind : {"ConfigMap", "Secret"}) {
+          auto ref = from->find(std::string(kind) == "Secret" ? "secretKeyRef" : "configMapKeyRef");
+          if (ref == from->end() || !ref->is_object()) continue;
+          auto object = fetch(kind, *ref);
+          if (!object) return object.takeError();
+          if (!*object) {  // optional and missing: the variable is not set
+            unset = true;
+            continue;
+          }
+          std::string key = stringAt(*ref, "key");
+          bool found = false;
+          for (auto& [entry, entryValue] : entriesOf(kind, **object))
+            if (entry == key) {
+              value = std::move(entryValue);
+              found = true;
+            }
+          if (!found && !ref->value("optional", false))
+            return configError("couldn't find key " + key + " in " + kind + " " + facts.ns + "/" +
+                               stringAt(*ref, "name"));
+          unset = unset || !found;
+        }
       }
-      named.insert(name);
-      own.push_back(name + "=" + value);
+      if (!unset) set(name, value);
     }
   }
   auto add = [&](const std::string& name, const std::string& value) {
@@ -146,7 +260,7 @@ std::vector<std::string> containerEnvironment(const Json& pod, const Json& conta
   add("POD_NAME", facts.name);
   add("POD_NAMESPACE", facts.ns);
   add("POD_IP", facts.podIp);
-  env.insert(env.end(), own.begin(), own.end());
+  for (auto& [name, value] : own) env.push_back(name + "=" + value);
   return env;
 }
 

@@ -3,6 +3,7 @@
 // resolv.conf and hosts files as kubelet writes them.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,21 @@ std::vector<std::string> serviceLinkEnvironment(const std::vector<Json>& service
 // unless the pod sets them.
 std::vector<std::string> containerEnvironment(const Json& pod, const Json& container,
                                               const PodFacts& facts);
+
+// A ConfigMap or Secret ("ConfigMap", "Secret") of the pod's namespace; a
+// 404 error when it does not exist.
+using ObjectLookup =
+    std::function<core::Result<Json>(const std::string& kind, const std::string& name)>;
+
+// The same, with what comes from ConfigMaps and Secrets, as kubelet makes
+// it: envFrom (configMapRef, secretRef, with prefix; keys that are not
+// valid variable names skipped) before env, whose valueFrom configMapKeyRef
+// and secretKeyRef read one key. A missing object or key that is not
+// optional is kubelet's CreateContainerConfigError message
+// (`secret "db" not found`, `couldn't find key password in Secret ns/db`).
+core::Result<std::vector<std::string>> containerEnvironment(const Json& pod, const Json& container,
+                                                            const PodFacts& facts,
+                                                            const ObjectLookup& lookup);
 
 // kubelet's ClusterFirst resolv.conf: search <ns>.svc.<zone> svc.<zone> <zone>,
 // the cluster DNS server, options ndots:5. dnsPolicy Default: the host's file.

@@ -355,11 +355,10 @@ struct PodRuntime::Impl {
     if (!created) log("event for " + sandbox.name + ": " + created.error().message);
   }
 
-  VolumeLookup volumeLookup(const Json& pod, Sandbox& sandbox) {
-    VolumeLookup lookup;
-    std::string ns = sandbox.ns;
-    lookup.object = [this, ns](const std::string& kind,
-                               const std::string& name) -> core::Result<Json> {
+  // A ConfigMap or Secret of namespace `ns`, read through a 5 s cache (the
+  // volumes' files and the containers' environment).
+  ObjectLookup objectLookup(const std::string& ns) {
+    return [this, ns](const std::string& kind, const std::string& name) -> core::Result<Json> {
       std::string key = kind + "/" + ns + "/" + name;
       auto now = Clock::now();
       {
@@ -376,6 +375,11 @@ struct PodRuntime::Impl {
       }
       return object;
     };
+  }
+
+  VolumeLookup volumeLookup(const Json& pod, Sandbox& sandbox) {
+    VolumeLookup lookup;
+    lookup.object = objectLookup(sandbox.ns);
     std::string account = stringAt(pod["spec"], "serviceAccountName");
     if (account.empty()) account = "default";
     lookup.token = [this, &sandbox, account](const std::string& audience,
@@ -528,12 +532,22 @@ struct PodRuntime::Impl {
 
   // The process of a container as every path starts it (the container
   // itself, an exec, an exec probe): argv aside.
-  ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox) {
+  // `configError`: set when a ConfigMap or Secret the environment names is
+  // missing (kubelet's CreateContainerConfigError); the environment then
+  // lacks those variables.
+  ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox,
+                               std::string* configError = nullptr) {
     PodFacts facts{sandbox.name,        sandbox.ns, sandbox.podIp,
                    config.nodeName,     nodeIp,     stringAt(pod["spec"], "serviceAccountName"),
                    sandbox.serviceLinks};
     ProcessSpec process;
-    process.env = containerEnvironment(pod, spec, facts);
+    auto env = containerEnvironment(pod, spec, facts, objectLookup(sandbox.ns));
+    if (env) {
+      process.env = std::move(*env);
+    } else {
+      if (configError) *configError = env.error().message;
+      process.env = containerEnvironment(pod, spec, facts);
+    }
     process.workingDir = stringAt(spec, "workingDir");
     process.netnsPath = sandbox.netnsPath();
     process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
@@ -640,7 +654,16 @@ struct PodRuntime::Impl {
   }
 
   void startContainer(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
-    ProcessSpec process = containerProcess(pod, spec, sandbox);
+    std::string configError;
+    ProcessSpec process = containerProcess(pod, spec, sandbox, &configError);
+    if (!configError.empty()) {
+      // kubelet: the container waits, not counted as a restart, and is
+      // tried again (the Secret or ConfigMap may yet be created).
+      c.waitingReason = "CreateContainerConfigError";
+      c.waitingMessage = configError;
+      c.notBefore = Clock::now() + std::chrono::seconds(2);
+      return;
+    }
     process.argv = containerArgv(spec, config.selfBinary,
                                  sandbox.hostNetwork ? podHostname(pod) : std::string());
     runtime::ShimSpec shim;

@@ -344,6 +344,49 @@ TEST_F(AgentTest, MissingProgramGivesCrashLoopBackOffWithTheExecMessage) {
   EXPECT_FALSE(status.value("ready", true));
 }
 
+// env valueFrom secretKeyRef / configMapKeyRef and envFrom, as kubelet:
+// while the Secret is missing the container waits in
+// CreateContainerConfigError (not a restart); once it exists the program
+// sees the values.
+TEST_F(AgentTest, EnvironmentFromSecretsAndConfigMaps) {
+  Json pod = busyboxPod(
+      "envfrom",
+      Json::array(
+          {{{"name", "main"},
+            {"image", "busybox"},
+            {"command",
+             {"sh", "-c",
+              "[ \"$PASSWORD\" = s3cr3t ] && [ \"$DB_user\" = admin ] && "
+              "[ \"$LEVEL\" = debug ] || exit 7"}},
+            {"envFrom", {{{"secretRef", {{"name", "dbcreds"}}}, {"prefix", "DB_"}}}},
+            {"env",
+             {{{"name", "PASSWORD"},
+               {"valueFrom", {{"secretKeyRef", {{"name", "dbcreds"}, {"key", "password"}}}}}},
+              {{"name", "LEVEL"},
+               {"valueFrom",
+                {{"configMapKeyRef", {{"name", "settings"}, {"key", "level"}}}}}}}}}}));
+  pod["spec"]["restartPolicy"] = "Never";
+  ASSERT_EQ(createPod(pod), "");
+  Json waiting;
+  EXPECT_TRUE(waitUntil([&] {
+    Json got = getJson("pod envfrom");
+    if (!got.is_object() || !got["status"].contains("containerStatuses")) return false;
+    waiting = got["status"]["containerStatuses"][0];
+    return waiting["state"].contains("waiting") &&
+           waiting["state"]["waiting"].value("reason", "") == "CreateContainerConfigError";
+  })) << waiting.dump(2);
+  EXPECT_EQ(waiting["state"]["waiting"].value("message", ""), "secret \"dbcreds\" not found");
+  EXPECT_EQ(waiting.value("restartCount", -1), 0);
+
+  auto [code, out] =
+      runCommand(kubectl("create secret generic dbcreds --from-literal=password=s3cr3t "
+                         "--from-literal=user=admin && " +
+                         kubectl("create configmap settings --from-literal=level=debug")));
+  ASSERT_EQ(code, 0) << out;
+  Json done = waitPhase("envfrom", "Succeeded", std::chrono::seconds(30));
+  EXPECT_TRUE(done.is_object()) << getJson("pod envfrom")["status"].dump(2);
+}
+
 TEST_F(AgentTest, RestartPolicyNeverExitCodeGivesFailed) {
   Json pod = busyboxPod(
       "exit3",

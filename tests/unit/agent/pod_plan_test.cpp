@@ -151,6 +151,81 @@ TEST(ContainerEnvironment, PodSetVariablesAreNotOverridden) {
   EXPECT_TRUE(contains(env, "POD_NAMESPACE=shop"));
 }
 
+// What kubelet reads from ConfigMaps and Secrets: envFrom first (prefix,
+// invalid names skipped, later sources win), then env (secretKeyRef and
+// configMapKeyRef), which wins over envFrom; optional references to nothing
+// leave the variable out; the rest is kubelet's CreateContainerConfigError.
+ObjectLookup sampleObjects() {
+  return [](const std::string& kind, const std::string& name) -> core::Result<Json> {
+    if (kind == "Secret" && name == "db")
+      return Json{{"data",
+                   {{"password", "czNjcjN0"},  // s3cr3t
+                    {"user", "YWRtaW4="},      // admin
+                    {"1bad", "eA=="}}}};
+    if (kind == "ConfigMap" && name == "settings")
+      return Json{{"data", {{"LOG_LEVEL", "debug"}, {"user", "from-configmap"}, {"1bad", "x"}}},
+                  {"binaryData", {{"blob", "AQI="}}}};
+    return core::Error{404, "NotFound", kind + " " + name + " not found"};
+  };
+}
+
+TEST(ContainerEnvironment, ConfigMapsAndSecretsAsKubeletReadsThem) {
+  Json c = {
+      {"name", "c"},
+      {"envFrom",
+       {{{"configMapRef", {{"name", "settings"}}}},
+        {{"secretRef", {{"name", "db"}}}, {"prefix", "DB_"}},
+        {{"secretRef", {{"name", "absent"}, {"optional", true}}}}}},
+      {"env",
+       {{{"name", "PASSWORD"},
+         {"valueFrom", {{"secretKeyRef", {{"name", "db"}, {"key", "password"}}}}}},
+        {{"name", "LOG_LEVEL"},
+         {"valueFrom", {{"configMapKeyRef", {{"name", "settings"}, {"key", "user"}}}}}},
+        {{"name", "MAYBE"},
+         {"valueFrom", {{"secretKeyRef", {{"name", "db"}, {"key", "nope"}, {"optional", true}}}}}},
+        {{"name", "ALSO_MAYBE"},
+         {"valueFrom",
+          {{"configMapKeyRef", {{"name", "gone"}, {"key", "k"}, {"optional", true}}}}}}}}};
+  auto env = containerEnvironment(samplePod(), c, sampleFacts(), sampleObjects());
+  ASSERT_TRUE(env) << env.error().message;
+  for (const char* expected : {"PASSWORD=s3cr3t", "DB_password=s3cr3t", "DB_user=admin",
+                               "user=from-configmap", "blob=\x01\x02", "LOG_LEVEL=from-configmap"})
+    EXPECT_TRUE(contains(*env, expected)) << expected;
+  EXPECT_FALSE(contains(*env, "LOG_LEVEL=debug"));  // env wins over envFrom
+  EXPECT_TRUE(contains(*env, "DB_1bad=x"));         // valid with its prefix
+  EXPECT_FALSE(contains(*env, "1bad=x"));           // not a variable name without one
+  for (const std::string& entry : *env) {
+    EXPECT_NE(entry.rfind("MAYBE=", 0), 0u) << "optional and missing: not set";
+    EXPECT_NE(entry.rfind("ALSO_MAYBE=", 0), 0u);
+  }
+
+  // Without a lookup (pure callers), what references name is left out.
+  Strings plain = containerEnvironment(samplePod(), c, sampleFacts());
+  EXPECT_TRUE(std::none_of(plain.begin(), plain.end(),
+                           [](const std::string& e) { return e.rfind("PASSWORD=", 0) == 0; }));
+}
+
+TEST(ContainerEnvironment, MissingReferencesAreKubeletsConfigErrors) {
+  auto failure = [](const Json& env) {
+    Json c = {{"name", "c"}, {"env", env}};
+    auto result = containerEnvironment(samplePod(), c, sampleFacts(), sampleObjects());
+    return result ? std::string("<resolved>") : result.error().message;
+  };
+  EXPECT_EQ(failure({{{"name", "P"},
+                      {"valueFrom", {{"secretKeyRef", {{"name", "nosuch"}, {"key", "k"}}}}}}}),
+            "secret \"nosuch\" not found");
+  EXPECT_EQ(failure({{{"name", "P"},
+                      {"valueFrom", {{"secretKeyRef", {{"name", "db"}, {"key", "nope"}}}}}}}),
+            "couldn't find key nope in Secret shop/db");
+  EXPECT_EQ(failure({{{"name", "P"},
+                      {"valueFrom", {{"configMapKeyRef", {{"name", "none"}, {"key", "k"}}}}}}}),
+            "configmap \"none\" not found");
+  Json c = {{"name", "c"}, {"envFrom", {{{"configMapRef", {{"name", "none"}}}}}}};
+  auto result = containerEnvironment(samplePod(), c, sampleFacts(), sampleObjects());
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "configmap \"none\" not found");
+}
+
 TEST(ContainerEnvironment, HostnameFollowsSpecHostname) {
   Json pod = samplePod();
   pod["spec"]["hostname"] = "custom";
