@@ -4,7 +4,8 @@
 // the API (8 writers, no client-side rate limit). For each N it waits until
 // the agent's proxy has programmed them all and DNS answers for the last
 // one, lets things settle, and reads each process's anonymous memory
-// (RssAnon) and RSS. Prints one JSON object.
+// (RssAnon) and RSS. Then it deletes them all and measures again against
+// the baseline (memory given back after the burst). Prints one JSON object.
 //
 // Usage: memory_bench [--data-dir DIR] [N ...]   (default 1000 10000 30000;
 // cumulative, one cluster; --data-dir: a `podnet up --nodes 1` cluster
@@ -225,10 +226,40 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  // After the burst: every Service and slice deleted again, the same wait
+  // and settle, then each process against its baseline (the issue asks for
+  // within 10% of the steady state before the burst).
+  Json afterBurst;
+  if (ok && created > 0) {
+    std::atomic<int> next{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 8; ++w)
+      writers.emplace_back([&] {
+        auto client = podnet::client::RestClient::make(*config);
+        if (!client) return;
+        const auto& services = podnet::api::resource("Service");
+        const auto& slices = podnet::api::resource("EndpointSlice");
+        for (int i; (i = next++) < created;) {
+          (void)(*client)->remove(slices, "default", "svc-" + std::to_string(i) + "-bench");
+          (void)(*client)->remove(services, "default", "svc-" + std::to_string(i));
+        }
+      });
+    for (auto& writer : writers) writer.join();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+    while (std::chrono::steady_clock::now() < deadline &&
+           metric(agentMetrics(), "podnet_proxy_services") > baseServices)
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+    afterBurst = sample();
+    for (const char* component : {"server", "agent", "dns"})
+      afterBurst[std::string(component) + "OverBaseline"] =
+          double(afterBurst[component].get<long>()) / double(baseline[component].get<long>());
+  }
   Json report = {{"bench", "memory"},
                  {"endpointsPerService", 4},
                  {"baselineKb", baseline},
-                 {"results", results}};
+                 {"results", results},
+                 {"afterDeletingAllKb", afterBurst}};
   std::puts(report.dump(2).c_str());
   down();
   if (existing.empty()) fs::remove_all(dataDir);

@@ -646,18 +646,26 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
     std::string ownerUid = api::uid(*result);
     for (const char* kind : dependents->second) {
       const auto& dependent = api::resource(kind);
-      auto items = list(dependent, ns, {});
-      if (!items) continue;
-      for (const auto& item : (*items)["items"]) {
+      // Only values that hold the owner's uid are decoded: deleting one of
+      // 10,000 Services must not parse every EndpointSlice of the namespace
+      // (that made deleting them all take an hour).
+      auto page = ownerUid.empty()
+                      ? core::Result<store::ListResult>(store::ListResult{})
+                      : store_.list(dependent.prefix(dependent.namespaced ? ns : ""), "", 0, 0);
+      if (!page) continue;
+      for (const auto& kv : page->items) {
+        if (kv.value.find(ownerUid) == std::string::npos) continue;
+        auto item = decodeStored(dependent, kv);
+        if (!item) continue;
         const Json* owners = nullptr;
-        if (item["metadata"].contains("ownerReferences"))
-          owners = &item["metadata"]["ownerReferences"];
+        if ((*item)["metadata"].contains("ownerReferences"))
+          owners = &(*item)["metadata"]["ownerReferences"];
         if (!owners || !owners->is_array()) continue;
         for (const auto& owner : *owners) {
           if (owner.is_object() && owner.contains("uid") && owner["uid"] == ownerUid) {
             client::DeleteOptions cascade;
             cascade.propagationPolicy = "Background";
-            (void)remove(dependent, ns, api::name(item), cascade);
+            (void)remove(dependent, ns, api::name(*item), cascade);
             break;
           }
         }
