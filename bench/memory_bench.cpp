@@ -4,8 +4,9 @@
 // the API (8 writers, no client-side rate limit). For each N it waits until
 // the agent's proxy has programmed them all and DNS answers for the last
 // one, lets things settle, and reads each process's anonymous memory
-// (RssAnon) and RSS. Then it deletes them all and measures again against
-// the baseline (memory given back after the burst). Prints one JSON object.
+// (RssAnon) and RSS. Then it deletes them all, waits 35 s, and measures
+// again against the baseline (memory given back after the burst). Prints
+// one JSON object.
 //
 // Usage: memory_bench [--data-dir DIR] [N ...]   (default 1000 10000 30000;
 // cumulative, one cluster; --data-dir: a `podnet up --nodes 1` cluster
@@ -249,7 +250,8 @@ int main(int argc, char** argv) {
     while (std::chrono::steady_clock::now() < deadline &&
            metric(agentMetrics(), "podnet_proxy_services") > baseServices)
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    std::this_thread::sleep_for(std::chrono::seconds(10));
+    // Long enough for the components' periodic heap trims (every 30 s).
+    std::this_thread::sleep_for(std::chrono::seconds(35));
     afterBurst = sample();
     for (const char* component : {"server", "agent", "dns"})
       afterBurst[std::string(component) + "OverBaseline"] =
