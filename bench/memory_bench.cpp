@@ -8,7 +8,7 @@
 // again against the baseline (memory given back after the burst). Prints
 // one JSON object.
 //
-// Usage: memory_bench [--data-dir DIR] [N ...]   (default 1000 10000 30000;
+// Usage: memory_bench [--data-dir DIR] [--keep] [N ...]   (default 1000 10000 30000;
 // cumulative, one cluster; --data-dir: a `podnet up --nodes 1` cluster
 // already running, left running, e.g. to attach a heap profiler first).
 // Needs root. Figures in docs/benchmarks.md.
@@ -115,9 +115,14 @@ Json slice(int i) {
 int main(int argc, char** argv) {
   std::vector<int> counts;
   std::string existing;  // --data-dir DIR: a cluster already up, left up
+  bool keep = false;     // --keep: the Services stay (no after-burst step)
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--data-dir" && i + 1 < argc) {
       existing = argv[++i];
+      continue;
+    }
+    if (std::string(argv[i]) == "--keep") {
+      keep = true;
       continue;
     }
     counts.push_back(std::atoi(argv[i]));
@@ -231,7 +236,8 @@ int main(int argc, char** argv) {
   // and settle, then each process against its baseline (the issue asks for
   // within 10% of the steady state before the burst).
   Json afterBurst;
-  if (ok && created > 0) {
+  if (ok && created > 0 && !keep) {
+    auto deletesStarted = std::chrono::steady_clock::now();
     std::atomic<int> next{0};
     std::vector<std::thread> writers;
     for (int w = 0; w < 8; ++w)
@@ -250,9 +256,12 @@ int main(int argc, char** argv) {
     while (std::chrono::steady_clock::now() < deadline &&
            metric(agentMetrics(), "podnet_proxy_services") > baseServices)
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    double deleteSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - deletesStarted).count();
     // Long enough for the components' periodic heap trims (every 30 s).
     std::this_thread::sleep_for(std::chrono::seconds(35));
     afterBurst = sample();
+    afterBurst["deletedAndUnprogrammedSeconds"] = deleteSeconds;
     for (const char* component : {"server", "agent", "dns"})
       afterBurst[std::string(component) + "OverBaseline"] =
           double(afterBurst[component].get<long>()) / double(baseline[component].get<long>());

@@ -259,7 +259,7 @@ struct Agent::Impl {
     // Private whatever the umask we were started with (pods' own files get
     // the modes they ask for explicitly; containers run with umask 022).
     ::umask(077);
-    auto privacy = makeDataDirPrivate(config.dataDir);
+    auto privacy = core::makePrivateDataDir(config.dataDir, &isPodFacing);
     if (!privacy) {
       log(privacy.error().message);
       return 1;

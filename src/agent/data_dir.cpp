@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include "core/files.h"
-
 namespace podnet::agent {
 
 namespace {
@@ -29,13 +27,6 @@ bool isPodFacing(std::string_view relative) {
   std::string_view name = parts[2];  // pods/<uid>/<name>
   return name == "volumes" || name == "mnt" || name == "hosts" || name == "resolv.conf" ||
          name == "hostname";
-}
-
-core::Result<std::string> makeDataDirPrivate(const std::string& dataDir) {
-  std::string said =
-      core::describeTightened(core::tightenPrivateTree(dataDir, &isPodFacing), dataDir);
-  if (auto made = core::makePrivateDirectories(dataDir); !made) return made.takeError();
-  return said;
 }
 
 }  // namespace podnet::agent

@@ -8,17 +8,11 @@
 #include <string>
 #include <string_view>
 
-#include "core/result.h"
-
 namespace podnet::agent {
 
 // Whether `relative` (a path under the data dir) is the pods' own: it and
-// everything under it keep their modes.
+// everything under it keep their modes (core::makePrivateDataDir's
+// keepAsIs).
 bool isPodFacing(std::string_view relative);
-
-// Creates the data dir 0700 whatever the umask and takes group and other
-// permissions from what the agent keeps there; the line to log about what
-// changed ("" when nothing did).
-core::Result<std::string> makeDataDirPrivate(const std::string& dataDir);
 
 }  // namespace podnet::agent

@@ -206,8 +206,9 @@ core::Result<std::vector<std::string>> containerEnvironment(const Json& pod, con
     for (const Json& source : *sources) {
       if (!source.is_object()) continue;
       std::string prefix = stringAt(source, "prefix");
-      for (const char* kind : {"ConfigMap", "Secret"}) {
-        auto ref = source.find(std::string(kind) == "Secret" ? "secretRef" : "configMapRef");
+      for (const auto& [kind, field] :
+           {std::pair{"ConfigMap", "configMapRef"}, std::pair{"Secret", "secretRef"}}) {
+        auto ref = source.find(field);
         if (ref == source.end() || !ref->is_object()) continue;
         auto object = fetch(kind, *ref);
         if (!object) return object.takeError();
@@ -227,8 +228,9 @@ core::Result<std::vector<std::string>> containerEnvironment(const Json& pod, con
       if (auto from = item.find("valueFrom"); from != item.end() && from->is_object()) {
         if (auto ref = from->find("fieldRef"); ref != from->end() && ref->is_object())
           value = fieldValue(stringAt(*ref, "fieldPath"));
-        for (const char* kind : {"ConfigMap", "Secret"}) {
-          auto ref = from->find(std::string(kind) == "Secret" ? "secretKeyRef" : "configMapKeyRef");
+        for (const auto& [kind, field] :
+             {std::pair{"ConfigMap", "configMapKeyRef"}, std::pair{"Secret", "secretKeyRef"}}) {
+          auto ref = from->find(field);
           if (ref == from->end() || !ref->is_object()) continue;
           auto object = fetch(kind, *ref);
           if (!object) return object.takeError();

@@ -72,6 +72,8 @@ struct ContainerRuntime {
   Json lastState = Json::object();
   Json terminated;  // when the process has ended and was not restarted yet
   std::string waitingReason, waitingMessage;
+  // The environment it was started with (not persisted: it may hold Secrets).
+  std::vector<std::string> env;
   Clock::time_point notBefore{};
   std::chrono::milliseconds backoff{0};
   Clock::time_point runningSince{};
@@ -532,22 +534,35 @@ struct PodRuntime::Impl {
 
   // The process of a container as every path starts it (the container
   // itself, an exec, an exec probe): argv aside.
-  // `configError`: set when a ConfigMap or Secret the environment names is
-  // missing (kubelet's CreateContainerConfigError); the environment then
-  // lacks those variables.
-  ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox,
-                               std::string* configError = nullptr) {
-    PodFacts facts{sandbox.name,        sandbox.ns, sandbox.podIp,
-                   config.nodeName,     nodeIp,     stringAt(pod["spec"], "serviceAccountName"),
-                   sandbox.serviceLinks};
-    ProcessSpec process;
-    auto env = containerEnvironment(pod, spec, facts, objectLookup(sandbox.ns));
-    if (env) {
-      process.env = std::move(*env);
-    } else {
-      if (configError) *configError = env.error().message;
-      process.env = containerEnvironment(pod, spec, facts);
+  PodFacts factsOf(const Json& pod, const Sandbox& sandbox) const {
+    return {sandbox.name,        sandbox.ns, sandbox.podIp,
+            config.nodeName,     nodeIp,     stringAt(pod["spec"], "serviceAccountName"),
+            sandbox.serviceLinks};
+  }
+
+  // The environment with what it reads from ConfigMaps and Secrets; a
+  // missing one is kubelet's CreateContainerConfigError.
+  core::Result<std::vector<std::string>> resolveEnvironment(const Json& pod, const Json& spec,
+                                                            const Sandbox& sandbox) {
+    return containerEnvironment(pod, spec, factsOf(pod, sandbox), objectLookup(sandbox.ns));
+  }
+
+  // The environment the container started with (exec sessions and exec
+  // probes run with it, as under a runtime), resolved once when this agent
+  // did not start it; kept in memory only (it may hold Secrets).
+  const std::vector<std::string>& environmentOf(const Json& pod, const Json& spec,
+                                                const Sandbox& sandbox, ContainerRuntime& c) {
+    if (c.env.empty()) {
+      auto env = resolveEnvironment(pod, spec, sandbox);
+      c.env = env ? std::move(*env) : containerEnvironment(pod, spec, factsOf(pod, sandbox));
     }
+    return c.env;
+  }
+
+  ProcessSpec containerProcess(const Json& pod, const Json& spec, const Sandbox& sandbox,
+                               std::vector<std::string> env) {
+    ProcessSpec process;
+    process.env = std::move(env);
     process.workingDir = stringAt(spec, "workingDir");
     process.netnsPath = sandbox.netnsPath();
     process.resolvConfPath = (fs::path(sandbox.dir) / "resolv.conf").string();
@@ -654,16 +669,17 @@ struct PodRuntime::Impl {
   }
 
   void startContainer(const Json& pod, const Json& spec, Sandbox& sandbox, ContainerRuntime& c) {
-    std::string configError;
-    ProcessSpec process = containerProcess(pod, spec, sandbox, &configError);
-    if (!configError.empty()) {
+    auto env = resolveEnvironment(pod, spec, sandbox);
+    if (!env) {
       // kubelet: the container waits, not counted as a restart, and is
       // tried again (the Secret or ConfigMap may yet be created).
       c.waitingReason = "CreateContainerConfigError";
-      c.waitingMessage = configError;
+      c.waitingMessage = env.error().message;
       c.notBefore = Clock::now() + std::chrono::seconds(2);
       return;
     }
+    c.env = std::move(*env);
+    ProcessSpec process = containerProcess(pod, spec, sandbox, c.env);
     process.argv = containerArgv(spec, config.selfBinary,
                                  sandbox.hostNetwork ? podHostname(pod) : std::string());
     runtime::ShimSpec shim;
@@ -1002,7 +1018,8 @@ struct PodRuntime::Impl {
         state.pending = result;
         ProbeTarget target;
         target.podIp = sandbox.podIp;
-        target.execTemplate = containerProcess(pod, spec, sandbox);
+        target.execTemplate =
+            containerProcess(pod, spec, sandbox, environmentOf(pod, spec, sandbox, c));
         try {
           std::thread([probe, spec, target, result] {
             *result = runProbe(probe, spec, target) ? 1 : 0;
@@ -1147,7 +1164,7 @@ struct PodRuntime::Impl {
     for (const Json& pod : items) {
       auto it = sandboxes.find(api::uid(pod));
       if (it == sandboxes.end()) continue;
-      const Sandbox& sandbox = it->second;
+      Sandbox& sandbox = it->second;
       nodeapi::PodView view;
       view.ns = sandbox.ns;
       view.name = sandbox.name;
@@ -1170,7 +1187,11 @@ struct PodRuntime::Impl {
         container.attachSocket = attachSocket(sandbox, pod, container.name);
         container.stdinOpen = spec.value("stdin", false);
         container.tty = spec.value("tty", false);
-        container.execTemplate = containerProcess(pod, spec, sandbox);
+        // Exec runs in a running container, with the environment it has.
+        container.execTemplate = containerProcess(
+            pod, spec, sandbox,
+            container.running ? environmentOf(pod, spec, sandbox, c->second)
+                              : containerEnvironment(pod, spec, factsOf(pod, sandbox)));
         view.containers.push_back(std::move(container));
       }
       (*snapshot)[{view.ns, view.name}] = std::move(view);

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <optional>
 #include <sstream>
 
 #include "api/bootstrap_token.h"
@@ -156,33 +155,23 @@ int runServer(const ServerOptions& options) {
   // started with (SQLite's files, the PKI, kubeconfig); a data dir left
   // looser by an older podnet or by hand is tightened, and said so once.
   ::umask(077);
-  std::string tightened =
-      core::describeTightened(core::tightenPrivateTree(options.dataDir), options.dataDir);
-  if (auto made = core::makePrivateDirectories(options.dataDir); !made) {
-    logLine(made.error().message);
+  auto privacy = core::makePrivateDataDir(options.dataDir);
+  if (!privacy) {
+    logLine(privacy.error().message);
     return 1;
   }
-  if (!tightened.empty()) logLine(tightened);
+  if (!privacy->empty()) logLine(*privacy);
 
   // The encryption configuration is read before anything else: a wrong one
   // stops the start before the store is touched.
-  std::optional<encryption::Config> encryptionConfig;
-  if (!options.encryptionProviderConfig.empty()) {
-    auto loaded = encryption::loadConfig(options.encryptionProviderConfig);
-    if (!loaded) {
-      logLine(loaded.error().message);
-      return 1;
-    }
-    encryptionConfig = std::move(*loaded);
-  }
   std::vector<encryption::PrefixRule> encryptionRules;
-  if (encryptionConfig) {
+  if (!options.encryptionProviderConfig.empty()) {
     std::vector<encryption::StoredResource> builtins;
     for (const api::ResourceInfo& info : api::builtinResources())
       builtins.push_back({info.group, info.plural, info.storagePrefix});
-    auto rules = encryption::resolvePrefixes(*encryptionConfig, builtins);
+    auto rules = encryption::loadRules(options.encryptionProviderConfig, builtins);
     if (!rules) {
-      logLine(options.encryptionProviderConfig + ": " + rules.error().message);
+      logLine(rules.error().message);
       return 1;
     }
     encryptionRules = std::move(*rules);
@@ -250,27 +239,28 @@ int runServer(const ServerOptions& options) {
   }
   // Every value must open with the keys given, before anything is written:
   // a wrong or missing key stops the start here and changes nothing.
-  if (auto readable = encryption::verifyReadable(**store, encryptionRules); !readable) {
+  auto checkStarted = std::chrono::steady_clock::now();
+  auto readable = encryption::verifyReadable(**store, encryptionRules);
+  auto checkMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - checkStarted)
+                     .count();
+  if (!readable) {
     logLine("refusing to start: " + readable.error().message +
             (options.encryptionProviderConfig.empty()
                  ? std::string(" (no --encryption-provider-config was given)")
                  : " (--encryption-provider-config " + options.encryptionProviderConfig + ")"));
     return 1;
   } else if (!encryptionRules.empty()) {
-    std::string resources;
-    for (const auto& rule : encryptionRules)
-      if (resources.find(rule.resource) == std::string::npos)
-        resources += (resources.empty() ? "" : ", ") + rule.resource;
-    logLine("encryption at rest: " + resources + " sealed with " +
-            encryptionRules.front().transformer->sealer() +
-            (*readable ? "; " + std::to_string(*readable) +
-                             " stored objects are under older keys or not encrypted until "
-                             "rewritten"
-                       : std::string()));
-  }
-  if (!encryptionRules.empty())
+    logLine("encryption at rest: " + encryption::describeRules(encryptionRules) + "; " +
+            std::to_string(readable->values) + " stored values read in " + std::to_string(checkMs) +
+            " ms" +
+            (readable->stale ? "; " + std::to_string(readable->stale) +
+                                   " stored objects are under older keys or not encrypted "
+                                   "until rewritten"
+                             : std::string()));
     *store = std::make_unique<encryption::EncryptingStore>(std::move(*store),
                                                            std::move(encryptionRules));
+  }
   // Every store operation timed for /metrics; SQLite's size is its files'.
   std::function<int64_t()> storeSize;
   if (options.etcdServers.empty())

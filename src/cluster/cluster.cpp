@@ -293,10 +293,12 @@ int runUp(const std::vector<std::string>& args) {
     down(dataDir, true);  // a previous cluster that died: clean its leftovers first
   }
   std::error_code error;
-  if (std::string said = core::describeTightened(
-          core::tightenPrivateTree(dataDir.string(), &isNodeContent), dataDir.string());
-      !said.empty())
-    std::fprintf(stderr, "podnet up: %s\n", said.c_str());
+  auto privacy = core::makePrivateDataDir(dataDir.string(), &isNodeContent);
+  if (!privacy) {
+    std::fprintf(stderr, "podnet up: %s\n", privacy.error().message.c_str());
+    return 1;
+  }
+  if (!privacy->empty()) std::fprintf(stderr, "podnet up: %s\n", privacy->c_str());
   if (auto made = core::makePrivateDirectories((dataDir / "nodes").string()); !made) {
     std::fprintf(stderr, "podnet up: %s\n", made.error().message.c_str());
     return 1;

@@ -73,7 +73,7 @@ Tightened tightenPrivateTree(const std::string& root, bool (*keepAsIs)(std::stri
   Tightened result;
   auto tighten = [&](const fs::path& path, const struct stat& info) {
     mode_t mode = info.st_mode & 07777;
-    mode_t wanted = S_ISDIR(info.st_mode) ? (mode & 0700) | 0700 : mode & 0700;
+    mode_t wanted = S_ISDIR(info.st_mode) ? 0700 : mode & 0700;
     if (mode == wanted || ::chmod(path.c_str(), wanted) != 0) return;
     if (result.count++ == 0) result.first = path.string();
   };
@@ -103,6 +103,14 @@ std::string describeTightened(const Tightened& tightened, const std::string& roo
   return "made " + std::to_string(tightened.count) + " path" + (tightened.count == 1 ? "" : "s") +
          " under " + root + " private to their owner (group or others had access), e.g. " +
          tightened.first;
+}
+
+Result<std::string> makePrivateDataDir(const std::string& dir,
+                                       bool (*keepAsIs)(std::string_view relative)) {
+  // Tightened first: a dir made private before would not be counted.
+  std::string said = describeTightened(tightenPrivateTree(dir, keepAsIs), dir);
+  if (auto made = makePrivateDirectories(dir); !made) return made.takeError();
+  return said;
 }
 
 }  // namespace podnet::core

@@ -43,4 +43,10 @@ Tightened tightenPrivateTree(const std::string& root,
 // changed.
 std::string describeTightened(const Tightened& tightened, const std::string& root);
 
+// A component's data dir on a start: what is in it tightened
+// (tightenPrivateTree), then the dir made (makePrivateDirectories). Returns
+// the line to log about what changed ("" when nothing did).
+Result<std::string> makePrivateDataDir(const std::string& dir,
+                                       bool (*keepAsIs)(std::string_view relative) = nullptr);
+
 }  // namespace podnet::core

@@ -1,5 +1,6 @@
 #include "encryption/encrypting_store.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -19,21 +20,27 @@ core::Error toClient(const core::Error& error) { return core::internal(error.mes
 
 class OpeningWatch : public store::Watch {
  public:
-  OpeningWatch(std::unique_ptr<store::Watch> inner, const EncryptingStore& store)
-      : inner_(std::move(inner)), store_(store) {}
+  OpeningWatch(std::unique_ptr<store::Watch> inner, const std::vector<PrefixRule>& rules)
+      : inner_(std::move(inner)), rules_(rules) {}
 
   core::Result<std::vector<store::Event>> next(std::chrono::milliseconds timeout) override {
     auto events = inner_->next(timeout);
     if (!events) return events;
     for (store::Event& event : *events)
-      if (auto opened = store_.open(event.kv); !opened) return toClient(opened.error());
+      if (auto opened = openStored(rules_, event.kv); !opened) return toClient(opened.error());
     return events;
   }
 
  private:
   std::unique_ptr<store::Watch> inner_;
-  const EncryptingStore& store_;
+  const std::vector<PrefixRule>& rules_;  // the store's, which outlives its watches
 };
+
+const Transformer* transformerFor(const std::vector<PrefixRule>& rules, std::string_view key) {
+  for (const PrefixRule& rule : rules)
+    if (key.substr(0, rule.prefix.size()) == rule.prefix) return rule.transformer.get();
+  return nullptr;
+}
 
 }  // namespace
 
@@ -75,17 +82,30 @@ core::Result<std::vector<PrefixRule>> resolvePrefixes(const Config& config,
   return rules;
 }
 
+core::Result<std::vector<PrefixRule>> loadRules(const std::string& path,
+                                                const std::vector<StoredResource>& builtins) {
+  auto config = loadConfig(path);
+  if (!config) return config.takeError();
+  auto rules = resolvePrefixes(*config, builtins);
+  if (!rules) return core::badRequest(path + ": " + rules.error().message);
+  return rules;
+}
+
+std::string describeRules(const std::vector<PrefixRule>& rules) {
+  std::vector<std::string> resources;
+  for (const PrefixRule& rule : rules)
+    if (std::find(resources.begin(), resources.end(), rule.resource) == resources.end())
+      resources.push_back(rule.resource);
+  std::string text;
+  for (const std::string& resource : resources) text += (text.empty() ? "" : ", ") + resource;
+  return rules.empty() ? "" : text + " sealed with " + rules.front().transformer->sealer();
+}
+
 EncryptingStore::EncryptingStore(std::unique_ptr<store::Store> inner, std::vector<PrefixRule> rules)
     : inner_(std::move(inner)), rules_(std::move(rules)) {}
 
-const Transformer* EncryptingStore::transformerFor(std::string_view key) const {
-  for (const PrefixRule& rule : rules_)
-    if (key.substr(0, rule.prefix.size()) == rule.prefix) return rule.transformer.get();
-  return nullptr;
-}
-
-core::Status EncryptingStore::open(store::KeyValue& kv) const {
-  const Transformer* transformer = transformerFor(kv.key);
+core::Status openStored(const std::vector<PrefixRule>& rules, store::KeyValue& kv) {
+  const Transformer* transformer = transformerFor(rules, kv.key);
   if (!transformer) {
     if (kv.value.compare(0, kEncryptedPrefix.size(), kEncryptedPrefix) == 0)
       return unreadable(kv.key, "it is encrypted with " + describeSealed(kv.value) +
@@ -103,13 +123,13 @@ core::Status EncryptingStore::open(store::KeyValue& kv) const {
 core::Result<store::KeyValue> EncryptingStore::get(std::string_view key) {
   auto kv = inner_->get(key);
   if (!kv) return kv;
-  if (auto opened = open(*kv); !opened) return toClient(opened.error());
+  if (auto opened = openStored(rules_, *kv); !opened) return toClient(opened.error());
   return kv;
 }
 
 core::Result<store::KeyValue> EncryptingStore::create(std::string_view key,
                                                       std::string_view value) {
-  const Transformer* transformer = transformerFor(key);
+  const Transformer* transformer = transformerFor(rules_, key);
   if (!transformer) return inner_->create(key, value);
   auto sealed = transformer->seal(value, key);
   if (!sealed) return toClient(sealed.error());
@@ -120,7 +140,7 @@ core::Result<store::KeyValue> EncryptingStore::create(std::string_view key,
 
 core::Result<store::KeyValue> EncryptingStore::update(std::string_view key, std::string_view value,
                                                       int64_t expectedModRevision) {
-  const Transformer* transformer = transformerFor(key);
+  const Transformer* transformer = transformerFor(rules_, key);
   if (!transformer) return inner_->update(key, value, expectedModRevision);
   auto sealed = transformer->seal(value, key);
   if (!sealed) return toClient(sealed.error());
@@ -135,7 +155,7 @@ core::Result<store::KeyValue> EncryptingStore::remove(std::string_view key,
   if (!kv) return kv;
   // The object is gone either way; a value that will not open is reported
   // as an empty one rather than failing a delete that happened.
-  if (!open(*kv)) kv->value.clear();
+  if (!openStored(rules_, *kv)) kv->value.clear();
   return kv;
 }
 
@@ -145,7 +165,7 @@ core::Result<store::ListResult> EncryptingStore::list(std::string_view prefix,
   auto listed = inner_->list(prefix, startAfter, limit, atRevision);
   if (!listed) return listed;
   for (store::KeyValue& kv : listed->items)
-    if (auto opened = open(kv); !opened) return toClient(opened.error());
+    if (auto opened = openStored(rules_, kv); !opened) return toClient(opened.error());
   return listed;
 }
 
@@ -153,24 +173,25 @@ core::Result<std::unique_ptr<store::Watch>> EncryptingStore::watch(std::string_v
                                                                    int64_t afterRevision) {
   auto inner = inner_->watch(prefix, afterRevision);
   if (!inner) return inner;
-  return std::unique_ptr<store::Watch>(std::make_unique<OpeningWatch>(std::move(*inner), *this));
+  return std::unique_ptr<store::Watch>(std::make_unique<OpeningWatch>(std::move(*inner), rules_));
 }
 
-core::Result<size_t> verifyReadable(store::Store& store, const std::vector<PrefixRule>& rules) {
-  EncryptingStore reader(nullptr, rules);
-  size_t stale = 0;
+core::Result<Readability> verifyReadable(store::Store& store,
+                                         const std::vector<PrefixRule>& rules) {
+  Readability result;
   std::string after;
   for (;;) {
     auto page = store.list(kRegistry, after, 1000, 0);
     if (!page) return page.takeError();
     for (store::KeyValue& kv : page->items) {
-      if (auto opened = reader.open(kv); !opened) return opened.takeError();
-      if (kv.stale) ++stale;
+      if (auto opened = openStored(rules, kv); !opened) return opened.takeError();
+      ++result.values;
+      if (kv.stale) ++result.stale;
     }
     if (!page->more || page->items.empty()) break;
     after = page->items.back().key;
   }
-  return stale;
+  return result;
 }
 
 }  // namespace podnet::encryption

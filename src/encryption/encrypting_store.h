@@ -34,6 +34,14 @@ struct StoredResource {
 core::Result<std::vector<PrefixRule>> resolvePrefixes(const Config& config,
                                                       const std::vector<StoredResource>& builtins);
 
+// loadConfig, then resolvePrefixes: what --encryption-provider-config FILE
+// means for the store.
+core::Result<std::vector<PrefixRule>> loadRules(const std::string& path,
+                                                const std::vector<StoredResource>& builtins);
+
+// "secrets, configmaps sealed with secretbox key \"key1\"": the start's log.
+std::string describeRules(const std::vector<PrefixRule>& rules);
+
 class EncryptingStore : public store::Store {
  public:
   EncryptingStore(std::unique_ptr<store::Store> inner, std::vector<PrefixRule> rules);
@@ -50,22 +58,24 @@ class EncryptingStore : public store::Store {
   core::Result<std::unique_ptr<store::Watch>> watch(std::string_view prefix,
                                                     int64_t afterRevision) override;
 
-  // Opens one stored value in place (used by watches too).
-  core::Status open(store::KeyValue& kv) const;
-
  private:
-  const Transformer* transformerFor(std::string_view key) const;
-
   std::unique_ptr<store::Store> inner_;
   std::vector<PrefixRule> rules_;
 };
+
+// Opens one stored value in place with the rule its key falls under
+// (values no rule covers must not be encrypted); sets kv.stale.
+core::Status openStored(const std::vector<PrefixRule>& rules, store::KeyValue& kv);
 
 // Reads every value in `store` once: each must open with `rules` (values of
 // resources no rule names must not be encrypted). The first that does not
 // is the error, naming the key and the provider and key it needs, so a
 // server with a wrong or missing key refuses to start before it writes
-// anything. Returns how many values are sealed with a key other than the
-// one that seals now (a rewrite moves them to it).
-core::Result<size_t> verifyReadable(store::Store& store, const std::vector<PrefixRule>& rules);
+// anything.
+struct Readability {
+  size_t values = 0;  // read
+  size_t stale = 0;   // under a key other than the one that seals now (a rewrite moves them)
+};
+core::Result<Readability> verifyReadable(store::Store& store, const std::vector<PrefixRule>& rules);
 
 }  // namespace podnet::encryption

@@ -18,6 +18,12 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Every provider's name, the one place it is spelled.
+constexpr std::pair<std::string_view, Cipher> kCiphers[] = {{"identity", Cipher::Identity},
+                                                            {"aesgcm", Cipher::AesGcm},
+                                                            {"aescbc", Cipher::AesCbc},
+                                                            {"secretbox", Cipher::Secretbox}};
+
 core::Error invalidAt(const std::string& field, const std::string& problem) {
   return core::badRequest("invalid encryption configuration: " + field + ": " + problem);
 }
@@ -30,10 +36,6 @@ bool keyLengthFits(Cipher cipher, size_t bytes) {
 
 core::Result<Provider> parseProvider(const Json& item, const std::string& field) {
   if (!item.is_object()) return invalidAt(field, "must be an object");
-  static const std::pair<const char*, Cipher> kCiphers[] = {{"identity", Cipher::Identity},
-                                                            {"aesgcm", Cipher::AesGcm},
-                                                            {"aescbc", Cipher::AesCbc},
-                                                            {"secretbox", Cipher::Secretbox}};
   std::vector<std::string> named;
   for (const auto& [name, value] : item.items()) named.push_back(name);
   if (named.size() != 1)
@@ -123,16 +125,8 @@ core::Status checkResourceName(const std::string& resource, const std::string& f
 }  // namespace
 
 std::string_view cipherName(Cipher cipher) {
-  switch (cipher) {
-    case Cipher::Identity:
-      return "identity";
-    case Cipher::AesGcm:
-      return "aesgcm";
-    case Cipher::AesCbc:
-      return "aescbc";
-    case Cipher::Secretbox:
-      return "secretbox";
-  }
+  for (const auto& [name, known] : kCiphers)
+    if (known == cipher) return name;
   return "identity";
 }
 

@@ -87,7 +87,8 @@ core::Result<std::string> openAesGcm(const std::string& key, std::string_view da
   return out;
 }
 
-core::Result<std::string> sealAesCbc(const std::string& key, std::string_view plain) {
+core::Result<std::string> sealAesCbc(const std::string& key, std::string_view plain,
+                                     std::string_view) {
   auto iv = random(kCbcIv);
   if (!iv) return iv;
   CipherContext c;
@@ -104,7 +105,8 @@ core::Result<std::string> sealAesCbc(const std::string& key, std::string_view pl
   return out;
 }
 
-core::Result<std::string> openAesCbc(const std::string& key, std::string_view data) {
+core::Result<std::string> openAesCbc(const std::string& key, std::string_view data,
+                                     std::string_view) {
   if (data.size() < kCbcIv + kBlock || (data.size() - kCbcIv) % kBlock != 0)
     return failed("the data is not a whole number of blocks");
   std::string_view iv = data.substr(0, kCbcIv);
@@ -127,8 +129,8 @@ bool sodiumReady() {
   return ready;
 }
 
-core::Result<std::string> sealSecretbox(const std::string& key, std::string_view plain) {
-  if (!sodiumReady()) return failed("secretbox: libsodium did not initialize");
+core::Result<std::string> sealSecretbox(const std::string& key, std::string_view plain,
+                                        std::string_view) {
   std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size(), '\0');
   randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
   if (crypto_secretbox_easy(bytes(out) + crypto_secretbox_NONCEBYTES, bytes(plain), plain.size(),
@@ -137,8 +139,8 @@ core::Result<std::string> sealSecretbox(const std::string& key, std::string_view
   return out;
 }
 
-core::Result<std::string> openSecretbox(const std::string& key, std::string_view data) {
-  if (!sodiumReady()) return failed("secretbox: libsodium did not initialize");
+core::Result<std::string> openSecretbox(const std::string& key, std::string_view data,
+                                        std::string_view) {
   if (data.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
     return failed("the data is too short");
   std::string out(data.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
@@ -147,6 +149,28 @@ core::Result<std::string> openSecretbox(const std::string& key, std::string_view
                                  bytes(key)) != 0)
     return failed("message authentication failed (wrong key, or the data was changed)");
   return out;
+}
+
+// Each cipher's two halves (the context is the storage key, which only
+// aesgcm authenticates); identity has none.
+using Step = core::Result<std::string> (*)(const std::string& key, std::string_view data,
+                                           std::string_view context);
+struct CipherSteps {
+  Step seal;
+  Step open;
+};
+CipherSteps stepsOf(Cipher cipher) {
+  switch (cipher) {
+    case Cipher::AesGcm:
+      return {sealAesGcm, openAesGcm};
+    case Cipher::AesCbc:
+      return {sealAesCbc, openAesCbc};
+    case Cipher::Secretbox:
+      return {sealSecretbox, openSecretbox};
+    case Cipher::Identity:
+      break;
+  }
+  return {nullptr, nullptr};
 }
 
 std::string describeSlot(const Transformer::Slot& slot) {
@@ -183,20 +207,8 @@ Transformer::~Transformer() {
 core::Result<std::string> Transformer::seal(std::string_view plain,
                                             std::string_view context) const {
   const Slot& slot = slots_.front();
-  core::Result<std::string> sealed = failed("unknown provider");
-  switch (slot.cipher) {
-    case Cipher::Identity:
-      return std::string(plain);
-    case Cipher::AesGcm:
-      sealed = sealAesGcm(slot.key, plain, context);
-      break;
-    case Cipher::AesCbc:
-      sealed = sealAesCbc(slot.key, plain);
-      break;
-    case Cipher::Secretbox:
-      sealed = sealSecretbox(slot.key, plain);
-      break;
-  }
+  if (slot.cipher == Cipher::Identity) return std::string(plain);
+  auto sealed = stepsOf(slot.cipher).seal(slot.key, plain, context);
   if (!sealed) return sealed;
   return slot.prefix + *sealed;
 }
@@ -206,21 +218,7 @@ core::Result<Opened> Transformer::open(std::string_view stored, std::string_view
     const Slot& slot = slots_[i];
     if (slot.cipher == Cipher::Identity || stored.substr(0, slot.prefix.size()) != slot.prefix)
       continue;
-    std::string_view data = stored.substr(slot.prefix.size());
-    core::Result<std::string> plain = failed("unknown provider");
-    switch (slot.cipher) {
-      case Cipher::Identity:
-        break;
-      case Cipher::AesGcm:
-        plain = openAesGcm(slot.key, data, context);
-        break;
-      case Cipher::AesCbc:
-        plain = openAesCbc(slot.key, data);
-        break;
-      case Cipher::Secretbox:
-        plain = openSecretbox(slot.key, data);
-        break;
-    }
+    auto plain = stepsOf(slot.cipher).open(slot.key, stored.substr(slot.prefix.size()), context);
     if (!plain)
       return failed("cannot decrypt with " + describeSlot(slot) + ": " + plain.error().message);
     return Opened{std::move(*plain), i != 0};

@@ -343,18 +343,13 @@ void Controller::startGatewayInformers() {
   auto gateways = servedResource(*crds_, "gateways");
   auto routes = servedResource(*crds_, "httproutes");
   if (!classes || !gateways || !routes) return;
-  auto grants = servedResource(*crds_, "referencegrants");
   gatewayClassResource_ = *classes;
   gatewayResource_ = *gateways;
   httpRouteResource_ = *routes;
-  auto watch = [this](const api::ResourceInfo& resource) { return watchForChanges(resource); };
-  gatewayClasses_ = watch(gatewayClassResource_);
-  httpRoutes_ = watch(httpRouteResource_);
-  if (grants) {
-    referenceGrantResource_ = *grants;
-    referenceGrants_ = watchForChanges(referenceGrantResource_);
-  }
-  gateways_ = watch(gatewayResource_);  // last: its being set means all are
+  gatewayClasses_ = watchForChanges(gatewayClassResource_);
+  httpRoutes_ = watchForChanges(httpRouteResource_);
+  startReferenceGrantInformer();                  // or later, when its CRD is Established
+  gateways_ = watchForChanges(gatewayResource_);  // last: its being set means all are
   std::fprintf(stderr, "podnet ingress: Gateway API CRDs found: serving Gateways of class %s\n",
                gateway::kControllerName);
 }

@@ -649,9 +649,8 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
       // Only values that hold the owner's uid are decoded: deleting one of
       // 10,000 Services must not parse every EndpointSlice of the namespace
       // (that made deleting them all take an hour).
-      auto page = ownerUid.empty()
-                      ? core::Result<store::ListResult>(store::ListResult{})
-                      : store_.list(dependent.prefix(dependent.namespaced ? ns : ""), "", 0, 0);
+      if (ownerUid.empty()) break;
+      auto page = store_.list(dependent.prefix(dependent.namespaced ? ns : ""), "", 0, 0);
       if (!page) continue;
       for (const auto& kv : page->items) {
         if (kv.value.find(ownerUid) == std::string::npos) continue;

@@ -105,6 +105,15 @@ TEST(Transforms, MalformedObjectsAreLeftAlone) {
     keepPodAddressing(copy);
     copy = odd;
     keepMetadataOnly(copy);
+    // What is not an object is not touched at all.
+    if (!odd.is_object()) {
+      for (auto transform :
+           {keepServiceRouting, keepEndpointSliceRouting, keepPodAddressing, keepMetadataOnly}) {
+        copy = odd;
+        transform(copy);
+        EXPECT_EQ(copy, odd) << odd.dump();
+      }
+    }
   }
 }
 
