@@ -1,5 +1,6 @@
 #include "client/informer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -107,6 +108,47 @@ std::vector<ObjectPtr> Informer::list(std::string_view ns) const {
   return out;
 }
 
+void Informer::addIndex(const std::string& name, IndexFunc keysOf) {
+  std::unique_lock lock(cacheMutex_);
+  Index& index = indexes_[name];
+  index.keysOf = std::move(keysOf);
+  index.objects.clear();
+  for (const auto& [key, entry] : cache_) {
+    ObjectPtr object = load(entry);
+    for (auto& value : index.keysOf(*object)) index.objects[std::move(value)].insert(key);
+  }
+}
+
+std::vector<ObjectPtr> Informer::byIndex(std::string_view name, std::string_view value) const {
+  std::vector<ObjectPtr> out;
+  std::shared_lock lock(cacheMutex_);
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.objects.find(value);
+  if (keys == index->second.objects.end()) return out;
+  out.reserve(keys->second.size());
+  for (const auto& key : keys->second) {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) out.push_back(load(it->second));
+  }
+  return out;
+}
+
+void Informer::reindex(const std::string& key, const Json* before, const Json* after) {
+  for (auto& [name, index] : indexes_) {
+    std::vector<std::string> was = before ? index.keysOf(*before) : std::vector<std::string>{};
+    std::vector<std::string> is = after ? index.keysOf(*after) : std::vector<std::string>{};
+    if (was == is) continue;
+    for (const auto& value : was) {
+      auto it = index.objects.find(value);
+      if (it == index.objects.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.objects.erase(it);
+    }
+    for (auto& value : is) index.objects[std::move(value)].insert(key);
+  }
+}
+
 size_t Informer::size() const {
   std::shared_lock lock(cacheMutex_);
   return cache_.size();
@@ -183,31 +225,48 @@ std::optional<std::string> Informer::relist() {
   Json& listObj = result.value();
   std::string rv = api::getString(listObj, "/metadata/resourceVersion"_json_pointer);
 
-  std::map<std::string, ObjectPtr> fresh;
+  // With an encoded cache each item is encoded as it is read and its parsed
+  // form freed, so a relist never holds two parsed copies of the resource.
+  std::map<std::string, Entry> fresh;
+  std::map<std::string, std::map<std::string, std::set<std::string>, std::less<>>, std::less<>>
+      freshIndexes;
   if (listObj.contains("items") && listObj["items"].is_array()) {
     for (auto& item : listObj["items"]) {
       if (!item.is_object()) continue;
       std::string key = objectKey(item);
       if (options_.transform) options_.transform(item);
-      fresh[key] = std::make_shared<const Json>(std::move(item));
+      auto object = std::make_shared<const Json>(std::move(item));
+      for (const auto& [name, index] : indexes_)
+        for (auto& value : index.keysOf(*object)) freshIndexes[name][std::move(value)].insert(key);
+      fresh.emplace_hint(fresh.end(), std::move(key), store(std::move(object)));
     }
   }
+  listObj = Json();
 
   std::lock_guard delivery(deliveryMutex_);
   std::map<std::string, Entry> old;
   {
-    std::map<std::string, Entry> stored;
-    for (const auto& [key, obj] : fresh) stored.emplace_hint(stored.end(), key, store(obj));
     std::unique_lock lock(cacheMutex_);
     old.swap(cache_);
-    cache_ = std::move(stored);
+    cache_ = std::move(fresh);
+    for (auto& [name, index] : indexes_) index.objects = std::move(freshIndexes[name]);
     revision_ = std::max(revision_, parseResourceVersion(rv));
   }
   synced_ = true;
   noteRevision(0);
 
+  // Only this thread writes cache_, so it can be read entry by entry here,
+  // without holding the lock while handlers run.
+  std::vector<std::string> keys;
+  {
+    std::shared_lock lock(cacheMutex_);
+    keys.reserve(cache_.size());
+    for (const auto& [key, entry] : cache_) keys.push_back(key);
+  }
   auto handlers = handlersSnapshot();
-  for (const auto& [key, obj] : fresh) {
+  for (const auto& key : keys) {
+    ObjectPtr obj = getByKey(key);
+    if (!obj) continue;
     auto it = old.find(key);
     if (it == old.end()) {
       for (auto& h : handlers)
@@ -222,7 +281,7 @@ std::optional<std::string> Informer::relist() {
     }
   }
   for (const auto& [key, entry] : old) {
-    if (fresh.count(key)) continue;
+    if (std::binary_search(keys.begin(), keys.end(), key)) continue;
     ObjectPtr gone = load(entry);
     for (auto& h : handlers)
       if (h.onDelete) h.onDelete(*gone);
@@ -277,6 +336,7 @@ void Informer::applyEvent(const WatchEvent& event) {
       current = std::make_shared<const Json>(std::move(object));
       cache_[key] = store(current);
     }
+    reindex(key, old.get(), current.get());
   }
   noteRevision(rv);
   auto handlers = handlersSnapshot();
@@ -320,10 +380,15 @@ Informer& SharedInformers::forResource(const ResourceInfo& resource,
   if (it != informers_.end()) return *it->second;
   InformerOptions options = defaults_;
   if (transform) options.transform = std::move(transform);
-  if (encodedCache) options.encodedCache = true;
+  if (encodedCache || encoded_.count(id)) options.encodedCache = true;
   auto informer = std::make_unique<Informer>(client_, resource, options);
   if (started_) informer->start();
   return *informers_.emplace(id, std::move(informer)).first->second;
+}
+
+void SharedInformers::keepEncoded(const ResourceInfo& resource) {
+  std::lock_guard lock(mutex_);
+  encoded_.insert(resource.qualifiedPlural());
 }
 
 void SharedInformers::start() {

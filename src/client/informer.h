@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -59,6 +60,10 @@ struct InformerOptions {
   bool encodedCache = false;
 };
 
+// An index of an informer's cache (client-go's Indexers): the index values of
+// one object, e.g. "ns/service-name" of an EndpointSlice.
+using IndexFunc = std::function<std::vector<std::string>(const Json& obj)>;
+
 // The cache key of an object: "ns/name", or "name" when cluster-scoped.
 std::string objectKey(const Json& obj);
 std::string objectKey(std::string_view ns, std::string_view name);
@@ -88,6 +93,12 @@ class Informer {
   ObjectPtr getByKey(const std::string& key) const;
   // Objects of one namespace ("" = all), in key order.
   std::vector<ObjectPtr> list(std::string_view ns = {}) const;
+  // Indexes the cache by `keysOf` (call before start()). byIndex() then finds
+  // the objects with one index value without reading (or, with an encoded
+  // cache, decoding) the others.
+  void addIndex(const std::string& name, IndexFunc keysOf);
+  // Objects whose index `name` holds `value`, in key order.
+  std::vector<ObjectPtr> byIndex(std::string_view name, std::string_view value) const;
   size_t size() const;
 
   // The resourceVersion the cache reflects: every change of this resource up
@@ -125,8 +136,17 @@ class Informer {
   Entry store(ObjectPtr object) const;
   ObjectPtr load(const Entry& entry) const;
 
+  struct Index {
+    IndexFunc keysOf;
+    std::map<std::string, std::set<std::string>, std::less<>> objects;  // value -> keys
+  };
+  // Under cacheMutex_: the object with cache key `key` was `before` (or
+  // null) and is now `after` (or null).
+  void reindex(const std::string& key, const Json* before, const Json* after);
+
   mutable std::shared_mutex cacheMutex_;
   std::map<std::string, Entry> cache_;
+  std::map<std::string, Index, std::less<>> indexes_;
   int64_t revision_ = 0;
 
   std::mutex handlersMutex_;
@@ -157,6 +177,10 @@ class SharedInformers {
   // objects, so the transform must keep what all of them read.
   Informer& forResource(const ResourceInfo& resource, std::function<void(Json&)> transform,
                         bool encodedCache = false);
+  // Informers of `resource` created from now on keep their cache encoded
+  // (InformerOptions::encodedCache): for large resources whose consumers
+  // read objects by key or by index, not by scanning them all.
+  void keepEncoded(const ResourceInfo& resource);
   // Starts every informer created so far (and any created later at once).
   void start();
   void stop();
@@ -167,6 +191,7 @@ class SharedInformers {
   InformerOptions defaults_;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;
+  std::set<std::string> encoded_;
   bool started_ = false;
 };
 

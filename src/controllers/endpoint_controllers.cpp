@@ -18,18 +18,50 @@ std::map<std::string, std::string> serviceSelector(const Json& svc) {
   return api::stringMap(objectAt(svc, {"spec", "selector"}));
 }
 
+// Services are indexed by each pair of their selector ("ns/key=value"): a
+// Service can only select a pod that carries all its pairs, so the pod's own
+// pairs find every candidate without reading the other Services.
+constexpr const char* kSelectorPairIndex = "selector-pair";
+std::string selectorPair(std::string_view ns, std::string_view key, std::string_view value) {
+  std::string pair;
+  pair.reserve(ns.size() + key.size() + value.size() + 2);
+  pair.append(ns).append("/").append(key).append("=").append(value);
+  return pair;
+}
+
+void indexServicesBySelector(client::Informer& services) {
+  services.addIndex(kSelectorPairIndex, [](const Json& svc) {
+    std::vector<std::string> pairs;
+    for (const auto& [key, value] : serviceSelector(svc))
+      pairs.push_back(selectorPair(api::namespaceOf(svc), key, value));
+    return pairs;
+  });
+}
+
 // Services whose selector matches the pod's labels now or before a change.
 void enqueueServicesOfPod(client::Informer& services, WorkQueue& queue, const Json& pod,
                           const Json* oldPod) {
   auto labels = api::labels(pod);
   std::map<std::string, std::string> oldLabels;
   if (oldPod) oldLabels = api::labels(*oldPod);
-  for (const auto& svc : services.list(api::namespaceOf(pod))) {
-    auto selector = serviceSelector(*svc);
-    if (selector.empty()) continue;
-    if (mapSelectorMatches(selector, labels) || (oldPod && mapSelectorMatches(selector, oldLabels)))
-      queue.add(client::objectKey(*svc));
-  }
+  std::string ns = api::namespaceOf(pod);
+  std::set<std::string> queued;
+  auto consider = [&](const std::map<std::string, std::string>& podLabels) {
+    for (const auto& [key, value] : podLabels) {
+      for (const auto& svc : services.byIndex(kSelectorPairIndex, selectorPair(ns, key, value))) {
+        std::string svcKey = client::objectKey(*svc);
+        if (queued.count(svcKey)) continue;
+        auto selector = serviceSelector(*svc);
+        if (mapSelectorMatches(selector, labels) ||
+            (oldPod && mapSelectorMatches(selector, oldLabels))) {
+          queue.add(svcKey);
+          queued.insert(std::move(svcKey));
+        }
+      }
+    }
+  };
+  consider(labels);
+  if (oldPod) consider(oldLabels);
 }
 
 std::vector<const Json*> selectedPods(const std::vector<client::ObjectPtr>& pods,
@@ -41,6 +73,7 @@ std::vector<const Json*> selectedPods(const std::vector<client::ObjectPtr>& pods
 }
 
 void watchServicesAndPods(client::Informer& services, client::Informer& pods, WorkQueue& queue) {
+  indexServicesBySelector(services);
   services.addHandlers({
       [&queue](const Json& svc) { queue.add(client::objectKey(svc)); },
       [&queue](const Json&, const Json& svc) { queue.add(client::objectKey(svc)); },
@@ -55,6 +88,9 @@ void watchServicesAndPods(client::Informer& services, client::Informer& pods, Wo
   });
 }
 
+// The slices this controller manages, by their Service's "ns/name".
+constexpr const char* kOwnedSlicesIndex = "owning-service";
+
 class EndpointSliceController : public Controller {
  public:
   explicit EndpointSliceController(Context& context)
@@ -64,6 +100,13 @@ class EndpointSliceController : public Controller {
         slices_(context.informers.forResource(api::resource("EndpointSlice"))),
         nodes_(context.informers.forResource(api::resource("Node"))) {
     watchServicesAndPods(services_, pods_, queue_);
+    slices_.addIndex(kOwnedSlicesIndex, [](const Json& slice) {
+      auto labels = api::labels(slice);
+      auto service = labels.find(kServiceNameLabel);
+      if (service == labels.end() || labels[kManagedByLabel] != kSliceControllerName)
+        return std::vector<std::string>{};
+      return std::vector<std::string>{client::objectKey(api::namespaceOf(slice), service->second)};
+    });
     // A slice changed or deleted by someone else is put back.
     auto onSlice = [this](const Json& slice) {
       auto labels = api::labels(slice);
@@ -78,12 +121,7 @@ class EndpointSliceController : public Controller {
   core::Status sync(const std::string& key) override {
     auto [ns, name] = splitKey(key);
     const auto& sliceResource = api::resource("EndpointSlice");
-    std::vector<client::ObjectPtr> mineOwned;
-    for (const auto& slice : slices_.list(ns)) {
-      auto labels = api::labels(*slice);
-      if (labels[kServiceNameLabel] == name && labels[kManagedByLabel] == kSliceControllerName)
-        mineOwned.push_back(slice);
-    }
+    std::vector<client::ObjectPtr> mineOwned = slices_.byIndex(kOwnedSlicesIndex, key);
     auto svc = services_.get(ns, name);
     bool wanted = svc && !api::isBeingDeleted(*svc) && !serviceSelector(*svc).empty() &&
                   serviceType(*svc) != "ExternalName";

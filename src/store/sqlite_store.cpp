@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -172,6 +173,8 @@ class SqliteEngine : public std::enable_shared_from_this<SqliteEngine> {
   core::Result<KeyValue> append(std::string_view key, std::string_view value, bool created,
                                 bool deleted, int64_t createRevision, int64_t prevRevision);
   void publish(std::shared_ptr<const Event> event);
+  // Drops cached events past the count, byte and age bounds (hubMutex_ held).
+  void trimEventCacheLocked();
   void maybeCompact();
   core::Status compactThrough(int64_t revision);
   core::Result<ListResult> listHistory(std::string_view prefix, std::string_view startAfter,
@@ -211,12 +214,15 @@ class SqliteEngine : public std::enable_shared_from_this<SqliteEngine> {
   bool stopping_ = false;
 
   mutable std::shared_mutex stateMutex_;
-  std::map<std::string, KeyValue, std::less<>> index_;
+  // The current value of every key: the Put event that wrote it, shared with
+  // the event cache and open watches, so each value is held once (issue 21).
+  std::map<std::string, std::shared_ptr<const Event>, std::less<>> index_;
   std::atomic<int64_t> revision_{0};
   std::atomic<int64_t> compactedRevision_{0};
 
   std::mutex hubMutex_;
   std::deque<std::shared_ptr<const Event>> recentEvents_;
+  std::deque<std::chrono::steady_clock::time_point> recentEventTimes_;  // one per event
   size_t recentEventBytes_ = 0;
   int64_t cachedFrom_ = 1;  // every event with a revision >= this is in recentEvents_
   int64_t publishedRevision_ = 0;
@@ -342,10 +348,11 @@ core::Status SqliteEngine::loadState() {
   if (!current.ok()) return current.takeError();
   int rc;
   while ((rc = current->step()) == SQLITE_ROW) {
-    KeyValue kv{current->columnBlob(0), current->columnBlob(1), current->columnInt(2),
-                current->columnInt(3)};
-    std::string key = kv.key;
-    index_.emplace(std::move(key), std::move(kv));
+    auto event = std::make_shared<Event>();
+    event->kv = KeyValue{current->columnBlob(0), current->columnBlob(1), current->columnInt(2),
+                         current->columnInt(3)};
+    std::string key = event->kv.key;
+    index_.emplace_hint(index_.end(), std::move(key), std::move(event));
   }
   if (rc != SQLITE_DONE) return sqlite::errorOf(writer_.get(), "load current state");
 
@@ -370,10 +377,35 @@ int SqliteEngine::onWalCommit(void* self, sqlite3* db, const char* name, int fra
   return SQLITE_OK;
 }
 
+void SqliteEngine::trimEventCacheLocked() {
+  const auto oldest = std::chrono::steady_clock::now() - options_.eventCacheMaxAge;
+  while (!recentEvents_.empty() &&
+         (recentEvents_.size() > options_.eventCacheSize ||
+          (recentEventBytes_ > kEventCacheMaxBytes && recentEvents_.size() > 1) ||
+          (recentEventTimes_.front() < oldest &&
+           recentEvents_.size() > options_.eventCacheKeptWhenOld))) {
+    cachedFrom_ = recentEvents_.front()->kv.modRevision + 1;
+    recentEventBytes_ -= eventBytes(*recentEvents_.front());
+    recentEvents_.pop_front();
+    recentEventTimes_.pop_front();
+  }
+}
+
 void SqliteEngine::runCheckpointer() {
   std::unique_lock lock(checkpointMutex_);
   for (;;) {
-    checkpointWanted_.wait(lock, [&] { return checkpointRequested_ || stopping_; });
+    // Woken for checkpoints, and every 30 s to age out cached events when
+    // no writes come to do it.
+    if (!checkpointWanted_.wait_for(lock, std::chrono::seconds(30),
+                                    [&] { return checkpointRequested_ || stopping_; })) {
+      lock.unlock();
+      {
+        std::lock_guard hub(hubMutex_);
+        trimEventCacheLocked();
+      }
+      lock.lock();
+      continue;
+    }
     if (stopping_) return;
     lock.unlock();
     // PASSIVE: never waits for the writer or readers; what it cannot copy
@@ -412,7 +444,7 @@ core::Result<KeyValue> SqliteEngine::get(std::string_view key) {
   std::shared_lock lock(stateMutex_);
   auto found = index_.find(key);
   if (found == index_.end()) return notFoundKey(key);
-  return found->second;
+  return found->second->kv;
 }
 
 core::Result<ListResult> SqliteEngine::list(std::string_view prefix, std::string_view startAfter,
@@ -433,7 +465,7 @@ core::Result<ListResult> SqliteEngine::list(std::string_view prefix, std::string
           result.more = true;
           break;
         }
-        result.items.push_back(it->second);
+        result.items.push_back(it->second->kv);
       }
       return result;
     }
@@ -456,7 +488,7 @@ core::Result<KeyValue> SqliteEngine::update(std::string_view key, std::string_vi
   std::lock_guard lock(writeMutex_);
   auto found = index_.find(key);
   if (found == index_.end()) return notFoundKey(key);
-  const KeyValue& current = found->second;
+  const KeyValue& current = found->second->kv;
   if (expectedModRevision != 0 && expectedModRevision != current.modRevision)
     return modRevisionConflict(key, expectedModRevision, current.modRevision);
   return append(key, value, false, false, current.createRevision, current.modRevision);
@@ -466,10 +498,11 @@ core::Result<KeyValue> SqliteEngine::remove(std::string_view key, int64_t expect
   std::lock_guard lock(writeMutex_);
   auto found = index_.find(key);
   if (found == index_.end()) return notFoundKey(key);
-  if (expectedModRevision != 0 && expectedModRevision != found->second.modRevision)
-    return modRevisionConflict(key, expectedModRevision, found->second.modRevision);
-  KeyValue last = found->second;  // append() erases the entry
-  return append(key, last.value, false, /*deleted=*/true, last.createRevision, last.modRevision);
+  if (expectedModRevision != 0 && expectedModRevision != found->second->kv.modRevision)
+    return modRevisionConflict(key, expectedModRevision, found->second->kv.modRevision);
+  auto last = found->second;  // append() erases the entry
+  return append(key, last->kv.value, false, /*deleted=*/true, last->kv.createRevision,
+                last->kv.modRevision);
 }
 
 core::Result<KeyValue> SqliteEngine::append(std::string_view key, std::string_view value,
@@ -494,23 +527,23 @@ core::Result<KeyValue> SqliteEngine::append(std::string_view key, std::string_vi
     if (insert->step() != SQLITE_DONE) return sqlite::errorOf(writer_.get(), "write");
   }
 
-  KeyValue kv{std::string(key), std::string(value), createRevision, revision};
   auto event = std::make_shared<Event>();
   event->type = deleted ? Event::Type::Delete : Event::Type::Put;
-  event->kv = kv;
+  event->kv = KeyValue{std::string(key), std::string(value), createRevision, revision};
   event->created = created;
+  KeyValue written = event->kv;
   {
     std::unique_lock lock(stateMutex_);
     if (deleted) {
       index_.erase(index_.find(key));
     } else {
-      index_.insert_or_assign(kv.key, kv);
+      index_.insert_or_assign(written.key, event);
     }
     revision_.store(revision, std::memory_order_release);
   }
   publish(std::move(event));
   maybeCompact();
-  return kv;
+  return written;
 }
 
 void SqliteEngine::publish(std::shared_ptr<const Event> event) {
@@ -520,12 +553,8 @@ void SqliteEngine::publish(std::shared_ptr<const Event> event) {
 
   recentEventBytes_ += eventBytes(*event);
   recentEvents_.push_back(event);
-  while (recentEvents_.size() > options_.eventCacheSize ||
-         (recentEventBytes_ > kEventCacheMaxBytes && recentEvents_.size() > 1)) {
-    cachedFrom_ = recentEvents_.front()->kv.modRevision + 1;
-    recentEventBytes_ -= eventBytes(*recentEvents_.front());
-    recentEvents_.pop_front();
-  }
+  recentEventTimes_.push_back(std::chrono::steady_clock::now());
+  trimEventCacheLocked();
 
   std::erase_if(watchers_, [&](const std::shared_ptr<WatchQueue>& watcher) {
     if (revision <= watcher->liveAfterRevision || !event->kv.key.starts_with(watcher->prefix))

@@ -92,6 +92,12 @@ struct SqliteOptions {
   // Recent events kept in memory so watches catch up without reading disk;
   // older (but not yet compacted) events are read back from SQLite.
   size_t eventCacheSize = 100000;
+  // Cached events older than this are dropped too (watchers further behind
+  // read them from disk, as kube-apiserver's watch cache keeps ~75 s), so a
+  // burst of writes does not stay in memory once it is over; the newest
+  // eventCacheKeptWhenOld stay whatever their age.
+  std::chrono::milliseconds eventCacheMaxAge = std::chrono::minutes(2);
+  size_t eventCacheKeptWhenOld = 1000;
   // A watcher that has more than this many undelivered events is dropped
   // with 410 Expired, so a slow reader never holds writers back.
   size_t maxWatchBacklog = 50000;

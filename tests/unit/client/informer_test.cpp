@@ -189,6 +189,59 @@ TEST(Informer, KeysAndRevisions) {
   EXPECT_EQ(parseResourceVersion("x"), 0);
 }
 
+Json labelled(const std::string& name, int rv, const std::string& app) {
+  Json pod = FakeClient::pod(name, rv);
+  pod["metadata"]["labels"] = {{"app", app}};
+  return pod;
+}
+
+std::vector<std::string> namesOf(const std::vector<ObjectPtr>& objects) {
+  std::vector<std::string> names;
+  for (const auto& o : objects) names.push_back((*o)["metadata"]["name"].get<std::string>());
+  return names;
+}
+
+// An index follows adds, label changes, deletes and relists, encoded or not.
+TEST(Informer, IndexesFollowEveryChange) {
+  for (bool encoded : {false, true}) {
+    SCOPED_TRACE(encoded ? "encoded" : "parsed");
+    FakeClient client;
+    client.objects["a"] = labelled("a", 1, "web");
+    client.objects["b"] = labelled("b", 2, "db");
+    client.revision = 2;
+    Informer informer(client, pods(), {.pollInterval = 10ms, .encodedCache = encoded});
+    informer.addIndex("app", [](const Json& pod) {
+      std::vector<std::string> values;
+      if (pod["metadata"].contains("labels"))
+        values.push_back(pod["metadata"]["labels"].value("app", ""));
+      return values;
+    });
+    informer.start();
+    ASSERT_TRUE(informer.waitForSync(2s));
+    EXPECT_EQ(namesOf(informer.byIndex("app", "web")), std::vector<std::string>{"a"});
+    EXPECT_TRUE(informer.byIndex("app", "cache").empty());
+    EXPECT_TRUE(informer.byIndex("no-such-index", "web").empty());
+
+    client.send(std::vector<WatchEvent>{{"ADDED", labelled("c", 3, "web")},
+                                        {"MODIFIED", labelled("a", 4, "db")},
+                                        {"DELETED", labelled("b", 5, "db")}});
+    ASSERT_TRUE(informer.waitForRevision(5, 2s));
+    EXPECT_EQ(namesOf(informer.byIndex("app", "web")), std::vector<std::string>{"c"});
+    EXPECT_EQ(namesOf(informer.byIndex("app", "db")), std::vector<std::string>{"a"});
+    EXPECT_EQ(*informer.byIndex("app", "db")[0], labelled("a", 4, "db"));
+
+    // A relist rebuilds it from what the list returns.
+    client.objects.clear();
+    client.objects["d"] = labelled("d", 6, "web");
+    client.revision = 6;
+    client.send(core::gone("too old resource version"));
+    ASSERT_TRUE(informer.waitUntil([&] { return informer.get("default", "d") != nullptr; }, 2s));
+    EXPECT_EQ(namesOf(informer.byIndex("app", "web")), std::vector<std::string>{"d"});
+    EXPECT_TRUE(informer.byIndex("app", "db").empty());
+    informer.stop();
+  }
+}
+
 }  // namespace
 }  // namespace podnet::client
 

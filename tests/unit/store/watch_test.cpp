@@ -152,6 +152,25 @@ TEST(SqliteWatchTest, CatchesUpFromDiskBeyondTheEventCache) {
             (std::vector<int64_t>{2992, 2994, 2996, 2998, 3000, 3001}));
 }
 
+// Cached events past their age leave memory; watches from before them read
+// the table and still see every event once, in order.
+TEST(SqliteWatchTest, CatchesUpFromDiskOnceCachedEventsAgeOut) {
+  TempDir dir;
+  auto store = openOrDie({.path = dir.file("db.sqlite"),
+                          .eventCacheMaxAge = std::chrono::milliseconds(1),
+                          .eventCacheKeptWhenOld = 5});
+  for (int i = 1; i <= 50; ++i) ASSERT_TRUE(store->create("/a/" + std::to_string(i), "v").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(store->create("/a/51", "v").ok());  // trims all but the newest 5
+  auto fromStart = store->watch("/a/", 0);
+  ASSERT_TRUE(fromStart.ok());
+  EXPECT_EQ(revisionsOf(collect(**fromStart, 51)), range(1, 51));
+  auto fromCache = store->watch("/a/", 48);
+  ASSERT_TRUE(fromCache.ok());
+  ASSERT_TRUE(store->update("/a/1", "w", 0).ok());
+  EXPECT_EQ(revisionsOf(collect(**fromCache, 4)), (std::vector<int64_t>{49, 50, 51, 52}));
+}
+
 TEST(SqliteWatchTest, CompactedRevisionsAreExpired) {
   TempDir dir;
   auto store = openOrDie({.path = dir.file("db.sqlite"), .historyRevisions = 10});
