@@ -4,7 +4,7 @@
 // the API (8 writers, no client-side rate limit). For each N it waits until
 // the agent's proxy has programmed them all and DNS answers for the last
 // one, lets things settle, and reads each process's anonymous memory
-// (RssAnon) and RSS. Then it deletes them all, waits 35 s, and measures
+// (RssAnon) and RSS. Then it deletes them all, waits 120 s, and measures
 // again against the baseline (memory given back after the burst). Prints
 // one JSON object.
 //
@@ -258,8 +258,9 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     double deleteSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - deletesStarted).count();
-    // Long enough for the components' periodic heap trims (every 30 s).
-    std::this_thread::sleep_for(std::chrono::seconds(35));
+    // Steady state: past the server's 75 s of cached watch events and the
+    // components' periodic heap trims (every 30 s).
+    std::this_thread::sleep_for(std::chrono::seconds(120));
     afterBurst = sample();
     afterBurst["deletedAndUnprogrammedSeconds"] = deleteSeconds;
     for (const char* component : {"server", "agent", "dns"})

@@ -1,6 +1,7 @@
 #include "encryption/encrypting_store.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -167,6 +168,25 @@ core::Result<store::ListResult> EncryptingStore::list(std::string_view prefix,
   for (store::KeyValue& kv : listed->items)
     if (auto opened = openStored(rules_, kv); !opened) return toClient(opened.error());
   return listed;
+}
+
+core::Result<std::vector<store::KeyValue>> EncryptingStore::listContaining(
+    std::string_view prefix, std::string_view needle) {
+  auto plain = inner_->listContaining(prefix, needle);
+  if (!plain) return plain;
+  auto sealed = inner_->listContaining(prefix, kEncryptedPrefix);
+  if (!sealed) return sealed;
+  std::map<std::string, store::KeyValue> found;  // a value can be in both
+  for (auto* batch : {&*plain, &*sealed}) {
+    for (store::KeyValue& kv : *batch) {
+      if (auto opened = openStored(rules_, kv); !opened) return toClient(opened.error());
+      if (kv.value.find(needle) != std::string::npos) found.insert_or_assign(kv.key, std::move(kv));
+    }
+  }
+  std::vector<store::KeyValue> out;
+  out.reserve(found.size());
+  for (auto& [key, kv] : found) out.push_back(std::move(kv));
+  return out;
 }
 
 core::Result<std::unique_ptr<store::Watch>> EncryptingStore::watch(std::string_view prefix,

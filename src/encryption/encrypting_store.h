@@ -57,6 +57,10 @@ class EncryptingStore : public store::Store {
                                        int64_t limit, int64_t atRevision) override;
   core::Result<std::unique_ptr<store::Watch>> watch(std::string_view prefix,
                                                     int64_t afterRevision) override;
+  // Plain values are searched by the inner store; sealed ones are opened
+  // first (the needle cannot be seen in ciphertext).
+  core::Result<std::vector<store::KeyValue>> listContaining(std::string_view prefix,
+                                                            std::string_view needle) override;
 
  private:
   std::unique_ptr<store::Store> inner_;

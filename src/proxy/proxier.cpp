@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace podnet::proxy {
@@ -162,8 +163,17 @@ std::vector<StaleUdpFlow> Proxier::takeStaleUdpFlows() {
 }
 
 std::map<std::string, std::vector<ServicePort>> Proxier::servicePorts() const {
+  std::map<std::string, std::vector<ServicePort>> out;
   std::lock_guard lock(mutex_);
-  return ports_;
+  for (const auto& [key, programmed] : programmed_) {
+    for (const auto& port : programmed.ports) {
+      if (!port.loadBalancerIps.empty() || port.healthCheckNodePort) {
+        out[key] = programmed.ports;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 void Proxier::noteStaleUdp(const std::vector<ServicePort>& before,
@@ -276,12 +286,23 @@ core::Status Proxier::syncChanges() {
   {
     std::lock_guard lock(mutex_);
     for (auto& [key, ports] : compiled) {
-      auto old = ports_.find(key);
-      if (old != ports_.end()) noteStaleUdp(old->second, ports);
-      if (ports.empty())
-        ports_.erase(key);
+      auto old = programmed_.find(key);
+      if (old != programmed_.end()) noteStaleUdp(old->second.ports, ports);
+      if (ports.empty()) {
+        if (old != programmed_.end()) programmed_.erase(old);
+        continue;
+      }
+      Programmed& now = programmed_[key];
+      now.endpoints = 0;
+      for (const auto& port : ports) now.endpoints += port.endpoints.size();
+      bool keep = std::any_of(ports.begin(), ports.end(), [](const ServicePort& port) {
+        return port.protocol == "udp" || !port.loadBalancerIps.empty() || port.healthCheckNodePort;
+      });
+      if (keep)
+        now.ports = std::move(ports);
       else
-        ports_[key] = std::move(ports);
+        now.ports.clear();
+      now.ports.shrink_to_fit();
     }
     lastSync_ = stats;
   }
@@ -365,8 +386,7 @@ void Proxier::writeMetrics(metrics::Writer& out) const {
     std::lock_guard lock(mutex_);
     services = services_.size();
     tables = lastSync_.tables;
-    for (const auto& [key, ports] : ports_)
-      for (const auto& port : ports) endpoints += port.endpoints.size();
+    for (const auto& [key, programmed] : programmed_) endpoints += programmed.endpoints;
     pendingServices = pendingServiceChanges_;
     pendingEndpoints = pendingEndpointChanges_;
   }

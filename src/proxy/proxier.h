@@ -101,8 +101,9 @@ class Proxier {
   void markReady();
   void wake();
 
-  // The ServicePorts last compiled, by Service key (for health checks and
-  // load balancer announcements).
+  // The ServicePorts last compiled, by Service key, of the Services with
+  // load balancer addresses or a health check node port (what the agent
+  // announces and health-checks); plain ClusterIP Services are not kept.
   std::map<std::string, std::vector<ServicePort>> servicePorts() const;
 
   // kube-proxy's metrics (kubeproxy_sync_proxy_rules_*, the same names,
@@ -141,7 +142,16 @@ class Proxier {
   // service key -> slice name -> its endpoints
   std::map<std::string, std::map<std::string, SliceEndpoints>> slices_;
   std::set<std::string> dirty_;
-  std::map<std::string, std::vector<ServicePort>> ports_;  // guarded by mutex_ for readers
+  // What the last sync programmed per Service (guarded by mutex_ for
+  // readers): its endpoint count, and its compiled ports only when they are
+  // needed after the sync (keptAfterSync: UDP ports for stale flows, load
+  // balancer addresses, health checks), so 10k ClusterIP Services do not
+  // keep a second copy of their endpoints.
+  struct Programmed {
+    std::vector<ServicePort> ports;
+    size_t endpoints = 0;
+  };
+  std::map<std::string, Programmed> programmed_;
   std::set<StaleUdpFlow> staleUdp_;
   SyncStats lastSync_;
   size_t pendingServiceChanges_ = 0, pendingEndpointChanges_ = 0;  // under mutex_

@@ -646,14 +646,15 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
     std::string ownerUid = api::uid(*result);
     for (const char* kind : dependents->second) {
       const auto& dependent = api::resource(kind);
-      // Only values that hold the owner's uid are decoded: deleting one of
-      // 10,000 Services must not parse every EndpointSlice of the namespace
-      // (that made deleting them all take an hour).
+      // Only values that hold the owner's uid are copied and decoded:
+      // deleting one of 10,000 Services must not parse (or copy) every
+      // EndpointSlice of the namespace (that made deleting them all take an
+      // hour, then two minutes).
       if (ownerUid.empty()) break;
-      auto page = store_.list(dependent.prefix(dependent.namespaced ? ns : ""), "", 0, 0);
-      if (!page) continue;
-      for (const auto& kv : page->items) {
-        if (kv.value.find(ownerUid) == std::string::npos) continue;
+      auto holders =
+          store_.listContaining(dependent.prefix(dependent.namespaced ? ns : ""), ownerUid);
+      if (!holders) continue;
+      for (const auto& kv : *holders) {
         auto item = decodeStored(dependent, kv);
         if (!item) continue;
         const Json* owners = nullptr;

@@ -1,6 +1,7 @@
 #include "runtime/container_process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -162,6 +163,10 @@ core::Result<pid_t> spawnInPod(const ProcessSpec& spec) {
     if (spec.stderrFd >= 0) ::dup2(spec.stderrFd, 2);
     if (spec.controllingTerminal && ::ioctl(0, TIOCSCTTY, 0) != 0)
       failChild(report[1], "set the controlling terminal");
+    // Nothing of the agent's beyond stdio reaches the program: sockets its
+    // libraries open without CLOEXEC (the node API's listener) would let a
+    // container accept on them and keep the port from a restarted agent.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execve(program->c_str(), argv.data(), envp.data());
     failChild(report[1], "exec");
   }

@@ -1,6 +1,7 @@
 #include "runtime/container_shim.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -616,6 +617,9 @@ core::Result<ShimStarted> startShim(const std::string& selfBinary, const ShimSpe
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::setsid();
+    // The shim outlives the agent: it must hold none of its descriptors
+    // (the node API's listener kept a restarted agent from binding).
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execv(argv[0], argv.data());
     _exit(127);
   }

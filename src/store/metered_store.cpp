@@ -57,6 +57,11 @@ core::Result<ListResult> MeteredStore::list(std::string_view prefix, std::string
   return timed("list", prefix, [&] { return inner_->list(prefix, startAfter, limit, atRevision); });
 }
 
+core::Result<std::vector<KeyValue>> MeteredStore::listContaining(std::string_view prefix,
+                                                                 std::string_view needle) {
+  return timed("list", prefix, [&] { return inner_->listContaining(prefix, needle); });
+}
+
 core::Result<std::unique_ptr<Watch>> MeteredStore::watch(std::string_view prefix,
                                                          int64_t afterRevision) {
   return inner_->watch(prefix, afterRevision);  // long-running: not a latency

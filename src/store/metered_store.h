@@ -28,6 +28,8 @@ class MeteredStore : public Store {
                                 int64_t atRevision) override;
   core::Result<std::unique_ptr<Watch>> watch(std::string_view prefix,
                                              int64_t afterRevision) override;
+  core::Result<std::vector<KeyValue>> listContaining(std::string_view prefix,
+                                                     std::string_view needle) override;
 
   void writeMetrics(metrics::Writer& out) const;
 

@@ -158,6 +158,7 @@ class SqliteEngine : public std::enable_shared_from_this<SqliteEngine> {
   core::Result<ListResult> list(std::string_view prefix, std::string_view startAfter, int64_t limit,
                                 int64_t atRevision);
   core::Result<std::unique_ptr<Watch>> watch(std::string_view prefix, int64_t afterRevision);
+  std::vector<KeyValue> listContaining(std::string_view prefix, std::string_view needle);
 
   // For SqliteWatch: appends events under `prefix` with revisions in
   // (cursor, until] to `out`, a chunk at a time, advancing `cursor`.
@@ -403,6 +404,18 @@ void SqliteEngine::runCheckpointer() {
         std::lock_guard hub(hubMutex_);
         trimEventCacheLocked();
       }
+      // A burst fills each connection's page cache (up to cache_size); the
+      // reads it served come from the in-memory index anyway, so a quiet
+      // store gives those pages back.
+      {
+        std::lock_guard writing(writeMutex_);
+        sqlite3_db_release_memory(writer_.get());
+      }
+      {
+        std::lock_guard reading(readerMutex_);
+        sqlite3_db_release_memory(reader_.get());
+      }
+      sqlite3_db_release_memory(checkpointConnection_.get());
       lock.lock();
       continue;
     }
@@ -472,6 +485,17 @@ core::Result<ListResult> SqliteEngine::list(std::string_view prefix, std::string
   }
   if (atRevision < compactedRevision()) return compacted(atRevision, compactedRevision());
   return listHistory(prefix, startAfter, limit, atRevision);
+}
+
+std::vector<KeyValue> SqliteEngine::listContaining(std::string_view prefix,
+                                                   std::string_view needle) {
+  std::vector<KeyValue> found;
+  std::shared_lock lock(stateMutex_);
+  for (auto it = index_.lower_bound(prefix); it != index_.end() && it->first.starts_with(prefix);
+       ++it) {
+    if (it->second->kv.value.find(needle) != std::string::npos) found.push_back(it->second->kv);
+  }
+  return found;
 }
 
 // ---- writes ----------------------------------------------------------------
@@ -806,12 +830,26 @@ class SqliteStore final : public Store {
                                              int64_t afterRevision) override {
     return engine_->watch(prefix, afterRevision);
   }
+  core::Result<std::vector<KeyValue>> listContaining(std::string_view prefix,
+                                                     std::string_view needle) override {
+    return engine_->listContaining(prefix, needle);
+  }
 
  private:
   std::shared_ptr<SqliteEngine> engine_;
 };
 
 }  // namespace
+
+core::Result<std::vector<KeyValue>> Store::listContaining(std::string_view prefix,
+                                                          std::string_view needle) {
+  auto listed = list(prefix, "", 0, 0);
+  if (!listed) return listed.takeError();
+  std::vector<KeyValue> found;
+  for (auto& kv : listed->items)
+    if (kv.value.find(needle) != std::string::npos) found.push_back(std::move(kv));
+  return found;
+}
 
 core::Result<std::unique_ptr<Store>> openSqlite(const SqliteOptions& options) {
   if (options.path.empty()) return core::badRequest("store path is empty");

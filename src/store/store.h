@@ -82,6 +82,12 @@ class Store {
   // Events for keys under `prefix` with revision > afterRevision.
   virtual core::Result<std::unique_ptr<Watch>> watch(std::string_view prefix,
                                                      int64_t afterRevision) = 0;
+
+  // The current values under `prefix` that contain `needle` (e.g. an owner's
+  // uid), in key order: a scan that copies only what matches. This default
+  // lists everything; stores holding values in memory override it.
+  virtual core::Result<std::vector<KeyValue>> listContaining(std::string_view prefix,
+                                                             std::string_view needle);
 };
 
 struct SqliteOptions {
@@ -96,7 +102,7 @@ struct SqliteOptions {
   // read them from disk, as kube-apiserver's watch cache keeps ~75 s), so a
   // burst of writes does not stay in memory once it is over; the newest
   // eventCacheKeptWhenOld stay whatever their age.
-  std::chrono::milliseconds eventCacheMaxAge = std::chrono::minutes(2);
+  std::chrono::milliseconds eventCacheMaxAge = std::chrono::seconds(75);
   size_t eventCacheKeptWhenOld = 1000;
   // A watcher that has more than this many undelivered events is dropped
   // with 410 Expired, so a slow reader never holds writers back.

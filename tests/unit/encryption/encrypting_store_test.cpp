@@ -83,6 +83,19 @@ TEST_F(EncryptingStoreTest, OnlyCiphertextReachesTheStoreAndPlainObjectsComeBack
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[0].kv.value, secret);
 
+  // A search by content sees through the seal (the garbage collector's
+  // owner lookup), and finds only what holds the needle.
+  auto holding = sealing->listContaining("/registry/", "aHVudGVyMg==");
+  ASSERT_TRUE(holding) << holding.error().message;
+  ASSERT_EQ(holding->size(), 1u);
+  EXPECT_EQ((*holding)[0].key, "/registry/secrets/default/db");
+  EXPECT_EQ((*holding)[0].value, secret);
+  auto blue = sealing->listContaining("/registry/", "blue");
+  ASSERT_TRUE(blue);
+  ASSERT_EQ(blue->size(), 1u);
+  EXPECT_EQ((*blue)[0].value, map);
+  EXPECT_TRUE(sealing->listContaining("/registry/", "nowhere")->empty());
+
   auto updated = sealing->update("/registry/secrets/default/db", R"({"data":{}})", 0);
   ASSERT_TRUE(updated);
   auto removed = sealing->remove("/registry/secrets/default/db", 0);

@@ -246,6 +246,16 @@ TEST_P(ProxyKernel, EveryKindOfServiceIsAcceptedAndChangesApplyIncrementally) {
                           "10.244.1.5", "10.244.1.6"})
     EXPECT_TRUE(dnatsTo(table, pod)) << pod << " missing in\n" << table;
   EXPECT_FALSE(dnatsTo(table, "10.244.2.5")) << "internalTrafficPolicy Local: node-2's endpoint";
+  // Only the load balancer's ports are kept for the agent to announce; every
+  // Service's endpoints are counted.
+  auto kept = p.servicePorts();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept.begin()->first, "default/lb");
+  EXPECT_EQ(kept.begin()->second.at(0).loadBalancerIps, std::vector<std::string>{"172.30.0.200"});
+  metrics::Writer counted;
+  p.writeMetrics(counted);
+  EXPECT_NE(counted.text().find("\npodnet_proxy_endpoints 8\n"), std::string::npos)
+      << counted.text();
 
   // Scale web up to 3 endpoints.
   p.sliceChanged(slice("web", {endpoint("10.244.1.2", "node-1"), endpoint("10.244.2.2", "node-2"),

@@ -138,6 +138,22 @@ TEST_P(StoreTest, ValuesAreBinarySafe) {
   EXPECT_EQ(store_->get("/empty")->value, "");
 }
 
+TEST_P(StoreTest, ListContainingFindsCurrentValuesHoldingANeedle) {
+  ASSERT_TRUE(store_->create("/s/a", R"({"owner":"uid-1"})").ok());
+  ASSERT_TRUE(store_->create("/s/b", R"({"owner":"uid-2"})").ok());
+  ASSERT_TRUE(store_->create("/s/c", R"({"owner":"uid-1","n":1})").ok());
+  ASSERT_TRUE(store_->create("/t/d", R"({"owner":"uid-1"})").ok());
+  ASSERT_TRUE(store_->update("/s/b", R"({"owner":"uid-1"})", 0).ok());
+  ASSERT_TRUE(store_->remove("/s/c", 0).ok());
+  auto found = store_->listContaining("/s/", "uid-1");
+  ASSERT_TRUE(found.ok());
+  std::vector<std::string> keys;
+  for (const auto& kv : *found) keys.push_back(kv.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"/s/a", "/s/b"}));
+  EXPECT_EQ((*found)[1].value, R"({"owner":"uid-1"})");
+  EXPECT_TRUE(store_->listContaining("/s/", "uid-3")->empty());
+}
+
 TEST_P(StoreTest, ListPagesInKeyOrderWithinPrefix) {
   for (int i = 24; i >= 0; --i) {
     char name[32];
