@@ -1,6 +1,9 @@
 #include "proxy/program_state.h"
 
+#include <algorithm>
 #include <functional>
+
+#include "proxy/compiler.h"
 
 namespace podnet::proxy {
 
@@ -88,11 +91,8 @@ std::string Transaction::script() const {
   return out;
 }
 
-ProgramState::ProgramState(TableConfig config) : config_(std::move(config)) {}
-
-std::string ProgramState::prefix() const {
-  return std::string(addressKeyword(config_.family)) + " " + config_.table;
-}
+ProgramState::ProgramState(TableConfig config, bool keepRules)
+    : config_(std::move(config)), keepRules_(keepRules) {}
 
 Transaction ProgramState::newTransaction() const {
   Transaction tx;
@@ -191,132 +191,201 @@ std::string affinitySetDecl(const std::string& prefix, Family family, const std:
          "; flags dynamic,timeout; timeout " + std::to_string(set.timeoutSeconds) + "s; }\n";
 }
 
-bool ProgramState::update(const std::string& key, ServiceProgram program, Transaction* tx) {
-  static const ServiceProgram kNone;
-  auto found = services_.find(key);
-  const ServiceProgram& old = found == services_.end() ? kNone : found->second;
-  if (old == program) return false;
+namespace {
 
-  for (const auto& [name, set] : program.affinitySets) {
-    if (tx && !find(old.affinitySets, name)) tx->newSets.emplace_back(name, set);
+// A chain's rules as one 64-bit value: each field written with its length, so
+// different rules never write the same bytes.
+uint64_t hashRules(const Chain& chain) {
+  std::string bytes;
+  auto put = [&](std::string_view field) {
+    bytes += std::to_string(field.size());
+    bytes += ':';
+    bytes += field;
+  };
+  for (const Rule& rule : chain) {
+    bytes += 'R';
+    put(std::to_string(int(rule.action)));
+    put(rule.target);
+    put(rule.protocol);
+    for (const auto& c : rule.conditions) {
+      bytes += 'C';
+      put(std::to_string(int(c.match)));
+      for (const auto& v : c.values) put(v);
+    }
+    for (const auto& t : rule.targets) {
+      bytes += 'T';
+      put(t.ip);
+      put(std::to_string(t.port));
+    }
+    for (const auto& c : rule.chains) {
+      bytes += 'G';
+      put(c);
+    }
   }
-  for (const auto& [name, chain] : program.chains) {
-    const Chain* before = find(old.chains, name);
-    if (!before) {
-      if (tx) tx->newChains.push_back(name);
-      chainOwner_[name] = key;
-    } else if (*before == chain) {
-      continue;
-    } else {
+  return fnv1a64(bytes);
+}
+
+}  // namespace
+
+uint16_t ProgramState::tableIndex(const std::string& name) {
+  for (size_t i = 0; i < tableNames_.size(); ++i)
+    if (tableNames_[i] == name) return static_cast<uint16_t>(i);
+  tableNames_.push_back(name);
+  maps_.emplace_back();
+  sets_.emplace_back();
+  return static_cast<uint16_t>(tableNames_.size() - 1);
+}
+
+bool ProgramState::update(const std::string& key, const ServiceProgram& program, Transaction* tx) {
+  auto [slot, added] = services_.try_emplace(key);
+  const std::string* owner = &slot->first;
+  Recorded& old = slot->second;
+  bool changed = false;
+
+  // Chains, by name on both sides.
+  std::vector<std::pair<std::string, uint64_t>> chains;
+  chains.reserve(program.chains.size());
+  for (const auto& [name, chain] : program.chains) chains.emplace_back(name, hashRules(chain));
+  auto before = old.chains.begin();
+  for (size_t i = 0; i < chains.size(); ++i) {
+    const auto& [name, hash] = chains[i];
+    for (; before != old.chains.end() && before->first < name; ++before) {
+      // Gone: flushed with the fills, deleted after the map entries that
+      // point to it.
+      changed = true;
+      if (tx) {
+        tx->flushedChains.push_back(before->first);
+        tx->deletedChains.push_back(before->first);
+      }
+      rules_.erase(before->first);
+    }
+    const Chain& rules = program.chains.at(name);
+    if (before != old.chains.end() && before->first == name) {
+      bool same = before->second == hash;
+      ++before;
+      if (same) continue;
       if (tx) tx->flushedChains.push_back(name);
+    } else if (tx) {
+      tx->newChains.push_back(name);
     }
-    if (tx) appendRules(tx->rules, name, chain);
+    changed = true;
+    if (tx) appendRules(tx->rules, name, rules);
+    if (keepRules_) rules_[name] = rules;
   }
-  for (const auto& [name, chain] : old.chains) {
-    if (find(program.chains, name)) continue;
-    // Flushed with the fills, deleted after the map entries that point to it.
+  for (; before != old.chains.end(); ++before) {
+    changed = true;
     if (tx) {
-      tx->flushedChains.push_back(name);
-      tx->deletedChains.push_back(name);
+      tx->flushedChains.push_back(before->first);
+      tx->deletedChains.push_back(before->first);
     }
-    chainOwner_.erase(name);
+    rules_.erase(before->first);
+  }
+
+  // Affinity sets: made before the rules that use them, deleted after.
+  std::vector<std::pair<std::string, AffinitySet>> affinitySets(program.affinitySets.begin(),
+                                                                program.affinitySets.end());
+  for (const auto& [name, set] : affinitySets) {
+    bool existed = std::any_of(old.affinitySets.begin(), old.affinitySets.end(),
+                               [&](const auto& o) { return o.first == name; });
+    if (existed) continue;
+    changed = true;
+    if (tx) tx->newSets.emplace_back(name, set);
   }
   for (const auto& [name, set] : old.affinitySets) {
-    if (tx && !find(program.affinitySets, name)) tx->deletedSets.push_back(name);
+    if (program.affinitySets.count(name)) continue;
+    changed = true;
+    if (tx) tx->deletedSets.push_back(name);
   }
 
-  // Shared map entries: compare the effective value before and after.
-  auto effective =
-      [](const std::map<std::string, std::string>* owners) -> std::optional<std::string> {
-    if (!owners || owners->empty()) return std::nullopt;
-    return owners->begin()->second;
+  // Shared map entries: compare the effective value (the first owner's)
+  // before and after.
+  auto effective = [](const auto& owners) -> std::optional<std::string> {
+    if (owners.empty()) return std::nullopt;
+    return owners.begin()->second;
   };
-  std::set<std::string> mapNames;
-  for (const auto& [m, entries] : old.maps) mapNames.insert(m);
-  for (const auto& [m, entries] : program.maps) mapNames.insert(m);
-  for (const auto& m : mapNames) {
-    static const VerdictMap kEmpty;
-    const VerdictMap* oldEntries = find(old.maps, m);
-    const VerdictMap* newEntries = find(program.maps, m);
-    if (!oldEntries) oldEntries = &kEmpty;
-    if (!newEntries) newEntries = &kEmpty;
-    auto& table = mapEntries_[m];
-    auto touch = [&](const std::string& entryKey, const std::string* value) {
-      auto& owners = table[entryKey];
-      auto before = effective(&owners);
-      if (value)
-        owners[key] = *value;
-      else
-        owners.erase(key);
-      auto after = effective(&owners);
-      if (owners.empty()) table.erase(entryKey);
-      if (tx && before != after) tx->noteElement(m, entryKey, before, after);
-    };
-    for (const auto& [entryKey, value] : *oldEntries)
-      if (!newEntries->count(entryKey)) touch(entryKey, nullptr);
-    for (const auto& [entryKey, value] : *newEntries) {
-      const std::string* was = find(*oldEntries, entryKey);
-      if (!was || *was != value) touch(entryKey, &value);
-    }
+  auto touchMap = [&](uint16_t table, const std::string& entryKey, const std::string* value) {
+    MapEntries& entries = maps_[table];
+    auto& owners = entries[entryKey];
+    auto was = effective(owners);
+    if (value)
+      owners[owner] = *value;
+    else
+      owners.erase(owner);
+    auto now = effective(owners);
+    if (owners.empty()) entries.erase(entryKey);
+    if (tx && was != now) tx->noteElement(tableNames_[table], entryKey, was, now);
+  };
+  std::set<std::pair<uint16_t, std::string>> newMapKeys;
+  for (const auto& [m, entries] : program.maps) {
+    uint16_t table = tableIndex(m);
+    for (const auto& [entryKey, value] : entries) newMapKeys.emplace(table, entryKey);
   }
-  std::set<std::string> setNames;
-  for (const auto& [s, elements] : old.sets) setNames.insert(s);
-  for (const auto& [s, elements] : program.sets) setNames.insert(s);
-  for (const auto& s : setNames) {
-    static const std::set<std::string> kEmpty;
-    const std::set<std::string>* oldElements = find(old.sets, s);
-    const std::set<std::string>* newElements = find(program.sets, s);
-    if (!oldElements) oldElements = &kEmpty;
-    if (!newElements) newElements = &kEmpty;
-    auto& table = setEntries_[s];
-    for (const auto& element : *oldElements) {
-      if (newElements->count(element)) continue;
-      auto& owners = table[element];
-      owners.erase(key);
-      if (owners.empty()) {
-        table.erase(element);
-        if (tx) tx->noteElement(s, element, std::string(), std::nullopt);
+  for (const auto& [table, keyPtr] : old.mapKeys) {
+    if (newMapKeys.count({table, *keyPtr})) continue;
+    changed = true;
+    std::string entryKey = *keyPtr;  // touchMap may free the stored key
+    touchMap(table, entryKey, nullptr);
+  }
+  std::vector<std::pair<uint16_t, const std::string*>> mapKeys;
+  for (const auto& [m, entries] : program.maps) {
+    uint16_t table = tableIndex(m);
+    for (const auto& [entryKey, value] : entries) {
+      auto stored = maps_[table].find(entryKey);
+      const std::string* was = nullptr;
+      if (stored != maps_[table].end()) {
+        auto mine = stored->second.find(owner);
+        if (mine != stored->second.end()) was = &mine->second;
       }
-    }
-    for (const auto& element : *newElements) {
-      if (oldElements->count(element)) continue;
-      auto& owners = table[element];
-      if (tx && owners.empty()) tx->noteElement(s, element, std::nullopt, std::string());
-      owners.insert(key);
+      if (!was || *was != value) {
+        changed = true;
+        touchMap(table, entryKey, &value);
+      }
+      mapKeys.emplace_back(table, &maps_[table].find(entryKey)->first);
     }
   }
 
-  if (program.chains.empty() && program.maps.empty() && program.sets.empty() &&
-      program.affinitySets.empty())
-    services_.erase(key);
-  else
-    services_[key] = std::move(program);
-  return true;
-}
-
-Transaction ProgramState::contents() const {
-  Transaction tx = newTransaction();
-  for (const auto& [key, program] : services_) {
-    for (const auto& [name, set] : program.affinitySets) tx.newSets.emplace_back(name, set);
-    for (const auto& [name, chain] : program.chains) tx.newChains.push_back(name);
+  // Shared set elements: in the kernel while any Service holds them.
+  std::set<std::pair<uint16_t, std::string>> newElements;
+  for (const auto& [name, elements] : program.sets) {
+    uint16_t table = tableIndex(name);
+    for (const auto& element : elements) newElements.emplace(table, element);
   }
-  for (const auto& [key, program] : services_)
-    for (const auto& [name, chain] : program.chains) appendRules(tx.rules, name, chain);
-  for (const auto& [m, entries] : mapEntries_)
-    for (const auto& [entryKey, owners] : entries)
-      tx.noteElement(m, entryKey, std::nullopt, owners.begin()->second);
-  for (const auto& [s, elements] : setEntries_)
-    for (const auto& [element, owners] : elements)
-      tx.noteElement(s, element, std::nullopt, std::string());
-  return tx;
-}
+  for (const auto& [table, elementPtr] : old.setElements) {
+    if (newElements.count({table, *elementPtr})) continue;
+    changed = true;
+    SetEntries& entries = sets_[table];
+    auto stored = entries.find(*elementPtr);
+    if (stored == entries.end()) continue;
+    stored->second.erase(owner);
+    if (stored->second.empty()) {
+      if (tx) tx->noteElement(tableNames_[table], stored->first, std::string(), std::nullopt);
+      entries.erase(stored);
+    }
+  }
+  std::vector<std::pair<uint16_t, const std::string*>> setElements;
+  for (const auto& [table, element] : newElements) {
+    auto [stored, fresh] = sets_[table].try_emplace(element);
+    if (!stored->second.count(owner)) {
+      changed = true;
+      if (tx && stored->second.empty())
+        tx->noteElement(tableNames_[table], element, std::nullopt, std::string());
+      stored->second.insert(owner);
+    }
+    setElements.emplace_back(table, &stored->first);
+  }
 
-std::string ProgramState::renderFull() const {
-  const std::string p = prefix();
-  // Creating, deleting and re-creating the table in one transaction replaces
-  // it atomically, whatever it held before.
-  return "add table " + p + "\ndelete table " + p + "\n" + renderBase(config_) +
-         contents().script();
+  if (chains.empty() && affinitySets.empty() && mapKeys.empty() && setElements.empty()) {
+    services_.erase(slot);
+    return changed;
+  }
+  chains.shrink_to_fit();
+  mapKeys.shrink_to_fit();
+  setElements.shrink_to_fit();
+  old.chains = std::move(chains);
+  old.affinitySets = std::move(affinitySets);
+  old.mapKeys = std::move(mapKeys);
+  old.setElements = std::move(setElements);
+  return changed;
 }
 
 std::string Replacement::script() const {
@@ -334,26 +403,23 @@ std::string Replacement::script() const {
   return out;
 }
 
-const Chain* ProgramState::chain(const std::string& name) const {
-  auto owner = chainOwner_.find(name);
-  if (owner == chainOwner_.end()) return nullptr;
-  auto service = services_.find(owner->second);
-  if (service == services_.end()) return nullptr;
-  return find(service->second.chains, name);
-}
+const Chain* ProgramState::chain(const std::string& name) const { return find(rules_, name); }
 
 std::optional<std::string> ProgramState::lookup(const std::string& map,
                                                 const std::string& key) const {
-  auto table = mapEntries_.find(map);
-  if (table == mapEntries_.end()) return std::nullopt;
-  auto entry = table->second.find(key);
-  if (entry == table->second.end() || entry->second.empty()) return std::nullopt;
-  return entry->second.begin()->second;
+  for (size_t i = 0; i < tableNames_.size(); ++i) {
+    if (tableNames_[i] != map) continue;
+    auto entry = maps_[i].find(key);
+    if (entry == maps_[i].end() || entry->second.empty()) return std::nullopt;
+    return entry->second.begin()->second;
+  }
+  return std::nullopt;
 }
 
 bool ProgramState::contains(const std::string& set, const std::string& key) const {
-  auto table = setEntries_.find(set);
-  return table != setEntries_.end() && table->second.count(key) > 0;
+  for (size_t i = 0; i < tableNames_.size(); ++i)
+    if (tableNames_[i] == set) return sets_[i].count(key) > 0;
+  return false;
 }
 
 std::string renderBase(const TableConfig& config) {

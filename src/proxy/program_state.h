@@ -69,39 +69,57 @@ std::string ruleText(Family family, const Rule& rule);
 
 class ProgramState {
  public:
-  explicit ProgramState(TableConfig config);
+  // `keepRules`: also keep every chain's rules, so chain() can answer (the
+  // packet tracer of the tests). Without it a chain is kept as its name and
+  // a 64-bit hash of its rules, which is all update() needs to tell what
+  // changed: the agent's proxy holds a few hundred bytes per Service, not
+  // its rules (issue 21).
+  explicit ProgramState(TableConfig config, bool keepRules = false);
 
   // Records that Service `key` ("ns/name") now compiles to `program` (an
   // empty program removes it) and adds the commands for the difference to
-  // `tx` (none when null: a full sync follows). Returns false when nothing
-  // changed.
-  bool update(const std::string& key, ServiceProgram program, Transaction* tx);
-  // Everything recorded, as a transaction that makes it in an empty table
-  // holding the base program (see Replacement).
-  Transaction contents() const;
-  // The base chains and everything recorded, as one script that replaces the
-  // table atomically.
-  std::string renderFull() const;
+  // `tx` (none when null). Returns false when nothing changed. A fresh
+  // state fed every Service yields the whole table: that is a full sync.
+  bool update(const std::string& key, const ServiceProgram& program, Transaction* tx);
   // An empty transaction for this table.
   Transaction newTransaction() const;
 
   const TableConfig& config() const { return config_; }
   size_t serviceCount() const { return services_.size(); }
-  // Lookups for tracing a packet through the program.
+  // Lookups for tracing a packet through the program; chain() needs
+  // keepRules.
   const Chain* chain(const std::string& name) const;
   std::optional<std::string> lookup(const std::string& map, const std::string& key) const;
   bool contains(const std::string& set, const std::string& key) const;
 
  private:
-  std::string prefix() const;
+  // Compares owners (Service keys, held by services_) by value.
+  struct OwnerLess {
+    bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
+  };
+  // A shared map's entries: key -> owner -> value. When two Services claim
+  // one key (e.g. the same externalIP and port) the first owner's value wins.
+  using MapEntries = std::map<std::string, std::map<const std::string*, std::string, OwnerLess>>;
+  using SetEntries = std::map<std::string, std::set<const std::string*, OwnerLess>>;
+  // What one Service contributed, sized to what it is.
+  struct Recorded {
+    std::vector<std::pair<std::string, uint64_t>> chains;  // name, hash of its rules; by name
+    std::vector<std::pair<std::string, AffinitySet>> affinitySets;  // by name
+    // Its entries in the shared maps and sets: the table's index in
+    // tableNames_, and the key as stored there (kept while any Service holds
+    // it).
+    std::vector<std::pair<uint16_t, const std::string*>> mapKeys;
+    std::vector<std::pair<uint16_t, const std::string*>> setElements;
+  };
+  uint16_t tableIndex(const std::string& name);
 
   TableConfig config_;
-  std::map<std::string, ServiceProgram> services_;
-  std::unordered_map<std::string, std::string> chainOwner_;  // chain -> Service key
-  // Shared entries: map -> key -> owner -> value. When two Services claim one
-  // key (e.g. the same externalIP and port) the first owner's value wins.
-  std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> mapEntries_;
-  std::map<std::string, std::map<std::string, std::set<std::string>>> setEntries_;
+  bool keepRules_;
+  std::map<std::string, Recorded> services_;
+  std::vector<std::string> tableNames_;  // shared maps and sets, indexed by Recorded
+  std::vector<MapEntries> maps_;         // by tableIndex (unused slots stay empty)
+  std::vector<SetEntries> sets_;
+  std::map<std::string, Chain> rules_;  // chain -> rules, with keepRules only
 };
 
 // Tables replaced wholesale in one transaction (at start, when the number of

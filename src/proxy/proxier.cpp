@@ -81,19 +81,6 @@ void Proxier::resetPrograms(size_t tables) {
   }
 }
 
-Replacement Proxier::fullReplacement() const {
-  Replacement out;
-  for (Family f : {Family::v4, Family::v6}) {
-    std::set<std::string> current;
-    for (const auto& state : states_[int(f)]) current.insert(state.config().table);
-    for (const auto& table : staleTables_[int(f)])
-      if (!current.count(table)) out.staleTables.emplace_back(f, table);
-    for (const auto& state : states_[int(f)])
-      out.tables.push_back(Replacement::Table{state.config(), state.contents()});
-  }
-  return out;
-}
-
 void Proxier::serviceChanged(const Json& service) {
   std::string key = keyOf(service);
   std::vector<ServicePort> ports = servicePortsOf(service);
@@ -216,10 +203,11 @@ core::Status Proxier::syncChanges() {
     size_t count = services_.size();
     bool grow = tables < config_.maxTables && count > config_.servicesPerTable * tables;
     bool shrink = tables > 1 && count < config_.servicesPerTable * tables / 4;
-    if (grow || shrink) {
-      tables = tablesFor(count);
+    if (grow || shrink) tables = tablesFor(count);
+    // A full sync fills fresh tables from every Service: the state keeps no
+    // rules to render them from.
+    if (grow || shrink || needFull_)
       for (const auto& [key, svc] : services_) dirty_.insert(key);
-    }
     dirty.swap(dirty_);
     pendingServiceChanges_ = pendingEndpointChanges_ = 0;
     for (const auto& key : dirty) {
@@ -234,30 +222,36 @@ core::Status Proxier::syncChanges() {
       compiled[key] = withEndpoints(svc->second, slices);
     }
   }
-  if (tables != states_[0].size()) {
-    resetPrograms(tables);
-    needFull_ = true;
-  }
+  if (tables != states_[0].size()) needFull_ = true;
+  if (needFull_) resetPrograms(tables);
   SyncStats stats;
   stats.servicesCompiled = compiled.size();
   stats.tables = tables;
   std::vector<Transaction> changes;
+  Replacement replacement;
   for (Family f : {Family::v4, Family::v6}) {
     auto& states = states_[int(f)];
     std::vector<Transaction> txs;
     for (const auto& state : states) txs.push_back(state.newTransaction());
     for (const auto& [key, ports] : compiled) {
       size_t shard = shardOf(key);
-      // A full sync renders the tables from the state: no transactions.
-      states[shard].update(key, compileService(compilers_[int(f)], ports),
-                           needFull_ ? nullptr : &txs[shard]);
+      states[shard].update(key, compileService(compilers_[int(f)], ports), &txs[shard]);
+    }
+    if (needFull_) {
+      // Fresh states fed every Service: each transaction is its whole table.
+      std::set<std::string> current;
+      for (const auto& state : states) current.insert(state.config().table);
+      for (const auto& table : staleTables_[int(f)])
+        if (!current.count(table)) replacement.staleTables.emplace_back(f, table);
+      for (size_t i = 0; i < states.size(); ++i)
+        replacement.tables.push_back(Replacement::Table{states[i].config(), std::move(txs[i])});
+      continue;
     }
     for (auto& tx : txs)
       if (!tx.empty()) changes.push_back(std::move(tx));
   }
   core::Status result = core::Ok{};
   if (needFull_) {
-    Replacement replacement = fullReplacement();
     stats.full = true;
     for (const auto& table : replacement.tables) stats.fullRules += table.contents.rules.size();
     result = writer_->replace(replacement);

@@ -119,9 +119,6 @@ class Proxier {
   size_t shardOf(const std::string& serviceKey) const;
   // Fresh, empty programs for `tables` tables per family.
   void resetPrograms(size_t tables);
-  // What a full sync writes: every table anew, and those of an earlier
-  // table count deleted.
-  Replacement fullReplacement() const;
 
   ProxierConfig config_;
   std::shared_ptr<RulesetWriter> writer_;

@@ -50,7 +50,7 @@ Json httpPorts() { return Json::array({{{"name", "http"}, {"port", 8080}, {"prot
 
 struct Fixture {
   CompilerConfig config{Family::v4, "node-1", {"10.244.0.0/16"}};
-  ProgramState state{TableConfig{}};
+  ProgramState state{TableConfig{}, /*keepRules=*/true};
 
   std::string apply(const Json& svc, const std::vector<std::shared_ptr<const Json>>& slices) {
     // What the agent's informers cache (client/transforms.h) is all the
@@ -303,8 +303,51 @@ TEST(ProxyProgramState, AnUnchangedServiceCostsNothingAndAChangeOnlyItself) {
   EXPECT_EQ(f.state.serviceCount(), 0u);
 }
 
+// The agent's state keeps a hash per chain, not its rules: every change
+// yields the same commands as a state that keeps the rules.
+TEST(ProxyProgramState, HashedChainsYieldTheSameTransactionsAsKeptRules) {
+  CompilerConfig config{Family::v4, "node-1", {"10.244.0.0/16"}};
+  ProgramState kept{TableConfig{}, true};
+  ProgramState hashed{TableConfig{}};
+  Json affinity = webSpec();
+  affinity["sessionAffinity"] = "ClientIP";
+  std::vector<std::pair<std::string, ServiceProgram>> steps;
+  auto program = [&](const std::string& name, const Json& spec, std::vector<Json> endpoints) {
+    return compileService(config, servicePortsOf(service(name, spec),
+                                                 {slice(name, std::move(endpoints), httpPorts())}));
+  };
+  Json otherSpec = webSpec();
+  otherSpec["clusterIP"] = "10.96.0.21";
+  steps.emplace_back("default/web", program("web", webSpec(), {endpoint("10.244.1.5", "node-1")}));
+  steps.emplace_back("default/other",
+                     program("other", otherSpec, {endpoint("10.244.1.5", "node-1")}));
+  steps.emplace_back("default/web",
+                     program("web", webSpec(),
+                             {endpoint("10.244.1.5", "node-1"), endpoint("10.244.2.5", "node-2")}));
+  steps.emplace_back("default/web", program("web", affinity, {endpoint("10.244.2.5", "node-2")}));
+  steps.emplace_back("default/web", program("web", affinity, {endpoint("10.244.2.5", "node-2")}));
+  steps.emplace_back("default/web",
+                     program("web", webSpec(), {endpoint("10.244.2.5", "node-2", false)}));
+  steps.emplace_back("default/other", ServiceProgram{});
+  steps.emplace_back("default/web", ServiceProgram{});
+  size_t nonEmpty = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Transaction a = kept.newTransaction(), b = hashed.newTransaction();
+    bool changedA = kept.update(steps[i].first, steps[i].second, &a);
+    bool changedB = hashed.update(steps[i].first, steps[i].second, &b);
+    EXPECT_EQ(changedA, changedB) << "step " << i;
+    EXPECT_EQ(a.script(), b.script()) << "step " << i;
+    if (!b.empty()) ++nonEmpty;
+    EXPECT_EQ(kept.serviceCount(), hashed.serviceCount()) << "step " << i;
+  }
+  EXPECT_EQ(nonEmpty, steps.size() - 1) << "every step but the repeated one changes something";
+  EXPECT_EQ(hashed.serviceCount(), 0u);
+  EXPECT_FALSE(hashed.contains(kHairpin, "10.244.2.5 . 10.244.2.5"));
+  EXPECT_EQ(hashed.chain("anything"), nullptr);
+}
+
 TEST(ProxyProgramState, SharedEntriesBelongToTheirFirstOwner) {
-  ProgramState state{TableConfig{}};
+  ProgramState state{TableConfig{}, /*keepRules=*/true};
   ServiceProgram a, b;
   a.maps[kServiceIps]["192.0.2.1 . tcp . 80"] = "goto service-a";
   b.maps[kServiceIps]["192.0.2.1 . tcp . 80"] = "goto service-b";
@@ -327,7 +370,7 @@ TEST(ProxyProgramState, SharedEntriesBelongToTheirFirstOwner) {
 
 TEST(ProxyCompiler, Ipv6ServicesCompileIntoTheIp6Table) {
   CompilerConfig config{Family::v6, "node-1", {"fd00:10:244::/56"}};
-  ProgramState state{TableConfig{Family::v6}};
+  ProgramState state{TableConfig{Family::v6}, /*keepRules=*/true};
   Json spec = {{"clusterIPs", {"10.96.0.30", "fd00:10:96::30"}},
                {"ipFamilies", {"IPv4", "IPv6"}},
                {"ports", {{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}}}};
