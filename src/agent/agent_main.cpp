@@ -12,6 +12,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "core/flags.h"
+#include "core/heap.h"
 
 namespace podnet::agent {
 
@@ -62,6 +63,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int runAgentMain(const std::vector<std::string>& args) {
+  core::tuneHeapForBursts(2);
   AgentConfig config;
   std::string kubeconfig;
   core::Flags flags = core::splitFlags(args);

@@ -26,6 +26,7 @@
 #include "controllers/runtime.h"
 #include "core/base64.h"
 #include "core/files.h"
+#include "core/heap.h"
 #include "core/ip.h"
 #include "encryption/encrypting_store.h"
 #include "pki/certificates.h"
@@ -142,6 +143,8 @@ void logJoinCommand(registry::Registry& registry, const std::string& serverUrl,
 }
 
 int runServer(const ServerOptions& options) {
+  // Request threads allocate heavily: no arena cap.
+  core::tuneHeapForBursts(0);
   auto listen = parseHostPort(options.listen);
   if (!listen) {
     logLine(listen.error().message);

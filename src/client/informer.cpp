@@ -108,6 +108,17 @@ std::vector<ObjectPtr> Informer::list(std::string_view ns) const {
   return out;
 }
 
+void Informer::forEach(const std::function<void(const Json&)>& visit) const {
+  std::vector<std::string> keys;
+  {
+    std::shared_lock lock(cacheMutex_);
+    keys.reserve(cache_.size());
+    for (const auto& [key, entry] : cache_) keys.push_back(key);
+  }
+  for (const auto& key : keys)
+    if (ObjectPtr object = getByKey(key)) visit(*object);
+}
+
 void Informer::addIndex(const std::string& name, IndexFunc keysOf) {
   std::unique_lock lock(cacheMutex_);
   Index& index = indexes_[name];

@@ -93,6 +93,10 @@ class Informer {
   ObjectPtr getByKey(const std::string& key) const;
   // Objects of one namespace ("" = all), in key order.
   std::vector<ObjectPtr> list(std::string_view ns = {}) const;
+  // Visits every object in key order, each loaded on its own (with an
+  // encoded cache, decoded one at a time: never the whole cache parsed at
+  // once). `visit` may read the informer.
+  void forEach(const std::function<void(const Json&)>& visit) const;
   // Indexes the cache by `keysOf` (call before start()). byIndex() then finds
   // the objects with one index value without reading (or, with an encoded
   // cache, decoding) the others.

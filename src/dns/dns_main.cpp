@@ -21,6 +21,7 @@
 #include "client/rest_client.h"
 #include "client/transforms.h"
 #include "core/flags.h"
+#include "core/heap.h"
 #include "dns/forwarder.h"
 #include "dns/responder.h"
 #include "dns/server.h"
@@ -126,19 +127,18 @@ class InformerSource {
       }
       // Timed with the reads: the caches are kept encoded (decoded here).
       auto started = std::chrono::steady_clock::now();
-      ClusterObjects objects;
-      objects.services = informerList_[0]->list();
-      objects.endpointSlices = informerList_[1]->list();
-      objects.pods = informerList_[2]->list();
-      objects.namespaces = informerList_[3]->list();
-      auto zone = compileZone(config_, objects);
+      auto each = [](const client::Informer* informer) {
+        return [informer](const ObjectSource::Visit& visit) { informer->forEach(visit); };
+      };
+      ObjectSource source{each(informerList_[0]), each(informerList_[1]), each(informerList_[2]),
+                          each(informerList_[3])};
+      auto zone = compileZone(config_, source);
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - started);
       size_t names = zone->nameCount();
-      size_t services = objects.services.size();
+      size_t services = informerList_[0]->size();
       bool first = slot_.generation() == 0;
       slot_.publish(std::move(zone));
-      objects = {};
       ::malloc_trim(0);  // give the last snapshot's and the compiler's memory back
       if (first || took.count() > 100)
         std::fprintf(stderr, "podnet dns: zone of %zu names from %zu services built in %lld ms\n",
@@ -189,6 +189,8 @@ core::Result<ClusterObjects> loadObjectsFile(const std::string& path) {
 }
 
 int runDnsMain(const std::vector<std::string>& args) {
+  // The query path does not allocate: two arenas are enough.
+  core::tuneHeapForBursts(2);
   ZoneConfig config;
   ServerOptions serverOptions;
   std::string kubeconfig, objectsFile;

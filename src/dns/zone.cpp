@@ -97,25 +97,33 @@ class Compiler {
     names_[name].srv.insert({port, target});
   }
 
-  void compile(const ClusterObjects& objects) {
+  void compile(const ObjectSource& source) {
     names_[zone_].apex = true;
     names_[join("dns-version", zone_)].txt = "1.1.0";
     names_[join("dns-version", zone_)].hasTxt = true;
     names_[svcZone_];
     names_[podZone_];
-    for (const auto& ns : objects.namespaces) {
-      if (!ns || !ns->is_object()) continue;
-      std::string label = labelOf(api::name(*ns));
-      if (label.empty()) continue;
-      names_[join(label, svcZone_)];
-      names_[join(label, podZone_)];
-    }
-    indexSlices(objects.endpointSlices);
+    if (source.namespaces)
+      source.namespaces([&](const api::Json& ns) {
+        if (!ns.is_object()) return;
+        std::string label = labelOf(api::name(ns));
+        if (label.empty()) return;
+        names_[join(label, svcZone_)];
+        names_[join(label, podZone_)];
+      });
+    if (source.endpointSlices)
+      source.endpointSlices([&](const api::Json& slice) {
+        if (slice.is_object()) indexSlice(slice);
+      });
     std::map<std::pair<std::string, std::string>, bool> headless;  // (ns, name) -> publishNotReady
-    for (const auto& svc : objects.services)
-      if (svc && svc->is_object()) addService(*svc, headless);
-    for (const auto& pod : objects.pods)
-      if (pod && pod->is_object()) addPod(*pod, headless);
+    if (source.services)
+      source.services([&](const api::Json& svc) {
+        if (svc.is_object()) addService(svc, headless);
+      });
+    if (source.pods)
+      source.pods([&](const api::Json& pod) {
+        if (pod.is_object()) addPod(pod, headless);
+      });
   }
 
   std::shared_ptr<const Zone> build() {
@@ -162,15 +170,13 @@ class Compiler {
     std::vector<SlicePort> ports;
   };
 
-  void indexSlices(const std::vector<client::ObjectPtr>& slices) {
-    for (const auto& slicePtr : slices) {
-      if (!slicePtr || !slicePtr->is_object()) continue;
-      const auto& slice = *slicePtr;
+  void indexSlice(const api::Json& slice) {
+    {
       std::string addressType = str(slice, "addressType");
-      if (addressType == "FQDN") continue;
+      if (addressType == "FQDN") return;
       auto labels = api::labels(slice);
       auto svcName = labels.find("kubernetes.io/service-name");
-      if (svcName == labels.end()) continue;
+      if (svcName == labels.end()) return;
       auto& entry = endpoints_[{api::namespaceOf(slice), svcName->second}];
       const auto& ports = field(slice, "ports");
       std::vector<SlicePort> slicePorts;
@@ -193,7 +199,7 @@ class Compiler {
         if (!seen) entry.ports.push_back(port);
       }
       const auto& list = field(slice, "endpoints");
-      if (!list.is_array()) continue;
+      if (!list.is_array()) return;
       for (const auto& endpoint : list) {
         const auto& conditions = field(endpoint, "conditions");
         // conditions.ready == nil counts as ready (CoreDNS, EndpointSlice API).
@@ -674,11 +680,22 @@ const Zone::Name* Zone::findPodAlias(std::string_view name) const {
   return find(canonical);
 }
 
-std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ClusterObjects& objects) {
+std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ObjectSource& source) {
   Authority authority(config);
   Compiler compiler(config, authority);
-  compiler.compile(objects);
+  compiler.compile(source);
   return compiler.build();
+}
+
+std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ClusterObjects& objects) {
+  auto each = [](const std::vector<client::ObjectPtr>& objects) {
+    return [&objects](const ObjectSource::Visit& visit) {
+      for (const auto& object : objects)
+        if (object) visit(*object);
+    };
+  };
+  return compileZone(config, ObjectSource{each(objects.services), each(objects.endpointSlices),
+                                          each(objects.pods), each(objects.namespaces)});
 }
 
 std::string reverseName(const core::IpAddress& ip) {

@@ -34,6 +34,14 @@ struct ClusterObjects {
   std::vector<client::ObjectPtr> services, endpointSlices, pods, namespaces;
 };
 
+// The same, read one kind at a time: each function visits every object of
+// its kind, so a cache that keeps them encoded decodes one at a time and a
+// build never holds the whole cluster parsed (issue 21).
+struct ObjectSource {
+  using Visit = std::function<void(const client::Json&)>;
+  std::function<void(const Visit&)> services, endpointSlices, pods, namespaces;
+};
+
 // The sections after the question of one prebuilt response. Names are
 // compressed against a question name at offset 12 (the question is echoed
 // from the query, whose name has the same length whatever its case).
@@ -139,6 +147,7 @@ class Zone {
 
 // Pure: no I/O. Objects with fields of the wrong type are skipped.
 std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ClusterObjects& objects);
+std::shared_ptr<const Zone> compileZone(const ZoneConfig& config, const ObjectSource& source);
 
 // The PTR owner name of an address: "4.3.2.1.in-addr.arpa." or 32 nibbles
 // under ip6.arpa, as lowercase wire.

@@ -15,6 +15,7 @@
 #include "client/kubeconfig.h"
 #include "client/rest_client.h"
 #include "core/flags.h"
+#include "core/heap.h"
 #include "ingress/controller.h"
 #include "ingress/proxy.h"
 
@@ -95,6 +96,8 @@ core::Result<RouteInputs> loadRouteInputs(const std::string& path) {
 }
 
 int runIngressMain(const std::vector<std::string>& args) {
+  // Proxy threads allocate per request: no arena cap.
+  core::tuneHeapForBursts(0);
   ProxyOptions proxyOptions;
   ControllerOptions controllerOptions;
   std::string kubeconfig, objectsFile;
