@@ -8,8 +8,9 @@
 // again against the baseline (memory given back after the burst). Prints
 // one JSON object.
 //
-// Usage: memory_bench [--data-dir DIR] [--keep] [N ...]   (default 1000 10000 30000;
-// cumulative, one cluster; --data-dir: a `podnet up --nodes 1` cluster
+// Usage: memory_bench [--data-dir DIR] [--keep] [--nodes K] [N ...]
+// (default 1000 10000 30000, cumulative, on one cluster; --nodes: a cluster
+// of K nodes, "agent" then being the largest agent; --data-dir: a cluster
 // already running, left running, e.g. to attach a heap profiler first).
 // Needs root. Figures in docs/benchmarks.md.
 #include <unistd.h>
@@ -116,9 +117,14 @@ int main(int argc, char** argv) {
   std::vector<int> counts;
   std::string existing;  // --data-dir DIR: a cluster already up, left up
   bool keep = false;     // --keep: the Services stay (no after-burst step)
+  int nodes = 1;         // --nodes N: a cluster of N nodes (an agent each)
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--data-dir" && i + 1 < argc) {
       existing = argv[++i];
+      continue;
+    }
+    if (std::string(argv[i]) == "--nodes" && i + 1 < argc) {
+      nodes = std::max(1, std::atoi(argv[++i]));
       continue;
     }
     if (std::string(argv[i]) == "--keep") {
@@ -137,9 +143,9 @@ int main(int argc, char** argv) {
           ? (fs::temp_directory_path() / ("podnet-membench-" + std::to_string(::getpid()))).string()
           : existing;
   std::string podnet = PODNET_BINARY;
-  auto [upCode, upOut] = existing.empty()
-                             ? run(podnet + " up -q --nodes 1 --manifests '' --data-dir " + dataDir)
-                             : std::pair<int, std::string>{0, ""};
+  auto [upCode, upOut] = existing.empty() ? run(podnet + " up -q --nodes " + std::to_string(nodes) +
+                                                " --manifests '' --data-dir " + dataDir)
+                                          : std::pair<int, std::string>{0, ""};
   auto down = [&] {
     if (existing.empty()) run(podnet + " down --data-dir " + dataDir);
   };
@@ -150,7 +156,9 @@ int main(int argc, char** argv) {
   }
   Json state = Json::parse(std::ifstream(dataDir + "/cluster.json"), nullptr, false);
   int serverPid = state.value("serverPid", 0);
-  int agentPid = state["nodes"][0].value("agentPid", 0);
+  std::vector<int> agentPids;
+  for (const auto& node : state["nodes"]) agentPids.push_back(node.value("agentPid", 0));
+  if (agentPids.empty()) agentPids.push_back(0);
   auto config = podnet::client::loadKubeconfig(dataDir + "/server/kubeconfig");
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
@@ -160,17 +168,41 @@ int main(int argc, char** argv) {
   int dns = 0;
   for (int i = 0; i < 100 && !(dns = dnsPid()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto agentMetrics = [] {
-    return run("ip netns exec podnet-node-1 curl -s 127.0.0.1:10249/metrics").second;
+  auto agentMetrics = [](size_t node) {
+    return run("ip netns exec podnet-node-" + std::to_string(node + 1) +
+               " curl -s 127.0.0.1:10249/metrics")
+        .second;
   };
+  // The Services every agent has programmed (the fewest of any node).
+  auto programmedServices = [&] {
+    double fewest = -1;
+    for (size_t n = 0; n < agentPids.size(); ++n) {
+      double count = metric(agentMetrics(n), "podnet_proxy_services");
+      if (fewest < 0 || count < fewest) fewest = count;
+    }
+    return fewest;
+  };
+  // "agent" is the largest agent; "agents" lists each node's.
   auto sample = [&] {
-    return Json{{"server", memoryOf(serverPid).anonKb}, {"agent", memoryOf(agentPid).anonKb},
-                {"dns", memoryOf(dns).anonKb},          {"serverRss", memoryOf(serverPid).rssKb},
-                {"agentRss", memoryOf(agentPid).rssKb}, {"dnsRss", memoryOf(dns).rssKb}};
+    Json agents = Json::array();
+    long largest = -1, largestRss = -1;
+    for (int pid : agentPids) {
+      Memory m = memoryOf(pid);
+      agents.push_back(m.anonKb);
+      largest = std::max(largest, m.anonKb);
+      largestRss = std::max(largestRss, m.rssKb);
+    }
+    return Json{{"server", memoryOf(serverPid).anonKb},
+                {"agent", largest},
+                {"agents", agents},
+                {"dns", memoryOf(dns).anonKb},
+                {"serverRss", memoryOf(serverPid).rssKb},
+                {"agentRss", largestRss},
+                {"dnsRss", memoryOf(dns).rssKb}};
   };
   std::this_thread::sleep_for(std::chrono::seconds(3));
   Json baseline = sample();
-  double baseServices = metric(agentMetrics(), "podnet_proxy_services");
+  double baseServices = programmedServices();
 
   Json results = Json::array();
   int created = 0;
@@ -203,8 +235,7 @@ int main(int argc, char** argv) {
     std::string last = "svc-" + std::to_string(target - 1) + ".default.svc.cluster.local";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
     while (std::chrono::steady_clock::now() < deadline && !(programmed && answered)) {
-      if (!programmed)
-        programmed = metric(agentMetrics(), "podnet_proxy_services") >= baseServices + target;
+      if (!programmed) programmed = programmedServices() >= baseServices + target;
       if (!answered)
         answered =
             !run("ip netns exec podnet-node-1 dig +short +time=1 +tries=1 @10.96.0.10 " + last)
@@ -253,8 +284,7 @@ int main(int argc, char** argv) {
       });
     for (auto& writer : writers) writer.join();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
-    while (std::chrono::steady_clock::now() < deadline &&
-           metric(agentMetrics(), "podnet_proxy_services") > baseServices)
+    while (std::chrono::steady_clock::now() < deadline && programmedServices() > baseServices)
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     double deleteSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - deletesStarted).count();
@@ -267,11 +297,9 @@ int main(int argc, char** argv) {
       afterBurst[std::string(component) + "OverBaseline"] =
           double(afterBurst[component].get<long>()) / double(baseline[component].get<long>());
   }
-  Json report = {{"bench", "memory"},
-                 {"endpointsPerService", 4},
-                 {"baselineKb", baseline},
-                 {"results", results},
-                 {"afterDeletingAllKb", afterBurst}};
+  Json report = {{"bench", "memory"},        {"nodes", nodes},
+                 {"endpointsPerService", 4}, {"baselineKb", baseline},
+                 {"results", results},       {"afterDeletingAllKb", afterBurst}};
   std::puts(report.dump(2).c_str());
   down();
   if (existing.empty()) fs::remove_all(dataDir);

@@ -189,8 +189,9 @@ core::Result<ClusterObjects> loadObjectsFile(const std::string& path) {
 }
 
 int runDnsMain(const std::vector<std::string>& args) {
-  // The query path does not allocate: two arenas are enough.
-  core::tuneHeapForBursts(2);
+  // No arena cap: the compile thread's arena then holds only what a build
+  // frees, so it can be given back whole.
+  core::tuneHeapForBursts(0);
   ZoneConfig config;
   ServerOptions serverOptions;
   std::string kubeconfig, objectsFile;
