@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -803,17 +804,29 @@ class GatewayOnTheProxy : public IngressProxy {
     waitForListener(httpBind_);
   }
 
-  // The proxy opens a Gateway's port on its threads after publish().
+  // The proxy opens a Gateway's port on its threads after publish(). Open
+  // means the proxy holds the port (its bind succeeded: a parallel test may
+  // have taken a port picked as free) and a connection is accepted by a
+  // listener, not by itself: a connect to a port of the ephemeral range
+  // that nothing listens on can get that port as its own and succeed
+  // (TCP simultaneous open).
   void waitForListener(uint16_t port, bool open = true) {
     for (int i = 0; i < 100; ++i) {
+      auto held = proxy_->gatewayPorts();
+      bool ours = std::find(held.begin(), held.end(), port) != held.end();
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in address{};
       address.sin_family = AF_INET;
       address.sin_port = htons(port);
       address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       bool accepted = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+      sockaddr_in local{};
+      socklen_t length = sizeof local;
+      if (accepted && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+          local.sin_port == address.sin_port)
+        accepted = false;  // connected to itself
       ::close(fd);
-      if (accepted == open) return;
+      if (accepted == open && ours == open) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ADD_FAILURE() << "port " << port << (open ? " never opened" : " never closed");
