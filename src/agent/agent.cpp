@@ -1,7 +1,6 @@
 #include "agent/agent.h"
 
 #include <ifaddrs.h>
-#include <malloc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -369,7 +368,6 @@ struct Agent::Impl {
       log("no --tls-cert-file: not serving the node API (logs, exec, attach, port-forward)");
     }
 
-    auto lastTrim = Clock::now();
     while (!stop) {
       auto started = Clock::now();
       if (started - lastNodeSync > std::chrono::seconds(1)) {
@@ -384,12 +382,6 @@ struct Agent::Impl {
           heartbeat(*fresh);
         else if (fresh.error().code == 404)
           registerNode();
-      }
-      // Freed heap pages go back to the system every 30 s: after a burst
-      // (Services deleted in bulk, a relist) the arenas would keep them.
-      if (started - lastTrim > std::chrono::seconds(30)) {
-        ::malloc_trim(0);
-        lastTrim = started;
       }
       std::this_thread::sleep_until(started + config.syncPeriod);
     }

@@ -1,12 +1,10 @@
 #include "apiserver/apiserver.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -398,15 +396,8 @@ int runServer(const ServerOptions& options) {
   logLine("serving on " + serverUrl + " (kubeconfig: " + kubeconfigPath + ")");
   logJoinCommand(*registry, serverUrl, pki->caCertPem);
 
-  // Until SIGTERM or SIGINT; every 30 s, freed heap pages go back to the
-  // system (after a burst of writes or a large list the arenas would keep
-  // them; issue 21).
   int received = 0;
-  for (;;) {
-    timespec period{30, 0};
-    received = sigtimedwait(&signals, nullptr, &period);
-    if (received > 0) break;
-    if (received < 0 && errno == EAGAIN) ::malloc_trim(0);
+  while (sigwait(&signals, &received) != 0) {
   }
   logLine(std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") +
           ", shutting down");

@@ -91,6 +91,15 @@ void watchServicesAndPods(client::Informer& services, client::Informer& pods, Wo
 // The slices this controller manages, by their Service's "ns/name".
 constexpr const char* kOwnedSlicesIndex = "owning-service";
 
+// The "ns/name" of the Service a slice this controller manages is for ("" for
+// any other slice).
+std::string managingServiceKey(const Json& slice) {
+  auto labels = api::labels(slice);
+  auto service = labels.find(kServiceNameLabel);
+  if (service == labels.end() || labels[kManagedByLabel] != kSliceControllerName) return "";
+  return client::objectKey(api::namespaceOf(slice), service->second);
+}
+
 class EndpointSliceController : public Controller {
  public:
   explicit EndpointSliceController(Context& context)
@@ -101,18 +110,12 @@ class EndpointSliceController : public Controller {
         nodes_(context.informers.forResource(api::resource("Node"))) {
     watchServicesAndPods(services_, pods_, queue_);
     slices_.addIndex(kOwnedSlicesIndex, [](const Json& slice) {
-      auto labels = api::labels(slice);
-      auto service = labels.find(kServiceNameLabel);
-      if (service == labels.end() || labels[kManagedByLabel] != kSliceControllerName)
-        return std::vector<std::string>{};
-      return std::vector<std::string>{client::objectKey(api::namespaceOf(slice), service->second)};
+      std::string key = managingServiceKey(slice);
+      return key.empty() ? std::vector<std::string>{} : std::vector<std::string>{key};
     });
     // A slice changed or deleted by someone else is put back.
     auto onSlice = [this](const Json& slice) {
-      auto labels = api::labels(slice);
-      auto service = labels.find(kServiceNameLabel);
-      if (service == labels.end() || labels[kManagedByLabel] != kSliceControllerName) return;
-      queue_.add(client::objectKey(api::namespaceOf(slice), service->second));
+      if (std::string key = managingServiceKey(slice); !key.empty()) queue_.add(key);
     };
     slices_.addHandlers({onSlice, [onSlice](const Json&, const Json& s) { onSlice(s); }, onSlice});
   }

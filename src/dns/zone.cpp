@@ -171,48 +171,45 @@ class Compiler {
   };
 
   void indexSlice(const api::Json& slice) {
-    {
-      std::string addressType = str(slice, "addressType");
-      if (addressType == "FQDN") return;
-      auto labels = api::labels(slice);
-      auto svcName = labels.find("kubernetes.io/service-name");
-      if (svcName == labels.end()) return;
-      auto& entry = endpoints_[{api::namespaceOf(slice), svcName->second}];
-      const auto& ports = field(slice, "ports");
-      std::vector<SlicePort> slicePorts;
-      if (ports.is_array()) {
-        for (const auto& port : ports) {
-          const auto& number = field(port, "port");
-          if (!number.is_number_integer()) continue;
-          int value = number.get<int>();
-          if (value < 1 || value > 65535) continue;
-          std::string protocol = str(port, "protocol");
-          slicePorts.push_back({labelOf(str(port, "name")),
-                                labelOf(protocol.empty() ? "TCP" : protocol), uint16_t(value)});
-        }
+    std::string addressType = str(slice, "addressType");
+    if (addressType == "FQDN") return;
+    auto labels = api::labels(slice);
+    auto svcName = labels.find("kubernetes.io/service-name");
+    if (svcName == labels.end()) return;
+    auto& entry = endpoints_[{api::namespaceOf(slice), svcName->second}];
+    const auto& ports = field(slice, "ports");
+    std::vector<SlicePort> slicePorts;
+    if (ports.is_array()) {
+      for (const auto& port : ports) {
+        const auto& number = field(port, "port");
+        if (!number.is_number_integer()) continue;
+        int value = number.get<int>();
+        if (value < 1 || value > 65535) continue;
+        std::string protocol = str(port, "protocol");
+        slicePorts.push_back({labelOf(str(port, "name")),
+                              labelOf(protocol.empty() ? "TCP" : protocol), uint16_t(value)});
       }
-      for (auto& port : slicePorts) {
-        bool seen = false;
-        for (const auto& have : entry.ports)
-          seen |=
-              have.name == port.name && have.protocol == port.protocol && have.port == port.port;
-        if (!seen) entry.ports.push_back(port);
-      }
-      const auto& list = field(slice, "endpoints");
-      if (!list.is_array()) return;
-      for (const auto& endpoint : list) {
-        const auto& conditions = field(endpoint, "conditions");
-        // conditions.ready == nil counts as ready (CoreDNS, EndpointSlice API).
-        bool ready = boolField(conditions, "ready", true);
-        std::string hostname = labelOf(str(endpoint, "hostname"));
-        const auto& addresses = field(endpoint, "addresses");
-        if (!addresses.is_array()) continue;
-        for (const auto& address : addresses) {
-          if (!address.is_string()) continue;
-          auto ip = core::IpAddress::parse(address.get<std::string>());
-          if (!ip) continue;
-          entry.endpoints.push_back({*ip, hostname.empty() ? dashedIp(*ip) : hostname, ready});
-        }
+    }
+    for (auto& port : slicePorts) {
+      bool seen = false;
+      for (const auto& have : entry.ports)
+        seen |= have.name == port.name && have.protocol == port.protocol && have.port == port.port;
+      if (!seen) entry.ports.push_back(port);
+    }
+    const auto& list = field(slice, "endpoints");
+    if (!list.is_array()) return;
+    for (const auto& endpoint : list) {
+      const auto& conditions = field(endpoint, "conditions");
+      // conditions.ready == nil counts as ready (CoreDNS, EndpointSlice API).
+      bool ready = boolField(conditions, "ready", true);
+      std::string hostname = labelOf(str(endpoint, "hostname"));
+      const auto& addresses = field(endpoint, "addresses");
+      if (!addresses.is_array()) continue;
+      for (const auto& address : addresses) {
+        if (!address.is_string()) continue;
+        auto ip = core::IpAddress::parse(address.get<std::string>());
+        if (!ip) continue;
+        entry.endpoints.push_back({*ip, hostname.empty() ? dashedIp(*ip) : hostname, ready});
       }
     }
   }

@@ -242,24 +242,23 @@ bool ProgramState::update(const std::string& key, const ServiceProgram& program,
   Recorded& old = slot->second;
   bool changed = false;
 
-  // Chains, by name on both sides.
+  // Chains, by name on both sides (program.chains is a map; old.chains is
+  // kept sorted the same way).
   std::vector<std::pair<std::string, uint64_t>> chains;
   chains.reserve(program.chains.size());
   for (const auto& [name, chain] : program.chains) chains.emplace_back(name, hashRules(chain));
-  auto before = old.chains.begin();
-  for (size_t i = 0; i < chains.size(); ++i) {
-    const auto& [name, hash] = chains[i];
-    for (; before != old.chains.end() && before->first < name; ++before) {
-      // Gone: flushed with the fills, deleted after the map entries that
-      // point to it.
-      changed = true;
-      if (tx) {
-        tx->flushedChains.push_back(before->first);
-        tx->deletedChains.push_back(before->first);
-      }
-      rules_.erase(before->first);
+  auto dropChain = [&](const std::string& name) {
+    // Flushed with the fills, deleted after the map entries that point to it.
+    changed = true;
+    if (tx) {
+      tx->flushedChains.push_back(name);
+      tx->deletedChains.push_back(name);
     }
-    const Chain& rules = program.chains.at(name);
+    rules_.erase(name);
+  };
+  auto before = old.chains.begin();
+  for (const auto& [name, hash] : chains) {
+    for (; before != old.chains.end() && before->first < name; ++before) dropChain(before->first);
     if (before != old.chains.end() && before->first == name) {
       bool same = before->second == hash;
       ++before;
@@ -269,17 +268,11 @@ bool ProgramState::update(const std::string& key, const ServiceProgram& program,
       tx->newChains.push_back(name);
     }
     changed = true;
+    const Chain& rules = program.chains.at(name);
     if (tx) appendRules(tx->rules, name, rules);
     if (keepRules_) rules_[name] = rules;
   }
-  for (; before != old.chains.end(); ++before) {
-    changed = true;
-    if (tx) {
-      tx->flushedChains.push_back(before->first);
-      tx->deletedChains.push_back(before->first);
-    }
-    rules_.erase(before->first);
-  }
+  for (; before != old.chains.end(); ++before) dropChain(before->first);
 
   // Affinity sets: made before the rules that use them, deleted after.
   std::vector<std::pair<std::string, AffinitySet>> affinitySets(program.affinitySets.begin(),

@@ -149,17 +149,26 @@ std::vector<StaleUdpFlow> Proxier::takeStaleUdpFlows() {
   return out;
 }
 
+namespace {
+
+// What the agent announces or health-checks (servicePorts()).
+bool announcedOrHealthChecked(const ServicePort& port) {
+  return !port.loadBalancerIps.empty() || port.healthCheckNodePort;
+}
+// Whether a Service's compiled ports are needed after its sync: for the
+// agent, and UDP ports for the stale flows of the next change.
+bool keptAfterSync(const ServicePort& port) {
+  return port.protocol == "udp" || announcedOrHealthChecked(port);
+}
+
+}  // namespace
+
 std::map<std::string, std::vector<ServicePort>> Proxier::servicePorts() const {
   std::map<std::string, std::vector<ServicePort>> out;
   std::lock_guard lock(mutex_);
-  for (const auto& [key, programmed] : programmed_) {
-    for (const auto& port : programmed.ports) {
-      if (!port.loadBalancerIps.empty() || port.healthCheckNodePort) {
-        out[key] = programmed.ports;
-        break;
-      }
-    }
-  }
+  for (const auto& [key, programmed] : programmed_)
+    if (std::any_of(programmed.ports.begin(), programmed.ports.end(), announcedOrHealthChecked))
+      out[key] = programmed.ports;
   return out;
 }
 
@@ -289,10 +298,7 @@ core::Status Proxier::syncChanges() {
       Programmed& now = programmed_[key];
       now.endpoints = 0;
       for (const auto& port : ports) now.endpoints += port.endpoints.size();
-      bool keep = std::any_of(ports.begin(), ports.end(), [](const ServicePort& port) {
-        return port.protocol == "udp" || !port.loadBalancerIps.empty() || port.healthCheckNodePort;
-      });
-      if (keep)
+      if (std::any_of(ports.begin(), ports.end(), keptAfterSync))
         now.ports = std::move(ports);
       else
         now.ports.clear();

@@ -141,9 +141,9 @@ class Proxier {
   std::set<std::string> dirty_;
   // What the last sync programmed per Service (guarded by mutex_ for
   // readers): its endpoint count, and its compiled ports only when they are
-  // needed after the sync (keptAfterSync: UDP ports for stale flows, load
-  // balancer addresses, health checks), so 10k ClusterIP Services do not
-  // keep a second copy of their endpoints.
+  // needed after the sync (keptAfterSync in proxier.cpp: UDP ports for stale
+  // flows, load balancer addresses, health checks), so 10k ClusterIP
+  // Services do not keep a second copy of their endpoints.
   struct Programmed {
     std::vector<ServicePort> ports;
     size_t endpoints = 0;

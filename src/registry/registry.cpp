@@ -642,15 +642,14 @@ Result<Json> Registry::remove(const ResourceInfo& resource, std::string_view ns,
   // DefaultGarbageCollectionPolicy; kubectl delete asks for Background).
   bool orphan = options.propagationPolicy == "Orphan" ||
                 (resource.kind == "Job" && options.propagationPolicy.empty());
-  if (!orphan && dependents != kDependentsOf.end()) {
-    std::string ownerUid = api::uid(*result);
+  std::string ownerUid = api::uid(*result);
+  if (!orphan && dependents != kDependentsOf.end() && !ownerUid.empty()) {
     for (const char* kind : dependents->second) {
       const auto& dependent = api::resource(kind);
       // Only values that hold the owner's uid are copied and decoded:
       // deleting one of 10,000 Services must not parse (or copy) every
       // EndpointSlice of the namespace (that made deleting them all take an
       // hour, then two minutes).
-      if (ownerUid.empty()) break;
       auto holders =
           store_.listContaining(dependent.prefix(dependent.namespaced ? ns : ""), ownerUid);
       if (!holders) continue;

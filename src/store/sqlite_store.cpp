@@ -177,6 +177,9 @@ class SqliteEngine : public std::enable_shared_from_this<SqliteEngine> {
   void publish(std::shared_ptr<const Event> event);
   // Drops cached events past the count, byte and age bounds (hubMutex_ held).
   void trimEventCacheLocked();
+  // After 30 s without a checkpoint: old cached events and idle page caches
+  // go (called without checkpointMutex_).
+  void releaseWhileQuiet();
   void maybeCompact();
   core::Status compactThrough(int64_t revision);
   core::Result<ListResult> listHistory(std::string_view prefix, std::string_view startAfter,
@@ -393,6 +396,25 @@ void SqliteEngine::trimEventCacheLocked() {
   }
 }
 
+void SqliteEngine::releaseWhileQuiet() {
+  {
+    std::lock_guard hub(hubMutex_);
+    trimEventCacheLocked();
+  }
+  // A burst fills each connection's page cache (up to cache_size); the reads
+  // it served come from the in-memory index anyway, so a quiet store gives
+  // those pages back.
+  {
+    std::lock_guard writing(writeMutex_);
+    sqlite3_db_release_memory(writer_.get());
+  }
+  {
+    std::lock_guard reading(readerMutex_);
+    sqlite3_db_release_memory(reader_.get());
+  }
+  sqlite3_db_release_memory(checkpointConnection_.get());
+}
+
 void SqliteEngine::runCheckpointer() {
   std::unique_lock lock(checkpointMutex_);
   for (;;) {
@@ -401,22 +423,7 @@ void SqliteEngine::runCheckpointer() {
     if (!checkpointWanted_.wait_for(lock, std::chrono::seconds(30),
                                     [&] { return checkpointRequested_ || stopping_; })) {
       lock.unlock();
-      {
-        std::lock_guard hub(hubMutex_);
-        trimEventCacheLocked();
-      }
-      // A burst fills each connection's page cache (up to cache_size); the
-      // reads it served come from the in-memory index anyway, so a quiet
-      // store gives those pages back.
-      {
-        std::lock_guard writing(writeMutex_);
-        sqlite3_db_release_memory(writer_.get());
-      }
-      {
-        std::lock_guard reading(readerMutex_);
-        sqlite3_db_release_memory(reader_.get());
-      }
-      sqlite3_db_release_memory(checkpointConnection_.get());
+      releaseWhileQuiet();
       lock.lock();
       continue;
     }

@@ -162,9 +162,8 @@ TEST_F(StreamingE2E, ExecExitCodesStreamsStdinTerminalAndErrors) {
 
   // The pod's namespaces: its hostname, its resolv.conf, its IP.
   EXPECT_EQ(kubectl("exec " + pod + " -- hostname").second, pod + "\n");
-  EXPECT_NE(kubectl("exec " + pod + " -- cat /etc/resolv.conf")
-                .second.find("search default.svc.cluster.local"),
-            std::string::npos);
+  std::string resolvConf = kubectl("exec " + pod + " -- cat /etc/resolv.conf").second;
+  EXPECT_NE(resolvConf.find("search default.svc.cluster.local"), std::string::npos) << resolvConf;
   std::string podIp = kubectl("get pod " + pod + " -o jsonpath={.status.podIP}").second;
   EXPECT_NE(kubectl("exec " + pod + " -- ip -4 addr show eth0").second.find(podIp + "/"),
             std::string::npos);

@@ -681,7 +681,9 @@ TEST_F(ControllersTest, SuspendedJobWaitsAndTtlRemovesTheFinishedJob) {
 }
 
 TEST_F(ControllersTest, ActiveDeadlineFailsTheJobAndStopsItsPods) {
-  create("Job", "default", batchJob("slow", {{"activeDeadlineSeconds", 1}}));
+  // 3 s: with 1 s a loaded machine could pass the deadline before the pod
+  // was ever seen (the Job then fails without one; seen once under ctest -j2).
+  create("Job", "default", batchJob("slow", {{"activeDeadlineSeconds", 3}}));
   ASSERT_TRUE(eventually([&] { return list("Pod", "default", "job-name=slow").size() == 1; }));
   ASSERT_TRUE(eventually(
       [&] { return hasCondition(get("Job", "default", "slow"), "Failed", "DeadlineExceeded"); },

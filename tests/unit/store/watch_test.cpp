@@ -152,8 +152,9 @@ TEST(SqliteWatchTest, CatchesUpFromDiskBeyondTheEventCache) {
             (std::vector<int64_t>{2992, 2994, 2996, 2998, 3000, 3001}));
 }
 
-// Cached events past their age leave memory; watches from before them read
-// the table and still see every event once, in order.
+// Cached events past their age are dropped (which a test cannot see through
+// the Store): watches from before them read the table and still see every
+// event once, in order, and a watch from the kept ones still works.
 TEST(SqliteWatchTest, CatchesUpFromDiskOnceCachedEventsAgeOut) {
   TempDir dir;
   auto store = openOrDie({.path = dir.file("db.sqlite"),
